@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+/**
+ * The `divan` command line. Each command lives in its own module under `server/commands/`
+ * and registers itself on the commander program; this file only wires them together.
+ */
+import { Command } from "commander";
+import { redact } from "../core/redact.js";
+import { isDivanError } from "../core/errors.js";
+import { commands } from "./commands/index.js";
+
+const program = new Command()
+  .name("divan")
+  .description("Change the shape of CouchDB/PouchDB documents while old and new app versions keep working.")
+  .showHelpAfterError();
+
+for (const register of commands) register(program);
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  const code = isDivanError(e) ? ` [${e.code}]` : "";
+  process.stderr.write(`divan: ${redact(e instanceof Error ? e.message : String(e))}${code}\n`);
+  process.exitCode = 2;
+});

@@ -1,0 +1,11 @@
+/**
+ * Every CLI command, in the order `divan --help` lists them. A command module exports one
+ * function that adds its command to the program.
+ */
+import type { Command } from "commander";
+
+/** Adds one command to the program. */
+export type RegisterCommand = (program: Command) => void;
+
+/** All commands of the `divan` CLI. */
+export const commands: RegisterCommand[] = [];
