@@ -3,9 +3,12 @@
  * function that adds its command to the program.
  */
 import type { Command } from "commander";
+import { register as types } from "./types.js";
 
 /** Adds one command to the program. */
 export type RegisterCommand = (program: Command) => void;
 
 /** All commands of the `divan` CLI. */
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [
+  types,
+];
