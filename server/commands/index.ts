@@ -4,6 +4,8 @@
  */
 import type { Command } from "commander";
 import { register as types } from "./types.js";
+import { register as check } from "./check.js";
+import { register as validate } from "./validate.js";
 
 /** Adds one command to the program. */
 export type RegisterCommand = (program: Command) => void;
@@ -11,4 +13,6 @@ export type RegisterCommand = (program: Command) => void;
 /** All commands of the `divan` CLI. */
 export const commands: RegisterCommand[] = [
   types,
+  check,
+  validate,
 ];
