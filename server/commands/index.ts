@@ -6,6 +6,7 @@ import type { Command } from "commander";
 import { register as types } from "./types.js";
 import { register as check } from "./check.js";
 import { register as validate } from "./validate.js";
+import { register as serve } from "./serve.js";
 
 /** Adds one command to the program. */
 export type RegisterCommand = (program: Command) => void;
@@ -15,4 +16,5 @@ export const commands: RegisterCommand[] = [
   types,
   check,
   validate,
+  serve,
 ];

@@ -1,0 +1,136 @@
+/**
+ * The embedded CouchDB-compatible server: a thin CouchDB HTTP API (Express 4) over PouchDB,
+ * in memory by default or in LevelDB files under a data directory.
+ *
+ * Why not express-pouchdb: its parts register plugins through `PouchDB.plugin`, which on a
+ * `PouchDB.defaults()` constructor patches the process-wide PouchDB prototype (pouchdb-find 7 would
+ * replace PouchDB 9's `find` for every PouchDB in the process), and its database list listens on the
+ * process-global constructor event emitter, so every PouchDB created anywhere in the process would show
+ * up in every server's `_all_dbs`. It also writes `config.json`/`log.txt`, routes a `_selector` filter
+ * to a design-doc lookup whose rejection kills the process, and never answers `_db_updates`.
+ * Owning the routes keeps each server isolated and every failure an HTTP error.
+ */
+import { randomUUID } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { Socket } from "node:net";
+import { resolve, sep } from "node:path";
+import { DivanError, messageOf } from "../core/errors.js";
+import { pouchDefaults } from "../store/pouchdb-node.js";
+import { createApp } from "./embedded/app.js";
+import type { Stopper } from "./embedded/changes.js";
+import { DbRegistry } from "./embedded/registry.js";
+
+/** Options of {@link startEmbeddedServer}. */
+export interface EmbeddedServerOptions {
+  /** TCP port on 127.0.0.1; `0` or undefined picks a free port. */
+  port?: number;
+  /** Keep databases as LevelDB files in this directory; in memory (and gone on close) when undefined. */
+  dataDir?: string;
+  /** Receives one line per request and per server-side failure (default: nothing is logged). */
+  log?: (line: string) => void;
+  /** Largest accepted request body in bytes (default 64 MiB); larger bodies get 413. */
+  maxBodyBytes?: number;
+}
+
+/** A running embedded server. */
+export interface EmbeddedServer {
+  /** Base URL, e.g. `http://127.0.0.1:5984` (no trailing slash). */
+  url: string;
+  /** Ends every open feed and connection, closes the databases and stops listening. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_MAX_BODY = 64 * 1024 * 1024;
+
+/**
+ * Starts a CouchDB-compatible server on 127.0.0.1.
+ *
+ * Each call gets its own databases: two servers in one process never share data.
+ *
+ * @example
+ * ```ts
+ * const server = await startEmbeddedServer();
+ * await fetch(`${server.url}/todos`, { method: "PUT" });
+ * await server.close();
+ * ```
+ * @throws DivanError `CONFIG_INVALID` for a bad port, `STORE_UNAVAILABLE` when it cannot listen.
+ */
+export async function startEmbeddedServer(options: EmbeddedServerOptions = {}): Promise<EmbeddedServer> {
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new DivanError("CONFIG_INVALID", `Port must be an integer between 0 and 65535, got ${String(options.port)}.`);
+  }
+  const dataDir = options.dataDir === undefined ? undefined : resolve(options.dataDir);
+  const Pouch =
+    dataDir === undefined
+      ? pouchDefaults({ adapter: "memory", prefix: `divan-embedded-${randomUUID()}/` })
+      : pouchDefaults({ adapter: "leveldb", prefix: dataDir + sep });
+  const registry = new DbRegistry(Pouch, dataDir);
+  try {
+    await registry.load();
+  } catch (e) {
+    throw new DivanError("STORE_UNAVAILABLE", `Cannot open the data directory ${String(dataDir)}: ${messageOf(e)}`, { cause: e });
+  }
+
+  const log = options.log ?? (() => undefined);
+  const feeds = new Set<Stopper>();
+  const app = createApp({
+    registry,
+    feeds: {
+      add(stop) {
+        feeds.add(stop);
+        return () => feeds.delete(stop);
+      },
+    },
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY,
+    uuid: randomUUID().replace(/-/g, ""),
+    log,
+  });
+
+  const server: Server = createServer(app);
+  const sockets = new Set<Socket>();
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  // A broken client connection must never become an uncaught error.
+  server.on("clientError", (_err, socket) => {
+    if (!socket.destroyed) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+  });
+
+  await new Promise<void>((resolveListen, rejectListen) => {
+    const onError = (e: Error): void => {
+      rejectListen(new DivanError("STORE_UNAVAILABLE", `Cannot listen on 127.0.0.1:${port}: ${e.message}`, { cause: e }));
+    };
+    server.once("error", onError);
+    server.listen(port, "127.0.0.1", () => {
+      server.removeListener("error", onError);
+      resolveListen();
+    });
+  }).catch(async (e: unknown) => {
+    await registry.closeAll();
+    throw e;
+  });
+  server.on("error", (e) => log(`server error: ${e.message}`));
+
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new DivanError("INTERNAL", "The embedded server has no TCP address.");
+  const url = `http://127.0.0.1:${address.port}`;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    close() {
+      closing ??= (async () => {
+        const stopped = new Promise<void>((done) => server.close(() => done()));
+        for (const stop of [...feeds]) stop();
+        feeds.clear();
+        for (const socket of sockets) socket.destroy();
+        server.closeAllConnections();
+        await stopped;
+        await registry.closeAll();
+      })();
+      return closing;
+    },
+  };
+}
