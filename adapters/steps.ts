@@ -1,0 +1,313 @@
+/**
+ * Steps: bidirectional translations between two adjacent shapes of an entity family (DESIGN §2).
+ *
+ * A step is either declarative ({@link DeclarativeStep}: plain JSON operations, reverse derived) or a
+ * pair of typed functions ({@link Step}). Both compile to the same lens pairs, so paths treat them alike.
+ */
+import { DivanError } from "../core/errors.js";
+import { compileOp, LensFailure, need, OP_KINDS, reverseOp, type Deps, type LensFn, type Op } from "./ops.js";
+import { shapeKey, type Doc, type DocFields, type Entity, type Shape } from "./types.js";
+
+/** A step made of declarative operations (serializable; its `down` is derived with {@link reverseOp}). */
+export interface DeclarativeStep {
+  /** A name for messages and provenance (default `<from>-><to>`). */
+  readonly name?: string;
+  /** The older shape. */
+  readonly from: Shape;
+  /** The newer shape. */
+  readonly to: Shape;
+  /** Operations applied in order going up; reversed and inverted going down. */
+  readonly ops: readonly Op[];
+}
+
+/** What a function step receives besides the document(s). */
+export interface StepContext<T> {
+  /**
+   * The entity's current document(s) at the output shape of this call, when the caller has them
+   * (the newer document going up): use it to keep what the input cannot represent.
+   */
+  readonly base: T | undefined;
+  /** The entity id (`undefined` for singletons or documents without an id). */
+  readonly entityId: string | undefined;
+}
+
+/**
+ * A step written as two typed functions, for what operations cannot express.
+ *
+ * With `type` set, `A` and `B` are that type's documents (`Step<TodoItemV1, TodoItemV2>`) and the rest of the
+ * entity passes through; without it, `A` and `B` are whole entities (`{ "todo-item": TodoItemV3, … }`).
+ * Functions must be pure, must not mutate their arguments, and must keep attributes they do not know
+ * (spread the input). `_id`, `_rev` and the version attribute are set by the path afterwards.
+ */
+export interface Step<A = Entity, B = Entity> {
+  /** A name for messages and provenance (default `<from>-><to>`). */
+  readonly name?: string;
+  /** The older shape. */
+  readonly from: Shape;
+  /** The newer shape. */
+  readonly to: Shape;
+  /** The document type both functions act on; omit to receive the whole entity. */
+  readonly type?: string;
+  /** Older → newer. `context.base` is the current newer document(s), when known. */
+  up(old: A, context: StepContext<B>): B;
+  /** Newer → older. `context.base` is the current older document(s), when known. */
+  down(current: B, context: StepContext<A>): A;
+}
+
+/** Any step a graph accepts. */
+export type StepDefinition = DeclarativeStep | Step<unknown, unknown>;
+
+/** True for a declarative step. */
+export function isDeclarativeStep(step: StepDefinition): step is DeclarativeStep {
+  return "ops" in step;
+}
+
+/**
+ * A typed function step over one document type between two of its major versions.
+ *
+ * @example
+ * ```ts
+ * const s = documentStep<TodoItemV1, TodoItemV2>("todo-item", 1, 2, { up: (d, { base }) => …, down: (d) => … });
+ * ```
+ */
+export function documentStep<A extends Doc, B extends Doc>(
+  type: string,
+  fromVersion: number,
+  toVersion: number,
+  fns: { name?: string; up(old: A, context: StepContext<B>): B; down(current: B, context: StepContext<A>): A },
+): Step<A, B> {
+  return {
+    name: fns.name ?? `${type}@${fromVersion}->${type}@${toVersion}`,
+    from: { [type]: fromVersion },
+    to: { [type]: toVersion },
+    type,
+    up: fns.up,
+    down: fns.down,
+  };
+}
+
+/** The default name of a step: `todo-item@2->todo-item@3+todo-item-status@1`. */
+export function stepName(step: StepDefinition): string {
+  return step.name ?? `${shapeKey(step.from)}->${shapeKey(step.to)}`;
+}
+
+const DEFAULT_FIELDS: DocFields = { typeField: "schema", versionField: "version" };
+
+function invalid(step: StepDefinition, message: string, details: Record<string, unknown> = {}): DivanError {
+  return new DivanError("STEP_INVALID", `step ${stepName(step)}: ${message}`, { details: { step: stepName(step), ...details } });
+}
+
+function checkShape(step: StepDefinition, shape: unknown, which: string): void {
+  if (typeof shape !== "object" || shape === null || Object.keys(shape).length === 0) {
+    throw invalid(step, `${which} must be a non-empty shape { type: major }`);
+  }
+  for (const [t, v] of Object.entries(shape)) {
+    if (t.length === 0 || t.includes(":")) throw invalid(step, `${which}: type ${JSON.stringify(t)} is empty or contains ":"`);
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw invalid(step, `${which}: ${t} must have a positive integer major, got ${String(v)}`);
+  }
+}
+
+/**
+ * Check a declarative step and fill in every operation's `type` (default: the single type of `from`).
+ *
+ * @throws DivanError `STEP_INVALID` naming the step and the offending operation.
+ */
+export function defineStep(step: DeclarativeStep, fields: DocFields = DEFAULT_FIELDS): DeclarativeStep {
+  checkShape(step, step.from, "from");
+  checkShape(step, step.to, "to");
+  if (!Array.isArray(step.ops)) throw invalid(step, "ops must be an array");
+  const fromTypes = Object.keys(step.from);
+  const defaultType = fromTypes.length === 1 ? fromTypes[0] : undefined;
+  const current = new Set(fromTypes);
+  const reserved = new Set([fields.typeField, fields.versionField]);
+  const checkField = (i: number, f: unknown): void => {
+    if (typeof f !== "string" || f.length === 0) throw invalid(step, `op ${i}: field names must be non-empty strings`, { op: i });
+    if (f.startsWith("_") || reserved.has(f)) {
+      throw invalid(step, `op ${i}: ${f} is managed by divan (ids, revisions, type and version are translated by the path)`, { op: i });
+    }
+  };
+  const checkFields = (i: number, fs: unknown): void => {
+    if (!Array.isArray(fs) || fs.length === 0) throw invalid(step, `op ${i}: fields must be a non-empty array`, { op: i });
+    for (const f of fs) checkField(i, f);
+  };
+  const ops = step.ops.map((raw, i): Op => {
+    if (typeof raw !== "object" || raw === null || !(OP_KINDS as readonly string[]).includes(raw.op)) {
+      throw invalid(step, `op ${i}: unknown operation ${JSON.stringify((raw as { op?: unknown } | null)?.op)} (known: ${OP_KINDS.join(", ")})`, { op: i });
+    }
+    const type = raw.type ?? defaultType;
+    if (type === undefined) throw invalid(step, `op ${i} (${raw.op}): give "type", the step's source shape has several types`, { op: i });
+    if (!current.has(type)) throw invalid(step, `op ${i} (${raw.op}): the entity has no ${type} document at this point`, { op: i });
+    const op = { ...raw, type } as Op;
+    switch (op.op) {
+      case "rename":
+        checkField(i, op.from);
+        checkField(i, op.to);
+        break;
+      case "add":
+      case "remove":
+        checkField(i, op.field);
+        if (op.default === undefined) throw invalid(step, `op ${i} (${op.op}): a default is required (it is what the reverse uses)`, { op: i });
+        break;
+      case "convert":
+        checkField(i, op.field);
+        if (op.to !== undefined) checkField(i, op.to);
+        for (const table of [op.forward, op.backward]) {
+          if (!Array.isArray(table) || !table.every((p) => Array.isArray(p) && p.length === 2)) {
+            throw invalid(step, `op ${i} (convert): forward and backward must be arrays of [from, to] pairs`, { op: i });
+          }
+        }
+        break;
+      case "wrap":
+        checkFields(i, op.fields);
+        checkField(i, op.into);
+        break;
+      case "hoist":
+        checkFields(i, op.fields);
+        checkField(i, op.from);
+        break;
+      case "extract":
+        checkFields(i, op.fields);
+        if (current.has(op.into)) throw invalid(step, `op ${i} (extract): the entity already has a ${op.into} document`, { op: i });
+        if (step.to[op.into] === undefined) throw invalid(step, `op ${i} (extract): ${op.into} is not in the target shape`, { op: i });
+        current.add(op.into);
+        break;
+      case "merge":
+        checkFields(i, op.fields);
+        if (!current.has(op.from) || op.from === type) throw invalid(step, `op ${i} (merge): no other ${op.from} document to merge`, { op: i });
+        current.delete(op.from);
+        break;
+    }
+    return op;
+  });
+  const toTypes = Object.keys(step.to);
+  if (current.size !== toTypes.length || !toTypes.every((t) => current.has(t))) {
+    throw invalid(step, `operations produce {${[...current].join(", ")}} but the target shape is {${toTypes.join(", ")}}`);
+  }
+  return { name: stepName(step), from: step.from, to: step.to, ops };
+}
+
+/** A function step checked: shapes valid, and with `type` both shapes are that single type. */
+export function defineFunctionStep<A, B>(step: Step<A, B>): Step<A, B> {
+  const s = step as Step<unknown, unknown>;
+  checkShape(s, step.from, "from");
+  checkShape(s, step.to, "to");
+  if (typeof step.up !== "function" || typeof step.down !== "function") throw invalid(s, "up and down must be functions");
+  if (step.type !== undefined) {
+    const ok = Object.keys(step.from).length === 1 && Object.keys(step.to).length === 1 && step.from[step.type] !== undefined && step.to[step.type] !== undefined;
+    if (!ok) throw invalid(s, `with type ${step.type}, from and to must both be the single type ${step.type}`);
+  }
+  return step;
+}
+
+/** The reverse of a declarative step (`to` → `from`, operations inverted in reverse order). */
+export function reverseStep(step: DeclarativeStep): DeclarativeStep {
+  return { name: `reverse(${stepName(step)})`, from: step.to, to: step.from, ops: [...step.ops].reverse().map(reverseOp) };
+}
+
+/**
+ * One compiled unit of a path in one direction: its translation, the inverse used to derive the base
+ * at its input side (`undefined`: the base passes unchanged), and its contributor flow.
+ */
+export interface Unit {
+  /** The step this unit belongs to (for `STEP_FAILED`). */
+  readonly step: string;
+  /** The translation (mutates and returns its working entity). */
+  readonly fn: LensFn;
+  /** The inverse translation, used without a base to walk a base back to this unit's input shape. */
+  readonly inv: LensFn | undefined;
+  /** How it changes which source types each document is made of. */
+  readonly flow: (deps: Deps) => void;
+}
+
+/** A step compiled in both directions. */
+export interface CompiledStep {
+  /** The step name. */
+  readonly name: string;
+  /** Units translating `from` → `to`. */
+  readonly up: readonly Unit[];
+  /** Units translating `to` → `from`. */
+  readonly down: readonly Unit[];
+}
+
+function stampFn(shape: Shape, fields: DocFields, strict: boolean): LensFn {
+  const entries = Object.entries(shape);
+  const { typeField, versionField } = fields;
+  return (e) => {
+    for (let i = 0; i < entries.length; i++) {
+      const [t, v] = entries[i]!;
+      const d = need(e, t);
+      d[typeField] = t;
+      d[versionField] = v;
+    }
+    if (strict) {
+      for (const t of Object.keys(e)) {
+        if (shape[t] === undefined) throw new LensFailure(`the step returned a ${t} document, which is not in its output shape ${shapeKey(shape)}`);
+      }
+    }
+    return e;
+  };
+}
+
+function copyDocs(e: unknown, what: string): Entity {
+  if (typeof e !== "object" || e === null) throw new LensFailure(`${what} returned ${String(e)}, not an entity`);
+  const out: Entity = {};
+  for (const [t, d] of Object.entries(e)) {
+    if (typeof d !== "object" || d === null) throw new LensFailure(`${what} returned a ${t} that is not a document`);
+    out[t] = { ...(d as Doc) };
+  }
+  return out;
+}
+
+function functionFn(step: Step<unknown, unknown>, dir: "up" | "down"): LensFn {
+  const f = dir === "up" ? step.up.bind(step) : step.down.bind(step);
+  const type = step.type;
+  if (type !== undefined) {
+    return (e, base, ctx) => {
+      const out = f(need(e, type), { base: base === undefined ? undefined : base[type], entityId: ctx.entityId });
+      if (typeof out !== "object" || out === null) throw new LensFailure(`${dir} returned ${String(out)}, not a document`);
+      e[type] = { ...(out as Doc) };
+      return e;
+    };
+  }
+  return (e, base, ctx) => copyDocs(f(e, { base, entityId: ctx.entityId }), dir);
+}
+
+function allInto(outTypes: readonly string[]): (deps: Deps) => void {
+  return (deps) => {
+    const all = new Set<string>();
+    for (const s of deps.values()) for (const x of s) all.add(x);
+    deps.clear();
+    for (const t of outTypes) deps.set(t, new Set(all));
+  };
+}
+
+const noFlow = (): void => {};
+
+/** Compile a (checked) step into units for both directions. */
+export function compileStep(step: StepDefinition, fields: DocFields): CompiledStep {
+  const name = stepName(step);
+  if (isDeclarativeStep(step)) {
+    const upVersion = (t: string): number => step.to[t] ?? 0;
+    const downVersion = (t: string): number => step.from[t] ?? 0;
+    const ups = step.ops.map((op) => compileOp(op, upVersion));
+    const downs = step.ops.map((op) => compileOp(reverseOp(op), downVersion));
+    const up: Unit[] = ups.map((u, i) => ({ step: name, fn: u.fn, inv: downs[i]!.fn, flow: u.flow }));
+    up.push({ step: name, fn: stampFn(step.to, fields, false), inv: undefined, flow: noFlow });
+    const down: Unit[] = downs.map((d, i) => ({ step: name, fn: d.fn, inv: ups[i]!.fn, flow: d.flow })).reverse();
+    down.push({ step: name, fn: stampFn(step.from, fields, false), inv: undefined, flow: noFlow });
+    return { name, up, down };
+  }
+  const fUp = functionFn(step, "up");
+  const fDown = functionFn(step, "down");
+  return {
+    name,
+    up: [
+      { step: name, fn: fUp, inv: fDown, flow: allInto(Object.keys(step.to)) },
+      { step: name, fn: stampFn(step.to, fields, true), inv: undefined, flow: noFlow },
+    ],
+    down: [
+      { step: name, fn: fDown, inv: fUp, flow: allInto(Object.keys(step.from)) },
+      { step: name, fn: stampFn(step.from, fields, true), inv: undefined, flow: noFlow },
+    ],
+  };
+}

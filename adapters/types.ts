@@ -1,0 +1,50 @@
+/**
+ * The data model steps and paths work on: documents, entities and shapes (DESIGN §2).
+ */
+
+/** A JSON value (what a declarative operation may carry as a default or a table entry). */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * A CouchDB/PouchDB document. Every attribute is kept unless a step says otherwise; `_id`, `_rev`,
+ * `_deleted` and `_attachments` are handled by the path (CONVENTIONS §9), never by operations.
+ */
+export interface Doc {
+  _id?: string;
+  _rev?: string;
+  _deleted?: boolean;
+  _attachments?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+/**
+ * The documents of one entity id at one shape, keyed by type:
+ * `{ "todo-item": {...}, "todo-item-status": {...} }` for a todo at app 3.0.
+ */
+export type Entity = Record<string, Doc>;
+
+/** A set of (type, major version): `{ "todo-item": 3, "todo-item-status": 1 }`. */
+export type Shape = Record<string, number>;
+
+/** Field names that identify a document's type and major version (defaults `schema` / `version`). */
+export interface DocFields {
+  /** The attribute holding the document type (default `"schema"`). */
+  readonly typeField: string;
+  /** The attribute holding the major version (default `"version"`). */
+  readonly versionField: string;
+}
+
+/** `type@version` pairs of a shape in a stable order, e.g. `todo-item@3+todo-item-status@1`. */
+export function shapeKey(shape: Shape): string {
+  return Object.keys(shape)
+    .sort()
+    .map((t) => `${t}@${String(shape[t])}`)
+    .join("+");
+}
+
+/** True when both shapes have the same types at the same versions. */
+export function sameShape(a: Shape, b: Shape): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((t) => b[t] === a[t]);
+}
