@@ -72,7 +72,7 @@ describe("registry", () => {
   });
 
   it("uses configurable type and version field names", async () => {
-    const files = (await loadSchemaFiles(SCHEMAS)).map((f) => ({ ...f, schema: JSON.parse(JSON.stringify(f.schema).replace(/"schema"/g, '"kind"').replace(/"version"/g, '"v"')) as object }));
+    const files = (await loadSchemaFiles(SCHEMAS)).map((f) => ({ ...f, schema: JSON.parse(JSON.stringify(f.schema).replace(/"schema"/g, '"kind"').replace(/"version"/g, '"v"')) as Record<string, unknown> }));
     const r = createRegistry(files, { typeField: "kind", versionField: "v" });
     const { schema, version, ...rest } = todo2;
     expect(r.validate({ ...rest, kind: schema, v: version })).toEqual({ ok: true, type: "todo-item", version: 2 });
