@@ -60,6 +60,28 @@ function bulkResult(r: unknown, fallbackId: unknown): Record<string, unknown> {
   return { id: fallbackId, error: "unknown_error", reason: "no result" };
 }
 
+/** CouchDB's rule for document ids: a non-empty string, `_` only for `_design/` and `_local/`. */
+function checkDocId(id: unknown): void {
+  if (id === undefined) return;
+  if (typeof id !== "string" || id === "") throw new HttpError(400, "illegal_docid", "Document id must be a non-empty string");
+  if (id.startsWith("_") && !id.startsWith("_design/") && !id.startsWith("_local/")) {
+    throw new HttpError(400, "illegal_docid", "Only reserved document ids may start with underscore.");
+  }
+}
+
+/** PouchDB's `bulkGet` entry → CouchDB's (`{ error: { id, rev, error, reason } }` for failures). */
+function bulkGetResult(entry: { id: string; docs: unknown[] }): { id: string; docs: unknown[] } {
+  return {
+    id: entry.id,
+    docs: entry.docs.map((d) => {
+      if (!isObject(d) || !isObject(d.error)) return d;
+      const { body } = toCouchError(d.error);
+      const rev = typeof d.error.rev === "string" ? d.error.rev : "undefined";
+      return { error: { id: typeof d.error.id === "string" ? d.error.id : entry.id, rev, error: body.error, reason: body.reason } };
+    }),
+  };
+}
+
 /** Maps errors of pouchdb-find (often plain `Error`s) to 400 unless they carry a status. */
 function findError(e: unknown): unknown {
   if (isObject(e) && typeof e.status === "number") return e;
@@ -249,6 +271,7 @@ export function createApp(ctx: AppContext): express.Express {
       const { name, db: d } = db(req);
       const doc = { ...objectBody(req) };
       if (doc._id === undefined) doc._id = newId();
+      checkDocId(doc._id);
       await validator.check(name, d, doc);
       const r = await d.put(doc as PouchDB.Core.PutDocument<object>);
       registry.touched(name);
@@ -284,6 +307,7 @@ export function createApp(ctx: AppContext): express.Express {
         const doc = { ...original };
         if (doc._id === undefined && newEdits) doc._id = newId();
         try {
+          checkDocId(doc._id);
           await validator.check(name, d, doc);
           accepted.push({ index, doc });
         } catch (e) {
@@ -334,7 +358,7 @@ export function createApp(ctx: AppContext): express.Express {
         attachments: q.bool("attachments") ?? false,
         latest: q.bool("latest") ?? false,
       } as PouchDB.Core.BulkGetOptions);
-      sendJson(res, 200, r);
+      sendJson(res, 200, { results: r.results.map(bulkGetResult) });
     }),
   );
   app.all(
@@ -468,6 +492,7 @@ export function createApp(ctx: AppContext): express.Express {
     route(async (req, res) => {
       const { name, db: d } = db(req);
       const id = idOf(req);
+      checkDocId(id);
       const doc: Doc = { ...objectBody(req), _id: id };
       const rev = revFrom(req, doc);
       if (rev !== undefined) doc._rev = rev;
