@@ -191,17 +191,33 @@ export class HttpStore implements DocumentStore {
   bulkGet(requests: BulkGetRequest[], options: { revs?: boolean } = {}): Promise<BulkGetResult[]> {
     return this.run("bulkGet", async () => {
       if (requests.length === 0) return [];
-      const raw = await this.request<{
-        results: { id: string; docs: ({ ok: Doc } | { error: { error?: string; reason?: string } })[] }[];
-      }>({
-        method: "POST",
-        path: "_bulk_get",
-        qs: options.revs === true ? { revs: true } : {},
-        body: { docs: requests.map((r) => (r.rev === undefined ? { id: r.id } : { id: r.id, rev: r.rev })) },
-      });
-      return requests.map((req, i): BulkGetResult => {
+      // Answers are matched to requests by id, in order. An id asked twice goes into a later round,
+      // because PouchDB-based servers answer per id rather than per request.
+      const rounds: BulkGetRequest[][] = [];
+      const seen = new Map<string, number>();
+      for (const r of requests) {
+        const k = seen.get(r.id) ?? 0;
+        seen.set(r.id, k + 1);
+        (rounds[k] ??= []).push(r);
+      }
+      type Answer = { ok: Doc } | { error: { error?: string; reason?: string } };
+      const answers = new Map<string, Answer[]>();
+      for (const round of rounds) {
+        const raw = await this.request<{ results: { id: string; docs: Answer[] }[] }>({
+          method: "POST",
+          path: "_bulk_get",
+          qs: options.revs === true ? { revs: true } : {},
+          body: { docs: round.map((r) => (r.rev === undefined ? { id: r.id } : { id: r.id, rev: r.rev })) },
+        });
+        for (const result of raw.results) {
+          const queue = answers.get(result.id) ?? [];
+          queue.push(...result.docs);
+          answers.set(result.id, queue);
+        }
+      }
+      return requests.map((req): BulkGetResult => {
         const base = req.rev === undefined ? { id: req.id } : { id: req.id, rev: req.rev };
-        const first = raw.results[i]?.docs[0];
+        const first = answers.get(req.id)?.shift();
         if (first !== undefined && "ok" in first) return { ...base, ok: first.ok };
         const err = first !== undefined && "error" in first ? first.error : { error: "not_found", reason: "missing" };
         const code = codeForCouchError(err.error, undefined) === "NOT_FOUND" ? "NOT_FOUND" : "BAD_REQUEST";

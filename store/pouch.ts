@@ -78,7 +78,6 @@ interface LoosePouch {
   constructor: unknown;
   info(): Promise<Record<string, unknown>>;
   get(id: string, options?: Record<string, unknown>): Promise<Doc>;
-  bulkGet(options: Record<string, unknown>): Promise<{ results: RawBulkGetResult[] }>;
   allDocs(options: Record<string, unknown>): Promise<{ total_rows: number; rows: RawAllDocsRow[] }>;
   bulkDocs(docs: Doc[], options?: Record<string, unknown>): Promise<RawWriteResult[]>;
   put(doc: Record<string, unknown>): Promise<{ id: string; rev: string }>;
@@ -97,11 +96,6 @@ interface RawChange {
   changes: { rev: string }[];
   deleted?: boolean;
   doc?: Doc;
-}
-
-interface RawBulkGetResult {
-  id: string;
-  docs: ({ ok: Doc } | { error: { id?: string; rev?: string; error?: string; reason?: string } })[];
 }
 
 interface RawAllDocsRow {
@@ -250,12 +244,24 @@ export class PouchStore implements DocumentStore {
   /** {@inheritDoc DocumentStore.bulkGet} */
   bulkGet(requests: BulkGetRequest[], options: { revs?: boolean } = {}): Promise<BulkGetResult[]> {
     return this.run("bulkGet", async (db) => {
-      if (requests.length === 0) return [];
-      const raw = await db.bulkGet({
-        docs: requests.map((r) => (r.rev === undefined ? { id: r.id } : { id: r.id, rev: r.rev })),
-        revs: options.revs === true,
-      });
-      return requests.map((req, i) => bulkGetAnswer(req, raw.results[i]));
+      // One get per request: PouchDB's bulkGet shim drops a rev-less request for an id that is also
+      // requested with a rev, and answers per id rather than per request.
+      return Promise.all(
+        requests.map(async (req): Promise<BulkGetResult> => {
+          const base = req.rev === undefined ? { id: req.id } : { id: req.id, rev: req.rev };
+          const opts: Record<string, unknown> = {};
+          if (req.rev !== undefined) opts.rev = req.rev;
+          if (options.revs === true) opts.revs = true;
+          try {
+            return { ...base, ok: await db.get(req.id, opts) };
+          } catch (e) {
+            const f = e as { name?: string; status?: number; reason?: string; message?: string };
+            const code = codeForCouchError(f.name, f.status);
+            if (code !== "NOT_FOUND" && code !== "BAD_REQUEST") throw e;
+            return { ...base, error: { code, reason: f.reason ?? f.message ?? "missing" } };
+          }
+        }),
+      );
     });
   }
 
@@ -326,7 +332,7 @@ export class PouchStore implements DocumentStore {
   /** {@inheritDoc DocumentStore.changes} */
   changes(options: ChangesOptions = {}): Promise<ChangesPage> {
     return this.run("changes", async (db) => {
-      const raw = (await db.changes(changesOptions(options))) as { results: RawChange[]; last_seq: number | string; pending?: number };
+      const raw = (await db.changes(this.changesOptions(options))) as { results: RawChange[]; last_seq: number | string; pending?: number };
       const page: ChangesPage = { results: raw.results.map(toChange), lastSeq: String(raw.last_seq) };
       if (typeof raw.pending === "number") page.pending = raw.pending;
       return page;
@@ -335,7 +341,7 @@ export class PouchStore implements DocumentStore {
 
   /** {@inheritDoc DocumentStore.liveChanges} */
   liveChanges(options: ChangesOptions, handlers: LiveFeedHandlers): LiveFeed {
-    const opts = changesOptions(options);
+    const opts = this.changesOptions(options);
     delete opts.limit;
     delete opts.descending;
     opts.live = true;
@@ -499,6 +505,21 @@ export class PouchStore implements DocumentStore {
     return this.pouch;
   }
 
+  /**
+   * Port options → PouchDB options. Local adapters number their sequences; this store hands them out
+   * as strings and turns its own numeric strings back into numbers (PouchDB compares a string `since`
+   * as text). Remote (http) PouchDBs get the string as is.
+   */
+  private changesOptions(options: ChangesOptions): Record<string, unknown> {
+    const opts = changesOptions(options);
+    const since = opts.since;
+    const adapter = (this.db as unknown as { adapter?: string }).adapter;
+    if (typeof since === "string" && /^\d+$/.test(since) && adapter !== "http" && adapter !== "https") {
+      opts.since = Number(since);
+    }
+    return opts;
+  }
+
   private async validators(db: LoosePouch): Promise<{ ddoc: Doc; fn: Validator }[]> {
     const raw = await db.allDocs({ startkey: "_design/", endkey: "_design/\uffff", include_docs: true });
     const out: { ddoc: Doc; fn: Validator }[] = [];
@@ -550,15 +571,6 @@ function noFind(store: string): DivanError {
 /** PouchDB mutates documents it writes (and rejects unknown `_` fields less kindly); write a copy. */
 function copyDoc(doc: Doc): Doc {
   return { ...doc };
-}
-
-function bulkGetAnswer(req: BulkGetRequest, raw: RawBulkGetResult | undefined): BulkGetResult {
-  const first = raw?.docs[0];
-  const base = req.rev === undefined ? { id: req.id } : { id: req.id, rev: req.rev };
-  if (first !== undefined && "ok" in first) return { ...base, ok: first.ok };
-  const err = first !== undefined && "error" in first ? first.error : { error: "not_found", reason: "missing" };
-  const code = codeForCouchError(err.error, undefined) === "NOT_FOUND" ? "NOT_FOUND" : "BAD_REQUEST";
-  return { ...base, error: { code, reason: err.reason ?? err.error ?? "missing" } };
 }
 
 function toAllDocsRow(raw: RawAllDocsRow): AllDocsRow {

@@ -23,23 +23,57 @@ interface ReplicationEmitter extends PromiseLike<unknown> {
 
 type ReplicateFn = (source: unknown, target: unknown, options: Record<string, unknown>) => ReplicationEmitter;
 
-function isPouchInstance(endpoint: unknown): endpoint is { constructor: { replicate?: ReplicateFn } } {
+interface Ctor {
+  new (name: string, options?: Record<string, unknown>): { close(): Promise<unknown> };
+  replicate?: ReplicateFn;
+}
+
+function isPouchInstance(endpoint: unknown): endpoint is { constructor: Ctor } {
   return typeof endpoint === "object" && endpoint !== null && typeof (endpoint as { changes?: unknown }).changes === "function";
 }
 
-function replicatorFor(source: DocumentStore, target: DocumentStore, options: ReplicateWithOptions): ReplicateFn {
-  const fromOption = options.PouchDB as unknown as { replicate?: ReplicateFn } | undefined;
-  if (fromOption?.replicate !== undefined) return fromOption.replicate.bind(fromOption);
-  for (const endpoint of [source.replicationEndpoint(), target.replicationEndpoint()]) {
-    if (isPouchInstance(endpoint)) {
-      const Ctor = endpoint.constructor;
-      if (typeof Ctor.replicate === "function") return Ctor.replicate.bind(Ctor);
-    }
+/** A replicator and both endpoints as PouchDB instances; `cleanup` closes the ones made here. */
+interface Prepared {
+  run: ReplicateFn;
+  source: unknown;
+  target: unknown;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Picks the PouchDB constructor (the option, else the one of whichever side is a PouchDB instance)
+ * and opens URL endpoints with the http adapter explicitly: a constructor made with
+ * `PouchDB.defaults({ adapter: "memory" })` would otherwise open the URL as a local memory database.
+ */
+function prepare(source: DocumentStore, target: DocumentStore, options: ReplicateWithOptions): Prepared {
+  const endpoints = [source.replicationEndpoint(), target.replicationEndpoint()];
+  let PouchCtor = options.PouchDB as unknown as Ctor | undefined;
+  for (const endpoint of endpoints) {
+    if (PouchCtor === undefined && isPouchInstance(endpoint)) PouchCtor = endpoint.constructor;
   }
-  throw new DivanError(
-    "BAD_REQUEST",
-    `cannot replicate ${source.name} → ${target.name}: neither is a PouchDB database with the replication plugin; pass { PouchDB }`,
-  );
+  const replicateFn = PouchCtor?.replicate;
+  if (PouchCtor === undefined || typeof replicateFn !== "function") {
+    throw new DivanError(
+      "BAD_REQUEST",
+      `cannot replicate ${source.name} → ${target.name}: neither is a PouchDB database with the replication plugin; pass { PouchDB }`,
+    );
+  }
+  const Pouch = PouchCtor;
+  const opened: { close(): Promise<unknown> }[] = [];
+  const [src, tgt] = endpoints.map((endpoint) => {
+    if (typeof endpoint !== "string") return endpoint;
+    const db = new Pouch(endpoint, { adapter: /^https:/i.test(endpoint) ? "https" : "http", skip_setup: true });
+    opened.push(db);
+    return db;
+  });
+  return {
+    run: replicateFn.bind(Pouch),
+    source: src,
+    target: tgt,
+    cleanup: async () => {
+      await Promise.all(opened.map((db) => db.close().catch(() => undefined)));
+    },
+  };
 }
 
 function pouchOptions(source: DocumentStore, target: DocumentStore, options: ReplicateOptions): Record<string, unknown> {
@@ -80,8 +114,14 @@ function resultOf(raw: unknown): ReplicationResult {
 export async function replicate(source: DocumentStore, target: DocumentStore, options: ReplicateWithOptions = {}): Promise<ReplicationResult> {
   const context = { operation: "replicate", store: `${source.name} → ${target.name}` };
   try {
-    const run = replicatorFor(source, target, options);
-    const raw = await run(source.replicationEndpoint(), target.replicationEndpoint(), pouchOptions(source, target, { ...options, live: false }));
+    const opts = pouchOptions(source, target, { ...options, live: false });
+    const prepared = prepare(source, target, options);
+    let raw: unknown;
+    try {
+      raw = await prepared.run(prepared.source, prepared.target, opts);
+    } finally {
+      await prepared.cleanup();
+    }
     const result = resultOf(raw);
     const r = raw as { ok?: boolean; errors?: unknown[] };
     if (r.ok === false && Array.isArray(r.errors) && r.errors.length > 0 && result.docsWritten === 0 && result.docsRead === 0) {
@@ -103,18 +143,21 @@ export function replicateLive(
   options: ReplicateWithOptions & { retry?: boolean } = {},
 ): LiveReplication {
   const context = { operation: "replicateLive", store: `${source.name} → ${target.name}` };
-  const run = replicatorFor(source, target, options);
-  const emitter = run(source.replicationEndpoint(), target.replicationEndpoint(), pouchOptions(source, target, { ...options, live: true }));
+  const opts = pouchOptions(source, target, { ...options, live: true });
+  const prepared = prepare(source, target, options);
+  const emitter = prepared.run(prepared.source, prepared.target, opts);
   const listeners: ((info: { docsWritten: number }) => void)[] = [];
   let waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   let paused = false;
   let failure: unknown;
   let stopped = false;
   // Settles on "complete" (also after cancel) or on a fatal "error"; the error is reported by idle().
-  const completed: Promise<void> = Promise.resolve(emitter).then(
-    () => undefined,
-    () => undefined,
-  );
+  const completed: Promise<void> = Promise.resolve(emitter)
+    .then(
+      () => undefined,
+      () => undefined,
+    )
+    .then(() => prepared.cleanup());
   const settle = (): void => {
     const ws = waiters;
     waiters = [];
