@@ -1,0 +1,32 @@
+/**
+ * The one list of registered strategies. `divan compare` runs every strategy listed here; a new
+ * strategy appears in the comparison by adding its factory to {@link STRATEGY_FACTORIES}.
+ */
+import { DivanError } from "../core/errors.js";
+import type { Strategy } from "./types.js";
+import { createNoneStrategy } from "./none/index.js";
+import { createNonBreakingStrategy } from "./non-breaking/index.js";
+
+/** Factories of every registered strategy, in report order. Each call returns a fresh instance. */
+export const STRATEGY_FACTORIES: readonly (() => Strategy)[] = [createNoneStrategy, createNonBreakingStrategy];
+
+/** Fresh instances of every registered strategy, in report order. */
+export function allStrategies(): Strategy[] {
+  return STRATEGY_FACTORIES.map((create) => create());
+}
+
+/** The names of every registered strategy, in report order. */
+export function strategyNames(): string[] {
+  return allStrategies().map((s) => s.name);
+}
+
+/** A fresh instance of the strategy called `name`; `CONFIG_INVALID` if none is registered under it. */
+export function createStrategy(name: string): Strategy {
+  const found = STRATEGY_FACTORIES.map((create) => create()).find((s) => s.name === name);
+  if (!found) {
+    throw new DivanError("CONFIG_INVALID", `Unknown strategy "${name}". Known strategies: ${strategyNames().join(", ")}.`, {
+      details: { strategy: name },
+    });
+  }
+  return found;
+}

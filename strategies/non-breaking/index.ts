@@ -1,0 +1,34 @@
+/**
+ * `non-breaking`: the additive change of todo app 1.0 → 1.1 (an optional `isImportant` flag and a
+ * new `settings` type). No document is migrated: apps tolerate missing attributes (a todo without
+ * `isImportant` is not important), keep attributes they do not know when they edit a document, and
+ * ignore types they do not know. Every device replicates the one database.
+ */
+import type { DeviceBinding, DeviceContext, ReleaseResult, RetireResult, Strategy } from "../types.js";
+
+/** Creates the `non-breaking` strategy. */
+export function createNonBreakingStrategy(): Strategy {
+  const bind = (device: DeviceContext): DeviceBinding => ({
+    store: device.local,
+    sync: [{ local: device.local, database: "" }],
+  });
+  return {
+    name: "non-breaking",
+    description:
+      "An additive change (1.0 → 1.1): apps default missing attributes, keep unknown ones and ignore unknown types; nothing is migrated.",
+    taxonomy: { storage: "single-version", timing: "none", place: "none" },
+    change: { from: "1.0.0", to: "1.1.0" },
+    caveats: [],
+    migrationCode: [],
+    prepareServer: async () => {},
+    release: async (): Promise<ReleaseResult> => ({ downtimeMs: 0, documentsWritten: 0 }),
+    openDevice: async (device) => bind(device),
+    upgradeDevice: async (device) => bind(device),
+    settle: async () => {},
+    retire: async (): Promise<RetireResult> => ({
+      purgedDocs: 0,
+      detail: "nothing to purge: 1.0 and 1.1 read the same documents",
+    }),
+    close: async () => {},
+  };
+}

@@ -1,0 +1,193 @@
+/**
+ * The one interface every migration strategy implements (DESIGN §1, issue 6), and the taxonomy
+ * that classifies strategies. A strategy sees the world only through the store port: the server
+ * databases it is given, and each device's own local store.
+ *
+ * The comparison harness (`examples/todo-app`) drives a strategy through a scenario:
+ * `prepareServer` once, `openDevice` for every device, `release` when the new app version ships,
+ * `upgradeDevice` when a device installs it, `settle` to wait for server-side background work,
+ * `retire` when support for the old app version ends, and `close` at the end.
+ */
+import type { DocumentStore, Selector } from "../store/port.js";
+
+/** Where data is stored (taxonomy axis 1). */
+export type Storage = "single-version" | "multi-version" | "multi-db";
+/** When data is changed (taxonomy axis 2); `none` for strategies that never change documents. */
+export type Timing = "eager" | "lazy" | "none";
+/** Where data is changed (taxonomy axis 3); `none` for strategies that never change documents. */
+export type Place = "server" | "client" | "none";
+
+/** The cell of the taxonomy a strategy occupies. */
+export interface Taxonomy {
+  readonly storage: Storage;
+  readonly timing: Timing;
+  readonly place: Place;
+}
+
+/** Type → major version: the documents an app version needs (as `resolveManifest` returns it). */
+export type VersionShape = Readonly<Record<string, number>>;
+
+/** An app version and the shape its manifest resolves to. */
+export interface AppVersion {
+  /** Semantic version of the app, e.g. `"3.0.0"`. */
+  readonly version: string;
+  /** The documents (type → major) this app version reads and writes. */
+  readonly shape: VersionShape;
+}
+
+/** The app change a strategy is built to handle: from one app version to another. */
+export interface AppChange {
+  /** The app version before the change, e.g. `"1.0.0"`. */
+  readonly from: string;
+  /** The app version after the change, e.g. `"3.0.0"`. */
+  readonly to: string;
+}
+
+/** The invariants the harness checks at quiescence after every scenario. */
+export const INVARIANTS = [
+  "converged",
+  "no-lost-documents",
+  "no-lost-fields",
+  "apps-read-their-data",
+  "bounded-writes",
+  "expected-conflicts-only",
+] as const;
+
+/** The name of one invariant. */
+export type InvariantName = (typeof INVARIANTS)[number];
+
+/**
+ * A documented weakness: the strategy is expected to violate `invariant` (in the listed scenarios,
+ * or in every scenario when `scenarios` is absent). A violation that matches a caveat is reported as
+ * expected; any other violation is a failure.
+ */
+export interface Caveat {
+  readonly invariant: InvariantName;
+  /** Scenario names the caveat applies to; all scenarios when absent. */
+  readonly scenarios?: readonly string[];
+  /** Why the violation happens, in one sentence a reader of the report understands. */
+  readonly reason: string;
+}
+
+/** A file of migration code the app team writes for this strategy (counted as lines of code). */
+export interface MigrationCode {
+  /** Path relative to the package root, e.g. `examples/todo-app/steps/v3.ts`. */
+  readonly path: string;
+  /** What the file is for. */
+  readonly why: string;
+}
+
+/** A deterministic clock: the harness passes a seeded one, so pure code never reads the real time. */
+export interface Clock {
+  /** Milliseconds since the epoch; advances on every call. */
+  now(): number;
+  /** {@link now} as an ISO 8601 string. */
+  iso(): string;
+}
+
+/** What a strategy is given to act on the server. */
+export interface ServerContext {
+  /** Name of the main server database (the one apps replicate with unless the strategy says otherwise). */
+  readonly database: string;
+  /** The main server database. */
+  readonly main: DocumentStore;
+  /**
+   * Opens (and creates if needed) another server database whose name starts with {@link database}
+   * plus `suffix` (e.g. `"-v3"`), so the harness can measure and delete it. Returns the same store for
+   * the same suffix.
+   */
+  open(suffix: string): Promise<DocumentStore>;
+  /** Every app version the example knows, oldest first. */
+  readonly apps: readonly AppVersion[];
+  /** The seeded clock. */
+  readonly clock: Clock;
+}
+
+/** One replication a device runs with the server. */
+export interface SyncChannel {
+  /** The device-side store that replicates. */
+  readonly local: DocumentStore;
+  /** The server database: `""` for the main one, else the suffix given to {@link ServerContext.open}. */
+  readonly database: string;
+  /** Only pull server documents matching this Mango selector (the app version's channel). */
+  readonly pullSelector?: Selector;
+  /** Only push local documents matching this Mango selector. */
+  readonly pushSelector?: Selector;
+}
+
+/** How a device's app reaches its data, as a strategy sets it up. */
+export interface DeviceBinding {
+  /** The store the app reads and writes (the local store itself, or a wrapper such as a live adapter). */
+  readonly store: DocumentStore;
+  /** The replications that keep this device in sync with the server. */
+  readonly sync: readonly SyncChannel[];
+}
+
+/** What a strategy is given to act on one device. */
+export interface DeviceContext {
+  /** The device's name in the scenario (for logs). */
+  readonly device: string;
+  /** The app version the device runs (after an upgrade: the new one). */
+  readonly app: AppVersion;
+  /** The device's main local database (PouchDB). */
+  readonly local: DocumentStore;
+  /** Opens (and creates) another local database of this device, e.g. one per schema version. */
+  openLocal(suffix: string): Promise<DocumentStore>;
+  /** Every app version the example knows, oldest first. */
+  readonly apps: readonly AppVersion[];
+  /** The seeded clock. */
+  readonly clock: Clock;
+}
+
+/** What releasing a new app version did on the server. */
+export interface ReleaseResult {
+  /** Milliseconds during which the server refused writes (a maintenance window); 0 for none. */
+  readonly downtimeMs: number;
+  /** Documents the release wrote on the server (e.g. an eager migration). */
+  readonly documentsWritten: number;
+}
+
+/** What retiring an old app version did. */
+export interface RetireResult {
+  /** Documents of the retired version that were purged or deleted. */
+  readonly purgedDocs: number;
+  /** A sentence for the report. */
+  readonly detail: string;
+}
+
+/**
+ * A migration strategy. Created by a factory in `strategies/<name>/index.ts` and registered in
+ * `strategies/all.ts`, which is the only list the comparison reads.
+ */
+export interface Strategy {
+  /** Short, stable, kebab-case name used on the command line and in reports. */
+  readonly name: string;
+  /** One sentence describing the strategy. */
+  readonly description: string;
+  /** The taxonomy cell. */
+  readonly taxonomy: Taxonomy;
+  /** The app change this strategy handles. */
+  readonly change: AppChange;
+  /** Invariants this strategy is documented to violate, and why. */
+  readonly caveats: readonly Caveat[];
+  /** Files of migration code the app team writes to use this strategy (empty: none). */
+  readonly migrationCode: readonly MigrationCode[];
+
+  /** Prepares the server before any device exists (design documents, extra databases, transformers). */
+  prepareServer(server: ServerContext): Promise<void>;
+  /** The new app version (`to`) ships: migrate, start transformers, open maintenance windows… */
+  release(server: ServerContext, from: AppVersion, to: AppVersion): Promise<ReleaseResult>;
+  /** How a device running `device.app` opens its data: the store its app uses and what it replicates. */
+  openDevice(device: DeviceContext): Promise<DeviceBinding>;
+  /**
+   * A device installs a new app version (`device.app` is the new one, `from` the old one): migrate its
+   * local data if the strategy does that, and return the new binding. `previous` is the old binding.
+   */
+  upgradeDevice(device: DeviceContext, from: AppVersion, previous: DeviceBinding): Promise<DeviceBinding>;
+  /** Resolves when server-side background work (transformers, re-migration) has caught up. */
+  settle(server: ServerContext): Promise<void>;
+  /** Support for `app` ends: purge what only it needed. */
+  retire(server: ServerContext, app: AppVersion): Promise<RetireResult>;
+  /** Stops everything the strategy started (feeds, transformers). Idempotent. */
+  close(): Promise<void>;
+}
