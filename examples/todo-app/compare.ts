@@ -1,0 +1,247 @@
+/**
+ * `divan compare`: runs every registered strategy against every scenario in a fresh world, checks
+ * the invariants, collects the metrics and returns one report (written as Markdown, JSON and HTML by
+ * `report.ts`). Uses `COUCHDB_URL` when set, else starts the embedded server; devices replicate
+ * through a counting proxy so replicated bytes are measured the same way on both.
+ */
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { performance } from "node:perf_hooks";
+import { DivanError, messageOf } from "../../core/errors.js";
+import { redact } from "../../core/redact.js";
+import { loadManifests, loadRegistry } from "../../schemas/load.js";
+import { resolveManifest, sortManifests } from "../../schemas/manifest.js";
+import type { Registry } from "../../schemas/registry.js";
+import { startEmbeddedServer } from "../../server/embedded.js";
+import { allStrategies, createStrategy } from "../../strategies/all.js";
+import type { AppChange, AppVersion, Caveat, MigrationCode, Strategy, Taxonomy } from "../../strategies/types.js";
+import { checkInvariants } from "./invariants.js";
+import { collectMetrics, migrationLocOf, packageRoot, type RunMetrics } from "./metrics.js";
+import { startCountingProxy, type CountingProxy } from "./proxy.js";
+import { SCENARIOS, scenarioByName, type Scenario } from "./scenarios.js";
+import { World, type RefusedAction } from "./world.js";
+
+/** The invariant verdicts as `report.json` lists them. */
+export interface ReportedInvariant {
+  name: string;
+  ok: boolean;
+  /** A violation the strategy's caveat predicts. */
+  expected: boolean;
+  detail: string;
+}
+
+/** `pass`: every invariant holds; `expected`: only predicted violations; `fail`: an unpredicted violation; `error`: the run broke. */
+export type RunStatus = "pass" | "expected" | "fail" | "error";
+
+/** One strategy × scenario run. */
+export interface RunReport {
+  strategy: string;
+  scenario: string;
+  taxonomy: Taxonomy;
+  change: AppChange;
+  status: RunStatus;
+  invariants: ReportedInvariant[];
+  metrics: RunMetrics;
+  /** User actions the apps refused or that failed. */
+  refused: RefusedAction[];
+  /** What the retire step did, when the scenario retires the old app. */
+  retired?: string;
+  /** Why the run broke (status `error`). */
+  error?: string;
+}
+
+/** A registered strategy as the report describes it. */
+export interface StrategySummary {
+  name: string;
+  description: string;
+  taxonomy: Taxonomy;
+  change: AppChange;
+  caveats: Caveat[];
+  migrationCode: MigrationCode[];
+}
+
+/** The whole comparison (`report.json`). */
+export interface ComparisonReport {
+  seed: number;
+  /** `embedded` or `couchdb` (never the URL). */
+  server: "embedded" | "couchdb";
+  strategies: StrategySummary[];
+  scenarios: { name: string; description: string }[];
+  runs: RunReport[];
+}
+
+/** Progress of {@link runComparison}. */
+export interface CompareProgress {
+  done: number;
+  total: number;
+  strategy: string;
+  scenario: string;
+}
+
+/** Options of {@link runComparison}. */
+export interface CompareOptions {
+  /** Strategy names (default: every registered strategy). */
+  strategies?: readonly string[];
+  /** Scenario names (default: every scenario). */
+  scenarios?: readonly string[];
+  /** The seed (default 1). */
+  seed?: number;
+  /** A CouchDB server URL (default: `COUCHDB_URL`, else the embedded server). */
+  serverUrl?: string;
+  /** Called before each run (done = runs finished so far). */
+  onProgress?: (progress: CompareProgress) => void;
+}
+
+/** The default seed. */
+export const DEFAULT_SEED = 1;
+
+/** The todo example's directory (holding `schemas/` and `manifests/`), from source or from `dist/`. */
+export function exampleDir(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (const dir of [here, path.join(packageRoot(), "examples", "todo-app")]) {
+    if (existsSync(path.join(dir, "schemas")) && existsSync(path.join(dir, "manifests"))) return dir;
+  }
+  throw new DivanError("INTERNAL", `Cannot find the todo example's schemas and manifests near ${here}.`);
+}
+
+/** The registry and every app version (with its resolved shape) of the todo example, oldest first. */
+export async function loadTodoExample(): Promise<{ registry: Registry; apps: AppVersion[] }> {
+  const dir = exampleDir();
+  const registry = await loadRegistry(path.join(dir, "schemas"));
+  const manifests = sortManifests(await loadManifests(path.join(dir, "manifests")));
+  return { registry, apps: manifests.map((m) => ({ version: m.version, shape: resolveManifest(m, registry) })) };
+}
+
+/** Runs the matrix and returns the report. Every run gets its own databases, removed afterwards. */
+export async function runComparison(options: CompareOptions = {}): Promise<ComparisonReport> {
+  const seed = options.seed ?? DEFAULT_SEED;
+  if (!Number.isSafeInteger(seed)) throw new DivanError("CONFIG_INVALID", `The seed must be an integer, not ${String(seed)}.`);
+  const strategyList = options.strategies?.length ? options.strategies.map((n) => createStrategy(n)) : allStrategies();
+  const scenarioList = options.scenarios?.length ? options.scenarios.map((n) => scenarioByName(n)) : [...SCENARIOS];
+  const { registry, apps } = await loadTodoExample();
+
+  const external = options.serverUrl ?? process.env["COUCHDB_URL"];
+  const embedded = external ? undefined : await startEmbeddedServer();
+  const serverUrl = (external ?? embedded?.url ?? "").replace(/\/$/, "");
+  let proxy: CountingProxy | undefined;
+  const runs: RunReport[] = [];
+  try {
+    proxy = await startCountingProxy(serverUrl);
+    const total = strategyList.length * scenarioList.length;
+    for (const s of strategyList) {
+      const loc = await migrationLocOf(s.migrationCode);
+      for (const scenario of scenarioList) {
+        options.onProgress?.({ done: runs.length, total, strategy: s.name, scenario: scenario.name });
+        runs.push(await runOne(s.name, scenario, { seed, serverUrl, proxy, registry, apps, loc }));
+      }
+    }
+    options.onProgress?.({ done: runs.length, total, strategy: "", scenario: "" });
+  } finally {
+    await proxy?.close();
+    await embedded?.close();
+  }
+  return {
+    seed,
+    server: external ? "couchdb" : "embedded",
+    strategies: strategyList.map(summary),
+    scenarios: scenarioList.map((s) => ({ name: s.name, description: s.description })),
+    runs,
+  };
+}
+
+function summary(s: Strategy): StrategySummary {
+  return {
+    name: s.name,
+    description: s.description,
+    taxonomy: s.taxonomy,
+    change: s.change,
+    caveats: [...s.caveats],
+    migrationCode: [...s.migrationCode],
+  };
+}
+
+interface RunContext {
+  seed: number;
+  serverUrl: string;
+  proxy: CountingProxy;
+  registry: Registry;
+  apps: AppVersion[];
+  loc: number;
+}
+
+/** Runs one scenario against a fresh instance of one strategy. */
+async function runOne(strategyName: string, scenario: Scenario, ctx: RunContext): Promise<RunReport> {
+  const strategy = createStrategy(strategyName);
+  const started = performance.now();
+  const bytesBefore = ctx.proxy.bytes();
+  let world: World | undefined;
+  try {
+    world = await World.create({
+      strategy,
+      scenario: scenario.name,
+      seed: ctx.seed,
+      serverUrl: ctx.serverUrl,
+      proxy: ctx.proxy,
+      registry: ctx.registry,
+      apps: ctx.apps,
+    });
+    await world.play(scenario.events);
+    for (const d of world.devices.values()) d.online = true;
+    await world.settle();
+    await world.check("the end");
+    const replicatedBytes = ctx.proxy.bytes() - bytesBefore;
+    const wallMs = Math.round(performance.now() - started);
+    const { results, counts } = await checkInvariants(world, scenario.name);
+    const metrics = await collectMetrics(world, counts, { wallMs, replicatedBytes, migrationLoc: ctx.loc });
+    const status: RunStatus = results.every((r) => r.ok) ? "pass" : results.every((r) => r.ok || r.expected) ? "expected" : "fail";
+    const report: RunReport = {
+      strategy: strategy.name,
+      scenario: scenario.name,
+      taxonomy: strategy.taxonomy,
+      change: strategy.change,
+      status,
+      invariants: results.map(({ name, ok, expected, detail }) => ({ name, ok, expected, detail })),
+      metrics,
+      refused: world.refused,
+    };
+    if (world.retireResult) report.retired = world.retireResult.detail;
+    return report;
+  } catch (e) {
+    return {
+      strategy: strategy.name,
+      scenario: scenario.name,
+      taxonomy: strategy.taxonomy,
+      change: strategy.change,
+      status: "error",
+      invariants: [],
+      metrics: emptyMetrics(Math.round(performance.now() - started), ctx.proxy.bytes() - bytesBefore, ctx.loc),
+      refused: world?.refused ?? [],
+      error: redact(messageOf(e)),
+    };
+  } finally {
+    await world?.close().catch(() => undefined);
+    await strategy.close().catch(() => undefined);
+  }
+}
+
+function emptyMetrics(wallMs: number, replicatedBytes: number, migrationLoc: number): RunMetrics {
+  return {
+    legacySupport: "n/a",
+    legacySupportReason: "the run broke before it could be measured",
+    downtimeMs: 0,
+    lostDocs: 0,
+    lostFields: 0,
+    conflicts: 0,
+    serverDocs: 0,
+    serverBytes: 0,
+    deviceDocs: 0,
+    deviceBytes: 0,
+    replicatedBytes,
+    wallMs,
+    migrationLoc,
+    refusedActions: 0,
+    userWrites: 0,
+    serverRevisions: 0,
+  };
+}

@@ -1,0 +1,501 @@
+/**
+ * The world a scenario runs in: one server (the embedded one or `COUCHDB_URL`) and devices, each a
+ * PouchDB memory database running a todo app version through the domain API, replicating with the
+ * server for real (PouchDB replication through a counting proxy) and going offline and online.
+ *
+ * A scenario is a script of {@link ScenarioEvent}s; the world plays it against one strategy, keeps a
+ * model of what users did, and records everything the invariants and metrics need. Deterministic: the
+ * seed fixes entity ids, timestamps and the order in which devices sync.
+ */
+import { DivanError, messageOf } from "../../core/errors.js";
+import type { Doc, DocumentStore } from "../../store/port.js";
+import { httpStore } from "../../store/http.js";
+import { openStore } from "../../store/open.js";
+import { pouchDefaults } from "../../store/pouchdb-node.js";
+import { replicate } from "../../store/replicate.js";
+import type { Registry } from "../../schemas/registry.js";
+import type {
+  AppVersion,
+  Clock,
+  DeviceBinding,
+  DeviceContext,
+  ReleaseResult,
+  RetireResult,
+  ServerContext,
+  Strategy,
+  SyncChannel,
+} from "../../strategies/types.js";
+import { SUPPORT_NOTICE_ID, TodoApp, type Status, type TodoList, type TodoPatch } from "./app.js";
+import { UserModel, expectedView } from "./model.js";
+import type { CountingProxy } from "./proxy.js";
+import { seededClock, seededRandom, type Random } from "./seed.js";
+
+/** Which app version a scenario means: the strategy's `change.from` (old) or `change.to` (new). */
+export type AppRole = "old" | "new";
+
+/** One step of a scenario script. Todos are named by labels; devices by names. */
+export type ScenarioEvent =
+  | { kind: "device"; device: string; app: AppRole }
+  | { kind: "create"; device: string; todo: string; title: string }
+  | { kind: "edit-title"; device: string; todo: string; title: string }
+  | { kind: "set-done"; device: string; todo: string; done: boolean }
+  | { kind: "set-status"; device: string; todo: string; status: Status }
+  /** Sets the field only the new app knows (3.0: a group; 1.1: important), with `value` as the group name. */
+  | { kind: "set-new-field"; device: string; todo: string; value: string }
+  | { kind: "delete"; device: string; todo: string }
+  | { kind: "offline"; device: string }
+  | { kind: "online"; device: string }
+  /** One push and one pull between the device and the server. */
+  | { kind: "sync"; device: string }
+  /** Pushes only the first document of a todo (Marten: todo-item@3 long before its todo-item-status@1). */
+  | { kind: "push-first-document"; device: string; todo: string }
+  /** Syncs every online device until nothing moves, and lets server-side work catch up. */
+  | { kind: "settle" }
+  /** The new app version ships. */
+  | { kind: "release" }
+  /** A device installs the new app version. */
+  | { kind: "upgrade"; device: string }
+  /** Support for the old app version ends: the strategy purges, the server tells old apps. */
+  | { kind: "retire" }
+  /** Online devices (all, or the listed ones) list their todos; the lists are compared with the model. */
+  | { kind: "check"; label: string; devices?: readonly string[] };
+
+/** One device's list compared with the model. */
+export interface ReadCheck {
+  /** Where in the scenario (a check label, or `final`). */
+  at: string;
+  device: string;
+  app: string;
+  /** The device ran the old app version after the new one shipped. */
+  legacy: boolean;
+  /** Todos the model says the app should show. */
+  expected: number;
+  /** Of those, shown with every field right. */
+  correct: number;
+  /** What was wrong, one line each. */
+  problems: string[];
+}
+
+/** A user action that the app refused or that failed. */
+export interface RefusedAction {
+  step: number;
+  device: string;
+  action: string;
+  error: string;
+}
+
+/** A device in the world. */
+export interface Device {
+  readonly name: string;
+  app: AppVersion;
+  online: boolean;
+  /** Told by the server that its app version is retired. */
+  retired: boolean;
+  binding: DeviceBinding;
+  todoApp: TodoApp;
+  /** What the strategy sees of the device (replaced on upgrade). */
+  context: DeviceContext;
+  /** Every local database of the device (main first). */
+  readonly locals: Map<string, DocumentStore>;
+}
+
+/** What the world needs. */
+export interface WorldOptions {
+  strategy: Strategy;
+  scenario: string;
+  seed: number;
+  /** The server's URL (may carry credentials), e.g. `http://127.0.0.1:5984`. */
+  serverUrl: string;
+  /** The counting proxy in front of that server. */
+  proxy: CountingProxy;
+  registry: Registry;
+  /** Every app version the example knows, oldest first. */
+  apps: readonly AppVersion[];
+}
+
+let worldCounter = 0;
+
+const MemoryPouch = pouchDefaults({ adapter: "memory" });
+
+/** A running world. Create with {@link World.create}, play events, then {@link World.close}. */
+export class World {
+  readonly options: WorldOptions;
+  readonly strategy: Strategy;
+  readonly model = new UserModel();
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly devices = new Map<string, Device>();
+  readonly checks: ReadCheck[] = [];
+  readonly refused: RefusedAction[] = [];
+  /** Databases on the server: suffix (`""` for main) → direct store. */
+  readonly serverStores = new Map<string, DocumentStore>();
+  readonly oldApp: AppVersion;
+  readonly newApp: AppVersion;
+  released = false;
+  releaseResult: ReleaseResult | undefined;
+  retireResult: RetireResult | undefined;
+  /** Document writes users made through their apps. */
+  userWrites = 0;
+  step = 0;
+  readonly server: ServerContext;
+  readonly #database: string;
+  readonly #proxied = new Map<string, DocumentStore>();
+  readonly #auth: string;
+
+  private constructor(options: WorldOptions, database: string, main: DocumentStore) {
+    this.options = options;
+    this.strategy = options.strategy;
+    this.#database = database;
+    this.clock = seededClock();
+    this.random = seededRandom(options.seed);
+    const find = (version: string): AppVersion => {
+      const app = options.apps.find((a) => a.version === version);
+      if (!app) {
+        throw new DivanError("CONFIG_INVALID", `Strategy ${options.strategy.name} names app ${version}, which has no manifest.`, {
+          details: { version },
+        });
+      }
+      return app;
+    };
+    this.oldApp = find(options.strategy.change.from);
+    this.newApp = find(options.strategy.change.to);
+    const url = new URL(options.serverUrl);
+    this.#auth = url.username ? `${url.username}:${url.password}@` : "";
+    this.serverStores.set("", main);
+    this.server = {
+      database,
+      main,
+      open: async (suffix) => this.#serverStore(suffix),
+      apps: options.apps,
+      clock: this.clock,
+    };
+  }
+
+  /** Creates the main server database and prepares the server with the strategy. */
+  static async create(options: WorldOptions): Promise<World> {
+    worldCounter += 1;
+    const database = `divan-cmp-${process.pid}-${worldCounter}`;
+    const main = await openStore(`${options.serverUrl.replace(/\/$/, "")}/${database}`);
+    const world = new World(options, database, main);
+    await options.strategy.prepareServer(world.server);
+    return world;
+  }
+
+  /** The app version a role stands for. */
+  appOf(role: AppRole): AppVersion {
+    return role === "old" ? this.oldApp : this.newApp;
+  }
+
+  /** Plays a whole script. Failed user actions are recorded, never thrown; world failures throw. */
+  async play(events: readonly ScenarioEvent[]): Promise<void> {
+    for (const event of events) await this.apply(event);
+  }
+
+  /** Plays one event. */
+  async apply(event: ScenarioEvent): Promise<void> {
+    this.step += 1;
+    switch (event.kind) {
+      case "device":
+        await this.#addDevice(event.device, this.appOf(event.app));
+        return;
+      case "create":
+        await this.#act(event.device, `create "${event.todo}"`, async (d) => {
+          const { id, createdAt } = await d.todoApp.create(event.title);
+          this.model.created(event.todo, { id, title: event.title, createdAt, done: false });
+          return id;
+        });
+        return;
+      case "edit-title":
+        await this.#update(event.device, event.todo, { title: event.title });
+        return;
+      case "set-done":
+        await this.#update(event.device, event.todo, { done: event.done });
+        return;
+      case "set-status":
+        await this.#update(event.device, event.todo, { status: event.status });
+        return;
+      case "set-new-field": {
+        const d = this.device(event.device);
+        const patch: TodoPatch = d.todoApp.features.group ? { group: event.value } : { isImportant: true };
+        await this.#update(event.device, event.todo, patch);
+        return;
+      }
+      case "delete":
+        await this.#act(event.device, `delete "${event.todo}"`, async (d) => {
+          const id = this.#idOf(event.todo);
+          await d.todoApp.remove(id);
+          this.model.deleted(id);
+          return id;
+        });
+        return;
+      case "offline":
+        this.device(event.device).online = false;
+        return;
+      case "online":
+        this.device(event.device).online = true;
+        return;
+      case "sync":
+        await this.sync(this.device(event.device));
+        return;
+      case "push-first-document": {
+        const d = this.device(event.device);
+        const id = this.#idOf(event.todo);
+        const channel = d.binding.sync[0];
+        if (!channel) return;
+        const first = (await channel.local.allDocs({ keys: [`todo-item:${id}`] })).rows.filter((r) => r.value && !r.error);
+        await replicate(channel.local, await this.#proxiedStore(channel.database), { docIds: first.map((r) => r.id) });
+        await this.strategy.settle(this.server);
+        return;
+      }
+      case "settle":
+        await this.settle();
+        return;
+      case "release":
+        this.releaseResult = await this.strategy.release(this.server, this.oldApp, this.newApp);
+        this.released = true;
+        return;
+      case "upgrade": {
+        const d = this.device(event.device);
+        const from = d.app;
+        d.app = this.newApp;
+        d.context = { ...d.context, app: this.newApp };
+        d.binding = await this.strategy.upgradeDevice(d.context, from, d.binding);
+        d.todoApp = this.#newTodoApp(d);
+        d.retired = false;
+        return;
+      }
+      case "retire":
+        this.retireResult = await this.strategy.retire(this.server, this.oldApp);
+        for (const store of this.serverStores.values()) await this.#writeNotice(store);
+        return;
+      case "check":
+        await this.check(event.label, event.devices);
+        return;
+    }
+  }
+
+  /** The device called `name`. */
+  device(name: string): Device {
+    const d = this.devices.get(name);
+    if (!d) throw new DivanError("CONFIG_INVALID", `The scenario uses device "${name}" before adding it.`, { details: { name } });
+    return d;
+  }
+
+  /** One push then one pull on every channel of `d`; returns the documents written on both sides. */
+  async sync(d: Device): Promise<number> {
+    let written = 0;
+    for (const channel of d.binding.sync) {
+      const remote = await this.#proxiedStore(channel.database);
+      const push = await replicate(channel.local, remote, channel.pushSelector ? { selector: channel.pushSelector } : {});
+      const pull = await replicate(remote, channel.local, channel.pullSelector ? { selector: channel.pullSelector } : {});
+      written += push.docsWritten + pull.docsWritten;
+    }
+    return written;
+  }
+
+  /** Syncs every online device (in a seeded order) and lets the strategy settle, until nothing moves. */
+  async settle(): Promise<void> {
+    for (let round = 0; round < 8; round++) {
+      await this.strategy.settle(this.server);
+      let moved = 0;
+      const online = [...this.devices.values()].filter((d) => d.online);
+      for (const d of this.random.shuffle(online)) moved += await this.sync(d);
+      await this.strategy.settle(this.server);
+      if (moved === 0) return;
+    }
+  }
+
+  /**
+   * Every online device (or only those named) lists its todos; the lists are compared with the model
+   * and recorded. A device told that its app version is retired is marked and not compared.
+   */
+  async check(label: string, only?: readonly string[]): Promise<ReadCheck[]> {
+    const out: ReadCheck[] = [];
+    for (const d of this.devices.values()) {
+      if (!d.online || (only !== undefined && !only.includes(d.name))) continue;
+      const list = await d.todoApp.list();
+      if (list.retired) {
+        d.retired = true;
+        continue;
+      }
+      out.push(this.#compare(label, d, list));
+    }
+    this.checks.push(...out);
+    return out;
+  }
+
+  /** Every document of every server database (suffix → docs, without `_local`), in id order. */
+  async serverDocs(): Promise<Map<string, Doc[]>> {
+    const out = new Map<string, Doc[]>();
+    for (const [suffix, store] of this.serverStores) out.set(suffix, await allDocsOf(store));
+    return out;
+  }
+
+  /** The direct (not proxied) store of server database `suffix`. */
+  serverStore(suffix: string): Promise<DocumentStore> {
+    return this.#serverStore(suffix);
+  }
+
+  /** Stops the strategy, destroys every database the run created and closes every store. */
+  async close(): Promise<void> {
+    const errors: unknown[] = [];
+    const attempt = async (f: () => Promise<unknown>): Promise<void> => {
+      try {
+        await f();
+      } catch (e) {
+        errors.push(e);
+      }
+    };
+    await attempt(() => this.strategy.close());
+    for (const d of this.devices.values()) for (const s of d.locals.values()) await attempt(async () => {
+      await s.destroy();
+      await s.close();
+    });
+    for (const s of this.#proxied.values()) await attempt(() => s.close());
+    for (const s of this.serverStores.values()) await attempt(async () => {
+      await s.destroy();
+      await s.close();
+    });
+    if (errors.length > 0) {
+      throw new DivanError("INTERNAL", `Closing the world failed: ${errors.map(messageOf).join("; ")}`, { cause: errors[0] });
+    }
+  }
+
+  #compare(at: string, d: Device, list: TodoList): ReadCheck {
+    const problems: string[] = [];
+    const live = this.model.live();
+    let correct = 0;
+    const shown = new Map(list.todos.map((t) => [t.id, t]));
+    const unreadable = new Map(list.unreadable.map((u) => [u.id, u.reason]));
+    for (const m of live) {
+      const want = expectedView(m, d.todoApp.features);
+      const got = shown.get(m.id);
+      if (!got) {
+        problems.push(`"${m.label}" (${m.id}) not shown: ${unreadable.get(m.id) ?? "no document on the device"}`);
+        continue;
+      }
+      const wrong = (Object.keys(want) as (keyof typeof want)[]).filter((k) => JSON.stringify(want[k]) !== JSON.stringify(got[k]));
+      if (wrong.length > 0) {
+        problems.push(
+          `"${m.label}" (${m.id}) shown wrong: ${wrong.map((k) => `${k} is ${JSON.stringify(got[k])}, users set ${JSON.stringify(want[k])}`).join(", ")}`,
+        );
+      } else correct += 1;
+    }
+    for (const t of this.model.all()) {
+      if (t.deleted && shown.has(t.id)) problems.push(`"${t.label}" (${t.id}) was deleted but is shown`);
+    }
+    return {
+      at,
+      device: d.name,
+      app: d.app.version,
+      legacy: this.released && d.app.version === this.oldApp.version,
+      expected: live.length,
+      correct,
+      problems,
+    };
+  }
+
+  async #update(device: string, todo: string, patch: TodoPatch): Promise<void> {
+    await this.#act(device, `update "${todo}" ${JSON.stringify(patch)}`, async (d) => {
+      const id = this.#idOf(todo);
+      await d.todoApp.update(id, patch);
+      this.model.updated(id, patch);
+      return id;
+    });
+  }
+
+  async #act(device: string, action: string, f: (d: Device) => Promise<string>): Promise<void> {
+    const d = this.device(device);
+    const before = d.todoApp.writes;
+    try {
+      await f(d);
+    } catch (e) {
+      this.refused.push({ step: this.step, device, action, error: messageOf(e) });
+    } finally {
+      this.userWrites += d.todoApp.writes - before;
+    }
+  }
+
+  #idOf(label: string): string {
+    const id = this.model.idOf(label);
+    if (id === undefined) {
+      throw new DivanError("CONFIG_INVALID", `The scenario names todo "${label}" before creating it.`, { details: { label } });
+    }
+    return id;
+  }
+
+  async #addDevice(name: string, app: AppVersion): Promise<void> {
+    if (this.devices.has(name)) throw new DivanError("CONFIG_INVALID", `Device "${name}" exists already.`, { details: { name } });
+    const locals = new Map<string, DocumentStore>();
+    const openLocal = async (suffix: string): Promise<DocumentStore> => {
+      const existing = locals.get(suffix);
+      if (existing) return existing;
+      const store = await openStore(`${this.#database}-${name}${suffix}`, { PouchDB: MemoryPouch });
+      locals.set(suffix, store);
+      return store;
+    };
+    const local = await openLocal("");
+    const context: DeviceContext = { device: name, app, local, openLocal, apps: this.options.apps, clock: this.clock };
+    const binding = await this.strategy.openDevice(context);
+    const d: Device = { name, app, online: true, retired: false, binding, context, locals, todoApp: undefined as unknown as TodoApp };
+    d.todoApp = this.#newTodoApp(d);
+    this.devices.set(name, d);
+  }
+
+  #newTodoApp(d: Device): TodoApp {
+    return new TodoApp({
+      store: d.binding.store,
+      app: d.app,
+      registry: this.options.registry,
+      clock: this.clock,
+      newId: () => this.random.hexId(),
+    });
+  }
+
+  async #serverStore(suffix: string): Promise<DocumentStore> {
+    if (!/^[a-z0-9_$()+/-]*$/.test(suffix)) {
+      throw new DivanError("CONFIG_INVALID", `"${suffix}" cannot be part of a CouchDB database name.`, { details: { suffix } });
+    }
+    const existing = this.serverStores.get(suffix);
+    if (existing) return existing;
+    const store = await openStore(`${this.options.serverUrl.replace(/\/$/, "")}/${encodeURIComponent(this.#database + suffix)}`);
+    this.serverStores.set(suffix, store);
+    return store;
+  }
+
+  async #proxiedStore(suffix: string): Promise<DocumentStore> {
+    await this.#serverStore(suffix);
+    const existing = this.#proxied.get(suffix);
+    if (existing) return existing;
+    const proxy = new URL(this.options.proxy.url);
+    const store = httpStore(`${proxy.protocol}//${this.#auth}${proxy.host}/${encodeURIComponent(this.#database + suffix)}`);
+    this.#proxied.set(suffix, store);
+    return store;
+  }
+
+  async #writeNotice(store: DocumentStore): Promise<void> {
+    const notice: Doc = {
+      _id: SUPPORT_NOTICE_ID,
+      minimumVersion: this.newApp.version,
+      message: `App ${this.oldApp.version} is no longer supported: please update to ${this.newApp.version}.`,
+    };
+    try {
+      const current = await store.get(SUPPORT_NOTICE_ID);
+      if (current._rev !== undefined) notice._rev = current._rev;
+    } catch {
+      // absent: create it
+    }
+    await store.put(notice);
+  }
+}
+
+/** Every document of a store (deleted ones excluded, `_local` never listed), in id order. */
+export async function allDocsOf(store: DocumentStore): Promise<Doc[]> {
+  const page = await store.allDocs({ includeDocs: true });
+  return page.rows.flatMap((r) => (r.doc ? [r.doc] : []));
+}
+
+/** The sync channels of every device, for invariants. */
+export function channelsOf(d: Device): readonly SyncChannel[] {
+  return d.binding.sync;
+}
