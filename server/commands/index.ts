@@ -7,6 +7,7 @@ import { register as types } from "./types.js";
 import { register as check } from "./check.js";
 import { register as validate } from "./validate.js";
 import { register as serve } from "./serve.js";
+import { register as compare } from "./compare.js";
 
 /** Adds one command to the program. */
 export type RegisterCommand = (program: Command) => void;
@@ -17,4 +18,5 @@ export const commands: RegisterCommand[] = [
   check,
   validate,
   serve,
+  compare,
 ];
