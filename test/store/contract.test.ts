@@ -316,11 +316,48 @@ function contract(backend: StoreBackend): void {
     expect(change.doc?.v).toBe(1);
     await feed.stop();
     await feed.done;
+    // A second feed sees the next write; by then the stopped one would have seen it too.
+    let sawAfter!: () => void;
+    const after = new Promise<void>((resolve) => (sawAfter = resolve));
+    const control = store.liveChanges({ since }, { onChange: (c) => (c.id === "after-stop" ? sawAfter() : undefined) });
     await store.put({ _id: "after-stop", v: 2 });
-    // The write is committed; a stopped feed must not have seen it.
-    expect((await store.changes({ since })).results.map((c) => c.id)).toContain("after-stop");
+    await within(after, 2000, "the control feed's change");
+    await control.stop();
     expect(received.map((c) => c.id)).toEqual(["live-1"]);
     expect(errors).toEqual([]);
+  });
+
+  it("reports a live feed handler's failure through onError and done, then stops", async () => {
+    const store = await backend.newStore();
+    let calls = 0;
+    let reported!: (e: Error) => void;
+    const onError = new Promise<Error>((resolve) => (reported = resolve));
+    const feed = store.liveChanges(
+      { since: "now" },
+      {
+        onChange: () => {
+          calls += 1;
+          throw new Error("handler broke");
+        },
+        onError: (e) => reported(e),
+      },
+    );
+    await store.put({ _id: "boom-1" });
+    const err = await within(onError, 2000, "the handler failure report");
+    expect(err.message).toContain("handler broke");
+    await expect(feed.done).rejects.toThrow("handler broke");
+    await store.put({ _id: "boom-2" });
+    await feed.stop();
+    expect(calls).toBe(1);
+  });
+
+  it("round-trips ids with URL-special characters, design documents included", async () => {
+    const store = await backend.newStore();
+    const ids = ["todo-item:a/b?c#d&e", "with space+plus%25", "ünïcödé:☕", "_design/x y"];
+    for (const id of ids) await store.put({ _id: id, id });
+    for (const id of ids) expect((await store.get(id)).id).toBe(id);
+    const { rows } = await store.allDocs({ keys: ids });
+    expect(rows.map((r) => r.value !== undefined)).toEqual([true, true, true, true]);
   });
 
   it("applies the selector to a live changes feed", async () => {
