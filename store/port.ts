@@ -192,7 +192,7 @@ export interface LocalDoc {
   [key: string]: unknown;
 }
 
-/** Options of {@link DocumentStore.replicateTo} / {@link replicate}. */
+/** Options of replication between two stores (`replicate` / `replicateLive` in `store/replicate.ts`). */
 export interface ReplicateOptions {
   /** Keep replicating until stopped. */
   live?: boolean;
@@ -219,9 +219,12 @@ export interface ReplicationResult {
 export interface LiveReplication {
   /** Stops replicating; resolves when it has stopped. */
   stop(): Promise<void>;
-  /** Resolves once after each batch has been written (for tests and progress). */
+  /** Registers a listener called after each batch has been written (for tests and progress). */
   onChange(listener: (info: { docsWritten: number }) => void): void;
-  /** Resolves when the replication is paused with nothing to do (caught up), or rejects on error. */
+  /**
+   * Resolves when the replication is paused with nothing to do (caught up; immediately if it already is),
+   * or rejects with a `DivanError` on a fatal error (or any error when not retrying).
+   */
   idle(): Promise<void>;
 }
 
@@ -269,7 +272,7 @@ export interface DocumentStore {
   changes(options?: ChangesOptions): Promise<ChangesPage>;
   /** A live `_changes` feed; call `stop()` to end it. */
   liveChanges(options: ChangesOptions, handlers: LiveFeedHandlers): LiveFeed;
-  /** Reads a `_local` document (`id` with or without the `_local/` prefix); `undefined` if absent. */
+  /** Reads a `_local` document (`id` with or without the `_local/` prefix; the result's `_id` has it); `undefined` if absent. */
   getLocal(id: string): Promise<LocalDoc | undefined>;
   /** Writes a `_local` document; `CONFLICT` on a stale rev. */
   putLocal(doc: LocalDoc): Promise<{ id: string; rev: string }>;
