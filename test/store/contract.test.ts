@@ -240,6 +240,15 @@ function contract(backend: StoreBackend): void {
     expect(seen.sort()).toEqual(ids);
   });
 
+  it("reports pending changes after a limited page exactly when it declares reportsPending", async () => {
+    const store = await backend.newStore();
+    await seed(store, ["q1", "q2", "q3"]);
+    const page = await store.changes({ limit: 1 });
+    expect(page.results).toHaveLength(1);
+    if (store.capabilities.reportsPending) expect(page.pending).toBe(2);
+    else expect(page.pending).toBeUndefined();
+  });
+
   it("filters changes by doc_ids", async () => {
     const store = await backend.newStore();
     await seed(store, ["a", "b", "c", "d"]);
