@@ -10,7 +10,7 @@ import { Agent } from "undici";
 import { DivanError } from "../core/errors.js";
 import { redact } from "../core/redact.js";
 import { codeForCouchError, isNetworkError, mapErrors, toDivanError } from "./errors.js";
-import { localId, toChange, toWriteResults } from "./pouch.js";
+import { assertOneChangesFilter, localId, toChange, toWriteResults } from "./pouch.js";
 import type {
   AllDocsOptions,
   AllDocsPage,
@@ -293,6 +293,7 @@ export class HttpStore implements DocumentStore {
   }
 
   private changesRequest(options: ChangesOptions, extra: Record<string, unknown>, signal?: AbortSignal): Promise<RawChangesAnswer> {
+    assertOneChangesFilter(options);
     const qs: Record<string, unknown> = { ...extra };
     if (options.since !== undefined) qs.since = options.since;
     if (options.limit !== undefined && extra.feed === undefined) qs.limit = options.limit;

@@ -581,8 +581,19 @@ function toAllDocsRow(raw: RawAllDocsRow): AllDocsRow {
   return row;
 }
 
+/**
+ * CouchDB's `_changes` takes one filter; refuse `selector` together with `docIds` on every backend
+ * (PouchDB would apply both) so that code behaves the same everywhere.
+ */
+export function assertOneChangesFilter(options: ChangesOptions): void {
+  if (options.selector !== undefined && options.docIds !== undefined) {
+    throw new DivanError("BAD_REQUEST", "changes: give either `selector` or `docIds`, not both (CouchDB applies one filter); put the ids in the selector as { _id: { $in: [...] } }");
+  }
+}
+
 /** Port changes options → PouchDB/CouchDB `_changes` options. */
 function changesOptions(options: ChangesOptions): Record<string, unknown> {
+  assertOneChangesFilter(options);
   const opts: Record<string, unknown> = { since: options.since ?? 0 };
   if (options.limit !== undefined) opts.limit = options.limit;
   if (options.includeDocs === true) opts.include_docs = true;

@@ -140,7 +140,7 @@ export async function replicate(source: DocumentStore, target: DocumentStore, op
 export function replicateLive(
   source: DocumentStore,
   target: DocumentStore,
-  options: ReplicateWithOptions & { retry?: boolean } = {},
+  options: ReplicateWithOptions = {},
 ): LiveReplication {
   const context = { operation: "replicateLive", store: `${source.name} → ${target.name}` };
   const opts = pouchOptions(source, target, { ...options, live: true });

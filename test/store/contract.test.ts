@@ -264,6 +264,13 @@ function contract(backend: StoreBackend): void {
     expect(res.results.every((c) => c.doc?.schema === "todo-item")).toBe(true);
   });
 
+  it("refuses changes filtered by both a selector and doc_ids with BAD_REQUEST", async () => {
+    const store = await backend.newStore();
+    const err = await rejection(store.changes({ selector: { a: 1 }, docIds: ["x"] }));
+    expect(err.code).toBe("BAD_REQUEST");
+    expect(err.message).toContain("$in");
+  });
+
   it("includes the current documents in changes when asked, and not otherwise", async () => {
     const store = await backend.newStore();
     const revs = await seed(store, ["i"]);
