@@ -29,6 +29,8 @@ export interface ReportedInvariant {
   /** A violation the strategy's caveat predicts. */
   expected: boolean;
   detail: string;
+  /** Every violation, one line each (empty when ok). */
+  violations: string[];
 }
 
 /** `pass`: every invariant holds; `expected`: only predicted violations; `fail`: an unpredicted violation; `error`: the run broke. */
@@ -83,6 +85,8 @@ export interface CompareProgress {
 export interface CompareOptions {
   /** Strategy names (default: every registered strategy). */
   strategies?: readonly string[];
+  /** Strategy factories to run instead of registered ones (tests use this for deliberately broken strategies). */
+  factories?: readonly (() => Strategy)[];
   /** Scenario names (default: every scenario). */
   scenarios?: readonly string[];
   /** The seed (default 1). */
@@ -117,7 +121,10 @@ export async function loadTodoExample(): Promise<{ registry: Registry; apps: App
 export async function runComparison(options: CompareOptions = {}): Promise<ComparisonReport> {
   const seed = options.seed ?? DEFAULT_SEED;
   if (!Number.isSafeInteger(seed)) throw new DivanError("CONFIG_INVALID", `The seed must be an integer, not ${String(seed)}.`);
-  const strategyList = options.strategies?.length ? options.strategies.map((n) => createStrategy(n)) : allStrategies();
+  const factories: (() => Strategy)[] = options.factories
+    ? [...options.factories]
+    : (options.strategies?.length ? options.strategies : allStrategies().map((s) => s.name)).map((n) => () => createStrategy(n));
+  const strategyList = factories.map((create) => create());
   const scenarioList = options.scenarios?.length ? options.scenarios.map((n) => scenarioByName(n)) : [...SCENARIOS];
   const { registry, apps } = await loadTodoExample();
 
@@ -129,11 +136,12 @@ export async function runComparison(options: CompareOptions = {}): Promise<Compa
   try {
     proxy = await startCountingProxy(serverUrl);
     const total = strategyList.length * scenarioList.length;
-    for (const s of strategyList) {
+    for (const [i, s] of strategyList.entries()) {
       const loc = await migrationLocOf(s.migrationCode);
+      const create = factories[i] as () => Strategy;
       for (const scenario of scenarioList) {
         options.onProgress?.({ done: runs.length, total, strategy: s.name, scenario: scenario.name });
-        runs.push(await runOne(s.name, scenario, { seed, serverUrl, proxy, registry, apps, loc }));
+        runs.push(await runOne(create, scenario, { seed, serverUrl, proxy, registry, apps, loc }));
       }
     }
     options.onProgress?.({ done: runs.length, total, strategy: "", scenario: "" });
@@ -171,8 +179,8 @@ interface RunContext {
 }
 
 /** Runs one scenario against a fresh instance of one strategy. */
-async function runOne(strategyName: string, scenario: Scenario, ctx: RunContext): Promise<RunReport> {
-  const strategy = createStrategy(strategyName);
+async function runOne(create: () => Strategy, scenario: Scenario, ctx: RunContext): Promise<RunReport> {
+  const strategy = create();
   const started = performance.now();
   const bytesBefore = ctx.proxy.bytes();
   let world: World | undefined;
@@ -201,7 +209,7 @@ async function runOne(strategyName: string, scenario: Scenario, ctx: RunContext)
       taxonomy: strategy.taxonomy,
       change: strategy.change,
       status,
-      invariants: results.map(({ name, ok, expected, detail }) => ({ name, ok, expected, detail })),
+      invariants: results.map(({ name, ok, expected, detail, violations }) => ({ name, ok, expected, detail, violations })),
       metrics,
       refused: world.refused,
     };

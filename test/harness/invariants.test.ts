@@ -1,0 +1,115 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { runComparison, type ComparisonReport, type RunReport } from "../../examples/todo-app/compare.js";
+import { caveatFor } from "../../examples/todo-app/invariants.js";
+import { createNonBreakingStrategy } from "../../strategies/non-breaking/index.js";
+import type { Doc, DocumentStore } from "../../store/port.js";
+import type { DeviceContext, Strategy } from "../../strategies/types.js";
+
+/** A store whose writes drop `field` (a buggy adapter that loses what its app version does not know). */
+function dropping(store: DocumentStore, field: string): DocumentStore {
+  const strip = (d: Doc): Doc => {
+    const { [field]: _gone, ...rest } = d;
+    return rest as Doc;
+  };
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === "bulkDocs") return (docs: Doc[], o?: { newEdits?: boolean }) => target.bulkDocs(docs.map(strip), o);
+      if (prop === "put") return (doc: Doc) => target.put(strip(doc));
+      const v: unknown = Reflect.get(target, prop, receiver);
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+/** 1.0 → 1.1 where 1.0 devices lose `isImportant` when they edit: no caveat covers it. */
+function lossy(): Strategy {
+  const base = createNonBreakingStrategy();
+  const bind = (device: DeviceContext) => ({
+    store: device.app.version === "1.0.0" ? dropping(device.local, "isImportant") : device.local,
+    sync: [{ local: device.local, database: "" }],
+  });
+  return { ...base, name: "lossy", openDevice: async (d) => bind(d), upgradeDevice: async (d) => bind(d) };
+}
+
+/** Keeps writing on the server whenever asked to settle (a transformer that translates its own output). */
+function looping(): Strategy {
+  let n = 0;
+  const base = createNonBreakingStrategy();
+  return {
+    ...base,
+    name: "looping",
+    settle: async (server) => {
+      n += 1;
+      await server.main.put({ _id: `echo:${n}`, schema: "echo", version: 1 });
+    },
+  };
+}
+
+/** Every device rewrites every todo differently when it upgrades (client-side migration with device-specific output). */
+function conflicting(caveat: boolean): () => Strategy {
+  return () => {
+    const base = createNonBreakingStrategy();
+    return {
+      ...base,
+      name: caveat ? "conflicting-declared" : "conflicting",
+      caveats: caveat ? [{ invariant: "expected-conflicts-only", scenarios: ["conflict-storm"], reason: "devices migrate the same documents" }] : [],
+      upgradeDevice: async (device, _from, previous) => {
+        const page = await device.local.allDocs({ includeDocs: true });
+        const docs = page.rows.flatMap((r) => (r.doc && r.id.startsWith("todo-item:") ? [{ ...r.doc, migratedOn: device.device }] : []));
+        await device.local.bulkDocs(docs);
+        return previous;
+      },
+    };
+  };
+}
+
+let report: ComparisonReport;
+const run = (strategy: string, scenario: string): RunReport => {
+  const r = report.runs.find((x) => x.strategy === strategy && x.scenario === scenario);
+  if (!r) throw new Error(`no run ${strategy} × ${scenario}`);
+  return r;
+};
+const inv = (r: RunReport, name: string) => r.invariants.find((i) => i.name === name);
+
+beforeAll(async () => {
+  const legacy = await runComparison({ factories: [lossy, looping], scenarios: ["legacy-forever"], seed: 11 });
+  const storm = await runComparison({ factories: [conflicting(false), conflicting(true)], scenarios: ["conflict-storm"], seed: 11 });
+  report = { ...legacy, runs: [...legacy.runs, ...storm.runs] };
+});
+
+describe("the invariant checker", () => {
+  it("reports a field an old app dropped as lost, and the run as failed (no caveat predicts it)", () => {
+    const r = run("lossy", "legacy-forever");
+    const fields = inv(r, "no-lost-fields");
+    expect(fields?.ok).toBe(false);
+    expect(fields?.expected).toBe(false);
+    expect(fields?.violations).toEqual([expect.stringMatching(/^"garden": isImportant true is on no server document$/)]);
+    expect(r.metrics.lostFields).toBe(1);
+    expect(r.status).toBe("fail");
+  });
+
+  it("reports server writes that go on after quiescence", () => {
+    const r = run("looping", "legacy-forever");
+    expect(inv(r, "bounded-writes")?.ok).toBe(false);
+    expect(inv(r, "bounded-writes")?.detail).toMatch(/write\(s\) on the server after quiescence \(echo:\d+[^)]*\): something keeps writing/);
+  });
+
+  it("counts conflicts and fails when no caveat predicts them", () => {
+    const r = run("conflicting", "conflict-storm");
+    expect(r.metrics.conflicts).toBeGreaterThan(0);
+    expect(inv(r, "expected-conflicts-only")?.ok).toBe(false);
+    expect(inv(r, "expected-conflicts-only")?.expected).toBe(false);
+    expect(r.status).toBe("fail");
+  });
+
+  it("marks conflicts a declared caveat predicts as expected, only in the scenario it names", () => {
+    const storm = run("conflicting-declared", "conflict-storm");
+    expect(inv(storm, "expected-conflicts-only")?.ok).toBe(false);
+    expect(inv(storm, "expected-conflicts-only")?.expected).toBe(true);
+    expect(inv(storm, "expected-conflicts-only")?.detail).toMatch(/\(expected: devices migrate the same documents\)$/);
+    const declared = conflicting(true)();
+    expect(caveatFor(declared, "conflict-storm", "expected-conflicts-only")).toBe("devices migrate the same documents");
+    expect(caveatFor(declared, "basti", "expected-conflicts-only")).toBeUndefined();
+    expect(caveatFor(declared, "conflict-storm", "no-lost-fields")).toBeUndefined();
+  });
+});
