@@ -18,8 +18,8 @@
  */
 import fc from "fast-check";
 
-/** Any JSON Schema object (structural: divan's schema type and plain JSON both fit). */
-export type JsonSchemaLike = object;
+/** Any JSON Schema (structural: divan's `JsonSchema`, plain JSON and boolean schemas all fit). */
+export type JsonSchemaLike = object | boolean;
 
 /** Options for {@link arbitraryFromSchema}. */
 export interface ArbitraryFromSchemaOptions {
@@ -55,6 +55,8 @@ export function arbitraryFromSchema(
   schema: JsonSchemaLike,
   options: ArbitraryFromSchemaOptions = {},
 ): fc.Arbitrary<unknown> {
+  if (schema === true) return unknownValue;
+  if (schema === false) throw new Error("arbitraryFromSchema: the schema false has no valid value");
   return build(schema as SchemaObject, options, true);
 }
 
