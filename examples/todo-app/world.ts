@@ -177,7 +177,12 @@ export class World {
     const database = `divan-cmp-${process.pid}-${worldCounter}`;
     const main = await openStore(`${options.serverUrl.replace(/\/$/, "")}/${database}`);
     const world = new World(options, database, main);
-    await options.strategy.prepareServer(world.server);
+    try {
+      await options.strategy.prepareServer(world.server);
+    } catch (e) {
+      await world.close().catch(() => undefined);
+      throw e;
+    }
     return world;
   }
 
