@@ -1,0 +1,34 @@
+/**
+ * The eager migration runner's public API (issue 7): `runMigration` / `createMigration`, `verifyStore`,
+ * `rollbackMigration`, deterministic revisions and the `_local` state helpers. Browser-safe.
+ *
+ * @packageDocumentation
+ */
+export { Migration, createMigration, defaultMigrationId, planTarget, runMigration } from "./runner.js";
+export { canonicalJson, sameContent, withDeterministicRev } from "./canonical.js";
+export { TypedEmitter, type Listener } from "./events.js";
+export {
+  acquireLease,
+  checkpointId,
+  leaseId,
+  quarantineId,
+  readCheckpoint,
+  readLease,
+  readQuarantine,
+  releaseLease,
+  type LeaseState,
+} from "./local.js";
+export type {
+  CheckpointState,
+  DocumentResult,
+  LeaseOptions,
+  MigrationEvents,
+  MigrationOptions,
+  MigrationPlan,
+  MigrationReport,
+  MigrationTotals,
+  ProgressEvent,
+  QuarantineRecord,
+  RetryOptions,
+  Selection,
+} from "./types.js";
