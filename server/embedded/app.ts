@@ -69,17 +69,16 @@ function checkDocId(id: unknown): void {
   }
 }
 
-/** PouchDB's `bulkGet` entry → CouchDB's (`{ error: { id, rev, error, reason } }` for failures). */
-function bulkGetResult(entry: { id: string; docs: unknown[] }): { id: string; docs: unknown[] } {
-  return {
-    id: entry.id,
-    docs: entry.docs.map((d) => {
-      if (!isObject(d) || !isObject(d.error)) return d;
-      const { body } = toCouchError(d.error);
-      const rev = typeof d.error.rev === "string" ? d.error.rev : "undefined";
-      return { error: { id: typeof d.error.id === "string" ? d.error.id : entry.id, rev, error: body.error, reason: body.reason } };
-    }),
-  };
+/**
+ * The revisions of `revs` that exist in `id`'s revision tree. PouchDB's `latest` option throws an
+ * uncaught exception (inside a storage callback, fatal to the process) for a revision it does not
+ * know, so `latest` is only ever passed with known revisions.
+ */
+async function knownRevs(db: PouchDB.Database, id: string, revs: string[]): Promise<Set<string>> {
+  if (revs.length === 0) return new Set();
+  const diff = (await db.revsDiff({ [id]: revs })) as Record<string, { missing?: string[] } | undefined>;
+  const missing = new Set(diff[id]?.missing ?? []);
+  return new Set(revs.filter((r) => !missing.has(r)));
 }
 
 /** Maps errors of pouchdb-find (often plain `Error`s) to 400 unless they carry a status. */
@@ -352,13 +351,32 @@ export function createApp(ctx: AppContext): express.Express {
         throw badRequest("`docs` must be a JSON array of objects with a string `id`");
       }
       const q = new Query(req.query);
-      const r = await d.bulkGet({
-        docs: docs as { id: string; rev?: string }[],
-        revs: q.bool("revs") ?? false,
-        attachments: q.bool("attachments") ?? false,
-        latest: q.bool("latest") ?? false,
-      } as PouchDB.Core.BulkGetOptions);
-      sendJson(res, 200, { results: r.results.map(bulkGetResult) });
+      const requests = docs as { id: string; rev?: unknown }[];
+      const base = { revs: q.bool("revs") ?? false, attachments: q.bool("attachments") ?? false };
+      const latest = q.bool("latest") ?? false;
+      // One get per request, in request order (PouchDB's bulkGet shim regroups requests by id).
+      const one = async (r: { id: string; rev?: unknown }): Promise<{ id: string; docs: unknown[] }> => {
+        const rev = r.rev;
+        const failure = (e: unknown) => {
+          const { body } = toCouchError(e);
+          return { id: r.id, docs: [{ error: { id: r.id, rev: typeof rev === "string" ? rev : "undefined", ...body } }] };
+        };
+        try {
+          if (rev !== undefined && typeof rev !== "string") throw badRequest("rev must be a string");
+          if (typeof rev === "string" && latest && !(await knownRevs(d, r.id, [rev])).has(rev)) {
+            throw new HttpError(404, "not_found", "missing");
+          }
+          const opts = { ...base, ...(typeof rev === "string" ? { rev, latest } : {}) };
+          return { id: r.id, docs: [{ ok: await d.get(r.id, opts as PouchDB.Core.GetOptions) }] };
+        } catch (e) {
+          return failure(e);
+        }
+      };
+      const results: { id: string; docs: unknown[] }[] = [];
+      for (let i = 0; i < requests.length; i += 16) {
+        results.push(...(await Promise.all(requests.slice(i, i + 16).map(one))));
+      }
+      sendJson(res, 200, { results });
     }),
   );
   app.all(
@@ -433,6 +451,9 @@ export function createApp(ctx: AppContext): express.Express {
     const type = param(req, "type");
     if (type !== "json") throw badRequest("Only json indexes can be deleted");
     const ddoc = param(req, "ddoc");
+    const ddocId = ddoc.startsWith("_design/") ? ddoc : `_design/${ddoc}`;
+    const { indexes } = await d.getIndexes();
+    if (!indexes.some((i) => i.ddoc === ddocId && i.name === param(req, "name"))) throw new HttpError(404, "not_found", "Index not found");
     await d
       .deleteIndex({ ddoc: ddoc.startsWith("_design/") ? ddoc : `_design/${ddoc}`, name: param(req, "name"), type } as PouchDB.Find.DeleteIndexOptions)
       .catch((e: unknown) => Promise.reject(findError(e)));
@@ -484,7 +505,18 @@ export function createApp(ctx: AppContext): express.Express {
       const { db: d } = db(req);
       const id = idOf(req);
       const q = new Query(req.query);
-      const doc = (await d.get(id, getOptions(q) as PouchDB.Core.GetOptions)) as unknown;
+      const opts = getOptions(q);
+      if (opts.latest === true && typeof opts.rev === "string" && opts.open_revs === undefined) {
+        if (!(await knownRevs(d, id, [opts.rev])).has(opts.rev)) throw new HttpError(404, "not_found", "missing");
+      }
+      if (opts.latest === true && Array.isArray(opts.open_revs)) {
+        const wanted = opts.open_revs as string[];
+        const known = await knownRevs(d, id, wanted);
+        const found = known.size === 0 ? [] : ((await d.get(id, { ...opts, open_revs: [...known] } as PouchDB.Core.GetOptions)) as unknown as unknown[]);
+        sendJson(res, 200, [...found, ...wanted.filter((r) => !known.has(r)).map((r) => ({ missing: r }))]);
+        return;
+      }
+      const doc = (await d.get(id, opts as PouchDB.Core.GetOptions)) as unknown;
       const rev = isObject(doc) && typeof doc._rev === "string" ? doc._rev : undefined;
       sendJson(res, 200, doc, rev === undefined ? {} : { ETag: `"${rev}"` });
     });

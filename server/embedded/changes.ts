@@ -24,6 +24,53 @@ const DEFAULT_TIMEOUT = 60_000;
 /** Heartbeat interval used for `heartbeat=true` (ms). */
 const DEFAULT_HEARTBEAT = 60_000;
 
+/** Mango operators PouchDB's selector matcher understands. */
+const OPERATORS = new Set([
+  "$eq", "$ne", "$lt", "$lte", "$gt", "$gte", "$exists", "$type", "$in", "$nin", "$size", "$mod", "$regex",
+  "$elemMatch", "$allMatch", "$keyMapMatch", "$all", "$and", "$or", "$nor", "$not",
+]);
+
+/**
+ * Checks a Mango selector before a feed starts: PouchDB only notices an unknown operator or a
+ * malformed combinator when a document is matched, which for a live feed is after the 200 was sent.
+ */
+export function checkSelector(selector: unknown, depth = 0): void {
+  if (depth > 64) throw badRequest("Selector is nested too deeply");
+  if (Array.isArray(selector)) {
+    for (const s of selector) checkSelector(s, depth + 1);
+    return;
+  }
+  if (!isObject(selector)) return;
+  for (const [key, value] of Object.entries(selector)) {
+    if (key.startsWith("$")) {
+      if (!OPERATORS.has(key)) throw badRequest(`Invalid operator in selector: ${key.slice(0, 50)}`);
+      if ((key === "$and" || key === "$or" || key === "$nor" || key === "$in" || key === "$nin" || key === "$all") && !Array.isArray(value)) {
+        throw badRequest(`Selector operator ${key} needs an array`);
+      }
+      if ((key === "$and" || key === "$or" || key === "$nor") && !(value as unknown[]).every(isObject)) {
+        throw badRequest(`Selector operator ${key} needs an array of selectors`);
+      }
+      if ((key === "$not" || key === "$elemMatch" || key === "$allMatch" || key === "$keyMapMatch") && !isObject(value)) {
+        throw badRequest(`Selector operator ${key} needs an object`);
+      }
+      if (key === "$regex" && typeof value !== "string") throw badRequest("Selector operator $regex needs a string");
+      if (key === "$regex") {
+        try {
+          new RegExp(value as string);
+        } catch {
+          throw badRequest("Selector operator $regex needs a valid regular expression");
+        }
+      }
+      if (key === "$mod" && !(Array.isArray(value) && value.length === 2 && value.every((n) => Number.isInteger(n)) && value[0] !== 0)) {
+        throw badRequest("Selector operator $mod needs [divisor, remainder] integers with a non-zero divisor");
+      }
+      if (key === "$size" && !Number.isInteger(value)) throw badRequest("Selector operator $size needs an integer");
+      if (key === "$exists" && typeof value !== "boolean") throw badRequest("Selector operator $exists needs a boolean");
+    }
+    checkSelector(value, depth + 1);
+  }
+}
+
 /** Parses `since`: an integer sequence as given by this server, `0` or `now`. */
 function parseSince(q: Query): number | "now" {
   const raw = q.str("since");
@@ -78,6 +125,7 @@ async function buildOptions(req: Request, db: PouchDB.Database): Promise<Changes
   }
   if (filter === "_selector") {
     if (!isObject(bodySelector)) throw badRequest("filter=_selector needs a JSON object `selector` in a POST body");
+    checkSelector(bodySelector);
     opts.selector = bodySelector as PouchDB.Find.Selector;
     return opts;
   }
@@ -169,7 +217,12 @@ export async function serveChanges(req: Request, res: Response, db: PouchDB.Data
   res.setHeader("Content-Type", "application/json");
   res.setHeader("Cache-Control", "must-revalidate");
   res.flushHeaders();
-  const live = db.changes({ ...opts, live: true, return_docs: false } as ChangesOptions);
+  // The limit is enforced here: PouchDB's live feed does not stop after `limit` changes.
+  const limit = typeof opts.limit === "number" ? opts.limit : undefined;
+  const liveOpts: ChangesOptions = { ...opts, live: true, return_docs: false } as ChangesOptions;
+  delete liveOpts.limit;
+  const live = db.changes(liveOpts);
+  let sent = 0;
   let lastSeq: string | number = opts.since ?? 0;
   let done = false;
   const timers: NodeJS.Timeout[] = [];
@@ -202,8 +255,13 @@ export async function serveChanges(req: Request, res: Response, db: PouchDB.Data
   live.on("change", (change: Change) => {
     if (done) return;
     lastSeq = change.seq;
-    if (feed === "longpoll") finish({ results: [change], last_seq: change.seq });
-    else writeLine(res, change);
+    if (feed === "longpoll") {
+      finish({ results: [change], last_seq: change.seq });
+      return;
+    }
+    writeLine(res, change);
+    sent += 1;
+    if (limit !== undefined && sent >= limit) finish({ last_seq: change.seq });
   });
   live.on("complete", (info: { last_seq?: string | number } | undefined) => {
     if (info?.last_seq !== undefined) lastSeq = info.last_seq;

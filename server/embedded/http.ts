@@ -45,7 +45,7 @@ export function toCouchError(e: unknown): { status: number; body: { error: strin
     }
     const reason = typeof o.reason === "string" ? o.reason : typeof o.message === "string" ? o.message : "unknown error";
     let error = typeof o.error === "string" && o.error !== "true" ? o.error : typeof o.name === "string" ? o.name : "";
-    if (error === "" || error === "Error" || error === "TypeError" || error === "RangeError" || error === "SyntaxError") {
+    if (error === "" || /^[A-Z]\w*Error$/.test(error)) {
       error = status === 500 ? "unknown_error" : "bad_request";
     }
     return { status, body: { error, reason } };

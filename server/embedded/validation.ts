@@ -71,7 +71,8 @@ export class Validator {
       } catch (e) {
         if (isObject(e) && e.forbidden !== undefined) throw new HttpError(403, "forbidden", String(e.forbidden));
         if (isObject(e) && e.unauthorized !== undefined) throw new HttpError(401, "unauthorized", String(e.unauthorized));
-        const msg = e instanceof Error ? e.message : isObject(e) ? JSON.stringify(e) : String(e);
+        // Errors thrown inside the function come from another realm: read their message directly.
+        const msg = isObject(e) && typeof e.message === "string" ? e.message : isObject(e) ? JSON.stringify(e) : String(e);
         throw new HttpError(500, "validation_error", `validate_doc_update failed: ${msg}`);
       }
     }

@@ -11,9 +11,9 @@ interface Reply {
   text: string;
 }
 
-/** One HTTP request; `body` is JSON-encoded unless it is already a string or a Buffer. */
+/** One HTTP request; `body` is JSON-encoded unless it is already a string. */
 async function call(server: EmbeddedServer, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
-  const payload = body === undefined ? undefined : typeof body === "string" || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+  const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
   const res = await fetch(`${server.url}${path}`, {
     method,
     headers: { "Content-Type": "application/json", Accept: "application/json", ...headers },
@@ -200,6 +200,46 @@ describe("embedded server", () => {
       expect((throws.body as { results: unknown[] }).results).toEqual([]);
       const view = await call(server, "GET", `/${name}/_changes?filter=_view&view=broken/bad`);
       expect(view.status).toBe(200);
+      await expectAlive(server);
+    });
+
+    it("selectors with unknown or malformed operators are refused before any feed starts", async () => {
+      const selectors: unknown[] = [
+        { n: { $nonsense: 1 } },
+        { $and: "x" },
+        { $or: [1] },
+        { n: { $regex: 5 } },
+        { n: { $regex: "(" } },
+        { n: { $mod: [0, 1] } },
+        { n: { $elemMatch: 5 } },
+      ];
+      for (const selector of selectors) {
+        for (const feed of ["normal", "longpoll", "continuous"]) {
+          const r = await call(server, "POST", `/${name}/_changes?filter=_selector&feed=${feed}&timeout=1`, { selector });
+          expect(r.status, `${feed} ${JSON.stringify(selector)}`).toBe(400);
+          expect(errorOf(r).error).toBe("bad_request");
+        }
+      }
+      await expectAlive(server);
+    });
+
+    it("latest=true with an unknown revision answers not_found instead of crashing PouchDB", async () => {
+      const unknownRev = "7-0123456789abcdef0123456789abcdef";
+      const get = await call(server, "GET", `/${name}/existing?rev=${unknownRev}&latest=true`);
+      expect(get.status).toBe(404);
+      const badFormat = await call(server, "GET", `/${name}/existing?rev=zzz&latest=true&revs=true`);
+      expect(badFormat.status).toBe(404);
+      const openRevs = await call(server, "GET", `/${name}/existing?open_revs=${encodeURIComponent(JSON.stringify([unknownRev]))}&latest=true`);
+      expect(openRevs.body).toEqual([{ missing: unknownRev }]);
+      const bulk = await call(server, "POST", `/${name}/_bulk_get?latest=true&revs=true`, {
+        docs: [{ id: "existing", rev: unknownRev }, { id: "existing" }, { id: "nothing", rev: unknownRev }],
+      });
+      expect(bulk.status).toBe(200);
+      const results = (bulk.body as { results: { id: string; docs: Record<string, unknown>[] }[] }).results;
+      expect(results.map((r) => r.id)).toEqual(["existing", "existing", "nothing"]);
+      expect(results[0]?.docs[0]).toEqual({ error: { id: "existing", rev: unknownRev, error: "not_found", reason: "missing" } });
+      expect(results[1]?.docs[0]).toHaveProperty("ok._id", "existing");
+      expect(results[2]?.docs[0]).toHaveProperty("error.error", "not_found");
       await expectAlive(server);
     });
 
@@ -394,6 +434,13 @@ describe("embedded server", () => {
       expect(lines.map((l) => l.id)).toEqual(["settings", "cont-1"]);
     });
 
+    it("a continuous feed with a limit stops after that many changes", async () => {
+      const res = await fetch(`${server.url}/${name}/_changes?feed=continuous&limit=2`);
+      const lines = await readLines(res, () => false);
+      expect(lines.filter((l) => "id" in l)).toHaveLength(2);
+      expect(lines.at(-1)).toHaveProperty("last_seq");
+    });
+
     it("a continuous feed with a timeout ends with last_seq", async () => {
       const res = await fetch(`${server.url}/${name}/_changes?feed=continuous&since=now&timeout=1`);
       const lines = await readLines(res, () => false);
@@ -502,7 +549,8 @@ describe("embedded server", () => {
       const l2 = await local.get("l2");
       await local.remove(l2);
       const sync = await local.sync(remote);
-      expect(sync.push.ok && sync.pull.ok).toBe(true);
+      expect(sync.push?.ok).toBe(true);
+      expect(sync.pull?.ok).toBe(true);
       expect((await local.allDocs()).rows.map((r) => r.id)).toEqual(["l1", "r1"]);
       const onServer = await call(server, "GET", `/${name}/_all_docs`);
       expect((onServer.body as { rows: { id: string }[] }).rows.map((r) => r.id)).toEqual(["l1", "r1"]);
