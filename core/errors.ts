@@ -28,6 +28,8 @@ export const ERROR_CODES = [
   "LEASE_HELD",
   "MAINTENANCE",
   "CONFIG_INVALID",
+  // an app version whose support ended (drop legacy): update the app
+  "APP_RETIRED",
   "INTERNAL",
 ] as const;
 
