@@ -9,6 +9,17 @@
  * up in every server's `_all_dbs`. It also writes `config.json`/`log.txt`, routes a `_selector` filter
  * to a design-doc lookup whose rejection kills the process, and never answers `_db_updates`.
  * Owning the routes keeps each server isolated and every failure an HTTP error.
+ *
+ * Endpoints: `/`, `/_up`, `/_all_dbs`, `/_uuids`, `/_session` (everyone is admin), `/_active_tasks`,
+ * `/_db_updates` (normal/longpoll/continuous; one entry per database with its latest event, kept in
+ * memory, so it restarts from 0 with the process); per database: create/info/delete, `_changes`
+ * (`_selector`, `_doc_ids`, `_design`, `_view` and design-document filters; since, limit, include_docs,
+ * conflicts, style, descending, heartbeat, timeout; sequences are PouchDB's, opaque to clients),
+ * `_all_docs`, `_bulk_docs` (also `new_edits=false`), `_bulk_get`, `_revs_diff`, `_find`, `_explain`,
+ * `_index`, views, `_local/` and `_design/` documents, documents and attachments (JSON only, no
+ * multipart), `validate_doc_update` (403 `forbidden`, 401 `unauthorized`), `_compact`, `_view_cleanup`.
+ * Not served: authentication and `_security` enforcement, `_replicate`/`_replicator`, `_purge`,
+ * show/list/update functions, `feed=eventsource`, multipart document bodies.
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";

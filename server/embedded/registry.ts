@@ -76,7 +76,7 @@ export class DbRegistry {
     if (!this.names.has(name)) throw new HttpError(404, "not_found", "Database does not exist.");
     let db = this.dbs.get(name);
     if (db === undefined) {
-      db = new this.Pouch(name);
+      db = this.open(name);
       this.dbs.set(name, db);
     }
     return db;
@@ -97,7 +97,7 @@ export class DbRegistry {
       await mkdir(join(this.dataDir, ...parent.split("/")), { recursive: true });
     }
     this.names.add(name);
-    const db = new this.Pouch(name);
+    const db = this.open(name);
     this.dbs.set(name, db);
     try {
       await db.info();
@@ -152,6 +152,13 @@ export class DbRegistry {
     this.dbs.clear();
     this.names.clear();
     this.events.removeAllListeners();
+  }
+
+  /** Opens `name`; every open feed adds a listener to the instance, so many feeds are expected. */
+  private open(name: string): PouchDB.Database {
+    const db = new this.Pouch(name);
+    (db as unknown as EventEmitter).setMaxListeners(0);
+    return db;
   }
 
   private record(name: string, type: DbUpdate["type"]): void {
