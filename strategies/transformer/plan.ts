@@ -1,0 +1,329 @@
+/**
+ * The pure half of a transformer: which entity a document belongs to, and what translating one entity
+ * from a source side to a target side must write (DESIGN §2: target-oriented, no loops, no loss).
+ * No I/O, no clock: `planEntity` is a function of the documents it is given.
+ *
+ * ## Conflict rule (documented, deterministic)
+ * Writing the translation of source side S into target side T is a *fast-forward* when every target
+ * document it changes is either pristine (written by a transformer and not edited since) or was already
+ * seen by S (one of S's documents carries provenance from T at that document's current revision, or
+ * translating T's documents back to S's shape gives exactly S's content: S holds all of T's edit it can
+ * represent, and the rest is kept because T is the translation's base).
+ * Otherwise both sides hold edits the other has not seen: a conflict. The winner is the side whose
+ * newest user edit (non-pristine document) wins CouchDB's revision order (higher generation, then higher
+ * revision string); on a tie the side listed later (the newer version) wins. The winner's translation is
+ * written into the loser's database as a new branch that wins there, and the loser's edit stays in that
+ * database as a conflict revision (never dropped). The rule only looks at the two edits, so whichever
+ * direction is processed first, the same side wins. Deletions win over concurrent edits.
+ */
+import { DivanError, isDivanError, messageOf } from "../../core/errors.js";
+import type { IdScheme } from "../../adapters/ids.js";
+import type { CompiledPath } from "../../adapters/path.js";
+import type { StepDefinition } from "../../adapters/steps.js";
+import type { Doc as AdapterDoc, Entity, Shape } from "../../adapters/types.js";
+import type { Doc } from "../../store/port.js";
+import {
+  PROVENANCE_FIELD,
+  compareRevs,
+  contentHash,
+  isPristine,
+  provenanceOf,
+  sameUserContent,
+  type Provenance,
+} from "./provenance.js";
+
+/**
+ * Entity families: types connected by some step (`todo-item` + `todo-item-status`); a type no step
+ * names is a family of its own (`settings`). Returns type → family key.
+ */
+export function familiesOf(steps: readonly StepDefinition[]): Map<string, string> {
+  const parent = new Map<string, string>();
+  const find = (t: string): string => {
+    if (!parent.has(t)) parent.set(t, t);
+    let r = t;
+    while (parent.get(r) !== r) r = parent.get(r)!;
+    return r;
+  };
+  for (const s of steps) {
+    const types = [...Object.keys(s.from), ...Object.keys(s.to)];
+    for (const t of types) parent.set(find(t), find(types[0]!));
+  }
+  const out = new Map<string, string>();
+  for (const t of parent.keys()) out.set(t, find(t));
+  return out;
+}
+
+/** The family of `type` (its own name when no step names it). */
+export function familyOf(families: ReadonlyMap<string, string>, type: string): string {
+  return families.get(type) ?? type;
+}
+
+/** The part of `shape` that belongs to `family`. */
+export function familyShape(families: ReadonlyMap<string, string>, shape: Shape, family: string): Shape {
+  const out: Shape = {};
+  for (const [t, v] of Object.entries(shape)) if (familyOf(families, t) === family) out[t] = v;
+  return out;
+}
+
+/** One entity: a family and an entity id (`undefined` for singletons such as `settings`). */
+export interface EntityRef {
+  readonly family: string;
+  readonly entityId: string | undefined;
+}
+
+/** A stable key of an entity. */
+export function entityKey(e: EntityRef): string {
+  return `${e.family}\u0000${e.entityId ?? ""}`;
+}
+
+/** A document as read for planning: the live document, a tombstone, or nothing. */
+export type ReadDoc = { state: "live"; doc: Doc } | { state: "deleted"; id: string; rev: string } | { state: "missing"; id: string };
+
+/** What {@link planEntity} needs. */
+export interface PlanInput {
+  /** The entity. */
+  readonly entity: EntityRef;
+  /** Source side name (provenance `from`). */
+  readonly source: string;
+  /** Target side name. */
+  readonly target: string;
+  /** Source documents by type (every type of the source family shape). */
+  readonly sourceDocs: Readonly<Record<string, ReadDoc>>;
+  /** Target documents by type (every type of the target family shape). */
+  readonly targetDocs: Readonly<Record<string, ReadDoc>>;
+  /** Source family shape and target family shape. */
+  readonly from: Shape;
+  readonly to: Shape;
+  /** The compiled path `from → to`. */
+  readonly path: CompiledPath;
+  /** The compiled path `to → from` (tells whether the target's edit is already reflected in the source). */
+  readonly reversePath: CompiledPath;
+  /** How documents are named. */
+  readonly ids: IdScheme;
+  /** Attribute holding the major version (default `version`). */
+  readonly versionField: string;
+  /**
+   * The source documents as they were before their newest edit (by type), when the planner asked for
+   * them ({@link EntityPlan} `kind: "need-parents"`): tells whether that edit was made on top of the
+   * target's state.
+   */
+  readonly sourceParents?: Readonly<Record<string, Doc>>;
+  /** Positive when the source side wins a tie of the conflict rule (source listed after target). */
+  readonly sourceRank: number;
+  readonly targetRank: number;
+}
+
+/** A conflict between concurrent edits, as reported. */
+export interface ConflictRecord {
+  /** The entity (`family` and id). */
+  readonly family: string;
+  readonly entityId: string | undefined;
+  /** Side whose edit won, and its newest edited revision. */
+  readonly winner: string;
+  readonly winnerRev: string;
+  /** Side whose edit lost (kept there as a conflict revision), and the losing revisions by document id. */
+  readonly loser: string;
+  readonly loserRevs: Readonly<Record<string, string>>;
+}
+
+/** A document to write: a normal update (`_rev` = current target revision, or none), or a winning branch. */
+export interface PlannedWrite {
+  readonly doc: Doc;
+  /** `branch`: written with `new_edits: false` as a sibling branch that beats the current (losing) revision. */
+  readonly mode: "update" | "branch";
+}
+
+/** What translating one entity into one target must do. */
+export type EntityPlan =
+  | { readonly kind: "noop"; readonly reason: string }
+  | { readonly kind: "write"; readonly writes: readonly PlannedWrite[]; readonly conflict?: ConflictRecord }
+  /** A contributing source document has not arrived yet: retry later (Marten). Not an error. */
+  | { readonly kind: "wait"; readonly missing: readonly string[] }
+  /** Call again with {@link PlanInput.sourceParents} (the previous revisions of these source documents). */
+  | { readonly kind: "need-parents"; readonly ids: readonly string[] }
+  /** The source documents cannot be translated; they stay where they are. */
+  | { readonly kind: "quarantine"; readonly id: string; readonly rev: string | undefined; readonly reason: string };
+
+function stripProvenance(doc: Doc): AdapterDoc {
+  const out: AdapterDoc = {};
+  for (const k of Object.keys(doc)) if (k !== PROVENANCE_FIELD && k !== "_conflicts" && k !== "_revisions") out[k] = doc[k];
+  return out;
+}
+
+/** The newest revision among `docs`, by CouchDB's order. */
+function newest(revs: readonly string[]): string | undefined {
+  let best: string | undefined;
+  for (const r of revs) if (best === undefined || compareRevs(r, best) > 0) best = r;
+  return best;
+}
+
+/**
+ * Plans the translation of one entity from a source side into a target side.
+ * Pure: decides from the documents given (see the module comment for the conflict rule).
+ */
+export function planEntity(input: PlanInput): EntityPlan {
+  const { sourceDocs, targetDocs, ids, entity } = input;
+  const fromTypes = Object.keys(input.from);
+  const live: Record<string, Doc> = {};
+  const missing: string[] = [];
+  let deleted = false;
+  for (const t of fromTypes) {
+    const r = sourceDocs[t];
+    if (r === undefined || r.state === "missing") missing.push(r?.id ?? ids.format(t, entity.entityId, input.from[t]!));
+    else if (r.state === "deleted") deleted = true;
+    else live[t] = r.doc;
+  }
+  const targetLive: Record<string, Doc> = {};
+  for (const [t, r] of Object.entries(targetDocs)) if (r.state === "live") targetLive[t] = r.doc;
+
+  if (deleted) {
+    const writes: PlannedWrite[] = Object.values(targetLive).map((d) => ({ doc: { _id: d._id, _rev: d._rev!, _deleted: true }, mode: "update" as const }));
+    return writes.length === 0 ? { kind: "noop", reason: "deleted on both sides" } : { kind: "write", writes };
+  }
+  if (Object.keys(live).length === 0) return { kind: "noop", reason: "no source documents" };
+  if (missing.length > 0) return { kind: "wait", missing };
+
+  for (const t of fromTypes) {
+    const d = live[t]!;
+    if (d[input.versionField] !== input.from[t]) {
+      return {
+        kind: "quarantine",
+        id: d._id,
+        rev: d._rev,
+        reason: `${d._id} has ${input.versionField} ${JSON.stringify(d[input.versionField])}, but ${input.source} holds ${t}@${String(input.from[t])}`,
+      };
+    }
+  }
+
+  // Translate, with the target's current documents as the base (no information loss).
+  const src: Entity = {};
+  for (const t of fromTypes) src[t] = stripProvenance(live[t]!);
+  const base: Entity = {};
+  for (const [t, d] of Object.entries(targetLive)) base[t] = stripProvenance(d);
+  let out: Entity;
+  try {
+    out = input.path(src, { base });
+  } catch (e) {
+    const first = live[fromTypes[0]!]!;
+    if (isDivanError(e, "STEP_FAILED") || isDivanError(e, "NO_PATH")) return { kind: "quarantine", id: first._id, rev: first._rev, reason: messageOf(e) };
+    throw e;
+  }
+
+  const revs: Record<string, string> = {};
+  for (const t of fromTypes) revs[live[t]!._id] = live[t]!._rev ?? "";
+  const primary = live[fromTypes[0]!]!;
+  const step = input.path.steps.length === 0 ? "identity" : input.path.steps.join(" / ");
+
+  // Documents that differ from what the target holds.
+  const changed: { type: string; doc: Doc; current: Doc | undefined }[] = [];
+  for (const [t, v] of Object.entries(input.to)) {
+    const o = out[t];
+    if (o === undefined) continue;
+    const id = ids.format(t, entity.entityId, v);
+    const doc: Doc = { ...(o as Doc), _id: id };
+    delete doc._rev;
+    delete doc._deleted;
+    const current = targetLive[t];
+    if (current !== undefined && sameUserContent(doc, current)) continue;
+    changed.push({ type: t, doc, current });
+  }
+  if (changed.length === 0) return { kind: "noop", reason: "the target already holds this translation" };
+
+  // Fast-forward, or concurrent edits?
+  const seenBySource = (d: Doc): boolean =>
+    Object.values(live).some((s) => {
+      const p = provenanceOf(s);
+      return p !== undefined && p.from === input.target && p.revs[d._id] === d._rev;
+    });
+  let unseen = changed.filter((c) => c.current !== undefined && !isPristine(c.current) && !seenBySource(c.current));
+  if (unseen.length > 0 && reflectedInSource(input, live, targetLive)) unseen = [];
+  if (unseen.length > 0) {
+    if (input.sourceParents === undefined) return { kind: "need-parents", ids: Object.values(live).filter((d) => !isPristine(d)).map((d) => d._id) };
+    const before: Record<string, Doc> = { ...live };
+    for (const [t, d] of Object.entries(input.sourceParents)) before[t] = d;
+    if (reflectedInSource(input, before, targetLive)) unseen = [];
+  }
+  const finish = (doc: Doc): Doc => {
+    const provenance: Omit<Provenance, "hash"> = { from: input.source, id: primary._id, rev: primary._rev ?? "", revs, step };
+    const body = { ...doc };
+    return { ...body, [PROVENANCE_FIELD]: { ...provenance, hash: contentHash(body) } };
+  };
+  if (unseen.length === 0) {
+    return { kind: "write", writes: changed.map((c) => ({ doc: finish(c.current?._rev === undefined ? c.doc : { ...c.doc, _rev: c.current._rev }), mode: "update" })) };
+  }
+
+  const sourceEdit = newest(Object.values(live).filter((d) => !isPristine(d)).map((d) => d._rev ?? ""));
+  if (sourceEdit === undefined) {
+    // The source only carries older transformer output: the target's edit is newer and flows the other way.
+    return { kind: "noop", reason: `${input.target} holds an edit ${input.source} has not seen; it flows from there` };
+  }
+  const targetEdit = newest(unseen.map((c) => c.current!._rev ?? ""))!;
+  const order = compareRevs(sourceEdit, targetEdit) || input.sourceRank - input.targetRank;
+  if (order <= 0) return { kind: "noop", reason: `concurrent edit: ${input.target}@${targetEdit} wins over ${input.source}@${sourceEdit}` };
+  const loserRevs: Record<string, string> = {};
+  for (const c of unseen) loserRevs[c.current!._id] = c.current!._rev ?? "";
+  const unseenIds = new Set(unseen.map((c) => c.type));
+  return {
+    kind: "write",
+    writes: changed.map((c) =>
+      unseenIds.has(c.type)
+        ? { doc: finish({ ...c.doc, _rev: c.current!._rev! }), mode: "branch" as const }
+        : { doc: finish(c.current?._rev === undefined ? c.doc : { ...c.doc, _rev: c.current._rev }), mode: "update" as const },
+    ),
+    conflict: { family: entity.family, entityId: entity.entityId, winner: input.source, winnerRev: sourceEdit, loser: input.target, loserRevs },
+  };
+}
+
+/**
+ * True when translating the target's current documents back to the source shape (with the source as
+ * base) gives exactly the source's content: the source already holds everything of the target's edit
+ * that it can represent, so writing the source's translation loses nothing (the target is its base).
+ */
+function reflectedInSource(input: PlanInput, live: Record<string, Doc>, targetLive: Record<string, Doc>): boolean {
+  const tgt: Entity = {};
+  for (const t of Object.keys(input.to)) {
+    const d = targetLive[t];
+    if (d === undefined) return false;
+    tgt[t] = stripProvenance(d);
+  }
+  const base: Entity = {};
+  for (const [t, d] of Object.entries(live)) base[t] = stripProvenance(d);
+  let back: Entity;
+  try {
+    back = input.reversePath(tgt, { base });
+  } catch {
+    return false;
+  }
+  return Object.keys(input.from).every((t) => {
+    const b = back[t];
+    const s = live[t];
+    return b !== undefined && s !== undefined && sameUserContent({ ...(b as Doc), _id: s._id }, s);
+  });
+}
+
+/**
+ * The document to write with `new_edits: false` so that it beats `loser` (whose `_revisions` are given):
+ * a sibling at the loser's generation and a child of it at the next, both with revision ids derived from
+ * the content (deterministic). The loser stays as a conflict revision.
+ */
+export function winningBranch(doc: Doc, loserRevisions: { start: number; ids: string[] }): Doc {
+  const seed = `${contentHash(doc)}|${loserRevisions.start}-${loserRevisions.ids[0] ?? ""}`;
+  const a = hashId(`${seed}|a`);
+  const b = hashId(`${seed}|b`);
+  const start = loserRevisions.start + 1;
+  const ids = [a, b, ...loserRevisions.ids.slice(1)];
+  const out: Doc = { ...doc, _rev: `${start}-${a}`, _revisions: { start, ids } };
+  return out;
+}
+
+function hashId(text: string): string {
+  return contentHash({ _id: text });
+}
+
+/** Throws `CONFIG_INVALID` unless every type a side holds appears once with one version. */
+export function checkShape(name: string, shape: Shape): void {
+  for (const [t, v] of Object.entries(shape)) {
+    if (!Number.isInteger(v) || v < 0) throw new DivanError("CONFIG_INVALID", `side ${name}: ${t} has version ${String(v)}; use a major version number`, { details: { side: name, type: t } });
+  }
+}
+

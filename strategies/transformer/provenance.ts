@@ -1,0 +1,110 @@
+/**
+ * Provenance of transformer output (DESIGN §2 "no loops") and the content comparisons the
+ * transformer decides with. Pure and browser-safe.
+ *
+ * Every document a transformer writes carries `divan: {@link Provenance}`. Apps keep unknown
+ * attributes when they edit, so an edited document still carries the provenance of the write it was
+ * based on; the `hash` tells the two apart: a document whose content still hashes to its provenance
+ * `hash` is *pristine* (nobody edited it since the transformer wrote it).
+ */
+import type { Doc } from "../../store/port.js";
+
+/** The attribute holding provenance on transformer output. */
+export const PROVENANCE_FIELD = "divan";
+
+/** Where a transformer-written document came from. */
+export interface Provenance {
+  /** The side (version database, or version in a shared database) the source documents were read from. */
+  readonly from: string;
+  /** The id of the entity's first source document. */
+  readonly id: string;
+  /** Its revision. */
+  readonly rev: string;
+  /** Every source document id → the revision that was translated (a merge has several). */
+  readonly revs: Readonly<Record<string, string>>;
+  /** The steps applied, joined with ` / ` (`identity` when none). */
+  readonly step: string;
+  /** Hash of the written content (see {@link contentHash}); equal to the current content ⇔ pristine. */
+  readonly hash: string;
+}
+
+/** Stable JSON: keys sorted at every level, `undefined` members dropped. */
+export function stableJson(value: unknown): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
+  const obj = value as Record<string, unknown>;
+  const parts: string[] = [];
+  for (const k of Object.keys(obj).sort()) {
+    if (obj[k] !== undefined) parts.push(`${JSON.stringify(k)}:${stableJson(obj[k])}`);
+  }
+  return `{${parts.join(",")}}`;
+}
+
+/** A document's user content: everything but `_rev`, `_revisions`, `_conflicts` and provenance. */
+export function userContent(doc: Doc): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(doc)) {
+    if (k === "_rev" || k === "_revisions" || k === "_conflicts" || k === PROVENANCE_FIELD) continue;
+    out[k] = doc[k];
+  }
+  return out;
+}
+
+/** 128-bit hex hash of a string (four seeded 32-bit mixes; not cryptographic, stable everywhere). */
+export function hash128(text: string): string {
+  let out = "";
+  for (let seed = 1; seed <= 4; seed++) {
+    let h = (0x811c9dc5 ^ Math.imul(seed, 0x9e3779b1)) >>> 0;
+    for (let i = 0; i < text.length; i++) {
+      h ^= text.charCodeAt(i);
+      h = Math.imul(h, 0x01000193);
+      h ^= h >>> 13;
+    }
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    out += ((h ^ (h >>> 16)) >>> 0).toString(16).padStart(8, "0");
+  }
+  return out;
+}
+
+/** The hash of a document's {@link userContent} (independent of key order). */
+export function contentHash(doc: Doc): string {
+  return hash128(stableJson(userContent(doc)));
+}
+
+/** True when both documents have the same user content (ignoring revisions, provenance and key order). */
+export function sameUserContent(a: Doc, b: Doc): boolean {
+  return stableJson(userContent(a)) === stableJson(userContent(b));
+}
+
+/** The provenance a document carries, if it looks like one. */
+export function provenanceOf(doc: Doc | undefined): Provenance | undefined {
+  const p = doc?.[PROVENANCE_FIELD];
+  if (p === null || typeof p !== "object") return undefined;
+  const r = p as Record<string, unknown>;
+  if (typeof r["from"] !== "string" || typeof r["hash"] !== "string" || r["revs"] === null || typeof r["revs"] !== "object") return undefined;
+  return p as Provenance;
+}
+
+/** True when `doc` was written by a transformer and nobody changed its content since. */
+export function isPristine(doc: Doc): boolean {
+  const p = provenanceOf(doc);
+  return p !== undefined && p.hash === contentHash(doc);
+}
+
+/** The generation of a revision (`3-abc` → 3); 0 when it has none. */
+export function revGeneration(rev: string | undefined): number {
+  if (rev === undefined) return 0;
+  const n = Number.parseInt(rev, 10);
+  return Number.isFinite(n) ? n : 0;
+}
+
+/**
+ * CouchDB's order of revisions: higher generation first, then the higher revision string. Positive
+ * when `a` wins over `b`.
+ */
+export function compareRevs(a: string, b: string): number {
+  const g = revGeneration(a) - revGeneration(b);
+  if (g !== 0) return g;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
