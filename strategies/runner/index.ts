@@ -32,3 +32,4 @@ export type {
   RetryOptions,
   Selection,
 } from "./types.js";
+export { forgetMigration, rollbackMigration, verifyStore, type RollbackOptions, type VerifyIssue, type VerifyReport } from "./verify.js";

@@ -181,7 +181,6 @@ export class Migration extends TypedEmitter<MigrationEvents> {
       const info = await this.retry(() => this.src.info());
       const startSeq = cp?.startSeq ?? info.updateSeq;
       this.total = info.docCount;
-      if (cp !== undefined) this.totals = { ...emptyTotals() };
       const base: MigrationTotals = cp?.totals ?? emptyTotals();
       const save = async (state: Omit<CheckpointState, "v" | "totals" | "updatedAt" | "startSeq">): Promise<void> => {
         if (dry) return;
@@ -518,6 +517,7 @@ export class Migration extends TypedEmitter<MigrationEvents> {
         }
       }
     };
+    if (!copy) await this.ancestorBases(jobs);
     for (const job of jobs) translate(job);
 
     // The stored documents every output (and every copy / deletion) will replace.
@@ -691,9 +691,12 @@ export class Migration extends TypedEmitter<MigrationEvents> {
     };
     for (const { job, writes: ws } of entityResults) {
       const f = await failed(ws);
+      const writtenIds = new Set(ws.map((w) => w.doc._id));
       for (const it of job.items) {
+        const isInput = job.input[it.type!] === it.doc;
         if (f === undefined) {
-          if (ws.length === 0) this.skip(it, "the target already has this content");
+          if (!isInput && !writtenIds.has(it.doc._id)) this.skip(it, "already at the target version (used as the translation's base)");
+          else if (ws.length === 0) this.skip(it, "the target already has this content");
           else this.result({ status: "migrated", id: it.doc._id, ...revOf(it.doc), written: ws.map((w) => w.doc._id) });
         } else if (f.error !== undefined) {
           this.quarantineItem(it, f.error.code, `the target refused the write: ${f.error.reason}`);
@@ -716,6 +719,51 @@ export class Migration extends TypedEmitter<MigrationEvents> {
       const secs = Math.max(0.001, (this.now() - this.started) / 1000);
       const rate = this.done / secs;
       this.emit("progress", { done: this.done, total: this.total, rate, eta: rate > 0 ? (this.total - this.done) / rate : Infinity, phase: this.phase });
+    }
+  }
+
+  /**
+   * In place, an old app that edits a migrated document overwrites it with its old version: the target-version
+   * revision it replaced is still in the revision history. Use the nearest such ancestor (up to 5 back) as the
+   * translation's base for its type, so fields the old version cannot represent (a group, a blocked status) survive.
+   * Compacted revisions are simply not found.
+   */
+  private async ancestorBases(jobs: readonly { input: Entity; base: Entity }[]): Promise<void> {
+    const wanted: { job: { input: Entity; base: Entity }; type: string; doc: Doc }[] = [];
+    for (const job of jobs) {
+      for (const [t, d] of Object.entries(job.input)) {
+        if (job.base[t] !== undefined || this.to[t] === undefined || typeof d._rev !== "string" || typeof d._id !== "string") continue;
+        if (Number.parseInt(d._rev, 10) >= 2) wanted.push({ job, type: t, doc: d as Doc });
+      }
+    }
+    if (wanted.length === 0) return;
+    const withRevs = await this.retry(() => this.src.bulkGet(wanted.map((w) => ({ id: w.doc._id, rev: w.doc._rev! })), { revs: true }));
+    const requests: { id: string; rev: string }[] = [];
+    const ancestors = new Map<string, string[]>();
+    withRevs.forEach((r, i) => {
+      if (!("ok" in r)) return;
+      const revs = r.ok._revisions;
+      if (revs === undefined) return;
+      const list: string[] = [];
+      for (let k = 1; k < Math.min(revs.ids.length, 6); k++) list.push(`${revs.start - k}-${revs.ids[k]!}`);
+      ancestors.set(wanted[i]!.doc._id, list);
+      for (const rev of list) requests.push({ id: wanted[i]!.doc._id, rev });
+    });
+    if (requests.length === 0) return;
+    const old = await this.retry(() => this.src.bulkGet(requests));
+    const byRev = new Map<string, Doc>();
+    for (const r of old) if ("ok" in r && r.ok._deleted !== true) byRev.set(`${r.ok._id}@${r.ok._rev ?? ""}`, r.ok);
+    for (const w of wanted) {
+      for (const rev of ancestors.get(w.doc._id) ?? []) {
+        const a = byRev.get(`${w.doc._id}@${rev}`);
+        if (a !== undefined && a[this.typeField] === w.type && a[this.versionField] === this.to[w.type]) {
+          const { _rev, _revisions, ...content } = a;
+          void _rev;
+          void _revisions;
+          w.job.base[w.type] = content as Doc;
+          break;
+        }
+      }
     }
   }
 

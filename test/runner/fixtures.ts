@@ -1,0 +1,61 @@
+/**
+ * Shared fixtures of the runner tests: the todo step graph, shapes, documents and store helpers.
+ */
+import path from "node:path";
+import { createStepGraph } from "../../adapters/path.js";
+import { todoSteps } from "../../examples/todo-app/steps/index.js";
+import { loadRegistry } from "../../schemas/load.js";
+import type { Registry } from "../../schemas/registry.js";
+import { openPouchStore } from "../../store/pouch.js";
+import type { Doc, DocumentStore } from "../../store/port.js";
+import { MemoryPouchDB, uniqueDbName } from "../support/backends.js";
+
+/** The todo steps compiled once. */
+export const graph = createStepGraph(todoSteps);
+/** App 3.0's whole shape. */
+export const V3 = { "todo-item": 3, "todo-item-status": 1, settings: 1 } as const;
+/** App 1.1's whole shape. */
+export const V1 = { "todo-item": 1, settings: 1 } as const;
+
+let registry: Registry | undefined;
+/** The todo registry (loaded once). */
+export async function todoRegistry(): Promise<Registry> {
+  registry ??= await loadRegistry(path.join(import.meta.dirname, "../../examples/todo-app/schemas"));
+  return registry;
+}
+
+/** A fresh in-memory PouchDB store. */
+export function memoryStore(prefix = "runner"): DocumentStore {
+  return openPouchStore(MemoryPouchDB, uniqueDbName(prefix));
+}
+
+/** A valid todo-item@1 with entity id `n` (zero-padded). */
+export function todoV1(n: number, extra: Record<string, unknown> = {}): Doc {
+  return {
+    _id: `todo-item:${String(n).padStart(6, "0")}`,
+    schema: "todo-item",
+    version: 1,
+    title: `todo ${n}`,
+    isDone: n % 3 === 0,
+    createdAt: new Date(Date.UTC(2024, 0, 1) + n * 1000).toISOString(),
+    ...extra,
+  };
+}
+
+/** Every non-design document, sorted by id, without `_rev`. */
+export async function contents(store: DocumentStore): Promise<Doc[]> {
+  const page = await store.allDocs({ includeDocs: true });
+  return page.rows
+    .filter((r) => r.doc && !r.id.startsWith("_design/"))
+    .map((r) => {
+      const { _rev, ...rest } = r.doc!;
+      void _rev;
+      return rest as Doc;
+    });
+}
+
+/** Every non-design document with its `_rev`, sorted by id. */
+export async function withRevs(store: DocumentStore): Promise<Doc[]> {
+  const page = await store.allDocs({ includeDocs: true });
+  return page.rows.filter((r) => r.doc && !r.id.startsWith("_design/")).map((r) => r.doc!);
+}
