@@ -32,7 +32,7 @@ export function parseDocId(id: string): ParsedDocId | undefined {
   if (id.length === 0 || id.startsWith("_")) return undefined;
   let rest = id;
   let version: number | undefined;
-  const m = VERSION_SUFFIX.exec(id);
+  const m = id.includes(":v:") ? VERSION_SUFFIX.exec(id) : null;
   if (m !== null) {
     version = Number(m[1]);
     rest = id.slice(0, m.index);

@@ -168,6 +168,17 @@ export function need(entity: Entity, type: string): Doc {
 
 const hasOwn = Object.prototype.hasOwnProperty;
 
+/**
+ * A copy of `d` without `key` (and, if given, with `add` set last). Rebuilding instead of `delete` keeps
+ * V8's fast object layout, which matters in 100k-document loops.
+ */
+function without(d: Doc, key: string, addKey?: string, addValue?: unknown): Doc {
+  const out: Doc = {};
+  for (const k in d) if (k !== key && hasOwn.call(d, k)) out[k] = d[k];
+  if (addKey !== undefined) out[addKey] = addValue;
+  return out;
+}
+
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
@@ -197,10 +208,7 @@ export function compileOp(op: Op, versionOf: (type: string) => number): { fn: Le
         flow: same,
         fn: (e) => {
           const d = need(e, type);
-          if (hasOwn.call(d, from)) {
-            d[to] = d[from];
-            delete d[from];
-          }
+          if (hasOwn.call(d, from)) e[type] = without(d, from, to, d[from]);
           return e;
         },
       };
@@ -225,7 +233,7 @@ export function compileOp(op: Op, versionOf: (type: string) => number): { fn: Le
         flow: same,
         fn: (e) => {
           const d = need(e, type);
-          if (hasOwn.call(d, field)) delete d[field];
+          if (hasOwn.call(d, field)) e[type] = without(d, field);
           return e;
         },
       };
@@ -252,8 +260,8 @@ export function compileOp(op: Op, versionOf: (type: string) => number): { fn: Le
             }
             out = forward.get(k);
           }
-          if (to !== field) delete d[field];
-          d[to] = out;
+          if (to !== field) e[type] = without(d, field, to, out);
+          else d[to] = out;
           return e;
         },
       };
@@ -320,12 +328,14 @@ export function compileOp(op: Op, versionOf: (type: string) => number): { fn: Le
             nd[ctx.fields.typeField] = into;
             nd[ctx.fields.versionField] = version;
           }
+          let rest = src;
           for (const f of fields) {
             if (hasOwn.call(src, f)) {
               nd[f] = src[f];
-              delete src[f];
-            } else if (hasOwn.call(nd, f)) delete nd[f];
+              rest = without(rest, f);
+            } else if (hasOwn.call(nd, f)) nd = without(nd, f);
           }
+          e[type] = rest;
           e[into] = nd;
           return e;
         },

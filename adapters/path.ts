@@ -209,7 +209,7 @@ export function createStepGraph(steps: readonly StepDefinition[], options: StepG
       edges.unshift(p.edge);
       n = p.node;
     }
-    return { from, to, units: edges.flatMap((e) => e.units), edges };
+    return { from, to, units: elideStamps(edges.flatMap((e) => e.units)), edges };
   }
 
   interface Plan {
@@ -303,6 +303,24 @@ export function createStepGraph(steps: readonly StepDefinition[], options: StepG
 }
 
 const hasOwn = Object.prototype.hasOwnProperty;
+
+/**
+ * Drop version stamps nobody reads: operations ignore versions, so a stamp is kept only when user
+ * code (a function step) runs before the next stamp, or when it is the last (it sets the output
+ * versions), or when it checks a function step's output.
+ */
+function elideStamps(units: readonly Unit[]): Unit[] {
+  return units.filter((u, i) => {
+    if (u.kind !== "stamp" || i === units.length - 1) return true;
+    if (units[i - 1]?.kind === "function") return true;
+    for (let j = i + 1; j < units.length; j++) {
+      const k = units[j]!.kind;
+      if (k === "function") return true;
+      if (k === "stamp") return false;
+    }
+    return true;
+  });
+}
 
 function compileSubPath(sp: SubPath, fields: DocFields, ids: IdScheme): (e: Entity, o?: TranslateOptions) => Entity {
   const fromTypes = Object.keys(sp.from);

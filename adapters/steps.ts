@@ -217,6 +217,8 @@ export interface Unit {
   readonly inv: LensFn | undefined;
   /** How it changes which source types each document is made of. */
   readonly flow: (deps: Deps) => void;
+  /** `op`: a declarative operation (reads no version); `function`: user code; `stamp`: sets type and version. */
+  readonly kind: "op" | "function" | "stamp";
 }
 
 /** A step compiled in both directions. */
@@ -291,10 +293,10 @@ export function compileStep(step: StepDefinition, fields: DocFields): CompiledSt
     const downVersion = (t: string): number => step.from[t] ?? 0;
     const ups = step.ops.map((op) => compileOp(op, upVersion));
     const downs = step.ops.map((op) => compileOp(reverseOp(op), downVersion));
-    const up: Unit[] = ups.map((u, i) => ({ step: name, fn: u.fn, inv: downs[i]!.fn, flow: u.flow }));
-    up.push({ step: name, fn: stampFn(step.to, fields, false), inv: undefined, flow: noFlow });
-    const down: Unit[] = downs.map((d, i) => ({ step: name, fn: d.fn, inv: ups[i]!.fn, flow: d.flow })).reverse();
-    down.push({ step: name, fn: stampFn(step.from, fields, false), inv: undefined, flow: noFlow });
+    const up: Unit[] = ups.map((u, i) => ({ step: name, fn: u.fn, inv: downs[i]!.fn, flow: u.flow, kind: "op" as const }));
+    up.push({ step: name, fn: stampFn(step.to, fields, false), inv: undefined, flow: noFlow, kind: "stamp" });
+    const down: Unit[] = downs.map((d, i) => ({ step: name, fn: d.fn, inv: ups[i]!.fn, flow: d.flow, kind: "op" as const })).reverse();
+    down.push({ step: name, fn: stampFn(step.from, fields, false), inv: undefined, flow: noFlow, kind: "stamp" });
     return { name, up, down };
   }
   const fUp = functionFn(step, "up");
@@ -302,12 +304,12 @@ export function compileStep(step: StepDefinition, fields: DocFields): CompiledSt
   return {
     name,
     up: [
-      { step: name, fn: fUp, inv: fDown, flow: allInto(Object.keys(step.to)) },
-      { step: name, fn: stampFn(step.to, fields, true), inv: undefined, flow: noFlow },
+      { step: name, fn: fUp, inv: fDown, flow: allInto(Object.keys(step.to)), kind: "function" },
+      { step: name, fn: stampFn(step.to, fields, true), inv: undefined, flow: noFlow, kind: "stamp" },
     ],
     down: [
-      { step: name, fn: fDown, inv: fUp, flow: allInto(Object.keys(step.from)) },
-      { step: name, fn: stampFn(step.from, fields, true), inv: undefined, flow: noFlow },
+      { step: name, fn: fDown, inv: fUp, flow: allInto(Object.keys(step.from)), kind: "function" },
+      { step: name, fn: stampFn(step.from, fields, true), inv: undefined, flow: noFlow, kind: "stamp" },
     ],
   };
 }

@@ -1,0 +1,64 @@
+/**
+ * Benchmark harness: every `bench/*.bench.ts` module default-exports a {@link Benchmark}; `bench/run.ts`
+ * runs them and prints one line per figure: `bench <name>: <number>x (<what> over <baseline>)`.
+ * Figures are ratios measured in one run on one machine (DESIGN §8), never absolute times.
+ */
+
+/** One ratio. */
+export interface Figure {
+  /** Dotted name, e.g. `steps.compiled-vs-hand`. */
+  readonly name: string;
+  /** The ratio (measured time or size over the baseline's). */
+  readonly value: number;
+  /** What was measured, e.g. `compiled 1→3 path, 100k docs`. */
+  readonly what: string;
+  /** The baseline, e.g. `hand-written function`. */
+  readonly over: string;
+  /** A goal the ratio should stay at or below, if any (reported, never enforced by tests). */
+  readonly goal?: number;
+}
+
+/** A benchmark module's default export. */
+export interface Benchmark {
+  /** Name prefix shared by its figures (`steps`); `npm run bench -- steps` selects it. */
+  readonly name: string;
+  /** Runs and returns its figures. */
+  run(): Promise<Figure[]> | Figure[];
+}
+
+/** Time one call of `fn` in milliseconds. */
+export function timeOnce(fn: () => void): number {
+  const t0 = performance.now();
+  fn();
+  return performance.now() - t0;
+}
+
+/** The median of `xs`. */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/**
+ * Time `subject` and `baseline` alternately (`rounds` each, after `warmup` rounds) and return the ratio
+ * of their medians, so both see the same machine load.
+ */
+export function ratioOfMedians(subject: () => void, baseline: () => void, rounds = 15, warmup = 3): number {
+  for (let i = 0; i < warmup; i++) {
+    subject();
+    baseline();
+  }
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    if (i % 2 === 0) {
+      a.push(timeOnce(subject));
+      b.push(timeOnce(baseline));
+    } else {
+      b.push(timeOnce(baseline));
+      a.push(timeOnce(subject));
+    }
+  }
+  return median(a) / median(b);
+}

@@ -1,0 +1,58 @@
+/**
+ * `npm run bench [-- <name>…]`: runs every `bench/*.bench.ts` (or those whose benchmark or figure name
+ * starts with one of the given names), prints `bench <name>: <number>x (<what> over <baseline>)` per
+ * figure, and merges the figures into `bench/results.json`.
+ */
+import { readdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { Benchmark, Figure } from "./harness.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const resultsFile = join(here, "results.json");
+
+interface Results {
+  v: 1;
+  figures: Record<string, Figure & { at: string; node: string }>;
+}
+
+function formatFigure(f: Figure): string {
+  const goal = f.goal === undefined ? "" : f.value <= f.goal ? ` [goal ≤ ${f.goal}: met]` : ` [goal ≤ ${f.goal}: MISSED]`;
+  return `bench ${f.name}: ${f.value.toFixed(2)}x (${f.what} over ${f.over})${goal}`;
+}
+
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));
+  const matches = (name: string): boolean => wanted.length === 0 || wanted.some((w) => name === w || name.startsWith(`${w}.`));
+  const files = (await readdir(here)).filter((f) => f.endsWith(".bench.ts")).sort();
+  const benches: Benchmark[] = [];
+  for (const f of files) {
+    const mod = (await import(pathToFileURL(join(here, f)).href)) as { default?: Benchmark };
+    if (mod.default === undefined) throw new Error(`bench/${f} has no default export (a Benchmark)`);
+    benches.push(mod.default);
+  }
+  const selected = benches.filter((b) => matches(b.name) || wanted.some((w) => w.startsWith(`${b.name}.`)));
+  if (selected.length === 0) {
+    console.error(`no benchmark matches ${wanted.join(", ")}; known: ${benches.map((b) => b.name).join(", ")}`);
+    process.exitCode = 1;
+    return;
+  }
+  let results: Results = { v: 1, figures: {} };
+  try {
+    const old = JSON.parse(await readFile(resultsFile, "utf8")) as Results;
+    if (old.v === 1 && typeof old.figures === "object") results = old;
+  } catch {
+    // first run or unreadable: start afresh
+  }
+  const at = new Date().toISOString();
+  for (const b of selected) {
+    const figures = (await b.run()).filter((f) => matches(f.name) || wanted.includes(b.name));
+    for (const f of figures) {
+      console.log(formatFigure(f));
+      results.figures[f.name] = { ...f, at, node: process.version };
+    }
+  }
+  await writeFile(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
+}
+
+await main();
