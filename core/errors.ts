@@ -24,6 +24,7 @@ export const ERROR_CODES = [
   "NO_PATH",
   "STEP_FAILED",
   "STEP_INVALID",
+  "ENTITY_INCOMPLETE",
   // runner / strategies / server
   "LEASE_HELD",
   "MAINTENANCE",

@@ -1,0 +1,801 @@
+/**
+ * Live adapters (DESIGN §1: single-version, lazy, client-side): an app reads documents of any version
+ * as the versions its manifest resolves to, and writes its own version, migrating document by document
+ * as the app touches them.
+ *
+ * A {@link LiveAdapter} sits on any {@link DocumentStore} (the PouchDB plugin in `client/plugin.ts` wraps
+ * the PouchDB instance with `store/pouch.ts`).
+ *
+ * ## Reads
+ * Documents of a type some step knows belong to an entity (`<type>:<entityId>`, DESIGN §2). Reading one
+ * reads every document of its entity, finds the stored shape (e.g. todo v1 = `{ todo-item: 1 }`, v3 =
+ * `{ todo-item: 3, todo-item-status: 1 }`) and translates the entity to the app's shape through the step
+ * graph. A split entity reads as the shape the app expects: a 3.0 app reading a stored todo-item@1 also
+ * sees a `todo-item-status:<id>` document (synthesized, without `_rev` until written); a 1.0 app never
+ * sees `todo-item-status` documents, their content is merged into its todo-item@1. Documents of other
+ * types (unknown types, singletons no step names, `_design/`) pass through untouched.
+ * Per-document problems are results, not throws, in pages (`allDocs`, `changes`, `find`): a row whose
+ * step throws carries `STEP_FAILED`, an entity whose other part has not replicated yet carries
+ * `ENTITY_INCOMPLETE`, and the rest of the page returns. `get` throws them.
+ *
+ * ## Writes
+ * The app writes its own version. When the stored entity is newer than the app (a 1.0 phone editing a
+ * todo the 3.0 web app wrote), the edit is translated UP to the stored shape with the stored documents as
+ * base, so nothing the old version cannot represent is lost (DESIGN §2: the group and a `blocked` status
+ * survive). When the stored entity is older, the app's version replaces it: the write is the migration.
+ * Documents are never written down. Every document written is validated against its schema; a failure is
+ * `SCHEMA_INVALID` with the reason the server's `validate_doc_update` gives.
+ *
+ * ## Steps from the database
+ * `stepsDocId` names a document (default none) holding declarative steps as data
+ * (`{ steps: DeclarativeStep[] }`). An app built with divan/client reads it on every operation (one
+ * `get`, rebuilt only when its `_rev` changes), so an old app learns the steps of versions released after
+ * it. Function steps cannot travel this way; they must ship with the app.
+ *
+ * ## Limits
+ * - `allDocs` over a key range pages the stored documents: a synthesized document appears in the page of
+ *   the stored document it is made from (and only if it lies in the requested range); `totalRows` is the
+ *   stored count.
+ * - `find` scans and translates every document (a selector is in the app's version, stored documents are
+ *   not), then matches in memory; indexes are not used.
+ * - `get` with `rev` reads the stored revision untranslated.
+ *
+ * @packageDocumentation
+ */
+import { matchesSelector } from "pouchdb-selector-core";
+import { DivanError, isDivanError, messageOf, type DivanErrorCode } from "../core/errors.js";
+import { singleVersionIds } from "../adapters/ids.js";
+import { createStepGraph, type StepGraph } from "../adapters/path.js";
+import { isDeclarativeStep, type DeclarativeStep, type StepDefinition } from "../adapters/steps.js";
+import { sameShape, shapeKey, type Entity, type Shape } from "../adapters/types.js";
+import { sameContent } from "../strategies/runner/canonical.js";
+import { resolveManifest, type Manifest } from "../schemas/manifest.js";
+import type { Registry } from "../schemas/registry.js";
+import type { AllDocsOptions, AllDocsPage, Change, ChangesOptions, Doc, DocumentStore, FindRequest, LiveFeed, LiveFeedHandlers, Selector } from "../store/port.js";
+
+/** How an app configures its live adapter. Give `manifest` or `shape`. */
+export interface LiveConfig {
+  /** The schema registry (validation on write, document types and versions). */
+  readonly registry: Registry;
+  /** The steps the app ships with, or a step graph built from them. */
+  readonly steps: readonly StepDefinition[] | StepGraph;
+  /** The app's manifest; resolved against the registry to the app's shape. */
+  readonly manifest?: Manifest;
+  /** The app's shape (type → major) instead of a manifest. */
+  readonly shape?: Shape;
+  /** Store the translated form of an entity read from an older version (default `false`: migrate on write only). */
+  readonly writeBack?: boolean;
+  /** Validate every document written against its schema (default `true`). */
+  readonly validate?: boolean;
+  /** Id of a document holding more declarative steps as data (`{ steps: [...] }`), read on every operation. */
+  readonly stepsDocId?: string;
+}
+
+/** Why one document could not be read or written. */
+export interface RowProblem {
+  /** Stable code: `STEP_FAILED`, `ENTITY_INCOMPLETE`, `NO_PATH`, `SCHEMA_INVALID`, `CONFLICT`, … */
+  readonly code: DivanErrorCode;
+  /** What went wrong, naming the document. */
+  readonly reason: string;
+  /** Machine-readable facts (id, step, shapes). */
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
+/** One row of {@link LiveAdapter.allDocs}: the document at the app's version, or a problem. */
+export interface LiveRow {
+  id: string;
+  key: string;
+  /** Present when the document has a revision (a synthesized, never written part has none). */
+  value?: { rev: string; deleted?: boolean };
+  /** The document at the app's version (with `includeDocs`; `null` for a deleted key). */
+  doc?: Doc | null;
+  /** `not_found` for a missing key, else the problem's code. */
+  error?: string;
+  /** Why the row has no document. */
+  problem?: RowProblem;
+}
+
+/** One page of {@link LiveAdapter.allDocs}. */
+export interface LivePage {
+  /** Documents stored (not translated: a split entity counts its stored documents). */
+  totalRows: number;
+  rows: LiveRow[];
+}
+
+/** The result of writing one document through the adapter; one per input, in input order. */
+export type LiveWriteResult = { id: string; ok: true; rev: string } | { id: string; ok: false; error: RowProblem };
+
+/** One change as the app sees it (ids and documents at the app's version). */
+export interface LiveChange extends Change {
+  /** Why the changed document cannot be read at the app's version. */
+  problem?: RowProblem;
+}
+
+/** One page of {@link LiveAdapter.changes}. */
+export interface LiveChangesPage {
+  results: LiveChange[];
+  lastSeq: string;
+}
+
+/** What {@link LiveAdapter.find} returns. */
+export interface LiveFindResult {
+  docs: Doc[];
+  /** Documents that could not be translated (and so could not be matched). */
+  problems: { id: string; problem: RowProblem }[];
+  /** Always set: a lazy find scans every document. */
+  warning: string;
+}
+
+interface Family {
+  readonly types: readonly string[];
+  readonly shapes: readonly Shape[];
+  /** The app's shape projected on this family (empty when the app uses none of its types). */
+  readonly app: Shape;
+}
+
+interface Ref {
+  readonly family: Family;
+  readonly entityId: string | undefined;
+  readonly type: string;
+  readonly key: string;
+}
+
+interface Stored {
+  readonly ref: Ref;
+  /** Live documents by type. */
+  readonly docs: Map<string, Doc>;
+}
+
+interface View {
+  /** The entity at the app's shape. */
+  readonly docs: Entity;
+  /** The stored shape (undefined: nothing stored). */
+  readonly from: Shape | undefined;
+  /** True when the read translated an older stored shape up. */
+  readonly up: boolean;
+}
+
+interface Graph {
+  readonly graph: StepGraph;
+  readonly families: Map<string, Family>;
+}
+
+const hasOwn = Object.prototype.hasOwnProperty;
+
+function problemOf(e: unknown, id: string): RowProblem {
+  if (isDivanError(e)) return { code: e.code, reason: e.message, details: { id, ...e.details } };
+  return { code: "STEP_FAILED", reason: `reading ${id} failed: ${messageOf(e)}`, details: { id } };
+}
+
+function isGraph(s: readonly StepDefinition[] | StepGraph): s is StepGraph {
+  return !Array.isArray(s) && typeof (s as StepGraph).path === "function";
+}
+
+/** Builds the families (types connected by steps) of a step graph, and the app's shape on each. */
+function familiesOf(graph: StepGraph, app: Shape): Map<string, Family> {
+  const groups: Set<string>[] = [];
+  for (const s of graph.steps) {
+    const ts = [...Object.keys(s.from), ...Object.keys(s.to)];
+    const hit = groups.filter((g) => ts.some((t) => g.has(t)));
+    const merged = new Set<string>(ts);
+    for (const g of hit) for (const t of g) merged.add(t);
+    for (const g of hit) groups.splice(groups.indexOf(g), 1);
+    groups.push(merged);
+  }
+  const out = new Map<string, Family>();
+  for (const g of groups) {
+    const shapes = new Map<string, Shape>();
+    for (const s of graph.steps) {
+      if (!g.has(Object.keys(s.from)[0]!)) continue;
+      shapes.set(shapeKey(s.from), s.from);
+      shapes.set(shapeKey(s.to), s.to);
+    }
+    const projected: Shape = {};
+    for (const t of g) if (app[t] !== undefined) projected[t] = app[t]!;
+    const fam: Family = { types: [...g].sort(), shapes: [...shapes.values()], app: projected };
+    for (const t of g) out.set(t, fam);
+  }
+  return out;
+}
+
+/**
+ * A live adapter over one store for one app version. Create it with {@link createLiveAdapter} (or through
+ * the PouchDB plugin: `db.divan(config)`).
+ */
+export class LiveAdapter {
+  /** The store documents live in. */
+  readonly store: DocumentStore;
+  /** The app's shape (type → major). */
+  readonly shape: Shape;
+  /** The registry. */
+  readonly registry: Registry;
+  readonly #config: LiveConfig;
+  readonly #bundled: readonly StepDefinition[] | StepGraph;
+  #graph: Graph;
+  #stepsRev: string | undefined;
+
+  constructor(store: DocumentStore, config: LiveConfig) {
+    if (config.shape === undefined && config.manifest === undefined) {
+      throw new DivanError("CONFIG_INVALID", "divan/client needs the app's manifest or shape: configure({ registry, steps, manifest })", {});
+    }
+    this.store = store;
+    this.registry = config.registry;
+    this.shape = config.shape ?? resolveManifest(config.manifest!, config.registry);
+    this.#config = config;
+    this.#bundled = config.steps;
+    this.#graph = this.#build([]);
+  }
+
+  #build(extra: readonly DeclarativeStep[]): Graph {
+    const fields = { typeField: this.registry.typeField, versionField: this.registry.versionField };
+    let graph: StepGraph;
+    if (isGraph(this.#bundled)) {
+      graph = extra.length === 0 ? this.#bundled : createStepGraph([...this.#bundled.steps, ...this.#newSteps(this.#bundled.steps, extra)], fields);
+    } else {
+      graph = createStepGraph([...this.#bundled, ...this.#newSteps(this.#bundled, extra)], fields);
+    }
+    return { graph, families: familiesOf(graph, this.shape) };
+  }
+
+  /** Steps from the database that connect shapes no bundled step connects (bundled steps win). */
+  #newSteps(bundled: readonly StepDefinition[], extra: readonly DeclarativeStep[]): DeclarativeStep[] {
+    const pair = (s: StepDefinition): string => [shapeKey(s.from), shapeKey(s.to)].sort().join(" | ");
+    const known = new Set(bundled.map(pair));
+    return extra.filter((s) => !known.has(pair(s)) && (known.add(pair(s)), true));
+  }
+
+  /** Reloads steps from the steps document when it changed. */
+  async #refresh(): Promise<Graph> {
+    const id = this.#config.stepsDocId;
+    if (id === undefined) return this.#graph;
+    let doc: Doc | undefined;
+    try {
+      doc = await this.store.get(id);
+    } catch (e) {
+      if (!isDivanError(e, "NOT_FOUND")) throw e;
+    }
+    const rev = doc?._rev;
+    if (rev === this.#stepsRev) return this.#graph;
+    const steps = Array.isArray(doc?.["steps"]) ? (doc["steps"] as unknown[]) : [];
+    const declarative = steps.filter((s): s is DeclarativeStep => typeof s === "object" && s !== null && isDeclarativeStep(s as StepDefinition));
+    this.#graph = this.#build(declarative);
+    this.#stepsRev = rev;
+    return this.#graph;
+  }
+
+  // ------------------------------------------------------------------------------------------ entities
+
+  #ref(g: Graph, id: string, doc?: Doc): Ref | undefined {
+    const parsed = singleVersionIds.parse(id);
+    if (parsed === undefined) return undefined;
+    const ident = doc === undefined ? undefined : this.registry.identify(doc);
+    const type = ident?.type ?? parsed.type;
+    const family = g.families.get(type);
+    if (family === undefined || family.types.indexOf(parsed.type) === -1) return undefined;
+    return { family, entityId: parsed.entityId, type: parsed.type, key: `${family.types[0]!}\u0000${parsed.entityId ?? ""}` };
+  }
+
+  #idOf(ref: Ref, type: string): string {
+    return singleVersionIds.format(type, ref.entityId, 0);
+  }
+
+  /** Reads every document of the given entities (`known` documents are reused, `null` = known absent). */
+  async #load(refs: Iterable<Ref>, known?: Map<string, Doc | null>): Promise<Map<string, Stored>> {
+    const out = new Map<string, Stored>();
+    const want: string[] = [];
+    for (const ref of refs) {
+      if (out.has(ref.key)) continue;
+      out.set(ref.key, { ref, docs: new Map() });
+      for (const t of ref.family.types) {
+        const id = this.#idOf(ref, t);
+        if (known === undefined || !known.has(id)) want.push(id);
+      }
+    }
+    const found = new Map<string, Doc | null>(known);
+    if (want.length > 0) {
+      const page = await this.store.allDocs({ keys: want, includeDocs: true });
+      for (const row of page.rows) found.set(row.key, row.doc ?? null);
+    }
+    for (const s of out.values()) {
+      for (const t of s.ref.family.types) {
+        const doc = found.get(this.#idOf(s.ref, t));
+        if (doc !== undefined && doc !== null && doc._deleted !== true) s.docs.set(t, doc);
+      }
+    }
+    return out;
+  }
+
+  /** The stored shape of an entity: the largest known shape all of whose documents are present. */
+  #storedShape(s: Stored): { shape: Shape; missing: string[] } | undefined {
+    const present = new Map<string, number>();
+    for (const [t, d] of s.docs) {
+      const v = this.registry.identify(d)?.version;
+      if (v !== undefined) present.set(t, v);
+    }
+    if (present.size === 0) return undefined;
+    const inside = (sh: Shape): boolean => Object.keys(sh).every((t) => present.get(t) === sh[t]);
+    let best: Shape | undefined;
+    for (const sh of s.ref.family.shapes) if (inside(sh) && (best === undefined || Object.keys(sh).length > Object.keys(best).length)) best = sh;
+    if (best !== undefined) return { shape: best, missing: [] };
+    // A shape that holds every present document, with parts missing (not replicated yet).
+    for (const sh of s.ref.family.shapes) {
+      if ([...present].every(([t, v]) => sh[t] === v)) return { shape: sh, missing: Object.keys(sh).filter((t) => !present.has(t)) };
+    }
+    const app = s.ref.family.app;
+    if ([...present].every(([t, v]) => app[t] === v)) return { shape: app, missing: Object.keys(app).filter((t) => !present.has(t)) };
+    return undefined;
+  }
+
+  /** The entity at the app's shape; throws `ENTITY_INCOMPLETE`, `NO_PATH` or `STEP_FAILED`. */
+  #view(g: Graph, s: Stored): View {
+    const app = s.ref.family.app;
+    const st = this.#storedShape(s);
+    if (st === undefined) {
+      if (s.docs.size === 0) return { docs: {}, from: undefined, up: false };
+      const have = [...s.docs.values()].map((d) => `${d._id}@${String(this.registry.identify(d)?.version)}`).join(", ");
+      throw new DivanError("ENTITY_INCOMPLETE", `the documents ${have} form no shape the steps know`, { details: { entity: s.ref.entityId } });
+    }
+    const input: Entity = {};
+    for (const t of Object.keys(st.shape)) {
+      const d = s.docs.get(t);
+      if (d !== undefined) input[t] = d;
+    }
+    if (sameShape(st.shape, app)) return { docs: input, from: st.shape, up: false };
+    if (st.missing.length > 0) {
+      const have = Object.values(input).map((d) => d._id).join(", ");
+      throw new DivanError(
+        "ENTITY_INCOMPLETE",
+        `${have} needs ${st.missing.map((t) => this.#idOf(s.ref, t)).join(", ")} to be read as ${shapeKey(app)}; it has not replicated yet`,
+        { details: { entity: s.ref.entityId, missing: st.missing.map((t) => this.#idOf(s.ref, t)), stored: st.shape, app } },
+      );
+    }
+    const path = g.graph.path(st.shape, app);
+    return { docs: path(input), from: st.shape, up: path.direction === "up" };
+  }
+
+  // ------------------------------------------------------------------------------------------ reads
+
+  /**
+   * Reads one document at the app's version.
+   *
+   * @throws DivanError `NOT_FOUND` (also for a type the app's version does not have, e.g. a 1.0 app asking
+   * for `todo-item-status:…`), `STEP_FAILED`, `ENTITY_INCOMPLETE`, `NO_PATH`.
+   */
+  async get(id: string, options: { rev?: string } = {}): Promise<Doc> {
+    if (options.rev !== undefined) return this.store.get(id, { rev: options.rev });
+    const g = await this.#refresh();
+    const ref = this.#ref(g, id);
+    if (ref === undefined) return this.store.get(id);
+    const stored = (await this.#load([ref])).get(ref.key)!;
+    if (ref.family.app[ref.type] === undefined) {
+      throw new DivanError("NOT_FOUND", `${id}: app shape ${shapeKey(this.shape)} has no ${ref.type}; its content is part of ${Object.keys(ref.family.app).map((t) => this.#idOf(ref, t)).join(", ") || "no document this app reads"}`, { details: { id } });
+    }
+    let view: View;
+    try {
+      view = this.#view(g, stored);
+    } catch (e) {
+      const p = problemOf(e, id);
+      throw new DivanError(p.code, p.reason, { cause: e, details: p.details });
+    }
+    const doc = view.docs[ref.type];
+    if (doc === undefined) throw new DivanError("NOT_FOUND", `${id} does not exist`, { details: { id } });
+    if (view.up && this.#config.writeBack === true) await this.#writeBack(g, [[stored, view]]);
+    return doc as Doc;
+  }
+
+  /**
+   * One page of documents at the app's version. Problems are rows (`error` + `problem`), never throws.
+   * With `keys`, one row per key, in key order.
+   */
+  async allDocs(options: AllDocsOptions = {}): Promise<LivePage> {
+    const g = await this.#refresh();
+    const includeDocs = options.includeDocs === true;
+    if (options.keys !== undefined) return this.#byKeys(g, options.keys, includeDocs);
+    const page = await this.store.allDocs({ ...options, includeDocs: true });
+    return this.#translatePage(g, page, options);
+  }
+
+  async #translatePage(g: Graph, page: AllDocsPage, options: AllDocsOptions): Promise<LivePage> {
+    const includeDocs = options.includeDocs === true;
+    const known = new Map<string, Doc | null>();
+    const refs: Ref[] = [];
+    const rows: LiveRow[] = [];
+    for (const row of page.rows) {
+      const ref = this.#ref(g, row.id, row.doc ?? undefined);
+      if (ref === undefined) {
+        rows.push(includeDocs ? row : { id: row.id, key: row.key, ...(row.value ? { value: row.value } : {}) });
+        continue;
+      }
+      known.set(row.id, row.doc ?? null);
+      refs.push(ref);
+    }
+    const stored = await this.#load(refs, known);
+    const inRange = (id: string): boolean => {
+      const lo = options.descending === true ? options.endkey : options.startkey;
+      const hi = options.descending === true ? options.startkey : options.endkey;
+      return (lo === undefined || id >= lo) && (hi === undefined || id <= hi);
+    };
+    const ups: [Stored, View][] = [];
+    for (const s of stored.values()) {
+      for (const r of this.#rowsOf(g, s, includeDocs, ups)) if (inRange(r.id)) rows.push(r);
+    }
+    if (ups.length > 0 && this.#config.writeBack === true) await this.#writeBack(g, ups);
+    rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    if (options.descending === true) rows.reverse();
+    return { totalRows: page.totalRows, rows };
+  }
+
+  #rowsOf(g: Graph, s: Stored, includeDocs: boolean, ups: [Stored, View][]): LiveRow[] {
+    const appTypes = Object.keys(s.ref.family.app);
+    try {
+      const view = this.#view(g, s);
+      if (view.up) ups.push([s, view]);
+      return appTypes.flatMap((t) => {
+        const doc = view.docs[t];
+        if (doc === undefined) return [];
+        const id = this.#idOf(s.ref, t);
+        const row: LiveRow = { id, key: id };
+        if (typeof doc._rev === "string") row.value = { rev: doc._rev };
+        if (includeDocs) row.doc = doc as Doc;
+        return [row];
+      });
+    } catch (e) {
+      return appTypes.map((t) => {
+        const id = this.#idOf(s.ref, t);
+        const problem = problemOf(e, id);
+        return { id, key: id, error: problem.code, problem };
+      });
+    }
+  }
+
+  async #byKeys(g: Graph, keys: readonly string[], includeDocs: boolean): Promise<LivePage> {
+    const refs = new Map<string, Ref>();
+    const plain: string[] = [];
+    for (const k of keys) {
+      const ref = this.#ref(g, k);
+      if (ref === undefined) plain.push(k);
+      else refs.set(k, ref);
+    }
+    const plainRows = new Map<string, LiveRow>();
+    let totalRows = 0;
+    if (plain.length > 0) {
+      const page = await this.store.allDocs({ keys: plain, includeDocs });
+      totalRows = page.totalRows;
+      for (const r of page.rows) plainRows.set(r.key, r as LiveRow);
+    }
+    const stored = await this.#load(refs.values());
+    const byId = new Map<string, LiveRow>();
+    const ups: [Stored, View][] = [];
+    for (const s of stored.values()) for (const r of this.#rowsOf(g, s, includeDocs, ups)) byId.set(r.id, r);
+    if (ups.length > 0 && this.#config.writeBack === true) await this.#writeBack(g, ups);
+    const rows = keys.map((k): LiveRow => plainRows.get(k) ?? byId.get(k) ?? { id: k, key: k, error: "not_found" });
+    return { totalRows, rows };
+  }
+
+  /**
+   * One page of `_changes` as the app sees it: a change of any part of an entity is a change of the
+   * documents the app reads (a 1.0 app sees `todo-item:<id>` change when `todo-item-status:<id>` does),
+   * each id once per page (at its last sequence). A `selector` is matched against the translated documents.
+   */
+  async changes(options: ChangesOptions = {}): Promise<LiveChangesPage> {
+    const g = await this.#refresh();
+    const { selector, ...rest } = options;
+    const raw = await this.store.changes({ ...rest, includeDocs: options.includeDocs === true || selector !== undefined });
+    return { results: await this.#translateChanges(g, raw.results, options.includeDocs === true, selector), lastSeq: raw.lastSeq };
+  }
+
+  async #translateChanges(g: Graph, raw: readonly Change[], includeDocs: boolean, selector: Selector | undefined): Promise<LiveChange[]> {
+    const refs = new Map<string, Ref>();
+    for (const c of raw) {
+      const ref = this.#ref(g, c.id);
+      if (ref !== undefined) refs.set(c.id, ref);
+    }
+    const stored = await this.#load(refs.values());
+    const views = new Map<string, View | RowProblem>();
+    const out = new Map<string, LiveChange>();
+    const put = (c: LiveChange): void => {
+      if (selector !== undefined && (c.doc === undefined || !matchesSelector(c.doc, selector))) return;
+      if (!includeDocs) delete c.doc;
+      out.delete(c.id);
+      out.set(c.id, c);
+    };
+    for (const c of raw) {
+      const ref = refs.get(c.id);
+      if (ref === undefined) {
+        put({ ...c });
+        continue;
+      }
+      const s = stored.get(ref.key)!;
+      let v = views.get(ref.key);
+      if (v === undefined) {
+        try {
+          v = this.#view(g, s);
+        } catch (e) {
+          v = problemOf(e, c.id);
+        }
+        views.set(ref.key, v);
+      }
+      for (const t of Object.keys(ref.family.app)) {
+        const id = this.#idOf(ref, t);
+        if ("code" in v) {
+          put({ id, seq: c.seq, changes: c.changes, problem: { ...v, details: { ...v.details, id } } });
+          continue;
+        }
+        const doc = v.docs[t];
+        if (s.docs.size === 0) put({ id, seq: c.seq, changes: c.changes, deleted: true });
+        else if (doc !== undefined) {
+          const change: LiveChange = { id, seq: c.seq, changes: typeof doc._rev === "string" ? [{ rev: doc._rev }] : c.changes, doc: doc as Doc };
+          put(change);
+        }
+      }
+    }
+    return [...out.values()];
+  }
+
+  /** A live feed of {@link changes} (PouchDB's own `_changes` underneath), translated change by change. */
+  liveChanges(options: ChangesOptions, handlers: LiveFeedHandlers): LiveFeed {
+    const { selector, ...rest } = options;
+    let chain: Promise<void> = Promise.resolve();
+    return this.store.liveChanges(
+      { ...rest, includeDocs: false },
+      {
+        onChange: (c) => {
+          chain = chain.then(async () => {
+            const g = await this.#refresh();
+            for (const t of await this.#translateChanges(g, [c], options.includeDocs === true, selector)) await handlers.onChange(t);
+          });
+          return chain;
+        },
+        ...(handlers.onError ? { onError: handlers.onError } : {}),
+      },
+    );
+  }
+
+  /**
+   * A Mango query in the app's version: scans every document, translates it, matches in memory, then
+   * sorts, skips, limits and projects. Documents that cannot be translated are listed in `problems`.
+   */
+  async find(request: FindRequest): Promise<LiveFindResult> {
+    const docs: Doc[] = [];
+    const problems: { id: string; problem: RowProblem }[] = [];
+    const g = await this.#refresh();
+    const pageSize = 500;
+    let skip = 0;
+    const seen = new Set<string>();
+    let startkey: string | undefined;
+    for (;;) {
+      const raw = await this.store.allDocs({ includeDocs: true, limit: pageSize, skip, ...(startkey !== undefined ? { startkey } : {}) });
+      const page = await this.#translatePage(g, raw, { includeDocs: true });
+      for (const r of page.rows) {
+        if (r.id.startsWith("_design/") || seen.has(r.id)) continue;
+        seen.add(r.id);
+        if (r.problem !== undefined) problems.push({ id: r.id, problem: r.problem });
+        else if (r.doc !== undefined && r.doc !== null && matchesSelector(r.doc, request.selector)) docs.push(r.doc);
+      }
+      const last = raw.rows[raw.rows.length - 1];
+      if (raw.rows.length < pageSize || last === undefined) break;
+      startkey = last.id;
+      skip = 1;
+    }
+    const sorted = request.sort === undefined ? docs : sortDocs(docs, request.sort);
+    const skipped = sorted.slice(request.skip ?? 0, request.limit === undefined ? undefined : (request.skip ?? 0) + request.limit);
+    const fields = request.fields;
+    const projected = fields === undefined ? skipped : skipped.map((d) => project(d, fields));
+    return { docs: projected, problems, warning: "divan/client: a lazy find scans and translates every document; indexes are not used" };
+  }
+
+  // ------------------------------------------------------------------------------------------ writes
+
+  /** Writes one document at the app's version; throws the write's problem (`CONFLICT`, `SCHEMA_INVALID`, …). */
+  async put(doc: Doc): Promise<{ id: string; rev: string }> {
+    const [r] = await this.bulkDocs([doc]);
+    if (r === undefined) throw new DivanError("INTERNAL", `no write result for ${doc._id}`, {});
+    if (!r.ok) throw new DivanError(r.error.code, r.error.reason, { details: r.error.details });
+    return { id: r.id, rev: r.rev };
+  }
+
+  /**
+   * Writes documents at the app's version: one result per input, in input order. Documents of one entity
+   * are written together; when the stored entity is newer, they are translated up with it as base.
+   */
+  async bulkDocs(docs: readonly Doc[]): Promise<LiveWriteResult[]> {
+    const g = await this.#refresh();
+    const results: (LiveWriteResult | undefined)[] = new Array(docs.length);
+    const groups = new Map<string, { ref: Ref; items: { i: number; doc: Doc }[] }>();
+    const writes: { doc: Doc; inputs: number[] }[] = [];
+    docs.forEach((doc, i) => {
+      const ref = typeof doc._id === "string" ? this.#ref(g, doc._id, doc) : undefined;
+      if (ref === undefined) {
+        const problem = this.#invalid(doc);
+        if (problem !== undefined) results[i] = { id: doc._id, ok: false, error: problem };
+        else writes.push({ doc, inputs: [i] });
+        return;
+      }
+      const grp = groups.get(ref.key) ?? { ref, items: [] };
+      grp.items.push({ i, doc });
+      groups.set(ref.key, grp);
+    });
+    const stored = await this.#load([...groups.values()].map((x) => x.ref));
+    const lead = new Map<number, number>(); // input index → index in writes whose result it takes when its id is not written
+    for (const grp of groups.values()) {
+      const s = stored.get(grp.ref.key)!;
+      let planned: Doc[];
+      let unchanged: Map<string, string>;
+      try {
+        ({ writes: planned, unchanged } = this.#plan(g, s, grp.items.map((x) => x.doc)));
+      } catch (e) {
+        for (const { i, doc } of grp.items) results[i] = { id: doc._id, ok: false, error: problemOf(e, doc._id) };
+        continue;
+      }
+      const first = writes.length;
+      for (const d of planned) writes.push({ doc: d, inputs: grp.items.filter((x) => x.doc._id === d._id).map((x) => x.i) });
+      for (const { i, doc } of grp.items) {
+        const rev = unchanged.get(doc._id);
+        if (rev !== undefined) results[i] = { id: doc._id, ok: true, rev };
+        else if (!planned.some((d) => d._id === doc._id)) lead.set(i, first);
+      }
+    }
+    if (writes.length > 0) {
+      const res = await this.store.bulkDocs(writes.map((w) => w.doc));
+      res.forEach((r, k) => {
+        const w = writes[k]!;
+        for (const i of w.inputs) results[i] = toLiveResult(r, docs[i]!._id);
+      });
+      for (const [i, k] of lead) {
+        const r = res[k];
+        results[i] = r === undefined ? { id: docs[i]!._id, ok: true, rev: "" } : toLiveResult(r, docs[i]!._id);
+      }
+    }
+    return results.map((r, i) => r ?? { id: docs[i]!._id, ok: true, rev: "" });
+  }
+
+  /** The schema problem of a document the app writes, if any (same reason text as `validate_doc_update`). */
+  #invalid(doc: Doc, translated?: string): RowProblem | undefined {
+    if (this.#config.validate === false || doc._deleted === true || doc._id?.startsWith("_design/")) return undefined;
+    const ident = this.registry.identify(doc);
+    if (ident === undefined || this.registry.majors(ident.type).length === 0) return undefined; // unknown types pass
+    const verdict = this.registry.validate(doc);
+    if (verdict.ok) return undefined;
+    const first = verdict.errors[0];
+    const reason = `invalid ${ident.type}@${ident.version} document ${doc._id}: ${first ? `${first.pointer || "/"} ${first.message}` : "does not match its schema"}${translated ?? ""}`;
+    return { code: "SCHEMA_INVALID", reason, details: { id: doc._id, type: ident.type, version: ident.version, errors: verdict.errors } };
+  }
+
+  /**
+   * The documents to write for one entity's edit, and the app's documents that need no write (unchanged
+   * after translation: their stored revision answers). Throws the problem that refuses the whole edit.
+   */
+  #plan(g: Graph, s: Stored, items: readonly Doc[]): { writes: Doc[]; unchanged: Map<string, string> } {
+    const ref = s.ref;
+    const app = ref.family.app;
+    if (items.some((d) => d._deleted === true)) {
+      const out: Doc[] = [...s.docs.values()].map((d) => ({ _id: d._id, _rev: d._rev!, _deleted: true }) as Doc);
+      for (const d of items) if (!s.docs.has(this.#typeOfId(d._id)) && typeof d._rev === "string") out.push(d);
+      return { writes: out.length > 0 ? out : [...items], unchanged: new Map() };
+    }
+    for (const d of items) {
+      const ident = this.registry.identify(d);
+      const t = ident?.type ?? ref.type;
+      if (app[t] === undefined || ident?.version !== app[t]) {
+        throw new DivanError(
+          "SCHEMA_INVALID",
+          `invalid ${t}@${String(ident?.version)} document ${d._id}: app shape ${shapeKey(this.shape)} writes ${app[t] === undefined ? `no ${t}` : `${t}@${app[t]}`}`,
+          { details: { id: d._id, type: t, version: ident?.version } },
+        );
+      }
+      const problem = this.#invalid(d);
+      if (problem !== undefined) throw new DivanError(problem.code, problem.reason, { details: problem.details });
+    }
+    const view = this.#view(g, s);
+    const entity: Entity = { ...view.docs };
+    for (const d of items) entity[this.#typeOfId(d._id)] = { ...d };
+    let out = entity;
+    const st = view.from;
+    if (st !== undefined && !sameShape(st, app)) {
+      const path = g.graph.path(app, st);
+      if (path.direction === "up" || path.direction === "mixed") {
+        const base: Entity = {};
+        for (const [t, d] of s.docs) if (st[t] !== undefined) base[t] = d;
+        out = path(entity, { base });
+      }
+    }
+    const docs: Doc[] = [];
+    const unchanged = new Map<string, string>();
+    const outIds = new Set<string>();
+    for (const [t, d] of Object.entries(out)) {
+      const id = this.#idOf(ref, t);
+      const doc = { ...d, _id: id } as Doc;
+      outIds.add(id);
+      const cur = s.docs.get(t);
+      if (doc._rev === undefined && cur !== undefined && typeof cur._rev === "string") doc._rev = cur._rev;
+      if (cur !== undefined && typeof cur._rev === "string" && cur._rev === doc._rev && sameContent(cur, doc)) {
+        unchanged.set(id, cur._rev);
+        continue;
+      }
+      if (out !== entity) {
+        const problem = this.#invalid(doc, ` (after translating the edit up to ${shapeKey(st!)})`);
+        if (problem !== undefined) throw new DivanError(problem.code, problem.reason, { details: problem.details });
+      }
+      docs.push(doc);
+    }
+    for (const [t, d] of s.docs) {
+      const id = this.#idOf(ref, t);
+      if (!outIds.has(id)) docs.push({ _id: id, _rev: d._rev!, _deleted: true } as Doc);
+    }
+    return { writes: docs, unchanged };
+  }
+
+  #typeOfId(id: string): string {
+    return singleVersionIds.parse(id)?.type ?? id;
+  }
+
+  /** Stores the translated form of entities read from an older version; returned documents get the new revisions. */
+  async #writeBack(g: Graph, ups: readonly [Stored, View][]): Promise<void> {
+    const docs: Doc[] = [];
+    for (const [s, v] of ups) {
+      try {
+        docs.push(...this.#plan(g, s, Object.values(v.docs) as Doc[]).writes);
+      } catch {
+        // a write-back that cannot be planned is skipped: the read already answered
+      }
+    }
+    if (docs.length === 0) return;
+    const res = await this.store.bulkDocs(docs);
+    const byId = new Map<string, string>();
+    for (const r of res) if (r.ok) byId.set(r.id, r.rev);
+    for (const [, v] of ups) {
+      for (const d of Object.values(v.docs)) {
+        const rev = d._id === undefined ? undefined : byId.get(d._id);
+        if (rev !== undefined) d._rev = rev;
+      }
+    }
+  }
+}
+
+function toLiveResult(r: { id: string; ok: boolean; rev?: string; error?: { code: DivanErrorCode; reason: string } }, id: string): LiveWriteResult {
+  if (r.ok && typeof r.rev === "string") return { id, ok: true, rev: r.rev };
+  const error = r.error ?? { code: "INTERNAL" as const, reason: "write failed" };
+  return { id, ok: false, error: { code: error.code, reason: error.reason, details: { id } } };
+}
+
+function valueAt(doc: Doc, field: string): unknown {
+  let cur: unknown = doc;
+  for (const part of field.split(".")) {
+    if (typeof cur !== "object" || cur === null || !hasOwn.call(cur, part)) return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
+function compareValues(a: unknown, b: unknown): number {
+  if (a === b) return 0;
+  if (a === undefined) return -1;
+  if (b === undefined) return 1;
+  if (typeof a === typeof b && (typeof a === "number" || typeof a === "string")) return (a as number) < (b as number) ? -1 : 1;
+  return String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0;
+}
+
+function sortDocs(docs: Doc[], sort: readonly (string | Record<string, "asc" | "desc">)[]): Doc[] {
+  const keys = sort.map((s) => (typeof s === "string" ? { field: s, dir: 1 } : { field: Object.keys(s)[0]!, dir: Object.values(s)[0] === "desc" ? -1 : 1 }));
+  return [...docs].sort((a, b) => {
+    for (const k of keys) {
+      const c = compareValues(valueAt(a, k.field), valueAt(b, k.field));
+      if (c !== 0) return c * k.dir;
+    }
+    return 0;
+  });
+}
+
+function project(doc: Doc, fields: readonly string[]): Doc {
+  const out: Record<string, unknown> = {};
+  for (const f of fields) {
+    const v = valueAt(doc, f);
+    if (v !== undefined) out[f] = v;
+  }
+  return out as Doc;
+}
+
+/** Creates a live adapter over `store` for the app described by `config`. */
+export function createLiveAdapter(store: DocumentStore, config: LiveConfig): LiveAdapter {
+  return new LiveAdapter(store, config);
+}

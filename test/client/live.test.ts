@@ -1,0 +1,214 @@
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { divan } from "../../client/plugin.js";
+import { loadManifests, loadRegistry } from "../../schemas/load.js";
+import type { Manifest } from "../../schemas/manifest.js";
+import type { Registry } from "../../schemas/registry.js";
+import { pouchDefaults } from "../../store/pouchdb-node.js";
+import type { Doc } from "../../store/port.js";
+import { todoSteps } from "../../examples/todo-app/steps/index.js";
+import type { DeclarativeStep } from "../../adapters/steps.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const Pouch = pouchDefaults({ adapter: "memory" }).plugin(divan);
+let registry: Registry;
+let manifests: Manifest[];
+const manifest = (v: string): Manifest => manifests.find((m) => m.version === v)!;
+const open: PouchDB.Database[] = [];
+let n = 0;
+
+const seed = (d: PouchDB.Database, docs: Doc[]) => d.bulkDocs(docs as PouchDB.Core.PutDocument<{}>[]);
+
+function db() {
+  const d = new Pouch(`live-${process.pid}-${++n}`);
+  open.push(d);
+  return d;
+}
+
+beforeAll(async () => {
+  registry = await loadRegistry(path.join(root, "examples/todo-app/schemas"));
+  manifests = await loadManifests(path.join(root, "examples/todo-app/manifests"));
+});
+afterEach(async () => {
+  for (const d of open.splice(0)) await d.destroy();
+});
+
+const T = "2024-03-01T09:30:00.000Z";
+const v1 = (id: string, isDone: boolean, extra: Record<string, unknown> = {}): Doc => ({ _id: `todo-item:${id}`, schema: "todo-item", version: 1, title: `t ${id}`, isDone, createdAt: T, ...extra });
+const v2 = (id: string, status: string): Doc => ({ _id: `todo-item:${id}`, schema: "todo-item", version: 2, title: `t ${id}`, status, isImportant: false, createdAt: T });
+const v3 = (id: string, group: string, status: string): Doc[] => [
+  { _id: `todo-item:${id}`, schema: "todo-item", version: 3, title: `t ${id}`, isImportant: true, createdAt: T, group },
+  { _id: `todo-item-status:${id}`, schema: "todo-item-status", version: 1, status },
+];
+
+describe("divan/client plugin", () => {
+  it("is registered explicitly and refuses to work before it is configured", async () => {
+    const d = db();
+    expect(d.divan.configured).toBe(false);
+    await expect(async () => d.divan.get("x")).rejects.toMatchObject({ code: "CONFIG_INVALID" });
+    d.divan({ registry, steps: todoSteps, manifest: manifest("3.0.0") });
+    expect(d.divan.configured).toBe(true);
+    expect(d.divan.adapter.shape).toEqual({ "todo-item": 3, "todo-item-status": 1, settings: 1 });
+  });
+
+  it("a 3.0 app reads v1, v2 and v3 todos as v3 (the split status document included)", async () => {
+    const d = db();
+    await seed(d, [v1("a", true), v2("b", "blocked"), ...v3("c", "garden", "rejected"), { _id: "settings", schema: "settings", version: 1, color: "#ff0000" }]);
+    d.divan.configure({ registry, steps: todoSteps, manifest: manifest("3.0.0") });
+    const page = await d.divan.allDocs({ includeDocs: true });
+    const byId = new Map(page.rows.map((r) => [r.id, r.doc]));
+    expect(page.rows.map((r) => r.id)).toEqual([
+      "settings",
+      "todo-item-status:a",
+      "todo-item-status:b",
+      "todo-item-status:c",
+      "todo-item:a",
+      "todo-item:b",
+      "todo-item:c",
+    ]);
+    expect(byId.get("todo-item:a")).toMatchObject({ version: 3, group: "default", title: "t a" });
+    expect(byId.get("todo-item:a")).not.toHaveProperty("isDone");
+    expect(byId.get("todo-item-status:a")).toMatchObject({ schema: "todo-item-status", version: 1, status: "done" });
+    expect(byId.get("todo-item-status:b")).toMatchObject({ status: "blocked" });
+    expect(byId.get("todo-item:c")).toMatchObject({ group: "garden" });
+    for (const doc of byId.values()) if (doc && doc["schema"] !== undefined) expect(registry.validate(doc).ok).toBe(true);
+    // the stored documents did not change (lazy: migrate on write only)
+    expect(await d.get("todo-item:a")).toMatchObject({ version: 1, isDone: true });
+    await expect(d.get("todo-item-status:a")).rejects.toMatchObject({ status: 404 });
+    expect(await d.divan.get("todo-item-status:b")).toMatchObject({ status: "blocked" });
+  });
+
+  it("a 1.0 app reads v3 todos as v1 and never sees the status documents", async () => {
+    const d = db();
+    await seed(d, [...v3("c", "garden", "done"), ...v3("e", "x", "blocked")]);
+    d.divan({ registry, steps: todoSteps, manifest: manifest("1.0.0") });
+    const page = await d.divan.allDocs({ includeDocs: true });
+    expect(page.rows.map((r) => r.id)).toEqual(["todo-item:c", "todo-item:e"]);
+    expect(page.rows[0]!.doc).toMatchObject({ version: 1, isDone: true, title: "t c" });
+    expect(page.rows[0]!.doc).not.toHaveProperty("group");
+    expect(page.rows[1]!.doc).toMatchObject({ version: 1, isDone: false });
+    await expect(d.divan.get("todo-item-status:c")).rejects.toMatchObject({ code: "NOT_FOUND" });
+  });
+
+  it("a 1.0 edit of a v3 todo is written as v3 with the stored documents as base: group and blocked status survive", async () => {
+    const d = db();
+    await seed(d, v3("g", "garden", "blocked"));
+    d.divan({ registry, steps: todoSteps, manifest: manifest("1.0.0") });
+    const old = await d.divan.get("todo-item:g");
+    const r = await d.divan.put({ ...old, title: "plant tulips in the garden" });
+    expect(r.id).toBe("todo-item:g");
+    const item = await d.get<Record<string, unknown>>("todo-item:g");
+    expect(item).toMatchObject({ version: 3, group: "garden", title: "plant tulips in the garden", isImportant: true });
+    expect(item._rev).toBe(r.rev);
+    expect(await d.get("todo-item-status:g")).toMatchObject({ status: "blocked" });
+    // toggling done from the old app moves the status, and only the status document changes
+    const again = await d.divan.get("todo-item:g");
+    const statusRev = (await d.get("todo-item-status:g"))._rev;
+    await d.divan.put({ ...again, isDone: true });
+    const status = await d.get<Record<string, unknown>>("todo-item-status:g");
+    expect(status).toMatchObject({ status: "done" });
+    expect(status._rev).not.toBe(statusRev);
+    expect((await d.get("todo-item:g"))._rev).toBe(r.rev);
+  });
+
+  it("a 3.0 edit of a v1 todo migrates the entity on write (todo-item@3 and a new todo-item-status@1)", async () => {
+    const d = db();
+    await seed(d, [v1("m", true, { note: "kept" })]);
+    d.divan({ registry, steps: todoSteps, manifest: manifest("3.0.0") });
+    const item = await d.divan.get("todo-item:m");
+    const [res] = await d.divan.bulkDocs([{ ...item, title: "buy oat milk" }]);
+    expect(res).toMatchObject({ ok: true, id: "todo-item:m" });
+    expect(await d.get("todo-item:m")).toMatchObject({ version: 3, title: "buy oat milk", group: "default", note: "kept" });
+    expect(await d.get("todo-item-status:m")).toMatchObject({ version: 1, status: "done" });
+    // an old app still reads it (down), a conflict is reported per document
+    const stale = await d.divan.bulkDocs([{ ...item, title: "stale" }]);
+    expect(stale[0]).toMatchObject({ ok: false, error: { code: "CONFLICT" } });
+  });
+
+  it("validates on write with the server's code and reason", async () => {
+    const d = db();
+    d.divan({ registry, steps: todoSteps, manifest: manifest("3.0.0") });
+    const bad = { _id: "todo-item:z", schema: "todo-item", version: 3, title: "x".repeat(65), createdAt: T, group: "g" };
+    const [r] = await d.divan.bulkDocs([bad, { _id: "todo-item-status:z", schema: "todo-item-status", version: 1, status: "active" }]);
+    expect(r).toMatchObject({ ok: false, error: { code: "SCHEMA_INVALID" } });
+    expect(r!.ok ? "" : r!.error.reason).toMatch(/^invalid todo-item@3 document todo-item:z: \/title /);
+    await expect(d.divan.put({ ...bad, title: "ok", version: 1 })).rejects.toMatchObject({ code: "SCHEMA_INVALID" });
+    await expect(d.get("todo-item:z")).rejects.toMatchObject({ status: 404 });
+  });
+
+  it("a document whose step throws is a STEP_FAILED row and the rest of the page returns", async () => {
+    const d = db();
+    await seed(d, [v1("a", false), v1("b", true), v1("c", false)]);
+    const throwing = {
+      name: "todo-item 1→2 (throws on b)",
+      from: { "todo-item": 1 },
+      to: { "todo-item": 2 },
+      type: "todo-item",
+      up: (doc: Doc) => {
+        if (doc._id === "todo-item:b") throw new Error("cannot convert b");
+        const { isDone, ...rest } = doc;
+        return { ...rest, version: 2, status: isDone === true ? "done" : "active" };
+      },
+      down: (doc: Doc) => {
+        const { status, ...rest } = doc;
+        return { ...rest, version: 1, isDone: status === "done" };
+      },
+    };
+    d.divan({ registry, steps: [throwing], manifest: manifest("2.0.0") });
+    const page = await d.divan.allDocs({ includeDocs: true });
+    expect(page.rows.map((r) => [r.id, r.error ?? r.doc?.["status"]])).toEqual([
+      ["todo-item:a", "active"],
+      ["todo-item:b", "STEP_FAILED"],
+      ["todo-item:c", "active"],
+    ]);
+    expect(page.rows[1]!.problem?.reason).toMatch(/cannot convert b/);
+    await expect(d.divan.get("todo-item:b")).rejects.toMatchObject({ code: "STEP_FAILED" });
+  });
+
+  it("reports a missing part per document (todo-item@3 whose status has not replicated) for an app that must merge it", async () => {
+    const d = db();
+    await seed(d, [v3("p", "g", "done")[0]!, v1("q", false)]);
+    d.divan({ registry, steps: todoSteps, manifest: manifest("1.0.0") });
+    const page = await d.divan.allDocs({ includeDocs: true });
+    expect(page.rows.map((r) => [r.id, r.error ?? "ok"])).toEqual([
+      ["todo-item:p", "ENTITY_INCOMPLETE"],
+      ["todo-item:q", "ok"],
+    ]);
+    expect(page.rows[0]!.problem?.reason).toMatch(/todo-item-status:p/);
+  });
+
+  it("find matches the selector in the app's version; changes report entity changes at the app's ids", async () => {
+    const d = db();
+    await seed(d, [v1("a", true), v2("b", "done"), ...v3("c", "g", "blocked"), ...v3("e", "g", "done")]);
+    d.divan({ registry, steps: todoSteps, manifest: manifest("1.0.0") });
+    const found = await d.divan.find({ selector: { isDone: true }, fields: ["_id"] });
+    expect(found.docs).toEqual([{ _id: "todo-item:a" }, { _id: "todo-item:b" }, { _id: "todo-item:e" }]);
+    const since = (await d.changes({ since: "now" } as PouchDB.Core.ChangesOptions)).last_seq;
+    await d.put({ ...(await d.get("todo-item-status:c")), status: "done" });
+    const ch = await d.divan.changes({ since: String(since), includeDocs: true });
+    expect(ch.results.map((c) => [c.id, c.doc?.["isDone"]])).toEqual([["todo-item:c", true]]);
+  });
+
+  it("steps stored as data in the database teach an old app the versions released after it", async () => {
+    const d = db();
+    await seed(d, v3("g", "garden", "blocked"));
+    d.divan({ registry, steps: [], manifest: manifest("1.0.0"), stepsDocId: "_design/divan-steps" });
+    // without steps the 1.0 app's adapter knows no entity: the v3 documents pass through as stored
+    expect(await d.divan.get("todo-item:g")).toMatchObject({ version: 3, group: "garden" });
+    await d.put({ _id: "_design/divan-steps", steps: JSON.parse(JSON.stringify(todoSteps)) as DeclarativeStep[] });
+    const after = await d.divan.get("todo-item:g");
+    expect(after).toMatchObject({ version: 1, isDone: false });
+  });
+
+  it("write-back stores the translated form of an old document on read, when asked", async () => {
+    const d = db();
+    await seed(d, [v1("w", true)]);
+    d.divan({ registry, steps: todoSteps, manifest: manifest("3.0.0"), writeBack: true });
+    const read = await d.divan.get("todo-item:w");
+    const stored = await d.get("todo-item:w");
+    expect(stored).toMatchObject({ version: 3 });
+    expect(read._rev).toBe(stored._rev);
+    expect(await d.get("todo-item-status:w")).toMatchObject({ status: "done" });
+  });
+});
