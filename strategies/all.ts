@@ -6,9 +6,10 @@ import { DivanError } from "../core/errors.js";
 import type { Strategy } from "./types.js";
 import { createNoneStrategy } from "./none/index.js";
 import { createNonBreakingStrategy } from "./non-breaking/index.js";
+import { createLiveAdapterStrategy } from "./live-adapter/index.js";
 
 /** Factories of every registered strategy, in report order. Each call returns a fresh instance. */
-export const STRATEGY_FACTORIES: readonly (() => Strategy)[] = [createNoneStrategy, createNonBreakingStrategy];
+export const STRATEGY_FACTORIES: readonly (() => Strategy)[] = [createNoneStrategy, createNonBreakingStrategy, () => createLiveAdapterStrategy(), () => createLiveAdapterStrategy({ legacy: "none" })];
 
 /** Fresh instances of every registered strategy, in report order. */
 export function allStrategies(): Strategy[] {

@@ -1,0 +1,128 @@
+/**
+ * `live-adapter`: single-version, lazy, client-side (DESIGN §1; the article's "adapter migration").
+ *
+ * Every device replicates the one database. The app reads documents of any version through a live
+ * adapter (`divan/client`) that translates them to its own shape, and writes its own version; an edit
+ * made by an old app on a newer document is translated up with the stored document as base, so
+ * documents only ever move up and nothing is lost. Documents nobody touches stay at their old version.
+ *
+ * ## What the old (1.0) phone reads after the 3.0 web app wrote v3 documents
+ * The 1.0 app was released before 3.0 existed: it cannot ship the 2→3 step. Two honest models:
+ *
+ * - `live-adapter` (default, `legacy: "steps-from-database"`): the 1.0 app was built with divan/client
+ *   from its first release, and its adapter reads declarative steps as data from a replicated document
+ *   (`_design/divan-steps`, written on the server when 3.0 ships). So the old app learns the new steps
+ *   without an update and reads and edits v3 todos. Requirement, not magic: this works only when the old
+ *   app already carried the adapter, and only for declarative steps (a function step cannot travel as
+ *   data; such a release would fall back to the second model for old apps).
+ * - `live-adapter-new-app-only` (`legacy: "none"`): only the new app has an adapter; the 1.0 app is the
+ *   plain app as it shipped. It cannot read or edit what 3.0 wrote: declared as a caveat, never faked.
+ *
+ * Conflicts: reading never writes (no write-back), so devices only write what users change.
+ */
+import path from "node:path";
+import type { StepDefinition } from "../../adapters/steps.js";
+import type { Shape } from "../../adapters/types.js";
+import { createLiveAdapter } from "../../client/live.js";
+import { liveStore } from "../../client/store.js";
+import { isDivanError } from "../../core/errors.js";
+import { todoSteps } from "../../examples/todo-app/steps/index.js";
+import { packageRoot } from "../../examples/todo-app/metrics.js";
+import { loadRegistry } from "../../schemas/load.js";
+import type { Registry } from "../../schemas/registry.js";
+import type { Doc } from "../../store/port.js";
+import type { AppVersion, Caveat, DeviceBinding, DeviceContext, ReleaseResult, RetireResult, Strategy } from "../types.js";
+
+/** The id of the replicated document that carries declarative steps as data. */
+export const STEPS_DOC_ID = "_design/divan-steps";
+
+/** Options of {@link createLiveAdapterStrategy}. */
+export interface LiveAdapterStrategyOptions {
+  /**
+   * How an old app reads documents newer than itself: `steps-from-database` (it was built with
+   * divan/client and learns declarative steps from {@link STEPS_DOC_ID}), or `none` (it has no adapter).
+   * Default `steps-from-database`.
+   */
+  legacy?: "steps-from-database" | "none";
+  /** Every step of the app family (default: the todo app's). Each app version ships those up to its own shape. */
+  steps?: readonly StepDefinition[];
+  /** The registry (default: the todo app's schemas, loaded on first use). */
+  registry?: Registry;
+}
+
+/** True when every type of `shape` is at most at the version `app` reads. */
+function within(shape: Shape, app: Shape): boolean {
+  return Object.entries(shape).every(([t, v]) => app[t] !== undefined && v <= app[t]!);
+}
+
+/** Creates the live-adapter strategy (see the module documentation for the two legacy models). */
+export function createLiveAdapterStrategy(options: LiveAdapterStrategyOptions = {}): Strategy {
+  const legacy = options.legacy ?? "steps-from-database";
+  const steps = options.steps ?? todoSteps;
+  let registry: Promise<Registry> | undefined = options.registry === undefined ? undefined : Promise.resolve(options.registry);
+  const registryOf = (): Promise<Registry> => (registry ??= loadRegistry(path.join(packageRoot(), "examples/todo-app/schemas")));
+  const newest = (apps: readonly AppVersion[]): AppVersion | undefined => apps[apps.length - 1];
+
+  const bind = async (device: DeviceContext): Promise<DeviceBinding> => {
+    const sync = [{ local: device.local, database: "" }];
+    const isNewest = newest(device.apps)?.version === device.app.version;
+    if (legacy === "none" && !isNewest) return { store: device.local, sync };
+    // An app ships the steps between shapes it knows; newer steps can only reach it as data.
+    const shipped = steps.filter((s) => within(s.from, device.app.shape) && within(s.to, device.app.shape));
+    const adapter = createLiveAdapter(device.local, {
+      registry: await registryOf(),
+      steps: shipped,
+      shape: device.app.shape,
+      ...(legacy === "steps-from-database" ? { stepsDocId: STEPS_DOC_ID } : {}),
+    });
+    return { store: liveStore(adapter), sync };
+  };
+
+  const legacyCaveats: Caveat[] =
+    legacy === "none"
+      ? [
+          {
+            invariant: "apps-read-their-data",
+            scenarios: ["haneen", "basti", "marten", "legacy-forever", "drop-legacy"],
+            reason:
+              "only the new app has an adapter: the never-updated 1.0 app cannot read or edit the todo-item@3 documents the 3.0 app writes (single-version storage holds one version)",
+          },
+        ]
+      : [];
+
+  return {
+    name: legacy === "none" ? "live-adapter-new-app-only" : "live-adapter",
+    description:
+      legacy === "none"
+        ? "Live adapters in the new app only: 3.0 reads every old version and writes v3; the plain 1.0 app cannot read what 3.0 wrote."
+        : "Live adapters (divan/client) in every app: documents are read at the app's version and migrated only when written; old apps learn new declarative steps from a replicated document.",
+    taxonomy: { storage: "single-version", timing: "lazy", place: "client" },
+    change: { from: "1.0.0", to: "3.0.0" },
+    caveats: legacyCaveats,
+    migrationCode: [
+      { path: "examples/todo-app/steps/1-to-2.ts", why: "the 1.0 → 2.0 step (isDone → status) the adapters translate with" },
+      { path: "examples/todo-app/steps/2-to-3.ts", why: "the 2.0 → 3.0 step (status document, group) the adapters translate with" },
+    ],
+    prepareServer: async () => {},
+    async release(server): Promise<ReleaseResult> {
+      if (legacy !== "steps-from-database") return { downtimeMs: 0, documentsWritten: 0 };
+      const doc: Doc = { _id: STEPS_DOC_ID, steps: JSON.parse(JSON.stringify(steps.filter((s) => "ops" in s))) as unknown[] };
+      try {
+        const current = await server.main.get(STEPS_DOC_ID);
+        if (current._rev !== undefined) doc._rev = current._rev;
+      } catch (e) {
+        if (!isDivanError(e, "NOT_FOUND")) throw e;
+      }
+      await server.main.put(doc);
+      return { downtimeMs: 0, documentsWritten: 1 };
+    },
+    openDevice: (device) => bind(device),
+    upgradeDevice: (device) => bind(device),
+    settle: async () => {},
+    retire: async (): Promise<RetireResult> => ({
+      purgedDocs: 0,
+      detail: "nothing to purge: single-version storage keeps one version of each document; untouched documents stay old and are read through the adapter",
+    }),
+    close: async () => {},
+  };
+}
