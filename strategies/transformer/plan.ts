@@ -103,11 +103,11 @@ export interface PlanInput {
   /** Attribute holding the major version (default `version`). */
   readonly versionField: string;
   /**
-   * The source documents as they were before their newest edit (by type), when the planner asked for
-   * them ({@link EntityPlan} `kind: "need-parents"`): tells whether that edit was made on top of the
-   * target's state.
+   * Earlier revisions of the edited source documents (by type, newest first), when the planner asked for
+   * them ({@link EntityPlan} `kind: "need-parents"`): if one of them reflects the target's state, the
+   * source's edits were made on top of it (no conflict).
    */
-  readonly sourceParents?: Readonly<Record<string, Doc>>;
+  readonly sourceAncestors?: Readonly<Record<string, readonly Doc[]>>;
   /** Positive when the source side wins a tie of the conflict rule (source listed after target). */
   readonly sourceRank: number;
   readonly targetRank: number;
@@ -139,7 +139,7 @@ export type EntityPlan =
   | { readonly kind: "write"; readonly writes: readonly PlannedWrite[]; readonly conflict?: ConflictRecord }
   /** A contributing source document has not arrived yet: retry later (Marten). Not an error. */
   | { readonly kind: "wait"; readonly missing: readonly string[] }
-  /** Call again with {@link PlanInput.sourceParents} (the previous revisions of these source documents). */
+  /** Call again with {@link PlanInput.sourceAncestors} (earlier revisions of these source documents). */
   | { readonly kind: "need-parents"; readonly ids: readonly string[] }
   /** The source documents cannot be translated; they stay where they are. */
   | { readonly kind: "quarantine"; readonly id: string; readonly rev: string | undefined; readonly reason: string };
@@ -238,10 +238,14 @@ export function planEntity(input: PlanInput): EntityPlan {
   let unseen = changed.filter((c) => c.current !== undefined && !isPristine(c.current) && !seenBySource(c.current));
   if (unseen.length > 0 && reflectedInSource(input, live, targetLive)) unseen = [];
   if (unseen.length > 0) {
-    if (input.sourceParents === undefined) return { kind: "need-parents", ids: Object.values(live).filter((d) => !isPristine(d)).map((d) => d._id) };
-    const before: Record<string, Doc> = { ...live };
-    for (const [t, d] of Object.entries(input.sourceParents)) before[t] = d;
-    if (reflectedInSource(input, before, targetLive)) unseen = [];
+    const anc = input.sourceAncestors;
+    if (anc === undefined) return { kind: "need-parents", ids: Object.values(live).filter((d) => !isPristine(d)).map((d) => d._id) };
+    const depth = Math.max(0, ...Object.values(anc).map((a) => a.length));
+    for (let i = 0; i < depth && unseen.length > 0; i++) {
+      const before: Record<string, Doc> = { ...live };
+      for (const [t, a] of Object.entries(anc)) if (a.length > 0) before[t] = a[Math.min(i, a.length - 1)]!;
+      if (reflectedInSource(input, before, targetLive)) unseen = [];
+    }
   }
   const finish = (doc: Doc): Doc => {
     const provenance: Omit<Provenance, "hash"> = { from: input.source, id: primary._id, rev: primary._rev ?? "", revs, step };

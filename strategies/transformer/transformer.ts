@@ -500,19 +500,16 @@ class TransformerImpl implements Transformer {
 
   // ---- translation ---------------------------------------------------------------------------
 
-  /** The previous revision of each listed source document (when the store still has its body), by type. */
-  async #parents(side: TransformerSide, docs: Readonly<Record<string, ReadDoc>>, ids: readonly string[]): Promise<Record<string, Doc>> {
-    const out: Record<string, Doc> = {};
+  /** Earlier revisions (newest first, at most 20, those whose bodies the store still has) of the listed source documents, by type. */
+  async #ancestors(side: TransformerSide, docs: Readonly<Record<string, ReadDoc>>, ids: readonly string[]): Promise<Record<string, Doc[]>> {
+    const out: Record<string, Doc[]> = {};
     for (const [t, r] of Object.entries(docs)) {
       if (r.state !== "live" || !ids.includes(r.doc._id)) continue;
-      try {
-        const withRevs = await side.store.get(r.doc._id, { revs: true });
-        const revs = withRevs._revisions;
-        if (revs === undefined || revs.ids.length < 2) continue;
-        out[t] = await side.store.get(r.doc._id, { rev: `${revs.start - 1}-${revs.ids[1]!}` });
-      } catch (e) {
-        if (!isDivanError(e, "NOT_FOUND")) throw e; // compacted away: decide without it
-      }
+      const revs = (await side.store.get(r.doc._id, { revs: true }))._revisions;
+      if (revs === undefined) continue;
+      const wanted = revs.ids.slice(1, 21).map((h, i) => ({ id: r.doc._id, rev: `${revs.start - 1 - i}-${h}` }));
+      const found = wanted.length === 0 ? [] : await side.store.bulkGet(wanted);
+      out[t] = found.flatMap((f) => ("ok" in f && f.ok._deleted !== true ? [f.ok] : [])); // compacted bodies are skipped
     }
     return out;
   }
@@ -580,7 +577,7 @@ class TransformerImpl implements Transformer {
           targetRank: rank(target),
         };
         let plan = planEntity(input);
-        if (plan.kind === "need-parents") plan = planEntity({ ...input, sourceParents: await this.#parents(source, input.sourceDocs, plan.ids) });
+        if (plan.kind === "need-parents") plan = planEntity({ ...input, sourceAncestors: await this.#ancestors(source, input.sourceDocs, plan.ids) });
         switch (plan.kind) {
           case "need-parents":
           case "noop":

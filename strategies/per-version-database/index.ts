@@ -1,0 +1,147 @@
+/**
+ * `per-version-database` (issue 9): one server database per schema major (`<db>-v1`, `<db>-v3`), kept
+ * in step by bidirectional transformers (the core in `strategies/transformer/`); every device
+ * replicates, unfiltered, with the database of its app version, so old and new apps see every user's
+ * data in the shape they read. Taxonomy: multi-db · eager · server.
+ *
+ * - `prepareServer` opens the database of the old app version; `release` opens the new one and
+ *   back-fills it through the transformer (every entity translated, idempotent);
+ * - an upgraded device pushes what its old local database has not synced yet to the old version
+ *   database, and starts a fresh local database filled from its new version database (the old local
+ *   database keeps old-version documents under the same ids, so it cannot be reused); this replication
+ *   goes to the server directly, as the app's install step, so the harness's proxy does not count it;
+ * - the transformer runs live from `prepareServer` on (so a device that syncs right after another one
+ *   sees its translated edits); `settle` also drains it;
+ * - `retire` stops translating into and out of the retired version; its database is kept (old clients
+ *   read the support notice there) unless `dropRetired` is set.
+ *
+ * The default steps are the todo example's (the harness runs the todo app); an app team passes its own.
+ */
+import type { StepDefinition } from "../../adapters/steps.js";
+import type { Shape } from "../../adapters/types.js";
+import { todoSteps } from "../../examples/todo-app/steps/index.js";
+import { DivanError } from "../../core/errors.js";
+import type { DocumentStore } from "../../store/port.js";
+import { replicate } from "../../store/replicate.js";
+import { createTransformer, type Transformer, type TransformerSide } from "../transformer/transformer.js";
+import type { AppVersion, DeviceBinding, DeviceContext, ReleaseResult, RetireResult, ServerContext, Strategy } from "../types.js";
+
+/** Options of {@link createPerVersionDatabaseStrategy}. */
+export interface PerVersionDatabaseOptions {
+  /** Steps between the versions (default: the todo example's). */
+  readonly steps?: readonly StepDefinition[];
+  /** `change` (default): databases for the old and new app versions only; `all`: also every major in between. */
+  readonly versions?: "change" | "all";
+  /** Destroy the retired version's database on `retire` (default `false`: keep it for old clients to read the notice). */
+  readonly dropRetired?: boolean;
+}
+
+/** The major of an app version (`"3.0.0"` → 3). */
+export function appMajor(app: AppVersion): number {
+  const major = Number.parseInt(app.version, 10);
+  if (!Number.isInteger(major)) throw new DivanError("CONFIG_INVALID", `app version ${app.version} is not a semantic version`, { details: { version: app.version } });
+  return major;
+}
+
+/** The database suffix of a major: `-v3`. */
+export function versionSuffix(major: number): string {
+  return `-v${major}`;
+}
+
+/** The shape a version database holds: the shape of the newest app version of that major. */
+export function shapeOfMajor(apps: readonly AppVersion[], major: number): Shape {
+  const same = apps.filter((a) => appMajor(a) === major);
+  const last = same[same.length - 1];
+  if (last === undefined) throw new DivanError("CONFIG_INVALID", `no app version has major ${major}`, { details: { major } });
+  return { ...last.shape };
+}
+
+/** Creates the `per-version-database` strategy. */
+export function createPerVersionDatabaseStrategy(options: PerVersionDatabaseOptions = {}): Strategy {
+  const steps = options.steps ?? todoSteps;
+  let transformer: Transformer | undefined;
+  let serverContext: ServerContext | undefined;
+  const sides = new Map<number, TransformerSide>();
+
+  const sideFor = async (server: ServerContext, major: number): Promise<TransformerSide> => {
+    const store: DocumentStore = await server.open(versionSuffix(major));
+    return { name: `v${major}`, store, shape: shapeOfMajor(server.apps, major) };
+  };
+  const bind = (local: DocumentStore, device: DeviceContext): DeviceBinding => ({
+    store: local,
+    sync: [{ local, database: versionSuffix(appMajor(device.app)) }],
+  });
+
+  return {
+    name: "per-version-database",
+    description:
+      "One database per schema major, kept in step by bidirectional server transformers; every app version replicates with its own database.",
+    taxonomy: { storage: "multi-db", timing: "eager", place: "server" },
+    change: { from: "1.0.0", to: "3.0.0" },
+    caveats: [],
+    migrationCode: [
+      { path: "examples/todo-app/steps/1-to-2.ts", why: "todo-item 1→2: isDone → status (declarative step)" },
+      { path: "examples/todo-app/steps/2-to-3.ts", why: "todo-item 2→3: status into its own document, group added (declarative step)" },
+    ],
+
+    async prepareServer(server) {
+      const from = server.apps.find((a) => a.version === this.change.from);
+      if (from === undefined) throw new DivanError("CONFIG_INVALID", `no manifest for app ${this.change.from}`);
+      const side = await sideFor(server, appMajor(from));
+      sides.set(appMajor(from), side);
+      transformer = createTransformer({ sides: [side], steps, retryMs: 200 });
+      serverContext = server;
+      await transformer.start();
+    },
+
+    async release(server, from, to): Promise<ReleaseResult> {
+      if (transformer === undefined) throw new DivanError("CONFIG_INVALID", "release before prepareServer");
+      const lo = appMajor(from);
+      const hi = appMajor(to);
+      const majors = options.versions === "all" ? Array.from({ length: hi - lo }, (_, i) => lo + 1 + i) : [hi];
+      let written = 0;
+      for (const major of majors) {
+        if (sides.has(major)) continue;
+        const side = await sideFor(server, major);
+        sides.set(major, side);
+        written += await transformer.addSide(side, `v${lo}`);
+      }
+      return { downtimeMs: 0, documentsWritten: written };
+    },
+
+    openDevice: async (device) => bind(device.local, device),
+
+    async upgradeDevice(device, from, previous) {
+      if (appMajor(from) === appMajor(device.app)) return previous;
+      const local = await device.openLocal(versionSuffix(appMajor(device.app)));
+      if (serverContext !== undefined) {
+        for (const channel of previous.sync) await replicate(channel.local, await serverContext.open(channel.database));
+        await transformer?.drain();
+        await replicate(await serverContext.open(versionSuffix(appMajor(device.app))), local);
+      }
+      return bind(local, device);
+    },
+
+    async settle() {
+      await transformer?.drain();
+    },
+
+    async retire(server, app): Promise<RetireResult> {
+      const major = appMajor(app);
+      const side = sides.get(major);
+      if (side === undefined || transformer === undefined) return { purgedDocs: 0, detail: `no database for version ${major}` };
+      await transformer.removeSide(side.name);
+      sides.delete(major);
+      if (options.dropRetired === true) {
+        const purged = (await side.store.info()).docCount;
+        await side.store.destroy();
+        return { purgedDocs: purged, detail: `transformer for ${side.name} stopped and ${side.store.name} destroyed` };
+      }
+      return { purgedDocs: 0, detail: `transformer for ${side.name} stopped; ${side.store.name} kept read-only for old clients to see the notice` };
+    },
+
+    async close() {
+      await transformer?.stop();
+    },
+  };
+}
