@@ -18,7 +18,7 @@ import type { Registry } from "../schemas/registry.js";
 import { pouchStore, type PouchConstructor } from "../store/pouch.js";
 import type { DocumentStore, ReplicationResult, Selector } from "../store/port.js";
 import { replicate } from "../store/replicate.js";
-import { manifestChannel, retirementOf, RETIRED_DOC_ID, type ChannelForm, type RetiredApp } from "../strategies/channels.js";
+import { compactThrough, manifestChannel, retirementOf, RETIRED_DOC_ID, type ChannelForm, type RetiredApp } from "../strategies/channels.js";
 
 /** A local database: a PouchDB instance or a divan store. */
 export type LocalDatabase = PouchDB.Database | DocumentStore;
@@ -166,26 +166,15 @@ export async function compactChannel(from: LocalDatabase, to: LocalDatabase, man
   const source = asStore(from);
   const target = asStore(to);
   const selector = manifestChannel(manifest, options);
-  const info = await target.info();
-  if (info.docCount > 0 || (info.docDelCount ?? 0) > 0) {
-    throw new DivanError("CONFIG_INVALID", `Compaction needs an empty target database; ${target.name} holds ${info.docCount} document(s).`, {
-      details: { target: target.name },
+  const remote = options.remoteUrl === undefined ? undefined : remoteStore(source, options.remoteUrl, options);
+  try {
+    const r = await compactThrough(source, target, selector, {
+      ...(remote === undefined ? {} : { push: remote }),
+      ...(options.destroyOld === undefined ? {} : { destroyOld: options.destroyOld }),
+      ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
     });
+    return { store: target, selector, ...r };
+  } finally {
+    await remote?.close().catch(() => undefined);
   }
-  let pushed: ReplicationResult | undefined;
-  if (options.remoteUrl !== undefined) {
-    const remote = remoteStore(source, options.remoteUrl, options);
-    try {
-      pushed = await replicate(source, remote);
-    } finally {
-      await remote.close().catch(() => undefined);
-    }
-  }
-  const before = (await source.info()).docCount;
-  const copy = await replicate(source, target, { selector, ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }) });
-  const after = (await target.info()).docCount;
-  if (options.destroyOld !== false) await source.destroy();
-  const result: CompactResult = { store: target, selector, copied: copy.docsWritten, dropped: Math.max(0, before - after) };
-  if (pushed !== undefined) result.pushed = pushed;
-  return result;
 }

@@ -24,7 +24,8 @@ import { DivanError } from "../core/errors.js";
 import type { Manifest } from "../schemas/manifest.js";
 import { resolveManifest } from "../schemas/manifest.js";
 import type { Registry } from "../schemas/registry.js";
-import type { Selector } from "../store/port.js";
+import type { DocumentStore, ReplicationResult, Selector } from "../store/port.js";
+import { replicate } from "../store/replicate.js";
 
 /** Which documents a channel lets through; see the module comment. */
 export type ChannelForm = "exact" | "newer";
@@ -192,4 +193,57 @@ export function retirementOf(doc: unknown, appVersion: string): RetiredApp | und
     }
   }
   return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client compaction.
+
+/** Options of {@link compactThrough}. */
+export interface CompactThroughOptions {
+  /** Push `from` here first (everything), so no unpushed write is dropped; abort if it fails. */
+  push?: DocumentStore;
+  /** Destroy `from` once the copy is complete (default `true`). */
+  destroyOld?: boolean;
+  /** Documents per replication batch. */
+  batchSize?: number;
+}
+
+/** What {@link compactThrough} did. */
+export interface CompactThroughResult {
+  /** Documents copied into `to`. */
+  copied: number;
+  /** Live documents of `from` the channel left behind. */
+  dropped: number;
+  /** What the preliminary push sent, when `push` was given. */
+  pushed?: ReplicationResult;
+}
+
+/**
+ * Compaction by filtered replication: copies `from` into the empty `to` through `selector` (revisions and
+ * histories kept, so the server sees the same revisions and nothing conflicts), then destroys `from`.
+ * Local only, apart from the optional `push`. If the push fails, `from` is left untouched.
+ *
+ * @throws DivanError `CONFIG_INVALID` when `to` is not empty.
+ */
+export async function compactThrough(
+  from: DocumentStore,
+  to: DocumentStore,
+  selector: Selector,
+  options: CompactThroughOptions = {},
+): Promise<CompactThroughResult> {
+  const info = await to.info();
+  if (info.docCount > 0 || (info.docDelCount ?? 0) > 0) {
+    throw new DivanError("CONFIG_INVALID", `Compaction needs an empty target database; ${to.name} holds ${info.docCount} document(s).`, {
+      details: { target: to.name },
+    });
+  }
+  const batch = options.batchSize === undefined ? {} : { batchSize: options.batchSize };
+  const pushed = options.push === undefined ? undefined : await replicate(from, options.push, batch);
+  const before = (await from.info()).docCount;
+  const copy = await replicate(from, to, { selector, ...batch });
+  const after = (await to.info()).docCount;
+  if (options.destroyOld !== false) await from.destroy();
+  const result: CompactThroughResult = { copied: copy.docsWritten, dropped: Math.max(0, before - after) };
+  if (pushed !== undefined) result.pushed = pushed;
+  return result;
 }

@@ -133,6 +133,12 @@ export interface DeviceContext {
   readonly local: DocumentStore;
   /** Opens (and creates) another local database of this device, e.g. one per schema version. */
   openLocal(suffix: string): Promise<DocumentStore>;
+  /**
+   * Server database `database` (`""` for the main one) as this device reaches it: through the same
+   * connection its sync uses (so the traffic is measured), rejecting with `STORE_UNAVAILABLE` while the
+   * device is offline. For strategies that pull while a device upgrades. Optional.
+   */
+  server?(database: string): Promise<DocumentStore>;
   /** Every app version the example knows, oldest first. */
   readonly apps: readonly AppVersion[];
   /** The seeded clock. */

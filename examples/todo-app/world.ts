@@ -440,7 +440,11 @@ export class World {
       return store;
     };
     const local = await openLocal("");
-    const context: DeviceContext = { device: name, app, local, openLocal, apps: this.options.apps, clock: this.clock };
+    const server = async (suffix: string): Promise<DocumentStore> => {
+      if (this.devices.get(name)?.online === false) throw new DivanError("STORE_UNAVAILABLE", `Device "${name}" is offline.`, { details: { device: name } });
+      return this.#proxiedStore(suffix);
+    };
+    const context: DeviceContext = { device: name, app, local, openLocal, server, apps: this.options.apps, clock: this.clock };
     const binding = await this.strategy.openDevice(context);
     const d: Device = { name, app, online: true, retired: false, binding, context, locals, todoApp: undefined as unknown as TodoApp };
     d.todoApp = this.#newTodoApp(d);

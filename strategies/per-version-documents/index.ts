@@ -1,0 +1,201 @@
+/**
+ * `per-version-documents` ("Chesterfield", issue 10): every version of a document side by side in one
+ * server database (`todo-item:<id>:v:1` next to `todo-item:<id>:v:3`), kept in step by the shared
+ * transformer core (`strategies/transformer/`) with the multi-version id scheme — one database is both
+ * source and target. Each app version replicates only its own documents through a channel (a Mango
+ * selector, `strategies/channels.ts`); an upgraded device compacts its local database by filtered
+ * replication; retiring an app version stops its side, deletes (or purges) what only it needed and
+ * leaves the `divan-retired` signal in its channel.
+ *
+ * Taxonomy: multi-version storage, eager, server-side.
+ *
+ * On a device the app reads and writes plain ids (`todo-item:<id>`) through {@link versionView}, which
+ * maps them to the versions of the app's shape; the device's database holds the versioned ids that
+ * replicate.
+ */
+import semver from "semver";
+import type { StepDefinition } from "../../adapters/steps.js";
+import { multiVersionIds } from "../../adapters/ids.js";
+import { DivanError, isDivanError } from "../../core/errors.js";
+import { todoSteps } from "../../examples/todo-app/steps/index.js";
+import { replicate } from "../../store/replicate.js";
+import type { DocumentStore } from "../../store/port.js";
+import { versionView } from "../../store/versions.js";
+import { channelSelector, compactThrough, type ChannelForm } from "../channels.js";
+import { createTransformer, type Transformer } from "../transformer/transformer.js";
+import type {
+  AppChange,
+  AppVersion,
+  DeviceBinding,
+  DeviceContext,
+  MigrationCode,
+  ReleaseResult,
+  RetireResult,
+  ServerContext,
+  Strategy,
+  VersionShape,
+} from "../types.js";
+import { removeVersions, retiredVersions, writeRetirement, type Removal } from "./retire.js";
+
+/** Options of {@link createPerVersionDocumentsStrategy}. */
+export interface PerVersionDocumentsOptions {
+  /** The app's steps between adjacent shapes (default: the todo example's, which the harness runs). */
+  steps?: readonly StepDefinition[];
+  /** The files of those steps, counted as the app team's migration code (default: the todo example's step files). */
+  migrationCode?: readonly MigrationCode[];
+  /** The app change (default 1.0.0 → 3.0.0). */
+  change?: AppChange;
+  /**
+   * Channel form devices replicate with. `exact` (default): only the app's own versions, the least
+   * traffic; an upgrading device pulls its new versions once. `newer` (chesterfield's seamless upgrade):
+   * devices also receive newer versions ahead of their upgrade, so compaction finds them locally.
+   */
+  channel?: ChannelForm;
+  /** How retired documents are removed (default `delete`; `purge` needs CouchDB's `_purge`). */
+  removal?: Removal;
+  /**
+   * `live` (default): the transformer follows the server's `_changes` and translates as documents
+   * arrive; `settle` waits until it caught up. `drain`: it only runs inside `settle` (deterministic, but
+   * an old app sees a new todo only after a settle).
+   */
+  mode?: "live" | "drain";
+  /** Transformer retry interval for waiting entities, in ms (default the core's). */
+  retryMs?: number;
+}
+
+/** The todo example's step modules: the only migration code an app team writes for this strategy. */
+const TODO_STEP_FILES: readonly MigrationCode[] = [
+  { path: "examples/todo-app/steps/1-to-2.ts", why: "declarative step todo-item 1↔2 (isDone ↔ status), run by the server transformer" },
+  { path: "examples/todo-app/steps/2-to-3.ts", why: "declarative step todo-item 2↔3 (status document split off, group added), run by the server transformer" },
+];
+
+/** The `_local` checkpoint id of this strategy's transformer. */
+const CHECKPOINT_ID = "divan-per-version-documents";
+
+/** Creates the `per-version-documents` strategy. */
+export function createPerVersionDocumentsStrategy(options: PerVersionDocumentsOptions = {}): Strategy {
+  const form: ChannelForm = options.channel ?? "exact";
+  const removal: Removal = options.removal ?? "delete";
+  const mode = options.mode ?? "live";
+  let transformer: Transformer | undefined;
+  const supported = new Map<string, VersionShape>();
+  let compactions = 0;
+
+  const selectorOf = (shape: VersionShape) => channelSelector(shape, { form });
+  const bind = (local: DocumentStore, app: AppVersion): DeviceBinding => {
+    const selector = selectorOf(app.shape);
+    return {
+      store: versionView(local, app.shape),
+      sync: [{ local, database: "", pullSelector: selector, pushSelector: selector }],
+    };
+  };
+  const started = (): Transformer => {
+    if (transformer === undefined) {
+      throw new DivanError("CONFIG_INVALID", "per-version-documents: prepareServer must run before release, settle or retire.");
+    }
+    return transformer;
+  };
+
+  return {
+    name: "per-version-documents",
+    description:
+      "Every version of a document side by side in one database, kept in step by server transformers; each app version replicates only its versions through a Mango channel.",
+    taxonomy: { storage: "multi-version", timing: "eager", place: "server" },
+    change: options.change ?? { from: "1.0.0", to: "3.0.0" },
+    caveats: [],
+    migrationCode: options.migrationCode ?? TODO_STEP_FILES,
+
+    async prepareServer(server: ServerContext): Promise<void> {
+      const from = options.change?.from ?? "1.0.0";
+      const app = server.apps.find((a) => a.version === from);
+      if (app === undefined) throw new DivanError("CONFIG_INVALID", `per-version-documents: no manifest for app ${from}.`, { details: { app: from } });
+      supported.set(app.version, app.shape);
+      transformer = createTransformer({
+        sides: [{ name: app.version, store: server.main, shape: { ...app.shape } }],
+        steps: options.steps ?? todoSteps,
+        ids: multiVersionIds,
+        checkpointId: CHECKPOINT_ID,
+        ...(options.retryMs === undefined ? {} : { retryMs: options.retryMs }),
+      });
+      if (mode === "live") await transformer.start();
+    },
+
+    async release(server: ServerContext, from: AppVersion, to: AppVersion): Promise<ReleaseResult> {
+      const t = started();
+      if (!supported.has(from.version)) {
+        throw new DivanError("CONFIG_INVALID", `per-version-documents: app ${from.version} is not supported, so it cannot seed ${to.version}.`, {
+          details: { from: from.version, to: to.version },
+        });
+      }
+      await t.drain();
+      // Eager back-fill: every entity gets its documents of the new shape now.
+      const written = await t.addSide({ name: to.version, store: server.main, shape: { ...to.shape } }, from.version);
+      supported.set(to.version, to.shape);
+      return { downtimeMs: 0, documentsWritten: written };
+    },
+
+    openDevice: async (device: DeviceContext) => bind(device.local, device.app),
+
+    async upgradeDevice(device: DeviceContext, from: AppVersion, previous: DeviceBinding): Promise<DeviceBinding> {
+      const old = previous.sync[0]?.local ?? device.local;
+      const selector = selectorOf(device.app.shape);
+      let remote: DocumentStore | undefined;
+      try {
+        remote = await device.server?.("");
+      } catch (e) {
+        if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
+      }
+      if (remote === undefined) {
+        // Offline: compacting now could drop old-version writes not pushed yet. Keep the database, push
+        // both channels' documents, pull the new one; the device compacts at its next upgrade.
+        const binding = bind(old, device.app);
+        const push = { $or: [selectorOf(from.shape), selector] };
+        return { store: binding.store, sync: [{ local: old, database: "", pullSelector: selector, pushSelector: push }] };
+      }
+      // Client compaction: push what is pending, copy the device's data through the new channel into a
+      // fresh database (local), swap, then pull the new channel's documents the device lacks.
+      compactions += 1;
+      const fresh = await device.openLocal(`-compact-${compactions}`);
+      await compactThrough(old, fresh, selector, { push: remote });
+      await replicate(remote, fresh, { selector });
+      return bind(fresh, device.app);
+    },
+
+    async settle(): Promise<void> {
+      const t = started();
+      if (mode === "live") await t.idle();
+      else await t.drain();
+    },
+
+    async retire(server: ServerContext, app: AppVersion): Promise<RetireResult> {
+      const t = started();
+      await t.drain();
+      const shape = supported.get(app.version);
+      if (shape === undefined) return { purgedDocs: 0, detail: `app ${app.version} was not supported: nothing to remove` };
+      supported.delete(app.version);
+      await t.removeSide(app.version);
+      const kept = [...supported.values()];
+      const versions = retiredVersions(shape, kept);
+      const removed = await removeVersions(server.main, versions, { removal });
+      const minimum = semver.sort([...supported.keys()])[0] ?? app.version;
+      const list = Object.entries(versions).map(([type, v]) => `${type}@${v.join(",")}`).join(", ") || "nothing";
+      await writeRetirement(server.main, {
+        app: app.version,
+        shape,
+        minimumVersion: minimum,
+        message: `App ${app.version} is no longer supported: please update to ${minimum} or later.`,
+        removal,
+      });
+      return {
+        purgedDocs: removed,
+        detail: `stopped the ${app.version} side, ${removal === "delete" ? "deleted" : "purged"} ${removed} ${list} document(s), and wrote the divan-retired signal its channel carries`,
+      };
+    },
+
+    async close(): Promise<void> {
+      const t = transformer;
+      transformer = undefined;
+      await t?.stop();
+    },
+  };
+}
