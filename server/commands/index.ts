@@ -8,6 +8,9 @@ import { register as check } from "./check.js";
 import { register as validate } from "./validate.js";
 import { register as serve } from "./serve.js";
 import { register as compare } from "./compare.js";
+import { register as migrate } from "./migrate.js";
+import { register as rollback } from "./rollback.js";
+import { register as status } from "./status.js";
 
 /** Adds one command to the program. */
 export type RegisterCommand = (program: Command) => void;
@@ -19,4 +22,7 @@ export const commands: RegisterCommand[] = [
   validate,
   serve,
   compare,
+  migrate,
+  rollback,
+  status,
 ];

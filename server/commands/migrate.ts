@@ -1,0 +1,172 @@
+/**
+ * `divan migrate --db URL --to <manifest version|type@major,...> [--target URL] [--dry-run] [--verify]
+ * [--concurrency N] [--batch-size N] [--schemas DIR] [--manifests DIR] [--steps MODULE]`
+ *
+ * Runs the eager runner (`strategies/runner`) on the database: in place, or copied into `--target`.
+ * Resumes automatically from the run's checkpoint. Shows a cli-progress bar on a TTY (one line per
+ * 10% otherwise), prints the totals and every quarantined document, and exits 1 when a document was
+ * quarantined or `--verify` found an invalid one.
+ */
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { SingleBar, Presets } from "cli-progress";
+import type { Command } from "commander";
+import { createStepGraph, type StepGraph } from "../../adapters/path.js";
+import { isDeclarativeStep, type StepDefinition } from "../../adapters/steps.js";
+import type { Shape } from "../../adapters/types.js";
+import { DivanError } from "../../core/errors.js";
+import { stripCredentials } from "../../core/redact.js";
+import { loadManifests, loadRegistry } from "../../schemas/load.js";
+import { resolveManifest } from "../../schemas/manifest.js";
+import type { Registry } from "../../schemas/registry.js";
+import { openStore } from "../../store/open.js";
+import type { DocumentStore } from "../../store/port.js";
+import { NodePouchDB } from "../../store/pouchdb-node.js";
+import { createMigration } from "../../strategies/runner/runner.js";
+import type { MigrationReport } from "../../strategies/runner/types.js";
+import { verifyStore, type VerifyReport } from "../../strategies/runner/verify.js";
+
+/** Options every migration command shares. */
+export interface MigrationCliOptions {
+  db: string;
+  to: string;
+  target?: string;
+  schemas: string;
+  manifests: string;
+  steps: string;
+  batchSize: number;
+  concurrency: number;
+}
+
+/**
+ * A target shape from `--to`: a manifest version (`3.0.0`, resolved with the registry) or a list of
+ * `type@major` (`todo-item@3,todo-item-status@1`).
+ */
+export async function resolveTarget(to: string, registry: Registry, manifestsDir: string): Promise<Shape> {
+  if (to.includes("@")) {
+    const shape: Shape = {};
+    for (const part of to.split(",").map((p) => p.trim()).filter((p) => p.length > 0)) {
+      const m = /^([^@\s]+)@(\d+)$/.exec(part);
+      if (m === null) throw new DivanError("CONFIG_INVALID", `--to: "${part}" is not type@major (e.g. todo-item@3)`);
+      shape[m[1]!] = Number(m[2]);
+    }
+    return shape;
+  }
+  const manifests = await loadManifests(manifestsDir);
+  const manifest = manifests.find((m) => m.version === to);
+  if (manifest === undefined) {
+    throw new DivanError("CONFIG_INVALID", `--to: no manifest ${to} in ${manifestsDir} (known: ${manifests.map((m) => m.version).join(", ")}); give a manifest version or type@major`);
+  }
+  return resolveManifest(manifest, registry);
+}
+
+/** Loads the steps module (`--steps`): every exported step, or array of steps, it exports. */
+export async function loadSteps(file: string): Promise<StepGraph> {
+  const mod = (await import(pathToFileURL(path.resolve(file)).href)) as Record<string, unknown>;
+  const steps: StepDefinition[] = [];
+  const isStep = (v: unknown): v is StepDefinition =>
+    typeof v === "object" && v !== null && "from" in v && "to" in v && (isDeclarativeStep(v as StepDefinition) || "up" in v);
+  for (const value of Object.values(mod)) {
+    if (Array.isArray(value) && value.every(isStep)) steps.push(...value);
+    else if (isStep(value)) steps.push(value);
+  }
+  const unique = [...new Set(steps)];
+  if (unique.length === 0) throw new DivanError("CONFIG_INVALID", `--steps ${file} exports no steps (export an array of steps, or steps)`);
+  return createStepGraph(unique);
+}
+
+/** Opens the database of a URL or local PouchDB name. */
+export function openDb(urlOrName: string, create = false): Promise<DocumentStore> {
+  return openStore(urlOrName, { PouchDB: NodePouchDB, create });
+}
+
+/** Adds the options every migration command shares. */
+export function migrationOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption("--db <url>", "database URL (http://user:pass@host:5984/db) or local PouchDB name")
+    .requiredOption("--to <version>", "target: a manifest version (3.0.0) or type@major,... (todo-item@3,todo-item-status@1)")
+    .option("--target <url>", "copy into this database instead of migrating in place")
+    .option("--schemas <dir>", "folder of <type>/<major>.<minor>.json schema files", "schemas")
+    .option("--manifests <dir>", "folder of <app-version>.json manifests", "manifests")
+    .option("--steps <module>", "module exporting the steps", "steps/index.ts")
+    .option("--batch-size <n>", "documents per page and per _bulk_docs", positiveInt, 500)
+    .option("--concurrency <n>", "pages in flight", positiveInt, 2);
+}
+
+/** Parses a positive integer option. */
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new DivanError("CONFIG_INVALID", `expected a positive integer, got "${value}"`);
+  return n;
+}
+
+/** The report as terminal text. */
+export function formatReport(report: MigrationReport, verified?: VerifyReport): string {
+  const t = report.totals;
+  const lines = [
+    `${report.dryRun ? "dry run: " : ""}${report.completed ? "done" : "stopped"}${report.resumed ? " (resumed from checkpoint)" : ""} in ${report.elapsedMs} ms`,
+    `  read ${t.read}, written ${t.written}${report.dryRun ? " (would be)" : ""}, failed ${t.failed}`,
+    `  migrated ${t.migrated}, copied ${t.copied}, skipped ${t.skipped}, quarantined ${t.quarantined}, conflicts ${t.conflicts}, dirty rounds ${report.dirtyRounds}`,
+  ];
+  for (const q of report.quarantined) lines.push(`quarantined ${q.id}${q.rev ? ` (rev ${q.rev})` : ""} ${q.type ?? "?"}@${String(q.version ?? "?")}: [${q.code}] ${q.reason}`);
+  if (verified !== undefined) {
+    lines.push(`verify: ${verified.checked} checked, ${verified.invalid.length} invalid`);
+    for (const i of verified.invalid) lines.push(`  invalid ${i.id} ${i.type}@${String(i.version)}: ${i.reason}`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** Registers `divan migrate`. */
+export function register(program: Command): void {
+  migrationOptions(program.command("migrate").description("Migrate every document of a database to a target version (resumes from its checkpoint)"))
+    .option("--dry-run", "report what would change, write nothing")
+    .option("--verify", "validate every written document, and the whole target at the end")
+    .option("--restart", "ignore the checkpoint and scan everything again")
+    .action(async (opts: MigrationCliOptions & { dryRun?: boolean; verify?: boolean; restart?: boolean }) => {
+      const registry = await loadRegistry(opts.schemas);
+      const to = await resolveTarget(opts.to, registry, opts.manifests);
+      const graph = await loadSteps(opts.steps);
+      const source = await openDb(opts.db);
+      const target = opts.target === undefined ? undefined : await openDb(opts.target, true);
+      try {
+        const m = createMigration({
+          source,
+          ...(target === undefined ? {} : { target }),
+          plan: { graph, to },
+          batchSize: opts.batchSize,
+          concurrency: opts.concurrency,
+          dryRun: opts.dryRun === true,
+          restart: opts.restart === true,
+          ...(opts.verify === true ? { verify: registry } : {}),
+        });
+        let bar: SingleBar | undefined;
+        let lastTenth = -1;
+        m.on("progress", (p) => {
+          if (process.stdout.isTTY) {
+            if (bar === undefined) {
+              bar = new SingleBar({ format: "migrating [{bar}] {value}/{total} docs | {rate} docs/s | ETA {eta}s" }, Presets.shades_classic);
+              bar.start(p.total, 0, { rate: 0 });
+            }
+            bar.setTotal(p.total);
+            bar.update(p.done, { rate: Math.round(p.rate) });
+          } else {
+            const tenth = Math.floor((10 * p.done) / Math.max(1, p.total));
+            if (tenth !== lastTenth) {
+              lastTenth = tenth;
+              process.stdout.write(`progress ${p.done}/${p.total} (${p.phase})\n`);
+            }
+          }
+        });
+        m.on("error", (e) => process.stderr.write(`${e.willRetry ? "retrying" : "failed"} (attempt ${e.attempt}): ${e.error.message}\n`));
+        process.stdout.write(`migrating ${stripCredentials(opts.db)}${opts.target ? ` into ${stripCredentials(opts.target)}` : " in place"} to ${Object.entries(to).map(([t, v]) => `${t}@${v}`).join(", ")} (job ${m.id})\n`);
+        const report = await m.run();
+        bar?.stop();
+        const verified = opts.verify === true && !report.dryRun ? await verifyStore(target ?? source, registry, to, { exclude: new Set(report.quarantined.map((q) => q.id)) }) : undefined;
+        process.stdout.write(formatReport(report, verified));
+        if (report.totals.quarantined > 0 || (verified?.invalid.length ?? 0) > 0) process.exitCode = 1;
+      } finally {
+        await source.close();
+        await target?.close();
+      }
+    });
+}

@@ -1,0 +1,43 @@
+/**
+ * `divan rollback --db URL --to <manifest version|type@major,...> [--target URL]`: undoes a migration.
+ * With `--target`, the copy is dropped (the source was never changed). Without it, the database is
+ * migrated back down in place to `--to` (N→1 merges delete the merged-away documents).
+ */
+import type { Command } from "commander";
+import { stripCredentials } from "../../core/redact.js";
+import { loadRegistry } from "../../schemas/load.js";
+import { rollbackMigration } from "../../strategies/runner/verify.js";
+import { formatReport, loadSteps, migrationOptions, openDb, resolveTarget, type MigrationCliOptions } from "./migrate.js";
+
+/** Registers `divan rollback`. */
+export function register(program: Command): void {
+  migrationOptions(
+    program
+      .command("rollback")
+      .description("Undo a migration: drop the --target copy, or migrate the database back down in place to --to"),
+  ).action(async (opts: MigrationCliOptions) => {
+    if (opts.target !== undefined) {
+      const target = await openDb(opts.target);
+      try {
+        await rollbackMigration({ mode: "drop-target", target });
+        process.stdout.write(`dropped ${stripCredentials(opts.target)}; ${stripCredentials(opts.db)} was never changed\n`);
+      } finally {
+        await target.close();
+      }
+      return;
+    }
+    const registry = await loadRegistry(opts.schemas);
+    const from = await resolveTarget(opts.to, registry, opts.manifests);
+    const graph = await loadSteps(opts.steps);
+    const source = await openDb(opts.db);
+    try {
+      const report = await rollbackMigration({ mode: "down", source, graph, from, batchSize: opts.batchSize, concurrency: opts.concurrency });
+      if (report !== undefined) {
+        process.stdout.write(formatReport(report));
+        if (report.totals.quarantined > 0) process.exitCode = 1;
+      }
+    } finally {
+      await source.close();
+    }
+  });
+}
