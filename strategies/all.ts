@@ -8,9 +8,10 @@ import { createNoneStrategy } from "./none/index.js";
 import { createNonBreakingStrategy } from "./non-breaking/index.js";
 import { createLiveAdapterStrategy } from "./live-adapter/index.js";
 import { createPerVersionDatabaseStrategy } from "./per-version-database/index.js";
+import { createPerVersionDocumentsStrategy } from "./per-version-documents/index.js";
 
 /** Factories of every registered strategy, in report order. Each call returns a fresh instance. */
-export const STRATEGY_FACTORIES: readonly (() => Strategy)[] = [createNoneStrategy, createNonBreakingStrategy, () => createPerVersionDatabaseStrategy(), () => createLiveAdapterStrategy(), () => createLiveAdapterStrategy({ legacy: "none" })];
+export const STRATEGY_FACTORIES: readonly (() => Strategy)[] = [createNoneStrategy, createNonBreakingStrategy, () => createPerVersionDatabaseStrategy(), () => createPerVersionDocumentsStrategy(), () => createLiveAdapterStrategy(), () => createLiveAdapterStrategy({ legacy: "none" })];
 
 /** Fresh instances of every registered strategy, in report order. */
 export function allStrategies(): Strategy[] {
