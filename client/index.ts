@@ -1,0 +1,35 @@
+/**
+ * `divan/client`: the browser-safe part of divan (no Node built-ins; a test bundles it for the browser).
+ *
+ * - {@link divan}: the PouchDB plugin, registered explicitly: `PouchDB.plugin(divan)`, then
+ *   `db.divan({ registry, steps, manifest })` and `db.divan.get/allDocs/find/changes/put/bulkDocs` read and
+ *   write documents at the app's versions whatever version is stored (live adapters, lazy migration).
+ * - {@link createLiveAdapter} / {@link liveStore}: the same over any divan `DocumentStore`.
+ * - {@link migrateLocal}: eager migrate-on-open with progress, a `_local` checkpoint and one migrator across tabs.
+ * - {@link syncChannel} / {@link compactChannel}: replication through an app version's channel (multi-version storage).
+ *
+ * @packageDocumentation
+ */
+export { divan, type DivanHandle, type DivanPluginProps } from "./plugin.js";
+export {
+  LiveAdapter,
+  createLiveAdapter,
+  type LiveChange,
+  type LiveChangesPage,
+  type LiveConfig,
+  type LiveFindResult,
+  type LivePage,
+  type LiveRow,
+  type LiveWriteResult,
+  type RowProblem,
+} from "./live.js";
+export { liveStore } from "./store.js";
+export { migrateLocal, type MigrateLocalOptions, type MigrateLocalResult } from "./migrate.js";
+export { lockKind, withLock, type LockKind, type LockOptions } from "./lock.js";
+export { compactChannel, readRetirement, syncChannel, type ChannelSyncOptions, type ChannelSyncResult, type CompactOptions, type CompactResult, type LocalDatabase } from "./channel.js";
+export { createRegistry, type Registry, type SchemaFile } from "../schemas/registry.js";
+export { parseManifest, resolveManifest, type Manifest } from "../schemas/manifest.js";
+export { createStepGraph, type StepGraph } from "../adapters/path.js";
+export type { DeclarativeStep, Step, StepDefinition } from "../adapters/steps.js";
+export { DivanError, isDivanError, type DivanErrorCode } from "../core/errors.js";
+export { pouchStore } from "../store/pouch.js";
