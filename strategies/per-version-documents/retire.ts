@@ -96,7 +96,7 @@ async function purge(store: DocumentStore, refs: readonly VersionedRef[]): Promi
   const text = await response.text();
   if (!response.ok) {
     const code = response.status === 401 ? "UNAUTHORIZED" : response.status === 403 ? "FORBIDDEN" : "BAD_REQUEST";
-    throw new DivanError(code, `${store.name} refused _purge (HTTP ${response.status}): ${redact(text.slice(0, 200))}. Use removal "delete" on servers without _purge.`, {
+    throw new DivanError(code, `${store.name} refused _purge (HTTP ${response.status}): ${redact(text.trim().slice(0, 200))}. Use removal "delete" on servers without _purge.`, {
       details: { status: response.status },
     });
   }
