@@ -1,10 +1,16 @@
 /**
- * `divan serve [--port N] [--data DIR]`: runs the embedded CouchDB-compatible server until
- * SIGINT/SIGTERM, then closes it cleanly and exits 0.
+ * `divan serve [--port N] [--data DIR] [--transform CONFIG [--status-port N]]`: runs the embedded
+ * CouchDB-compatible server until SIGINT/SIGTERM, then closes it cleanly and exits 0. With
+ * `--transform`, also runs the replication transformers of the config (`server/transformer/config.ts`)
+ * against it — or, when `COUCHDB_URL` is set, the transformers alone against that server — and serves
+ * `GET /_divan/status` on 127.0.0.1 (`--status-port`, default a free port; the URL is printed).
  */
 import type { Command } from "commander";
 import { DivanError } from "../../core/errors.js";
-import { startEmbeddedServer } from "../embedded.js";
+import { startEmbeddedServer, type EmbeddedServer } from "../embedded.js";
+import { loadTransformConfig } from "../transformer/config.js";
+import { startTransformerService, type TransformerService } from "../transformer/service.js";
+import { redact } from "../../core/redact.js";
 
 function parsePort(value: string): number {
   const n = Number(value);
@@ -22,13 +28,34 @@ export function register(program: Command): void {
     .option("-p, --port <port>", "TCP port on 127.0.0.1 (0 picks a free port)", parsePort, 5984)
     .option("-d, --data <dir>", "keep databases as LevelDB files in this directory")
     .option("--verbose", "log every request to stderr")
-    .action(async (opts: { port: number; data?: string; verbose?: boolean }) => {
-      const server = await startEmbeddedServer({
-        port: opts.port,
-        ...(opts.data === undefined ? {} : { dataDir: opts.data }),
-        ...(opts.verbose === true ? { log: (line: string) => process.stderr.write(`${line}\n`) } : {}),
-      });
-      process.stdout.write(`divan embedded server listening on ${server.url}${opts.data === undefined ? " (in memory)" : ` (data in ${opts.data})`}\n`);
+    .option("--transform <config>", "also run the replication transformers of this JSON config (alone against COUCHDB_URL when it is set)")
+    .option("--status-port <port>", "port of the transformers' GET /_divan/status listener (0 picks a free port)", parsePort, 0)
+    .action(async (opts: { port: number; data?: string; verbose?: boolean; transform?: string; statusPort: number }) => {
+      const couchUrl = opts.transform === undefined ? undefined : process.env["COUCHDB_URL"];
+      let server: EmbeddedServer | undefined;
+      if (couchUrl === undefined || couchUrl === "") {
+        server = await startEmbeddedServer({
+          port: opts.port,
+          ...(opts.data === undefined ? {} : { dataDir: opts.data }),
+          ...(opts.verbose === true ? { log: (line: string) => process.stderr.write(`${line}\n`) } : {}),
+        });
+        process.stdout.write(`divan embedded server listening on ${server.url}${opts.data === undefined ? " (in memory)" : ` (data in ${opts.data})`}\n`);
+      }
+      let transformers: TransformerService | undefined;
+      if (opts.transform !== undefined) {
+        try {
+          transformers = await startTransformerService({
+            config: await loadTransformConfig(opts.transform),
+            serverUrl: server?.url ?? couchUrl ?? "",
+            statusPort: opts.statusPort,
+            log: (line) => process.stderr.write(`${redact(line)}\n`),
+          });
+        } catch (e) {
+          await server?.close();
+          throw e;
+        }
+        process.stdout.write(`divan transformers running for ${transformers.transformer.sides.map((s) => s.name).join(", ")}; status at ${transformers.statusUrl ?? "(none)"}\n`);
+      }
       await new Promise<void>((resolve) => {
         const stop = (): void => {
           process.removeListener("SIGINT", stop);
@@ -38,8 +65,14 @@ export function register(program: Command): void {
         process.on("SIGINT", stop);
         process.on("SIGTERM", stop);
       });
-      await server.close();
-      process.stdout.write("divan embedded server stopped\n");
+      if (transformers !== undefined) {
+        await transformers.close();
+        process.stdout.write("divan transformers stopped\n");
+      }
+      if (server !== undefined) {
+        await server.close();
+        process.stdout.write("divan embedded server stopped\n");
+      }
       process.exitCode = 0;
     });
 }

@@ -12,6 +12,7 @@ import type { DocumentStore } from "../../store/port.js";
 import { readCheckpoint, readLease, readQuarantine } from "../../strategies/runner/local.js";
 import { defaultMigrationId } from "../../strategies/runner/runner.js";
 import { openDb, resolveTarget } from "./migrate.js";
+import { transformerStatusSection } from "../transformer/status-section.js";
 
 /** What a status section gets. */
 export interface StatusContext {
@@ -74,6 +75,7 @@ export const STATUS_SECTIONS: StatusSection[] = [
     for (const r of q) lines.push(`    ${r.id}${r.rev ? ` (rev ${r.rev})` : ""} ${r.type ?? "?"}@${String(r.version ?? "?")}: [${r.code}] ${r.reason}`);
     return lines;
   },
+  transformerStatusSection,
 ];
 
 /** Registers `divan status`. */

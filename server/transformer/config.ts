@@ -1,0 +1,89 @@
+/**
+ * The configuration of `divan serve --transform <config>`: a JSON file naming the version databases,
+ * the shape each holds and the module exporting the steps.
+ *
+ * ```json
+ * {
+ *   "steps": "examples/todo-app/steps/index.ts",
+ *   "ids": "single-version",
+ *   "sides": [
+ *     { "name": "v1", "db": "todos-v1", "shape": { "todo-item": 1, "settings": 1 } },
+ *     { "name": "v3", "db": "todos-v3", "shape": { "todo-item": 3, "todo-item-status": 1, "settings": 1 } }
+ *   ]
+ * }
+ * ```
+ * `db` is a database name on the server (the embedded one, or `COUCHDB_URL`) or a full URL. `steps` is
+ * resolved from the config file's directory; the module exports a step array as `steps`, `default`, or
+ * its only array export. `ids: "multi-version"` keeps every side in one database (`<type>:<id>:v:<n>`).
+ */
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { DivanError, messageOf } from "../../core/errors.js";
+import type { StepDefinition } from "../../adapters/steps.js";
+
+/** One version database in the config. */
+export interface TransformSideConfig {
+  readonly name: string;
+  readonly db: string;
+  readonly shape: Readonly<Record<string, number>>;
+}
+
+/** The parsed configuration. */
+export interface TransformConfig {
+  /** Absolute path of the steps module. */
+  readonly steps: string;
+  readonly ids: "single-version" | "multi-version";
+  readonly sides: readonly TransformSideConfig[];
+  /** Checkpoint id (default `divan-transformer`). */
+  readonly checkpointId?: string;
+}
+
+const bad = (file: string, why: string): DivanError => new DivanError("CONFIG_INVALID", `${file}: ${why}`, { details: { file } });
+
+/** Reads and checks a transform config file. */
+export async function loadTransformConfig(file: string): Promise<TransformConfig> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(file, "utf8"));
+  } catch (e) {
+    throw new DivanError("CONFIG_INVALID", `cannot read transform config ${file}: ${messageOf(e)}`, { cause: e, details: { file } });
+  }
+  if (raw === null || typeof raw !== "object") throw bad(file, "expected a JSON object");
+  const o = raw as Record<string, unknown>;
+  if (typeof o["steps"] !== "string") throw bad(file, `"steps" must name the module exporting the steps`);
+  const ids = o["ids"] ?? "single-version";
+  if (ids !== "single-version" && ids !== "multi-version") throw bad(file, `"ids" must be "single-version" or "multi-version"`);
+  if (!Array.isArray(o["sides"]) || o["sides"].length === 0) throw bad(file, `"sides" must list the version databases`);
+  const sides = o["sides"].map((s: unknown, i: number): TransformSideConfig => {
+    const r = (s ?? {}) as Record<string, unknown>;
+    const shape = r["shape"];
+    if (typeof r["name"] !== "string" || typeof r["db"] !== "string" || shape === null || typeof shape !== "object") {
+      throw bad(file, `sides[${i}] needs "name", "db" and "shape" ({ type: major })`);
+    }
+    for (const [t, v] of Object.entries(shape)) if (!Number.isInteger(v)) throw bad(file, `sides[${i}].shape.${t} must be an integer major version`);
+    return { name: r["name"], db: r["db"], shape: shape as Record<string, number> };
+  });
+  return {
+    steps: path.resolve(path.dirname(file), o["steps"]),
+    ids,
+    sides,
+    ...(typeof o["checkpointId"] === "string" ? { checkpointId: o["checkpointId"] } : {}),
+  };
+}
+
+/** Imports the steps module of a config. */
+export async function loadSteps(modulePath: string): Promise<readonly StepDefinition[]> {
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(modulePath).href)) as Record<string, unknown>;
+  } catch (e) {
+    throw new DivanError("CONFIG_INVALID", `cannot import steps from ${modulePath}: ${messageOf(e)}`, { cause: e });
+  }
+  const arrays = Object.entries(mod).filter(([, v]) => Array.isArray(v));
+  const pick = mod["steps"] ?? mod["default"] ?? (arrays.length === 1 ? arrays[0]![1] : undefined);
+  if (!Array.isArray(pick)) {
+    throw new DivanError("CONFIG_INVALID", `${modulePath} must export its steps as "steps", "default" or its only array export`);
+  }
+  return pick as StepDefinition[];
+}

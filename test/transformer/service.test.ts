@@ -1,0 +1,129 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startEmbeddedServer, type EmbeddedServer } from "../../server/embedded.js";
+import { httpStore } from "../../store/http.js";
+import type { DocumentStore } from "../../store/port.js";
+import { loadTransformConfig } from "../../server/transformer/config.js";
+import { startTransformerService } from "../../server/transformer/service.js";
+
+const root = path.resolve(import.meta.dirname, "../..");
+let server: EmbeddedServer;
+let dir: string;
+const stores: DocumentStore[] = [];
+
+beforeAll(async () => {
+  server = await startEmbeddedServer();
+  dir = await mkdtemp(path.join(tmpdir(), "divan-transform-"));
+});
+afterAll(async () => {
+  for (const s of stores) await s.close();
+  await server.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function config(prefix: string): Promise<string> {
+  const file = path.join(dir, `${prefix}.json`);
+  await writeFile(
+    file,
+    JSON.stringify({
+      steps: path.join(root, "examples/todo-app/steps/index.ts"),
+      sides: [
+        { name: "v1", db: `${prefix}-v1`, shape: { "todo-item": 1, settings: 1 } },
+        { name: "v3", db: `${prefix}-v3`, shape: { "todo-item": 3, "todo-item-status": 1, settings: 1 } },
+      ],
+    }),
+  );
+  return file;
+}
+function store(db: string): DocumentStore {
+  const s = httpStore(`${server.url}/${db}`);
+  stores.push(s);
+  return s;
+}
+const todo = (i: number) => ({ _id: `todo-item:t${String(i).padStart(4, "0")}`, schema: "todo-item", version: 1, title: `todo ${i}`, isDone: i % 2 === 0, createdAt: "2024-01-01T00:00:00.000Z" });
+
+async function until(f: () => Promise<boolean>): Promise<void> {
+  for (;;) {
+    if (await f()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function serve(cfg: string): { child: ChildProcess; statusUrl: Promise<string> } {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "server/cli.ts"), "serve", "--transform", cfg], {
+    cwd: root,
+    env: { ...process.env, COUCHDB_URL: server.url },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  const statusUrl = new Promise<string>((resolve) => {
+    child.stdout!.on("data", (b: Buffer) => {
+      out += b.toString();
+      const m = /status at (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+  });
+  return { child, statusUrl };
+}
+const exited = (c: ChildProcess): Promise<number | null> => new Promise((r) => c.once("exit", (code) => r(code)));
+
+describe("transformer service", () => {
+  it("GET /_divan/status reports every version database, and writes reach v3", async () => {
+    const svc = await startTransformerService({ config: await loadTransformConfig(await config("svc")), serverUrl: server.url });
+    try {
+      await store("svc-v1").put(todo(1));
+      const v3 = store("svc-v3");
+      await until(async () => (await v3.info()).docCount === 2);
+      await svc.transformer.idle();
+      const res = await fetch(svc.statusUrl!);
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { databases: { side: string; pending: number; lagMs: number; lastError: string | null; quarantined: number }[]; writes: number };
+      expect(body.databases.map((d) => d.side)).toEqual(["v1", "v3"]);
+      for (const d of body.databases) expect(d).toMatchObject({ pending: 0, lastError: null, quarantined: 0 });
+      expect(body.writes).toBe(2);
+    } finally {
+      await svc.close();
+    }
+  });
+
+  it("killed mid-stream and restarted, `divan serve --transform` ends in the same state; SIGTERM exits 0", async () => {
+    const cfg = await config("kill");
+    const v1 = store("kill-v1");
+    await v1.create();
+    await v1.bulkDocs(Array.from({ length: 300 }, (_, i) => todo(i)));
+    const first = serve(cfg);
+    await first.statusUrl;
+    const v3 = store("kill-v3");
+    await until(async () => {
+      try {
+        return (await v3.info()).docCount > 0;
+      } catch {
+        return false;
+      }
+    });
+    first.child.kill("SIGKILL");
+    await exited(first.child);
+
+    const second = serve(cfg);
+    const url = await second.statusUrl;
+    await until(async () => (await v3.info()).docCount === 600);
+    await until(async () => {
+      const s = (await (await fetch(url)).json()) as { databases: { pending: number }[] };
+      return s.databases.every((d) => d.pending === 0);
+    });
+    second.child.kill("SIGTERM");
+    expect(await exited(second.child)).toBe(0);
+
+    // Same state as one uninterrupted run: each todo once in v3, as item + status, each at its first revision.
+    const all = await v3.allDocs({ includeDocs: true });
+    expect(all.rows).toHaveLength(600);
+    for (const r of all.rows) expect(r.value?.rev.startsWith("1-"), r.id).toBe(true);
+    const item = await v3.get("todo-item:t0003");
+    expect(item).toMatchObject({ version: 3, title: "todo 3", group: "default" });
+    expect(await v3.get("todo-item-status:t0003")).toMatchObject({ status: "active" });
+    expect(await v3.get("todo-item-status:t0004")).toMatchObject({ status: "done" });
+  }, 60_000);
+});
