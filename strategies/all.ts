@@ -9,9 +9,12 @@ import { createNonBreakingStrategy } from "./non-breaking/index.js";
 import { createLiveAdapterStrategy } from "./live-adapter/index.js";
 import { createPerVersionDatabaseStrategy } from "./per-version-database/index.js";
 import { createPerVersionDocumentsStrategy } from "./per-version-documents/index.js";
+import { createAmendedStrategy } from "./amended/index.js";
+import { createClientSideStrategy } from "./client-side/index.js";
+import { createTransactionalOnlineStrategy, createTransactionalStrategy } from "./transactional/index.js";
 
 /** Factories of every registered strategy, in report order. Each call returns a fresh instance. */
-export const STRATEGY_FACTORIES: readonly (() => Strategy)[] = [createNoneStrategy, createNonBreakingStrategy, () => createPerVersionDatabaseStrategy(), () => createPerVersionDocumentsStrategy(), () => createLiveAdapterStrategy(), () => createLiveAdapterStrategy({ legacy: "none" })];
+export const STRATEGY_FACTORIES: readonly (() => Strategy)[] = [createNoneStrategy, createNonBreakingStrategy, () => createPerVersionDatabaseStrategy(), () => createPerVersionDocumentsStrategy(), () => createLiveAdapterStrategy(), () => createLiveAdapterStrategy({ legacy: "none" }), () => createTransactionalStrategy(), () => createTransactionalOnlineStrategy(), () => createAmendedStrategy(), () => createClientSideStrategy()];
 
 /** Fresh instances of every registered strategy, in report order. */
 export function allStrategies(): Strategy[] {

@@ -33,3 +33,4 @@ export type {
   Selection,
 } from "./types.js";
 export { forgetMigration, rollbackMigration, verifyStore, type RollbackOptions, type VerifyIssue, type VerifyReport } from "./verify.js";
+export { resolveMigrationConflicts, type ResolveConflictsOptions, type ResolveConflictsReport } from "./conflicts.js";

@@ -1,0 +1,82 @@
+/**
+ * `client-side`: each device migrates its own PouchDB when its app updates (the eager runner on the
+ * local database, as `divan/client`'s `migrateLocal` does), then replicates. New revisions are derived
+ * deterministically from content and parent revision (`deterministicRevs`), so devices that migrate the
+ * same documents write the same revisions: the Conflict storm ends with zero conflicts.
+ *
+ * The server never migrates anything. Caveat for devices still on the old version: they receive the
+ * migrated documents and cannot read them, and the documents they keep writing stay old until an updated
+ * device migrates them (an updated device migrates again after every sync, i.e. on `settle`).
+ */
+import type { StepDefinition } from "../../adapters/steps.js";
+import { createStepGraph } from "../../adapters/path.js";
+import { todoSteps } from "../../examples/todo-app/steps/index.js";
+import type { DocumentStore } from "../../store/port.js";
+import { resolveMigrationConflicts } from "../runner/conflicts.js";
+import { runMigration } from "../runner/runner.js";
+import type { AppVersion, DeviceBinding, DeviceContext, ReleaseResult, RetireResult, Strategy } from "../types.js";
+
+/** The app change this strategy handles. */
+const CHANGE = { from: "1.0.0", to: "3.0.0" } as const;
+
+const CHANGE_SHAPE = (apps: readonly AppVersion[]): Record<string, number> => ({ ...(apps.find((a) => a.version === CHANGE.to)?.shape ?? {}) });
+
+/** Options of {@link createClientSideStrategy}. */
+export interface ClientSideOptions {
+  /** The app's steps (default: the todo example's). */
+  readonly steps?: readonly StepDefinition[];
+}
+
+/** Creates the `client-side` strategy. */
+export function createClientSideStrategy(options: ClientSideOptions = {}): Strategy {
+  const graph = createStepGraph(options.steps ?? todoSteps);
+  const upgraded = new Map<DocumentStore, AppVersion>();
+  const bind = (device: DeviceContext): DeviceBinding => ({ store: device.local, sync: [{ local: device.local, database: "" }] });
+  const migrateLocal = async (local: DocumentStore, app: AppVersion): Promise<void> => {
+    await runMigration({ source: local, plan: { graph, to: app.shape }, deterministicRevs: true, lease: false, followChanges: false, restart: true });
+  };
+  return {
+    name: "client-side",
+    description: "Each device migrates its own PouchDB when its app updates, with deterministic revisions so devices migrating the same documents do not conflict.",
+    taxonomy: { storage: "single-version", timing: "eager", place: "client" },
+    change: CHANGE,
+    caveats: [
+      {
+        invariant: "apps-read-their-data",
+        scenarios: ["haneen", "basti", "legacy-forever", "drop-legacy", "marten"],
+        reason: "devices still on the old version receive documents that updated devices migrated and cannot read them; what they write stays old until an updated device migrates it",
+      },
+    ],
+    migrationCode: [
+      { path: "examples/todo-app/steps/1-to-2.ts", why: "todo-item 1→2: isDone → status (declarative step)" },
+      { path: "examples/todo-app/steps/2-to-3.ts", why: "todo-item 2→3: status into its own document, group added (declarative step)" },
+    ],
+    prepareServer: async () => {},
+    release: async (): Promise<ReleaseResult> => ({ downtimeMs: 0, documentsWritten: 0 }),
+    openDevice: async (device) => {
+      if (device.app.version === CHANGE.to) upgraded.set(device.local, device.app);
+      return bind(device);
+    },
+    upgradeDevice: async (device) => {
+      await resolveMigrationConflicts(device.local, { graph, to: device.app.shape, deterministicRevs: true });
+      await migrateLocal(device.local, device.app);
+      upgraded.set(device.local, device.app);
+      return bind(device);
+    },
+    settle: async (server) => {
+      // An old device's edit of a document updated devices migrated meanwhile is a conflict: merge it first (once migrated,
+      // both leaves would be new). Deterministic merges, so the server and every device write the same revisions.
+      const to = CHANGE_SHAPE(server.apps);
+      await resolveMigrationConflicts(server.main, { graph, to, deterministicRevs: true });
+      for (const [local, app] of upgraded) {
+        await resolveMigrationConflicts(local, { graph, to: app.shape, deterministicRevs: true });
+        // Updated devices migrate what old devices wrote since (deterministic: devices agree on the result).
+        await migrateLocal(local, app);
+      }
+    },
+    retire: async (): Promise<RetireResult> => ({ purgedDocs: 0, detail: "nothing to purge: every device migrates its own documents" }),
+    close: async () => {
+      upgraded.clear();
+    },
+  };
+}
