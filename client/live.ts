@@ -280,7 +280,7 @@ export class LiveAdapter {
   }
 
   /** Reads every document of the given entities (`known` documents are reused, `null` = known absent). */
-  async #load(refs: Iterable<Ref>, known?: Map<string, Doc | null>): Promise<Map<string, Stored>> {
+  async #load(refs: Iterable<Ref>, known?: Map<string, Doc | null>, scanned?: { lo: string; hi: string }): Promise<Map<string, Stored>> {
     const out = new Map<string, Stored>();
     const want: string[] = [];
     for (const ref of refs) {
@@ -288,7 +288,10 @@ export class LiveAdapter {
       out.set(ref.key, { ref, docs: new Map() });
       for (const t of ref.family.types) {
         const id = this.#idOf(ref, t);
-        if (known === undefined || !known.has(id)) want.push(id);
+        // an id inside the key range a page scanned, and not in it, has no live document
+        if (known !== undefined && known.has(id)) continue;
+        if (scanned !== undefined && id >= scanned.lo && id <= scanned.hi) continue;
+        want.push(id);
       }
     }
     const found = new Map<string, Doc | null>(known);
@@ -395,6 +398,15 @@ export class LiveAdapter {
     return this.#translatePage(g, page, options);
   }
 
+  /**
+   * Translates a page of stored `_all_docs` rows (read with `includeDocs`) that the caller read itself:
+   * for paging on stored ids (pass the next `startkey` after the page's last stored row).
+   * `options` are those the page was read with.
+   */
+  async translatePage(page: AllDocsPage, options: AllDocsOptions = {}): Promise<LivePage> {
+    return this.#translatePage(await this.#refresh(), page, options);
+  }
+
   async #translatePage(g: Graph, page: AllDocsPage, options: AllDocsOptions): Promise<LivePage> {
     const includeDocs = options.includeDocs === true;
     const known = new Map<string, Doc | null>();
@@ -409,7 +421,11 @@ export class LiveAdapter {
       known.set(row.id, row.doc ?? null);
       refs.push(ref);
     }
-    const stored = await this.#load(refs, known);
+    const first = page.rows[0]?.id;
+    const last = page.rows[page.rows.length - 1]?.id;
+    const scanned =
+      first === undefined || last === undefined || (options.skip ?? 0) > 0 ? undefined : first <= last ? { lo: first, hi: last } : { lo: last, hi: first };
+    const stored = await this.#load(refs, known, scanned);
     const inRange = (id: string): boolean => {
       const lo = options.descending === true ? options.endkey : options.startkey;
       const hi = options.descending === true ? options.startkey : options.endkey;
