@@ -49,8 +49,10 @@ export interface PerVersionDocumentsOptions {
    * Channel form devices replicate with. `exact` (default): only the app's own versions, the least
    * traffic; an upgrading device pulls its new versions once. `newer` (chesterfield's seamless upgrade):
    * devices also receive newer versions ahead of their upgrade, so compaction finds them locally.
+   * `none`: devices replicate the whole multi-version database (the baseline that shows what channels
+   * save); an upgrade still compacts to the new versions.
    */
-  channel?: ChannelForm;
+  channel?: ChannelForm | "none";
   /** How retired documents are removed (default `delete`; `purge` needs CouchDB's `_purge`). */
   removal?: Removal;
   /**
@@ -74,7 +76,8 @@ const CHECKPOINT_ID = "divan-per-version-documents";
 
 /** Creates the `per-version-documents` strategy. */
 export function createPerVersionDocumentsStrategy(options: PerVersionDocumentsOptions = {}): Strategy {
-  const form: ChannelForm = options.channel ?? "exact";
+  const channel = options.channel ?? "exact";
+  const form: ChannelForm = channel === "none" ? "exact" : channel;
   const removal: Removal = options.removal ?? "delete";
   const mode = options.mode ?? "live";
   let transformer: Transformer | undefined;
@@ -84,10 +87,8 @@ export function createPerVersionDocumentsStrategy(options: PerVersionDocumentsOp
   const selectorOf = (shape: VersionShape) => channelSelector(shape, { form });
   const bind = (local: DocumentStore, app: AppVersion): DeviceBinding => {
     const selector = selectorOf(app.shape);
-    return {
-      store: versionView(local, app.shape),
-      sync: [{ local, database: "", pullSelector: selector, pushSelector: selector }],
-    };
+    const filter = channel === "none" ? {} : { pullSelector: selector, pushSelector: selector };
+    return { store: versionView(local, app.shape), sync: [{ local, database: "", ...filter }] };
   };
   const started = (): Transformer => {
     if (transformer === undefined) {
@@ -149,6 +150,7 @@ export function createPerVersionDocumentsStrategy(options: PerVersionDocumentsOp
         // Offline: compacting now could drop old-version writes not pushed yet. Keep the database, push
         // both channels' documents, pull the new one; the device compacts at its next upgrade.
         const binding = bind(old, device.app);
+        if (channel === "none") return binding;
         const push = { $or: [selectorOf(from.shape), selector] };
         return { store: binding.store, sync: [{ local: old, database: "", pullSelector: selector, pushSelector: push }] };
       }

@@ -19,6 +19,7 @@ import { openPouchStore } from "../../store/pouch.js";
 const SCENARIOS = ["haneen", "basti", "marten", "legacy-forever", "drop-legacy"];
 
 let report: ComparisonReport;
+let unfiltered: ComparisonReport;
 let server: EmbeddedServer;
 let proxy: CountingProxy;
 let example: Awaited<ReturnType<typeof loadTodoExample>>;
@@ -67,6 +68,7 @@ const START: ScenarioEvent[] = [
 
 beforeAll(async () => {
   report = await runComparison({ strategies: ["per-version-documents"], scenarios: SCENARIOS, seed: 7 });
+  unfiltered = await runComparison({ factories: [() => createPerVersionDocumentsStrategy({ channel: "none" })], scenarios: ["basti"], seed: 7 });
   server = await startEmbeddedServer();
   proxy = await startCountingProxy(server.url);
   example = await loadTodoExample();
@@ -100,6 +102,15 @@ describe("strategy per-version-documents (chesterfield, 1.0 → 3.0)", () => {
     }
     expect(run("basti").metrics.legacySupport).toBe("yes");
     expect(run("drop-legacy").retired).toMatch(/^stopped the 1\.0\.0 side, deleted \d+ todo-item@1 document\(s\)/);
+  });
+
+  it("channels move and store less than replicating the whole multi-version database (Basti, same seed)", () => {
+    const whole = unfiltered.runs[0]!;
+    expect(whole.status).toBe("pass");
+    const channelled = run("basti").metrics;
+    expect(channelled.replicatedBytes).toBeLessThan(whole.metrics.replicatedBytes);
+    expect(channelled.deviceBytes).toBeLessThan(whole.metrics.deviceBytes);
+    expect(channelled.serverBytes).toBe(whole.metrics.serverBytes);
   });
 });
 
