@@ -147,6 +147,8 @@ export interface CompactResult {
   dropped: number;
   /** What the preliminary push sent, when `remoteUrl` was given. */
   pushed?: ReplicationResult;
+  /** The old database was kept because the server refused some of its documents (they stay there). */
+  keptOld: boolean;
 }
 
 /**

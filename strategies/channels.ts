@@ -216,12 +216,15 @@ export interface CompactThroughResult {
   dropped: number;
   /** What the preliminary push sent, when `push` was given. */
   pushed?: ReplicationResult;
+  /** `from` was kept (not destroyed) because the server refused some of its documents. */
+  keptOld: boolean;
 }
 
 /**
  * Compaction by filtered replication: copies `from` into the empty `to` through `selector` (revisions and
  * histories kept, so the server sees the same revisions and nothing conflicts), then destroys `from`.
- * Local only, apart from the optional `push`. If the push fails, `from` is left untouched.
+ * Local only, apart from the optional `push`. If the push fails, `from` is left untouched; if the server
+ * refused some documents (e.g. `403 divan-retired`), `from` is kept so they stay on the device.
  *
  * @throws DivanError `CONFIG_INVALID` when `to` is not empty.
  */
@@ -242,8 +245,9 @@ export async function compactThrough(
   const before = (await from.info()).docCount;
   const copy = await replicate(from, to, { selector, ...batch });
   const after = (await to.info()).docCount;
-  if (options.destroyOld !== false) await from.destroy();
-  const result: CompactThroughResult = { copied: copy.docsWritten, dropped: Math.max(0, before - after) };
+  const keptOld = options.destroyOld === false || (pushed?.docWriteFailures ?? 0) > 0;
+  if (!keptOld) await from.destroy();
+  const result: CompactThroughResult = { copied: copy.docsWritten, dropped: Math.max(0, before - after), keptOld };
   if (pushed !== undefined) result.pushed = pushed;
   return result;
 }

@@ -35,7 +35,7 @@ import type {
   Strategy,
   VersionShape,
 } from "../types.js";
-import { removeVersions, retiredVersions, writeRetirement, type Removal } from "./retire.js";
+import { removeVersions, retiredVersions, writeRetiredGuard, writeRetirement, type Removal } from "./retire.js";
 
 /** Options of {@link createPerVersionDocumentsStrategy}. */
 export interface PerVersionDocumentsOptions {
@@ -55,6 +55,12 @@ export interface PerVersionDocumentsOptions {
   channel?: ChannelForm | "none";
   /** How retired documents are removed (default `delete`; `purge` needs CouchDB's `_purge`). */
   removal?: Removal;
+  /**
+   * After a retirement, refuse writes of the retired versions on the server (`_design/divan-retired`,
+   * `403 divan-retired: …`), so an old client learns by an error instead of writing documents no
+   * transformer reads any more (default `true`).
+   */
+  guard?: boolean;
   /**
    * `live` (default): the transformer follows the server's `_changes` and translates as documents
    * arrive; `settle` waits until it caught up. `drain`: it only runs inside `settle` (deterministic, but
@@ -181,16 +187,18 @@ export function createPerVersionDocumentsStrategy(options: PerVersionDocumentsOp
       const removed = await removeVersions(server.main, versions, { removal });
       const minimum = semver.sort([...supported.keys()])[0] ?? app.version;
       const list = Object.entries(versions).map(([type, v]) => `${type}@${v.join(",")}`).join(", ") || "nothing";
+      const message = `App ${app.version} is no longer supported: please update to ${minimum} or later.`;
+      if (options.guard !== false && Object.keys(versions).length > 0) await writeRetiredGuard(server.main, versions, message);
       await writeRetirement(server.main, {
         app: app.version,
         shape,
         minimumVersion: minimum,
-        message: `App ${app.version} is no longer supported: please update to ${minimum} or later.`,
+        message,
         removal,
       });
       return {
         purgedDocs: removed,
-        detail: `stopped the ${app.version} side, ${removal === "delete" ? "deleted" : "purged"} ${removed} ${list} document(s), and wrote the divan-retired signal its channel carries`,
+        detail: `stopped the ${app.version} side, ${removal === "delete" ? "deleted" : "purged"} ${removed} ${list} document(s), wrote the divan-retired signal its channel carries${options.guard !== false ? " and refuses new writes of those versions" : ""}`,
       };
     },
 

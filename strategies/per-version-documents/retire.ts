@@ -128,3 +128,57 @@ export async function writeRetirement(store: DocumentStore, entry: RetiredApp): 
   }
   throw new DivanError("CONFLICT", `${RETIRED_DOC_ID} on ${store.name} kept changing; retry the retirement.`);
 }
+
+/** Id of the design document whose `validate_doc_update` refuses writes of retired versions. */
+export const RETIRED_GUARD_ID = "_design/divan-retired";
+
+/**
+ * Installs (or extends) {@link RETIRED_GUARD_ID}: from now on the server answers `403 forbidden`
+ * (`divan-retired: …`) to any write of a retired `type@version` except a deletion, so an old client that
+ * pushes after its retirement gets an error for each refused document (PouchDB replication counts them
+ * in `doc_write_failures` and keeps them on the device) instead of writes no transformer translates any
+ * more. `message` is appended to the reason.
+ */
+export async function writeRetiredGuard(
+  store: DocumentStore,
+  versions: Readonly<Record<string, readonly number[]>>,
+  message: string,
+  options: Pick<RetireOptions, "typeField" | "versionField"> = {},
+): Promise<void> {
+  const typeField = options.typeField ?? "schema";
+  const versionField = options.versionField ?? "version";
+  for (let attempt = 0; attempt < 5; attempt++) {
+    let current: Doc | undefined;
+    try {
+      current = await store.get(RETIRED_GUARD_ID);
+    } catch (e) {
+      if (!(e instanceof DivanError && e.code === "NOT_FOUND")) throw e;
+    }
+    const merged: Record<string, number[]> = {};
+    const previous = current?.["retired"];
+    if (typeof previous === "object" && previous !== null) {
+      for (const [t, vs] of Object.entries(previous as Record<string, unknown>)) if (Array.isArray(vs)) merged[t] = vs.filter((v): v is number => typeof v === "number");
+    }
+    for (const [t, vs] of Object.entries(versions)) merged[t] = [...new Set([...(merged[t] ?? []), ...vs])].sort((a, b) => a - b);
+    // ES5, no closures over Node: runs in CouchDB's JavaScript engine as well as the embedded server.
+    const fn = [
+      "function (newDoc) {",
+      "  if (newDoc._deleted === true) return;",
+      `  var retired = ${JSON.stringify(merged)};`,
+      `  var type = newDoc[${JSON.stringify(typeField)}], version = newDoc[${JSON.stringify(versionField)}];`,
+      "  var versions = typeof type === 'string' && Object.prototype.hasOwnProperty.call(retired, type) ? retired[type] : [];",
+      "  for (var i = 0; i < versions.length; i++) {",
+      `    if (versions[i] === version) throw({ forbidden: 'divan-retired: ' + type + '@' + version + ' belongs to a retired app version. ' + ${JSON.stringify(message)} });`,
+      "  }",
+      "}",
+    ].join("\n");
+    const doc: Doc = { ...(current ?? { _id: RETIRED_GUARD_ID }), retired: merged, validate_doc_update: fn };
+    try {
+      await store.put(doc);
+      return;
+    } catch (e) {
+      if (!(e instanceof DivanError && e.code === "CONFLICT")) throw e;
+    }
+  }
+  throw new DivanError("CONFLICT", `${RETIRED_GUARD_ID} on ${store.name} kept changing; retry the retirement.`);
+}

@@ -15,6 +15,7 @@ import { removeVersions, retiredVersions } from "../../strategies/per-version-do
 import type { AppVersion } from "../../strategies/types.js";
 import { MemoryPouchDB, uniqueDbName } from "../support/backends.js";
 import { openPouchStore } from "../../store/pouch.js";
+import { replicate } from "../../store/replicate.js";
 
 const SCENARIOS = ["haneen", "basti", "marten", "legacy-forever", "drop-legacy"];
 
@@ -205,6 +206,36 @@ describe("drop legacy", () => {
       // The retired side is no longer written: a new 3.0 todo gets no todo-item@1.
       await w.play([{ kind: "upgrade", device: "web" }, { kind: "create", device: "web", todo: "new", title: "after retirement" }, { kind: "settle" }]);
       expect(await readVersions(w.server.main, "todo-item", w.model.idOf("new")!)).toHaveLength(1);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it("an old client that pushes after retirement gets 403 divan-retired, and its edit stays on the device through the upgrade", async () => {
+    const w = await world();
+    try {
+      await w.play([
+        ...START,
+        { kind: "offline", device: "phone" },
+        { kind: "edit-title", device: "phone", todo: "milk", title: "buy oat milk and bread" },
+        { kind: "retire" },
+      ]);
+      const milk = w.model.idOf("milk")!;
+      let refused: unknown;
+      try {
+        await w.server.main.put({ _id: "todo-item:late:v:1", schema: "todo-item", version: 1, title: "late", isDone: false, createdAt: "2024-01-01T00:00:00.000Z" });
+      } catch (e) {
+        refused = e;
+      }
+      expect(isDivanError(refused, "FORBIDDEN")).toBe(true);
+      expect(String((refused as Error).message)).toMatch(/divan-retired: todo-item@1 belongs to a retired app version\. App 1\.0\.0 is no longer supported/);
+      const phone = w.device("phone");
+      const channel = phone.binding.sync[0]!;
+      const pushed = await replicate(channel.local, w.server.main, channel.pushSelector ? { selector: channel.pushSelector } : {});
+      expect(pushed.docWriteFailures).toBe(1);
+      expect((await w.server.main.get(`todo-item:${milk}:v:3`))["title"]).toBe("buy oat milk");
+      await w.play([{ kind: "online", device: "phone" }, { kind: "upgrade", device: "phone" }]);
+      expect((await phone.locals.get("")!.get(`todo-item:${milk}:v:1`))["title"]).toBe("buy oat milk and bread");
     } finally {
       await w.close();
     }
