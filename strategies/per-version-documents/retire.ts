@@ -109,24 +109,30 @@ async function purge(store: DocumentStore, refs: readonly VersionedRef[]): Promi
  * for the same app version; retries on a concurrent update.
  */
 export async function writeRetirement(store: DocumentStore, entry: RetiredApp): Promise<void> {
+  await updateDoc(store, RETIRED_DOC_ID, (current) => {
+    const list = Array.isArray(current?.["retired"]) ? (current["retired"] as unknown[]) : [];
+    const others = list.filter((x) => !(typeof x === "object" && x !== null && (x as { app?: unknown }).app === entry.app));
+    return { ...(current ?? { _id: RETIRED_DOC_ID }), retired: [...others, { ...entry }] };
+  });
+}
+
+/** Reads `id` (absent: `undefined`), writes what `next` makes of it; retries on a concurrent update (409). */
+async function updateDoc(store: DocumentStore, id: string, next: (current: Doc | undefined) => Doc): Promise<void> {
   for (let attempt = 0; attempt < 5; attempt++) {
     let current: Doc | undefined;
     try {
-      current = await store.get(RETIRED_DOC_ID);
+      current = await store.get(id);
     } catch (e) {
       if (!(e instanceof DivanError && e.code === "NOT_FOUND")) throw e;
     }
-    const list = Array.isArray(current?.["retired"]) ? (current["retired"] as unknown[]) : [];
-    const others = list.filter((x) => !(typeof x === "object" && x !== null && (x as { app?: unknown }).app === entry.app));
-    const doc: Doc = { ...(current ?? { _id: RETIRED_DOC_ID }), retired: [...others, { ...entry }] };
     try {
-      await store.put(doc);
+      await store.put(next(current));
       return;
     } catch (e) {
       if (!(e instanceof DivanError && e.code === "CONFLICT")) throw e;
     }
   }
-  throw new DivanError("CONFLICT", `${RETIRED_DOC_ID} on ${store.name} kept changing; retry the retirement.`);
+  throw new DivanError("CONFLICT", `${id} on ${store.name} kept changing; retry the retirement.`, { details: { id } });
 }
 
 /** Id of the design document whose `validate_doc_update` refuses writes of retired versions. */
@@ -147,20 +153,14 @@ export async function writeRetiredGuard(
 ): Promise<void> {
   const typeField = options.typeField ?? "schema";
   const versionField = options.versionField ?? "version";
-  for (let attempt = 0; attempt < 5; attempt++) {
-    let current: Doc | undefined;
-    try {
-      current = await store.get(RETIRED_GUARD_ID);
-    } catch (e) {
-      if (!(e instanceof DivanError && e.code === "NOT_FOUND")) throw e;
-    }
+  await updateDoc(store, RETIRED_GUARD_ID, (current) => {
     const merged: Record<string, number[]> = {};
     const previous = current?.["retired"];
     if (typeof previous === "object" && previous !== null) {
       for (const [t, vs] of Object.entries(previous as Record<string, unknown>)) if (Array.isArray(vs)) merged[t] = vs.filter((v): v is number => typeof v === "number");
     }
-    for (const [t, vs] of Object.entries(versions)) merged[t] = [...new Set([...(merged[t] ?? []), ...vs])].sort((a, b) => a - b);
-    // ES5, no closures over Node: runs in CouchDB's JavaScript engine as well as the embedded server.
+    for (const [t, vs] of Object.entries(versions)) merged[t] = [...new Set([...(merged[t] ?? []), ...vs])].sort((x, y) => x - y);
+    // ES5: runs in CouchDB's JavaScript engine as well as the embedded server.
     const fn = [
       "function (newDoc) {",
       "  if (newDoc._deleted === true) return;",
@@ -172,13 +172,6 @@ export async function writeRetiredGuard(
       "  }",
       "}",
     ].join("\n");
-    const doc: Doc = { ...(current ?? { _id: RETIRED_GUARD_ID }), retired: merged, validate_doc_update: fn };
-    try {
-      await store.put(doc);
-      return;
-    } catch (e) {
-      if (!(e instanceof DivanError && e.code === "CONFLICT")) throw e;
-    }
-  }
-  throw new DivanError("CONFLICT", `${RETIRED_GUARD_ID} on ${store.name} kept changing; retry the retirement.`);
+    return { ...(current ?? { _id: RETIRED_GUARD_ID }), retired: merged, validate_doc_update: fn };
+  });
 }
