@@ -8,6 +8,8 @@
  * `upgradeDevice` when a device installs it, `settle` to wait for server-side background work,
  * `retire` when support for the old app version ends, and `close` at the end.
  */
+import type { StepDefinition } from "../adapters/steps.js";
+import type { Registry } from "../schemas/registry.js";
 import type { DocumentStore, Selector } from "../store/port.js";
 
 /** Where data is stored (taxonomy axis 1). */
@@ -85,8 +87,19 @@ export interface Clock {
   iso(): string;
 }
 
+/**
+ * The app team's migration definitions, as the harness (or an app) hands them to a strategy:
+ * strategies never import an app's steps or schemas themselves.
+ */
+export interface AppDefinitions {
+  /** The steps between adjacent shapes of the app's entity families. */
+  readonly steps: readonly StepDefinition[];
+  /** The app's schemas. */
+  readonly registry: Registry;
+}
+
 /** What a strategy is given to act on the server. */
-export interface ServerContext {
+export interface ServerContext extends AppDefinitions {
   /** Name of the main server database (the one apps replicate with unless the strategy says otherwise). */
   readonly database: string;
   /** The main server database. */
@@ -113,6 +126,12 @@ export interface SyncChannel {
   readonly pullSelector?: Selector;
   /** Only push local documents matching this Mango selector. */
   readonly pushSelector?: Selector;
+  /**
+   * A CouchDB-compatible database URL (without credentials) to replicate with instead of server database
+   * {@link database}, e.g. a translating proxy in front of it (`server-lazy`). The harness reaches it
+   * through its counting proxy, so the traffic is measured, and checks convergence against it.
+   */
+  readonly remoteUrl?: string;
 }
 
 /** How a device's app reaches its data, as a strategy sets it up. */
@@ -124,7 +143,7 @@ export interface DeviceBinding {
 }
 
 /** What a strategy is given to act on one device. */
-export interface DeviceContext {
+export interface DeviceContext extends AppDefinitions {
   /** The device's name in the scenario (for logs). */
   readonly device: string;
   /** The app version the device runs (after an upgrade: the new one). */

@@ -104,12 +104,12 @@ async function convergence(world: World): Promise<string[]> {
   const out: string[] = [];
   for (const d of world.devices.values()) {
     for (const channel of d.binding.sync) {
-      const remote = await world.serverStore(channel.database);
+      const remote = await world.remoteOf(channel);
       const local = new Map((await selected(channel.local, channel.pushSelector)).filter(isUserDoc).map((doc) => [doc._id, doc._rev]));
       const localAll = new Map((await allDocsOf(channel.local)).map((doc) => [doc._id, doc._rev]));
       const remoteAll = new Map((await allDocsOf(remote)).map((doc) => [doc._id, doc._rev]));
       const pulled = (await selected(remote, channel.pullSelector)).filter(isUserDoc);
-      const db = channel.database === "" ? "the server" : `server database ${channel.database}`;
+      const db = channel.remoteUrl !== undefined ? `the proxy ${channel.remoteUrl}` : channel.database === "" ? "the server" : `server database ${channel.database}`;
       for (const [id, rev] of local) {
         const there = remoteAll.get(id);
         if (there !== rev) out.push(`${d.name}: ${id} is ${rev} on the device but ${there ?? "missing"} on ${db}`);

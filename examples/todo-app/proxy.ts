@@ -15,6 +15,12 @@ export interface CountingProxy {
   bytes(): number;
   /** Requests forwarded since it started. */
   requests(): number;
+  /**
+   * Makes another http:// server reachable through this proxy (counted like the rest): returns the URL
+   * under this proxy that forwards to `target` (its path kept), e.g. a translating proxy a device
+   * replicates with. The same target gives the same URL.
+   */
+  mount(target: string): string;
   /** Stops listening, ends every connection, and resolves. */
   close(): Promise<void>;
 }
@@ -29,11 +35,19 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
   const agent = new http.Agent({ keepAlive: true });
   let bytes = 0;
   let requests = 0;
+  const mounts: URL[] = [];
+  const route = (url: string): { to: URL; path: string } => {
+    const m = /^\/_divan_mount\/(\d+)(\/.*)?$/.exec(url);
+    const to = m === null ? undefined : mounts[Number(m[1])];
+    if (m === null || to === undefined) return { to: base, path: prefix + url };
+    return { to, path: to.pathname.replace(/\/$/, "") + (m[2] ?? "/") };
+  };
   const server = http.createServer((req, res) => {
     requests += 1;
-    const headers = { ...req.headers, host: base.host };
+    const { to, path } = route(req.url ?? "/");
+    const headers = { ...req.headers, host: to.host };
     const upstream = http.request(
-      { host: base.hostname, port: base.port || 80, method: req.method, path: prefix + (req.url ?? "/"), headers, agent },
+      { host: to.hostname, port: to.port || 80, method: req.method, path, headers, agent },
       (up) => {
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.on("data", (chunk: Buffer) => {
@@ -67,6 +81,15 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     url: `http://127.0.0.1:${port}`,
     bytes: () => bytes,
     requests: () => requests,
+    mount: (target) => {
+      const url = new URL(target);
+      if (url.protocol !== "http:") throw new DivanError("CONFIG_INVALID", `The counting proxy forwards to http:// servers only, not ${url.protocol}//${url.host}.`);
+      url.username = "";
+      url.password = "";
+      let n = mounts.findIndex((m) => m.href === url.href);
+      if (n === -1) n = mounts.push(url) - 1;
+      return `http://127.0.0.1:${port}/_divan_mount/${n}`;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -9,7 +9,7 @@
  */
 import { DivanError, messageOf } from "../../core/errors.js";
 import type { Doc, DocumentStore } from "../../store/port.js";
-import { httpStore } from "../../store/http.js";
+import { httpStore, splitDatabaseUrl } from "../../store/http.js";
 import { openStore } from "../../store/open.js";
 import { pouchDefaults } from "../../store/pouchdb-node.js";
 import { replicate } from "../../store/replicate.js";
@@ -248,7 +248,7 @@ export class World {
         const channel = d.binding.sync[0];
         if (!channel) return;
         const first = (await channel.local.allDocs({ keys: [`todo-item:${id}`] })).rows.filter((r) => r.value && !r.error);
-        await replicate(channel.local, await this.#proxiedStore(channel.database), { docIds: first.map((r) => r.id) });
+        await replicate(channel.local, await this.#channelRemote(channel), { docIds: first.map((r) => r.id) });
         await this.strategy.settle(this.server);
         return;
       }
@@ -290,7 +290,7 @@ export class World {
   async sync(d: Device): Promise<number> {
     let written = 0;
     for (const channel of d.binding.sync) {
-      const remote = await this.#proxiedStore(channel.database);
+      const remote = await this.#channelRemote(channel);
       const push = await replicate(channel.local, remote, channel.pushSelector ? { selector: channel.pushSelector } : {});
       const pull = await replicate(remote, channel.local, channel.pullSelector ? { selector: channel.pullSelector } : {});
       written += push.docsWritten + pull.docsWritten;
@@ -339,6 +339,15 @@ export class World {
   /** The direct (not proxied) store of server database `suffix`. */
   serverStore(suffix: string): Promise<DocumentStore> {
     return this.#serverStore(suffix);
+  }
+
+  /**
+   * The direct (not proxied) store a channel replicates with: server database `channel.database`, or the
+   * database at `channel.remoteUrl` (e.g. a translating proxy) when the channel names one.
+   */
+  async remoteOf(channel: SyncChannel): Promise<DocumentStore> {
+    if (channel.remoteUrl === undefined) return this.#serverStore(channel.database);
+    return this.#remoteStore(`direct ${channel.remoteUrl}`, channel.remoteUrl);
   }
 
   /** Stops the strategy, destroys every database the run created and closes every store. */
@@ -469,6 +478,21 @@ export class World {
     if (existing) return existing;
     const store = await openStore(`${this.options.serverUrl.replace(/\/$/, "")}/${encodeURIComponent(this.#database + suffix)}`);
     this.serverStores.set(suffix, store);
+    return store;
+  }
+
+  /** The store a channel replicates with, through the counting proxy. */
+  async #channelRemote(channel: SyncChannel): Promise<DocumentStore> {
+    if (channel.remoteUrl === undefined) return this.#proxiedStore(channel.database);
+    const { serverUrl, dbName } = splitDatabaseUrl(channel.remoteUrl);
+    return this.#remoteStore(channel.remoteUrl, `${this.options.proxy.mount(serverUrl)}/${encodeURIComponent(dbName)}`);
+  }
+
+  async #remoteStore(key: string, url: string): Promise<DocumentStore> {
+    const existing = this.#proxied.get(key);
+    if (existing) return existing;
+    const store = httpStore(url);
+    this.#proxied.set(key, store);
     return store;
   }
 
