@@ -15,13 +15,14 @@ import { createStepGraph, type StepGraph } from "../../adapters/path.js";
 import { isDeclarativeStep, type StepDefinition } from "../../adapters/steps.js";
 import type { Shape } from "../../adapters/types.js";
 import { DivanError } from "../../core/errors.js";
-import { stripCredentials } from "../../core/redact.js";
+import { redact, stripCredentials } from "../../core/redact.js";
 import { loadManifests, loadRegistry } from "../../schemas/load.js";
 import { resolveManifest } from "../../schemas/manifest.js";
 import type { Registry } from "../../schemas/registry.js";
 import { openStore } from "../../store/open.js";
 import type { DocumentStore } from "../../store/port.js";
 import { NodePouchDB } from "../../store/pouchdb-node.js";
+import { readQuarantine } from "../../strategies/runner/local.js";
 import { createMigration } from "../../strategies/runner/runner.js";
 import type { MigrationReport } from "../../strategies/runner/types.js";
 import { verifyStore, type VerifyReport } from "../../strategies/runner/verify.js";
@@ -40,9 +41,11 @@ export interface MigrationCliOptions {
 
 /**
  * A target shape from `--to`: a manifest version (`3.0.0`, resolved with the registry) or a list of
- * `type@major` (`todo-item@3,todo-item-status@1`).
+ * `type@major` (`todo-item@3,todo-item-status@1`). With the step `graph`, a `type@major` list is completed
+ * to the whole shape of its entity family (`todo-item@3` → `todo-item@3, todo-item-status@1`), see
+ * {@link completeTarget}.
  */
-export async function resolveTarget(to: string, registry: Registry, manifestsDir: string): Promise<Shape> {
+export async function resolveTarget(to: string, registry: Registry, manifestsDir: string, graph?: StepGraph): Promise<Shape> {
   if (to.includes("@")) {
     const shape: Shape = {};
     for (const part of to.split(",").map((p) => p.trim()).filter((p) => p.length > 0)) {
@@ -50,7 +53,7 @@ export async function resolveTarget(to: string, registry: Registry, manifestsDir
       if (m === null) throw new DivanError("CONFIG_INVALID", `--to: "${part}" is not type@major (e.g. todo-item@3)`);
       shape[m[1]!] = Number(m[2]);
     }
-    return shape;
+    return graph === undefined ? shape : completeTarget(shape, graph);
   }
   const manifests = await loadManifests(manifestsDir);
   const manifest = manifests.find((m) => m.version === to);
@@ -58,6 +61,36 @@ export async function resolveTarget(to: string, registry: Registry, manifestsDir
     throw new DivanError("CONFIG_INVALID", `--to: no manifest ${to} in ${manifestsDir} (known: ${manifests.map((m) => m.version).join(", ")}); give a manifest version or type@major`);
   }
   return resolveManifest(manifest, registry);
+}
+
+/**
+ * Completes a `type@major` target to the shapes the steps know: `todo-item@3` alone is no shape of the
+ * todo family (its v3 is `todo-item@3` + `todo-item-status@1`), so a run to it would find no path. Every
+ * `type@major` of `to` that is part of exactly one step shape consistent with `to` gets that shape's other
+ * types added; a target that already contains a whole shape, or names types no step knows, is kept as is.
+ *
+ * @throws DivanError `CONFIG_INVALID` when `to` contradicts every step shape containing one of its entries,
+ * or several shapes would complete it differently.
+ */
+export function completeTarget(to: Shape, graph: StepGraph): Shape {
+  const shapes = graph.shapes();
+  const out: Shape = { ...to };
+  const show = (s: Shape): string => Object.entries(s).map(([t, v]) => `${t}@${v}`).join(" + ");
+  for (const [type, version] of Object.entries(to)) {
+    const containing = shapes.filter((s) => s[type] === version);
+    if (containing.length === 0) continue;
+    const consistent = containing.filter((s) => Object.entries(s).every(([t, v]) => to[t] === undefined || to[t] === v));
+    if (consistent.length === 0) {
+      throw new DivanError("CONFIG_INVALID", `--to: ${show(to)} contradicts every shape with ${type}@${version} the steps know (${containing.map(show).join(", ")})`);
+    }
+    if (consistent.some((s) => Object.keys(s).every((t) => to[t] !== undefined))) continue;
+    const distinct = [...new Map(consistent.map((s) => [show(s), s])).values()];
+    if (distinct.length > 1) {
+      throw new DivanError("CONFIG_INVALID", `--to: ${type}@${version} is part of several shapes (${distinct.map(show).join(", ")}); name the whole shape, e.g. --to ${show(distinct[0]!).replace(/ \+ /g, ",")}`);
+    }
+    for (const [t, v] of Object.entries(distinct[0]!)) out[t] = v;
+  }
+  return out;
 }
 
 /** Loads the steps module (`--steps`): every exported step, or array of steps, it exports. */
@@ -100,7 +133,7 @@ export function positiveInt(value: string): number {
   return n;
 }
 
-/** The report as terminal text. */
+/** The report as terminal text (URL passwords redacted: reasons may quote a store's URL). */
 export function formatReport(report: MigrationReport, verified?: VerifyReport): string {
   const t = report.totals;
   const lines = [
@@ -113,7 +146,7 @@ export function formatReport(report: MigrationReport, verified?: VerifyReport): 
     lines.push(`verify: ${verified.checked} checked, ${verified.invalid.length} invalid`);
     for (const i of verified.invalid) lines.push(`  invalid ${i.id} ${i.type}@${String(i.version)}: ${i.reason}`);
   }
-  return lines.join("\n") + "\n";
+  return redact(lines.join("\n") + "\n");
 }
 
 /** Registers `divan migrate`. */
@@ -124,8 +157,8 @@ export function register(program: Command): void {
     .option("--restart", "ignore the checkpoint and scan everything again")
     .action(async (opts: MigrationCliOptions & { dryRun?: boolean; verify?: boolean; restart?: boolean }) => {
       const registry = await loadRegistry(opts.schemas);
-      const to = await resolveTarget(opts.to, registry, opts.manifests);
       const graph = await loadSteps(opts.steps);
+      const to = await resolveTarget(opts.to, registry, opts.manifests, graph);
       const source = await openDb(opts.db);
       const target = opts.target === undefined ? undefined : await openDb(opts.target, true);
       try {
@@ -157,12 +190,18 @@ export function register(program: Command): void {
             }
           }
         });
-        m.on("error", (e) => process.stderr.write(`${e.willRetry ? "retrying" : "failed"} (attempt ${e.attempt}): ${e.error.message}\n`));
+        m.on("error", (e) => process.stderr.write(`${e.willRetry ? "retrying" : "failed"} (attempt ${e.attempt}): ${redact(e.error.message)}\n`));
         process.stdout.write(`migrating ${stripCredentials(opts.db)}${opts.target ? ` into ${stripCredentials(opts.target)}` : " in place"} to ${Object.entries(to).map(([t, v]) => `${t}@${v}`).join(", ")} (job ${m.id})\n`);
         const report = await m.run();
         bar?.stop();
-        const verified = opts.verify === true && !report.dryRun ? await verifyStore(target ?? source, registry, to, { exclude: new Set(report.quarantined.map((q) => q.id)) }) : undefined;
+        // Quarantined documents stay where they were, at their old version: verify skips every one the job
+        // ever quarantined (a rerun quarantines nothing new but the earlier ones are still there).
+        const quarantine = report.dryRun ? report.quarantined : await readQuarantine(source, m.id);
+        const verified = opts.verify === true && !report.dryRun ? await verifyStore(target ?? source, registry, to, { exclude: new Set(quarantine.map((q) => q.id)) }) : undefined;
         process.stdout.write(formatReport(report, verified));
+        const now = new Set(report.quarantined.map((q) => `${q.id}@${q.rev ?? ""}`));
+        const earlier = quarantine.filter((q) => !now.has(`${q.id}@${q.rev ?? ""}`)).length;
+        if (earlier > 0) process.stdout.write(`${earlier} document(s) quarantined by earlier runs of this job are still where they were (divan status --id ${m.id})\n`);
         if (report.totals.quarantined > 0 || (verified?.invalid.length ?? 0) > 0) process.exitCode = 1;
       } finally {
         await source.close();

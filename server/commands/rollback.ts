@@ -19,6 +19,8 @@ export function register(program: Command): void {
     if (opts.target !== undefined) {
       const target = await openDb(opts.target);
       try {
+        // Fails with NOT_FOUND on a mistyped URL instead of reporting a drop that did not happen.
+        await target.info();
         await rollbackMigration({ mode: "drop-target", target });
         process.stdout.write(`dropped ${stripCredentials(opts.target)}; ${stripCredentials(opts.db)} was never changed\n`);
       } finally {
@@ -27,10 +29,11 @@ export function register(program: Command): void {
       return;
     }
     const registry = await loadRegistry(opts.schemas);
-    const from = await resolveTarget(opts.to, registry, opts.manifests);
     const graph = await loadSteps(opts.steps);
+    const from = await resolveTarget(opts.to, registry, opts.manifests, graph);
     const source = await openDb(opts.db);
     try {
+      process.stdout.write(`rolling back ${stripCredentials(opts.db)} in place down to ${Object.entries(from).map(([t, v]) => `${t}@${v}`).join(", ")}\n`);
       const report = await rollbackMigration({ mode: "down", source, graph, from, batchSize: opts.batchSize, concurrency: opts.concurrency });
       if (report !== undefined) {
         process.stdout.write(formatReport(report));

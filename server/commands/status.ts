@@ -1,17 +1,17 @@
 /**
- * `divan status --db URL [--to <target>] [--id JOB] [--target URL]`: documents per type@version,
+ * `divan status --db URL [--to <target>] [--id JOB] [--target URL] [--steps MODULE]`: documents per type@version,
  * and for a migration job (named by `--id`, or the default id of `--to`): its checkpoint (phase,
  * last key, totals), lease (owner, expiry) and quarantine records.
  *
  * Modular: a section is a function in {@link STATUS_SECTIONS}; other features (transformers) add theirs.
  */
 import type { Command } from "commander";
-import { stripCredentials } from "../../core/redact.js";
+import { redact, stripCredentials } from "../../core/redact.js";
 import { loadRegistry } from "../../schemas/load.js";
 import type { DocumentStore } from "../../store/port.js";
 import { readCheckpoint, readLease, readQuarantine } from "../../strategies/runner/local.js";
 import { defaultMigrationId } from "../../strategies/runner/runner.js";
-import { openDb, resolveTarget } from "./migrate.js";
+import { loadSteps, openDb, resolveTarget } from "./migrate.js";
 import { transformerStatusSection } from "../transformer/status-section.js";
 
 /** What a status section gets. */
@@ -89,19 +89,21 @@ export function register(program: Command): void {
     .option("--target <url>", "the job copies into this database (its checkpoint and lease live there)")
     .option("--schemas <dir>", "folder of schema files (to resolve a manifest --to)", "schemas")
     .option("--manifests <dir>", "folder of manifests", "manifests")
-    .action(async (opts: { db: string; to?: string; id?: string; target?: string; schemas: string; manifests: string }) => {
+    .option("--steps <module>", "module exporting the steps (to complete a type@major --to, as migrate does)", "steps/index.ts")
+    .action(async (opts: { db: string; to?: string; id?: string; target?: string; schemas: string; manifests: string; steps: string }) => {
       const store = await openDb(opts.db);
       const target = opts.target === undefined ? undefined : await openDb(opts.target);
       try {
         let jobId = opts.id;
         if (jobId === undefined && opts.to !== undefined) {
-          const to = await resolveTarget(opts.to, await loadRegistry(opts.schemas), opts.manifests);
+          const graph = opts.to.includes("@") ? await loadSteps(opts.steps) : undefined;
+          const to = await resolveTarget(opts.to, await loadRegistry(opts.schemas), opts.manifests, graph);
           jobId = defaultMigrationId(to, store, target !== undefined);
         }
         const ctx: StatusContext = { store, jobStore: target ?? store, now: Date.now(), ...(jobId === undefined ? {} : { jobId }) };
         const out: string[] = [`status of ${stripCredentials(opts.db)}`];
         for (const section of STATUS_SECTIONS) out.push(...(await section(ctx)));
-        process.stdout.write(out.join("\n") + "\n");
+        process.stdout.write(redact(out.join("\n") + "\n"));
       } finally {
         await store.close();
         await target?.close();

@@ -1,0 +1,117 @@
+/**
+ * Helpers of the CLI tests: run the real `divan` CLI in a child process (`node --import tsx server/cli.ts`)
+ * from the todo app's folder (so `schemas/`, `manifests/` and `steps/index.ts` are found by their defaults,
+ * as in an app's repository), seed and read databases of the embedded server over plain HTTP.
+ */
+import { execFile } from "node:child_process";
+import path from "node:path";
+import { expect } from "vitest";
+
+/** The repository root. */
+export const ROOT = path.resolve(import.meta.dirname, "../..");
+/** The todo app, laid out as an app team lays out its repository. */
+export const TODO_APP = path.join(ROOT, "examples/todo-app");
+/** The password put in every `--db` URL; it must never be printed. */
+export const PASSWORD = "s3cr3t-Pa55";
+
+/** What a CLI run printed. */
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs `divan <args>` (from TypeScript sources, through tsx) with `cwd` (default: the todo app). Rejects
+ * when stdout or stderr contains {@link PASSWORD}.
+ */
+export function divan(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  return run(process.execPath, ["--import", "tsx", path.join(ROOT, "server/cli.ts"), ...args], options);
+}
+
+/** Runs a command to its end and resolves with its exit code and output; rejects when it printed {@link PASSWORD}. */
+export function run(file: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      file,
+      [...args],
+      { cwd: options.cwd ?? TODO_APP, env: options.env ?? process.env, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : -1;
+        if (`${stdout}${stderr}`.includes(PASSWORD)) {
+          reject(new Error(`divan ${args.join(" ")} printed the password:\n${stdout}\n${stderr}`));
+        } else resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** `http://admin:<PASSWORD>@host:port/db` for a database of the server at `base`. */
+export function withCredentials(base: string, db: string): string {
+  const u = new URL(`${base}/${db}`);
+  u.username = "admin";
+  u.password = PASSWORD;
+  return u.toString();
+}
+
+/** A JSON document as the server returns it. */
+export type Json = Record<string, unknown> & { _id: string; _rev?: string };
+
+/** Creates the database and writes the documents; fails the test unless every write succeeded. */
+export async function seed(base: string, db: string, docs: readonly Json[]): Promise<void> {
+  expect((await fetch(`${base}/${db}`, { method: "PUT" })).status).toBe(201);
+  const res = await fetch(`${base}/${db}/_bulk_docs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ docs }) });
+  const results = (await res.json()) as { ok?: boolean; id: string }[];
+  expect(results.filter((r) => r.ok !== true)).toEqual([]);
+}
+
+/** Every document of the database (design documents included), keyed by id. */
+export async function allDocs(base: string, db: string): Promise<Map<string, Json>> {
+  const res = await fetch(`${base}/${db}/_all_docs?include_docs=true`);
+  expect(res.status).toBe(200);
+  const body = (await res.json()) as { rows: { id: string; doc: Json }[] };
+  return new Map(body.rows.map((r) => [r.id, r.doc]));
+}
+
+/** `id → _rev` of every document. */
+export async function revs(base: string, db: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const [id, doc] of await allDocs(base, db)) out[id] = String(doc._rev);
+  return out;
+}
+
+/** The HTTP status of `GET <base>/<db>/<id>` (ids such as `_local/x` are passed as they are). */
+export async function statusOf(base: string, db: string, id = ""): Promise<number> {
+  const res = await fetch(`${base}/${db}${id === "" ? "" : `/${id}`}`);
+  await res.arrayBuffer();
+  return res.status;
+}
+
+/** A valid todo-item@1 (`t00`, `t01`, …); even numbers are done. */
+export function todoV1(n: number, extra: Record<string, unknown> = {}): Json {
+  return {
+    _id: `todo-item:t${String(n).padStart(2, "0")}`,
+    schema: "todo-item",
+    version: 1,
+    title: `todo ${n}`,
+    isDone: n % 2 === 0,
+    createdAt: new Date(Date.UTC(2024, 0, 1) + n * 1000).toISOString(),
+    ...extra,
+  };
+}
+
+/**
+ * Five todo-item@1 (the first with an attribute no schema knows), one malformed todo-item@1 (its `isDone`
+ * is no boolean, so no step can translate it), one document of a type divan does not know, a design
+ * document and the settings singleton.
+ */
+export function mixedDocs(): Json[] {
+  return [
+    todoV1(0, { note: "kept by every step" }),
+    ...[1, 2, 3, 4].map((n) => todoV1(n)),
+    { _id: "todo-item:bad", schema: "todo-item", version: 1, title: 42, isDone: "nope" },
+    { _id: "widget:w1", schema: "widget", version: 7, size: 3 },
+    { _id: "_design/app", views: { all: { map: "function (doc) { emit(doc._id); }" } } },
+    { _id: "settings", schema: "settings", version: 1, color: "#ff8800" },
+  ];
+}
