@@ -155,9 +155,9 @@ export interface DeviceContext extends AppDefinitions {
   /**
    * Server database `database` (`""` for the main one) as this device reaches it: through the same
    * connection its sync uses (so the traffic is measured), rejecting with `STORE_UNAVAILABLE` while the
-   * device is offline. For strategies that pull while a device upgrades. Optional.
+   * device is offline. For strategies that pull while a device upgrades.
    */
-  server?(database: string): Promise<DocumentStore>;
+  server(database: string): Promise<DocumentStore>;
   /** Every app version the example knows, oldest first. */
   readonly apps: readonly AppVersion[];
   /** The seeded clock. */

@@ -14,6 +14,8 @@ import { openStore } from "../../store/open.js";
 import { pouchDefaults } from "../../store/pouchdb-node.js";
 import { replicate } from "../../store/replicate.js";
 import type { Registry } from "../../schemas/registry.js";
+import type { StepDefinition } from "../../adapters/steps.js";
+import { todoSteps } from "./steps/index.js";
 import type {
   AppVersion,
   Clock,
@@ -109,6 +111,8 @@ export interface WorldOptions {
   /** The counting proxy in front of that server. */
   proxy: CountingProxy;
   registry: Registry;
+  /** The app's steps (default: the todo example's). */
+  steps?: readonly StepDefinition[];
   /** Every app version the example knows, oldest first. */
   apps: readonly AppVersion[];
 }
@@ -168,6 +172,8 @@ export class World {
       open: async (suffix) => this.#serverStore(suffix),
       apps: options.apps,
       clock: this.clock,
+      steps: options.steps ?? todoSteps,
+      registry: options.registry,
     };
   }
 
@@ -453,7 +459,17 @@ export class World {
       if (this.devices.get(name)?.online === false) throw new DivanError("STORE_UNAVAILABLE", `Device "${name}" is offline.`, { details: { device: name } });
       return this.#proxiedStore(suffix);
     };
-    const context: DeviceContext = { device: name, app, local, openLocal, server, apps: this.options.apps, clock: this.clock };
+    const context: DeviceContext = {
+      device: name,
+      app,
+      local,
+      openLocal,
+      server,
+      apps: this.options.apps,
+      clock: this.clock,
+      steps: this.server.steps,
+      registry: this.server.registry,
+    };
     const binding = await this.strategy.openDevice(context);
     const d: Device = { name, app, online: true, retired: false, binding, context, locals, todoApp: undefined as unknown as TodoApp };
     d.todoApp = this.#newTodoApp(d);

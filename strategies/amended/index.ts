@@ -9,27 +9,26 @@
  * (`resolveMigrationConflicts`: the old edit translated up with the migrated leaf as base).
  */
 import type { StepDefinition } from "../../adapters/steps.js";
-import { createStepGraph } from "../../adapters/path.js";
-import { todoSteps } from "../../examples/todo-app/steps/index.js";
+import { stepGraphOf } from "../steps.js";
 import { resolveMigrationConflicts } from "../runner/conflicts.js";
 import { runMigration } from "../runner/runner.js";
 import type { AppVersion, DeviceBinding, DeviceContext, ReleaseResult, RetireResult, ServerContext, Strategy } from "../types.js";
 
 /** Options of {@link createAmendedStrategy}. */
 export interface AmendedOptions {
-  /** The app's steps (default: the todo example's). */
+  /** The app's steps (default: the ones the server context carries). */
   readonly steps?: readonly StepDefinition[];
 }
 
 /** Creates the `amended` strategy. */
 export function createAmendedStrategy(options: AmendedOptions = {}): Strategy {
-  const graph = createStepGraph(options.steps ?? todoSteps);
   let target: AppVersion | undefined;
   const bind = (device: DeviceContext): DeviceBinding => ({ store: device.local, sync: [{ local: device.local, database: "" }] });
   const migrate = async (server: ServerContext): Promise<number> => {
     if (target === undefined) return 0;
     // Merge late old-version edits that conflict with migrated revisions first: once the runner migrated an old
     // winner, both leaves would be at the new version and the old edit could no longer be told apart.
+    const graph = stepGraphOf(options.steps ?? server.steps);
     const fixed = await resolveMigrationConflicts(server.main, { graph, to: target.shape });
     const report = await runMigration({ source: server.main, plan: { graph, to: target.shape }, lease: { owner: "amended" } });
     return report.totals.written + fixed.resolved.length;

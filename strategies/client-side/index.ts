@@ -9,8 +9,8 @@
  * device migrates them (an updated device migrates again after every sync, i.e. on `settle`).
  */
 import type { StepDefinition } from "../../adapters/steps.js";
-import { createStepGraph } from "../../adapters/path.js";
-import { todoSteps } from "../../examples/todo-app/steps/index.js";
+import type { StepGraph } from "../../adapters/path.js";
+import { stepGraphOf } from "../steps.js";
 import type { DocumentStore } from "../../store/port.js";
 import { resolveMigrationConflicts } from "../runner/conflicts.js";
 import { runMigration } from "../runner/runner.js";
@@ -23,16 +23,16 @@ const CHANGE_SHAPE = (apps: readonly AppVersion[]): Record<string, number> => ({
 
 /** Options of {@link createClientSideStrategy}. */
 export interface ClientSideOptions {
-  /** The app's steps (default: the todo example's). */
+  /** The app's steps (default: the ones the server and device contexts carry). */
   readonly steps?: readonly StepDefinition[];
 }
 
 /** Creates the `client-side` strategy. */
 export function createClientSideStrategy(options: ClientSideOptions = {}): Strategy {
-  const graph = createStepGraph(options.steps ?? todoSteps);
+  const graphOf = (context: { readonly steps: readonly StepDefinition[] }) => stepGraphOf(options.steps ?? context.steps);
   const upgraded = new Map<DocumentStore, AppVersion>();
   const bind = (device: DeviceContext): DeviceBinding => ({ store: device.local, sync: [{ local: device.local, database: "" }] });
-  const migrateLocal = async (local: DocumentStore, app: AppVersion): Promise<void> => {
+  const migrateLocal = async (local: DocumentStore, app: AppVersion, graph: StepGraph): Promise<void> => {
     await runMigration({ source: local, plan: { graph, to: app.shape }, deterministicRevs: true, lease: false, followChanges: false, restart: true });
   };
   return {
@@ -58,8 +58,9 @@ export function createClientSideStrategy(options: ClientSideOptions = {}): Strat
       return bind(device);
     },
     upgradeDevice: async (device) => {
+      const graph = graphOf(device);
       await resolveMigrationConflicts(device.local, { graph, to: device.app.shape, deterministicRevs: true });
-      await migrateLocal(device.local, device.app);
+      await migrateLocal(device.local, device.app, graph);
       upgraded.set(device.local, device.app);
       return bind(device);
     },
@@ -67,11 +68,12 @@ export function createClientSideStrategy(options: ClientSideOptions = {}): Strat
       // An old device's edit of a document updated devices migrated meanwhile is a conflict: merge it first (once migrated,
       // both leaves would be new). Deterministic merges, so the server and every device write the same revisions.
       const to = CHANGE_SHAPE(server.apps);
+      const graph = graphOf(server);
       await resolveMigrationConflicts(server.main, { graph, to, deterministicRevs: true });
       for (const [local, app] of upgraded) {
         await resolveMigrationConflicts(local, { graph, to: app.shape, deterministicRevs: true });
         // Updated devices migrate what old devices wrote since (deterministic: devices agree on the result).
-        await migrateLocal(local, app);
+        await migrateLocal(local, app, graph);
       }
     },
     retire: async (): Promise<RetireResult> => ({ purgedDocs: 0, detail: "nothing to purge: every device migrates its own documents" }),

@@ -20,15 +20,11 @@
  *
  * Conflicts: reading never writes (no write-back), so devices only write what users change.
  */
-import path from "node:path";
 import type { StepDefinition } from "../../adapters/steps.js";
 import type { Shape } from "../../adapters/types.js";
 import { createLiveAdapter } from "../../client/live.js";
 import { liveStore } from "../../client/store.js";
 import { isDivanError } from "../../core/errors.js";
-import { todoSteps } from "../../examples/todo-app/steps/index.js";
-import { packageRoot } from "../../examples/todo-app/metrics.js";
-import { loadRegistry } from "../../schemas/load.js";
 import type { Registry } from "../../schemas/registry.js";
 import type { Doc } from "../../store/port.js";
 import type { AppVersion, Caveat, DeviceBinding, DeviceContext, ReleaseResult, RetireResult, Strategy } from "../types.js";
@@ -46,7 +42,7 @@ export interface LiveAdapterStrategyOptions {
   legacy?: "steps-from-database" | "none";
   /** Every step of the app family (default: the todo app's). Each app version ships those up to its own shape. */
   steps?: readonly StepDefinition[];
-  /** The registry (default: the todo app's schemas, loaded on first use). */
+  /** The registry (default: the one the device context carries). */
   registry?: Registry;
 }
 
@@ -58,9 +54,8 @@ function within(shape: Shape, app: Shape): boolean {
 /** Creates the live-adapter strategy (see the module documentation for the two legacy models). */
 export function createLiveAdapterStrategy(options: LiveAdapterStrategyOptions = {}): Strategy {
   const legacy = options.legacy ?? "steps-from-database";
-  const steps = options.steps ?? todoSteps;
-  let registry: Promise<Registry> | undefined = options.registry === undefined ? undefined : Promise.resolve(options.registry);
-  const registryOf = (): Promise<Registry> => (registry ??= loadRegistry(path.join(packageRoot(), "examples/todo-app/schemas")));
+  const stepsOf = (context: { readonly steps: readonly StepDefinition[] }): readonly StepDefinition[] => options.steps ?? context.steps;
+  const registryOf = (context: { readonly registry: Registry }): Registry => options.registry ?? context.registry;
   const newest = (apps: readonly AppVersion[]): AppVersion | undefined => apps[apps.length - 1];
 
   const bind = async (device: DeviceContext): Promise<DeviceBinding> => {
@@ -68,9 +63,9 @@ export function createLiveAdapterStrategy(options: LiveAdapterStrategyOptions = 
     const isNewest = newest(device.apps)?.version === device.app.version;
     if (legacy === "none" && !isNewest) return { store: device.local, sync };
     // An app ships the steps between shapes it knows; newer steps can only reach it as data.
-    const shipped = steps.filter((s) => within(s.from, device.app.shape) && within(s.to, device.app.shape));
+    const shipped = stepsOf(device).filter((s) => within(s.from, device.app.shape) && within(s.to, device.app.shape));
     const adapter = createLiveAdapter(device.local, {
-      registry: await registryOf(),
+      registry: registryOf(device),
       steps: shipped,
       shape: device.app.shape,
       ...(legacy === "steps-from-database" ? { stepsDocId: STEPS_DOC_ID } : {}),
@@ -106,7 +101,7 @@ export function createLiveAdapterStrategy(options: LiveAdapterStrategyOptions = 
     prepareServer: async () => {},
     async release(server): Promise<ReleaseResult> {
       if (legacy !== "steps-from-database") return { downtimeMs: 0, documentsWritten: 0 };
-      const doc: Doc = { _id: STEPS_DOC_ID, steps: JSON.parse(JSON.stringify(steps.filter((s) => "ops" in s))) as unknown[] };
+      const doc: Doc = { _id: STEPS_DOC_ID, steps: JSON.parse(JSON.stringify(stepsOf(server).filter((s) => "ops" in s))) as unknown[] };
       try {
         const current = await server.main.get(STEPS_DOC_ID);
         if (current._rev !== undefined) doc._rev = current._rev;

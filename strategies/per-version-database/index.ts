@@ -15,12 +15,11 @@
  * - `retire` stops translating into and out of the retired version; its database is kept (old clients
  *   read the support notice there) unless `dropRetired` is set.
  *
- * The default steps are the todo example's (the harness runs the todo app); an app team passes its own.
+ * The steps are the ones the server context carries (the harness passes the todo app's); options can override them.
  */
 import type { StepDefinition } from "../../adapters/steps.js";
 import type { Shape } from "../../adapters/types.js";
-import { todoSteps } from "../../examples/todo-app/steps/index.js";
-import { DivanError } from "../../core/errors.js";
+import { DivanError, isDivanError } from "../../core/errors.js";
 import type { DocumentStore } from "../../store/port.js";
 import { replicate } from "../../store/replicate.js";
 import { createTransformer, type Transformer, type TransformerSide } from "../transformer/transformer.js";
@@ -58,9 +57,7 @@ export function shapeOfMajor(apps: readonly AppVersion[], major: number): Shape 
 
 /** Creates the `per-version-database` strategy. */
 export function createPerVersionDatabaseStrategy(options: PerVersionDatabaseOptions = {}): Strategy {
-  const steps = options.steps ?? todoSteps;
   let transformer: Transformer | undefined;
-  let serverContext: ServerContext | undefined;
   const sides = new Map<number, TransformerSide>();
 
   const sideFor = async (server: ServerContext, major: number): Promise<TransformerSide> => {
@@ -89,8 +86,7 @@ export function createPerVersionDatabaseStrategy(options: PerVersionDatabaseOpti
       if (from === undefined) throw new DivanError("CONFIG_INVALID", `no manifest for app ${this.change.from}`);
       const side = await sideFor(server, appMajor(from));
       sides.set(appMajor(from), side);
-      transformer = createTransformer({ sides: [side], steps, retryMs: 200 });
-      serverContext = server;
+      transformer = createTransformer({ sides: [side], steps: options.steps ?? server.steps, retryMs: 200 });
       await transformer.start();
     },
 
@@ -114,10 +110,14 @@ export function createPerVersionDatabaseStrategy(options: PerVersionDatabaseOpti
     async upgradeDevice(device, from, previous) {
       if (appMajor(from) === appMajor(device.app)) return previous;
       const local = await device.openLocal(versionSuffix(appMajor(device.app)));
-      if (serverContext !== undefined) {
-        for (const channel of previous.sync) await replicate(channel.local, await serverContext.open(channel.database));
+      // Through the device's own connection, so the traffic is measured and an offline device does not
+      // reach the server: it then starts from an empty database that its first sync fills.
+      try {
+        for (const channel of previous.sync) await replicate(channel.local, await device.server(channel.database));
         await transformer?.drain();
-        await replicate(await serverContext.open(versionSuffix(appMajor(device.app))), local);
+        await replicate(await device.server(versionSuffix(appMajor(device.app))), local);
+      } catch (e) {
+        if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
       }
       return bind(local, device);
     },

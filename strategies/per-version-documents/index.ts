@@ -17,7 +17,6 @@ import semver from "semver";
 import type { StepDefinition } from "../../adapters/steps.js";
 import { multiVersionIds } from "../../adapters/ids.js";
 import { DivanError, isDivanError } from "../../core/errors.js";
-import { todoSteps } from "../../examples/todo-app/steps/index.js";
 import { replicate } from "../../store/replicate.js";
 import type { DocumentStore } from "../../store/port.js";
 import { versionView } from "../../store/versions.js";
@@ -119,7 +118,7 @@ export function createPerVersionDocumentsStrategy(options: PerVersionDocumentsOp
       supported.set(app.version, app.shape);
       transformer = createTransformer({
         sides: [{ name: app.version, store: server.main, shape: { ...app.shape } }],
-        steps: options.steps ?? todoSteps,
+        steps: options.steps ?? server.steps,
         ids: multiVersionIds,
         checkpointId: CHECKPOINT_ID,
         ...(options.retryMs === undefined ? {} : { retryMs: options.retryMs }),
@@ -148,7 +147,7 @@ export function createPerVersionDocumentsStrategy(options: PerVersionDocumentsOp
       const selector = selectorOf(device.app.shape);
       let remote: DocumentStore | undefined;
       try {
-        remote = await device.server?.("");
+        remote = await device.server("");
       } catch (e) {
         if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
       }

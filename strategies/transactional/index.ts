@@ -17,11 +17,10 @@
  * (deterministic revisions, so their copies of the server's documents are the same revisions: no
  * conflicts), keeping edits they had not pushed yet.
  */
-import { createStepGraph } from "../../adapters/path.js";
 import type { StepDefinition } from "../../adapters/steps.js";
 import type { Shape } from "../../adapters/types.js";
 import { DivanError } from "../../core/errors.js";
-import { todoSteps } from "../../examples/todo-app/steps/index.js";
+import { stepGraphOf } from "../steps.js";
 import type { DocumentStore } from "../../store/port.js";
 import { runMigration } from "../runner/runner.js";
 import type { AppVersion, Caveat, DeviceBinding, DeviceContext, ReleaseResult, RetireResult, ServerContext, Strategy } from "../types.js";
@@ -65,7 +64,7 @@ export async function verifyShape(store: DocumentStore, shape: Shape, typeField 
 export interface TransactionalOptions {
   /** Copy while apps write and lock only for the final catch-up (default false: lock for the whole copy). */
   readonly online?: boolean;
-  /** The app's steps (default: the todo example's). */
+  /** The app's steps (default: the ones the server and device contexts carry). */
   readonly steps?: readonly StepDefinition[];
 }
 
@@ -73,7 +72,7 @@ const CHANGE = { from: "1.0.0", to: "3.0.0" } as const;
 
 /** Creates the `transactional` (or, with `online`, `transactional-online`) strategy. */
 export function createTransactionalStrategy(options: TransactionalOptions = {}): Strategy {
-  const graph = createStepGraph(options.steps ?? todoSteps);
+  const graphOf = (context: { readonly steps: readonly StepDefinition[] }) => stepGraphOf(options.steps ?? context.steps);
   const online = options.online === true;
   const suffixOf = (app: AppVersion): string => `-v${Number.parseInt(app.version, 10)}`;
   const isNew = (app: AppVersion): boolean => app.version === CHANGE.to;
@@ -125,7 +124,7 @@ export function createTransactionalStrategy(options: TransactionalOptions = {}):
     release: async (server: ServerContext, _from, to): Promise<ReleaseResult> => {
       const target = await server.open(suffixOf(to));
       const copy = async (): Promise<number> =>
-        (await runMigration({ source: server.main, target, plan: { graph, to: to.shape }, deterministicRevs: true, lease: { owner: "transactional" } })).totals.written;
+        (await runMigration({ source: server.main, target, plan: { graph: graphOf(server), to: to.shape }, deterministicRevs: true, lease: { owner: "transactional" } })).totals.written;
       let written = 0;
       let lockedAt: number;
       if (online) {
@@ -146,7 +145,7 @@ export function createTransactionalStrategy(options: TransactionalOptions = {}):
     upgradeDevice: async (device, _from, previous) => {
       const next = await bindNew(device);
       // Keep what the device had not pushed: copy its old local database into the new one, migrated.
-      await runMigration({ source: previous.store, target: next.store, plan: { graph, to: device.app.shape }, deterministicRevs: true, lease: false, followChanges: false });
+      await runMigration({ source: previous.store, target: next.store, plan: { graph: graphOf(device), to: device.app.shape }, deterministicRevs: true, lease: false, followChanges: false });
       return next;
     },
     settle: async () => {},

@@ -25,7 +25,7 @@ const METRICS = [
 let report: ComparisonReport;
 beforeAll(async () => {
   report = await runComparison({ scenarios: ["basti", "marten"], seed: 5 });
-});
+}, 180_000); // every registered strategy × two scenarios with real replication
 
 describe("the comparison report", () => {
   it("runs every registered strategy and has every metric for every strategy × scenario", () => {
@@ -37,7 +37,9 @@ describe("the comparison report", () => {
       expect(run.invariants.length).toBe(6);
       for (const i of run.invariants) expect(Object.keys(i).sort()).toEqual(["detail", "expected", "name", "ok", "violations"]);
       expect(run.metrics.serverDocs).toBeGreaterThan(0);
-      expect(run.metrics.deviceDocs).toBe(run.metrics.serverDocs);
+      // Devices hold at most what the server holds (channels and per-version databases hold less).
+      expect(run.metrics.deviceDocs).toBeGreaterThan(0);
+      expect(run.metrics.deviceDocs).toBeLessThanOrEqual(run.metrics.serverDocs);
     }
   });
 
