@@ -158,6 +158,12 @@ export interface DeviceContext extends AppDefinitions {
    * device is offline. For strategies that pull while a device upgrades.
    */
   server(database: string): Promise<DocumentStore>;
+  /**
+   * The database at `url` (e.g. a translating proxy's, as in {@link SyncChannel.remoteUrl}) reached the way
+   * this device's sync reaches it (measured), rejecting with `STORE_UNAVAILABLE` while the device is
+   * offline. For strategies that push or pull through such a database while a device upgrades. Optional.
+   */
+  remote?(url: string): Promise<DocumentStore>;
   /** Every app version the example knows, oldest first. */
   readonly apps: readonly AppVersion[];
   /** The seeded clock. */

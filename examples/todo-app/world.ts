@@ -459,12 +459,17 @@ export class World {
       if (this.devices.get(name)?.online === false) throw new DivanError("STORE_UNAVAILABLE", `Device "${name}" is offline.`, { details: { device: name } });
       return this.#proxiedStore(suffix);
     };
+    const remote = async (url: string): Promise<DocumentStore> => {
+      if (this.devices.get(name)?.online === false) throw new DivanError("STORE_UNAVAILABLE", `Device "${name}" is offline.`, { details: { device: name } });
+      return this.#channelRemote({ local, database: "", remoteUrl: url });
+    };
     const context: DeviceContext = {
       device: name,
       app,
       local,
       openLocal,
       server,
+      remote,
       apps: this.options.apps,
       clock: this.clock,
       steps: this.server.steps,
