@@ -1,0 +1,51 @@
+/**
+ * `divan --help` lists every registered command, from the TypeScript sources and, when `dist/` was built
+ * (`npm run build`; never built here), through the package's `bin` with `npx divan --help`.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { Command } from "commander";
+import { describe, expect, it } from "vitest";
+import { commands } from "../../server/commands/index.js";
+import { ROOT, divan, run } from "./support.js";
+
+/** The program as `server/cli.ts` builds it. */
+function program(): Command {
+  const p = new Command().name("divan");
+  for (const register of commands) register(p);
+  return p;
+}
+
+/** The command names of a `--help` text's "Commands:" section. */
+function listed(help: string): string[] {
+  const section = help.split(/^Commands:$/m)[1] ?? "";
+  return [...section.matchAll(/^ {2}([a-z][\w-]*)/gm)].map((m) => m[1]!);
+}
+
+const registered = program().commands.map((c) => c.name());
+const bin = (JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { bin: Record<string, string> }).bin["divan"];
+const built = bin !== undefined && existsSync(path.join(ROOT, bin));
+
+describe("divan --help", () => {
+  it("registers the migration commands with the options their docs promise", () => {
+    expect(registered).toEqual(expect.arrayContaining(["serve", "migrate", "rollback", "status"]));
+    const options = (name: string): string[] => program().commands.find((c) => c.name() === name)!.options.map((o) => o.long ?? "");
+    expect(options("migrate")).toEqual(expect.arrayContaining(["--db", "--to", "--target", "--dry-run", "--verify", "--concurrency", "--batch-size", "--restart", "--schemas", "--manifests", "--steps"]));
+    expect(options("rollback")).toEqual(expect.arrayContaining(["--db", "--to", "--target"]));
+    expect(options("status")).toEqual(expect.arrayContaining(["--db", "--to", "--id", "--target", "--steps"]));
+    expect(options("serve")).toEqual(expect.arrayContaining(["--transform", "--status-port"]));
+  });
+
+  it("lists every registered command (tsx server/cli.ts)", async () => {
+    const r = await divan(["--help"], { cwd: ROOT });
+    expect(r.code).toBe(0);
+    expect(listed(r.stdout)).toEqual([...registered, "help"]);
+  });
+
+  // dist/ exists only after `npm run build`, which a test must not run.
+  it.runIf(built)("npx divan --help runs the built bin and lists every command", async () => {
+    const r = await run("npx", ["--no-install", "divan", "--help"], { cwd: ROOT });
+    expect(r.code, r.stderr).toBe(0);
+    expect(listed(r.stdout), "dist/ is older than the sources: run npm run build").toEqual([...registered, "help"]);
+  });
+});
