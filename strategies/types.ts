@@ -10,6 +10,7 @@
  */
 import type { StepDefinition } from "../adapters/steps.js";
 import type { Registry } from "../schemas/registry.js";
+import type { TranslatingProxyFactory } from "./proxy.js";
 import type { DocumentStore, Selector } from "../store/port.js";
 
 /** Where data is stored (taxonomy axis 1). */
@@ -114,6 +115,8 @@ export interface ServerContext extends AppDefinitions {
   readonly apps: readonly AppVersion[];
   /** The seeded clock. */
   readonly clock: Clock;
+  /** Starts a translating proxy (`server/lazy`), for strategies that serve translated views. Optional. */
+  readonly translatingProxy?: TranslatingProxyFactory;
 }
 
 /** One replication a device runs with the server. */

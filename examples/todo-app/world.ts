@@ -13,6 +13,7 @@ import { httpStore, splitDatabaseUrl } from "../../store/http.js";
 import { openStore } from "../../store/open.js";
 import { pouchDefaults } from "../../store/pouchdb-node.js";
 import { replicate } from "../../store/replicate.js";
+import { startLazyProxy } from "../../server/lazy/proxy.js";
 import type { Registry } from "../../schemas/registry.js";
 import type { StepDefinition } from "../../adapters/steps.js";
 import { todoSteps } from "./steps/index.js";
@@ -174,6 +175,7 @@ export class World {
       clock: this.clock,
       steps: options.steps ?? todoSteps,
       registry: options.registry,
+      translatingProxy: startLazyProxy,
     };
   }
 

@@ -1,0 +1,121 @@
+/**
+ * The revision map of a translating proxy (pure): the revisions of translated documents ("views").
+ *
+ * A view (e.g. the `todo-item:<id>` an app 1.0 device sees, made from todo-item@3 + todo-item-status@1)
+ * has no revision of its own on the server. The proxy gives it one, kept in a small record per view
+ * ({@link ViewRev}, stored as a `_local` document of the server database):
+ *
+ * - the current synthetic revision and the hash of the content it stands for;
+ * - its ancestors (revision hashes, newest first), so `_revisions` shows a linear history and every
+ *   revision a device receives is a child of the one it has.
+ *
+ * A read whose translated content hashes differently from the record mints `gen+1` as a child of the
+ * recorded revision ({@link observe}); the minted id is derived from the parent and the content, so two
+ * readers (or two proxies) minting from the same state mint the same revision. A write a device pushes
+ * with revision R records R, with the hash of the content the device holds under R ({@link adoptPushed}):
+ * when the server reads it back the same (down(up(x, base)) = x), R is served again: no echo, no conflict;
+ * when it reads back differently, the next read mints a child of R, which the device receives as an update.
+ */
+import { stringMd5 } from "pouchdb-md5";
+import { canonicalJson, contentOf } from "../../strategies/runner/canonical.js";
+import type { Doc } from "../../store/port.js";
+
+/** Revisions kept per view (CouchDB's default `_revs_limit`). */
+export const REVS_LIMIT = 1000;
+
+/** The hash a deleted view has. */
+export const DELETED_HASH = "deleted";
+
+/** The revision record of one view (version 1 of the `_local` document's body). */
+export interface ViewRev {
+  readonly v: 1;
+  /** The current synthetic revision, `<gen>-<hash>`. */
+  readonly rev: string;
+  /** Hash of the content {@link rev} stands for ({@link DELETED_HASH} when deleted). */
+  readonly hash: string;
+  /** True when the view is deleted at {@link rev}. */
+  readonly deleted: boolean;
+  /** Revision hashes, newest first; `ancestors[0]` is {@link rev}'s own hash. At most {@link REVS_LIMIT}. */
+  readonly ancestors: readonly string[];
+}
+
+/** CouchDB's `_revisions` of a document. */
+export interface Revisions {
+  start: number;
+  ids: string[];
+}
+
+/** The generation of a revision (`3-abc` → 3; 0 when malformed). */
+export function generationOf(rev: string): number {
+  const n = Number.parseInt(rev.slice(0, rev.indexOf("-")), 10);
+  return Number.isSafeInteger(n) && n > 0 ? n : 0;
+}
+
+/** The hash part of a revision (`3-abc` → `abc`). */
+export function hashOf(rev: string): string {
+  return rev.slice(rev.indexOf("-") + 1);
+}
+
+/**
+ * The hash of a view's content: every member but `_rev`, `_revisions`, `_conflicts` and `_deleted`,
+ * independent of key order. `undefined` (or a deleted document) hashes to {@link DELETED_HASH}.
+ */
+export function viewHash(doc: Doc | undefined): string {
+  if (doc === undefined || doc._deleted === true) return DELETED_HASH;
+  const { _deleted, ...content } = contentOf(doc);
+  void _deleted;
+  return stringMd5(canonicalJson(content));
+}
+
+/** The child of `parent` (none: a first revision) for content `hash`. Deterministic. */
+export function mintChild(parent: ViewRev | undefined, hash: string, deleted: boolean): ViewRev {
+  const gen = parent === undefined ? 0 : generationOf(parent.rev);
+  const id = stringMd5(canonicalJson({ parent: parent?.rev ?? null, hash, deleted }));
+  const ancestors = [id, ...(parent?.ancestors ?? [])].slice(0, REVS_LIMIT);
+  return { v: 1, rev: `${gen + 1}-${id}`, hash, deleted, ancestors };
+}
+
+/**
+ * What a read serves for a view whose translated content hashes to `hash` (`DELETED_HASH`: no such
+ * document now). Returns the record unchanged when the content is the recorded one, a minted child when
+ * it changed, and `undefined` for a view that is deleted and was never served (nothing to tell anyone).
+ */
+export function observe(entry: ViewRev | undefined, hash: string): { entry: ViewRev | undefined; changed: boolean } {
+  const deleted = hash === DELETED_HASH;
+  if (entry === undefined) return deleted ? { entry: undefined, changed: false } : { entry: mintChild(undefined, hash, false), changed: true };
+  if (entry.hash === hash) return { entry, changed: false };
+  return { entry: mintChild(entry, hash, deleted), changed: true };
+}
+
+/**
+ * Records a revision a device pushed (`new_edits: false`): `rev` with its history `revisions` (as the
+ * device sent it; only `rev` itself when absent) now stands for content `hash`.
+ */
+export function adoptPushed(rev: string, revisions: Revisions | undefined, hash: string): ViewRev {
+  const own = hashOf(rev);
+  const ids = revisions !== undefined && revisions.start === generationOf(rev) && revisions.ids[0] === own ? revisions.ids : [own];
+  return { v: 1, rev, hash, deleted: hash === DELETED_HASH, ancestors: ids.slice(0, REVS_LIMIT) };
+}
+
+/** True when `rev` is the view's current revision or one of its recorded ancestors. */
+export function knows(entry: ViewRev | undefined, rev: string): boolean {
+  if (entry === undefined) return false;
+  const gen = generationOf(rev);
+  const top = generationOf(entry.rev);
+  const i = top - gen;
+  return i >= 0 && i < entry.ancestors.length && entry.ancestors[i] === hashOf(rev);
+}
+
+/** The `_revisions` of the view's current revision. */
+export function revisionsOf(entry: ViewRev): Revisions {
+  return { start: generationOf(entry.rev), ids: [...entry.ancestors] };
+}
+
+/** A stored record read back from a `_local` document body; `undefined` when it is not one. */
+export function parseViewRev(body: Record<string, unknown> | undefined): ViewRev | undefined {
+  if (body === undefined || body["v"] !== 1) return undefined;
+  const { rev, hash, deleted, ancestors } = body;
+  if (typeof rev !== "string" || typeof hash !== "string" || typeof deleted !== "boolean") return undefined;
+  if (!Array.isArray(ancestors) || !ancestors.every((a): a is string => typeof a === "string")) return undefined;
+  return { v: 1, rev, hash, deleted, ancestors };
+}

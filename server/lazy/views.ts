@@ -1,0 +1,370 @@
+/**
+ * One app version's view of the single server database, for the translating proxy: documents read
+ * through the live adapter (`client/live.ts`, the same translation core the client-side twin uses),
+ * with synthetic revisions from the revision map (`revmap.ts`) kept in `_local` documents of the server
+ * database, and writes translated up onto the stored newest shape.
+ *
+ * Documents of a type no step names (settings, `_design/`, unknown types) are not views: they pass
+ * through with their real revisions.
+ */
+import { singleVersionIds } from "../../adapters/ids.js";
+import type { StepGraph } from "../../adapters/path.js";
+import type { Shape } from "../../adapters/types.js";
+import { createLiveAdapter, type LiveAdapter, type LiveChange, type RowProblem } from "../../client/live.js";
+import { DivanError, isDivanError } from "../../core/errors.js";
+import type { Registry } from "../../schemas/registry.js";
+import { contentOf } from "../../strategies/runner/canonical.js";
+import type { Doc, DocumentStore, Seq } from "../../store/port.js";
+import { adoptPushed, DELETED_HASH, knows, mintChild, observe, parseViewRev, revisionsOf, viewHash, type Revisions, type ViewRev } from "./revmap.js";
+
+/** Prefix of the `_local` documents holding revision records. */
+export const REV_RECORD_PREFIX = "divan-lazy-rev";
+/** Prefix of the `_local` documents holding devices' checkpoints. */
+export const CHECKPOINT_PREFIX = "divan-lazy-local";
+
+/** A view document as served: its current revision record and content (undefined when deleted). */
+export interface Served {
+  readonly entry: ViewRev;
+  readonly doc: Doc | undefined;
+}
+
+/** One translated change. */
+export interface ViewChange {
+  id: string;
+  seq: Seq;
+  changes: { rev: string }[];
+  deleted?: boolean;
+  doc?: Doc;
+}
+
+/** The outcome of writing one document through a view: its revision, or a CouchDB-style error. */
+export type ViewWrite = { id: string; ok: true; rev: string } | { id: string; ok: false; rev?: string; status: number; error: string; reason: string };
+
+/** Serializes work per key (revision records are read-modify-write). */
+class KeyedLock {
+  readonly #tails = new Map<string, Promise<void>>();
+
+  async with<T>(keys: readonly string[], f: () => Promise<T>): Promise<T> {
+    const sorted = [...new Set(keys)].sort();
+    const releases: (() => void)[] = [];
+    try {
+      for (const k of sorted) {
+        const before = this.#tails.get(k) ?? Promise.resolve();
+        let release!: () => void;
+        const mine = new Promise<void>((r) => (release = r));
+        const tail = before.then(() => mine);
+        this.#tails.set(k, tail);
+        releases.push(() => {
+          release();
+          if (this.#tails.get(k) === tail) this.#tails.delete(k);
+        });
+        await before;
+      }
+      return await f();
+    } finally {
+      for (const r of releases.reverse()) r();
+    }
+  }
+}
+
+const STATUS: Record<string, [number, string]> = {
+  NOT_FOUND: [404, "not_found"],
+  CONFLICT: [409, "conflict"],
+  FORBIDDEN: [403, "forbidden"],
+  SCHEMA_INVALID: [403, "forbidden"],
+  UNAUTHORIZED: [401, "unauthorized"],
+  BAD_REQUEST: [400, "bad_request"],
+};
+
+/** CouchDB status and error name of a divan error code. */
+export function couchStatusOf(code: string): [number, string] {
+  return STATUS[code] ?? [500, code === "STORE_UNAVAILABLE" ? "service_unavailable" : "unknown_error"];
+}
+
+function failure(id: string, rev: string | undefined, code: string, reason: string): ViewWrite {
+  const [status, error] = couchStatusOf(code);
+  return { id, ok: false, ...(rev !== undefined ? { rev } : {}), status, error, reason };
+}
+
+/** The app-side content of a pushed document: no revision fields. */
+function pushedContent(doc: Doc): Doc {
+  const { _rev, _revisions, _conflicts, ...rest } = doc;
+  void _rev;
+  void _revisions;
+  void _conflicts;
+  return rest as Doc;
+}
+
+/** One app version's translated view of the server database. */
+export class VersionView {
+  /** The database name the proxy serves this view under. */
+  readonly name: string;
+  /** The app version's shape. */
+  readonly shape: Shape;
+  readonly #store: DocumentStore;
+  readonly #adapter: LiveAdapter;
+  readonly #familyTypes: ReadonlySet<string>;
+  readonly #lock: KeyedLock;
+  readonly #records = new Map<string, { entry: ViewRev | undefined; localRev: string | undefined }>();
+
+  constructor(options: { name: string; shape: Shape; store: DocumentStore; registry: Registry; graph: StepGraph; lock?: KeyedLock }) {
+    this.name = options.name;
+    this.shape = options.shape;
+    this.#store = options.store;
+    this.#adapter = createLiveAdapter(options.store, { registry: options.registry, steps: options.graph, shape: options.shape });
+    this.#familyTypes = new Set(options.graph.steps.flatMap((s) => [...Object.keys(s.from), ...Object.keys(s.to)]));
+    this.#lock = options.lock ?? new KeyedLock();
+  }
+
+  /** True when `id` is a translated document (its type belongs to a step family), false for pass-through. */
+  isView(id: string): boolean {
+    const type = singleVersionIds.parse(id)?.type;
+    return type !== undefined && !id.startsWith("_") && this.#familyTypes.has(type);
+  }
+
+  /** Every document id of the entity `id` belongs to, one per family type (for doc_ids filters). */
+  entityIds(id: string): string[] {
+    const parsed = singleVersionIds.parse(id);
+    if (parsed === undefined) return [id];
+    return [...this.#familyTypes].map((t) => singleVersionIds.format(t, parsed.entityId, 0));
+  }
+
+  // ------------------------------------------------------------------------------ revision records
+
+  #localId(id: string): string {
+    return `${REV_RECORD_PREFIX}:${this.name}:${id}`;
+  }
+
+  async #record(id: string): Promise<{ entry: ViewRev | undefined; localRev: string | undefined }> {
+    const cached = this.#records.get(id);
+    if (cached !== undefined) return cached;
+    const local = await this.#store.getLocal(this.#localId(id));
+    const rec = { entry: parseViewRev(local), localRev: local?._rev };
+    this.#records.set(id, rec);
+    return rec;
+  }
+
+  /** Saves a record; `false` when another writer changed it (the cache is dropped: read again). */
+  async #save(id: string, entry: ViewRev, localRev: string | undefined): Promise<boolean> {
+    try {
+      const r = await this.#store.putLocal({ _id: this.#localId(id), ...(localRev !== undefined ? { _rev: localRev } : {}), ...entry });
+      this.#records.set(id, { entry, localRev: r.rev });
+      return true;
+    } catch (e) {
+      this.#records.delete(id);
+      if (isDivanError(e, "CONFLICT")) return false;
+      throw e;
+    }
+  }
+
+  /** The current revision record of view `id` without reading the documents (may be stale). */
+  async recorded(id: string): Promise<ViewRev | undefined> {
+    return (await this.#record(id)).entry;
+  }
+
+  // ------------------------------------------------------------------------------ reads
+
+  /** The translated document `id` now: the document, `undefined` when absent, or why it cannot be read. */
+  async #fresh(id: string): Promise<{ doc: Doc | undefined } | { problem: RowProblem }> {
+    const page = await this.#adapter.allDocs({ keys: [id], includeDocs: true });
+    const row = page.rows[0];
+    if (row?.problem !== undefined) return { problem: row.problem };
+    return { doc: row?.doc ?? undefined };
+  }
+
+  /**
+   * The served state of view `id`: the translated content and its synthetic revision (minted and
+   * recorded when the content changed). `precomputed` is content the caller already translated: used
+   * when it is what the record stands for. `undefined` for a view that does not exist and never did;
+   * a {@link RowProblem} when the entity cannot be translated (e.g. a part has not replicated yet).
+   */
+  async serve(id: string, precomputed?: { doc: Doc | undefined }): Promise<Served | undefined | RowProblem> {
+    return this.#lock.with([this.#localId(id)], async () => {
+      for (let attempt = 0; ; attempt++) {
+        const rec = await this.#record(id);
+        if (precomputed !== undefined && rec.entry !== undefined && viewHash(precomputed.doc) === rec.entry.hash) {
+          return { entry: rec.entry, doc: rec.entry.deleted ? undefined : precomputed.doc };
+        }
+        const now = await this.#fresh(id);
+        if ("problem" in now) return now.problem;
+        const current = now.doc;
+        const { entry, changed } = observe(rec.entry, viewHash(current));
+        if (entry === undefined) return undefined;
+        if (!changed || (await this.#save(id, entry, rec.localRev))) return { entry, doc: entry.deleted ? undefined : current };
+        if (attempt >= 4) throw new DivanError("CONFLICT", `the revision record of ${id} in ${this.name} keeps changing`, { details: { id } });
+      }
+    });
+  }
+
+  /** A served view as CouchDB returns it (`_revisions` with `revs`). */
+  render(id: string, served: Served, revs: boolean): Doc {
+    const rev = served.entry.rev;
+    const out: Doc = served.doc === undefined ? { _id: id, _rev: rev, _deleted: true } : { ...contentOf(served.doc), _id: id, _rev: rev };
+    if (revs) out._revisions = revisionsOf(served.entry);
+    return out;
+  }
+
+  /** Rows of `_all_docs` at this version (family rows with synthetic revisions; problem rows left out in ranges). */
+  async allDocs(options: { keys?: string[]; startkey?: string; endkey?: string; limit?: number; skip?: number; descending?: boolean; includeDocs: boolean }): Promise<{ totalRows: number; rows: Record<string, unknown>[] }> {
+    const { includeDocs, ...rest } = options;
+    const page = await this.#adapter.allDocs({ ...rest, includeDocs: true });
+    const rows: Record<string, unknown>[] = [];
+    for (const row of page.rows) {
+      if (!this.isView(row.id)) {
+        if (row.problem !== undefined || row.error !== undefined) rows.push({ key: row.key, error: row.error ?? "not_found" });
+        else rows.push({ id: row.id, key: row.key, value: row.value, ...(includeDocs ? { doc: row.doc ?? null } : {}) });
+        continue;
+      }
+      if (row.problem !== undefined || row.doc === undefined || row.doc === null) {
+        const rec = options.keys !== undefined && row.problem === undefined ? await this.recorded(row.id) : undefined;
+        if (rec?.deleted === true) rows.push({ id: row.id, key: row.key, value: { rev: rec.rev, deleted: true }, ...(includeDocs ? { doc: null } : {}) });
+        else if (options.keys !== undefined) rows.push({ key: row.key, error: "not_found" });
+        continue;
+      }
+      const served = await this.serve(row.id, { doc: row.doc });
+      if (served === undefined || "code" in served) continue;
+      if (served.doc === undefined) {
+        if (options.keys !== undefined) rows.push({ id: row.id, key: row.key, value: { rev: served.entry.rev, deleted: true }, ...(includeDocs ? { doc: null } : {}) });
+        continue;
+      }
+      rows.push({ id: row.id, key: row.key, value: { rev: served.entry.rev }, ...(includeDocs ? { doc: this.render(row.id, served, false) } : {}) });
+    }
+    return { totalRows: page.totalRows, rows };
+  }
+
+  /**
+   * One page of translated changes after `since`: reads raw pages until one translates to at least one
+   * change or the feed is exhausted (a page of only untranslatable or unchanged views must not end a
+   * replication early). `lastSeq` is the last raw sequence read.
+   */
+  async changes(options: { since?: Seq | "now"; limit?: number; includeDocs: boolean; docIds?: readonly string[]; descending?: boolean }): Promise<{ results: ViewChange[]; lastSeq: Seq }> {
+    let since = options.since;
+    const wanted = options.docIds === undefined ? undefined : new Set(options.docIds);
+    const rawIds = options.docIds === undefined ? undefined : [...new Set(options.docIds.flatMap((id) => (this.isView(id) ? this.entityIds(id) : [id])))];
+    for (let pages = 0; ; pages++) {
+      const page = await this.#adapter.changes({
+        ...(since !== undefined ? { since } : {}),
+        ...(options.limit !== undefined ? { limit: options.limit } : {}),
+        ...(rawIds !== undefined ? { docIds: rawIds } : {}),
+        ...(options.descending === true ? { descending: true } : {}),
+        includeDocs: true,
+        style: "all_docs",
+      });
+      const results: ViewChange[] = [];
+      for (const c of page.results) {
+        if (wanted !== undefined && !wanted.has(c.id)) continue;
+        const change = await this.#translateChange(c, options.includeDocs);
+        if (change !== undefined) results.push(change);
+      }
+      const exhausted = page.results.length === 0 || page.lastSeq === since || options.descending === true || options.limit === undefined;
+      if (results.length > 0 || exhausted || pages > 10_000) return { results, lastSeq: page.lastSeq };
+      since = page.lastSeq;
+    }
+  }
+
+  async #translateChange(c: LiveChange, includeDocs: boolean): Promise<ViewChange | undefined> {
+    if (!this.isView(c.id)) {
+      const out: ViewChange = { id: c.id, seq: c.seq, changes: c.changes };
+      if (c.deleted === true) out.deleted = true;
+      if (includeDocs && c.doc !== undefined) out.doc = c.doc;
+      return out;
+    }
+    if (c.problem !== undefined) return undefined;
+    const served = await this.serve(c.id, { doc: c.deleted === true ? undefined : c.doc });
+    if (served === undefined || "code" in served) return undefined;
+    const out: ViewChange = { id: c.id, seq: c.seq, changes: [{ rev: served.entry.rev }] };
+    if (served.doc === undefined) out.deleted = true;
+    if (includeDocs) out.doc = this.render(c.id, served, false);
+    return out;
+  }
+
+  // ------------------------------------------------------------------------------ writes
+
+  /** Which of `revs` view `id` does not have (`_revs_diff` for a view). */
+  async missing(id: string, revs: readonly string[]): Promise<string[]> {
+    const entry = await this.recorded(id);
+    return revs.filter((r) => !knows(entry, r));
+  }
+
+  /**
+   * Writes documents pushed at this version. `replicated` (`new_edits: false`): each document carries the
+   * revision the device made; a revision the view has already is skipped; the device's revision becomes
+   * the view's current one when its history contains the current one (else the edit is concurrent: it
+   * is merged onto the stored document and the view moves on from its own revision). Otherwise
+   * (`new_edits: true`): `_rev` must be the current revision, and the view gets a new child revision.
+   */
+  async write(docs: readonly Doc[], replicated: boolean): Promise<ViewWrite[]> {
+    const ids = docs.map((d) => d._id);
+    return this.#lock.with(ids.map((id) => this.#localId(id)), async () => {
+      const out: (ViewWrite | undefined)[] = new Array(docs.length);
+      const todo: { i: number; doc: Doc; adopt: boolean }[] = [];
+      for (const [i, doc] of docs.entries()) {
+        const rec = await this.#record(doc._id);
+        if (replicated) {
+          if (typeof doc._rev !== "string") {
+            out[i] = failure(doc._id, undefined, "BAD_REQUEST", `${doc._id}: a replicated document needs _rev`);
+            continue;
+          }
+          if (knows(rec.entry, doc._rev)) {
+            out[i] = { id: doc._id, ok: true, rev: doc._rev };
+            continue;
+          }
+          const revisions = doc._revisions as Revisions | undefined;
+          const history = revisions?.ids.map((h, k) => `${revisions.start - k}-${h}`) ?? [];
+          const linear = rec.entry === undefined || history.includes(rec.entry.rev);
+          todo.push({ i, doc, adopt: linear });
+        } else {
+          const current = rec.entry !== undefined && !rec.entry.deleted ? rec.entry.rev : undefined;
+          if ((doc._rev ?? undefined) !== current) {
+            out[i] = failure(doc._id, undefined, "CONFLICT", `Document update conflict: ${doc._id} is at ${current ?? "no revision"}`);
+            continue;
+          }
+          todo.push({ i, doc, adopt: false });
+        }
+      }
+      // deletions of views that are already gone write nothing
+      const writes: typeof todo = [];
+      for (const t of todo) {
+        if (t.doc._deleted === true) {
+          const now = await this.#fresh(t.doc._id);
+          if ("doc" in now && now.doc === undefined) {
+            out[t.i] = await this.#recordWrite(t, DELETED_HASH, replicated);
+            continue;
+          }
+        }
+        writes.push(t);
+      }
+      for (let attempt = 0; writes.length > 0; attempt++) {
+        const results = await this.#adapter.bulkDocs(writes.map((t) => pushedContent(t.doc)));
+        const retry: typeof writes = [];
+        for (const [k, r] of results.entries()) {
+          const t = writes[k]!;
+          if (r.ok) out[t.i] = await this.#recordWrite(t, viewHash(t.doc), replicated);
+          else if (r.error.code === "CONFLICT" && attempt < 3) retry.push(t);
+          else out[t.i] = failure(t.doc._id, replicated ? t.doc._rev : undefined, r.error.code, r.error.reason);
+        }
+        writes.splice(0, writes.length, ...retry);
+      }
+      return out.map((w, i) => w ?? failure(docs[i]!._id, undefined, "INTERNAL", "no write result"));
+    });
+  }
+
+  /**
+   * Records a write in the view's revision record. A replicated revision whose history holds the current
+   * one is adopted; a concurrent one records nothing (the next read mints a child of the view's own
+   * revision with the merged content, so devices holding it see linear history; the pushing device gets
+   * a conflict, as it would from CouchDB). A `new_edits` write gets a new child revision.
+   */
+  async #recordWrite(t: { doc: Doc; adopt: boolean }, hash: string, replicated: boolean): Promise<ViewWrite> {
+    const id = t.doc._id;
+    if (replicated && !t.adopt) return { id, ok: true, rev: t.doc._rev! };
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const rec = await this.#record(id);
+      const entry = replicated ? adoptPushed(t.doc._rev!, t.doc._revisions as Revisions | undefined, hash) : mintChild(rec.entry, hash, hash === DELETED_HASH);
+      if (await this.#save(id, entry, rec.localRev)) return { id, ok: true, rev: replicated ? t.doc._rev! : entry.rev };
+    }
+    return failure(id, t.doc._rev, "CONFLICT", `the revision record of ${id} in ${this.name} keeps changing`);
+  }
+}
+
+export { KeyedLock };
