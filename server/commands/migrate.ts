@@ -51,7 +51,12 @@ export async function resolveTarget(to: string, registry: Registry, manifestsDir
     for (const part of to.split(",").map((p) => p.trim()).filter((p) => p.length > 0)) {
       const m = /^([^@\s]+)@(\d+)$/.exec(part);
       if (m === null) throw new DivanError("CONFIG_INVALID", `--to: "${part}" is not type@major (e.g. todo-item@3)`);
-      shape[m[1]!] = Number(m[2]);
+      const [type, major] = [m[1]!, Number(m[2])];
+      // A type the schemas know at other majors only is a typo, not a target (an unknown type passes: divan ignores it).
+      if (registry.majors(type).length > 0 && !registry.has(type, major)) {
+        throw new DivanError("CONFIG_INVALID", `--to: no schema ${type}@${major} (known majors of ${type}: ${registry.majors(type).join(", ")})`);
+      }
+      shape[type] = major;
     }
     return graph === undefined ? shape : completeTarget(shape, graph);
   }
