@@ -25,7 +25,7 @@ export interface TranslatingProxyOptions {
   readonly registry: Registry;
   /** Every step of the app family. */
   readonly steps: readonly StepDefinition[];
-  /** The databases to serve, one per app version. */
+  /** The databases to serve, one per app version, oldest first: writes through any of them are stored at the last one's shape. */
   readonly views: readonly ProxyView[];
   /** Host to listen on (default `127.0.0.1`). */
   readonly host?: string;

@@ -61,11 +61,15 @@ export async function startLazyProxy(options: TranslatingProxyOptions): Promise<
   const graph = createStepGraph([...options.steps], { typeField: options.registry.typeField, versionField: options.registry.versionField });
   const lock = new KeyedLock();
   const views = new Map<string, VersionView>();
+  // the last view is the newest app version: writes through any view are stored at its shape
+  const last = options.views[options.views.length - 1];
+  const newest = last === undefined ? undefined : new VersionView({ name: last.name, shape: last.shape, store: options.store, registry: options.registry, graph, lock });
   for (const v of options.views) {
     if (!/^[a-z][a-z0-9_$()+-]*$/.test(v.name) || views.has(v.name)) {
       throw new DivanError("CONFIG_INVALID", `"${v.name}" cannot be a view database name (lowercase, unique, CouchDB name characters).`, { details: { name: v.name } });
     }
-    views.set(v.name, new VersionView({ name: v.name, shape: v.shape, store: options.store, registry: options.registry, graph, lock }));
+    const view = v === last ? newest! : new VersionView({ name: v.name, shape: v.shape, store: options.store, registry: options.registry, graph, lock, ...(newest ? { newest } : {}) });
+    views.set(v.name, view);
   }
   const store = options.store;
   const uuid = randomUUID().replace(/-/g, "");

@@ -9,9 +9,9 @@
  */
 import { singleVersionIds } from "../../adapters/ids.js";
 import type { StepGraph } from "../../adapters/path.js";
-import type { Shape } from "../../adapters/types.js";
-import { createLiveAdapter, type LiveAdapter, type LiveChange, type RowProblem } from "../../client/live.js";
-import { DivanError, isDivanError } from "../../core/errors.js";
+import { sameShape, type Entity, type Shape } from "../../adapters/types.js";
+import { createLiveAdapter, type LiveAdapter, type LiveChange, type LiveWriteResult, type RowProblem } from "../../client/live.js";
+import { DivanError, isDivanError, messageOf } from "../../core/errors.js";
 import type { Registry } from "../../schemas/registry.js";
 import { contentOf } from "../../strategies/runner/canonical.js";
 import type { Doc, DocumentStore, Seq } from "../../store/port.js";
@@ -106,14 +106,89 @@ export class VersionView {
   readonly #familyTypes: ReadonlySet<string>;
   readonly #lock: KeyedLock;
   readonly #records = new Map<string, { entry: ViewRev | undefined; localRev: string | undefined }>();
+  readonly #graph: StepGraph;
+  /** The newest app version's view: writes are stored at its shape. */
+  readonly #newest: VersionView;
+  /** Type → the types of its entity family (connected by steps). */
+  readonly #families = new Map<string, string[]>();
 
-  constructor(options: { name: string; shape: Shape; store: DocumentStore; registry: Registry; graph: StepGraph; lock?: KeyedLock }) {
+  constructor(options: { name: string; shape: Shape; store: DocumentStore; registry: Registry; graph: StepGraph; lock?: KeyedLock; newest?: VersionView }) {
     this.name = options.name;
     this.shape = options.shape;
     this.#store = options.store;
+    this.#graph = options.graph;
     this.#adapter = createLiveAdapter(options.store, { registry: options.registry, steps: options.graph, shape: options.shape });
     this.#familyTypes = new Set(options.graph.steps.flatMap((s) => [...Object.keys(s.from), ...Object.keys(s.to)]));
     this.#lock = options.lock ?? new KeyedLock();
+    this.#newest = options.newest ?? this;
+    const groups: Set<string>[] = [];
+    for (const st of options.graph.steps) {
+      const ts = [...Object.keys(st.from), ...Object.keys(st.to)];
+      const hit = groups.filter((g) => ts.some((t) => g.has(t)));
+      const merged = new Set<string>(ts);
+      for (const g of hit) {
+        for (const t of g) merged.add(t);
+        groups.splice(groups.indexOf(g), 1);
+      }
+      groups.push(merged);
+    }
+    for (const g of groups) for (const t of g) this.#families.set(t, [...g].sort());
+  }
+
+  /** `shape` restricted to the family of `type`. */
+  #project(shape: Shape, type: string): Shape {
+    const out: Shape = {};
+    for (const t of this.#families.get(type) ?? [type]) if (shape[t] !== undefined) out[t] = shape[t]!;
+    return out;
+  }
+
+  /**
+   * The documents to store for an edit made at this view's shape: the edited entity (the pushed documents
+   * over the rest of the entity as this view reads it) translated up to the newest shape with the newest
+   * stored state as base. `undefined` when this view is the newest or the entity cannot be read at the
+   * newest shape (then the edit is written at this view's shape, onto a newer stored entity if there is one).
+   */
+  async #upToNewest(pushed: readonly Doc[]): Promise<Doc[] | undefined> {
+    if (this.#newest === this) return undefined;
+    const first = singleVersionIds.parse(pushed[0]!._id);
+    if (first === undefined) return undefined;
+    const from = this.#project(this.shape, first.type);
+    const to = this.#project(this.#newest.shape, first.type);
+    if (sameShape(from, to) || Object.keys(to).length === 0) return undefined;
+    const idOf = (t: string): string => singleVersionIds.format(t, first.entityId, 0);
+    const entity: Entity = {};
+    const mine = await this.#adapter.allDocs({ keys: Object.keys(from).map(idOf), includeDocs: true });
+    for (const row of mine.rows) if (row.doc) entity[singleVersionIds.parse(row.id)!.type] = contentOf(row.doc) as Doc;
+    for (const d of pushed) entity[singleVersionIds.parse(d._id)!.type] = pushedContent(d);
+    if (Object.keys(from).some((t) => entity[t] === undefined)) return undefined;
+    const theirs = await this.#newest.#adapter.allDocs({ keys: Object.keys(to).map(idOf), includeDocs: true });
+    if (theirs.rows.some((r) => r.problem !== undefined)) return undefined;
+    const base: Entity = {};
+    for (const row of theirs.rows) if (row.doc) base[singleVersionIds.parse(row.id)!.type] = row.doc;
+    const up = this.#graph.path(from, to)(entity, Object.keys(base).length > 0 ? { base } : {});
+    return Object.entries(up).map(([t, d]) => {
+      const { _rev, _revisions, ...rest } = d;
+      void _rev;
+      void _revisions;
+      return { ...rest, _id: idOf(t) } as Doc;
+    });
+  }
+
+  /** Writes one entity's edit (documents at this view's shape); one result per pushed document. */
+  async #writeEntity(pushed: readonly Doc[]): Promise<LiveWriteResult[]> {
+    const deleting = pushed.some((d) => d._deleted === true);
+    let newest: Doc[] | undefined;
+    try {
+      newest = deleting ? undefined : await this.#upToNewest(pushed);
+    } catch (e) {
+      const reason = messageOf(e);
+      const code = isDivanError(e) ? e.code : "STEP_FAILED";
+      return pushed.map((d) => ({ id: d._id, ok: false, error: { code, reason, details: { id: d._id } } }));
+    }
+    if (newest === undefined) return this.#adapter.bulkDocs(pushed.map(pushedContent));
+    const res = await this.#newest.#adapter.bulkDocs(newest);
+    const bad = res.find((r) => !r.ok);
+    return pushed.map((d) => (bad === undefined || bad.ok ? { id: d._id, ok: true, rev: "" } : { id: d._id, ok: false, error: bad.error }));
   }
 
   /** True when `id` is a translated document (its type belongs to a step family), false for pass-through. */
@@ -335,7 +410,16 @@ export class VersionView {
         writes.push(t);
       }
       for (let attempt = 0; writes.length > 0; attempt++) {
-        const results = await this.#adapter.bulkDocs(writes.map((t) => pushedContent(t.doc)));
+        const byEntity = new Map<string, number[]>();
+        writes.forEach((t, k) => {
+          const key = singleVersionIds.parse(t.doc._id)?.entityId ?? t.doc._id;
+          byEntity.set(key, [...(byEntity.get(key) ?? []), k]);
+        });
+        const results: LiveWriteResult[] = new Array(writes.length);
+        for (const ks of byEntity.values()) {
+          const res = await this.#writeEntity(ks.map((k) => writes[k]!.doc));
+          ks.forEach((k, j) => (results[k] = res[j]!));
+        }
         const retry: typeof writes = [];
         for (const [k, r] of results.entries()) {
           const t = writes[k]!;
