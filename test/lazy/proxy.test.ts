@@ -1,0 +1,147 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadTodoExample } from "../../examples/todo-app/compare.js";
+import { todoSteps } from "../../examples/todo-app/steps/index.js";
+import { startLazyProxy } from "../../server/lazy/proxy.js";
+import { startEmbeddedServer, type EmbeddedServer } from "../../server/embedded.js";
+import type { TranslatingProxy } from "../../strategies/proxy.js";
+import { httpStore } from "../../store/http.js";
+import { openStore } from "../../store/open.js";
+import type { Doc, DocumentStore } from "../../store/port.js";
+import { pouchDefaults } from "../../store/pouchdb-node.js";
+import { replicate } from "../../store/replicate.js";
+
+const MemoryPouch = pouchDefaults({ adapter: "memory" });
+let server: EmbeddedServer;
+let proxy: TranslatingProxy;
+let main: DocumentStore;
+const opened: DocumentStore[] = [];
+let n = 0;
+
+async function device(): Promise<DocumentStore> {
+  n += 1;
+  const s = await openStore(`lazy-proxy-test-${process.pid}-${n}`, { PouchDB: MemoryPouch });
+  opened.push(s);
+  return s;
+}
+function view(name: string): DocumentStore {
+  const s = httpStore(proxy.urlOf(name));
+  opened.push(s);
+  return s;
+}
+
+beforeAll(async () => {
+  server = await startEmbeddedServer();
+  main = await openStore(`${server.url}/lazy-proxy-${process.pid}`);
+  const { registry, apps } = await loadTodoExample();
+  const shape = (v: string) => apps.find((a) => a.version === v)!.shape;
+  proxy = await startLazyProxy({
+    store: main,
+    registry,
+    steps: todoSteps,
+    views: [
+      { name: "app-1-0-0", shape: shape("1.0.0") },
+      { name: "app-3-0-0", shape: shape("3.0.0") },
+    ],
+  });
+});
+
+afterAll(async () => {
+  for (const s of opened) {
+    await s.destroy().catch(() => undefined);
+    await s.close().catch(() => undefined);
+  }
+  await proxy?.close();
+  await main?.destroy();
+  await main?.close();
+  await server?.close();
+});
+
+const ID = "8f5e6edb6f5208abc14d9f49f4003818";
+const item3 = { _id: `todo-item:${ID}`, schema: "todo-item", version: 3, title: "plant tulips", isImportant: false, createdAt: "2024-01-01T00:00:00.000Z", group: "garden" };
+const status1 = { _id: `todo-item-status:${ID}`, schema: "todo-item-status", version: 1, status: "active" };
+
+describe("translating proxy (server-lazy)", () => {
+  it("an app 1.0 device's edit is stored at 3.0 without losing the group, and comes back with the device's own revision and no conflict", async () => {
+    const web = await device();
+    const phone = await device();
+    await web.bulkDocs([item3 as Doc, status1 as Doc]);
+    await replicate(web, view("app-3-0-0"));
+
+    // the phone (plain app 1.0) pulls the todo at its version
+    await replicate(view("app-1-0-0"), phone);
+    const seen = await phone.get(`todo-item:${ID}`);
+    expect(seen).toMatchObject({ schema: "todo-item", version: 1, title: "plant tulips", isDone: false });
+    expect(seen["group"]).toBeUndefined();
+    expect((await phone.allDocs()).rows.map((r) => r.id)).toEqual([`todo-item:${ID}`]);
+
+    // the phone edits and pushes; the server stores 3.0 documents with the group kept
+    const edited = await phone.put({ ...seen, isDone: true, title: "plant tulips in the garden" });
+    await replicate(phone, view("app-1-0-0"));
+    expect(await main.get(`todo-item:${ID}`)).toMatchObject({ version: 3, group: "garden", title: "plant tulips in the garden" });
+    expect(await main.get(`todo-item-status:${ID}`)).toMatchObject({ version: 1, status: "done" });
+
+    // no echo: pulling again brings nothing, the phone's revision is the view's, no conflict
+    const back = await replicate(view("app-1-0-0"), phone);
+    expect(back.docsWritten).toBe(0);
+    const after = await phone.get(`todo-item:${ID}`, { conflicts: true });
+    expect(after._rev).toBe(edited.rev);
+    expect(after._conflicts ?? []).toEqual([]);
+    expect((await view("app-1-0-0").get(`todo-item:${ID}`))._rev).toBe(edited.rev);
+
+    // the 3.0 device receives the phone's edit as a child of what it has
+    await replicate(view("app-3-0-0"), web);
+    const webItem = await web.get(`todo-item:${ID}`, { conflicts: true });
+    expect(webItem).toMatchObject({ title: "plant tulips in the garden", group: "garden" });
+    expect(webItem._conflicts ?? []).toEqual([]);
+    expect(await web.get(`todo-item-status:${ID}`)).toMatchObject({ status: "done" });
+
+    // a 3.0 edit of the status alone reaches the phone as a new child revision of the phone's own
+    const st = await web.get(`todo-item-status:${ID}`);
+    await web.put({ ...st, status: "active" });
+    await replicate(web, view("app-3-0-0"));
+    expect((await replicate(view("app-3-0-0"), web)).docsWritten).toBe(0);
+    await replicate(view("app-1-0-0"), phone);
+    const phoneItem = await phone.get(`todo-item:${ID}`, { revs: true, conflicts: true });
+    expect(phoneItem).toMatchObject({ isDone: false, title: "plant tulips in the garden" });
+    expect(phoneItem._conflicts ?? []).toEqual([]);
+    expect(phoneItem._revisions?.start).toBe(3);
+    expect(phoneItem._revisions?.ids[1]).toBe(edited.rev.slice(2));
+  });
+
+  it("_revs_diff, _bulk_get and open_revs answer from the revision map", async () => {
+    const v1 = proxy.urlOf("app-1-0-0");
+    const current = (await (await fetch(`${v1}/todo-item:${ID}`)).json()) as Doc;
+    const diff = (await (await fetch(`${v1}/_revs_diff`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ [`todo-item:${ID}`]: [current._rev, "9-abc"] }) })).json()) as Record<string, { missing: string[] }>;
+    expect(diff[`todo-item:${ID}`]?.missing).toEqual(["9-abc"]);
+    const bulk = (await (await fetch(`${v1}/_bulk_get?revs=true`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ docs: [{ id: `todo-item:${ID}`, rev: current._rev }, { id: "todo-item:nope" }] }) })).json()) as {
+      results: { id: string; docs: { ok?: Doc; error?: unknown }[] }[];
+    };
+    expect(bulk.results[0]?.docs[0]?.ok).toMatchObject({ _rev: current._rev, version: 1, _revisions: { start: Number(current._rev!.split("-")[0]) } });
+    expect(bulk.results[1]?.docs[0]?.error).toMatchObject({ error: "not_found" });
+    const open = (await (await fetch(`${v1}/todo-item:${ID}?revs=true&open_revs=${encodeURIComponent(JSON.stringify([current._rev]))}`)).json()) as { ok?: Doc }[];
+    expect(open[0]?.ok?._rev).toBe(current._rev);
+    // a 1.0 app has no todo-item-status documents
+    expect((await fetch(`${v1}/todo-item-status:${ID}`)).status).toBe(404);
+  });
+
+  it("a longpoll _changes waits for a server change and answers it translated", async () => {
+    const v1 = proxy.urlOf("app-1-0-0");
+    const now = (await (await fetch(`${v1}/_changes?since=now`)).json()) as { last_seq: string };
+    const polling = fetch(`${v1}/_changes?feed=longpoll&heartbeat=1000&since=${encodeURIComponent(now.last_seq)}`).then((r) => r.json() as Promise<{ results: { id: string; changes: { rev: string }[] }[] }>);
+    const st = await main.get(`todo-item-status:${ID}`);
+    await main.put({ ...st, status: "done" });
+    const answer = await polling;
+    expect(answer.results.map((r) => r.id)).toEqual([`todo-item:${ID}`]);
+    const doc = (await (await fetch(`${v1}/todo-item:${ID}`)).json()) as Doc;
+    expect(doc.isDone).toBe(true);
+    expect(answer.results[0]?.changes[0]?.rev).toBe(doc._rev);
+  });
+
+  it("_local checkpoint documents are kept per view in the server database", async () => {
+    const put = await fetch(`${proxy.urlOf("app-1-0-0")}/_local/ckpt`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ last_seq: "42" }) });
+    expect(put.status).toBe(201);
+    expect(((await (await fetch(`${proxy.urlOf("app-1-0-0")}/_local/ckpt`)).json()) as Doc)["last_seq"]).toBe("42");
+    expect((await fetch(`${proxy.urlOf("app-3-0-0")}/_local/ckpt`)).status).toBe(404);
+    expect(await main.getLocal("divan-lazy-local:app-1-0-0:ckpt")).toMatchObject({ last_seq: "42" });
+  });
+});
