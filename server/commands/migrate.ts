@@ -3,6 +3,7 @@
  * [--concurrency N] [--batch-size N] [--schemas DIR] [--manifests DIR] [--steps MODULE]`
  *
  * Runs the eager runner (`strategies/runner`) on the database: in place, or copied into `--target`.
+ * `--to todo-item@3` is completed from the steps to the family's shape (`todo-item@3, todo-item-status@1`).
  * Resumes automatically from the run's checkpoint. Shows a cli-progress bar on a TTY (one line per
  * 10% otherwise), prints the totals and every quarantined document, and exits 1 when a document was
  * quarantined or `--verify` found an invalid one.
@@ -197,8 +198,12 @@ export function register(program: Command): void {
         });
         m.on("error", (e) => process.stderr.write(`${e.willRetry ? "retrying" : "failed"} (attempt ${e.attempt}): ${redact(e.error.message)}\n`));
         process.stdout.write(`migrating ${stripCredentials(opts.db)}${opts.target ? ` into ${stripCredentials(opts.target)}` : " in place"} to ${Object.entries(to).map(([t, v]) => `${t}@${v}`).join(", ")} (job ${m.id})\n`);
-        const report = await m.run();
-        bar?.stop();
+        let report: MigrationReport;
+        try {
+          report = await m.run();
+        } finally {
+          bar?.stop(); // also when the run fails, so the error is not printed into the bar's line
+        }
         // Quarantined documents stay where they were, at their old version: verify skips every one the job
         // ever quarantined (a rerun quarantines nothing new but the earlier ones are still there).
         const quarantine = report.dryRun ? report.quarantined : await readQuarantine(source, m.id);
