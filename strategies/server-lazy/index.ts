@@ -14,12 +14,12 @@
  * through with their real revisions.
  *
  * Upgrading a device: its pending edits are pushed through the old version's database, then a fresh local
- * database is filled from the new version's (both through the device's measured connection); an offline
- * device keeps the old database as a second channel until it syncs.
+ * database is filled from the new version's (both through the device's measured connection) and the old
+ * copy is emptied; an offline device keeps the old database as a second channel until it syncs.
  */
 import { DivanError, isDivanError } from "../../core/errors.js";
 import { replicate } from "../../store/replicate.js";
-import type { DocumentStore } from "../../store/port.js";
+import type { Doc, DocumentStore } from "../../store/port.js";
 import type { TranslatingProxy, TranslatingProxyFactory } from "../proxy.js";
 import type { AppVersion, DeviceBinding, DeviceContext, ReleaseResult, RetireResult, ServerContext, Strategy, SyncChannel } from "../types.js";
 
@@ -32,6 +32,13 @@ export interface ServerLazyStrategyOptions {
 /** The database name the proxy serves app `version` under (`3.0.0` → `app-3-0-0`). */
 export function viewName(version: string): string {
   return `app-${version.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`;
+}
+
+/** Deletes every document of a local database that no longer replicates (its tombstones never leave it). */
+async function discard(local: DocumentStore): Promise<void> {
+  const page = await local.allDocs();
+  const tombstones: Doc[] = page.rows.flatMap((r) => (r.value && !r.value.deleted && !r.id.startsWith("_design/") ? [{ _id: r.id, _rev: r.value.rev, _deleted: true }] : []));
+  if (tombstones.length > 0) await local.bulkDocs(tombstones);
 }
 
 /** Creates the server-lazy strategy (see the module documentation). */
@@ -78,6 +85,8 @@ export function createServerLazyStrategy(options: ServerLazyStrategyOptions = {}
       try {
         for (const old of previous.sync) await replicate(old.local, await device.remote(old.remoteUrl ?? started().urlOf(viewName(from.version))));
         await replicate(await device.remote(channel.remoteUrl!), fresh);
+        // the old version's copy is pushed and no longer replicated: drop it (tombstones stay local)
+        for (const old of previous.sync) if (old.local !== fresh) await discard(old.local);
       } catch (e) {
         if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
         // offline: the old database keeps its channel, so its pending edits are pushed on the next sync
