@@ -225,3 +225,11 @@ export interface Strategy {
   /** Stops everything the strategy started (feeds, transformers). Idempotent. */
   close(): Promise<void>;
 }
+
+/**
+ * The plainest binding: the app reads and writes the device's own local database, which replicates
+ * with the main server database. What every single-database strategy starts from.
+ */
+export function bindToMain(device: DeviceContext): DeviceBinding {
+  return { store: device.local, sync: [{ local: device.local, database: "" }] };
+}

@@ -12,7 +12,7 @@ import type { StepDefinition } from "../../adapters/steps.js";
 import { stepGraphOf } from "../steps.js";
 import { resolveMigrationConflicts } from "../runner/conflicts.js";
 import { runMigration } from "../runner/runner.js";
-import type { AppVersion, DeviceBinding, DeviceContext, ReleaseResult, RetireResult, ServerContext, Strategy } from "../types.js";
+import { bindToMain, type AppVersion, type ReleaseResult, type RetireResult, type ServerContext, type Strategy } from "../types.js";
 
 /** Options of {@link createAmendedStrategy}. */
 export interface AmendedOptions {
@@ -23,7 +23,6 @@ export interface AmendedOptions {
 /** Creates the `amended` strategy. */
 export function createAmendedStrategy(options: AmendedOptions = {}): Strategy {
   let target: AppVersion | undefined;
-  const bind = (device: DeviceContext): DeviceBinding => ({ store: device.local, sync: [{ local: device.local, database: "" }] });
   const migrate = async (server: ServerContext): Promise<number> => {
     if (target === undefined) return 0;
     // Merge late old-version edits that conflict with migrated revisions first: once the runner migrated an old
@@ -54,8 +53,8 @@ export function createAmendedStrategy(options: AmendedOptions = {}): Strategy {
       target = to;
       return { downtimeMs: 0, documentsWritten: await migrate(server) };
     },
-    openDevice: async (device) => bind(device),
-    upgradeDevice: async (device) => bind(device),
+    openDevice: async (device) => bindToMain(device),
+    upgradeDevice: async (device) => bindToMain(device),
     settle: async (server) => {
       await migrate(server);
     },

@@ -14,7 +14,7 @@ import { stepGraphOf } from "../steps.js";
 import type { DocumentStore } from "../../store/port.js";
 import { resolveMigrationConflicts } from "../runner/conflicts.js";
 import { runMigration } from "../runner/runner.js";
-import type { AppVersion, DeviceBinding, DeviceContext, ReleaseResult, RetireResult, Strategy } from "../types.js";
+import { bindToMain, type AppVersion, type ReleaseResult, type RetireResult, type Strategy } from "../types.js";
 
 /** The app change this strategy handles. */
 const CHANGE = { from: "1.0.0", to: "3.0.0" } as const;
@@ -31,7 +31,6 @@ export interface ClientSideOptions {
 export function createClientSideStrategy(options: ClientSideOptions = {}): Strategy {
   const graphOf = (context: { readonly steps: readonly StepDefinition[] }) => stepGraphOf(options.steps ?? context.steps);
   const upgraded = new Map<DocumentStore, AppVersion>();
-  const bind = (device: DeviceContext): DeviceBinding => ({ store: device.local, sync: [{ local: device.local, database: "" }] });
   const migrateLocal = async (local: DocumentStore, app: AppVersion, graph: StepGraph): Promise<void> => {
     await runMigration({ source: local, plan: { graph, to: app.shape }, deterministicRevs: true, lease: false, followChanges: false, restart: true });
   };
@@ -55,14 +54,14 @@ export function createClientSideStrategy(options: ClientSideOptions = {}): Strat
     release: async (): Promise<ReleaseResult> => ({ downtimeMs: 0, documentsWritten: 0 }),
     openDevice: async (device) => {
       if (device.app.version === CHANGE.to) upgraded.set(device.local, device.app);
-      return bind(device);
+      return bindToMain(device);
     },
     upgradeDevice: async (device) => {
       const graph = graphOf(device);
       await resolveMigrationConflicts(device.local, { graph, to: device.app.shape, deterministicRevs: true });
       await migrateLocal(device.local, device.app, graph);
       upgraded.set(device.local, device.app);
-      return bind(device);
+      return bindToMain(device);
     },
     settle: async (server) => {
       // An old device's edit of a document updated devices migrated meanwhile is a conflict: merge it first (once migrated,

@@ -4,14 +4,10 @@
  * `isImportant` is not important), keep attributes they do not know when they edit a document, and
  * ignore types they do not know. Every device replicates the one database.
  */
-import type { DeviceBinding, DeviceContext, ReleaseResult, RetireResult, Strategy } from "../types.js";
+import { bindToMain, type ReleaseResult, type RetireResult, type Strategy } from "../types.js";
 
 /** Creates the `non-breaking` strategy. */
 export function createNonBreakingStrategy(): Strategy {
-  const bind = (device: DeviceContext): DeviceBinding => ({
-    store: device.local,
-    sync: [{ local: device.local, database: "" }],
-  });
   return {
     name: "non-breaking",
     description:
@@ -22,8 +18,8 @@ export function createNonBreakingStrategy(): Strategy {
     migrationCode: [],
     prepareServer: async () => {},
     release: async (): Promise<ReleaseResult> => ({ downtimeMs: 0, documentsWritten: 0 }),
-    openDevice: async (device) => bind(device),
-    upgradeDevice: async (device) => bind(device),
+    openDevice: async (device) => bindToMain(device),
+    upgradeDevice: async (device) => bindToMain(device),
     settle: async () => {},
     retire: async (): Promise<RetireResult> => ({
       purgedDocs: 0,

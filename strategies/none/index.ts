@@ -5,14 +5,10 @@
  * the documents old apps wrote (and keep writing, e.g. Haneen's offline todo), and old apps cannot
  * read the documents the new app writes (Basti's phone). Every device replicates the one database.
  */
-import type { DeviceBinding, DeviceContext, ReleaseResult, RetireResult, Strategy } from "../types.js";
+import { bindToMain, type ReleaseResult, type RetireResult, type Strategy } from "../types.js";
 
 /** Creates the `none` strategy. */
 export function createNoneStrategy(): Strategy {
-  const bind = (device: DeviceContext): DeviceBinding => ({
-    store: device.local,
-    sync: [{ local: device.local, database: "" }],
-  });
   return {
     name: "none",
     description: "A breaking change (1.0 → 3.0) shipped without any migration: the baseline that shows what breaks.",
@@ -28,8 +24,8 @@ export function createNoneStrategy(): Strategy {
     migrationCode: [],
     prepareServer: async () => {},
     release: async (): Promise<ReleaseResult> => ({ downtimeMs: 0, documentsWritten: 0 }),
-    openDevice: async (device) => bind(device),
-    upgradeDevice: async (device) => bind(device),
+    openDevice: async (device) => bindToMain(device),
+    upgradeDevice: async (device) => bindToMain(device),
     settle: async () => {},
     retire: async (): Promise<RetireResult> => ({
       purgedDocs: 0,

@@ -23,7 +23,7 @@ import { DivanError } from "../../core/errors.js";
 import { stepGraphOf } from "../steps.js";
 import type { DocumentStore } from "../../store/port.js";
 import { runMigration } from "../runner/runner.js";
-import type { AppVersion, Caveat, DeviceBinding, DeviceContext, ReleaseResult, RetireResult, ServerContext, Strategy } from "../types.js";
+import { bindToMain, type AppVersion, type Caveat, type DeviceBinding, type DeviceContext, type ReleaseResult, type RetireResult, type ServerContext, type Strategy } from "../types.js";
 
 /** The id of the maintenance design document. */
 export const MAINTENANCE_DOC_ID = "_design/divan-maintenance";
@@ -76,7 +76,6 @@ export function createTransactionalStrategy(options: TransactionalOptions = {}):
   const online = options.online === true;
   const suffixOf = (app: AppVersion): string => `-v${Number.parseInt(app.version, 10)}`;
   const isNew = (app: AppVersion): boolean => app.version === CHANGE.to;
-  const bindOld = (device: DeviceContext): DeviceBinding => ({ store: device.local, sync: [{ local: device.local, database: "" }] });
   const bindNew = async (device: DeviceContext): Promise<DeviceBinding> => {
     const local = await device.openLocal(suffixOf(device.app));
     return { store: local, sync: [{ local, database: suffixOf(device.app) }] };
@@ -141,7 +140,7 @@ export function createTransactionalStrategy(options: TransactionalOptions = {}):
       const downtimeMs = Date.now() - lockedAt;
       return { downtimeMs, documentsWritten: written };
     },
-    openDevice: async (device) => (isNew(device.app) ? bindNew(device) : bindOld(device)),
+    openDevice: async (device) => (isNew(device.app) ? bindNew(device) : bindToMain(device)),
     upgradeDevice: async (device, _from, previous) => {
       const next = await bindNew(device);
       // Keep what the device had not pushed: copy its old local database into the new one, migrated.

@@ -4,7 +4,7 @@ import vm from "node:vm";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isDivanError } from "../../core/errors.js";
-import { compileValidateDocUpdate, schemaDesignDoc } from "../../schemas/design-doc.js";
+import { schemaDesignDoc } from "../../schemas/design-doc.js";
 import { loadRegistry, loadSchemaFiles } from "../../schemas/load.js";
 import { createRegistry } from "../../schemas/registry.js";
 import type { Registry, ValidationResult } from "../../schemas/registry.js";
