@@ -185,6 +185,7 @@ export function withDeterministicRev(doc: Doc): Doc {
   // canonicalJson({ content: contentOf(doc), parent: parent ?? null }), without copying the document.
   const hash = stringMd5(`{"content":${serialize(doc, REVISION_FIELDS) ?? "null"},"parent":${parent === undefined ? "null" : quote(parent)}}`);
   const start = gen + 1;
-  const out: Doc = { ...contentOf(doc), _id: doc._id, _rev: `${start}-${hash}`, _revisions: { start, ids: parentHash === undefined ? [hash] : [hash, parentHash] } };
+  const out: Doc = { ...doc, _id: doc._id, _rev: `${start}-${hash}`, _revisions: { start, ids: parentHash === undefined ? [hash] : [hash, parentHash] } };
+  delete out._conflicts;
   return out;
 }

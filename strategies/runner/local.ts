@@ -16,19 +16,19 @@ export const leaseId = (id: string): string => `_local/divan-lease-${id}`;
 /**
  * Read-modify-write of a `_local` document, retried on `CONFLICT` (another writer got there first).
  * `update` gets the current document (or `undefined`) and returns the new body (without `_id`/`_rev`).
+ * Resolves with the new revision.
  */
 export async function updateLocal(
   store: DocumentStore,
   id: string,
   update: (current: LocalDoc | undefined) => Record<string, unknown>,
   attempts = 10,
-): Promise<void> {
+): Promise<string> {
   for (let i = 0; ; i++) {
     const current = await store.getLocal(id);
     const body = update(current);
     try {
-      await store.putLocal({ ...body, _id: id, ...(current?._rev === undefined ? {} : { _rev: current._rev }) });
-      return;
+      return (await store.putLocal({ ...body, _id: id, ...(current?._rev === undefined ? {} : { _rev: current._rev }) })).rev;
     } catch (e) {
       if (!isDivanError(e, "CONFLICT") || i >= attempts) throw e;
     }
@@ -45,9 +45,20 @@ export async function readCheckpoint(store: DocumentStore, id: string): Promise<
   return state as unknown as CheckpointState;
 }
 
-/** Writes the checkpoint (409-retry). */
-export async function writeCheckpoint(store: DocumentStore, id: string, state: CheckpointState): Promise<void> {
-  await updateLocal(store, checkpointId(id), () => ({ ...state }));
+/**
+ * Writes the checkpoint and resolves with its new revision. With `rev` (the revision this writer wrote last)
+ * it is one write; without it, or when someone else wrote the document since, a read-modify-write with
+ * 409-retry.
+ */
+export async function writeCheckpoint(store: DocumentStore, id: string, state: CheckpointState, rev?: string): Promise<string> {
+  if (rev !== undefined) {
+    try {
+      return (await store.putLocal({ ...state, _id: checkpointId(id), _rev: rev })).rev;
+    } catch (e) {
+      if (!isDivanError(e, "CONFLICT")) throw e;
+    }
+  }
+  return updateLocal(store, checkpointId(id), () => ({ ...state }));
 }
 
 /** Every quarantine record of a run (`_local/divan-quarantine-<id>`). */

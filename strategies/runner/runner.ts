@@ -57,6 +57,8 @@ const DEFAULT_CONCURRENCY = 2;
 const DEFAULT_TTL = 30_000;
 /** Ids of one prefix from which the target is read by key range instead of by keys. */
 const RANGE_MIN_IDS = 16;
+/** Documents per `_bulk_docs` request: this many times the page size. */
+const WRITE_FANOUT = 4;
 
 function emptyTotals(): MigrationTotals {
   return { read: 0, written: 0, failed: 0, migrated: 0, copied: 0, skipped: 0, quarantined: 0, conflicts: 0 };
@@ -184,12 +186,13 @@ export class Migration extends TypedEmitter<MigrationEvents> {
       const startSeq = cp?.startSeq ?? info.updateSeq;
       this.total = info.docCount;
       const base: MigrationTotals = cp?.totals ?? emptyTotals();
+      let checkpointRev: string | undefined;
       const save = async (state: Omit<CheckpointState, "v" | "totals" | "updatedAt" | "startSeq">): Promise<void> => {
         if (dry) return;
         await this.flushQuarantine();
         const totals = { ...base };
         for (const k of Object.keys(totals) as (keyof MigrationTotals)[]) totals[k] += this.totals[k];
-        await writeCheckpoint(this.dst, this.id, { v: 1, startSeq, ...state, totals, updatedAt: this.now() });
+        checkpointRev = await writeCheckpoint(this.dst, this.id, { v: 1, startSeq, ...state, totals, updatedAt: this.now() }, checkpointRev);
       };
       const check = (): void => {
         if (leaseError !== undefined) throw leaseError;
@@ -642,8 +645,10 @@ export class Migration extends TypedEmitter<MigrationEvents> {
     // Write.
     const outcome = new Map<Write, WriteResult>();
     if (this.o.dryRun !== true && writes.length > 0) {
-      for (let i = 0; i < writes.length; i += this.batchSize) {
-        const chunk = writes.slice(i, i + this.batchSize);
+      // A page's writes go in one request (a 1→2 split writes twice the page), bounded for huge fan-outs.
+      const perRequest = this.batchSize * WRITE_FANOUT;
+      for (let i = 0; i < writes.length; i += perRequest) {
+        const chunk = writes.length <= perRequest ? writes : writes.slice(i, i + perRequest);
         const det = this.o.deterministicRevs === true;
         const payload = chunk.map((w) => {
           if (det && w.doc._attachments === undefined) w.doc = withDeterministicRev(w.doc);
