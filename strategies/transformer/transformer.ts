@@ -7,16 +7,26 @@
  * CLI live in `server/transformer/`.
  *
  * How it works:
- * - one `_changes` follower per distinct store, checkpointed in `_local/<checkpointId>` (`{ v: 1, since }`)
- *   after every page, so a restarted transformer resumes where it stopped;
- * - each changed document is mapped to the side(s) holding its type@version and to its entity (family of
- *   types linked by steps + entity id); the entity is read whole from the source side and translated along
- *   the compiled path into every other side, with that side's current documents as base (target-oriented:
- *   every document that contributes to a target wakes its writer);
+ * - one `_changes` follower per distinct store: on start (and after a feed error) it catches up page by page
+ *   from its checkpoint, then follows one live feed (`include_docs`) from there; whatever the feed delivered
+ *   while the previous batch was being translated is the next batch (one *tick*). No polling: an idle
+ *   transformer sleeps until its feed wakes it (or a waiting entity / checkpoint is due);
+ * - the position is checkpointed in `_local/<checkpointId>` (`{ v: 1, since, quarantine }`) every
+ *   `checkpointEvery` changes or `checkpointMs` ms, and on `drain()`/`stop()`; a killed transformer resumes
+ *   from its last checkpoint and translates the changes after it again, which writes nothing new
+ *   (a translation equal to the stored target is a no-op);
+ * - per tick, each changed document is mapped to the side(s) holding its type@version and to its entity
+ *   (family of types linked by steps + entity id); the changed documents the feed carried are used as they
+ *   are, and only the entity's other documents are read (one `_all_docs?keys` per side); every target side's
+ *   current documents of the whole batch are read with one `_all_docs?keys` and written with one
+ *   `_bulk_docs` per target, all targets in parallel (target-oriented: every document that contributes to a
+ *   target wakes its writer, and the target's documents are the translation's base);
  * - a missing contributing document (todo-item@3 before its todo-item-status@1) makes the entity *wait*:
  *   it is retried when the document arrives or after `retryMs`, never failed or quarantined;
- * - output carries provenance (`divan: { from, id, rev, revs, step, hash }`); the transformer skips
- *   changes it wrote itself, and a translation equal to the stored target writes nothing, so nothing loops;
+ * - output carries provenance (`divan: { from, id, rev, revs, step, hash }`); a change whose document is
+ *   still pristine transformer output (its content hashes to its provenance `hash`, `from` one of our sides)
+ *   is skipped without reading anything: its source was translated into every side when it was written.
+ *   A translation equal to the stored target writes nothing, so nothing loops;
  * - concurrent edits on two sides follow the rule documented in `plan.ts` (loser kept as a conflict
  *   revision, reported in {@link TransformerStatus.conflicts});
  * - documents that cannot be translated are quarantined (recorded in the checkpoint, left in place).
@@ -41,7 +51,7 @@ import { singleVersionIds, type IdScheme } from "../../adapters/ids.js";
 import { createStepGraph, type StepGraph } from "../../adapters/path.js";
 import type { StepDefinition } from "../../adapters/steps.js";
 import { sameShape, type Shape } from "../../adapters/types.js";
-import type { Doc, DocumentStore, LiveFeed, Seq } from "../../store/port.js";
+import type { Change, Doc, DocumentStore, LiveFeed, Seq } from "../../store/port.js";
 import {
   checkShape,
   entityKey,
@@ -55,6 +65,7 @@ import {
   type PlannedWrite,
   type ReadDoc,
 } from "./plan.js";
+import { contentHash, provenanceOf, revGeneration } from "./provenance.js";
 
 /** One side: the documents of one version, in a store. */
 export interface TransformerSide {
@@ -80,10 +91,14 @@ export interface TransformerOptions {
   readonly versionField?: string;
   /** `_local` id (without prefix) of the checkpoint in every store (default `divan-transformer`). */
   readonly checkpointId?: string;
-  /** Changes read per page (default 100). */
+  /** Changes read per page while catching up, and at most per live tick (default 100 pages, 1000 per tick). */
   readonly batchSize?: number;
-  /** How often waiting entities are retried and an idle live loop re-polls, in ms (default 500). */
+  /** How often waiting entities (and a failed feed) are retried, in ms (default 500). */
   readonly retryMs?: number;
+  /** Save the checkpoint after this many changes (default 1000)… */
+  readonly checkpointEvery?: number;
+  /** …or when this many ms have passed since the last save with changes unsaved (default 1000). */
+  readonly checkpointMs?: number;
   /** The clock (lag and timestamps); default `Date.now`. */
   readonly now?: () => number;
   /** Called for every write, conflict, quarantine and error (logs, tests). */
@@ -135,6 +150,16 @@ export interface TransformerStatus {
   /** Documents written, total and per target side. */
   readonly writes: number;
   readonly writesBySide: Readonly<Record<string, number>>;
+  /**
+   * Write sets: one per (entity, target side) translation that wrote at least one document (a v1 todo
+   * translated into v3 is one write set of two documents, todo-item@3 and todo-item-status@1).
+   */
+  readonly writeSets: number;
+  readonly writeSetsBySide: Readonly<Record<string, number>>;
+  /** Changes read that were this transformer's own output (skipped without translating). */
+  readonly skippedOwn: number;
+  /** Checkpoint documents written. */
+  readonly checkpoints: number;
   /** Entities waiting for a contributing document. */
   readonly waiting: number;
   /** Conflicts resolved by the rule (newest last). */
@@ -171,10 +196,24 @@ interface Feed {
   since: Seq | undefined;
   loaded: boolean;
   live: LiveFeed | undefined;
+  /** Identity of the current live subscription; changes from an older one are ignored. */
+  sub: object | undefined;
+  /** Changes the live feed delivered and no tick processed yet (feed order), with when they arrived. */
+  queue: { change: Change; at: number }[];
+  /** Callers of `onChange` held back while the queue is full (back-pressure on the live feed). */
+  held: (() => void)[];
   dirtySince: number | undefined;
   lastError: string | undefined;
+  /** When the last attempt failed (a failed feed is retried after `retryMs`). */
+  failedAt: number | undefined;
   processed: number;
+  /** Changes processed since the last checkpoint save, and when it was saved. */
+  unsaved: number;
+  savedAt: number;
+  /** The checkpoint's current revision (saves without reading it first). */
+  checkpointRev: string | undefined;
   quarantine: QuarantineEntry[];
+  quarantineDirty: boolean;
   /** `id@rev` this transformer wrote and has not seen in the feed yet. */
   readonly written: Set<string>;
 }
@@ -186,6 +225,10 @@ interface CheckpointDoc {
 }
 
 const MAX_RECORDS = 200;
+/** Live changes queued before the feed is held back. */
+const HIGH_WATER = 5000;
+/** Own-write marks kept at most (marks of writes the feed coalesced with later ones are never seen). */
+const MAX_MARKS = 50_000;
 
 /** Creates a transformer (nothing runs until {@link Transformer.start} or {@link Transformer.drain}). */
 export function createTransformer(options: TransformerOptions): Transformer {
@@ -205,7 +248,11 @@ class TransformerImpl implements Transformer {
   readonly #waiting = new Map<string, { side: string; entity: EntityRef }>();
   readonly #conflicts: ConflictRecord[] = [];
   readonly #writesBySide: Record<string, number> = {};
+  readonly #writeSetsBySide: Record<string, number> = {};
   #writes = 0;
+  #writeSets = 0;
+  #skippedOwn = 0;
+  #checkpoints = 0;
   #running = false;
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
@@ -236,10 +283,18 @@ class TransformerImpl implements Transformer {
         since: undefined,
         loaded: false,
         live: undefined,
+        sub: undefined,
+        queue: [],
+        held: [],
         dirtySince: undefined,
         lastError: undefined,
+        failedAt: undefined,
         processed: 0,
+        unsaved: 0,
+        savedAt: this.#now(),
+        checkpointRev: undefined,
         quarantine: [],
+        quarantineDirty: false,
         written: new Set(),
       });
     }
@@ -248,53 +303,117 @@ class TransformerImpl implements Transformer {
   async start(): Promise<void> {
     if (this.#running) return;
     this.#running = true;
-    for (const feed of this.#feeds.values()) this.#follow(feed);
     this.#loop = this.#run();
   }
 
+  /** Follows `feed` live (with the changed documents) from its current position; changes are queued for the next tick. */
   #follow(feed: Feed): void {
     if (feed.live !== undefined || !this.#running) return;
+    const sub = {};
+    feed.sub = sub;
     feed.live = feed.store.liveChanges(
-      { since: "now" },
+      { ...(feed.since === undefined ? {} : { since: feed.since }), includeDocs: true },
       {
-        onChange: () => {
-          if (feed.dirtySince === undefined) feed.dirtySince = this.#now();
+        onChange: (change) => {
+          if (feed.sub !== sub) return undefined;
+          const at = this.#now();
+          feed.queue.push({ change, at });
+          feed.dirtySince ??= at;
           this.#wake?.();
+          if (feed.queue.length < HIGH_WATER) return undefined;
+          return new Promise<void>((resolve) => feed.held.push(resolve));
         },
         onError: (e) => {
-          feed.lastError = messageOf(e);
-          feed.live = undefined;
+          if (feed.sub !== sub) return;
+          this.#failed(feed, e);
+          void this.#unfollow(feed);
+          this.#wake?.();
         },
       },
     );
   }
 
+  /** Stops following `feed` live and forgets what its live feed queued (it is read again from `since`). */
+  #unfollow(feed: Feed): Promise<void> {
+    const live = feed.live;
+    feed.live = undefined;
+    feed.sub = undefined;
+    feed.queue = [];
+    for (const release of feed.held.splice(0)) release();
+    return live?.stop().catch(() => undefined) ?? Promise.resolve();
+  }
+
   async #run(): Promise<void> {
     const retryMs = this.#o.retryMs ?? 500;
+    const checkpointMs = this.#o.checkpointMs ?? 1000;
     while (this.#running) {
-      let moved = 0;
-      moved = await this.#locked(async () => {
-        let n = 0;
-        for (const feed of this.#feeds.values()) {
-          if (!this.#running) break;
-          n += await this.#pumpSafe(feed);
-          if (feed.live === undefined) this.#follow(feed); // re-follow after a feed error
+      const moved = await this.#locked(() => this.#tick());
+      if (moved > 0 || !this.#running) continue;
+      // Sleep until a feed wakes us, or until a retry or a checkpoint is due.
+      const feeds = [...this.#feeds.values()];
+      if (feeds.some((f) => f.queue.length > 0)) continue;
+      let due = Number.POSITIVE_INFINITY;
+      if (this.#waiting.size > 0) due = Math.min(due, this.#lastRetry + retryMs - this.#now());
+      if (feeds.some((f) => f.live === undefined)) due = Math.min(due, retryMs);
+      if (feeds.some((f) => f.unsaved > 0 || f.quarantineDirty)) due = Math.min(due, checkpointMs);
+      await new Promise<void>((resolve) => {
+        const timer = Number.isFinite(due) ? setTimeout(done, Math.max(1, due)) : undefined;
+        function done(): void {
+          if (timer !== undefined) clearTimeout(timer);
+          resolve();
         }
-        if (this.#running && this.#waiting.size > 0 && this.#now() - this.#lastRetry >= retryMs) await this.#retryWaiting();
-        return n;
+        this.#wake = done;
       });
-      if (moved === 0 && this.#running) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(done, retryMs);
-          function done(): void {
-            clearTimeout(timer);
-            resolve();
+      this.#wake = undefined;
+    }
+  }
+
+  /** One tick of the live loop: every feed's queued changes as one batch each; returns the changes read. */
+  async #tick(): Promise<number> {
+    const retryMs = this.#o.retryMs ?? 500;
+    let n = 0;
+    for (const feed of [...this.#feeds.values()]) {
+      if (!this.#running) break;
+      try {
+        if (feed.live === undefined) {
+          // (Re)start: catch up page by page from the checkpoint, then follow live from there.
+          if (feed.lastError !== undefined && this.#now() - (feed.failedAt ?? 0) < retryMs) continue;
+          // A short page means caught up: what comes after it arrives through the live feed.
+          const page = this.#o.batchSize ?? 100;
+          for (let read = page; read >= page && this.#running; ) {
+            read = await this.#pump(feed);
+            n += read;
           }
-          this.#wake = done;
-        });
-        this.#wake = undefined;
+          this.#follow(feed);
+        }
+        n += await this.#consume(feed);
+        await this.#save(feed, false);
+        feed.lastError = undefined;
+      } catch (e) {
+        this.#failed(feed, e);
       }
     }
+    if (this.#running && this.#waiting.size > 0 && this.#now() - this.#lastRetry >= retryMs) await this.#retryWaiting();
+    return n;
+  }
+
+  #failed(feed: Feed, e: unknown): void {
+    feed.lastError = messageOf(e);
+    feed.failedAt = this.#now();
+    this.#o.onEvent?.({ type: "error", database: feed.store.name, message: feed.lastError });
+  }
+
+  /** Processes what the live feed queued (at most one batch); returns the changes read. */
+  async #consume(feed: Feed): Promise<number> {
+    const max = Math.max(this.#o.batchSize ?? 100, 1000);
+    const batch = feed.queue.splice(0, max);
+    for (const release of feed.held.splice(0)) release();
+    if (batch.length === 0) return 0;
+    const sub = feed.sub;
+    await this.#process(feed, batch.map((b) => b.change));
+    if (feed.sub === sub) feed.since = batch[batch.length - 1]!.change.seq;
+    feed.dirtySince = feed.queue[0]?.at;
+    return batch.length;
   }
 
   #locked<T>(f: () => Promise<T>): Promise<T> {
@@ -308,10 +427,31 @@ class TransformerImpl implements Transformer {
       const before = this.#writes;
       for (let round = 0; round < 1000; round++) {
         let moved = 0;
-        for (const feed of this.#feeds.values()) moved += await this.#pumpSafe(feed);
+        for (const feed of [...this.#feeds.values()]) {
+          try {
+            moved += await this.#consume(feed);
+            const read = await this.#pump(feed);
+            // The live feed will deliver what the page just read: follow again from the new position.
+            if (read > 0 && feed.live !== undefined) {
+              await this.#unfollow(feed);
+              this.#follow(feed);
+            }
+            moved += read;
+            feed.lastError = undefined;
+          } catch (e) {
+            this.#failed(feed, e);
+          }
+        }
         if (moved > 0) continue;
         const wrote = this.#waiting.size > 0 ? await this.#retryWaiting() : 0;
         if (wrote === 0) break;
+      }
+      for (const feed of this.#feeds.values()) {
+        try {
+          await this.#save(feed, true);
+        } catch (e) {
+          this.#failed(feed, e);
+        }
       }
       return this.#writes - before;
     });
@@ -325,20 +465,22 @@ class TransformerImpl implements Transformer {
     return this.#locked(async () => {
       const source = this.#side(from);
       this.#addSideDef(side);
-      const feed = this.#feeds.get(side.store)!;
-      if (this.#running) this.#follow(feed);
-      // Back-fill: every entity of the source side, translated into the new side only.
+      // Back-fill: every entity of the source side, translated into the new side only. (A live
+      // transformer starts following the new side's database on its next tick.)
       const before = this.#writes;
       let startkey: string | undefined;
       for (;;) {
-        const page = await source.store.allDocs({ limit: 500, ...(startkey === undefined ? {} : { startkey, skip: 1 }) });
+        const page = await source.store.allDocs({ limit: 500, includeDocs: true, ...(startkey === undefined ? {} : { startkey, skip: 1 }) });
         if (page.rows.length === 0) break;
         const entities = new Map<string, EntityRef>();
+        const known = new Map<string, ReadDoc>();
         for (const row of page.rows) {
           const ref = this.#entityOf(source, row.id);
-          if (ref !== undefined) entities.set(entityKey(ref), ref);
+          if (ref === undefined) continue;
+          entities.set(entityKey(ref), ref);
+          if (row.doc) known.set(row.id, { state: "live", doc: row.doc });
         }
-        await this.#translate(source, [...entities.values()], [side]);
+        await this.#translate(source, [...entities.values()], [side], known);
         startkey = page.rows[page.rows.length - 1]!.id;
       }
       return this.#writes - before;
@@ -353,7 +495,7 @@ class TransformerImpl implements Transformer {
       if (!this.sides.some((s) => s.store === side.store)) {
         const feed = this.#feeds.get(side.store);
         this.#feeds.delete(side.store);
-        await feed?.live?.stop();
+        if (feed !== undefined) await this.#unfollow(feed);
       }
     });
   }
@@ -391,6 +533,10 @@ class TransformerImpl implements Transformer {
       feeds,
       writes: this.#writes,
       writesBySide: { ...this.#writesBySide },
+      writeSets: this.#writeSets,
+      writeSetsBySide: { ...this.#writeSetsBySide },
+      skippedOwn: this.#skippedOwn,
+      checkpoints: this.#checkpoints,
       waiting: this.#waiting.size,
       conflicts: [...this.#conflicts],
       quarantine: [...this.#feeds.values()].flatMap((f) => f.quarantine),
@@ -402,12 +548,16 @@ class TransformerImpl implements Transformer {
     this.#running = false;
     this.#wake?.();
     await this.#loop;
-    await this.#lock;
-    await Promise.all([...this.#feeds.values()].map(async (f) => {
-      const live = f.live;
-      f.live = undefined;
-      await live?.stop();
-    }));
+    await this.#locked(async () => {
+      await Promise.all([...this.#feeds.values()].map((f) => this.#unfollow(f)));
+      for (const feed of this.#feeds.values()) {
+        try {
+          await this.#save(feed, true);
+        } catch (e) {
+          this.#failed(feed, e);
+        }
+      }
+    });
   }
 
   // ---- feeds and checkpoints -------------------------------------------------------------------
@@ -415,6 +565,7 @@ class TransformerImpl implements Transformer {
   async #load(feed: Feed): Promise<void> {
     if (feed.loaded) return;
     const doc = await feed.store.getLocal(this.#checkpoint);
+    feed.checkpointRev = doc?._rev;
     if (doc !== undefined && doc["v"] === 1) {
       const c = doc as unknown as CheckpointDoc;
       feed.since = c.since;
@@ -423,44 +574,69 @@ class TransformerImpl implements Transformer {
     feed.loaded = true;
   }
 
-  async #save(feed: Feed): Promise<void> {
+  /**
+   * Saves the checkpoint when `force`d (and anything is unsaved), or when `checkpointEvery` changes or
+   * `checkpointMs` ms have passed with changes unsaved. Writes with the revision it knows; re-reads on 409.
+   */
+  async #save(feed: Feed, force: boolean): Promise<void> {
+    if (!feed.loaded || (feed.unsaved === 0 && !feed.quarantineDirty)) return;
+    const due = feed.quarantineDirty || feed.unsaved >= (this.#o.checkpointEvery ?? 1000) || this.#now() - feed.savedAt >= (this.#o.checkpointMs ?? 1000);
+    if (!force && !due) return;
     const body: CheckpointDoc = { v: 1, since: feed.since, quarantine: feed.quarantine.slice(-MAX_RECORDS) };
     for (let attempt = 0; ; attempt++) {
-      const current = await feed.store.getLocal(this.#checkpoint);
       try {
-        await feed.store.putLocal({ ...body, _id: this.#checkpoint, ...(current?._rev === undefined ? {} : { _rev: current._rev }) });
-        return;
+        const r = await feed.store.putLocal({ ...body, _id: this.#checkpoint, ...(feed.checkpointRev === undefined ? {} : { _rev: feed.checkpointRev }) });
+        feed.checkpointRev = r.rev;
+        break;
       } catch (e) {
         if (!isDivanError(e, "CONFLICT") || attempt >= 5) throw e;
+        feed.checkpointRev = (await feed.store.getLocal(this.#checkpoint))?._rev;
       }
     }
+    this.#checkpoints += 1;
+    feed.unsaved = 0;
+    feed.quarantineDirty = false;
+    feed.savedAt = this.#now();
   }
 
-  async #pumpSafe(feed: Feed): Promise<number> {
-    try {
-      const n = await this.#pump(feed);
-      feed.lastError = undefined;
-      return n;
-    } catch (e) {
-      feed.lastError = messageOf(e);
-      this.#o.onEvent?.({ type: "error", database: feed.store.name, message: feed.lastError });
-      return 0;
-    }
-  }
-
-  /** One page of one feed; returns the number of changes read. */
+  /** One page of one feed (with the changed documents); returns the number of changes read. */
   async #pump(feed: Feed): Promise<number> {
     await this.#load(feed);
-    const page = await feed.store.changes({ ...(feed.since === undefined ? {} : { since: feed.since }), limit: this.#o.batchSize ?? 100 });
+    const page = await feed.store.changes({ ...(feed.since === undefined ? {} : { since: feed.since }), limit: this.#o.batchSize ?? 100, includeDocs: true });
     if (page.results.length === 0) {
-      feed.dirtySince = undefined;
+      feed.since ??= page.lastSeq;
+      if (feed.queue.length === 0) feed.dirtySince = undefined;
       return 0;
     }
-    const bySide = new Map<TransformerSide, Map<string, EntityRef>>();
-    for (const c of page.results) {
+    await this.#process(feed, page.results);
+    feed.since = page.lastSeq;
+    return page.results.length;
+  }
+
+  /**
+   * Translates one batch of changes of `feed` (feed order): every changed entity once, per side, into every
+   * other side. Skips `_local`/`_design` ids, this transformer's own writes and pristine transformer output.
+   */
+  async #process(feed: Feed, changes: readonly Change[]): Promise<void> {
+    const latest = new Map<string, Change>();
+    const own = new Set<Change>();
+    for (const c of changes) {
       if (c.id.startsWith("_")) continue;
-      const mark = `${c.id}@${c.changes[0]?.rev ?? ""}`;
-      if (feed.written.delete(mark)) continue; // our own write
+      if (feed.written.delete(`${c.id}@${c.changes[0]?.rev ?? ""}`)) own.add(c);
+      latest.delete(c.id); // keep feed order: the newest change of an id last
+      latest.set(c.id, c);
+    }
+    if (feed.written.size > MAX_MARKS) feed.written.clear();
+    const known = new Map<string, ReadDoc>();
+    const bySide = new Map<TransformerSide, Map<string, EntityRef>>();
+    for (const c of latest.values()) {
+      if (own.has(c) || (c.doc !== undefined && this.#isOwnOutput(c.doc))) {
+        this.#skippedOwn += 1;
+        continue;
+      }
+      const rev = c.changes[0]?.rev ?? c.doc?._rev ?? "";
+      if (c.deleted === true) known.set(c.id, { state: "deleted", id: c.id, rev });
+      else if (c.doc !== undefined && c.doc._rev === rev) known.set(c.id, { state: "live", doc: c.doc });
       for (const side of this.sides) {
         if (side.store !== feed.store) continue;
         const ref = this.#entityOf(side, c.id);
@@ -470,11 +646,15 @@ class TransformerImpl implements Transformer {
         bySide.set(side, m);
       }
     }
-    for (const [side, ents] of bySide) await this.#translate(side, [...ents.values()], this.sides.filter((s) => s !== side));
-    feed.since = page.lastSeq;
-    feed.processed += page.results.length;
-    await this.#save(feed);
-    return page.results.length;
+    for (const [side, ents] of bySide) await this.#translate(side, [...ents.values()], this.sides.filter((s) => s !== side), known);
+    feed.processed += changes.length;
+    feed.unsaved += changes.length;
+  }
+
+  /** Pristine output of a transformer between our sides: its source was translated everywhere when it was written. */
+  #isOwnOutput(doc: Doc): boolean {
+    const p = provenanceOf(doc);
+    return p !== undefined && this.sides.some((s) => s.name === p.from) && p.hash === contentHash(doc);
   }
 
   /** The entity a document id of `side` belongs to, or `undefined` for ids the side does not hold. */
@@ -514,24 +694,30 @@ class TransformerImpl implements Transformer {
     return out;
   }
 
-  async #read(side: TransformerSide, entities: readonly EntityRef[]): Promise<Map<string, Record<string, ReadDoc>>> {
+  /**
+   * The documents of `entities` in `side` by entity key and type: those in `known` (documents of this
+   * side's store the changes feed carried) as they are, the others with one `_all_docs?keys` request.
+   */
+  async #read(side: TransformerSide, entities: readonly EntityRef[], known?: ReadonlyMap<string, ReadDoc>): Promise<Map<string, Record<string, ReadDoc>>> {
     const keys: string[] = [];
     const wanted: [string, string, string][] = [];
     for (const e of entities) {
       for (const [t, v] of Object.entries(familyShape(this.#families, side.shape, e.family))) {
         const id = this.#ids.format(t, e.entityId, v);
-        keys.push(id);
+        if (known?.has(id) !== true) keys.push(id);
         wanted.push([entityKey(e), t, id]);
       }
     }
     const out = new Map<string, Record<string, ReadDoc>>();
-    if (keys.length === 0) return out;
-    const page = await side.store.allDocs({ keys, includeDocs: true });
+    if (wanted.length === 0) return out;
+    const page = keys.length === 0 ? { rows: [] } : await side.store.allDocs({ keys, includeDocs: true });
     const rows = new Map(page.rows.map((r) => [r.key, r]));
     for (const [k, t, id] of wanted) {
       const r = rows.get(id);
+      const given = known?.get(id);
       let doc: ReadDoc;
-      if (r?.doc) doc = { state: "live", doc: r.doc };
+      if (given !== undefined) doc = given;
+      else if (r?.doc) doc = { state: "live", doc: r.doc };
       else if (r?.value?.deleted === true) doc = { state: "deleted", id, rev: r.value.rev };
       else doc = { state: "missing", id };
       const m = out.get(k) ?? {};
@@ -541,101 +727,158 @@ class TransformerImpl implements Transformer {
     return out;
   }
 
-  async #translate(source: TransformerSide, entities: readonly EntityRef[], targets: readonly TransformerSide[]): Promise<void> {
+  /**
+   * Translates `entities` of `source` into every target side: the source documents are read once
+   * (`known` ones not at all), then each target, in parallel, reads its current documents of the whole
+   * batch with one request and writes the batch's updates with one `_bulk_docs`.
+   */
+  async #translate(source: TransformerSide, entities: readonly EntityRef[], targets: readonly TransformerSide[], known?: ReadonlyMap<string, ReadDoc>): Promise<void> {
     if (entities.length === 0) return;
+    const sourceDocs = await this.#read(source, entities, known);
+    const waitingNow = new Set<string>();
+    await Promise.all(targets.map((target) => this.#translateInto(source, target, entities, sourceDocs, waitingNow)));
+    for (const e of entities) if (!waitingNow.has(entityKey(e))) this.#waiting.delete(`${source.name}\u0000${entityKey(e)}`);
+  }
+
+  /**
+   * Translates the batch into one target. Entities whose source documents are all first revisions are
+   * new: the target is assumed to hold none of their documents, so they are written without reading it
+   * (a write without `_rev` succeeds exactly when the document is absent or deleted, which is what the
+   * plan assumed); a 409 sends the entity through the full read-plan-write path. The others are read
+   * from the target with one request.
+   */
+  async #translateInto(
+    source: TransformerSide,
+    target: TransformerSide,
+    entities: readonly EntityRef[],
+    sourceDocs: ReadonlyMap<string, Record<string, ReadDoc>>,
+    waitingNow: Set<string>,
+  ): Promise<void> {
+    const relevant = entities.filter((e) => {
+      const to = familyShape(this.#families, target.shape, e.family);
+      const from = familyShape(this.#families, source.shape, e.family);
+      if (Object.keys(to).length === 0 || Object.keys(from).length === 0) return false;
+      return !(target.store === source.store && sameShape(from, to)); // the very same documents
+    });
+    if (relevant.length === 0) return;
+    const fresh: EntityRef[] = [];
+    const rest: EntityRef[] = [];
+    for (const e of relevant) {
+      const docs = Object.values(sourceDocs.get(entityKey(e)) ?? {});
+      const isNew = docs.length > 0 && docs.every((d) => d.state === "live" && revGeneration(d.doc._rev) === 1);
+      (isNew ? fresh : rest).push(e);
+    }
+    const [taken] = await Promise.all([
+      fresh.length === 0 ? [] : this.#writeInto(source, target, fresh, sourceDocs, undefined, waitingNow),
+      rest.length === 0 ? [] : this.#read(target, rest).then((docs) => this.#writeInto(source, target, rest, sourceDocs, docs, waitingNow)),
+    ]);
+    if (taken.length > 0) await this.#writeInto(source, target, taken, sourceDocs, await this.#read(target, taken), waitingNow);
+  }
+
+  /**
+   * Plans and writes `relevant` into `target`, given the target's documents (`undefined`: assumed absent).
+   * Returns the entities whose assumed-absent documents turned out to exist (409), to be written again
+   * after reading them; with documents given, a 409 makes the entity wait for a retry instead.
+   */
+  async #writeInto(
+    source: TransformerSide,
+    target: TransformerSide,
+    relevant: readonly EntityRef[],
+    sourceDocs: ReadonlyMap<string, Record<string, ReadDoc>>,
+    targetDocs: ReadonlyMap<string, Record<string, ReadDoc>> | undefined,
+    waitingNow: Set<string>,
+  ): Promise<EntityRef[]> {
     const sourceFeed = this.#feeds.get(source.store)!;
     const rank = (s: TransformerSide): number => this.sides.indexOf(s);
-    const sourceDocs = await this.#read(source, entities);
-    const waitingNow = new Set<string>();
-    for (const target of targets) {
-      const relevant = entities.filter((e) => {
-        const to = familyShape(this.#families, target.shape, e.family);
-        const from = familyShape(this.#families, source.shape, e.family);
-        if (Object.keys(to).length === 0 || Object.keys(from).length === 0) return false;
-        return !(target.store === source.store && sameShape(from, to)); // the very same documents
-      });
-      if (relevant.length === 0) continue;
-      const targetDocs = await this.#read(target, relevant);
-      const updates: { entity: EntityRef; write: PlannedWrite }[] = [];
-      const branches: { entity: EntityRef; write: PlannedWrite }[] = [];
-      for (const e of relevant) {
-        const from = familyShape(this.#families, source.shape, e.family);
-        const to = familyShape(this.#families, target.shape, e.family);
-        const input = {
-          entity: e,
-          source: source.name,
-          target: target.name,
-          sourceDocs: sourceDocs.get(entityKey(e)) ?? {},
-          targetDocs: targetDocs.get(entityKey(e)) ?? {},
-          from,
-          to,
-          path: this.#graph.path(from, to),
-          reversePath: this.#graph.path(to, from),
-          ids: this.#ids,
-          versionField: this.#versionField,
-          sourceRank: rank(source),
-          targetRank: rank(target),
-        };
-        let plan = planEntity(input);
-        if (plan.kind === "need-parents") plan = planEntity({ ...input, sourceAncestors: await this.#ancestors(source, input.sourceDocs, plan.ids) });
-        switch (plan.kind) {
-          case "need-parents":
-          case "noop":
-            break;
-          case "wait":
-            waitingNow.add(entityKey(e));
-            this.#waiting.set(`${source.name}\u0000${entityKey(e)}`, { side: source.name, entity: e });
-            this.#o.onEvent?.({ type: "wait", side: source.name, missing: plan.missing });
-            break;
-          case "quarantine": {
-            const record: QuarantineEntry = { side: source.name, id: plan.id, rev: plan.rev, reason: plan.reason };
-            if (!sourceFeed.quarantine.some((q) => q.id === record.id && q.rev === record.rev && q.side === record.side)) {
-              sourceFeed.quarantine.push(record);
-              this.#o.onEvent?.({ type: "quarantine", record });
-            }
-            break;
-          }
-          case "write":
-            for (const w of plan.writes) (w.mode === "branch" ? branches : updates).push({ entity: e, write: w });
-            if (plan.conflict !== undefined) {
-              this.#conflicts.push(plan.conflict);
-              if (this.#conflicts.length > MAX_RECORDS) this.#conflicts.shift();
-              this.#o.onEvent?.({ type: "conflict", conflict: plan.conflict });
-            }
-            break;
-        }
-      }
-      const targetFeed = this.#feeds.get(target.store)!;
-      const record = (id: string, rev: string): void => {
-        targetFeed.written.add(`${id}@${rev}`);
-        this.#writes += 1;
-        this.#writesBySide[target.name] = (this.#writesBySide[target.name] ?? 0) + 1;
-        this.#o.onEvent?.({ type: "write", side: target.name, id, rev, from: source.name });
+    const taken = new Map<string, EntityRef>();
+    const updates: { entity: EntityRef; write: PlannedWrite }[] = [];
+    const branches: { entity: EntityRef; write: PlannedWrite }[] = [];
+    for (const e of relevant) {
+      const from = familyShape(this.#families, source.shape, e.family);
+      const to = familyShape(this.#families, target.shape, e.family);
+      const input = {
+        entity: e,
+        source: source.name,
+        target: target.name,
+        sourceDocs: sourceDocs.get(entityKey(e)) ?? {},
+        targetDocs: targetDocs?.get(entityKey(e)) ?? {},
+        from,
+        to,
+        path: this.#graph.path(from, to),
+        reversePath: this.#graph.path(to, from),
+        ids: this.#ids,
+        versionField: this.#versionField,
+        sourceRank: rank(source),
+        targetRank: rank(target),
       };
-      if (updates.length > 0) {
-        const results = await target.store.bulkDocs(updates.map((u) => u.write.doc));
-        results.forEach((r, i) => {
-          if (r.ok) record(r.id, r.rev);
-          else {
-            // The target changed under us (409): translate this entity again soon.
-            const e = updates[i]!.entity;
-            waitingNow.add(entityKey(e));
-            this.#waiting.set(`${source.name}\u0000${entityKey(e)}`, { side: source.name, entity: e });
+      let plan = planEntity(input);
+      if (plan.kind === "need-parents") plan = planEntity({ ...input, sourceAncestors: await this.#ancestors(source, input.sourceDocs, plan.ids) });
+      switch (plan.kind) {
+        case "need-parents":
+        case "noop":
+          break;
+        case "wait":
+          waitingNow.add(entityKey(e));
+          this.#waiting.set(`${source.name}\u0000${entityKey(e)}`, { side: source.name, entity: e });
+          this.#o.onEvent?.({ type: "wait", side: source.name, missing: plan.missing });
+          break;
+        case "quarantine": {
+          const record: QuarantineEntry = { side: source.name, id: plan.id, rev: plan.rev, reason: plan.reason };
+          if (!sourceFeed.quarantine.some((q) => q.id === record.id && q.rev === record.rev && q.side === record.side)) {
+            sourceFeed.quarantine.push(record);
+            sourceFeed.quarantineDirty = true;
+            this.#o.onEvent?.({ type: "quarantine", record });
           }
-        });
-      }
-      for (const b of branches) {
-        const current: Doc = await target.store.get(b.write.doc._id, { revs: true });
-        if (current._rev !== b.write.doc._rev || current._revisions === undefined) {
-          waitingNow.add(entityKey(b.entity));
-          this.#waiting.set(`${source.name}\u0000${entityKey(b.entity)}`, { side: source.name, entity: b.entity });
-          continue;
+          break;
         }
-        const doc = winningBranch(b.write.doc, current._revisions);
-        const [r] = await target.store.bulkDocs([doc], { newEdits: false });
-        if (r === undefined || r.ok) record(doc._id, doc._rev!);
+        case "write":
+          for (const w of plan.writes) (w.mode === "branch" ? branches : updates).push({ entity: e, write: w });
+          if (plan.conflict !== undefined) {
+            this.#conflicts.push(plan.conflict);
+            if (this.#conflicts.length > MAX_RECORDS) this.#conflicts.shift();
+            this.#o.onEvent?.({ type: "conflict", conflict: plan.conflict });
+          }
+          break;
       }
     }
-    for (const e of entities) if (!waitingNow.has(entityKey(e))) this.#waiting.delete(`${source.name}\u0000${entityKey(e)}`);
+    const targetFeed = this.#feeds.get(target.store)!;
+    const wroteTo = new Set<string>();
+    const record = (entity: EntityRef, id: string, rev: string): void => {
+      const k = entityKey(entity);
+      if (!wroteTo.has(k)) {
+        wroteTo.add(k);
+        this.#writeSets += 1;
+        this.#writeSetsBySide[target.name] = (this.#writeSetsBySide[target.name] ?? 0) + 1;
+      }
+      targetFeed.written.add(`${id}@${rev}`);
+      this.#writes += 1;
+      this.#writesBySide[target.name] = (this.#writesBySide[target.name] ?? 0) + 1;
+      this.#o.onEvent?.({ type: "write", side: target.name, id, rev, from: source.name });
+    };
+    if (updates.length > 0) {
+      const results = await target.store.bulkDocs(updates.map((u) => u.write.doc));
+      results.forEach((r, i) => {
+        if (r.ok) record(updates[i]!.entity, r.id, r.rev);
+        else if (targetDocs === undefined && r.error.code === "CONFLICT") taken.set(entityKey(updates[i]!.entity), updates[i]!.entity);
+        else {
+          // The target changed under us (409): translate this entity again soon.
+          const e = updates[i]!.entity;
+          waitingNow.add(entityKey(e));
+          this.#waiting.set(`${source.name}\u0000${entityKey(e)}`, { side: source.name, entity: e });
+        }
+      });
+    }
+    for (const b of branches) {
+      const current: Doc = await target.store.get(b.write.doc._id, { revs: true });
+      if (current._rev !== b.write.doc._rev || current._revisions === undefined) {
+        waitingNow.add(entityKey(b.entity));
+        this.#waiting.set(`${source.name}\u0000${entityKey(b.entity)}`, { side: source.name, entity: b.entity });
+        continue;
+      }
+      const doc = winningBranch(b.write.doc, current._revisions);
+      const [r] = await target.store.bulkDocs([doc], { newEdits: false });
+      if (r === undefined || r.ok) record(b.entity, doc._id, doc._rev!);
+    }
+    return [...taken.values()];
   }
 }
