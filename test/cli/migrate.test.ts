@@ -1,26 +1,28 @@
 /**
- * `divan migrate`, `divan status` and `divan rollback` in place, run as child processes against the test's
- * embedded server, on a database with todo-item@1 documents, a malformed one, an unknown type, a design
+ * `divan migrate`, `divan status` and `divan rollback` in place, run as child processes against the test
+ * server (`COUCHDB_URL` or an embedded server), on a database with todo-item@1 documents, a malformed one, an unknown type, a design
  * document and the settings singleton. Every `--db` URL carries user:password; no output may show the password.
  * The tests run in order on one database: dry run → migrate → rerun → status → rollback.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEmbeddedServer, type EmbeddedServer } from "../../server/embedded.js";
-import { allDocs, divan, mixedDocs, revs, seed, statusOf, withCredentials, type Json } from "./support.js";
+import { uniqueDbName } from "../support/backends.js";
+import { startTestServer, type TestServer } from "../support/server.js";
+import { allDocs, divan, drop, mixedDocs, revs, seed, statusOf, withCredentials, type Json } from "./support.js";
 
-const DB = "cli-migrate";
+const DB = uniqueDbName("cli-migrate");
 const JOB = "to-todo-item-3-todo-item-status-1";
-let server: EmbeddedServer;
+let server: TestServer;
 let url: string;
 let seeded: Map<string, Json>;
 
 beforeAll(async () => {
-  server = await startEmbeddedServer();
+  server = await startTestServer();
   url = withCredentials(server.url, DB);
   await seed(server.url, DB, mixedDocs());
   seeded = await allDocs(server.url, DB);
 });
 afterAll(async () => {
+  if (server !== undefined) await drop(server.url, DB);
   await server?.close();
 });
 

@@ -6,25 +6,27 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createStepGraph } from "../../adapters/path.js";
 import { todoSteps } from "../../examples/todo-app/steps/index.js";
-import { startEmbeddedServer, type EmbeddedServer } from "../../server/embedded.js";
 import { httpStore } from "../../store/http.js";
 import type { DocumentStore } from "../../store/port.js";
 import { acquireLease, readCheckpoint, releaseLease } from "../../strategies/runner/local.js";
 import { createMigration } from "../../strategies/runner/runner.js";
-import { allDocs, divan, seed, todoV1, withCredentials } from "./support.js";
+import { uniqueDbName } from "../support/backends.js";
+import { startTestServer, type TestServer } from "../support/server.js";
+import { allDocs, divan, drop, seed, todoV1, withCredentials } from "./support.js";
 
-const DB = "cli-resume";
+const DB = uniqueDbName("cli-resume");
 const N = 20;
-let server: EmbeddedServer;
+let server: TestServer;
 let store: DocumentStore;
 
 beforeAll(async () => {
-  server = await startEmbeddedServer();
+  server = await startTestServer();
   await seed(server.url, DB, Array.from({ length: N }, (_, n) => todoV1(n)));
   store = httpStore(`${server.url}/${DB}`);
 });
 afterAll(async () => {
   await store?.close();
+  if (server !== undefined) await drop(server.url, DB);
   await server?.close();
 });
 

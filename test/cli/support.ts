@@ -1,18 +1,24 @@
 /**
  * Helpers of the CLI tests: run the real `divan` CLI in a child process (`node --import tsx server/cli.ts`)
  * from the todo app's folder (so `schemas/`, `manifests/` and `steps/index.ts` are found by their defaults,
- * as in an app's repository), seed and read databases of the embedded server over plain HTTP.
+ * as in an app's repository), seed and read databases of the test server (`COUCHDB_URL` or embedded) over plain HTTP.
  */
 import { execFile } from "node:child_process";
 import path from "node:path";
 import { expect } from "vitest";
+import { couchFetch, externalServerUrl, passwordOf } from "../support/server.js";
 
 /** The repository root. */
 export const ROOT = path.resolve(import.meta.dirname, "../..");
 /** The todo app, laid out as an app team lays out its repository. */
 export const TODO_APP = path.join(ROOT, "examples/todo-app");
-/** The password put in every `--db` URL; it must never be printed. */
+/** The password put in every `--db` URL of the embedded server (which ignores it); it must never be printed. */
 export const PASSWORD = "s3cr3t-Pa55";
+
+const external = externalServerUrl();
+const externalPassword = external === undefined ? undefined : passwordOf(external);
+/** Every password no CLI output may show: {@link PASSWORD} and the one of `COUCHDB_URL`, if any. */
+const SECRETS: readonly string[] = externalPassword === undefined ? [PASSWORD] : [PASSWORD, externalPassword];
 
 /** What a CLI run printed. */
 export interface CliResult {
@@ -23,13 +29,13 @@ export interface CliResult {
 
 /**
  * Runs `divan <args>` (from TypeScript sources, through tsx) with `cwd` (default: the todo app). Rejects
- * when stdout or stderr contains {@link PASSWORD}.
+ * when stdout or stderr contains {@link PASSWORD} or the password of `COUCHDB_URL`.
  */
 export function divan(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   return run(process.execPath, ["--import", "tsx", path.join(ROOT, "server/cli.ts"), ...args], options);
 }
 
-/** Runs a command to its end and resolves with its exit code and output; rejects when it printed {@link PASSWORD}. */
+/** Runs a command to its end and resolves with its exit code and output; rejects when it printed a password. */
 export function run(file: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     execFile(
@@ -38,20 +44,40 @@ export function run(file: string, args: readonly string[], options: { cwd?: stri
       { cwd: options.cwd ?? TODO_APP, env: options.env ?? process.env, maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) => {
         const code = err === null ? 0 : typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : -1;
-        if (`${stdout}${stderr}`.includes(PASSWORD)) {
-          reject(new Error(`divan ${args.join(" ")} printed the password:\n${stdout}\n${stderr}`));
+        const printed = SECRETS.find((secret) => `${stdout}${stderr}`.includes(secret));
+        if (printed !== undefined) {
+          const hide = (text: string): string => text.split(printed).join("***");
+          reject(new Error(`divan ${hide(args.join(" "))} printed the password:\n${hide(stdout)}\n${hide(stderr)}`));
         } else resolve({ code, stdout, stderr });
       },
     );
   });
 }
 
-/** `http://admin:<PASSWORD>@host:port/db` for a database of the server at `base`. */
+/**
+ * The URL of database `db` on the server at `base`, always with credentials: those of `base` when it has
+ * them (a real CouchDB from `COUCHDB_URL`), else `admin:<PASSWORD>` (the embedded server accepts any).
+ */
 export function withCredentials(base: string, db: string): string {
   const u = new URL(`${base}/${db}`);
-  u.username = "admin";
-  u.password = PASSWORD;
+  if (u.username === "" && u.password === "") {
+    u.username = "admin";
+    u.password = PASSWORD;
+  }
   return u.toString();
+}
+
+/** How the CLI shows the credentials of {@link withCredentials} URLs of `base` once redacted: `user:***@`. */
+export function redactedUserInfo(base: string): string {
+  const u = new URL(withCredentials(base, "x"));
+  return `${u.username}:***@`;
+}
+
+/** Deletes database `db` if it exists (tests clean up what they created on a shared server). */
+export async function drop(base: string, db: string): Promise<void> {
+  const res = await couchFetch(`${base}/${db}`, { method: "DELETE" });
+  await res.arrayBuffer();
+  expect([200, 202, 404]).toContain(res.status);
 }
 
 /** A JSON document as the server returns it. */
@@ -59,15 +85,15 @@ export type Json = Record<string, unknown> & { _id: string; _rev?: string };
 
 /** Creates the database and writes the documents; fails the test unless every write succeeded. */
 export async function seed(base: string, db: string, docs: readonly Json[]): Promise<void> {
-  expect((await fetch(`${base}/${db}`, { method: "PUT" })).status).toBe(201);
-  const res = await fetch(`${base}/${db}/_bulk_docs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ docs }) });
+  expect((await couchFetch(`${base}/${db}`, { method: "PUT" })).status).toBe(201);
+  const res = await couchFetch(`${base}/${db}/_bulk_docs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ docs }) });
   const results = (await res.json()) as { ok?: boolean; id: string }[];
   expect(results.filter((r) => r.ok !== true)).toEqual([]);
 }
 
 /** Every document of the database (design documents included), keyed by id. */
 export async function allDocs(base: string, db: string): Promise<Map<string, Json>> {
-  const res = await fetch(`${base}/${db}/_all_docs?include_docs=true`);
+  const res = await couchFetch(`${base}/${db}/_all_docs?include_docs=true`);
   expect(res.status).toBe(200);
   const body = (await res.json()) as { rows: { id: string; doc: Json }[] };
   return new Map(body.rows.map((r) => [r.id, r.doc]));
@@ -82,7 +108,7 @@ export async function revs(base: string, db: string): Promise<Record<string, str
 
 /** The HTTP status of `GET <base>/<db>/<id>` (ids such as `_local/x` are passed as they are). */
 export async function statusOf(base: string, db: string, id = ""): Promise<number> {
-  const res = await fetch(`${base}/${db}${id === "" ? "" : `/${id}`}`);
+  const res = await couchFetch(`${base}/${db}${id === "" ? "" : `/${id}`}`);
   await res.arrayBuffer();
   return res.status;
 }

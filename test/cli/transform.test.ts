@@ -2,6 +2,10 @@
  * `divan serve --transform <config>` in its embedded mode (one process runs the CouchDB-compatible server and
  * the transformers), `GET /_divan/status`, and the transformer section of `divan status --db`: a v1 write
  * reaches v3, a malformed one is quarantined and counted, SIGTERM stops both cleanly.
+ *
+ * Stays on the embedded server even when `COUCHDB_URL` is set: what it tests is `divan serve` starting and
+ * stopping its own embedded server (the transformers alone against an external server are tested in
+ * `test/transformer/service.test.ts`, which follows `COUCHDB_URL`).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isDivanError, type DivanError } from "../../core/errors.js";
-import { startEmbeddedServer, type EmbeddedServer } from "../../server/embedded.js";
 import { httpStore, splitDatabaseUrl } from "../../store/http.js";
 import { openPouchStore } from "../../store/pouch.js";
 import { replicate, replicateLive } from "../../store/replicate.js";
 import { MemoryPouchDB, uniqueDbName } from "../support/backends.js";
+import { startTestServer, type TestServer } from "../support/server.js";
 
 const UNREACHABLE = "http://admin:s3cret@127.0.0.1:1/db";
 
@@ -92,12 +92,12 @@ describe("database URLs", () => {
   });
 });
 
-describe("HTTP store lifecycle on the embedded server", () => {
-  let server: EmbeddedServer;
+describe("HTTP store lifecycle on the test server (COUCHDB_URL or embedded)", () => {
+  let server: TestServer;
   beforeAll(async () => {
-    server = await startEmbeddedServer();
+    server = await startTestServer();
   });
-  afterAll(() => server.close());
+  afterAll(() => server?.close());
 
   it("addresses a database whose name needs URL encoding", async () => {
     const name = `${uniqueDbName()}/sub$(x)+y`;

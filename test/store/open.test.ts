@@ -1,17 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isDivanError } from "../../core/errors.js";
-import { startEmbeddedServer, type EmbeddedServer } from "../../server/embedded.js";
 import { HttpStore } from "../../store/http.js";
 import { isHttpUrl, openStore } from "../../store/open.js";
 import { PouchStore } from "../../store/pouch.js";
 import { MemoryPouchDB, uniqueDbName } from "../support/backends.js";
+import { startTestServer, type TestServer } from "../support/server.js";
 
 describe("openStore", () => {
-  let server: EmbeddedServer;
+  let server: TestServer;
   beforeAll(async () => {
-    server = await startEmbeddedServer();
+    server = await startTestServer();
   });
-  afterAll(() => server.close());
+  afterAll(() => server?.close());
 
   it("opens and creates an http(s) URL as an HTTP store", async () => {
     const store = await openStore(`${server.url}/${uniqueDbName()}`);
