@@ -3,12 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compactChannel, readRetirement, syncChannel } from "../../client/channel.js";
 import { isDivanError } from "../../core/errors.js";
 import type { Manifest } from "../../schemas/manifest.js";
-import { startEmbeddedServer, type EmbeddedServer } from "../../server/embedded.js";
 import { httpStore } from "../../store/http.js";
 import { openPouchStore } from "../../store/pouch.js";
 import type { Doc, DocumentStore } from "../../store/port.js";
 import { channelSelector, inChannel, manifestChannel, manifestShape, RETIRED_DOC_ID, retirementOf } from "../../strategies/channels.js";
 import { MemoryPouchDB, uniqueDbName } from "../support/backends.js";
+import { startTestServer, type TestServer } from "../support/server.js";
 
 const app = (version: string, dependencies: Record<string, string>): Manifest => ({ name: "todo-app", version, dependencies });
 const APP_1_0 = app("1.0.0", { "todo-item": "^1.0.0" });
@@ -32,7 +32,7 @@ function seedDocs(): Doc[] {
   return docs;
 }
 
-let server: EmbeddedServer;
+let server: TestServer;
 const opened: DocumentStore[] = [];
 
 async function serverDb(docs: Doc[] = seedDocs()): Promise<{ url: string; store: DocumentStore }> {
@@ -62,7 +62,7 @@ async function typed(store: DocumentStore): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  server = await startEmbeddedServer();
+  server = await startTestServer();
 });
 
 afterAll(async () => {
@@ -70,7 +70,7 @@ afterAll(async () => {
     await s.destroy().catch(() => undefined);
     await s.close().catch(() => undefined);
   }
-  await server.close();
+  await server?.close();
 });
 
 describe("channel selectors", () => {
@@ -127,7 +127,7 @@ describe("channel selectors", () => {
   });
 });
 
-describe("channels on the embedded CouchDB-compatible server", () => {
+describe("channels on a CouchDB server (COUCHDB_URL or embedded)", () => {
   it("a 1.0 device replicating through its channel receives only v1 documents (and untyped notices)", async () => {
     const { url } = await serverDb();
     const local = await device();
@@ -185,18 +185,15 @@ describe("channels on the embedded CouchDB-compatible server", () => {
 
 describe("client compaction", () => {
   it("a device upgraded from 2.0 to 3.0 ends with only v3 documents, every entity present, without the server", async () => {
-    const own = await startEmbeddedServer();
-    const url = `${own.url}/${uniqueDbName("compact")}`;
-    const remote = httpStore(url);
-    await remote.create();
-    await remote.bulkDocs(seedDocs());
+    const { url, store: remote } = await serverDb();
     const old = await device();
     // A 2.0 device on the `newer` channel already holds the newer versions (chesterfield's seamless upgrade).
     await syncChannel(old, url, APP_2_0, { form: "newer" });
     expect(new Set(await typed(old))).toEqual(new Set(["todo-item@2", "todo-item@3", "todo-item-status@1", "settings@1", "note@4"]));
     const revs = new Map((await old.allDocs()).rows.map((r) => [r.id, r.value?.rev]));
-    await remote.close();
-    await own.close(); // the server is gone: compaction is local
+    // The server database is gone (destroyed, which works on a shared server too): compaction is local.
+    await remote.destroy();
+    await expect(remote.info()).rejects.toMatchObject({ code: "NOT_FOUND" });
 
     const fresh = await device();
     const r = await compactChannel(old, fresh, APP_3_0, { form: "exact" });

@@ -2,16 +2,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadTodoExample } from "../../examples/todo-app/compare.js";
 import { todoSteps } from "../../examples/todo-app/steps/index.js";
 import { startLazyProxy } from "../../server/lazy/proxy.js";
-import { startEmbeddedServer, type EmbeddedServer } from "../../server/embedded.js";
 import type { TranslatingProxy } from "../../strategies/proxy.js";
 import { httpStore } from "../../store/http.js";
 import { openStore } from "../../store/open.js";
 import type { Doc, DocumentStore } from "../../store/port.js";
 import { pouchDefaults } from "../../store/pouchdb-node.js";
 import { replicate } from "../../store/replicate.js";
+import { uniqueDbName } from "../support/backends.js";
+import { startTestServer, type TestServer } from "../support/server.js";
 
 const MemoryPouch = pouchDefaults({ adapter: "memory" });
-let server: EmbeddedServer;
+let server: TestServer;
 let proxy: TranslatingProxy;
 let main: DocumentStore;
 const opened: DocumentStore[] = [];
@@ -30,8 +31,8 @@ function view(name: string): DocumentStore {
 }
 
 beforeAll(async () => {
-  server = await startEmbeddedServer();
-  main = await openStore(`${server.url}/lazy-proxy-${process.pid}`);
+  server = await startTestServer();
+  main = await openStore(`${server.url}/${uniqueDbName("lazy-proxy")}`);
   const { registry, apps } = await loadTodoExample();
   const shape = (v: string) => apps.find((a) => a.version === v)!.shape;
   proxy = await startLazyProxy({

@@ -4,24 +4,25 @@ import os from "node:os";
 import path from "node:path";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEmbeddedServer, type EmbeddedServer } from "../../server/embedded.js";
+import { redact } from "../../core/redact.js";
 import { httpStore } from "../../store/http.js";
 import type { Doc, DocumentStore } from "../../store/port.js";
 import { readCheckpoint, readQuarantine } from "../../strategies/runner/local.js";
 import { runMigration } from "../../strategies/runner/runner.js";
 import { contents, graph, todoV1, V3, withRevs } from "./fixtures.js";
 import { uniqueDbName } from "../support/backends.js";
+import { startTestServer, type TestServer } from "../support/server.js";
 
 const CHILD = path.join(import.meta.dirname, "kill-child.ts");
 const DOCS = 400;
 const KILLS = 20;
 
-let server: EmbeddedServer;
+let server: TestServer;
 let bundleDir: string;
 let childJs: string;
 const stores: DocumentStore[] = [];
 beforeAll(async () => {
-  server = await startEmbeddedServer();
+  server = await startTestServer();
   // The child script bundled once (what `tsx` would do on every start, 21 times): keeps the test well under 30 s.
   bundleDir = await mkdtemp(path.join(os.tmpdir(), "divan-kill-"));
   childJs = path.join(bundleDir, "kill-child.mjs");
@@ -40,7 +41,7 @@ afterAll(async () => {
     await s.destroy().catch(() => undefined);
     await s.close();
   }
-  await server.close();
+  await server?.close();
   await rm(bundleDir, { recursive: true, force: true });
 });
 
@@ -79,7 +80,7 @@ function runChild(url: string, killAfter: number | undefined, random: () => numb
     child.on("exit", (code, signal) => {
       if (signal === "SIGKILL") resolve("killed");
       else if (code === 0 && finished) resolve("done");
-      else reject(new Error(`child exited with ${String(code)}: ${stderr}`));
+      else reject(new Error(`child exited with ${String(code)}: ${redact(stderr)}`));
     });
   });
 }

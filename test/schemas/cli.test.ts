@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderTypes, typesCommand } from "../../server/commands/types.js";
-import { startEmbeddedServer } from "../../server/embedded.js";
-import type { EmbeddedServer } from "../../server/embedded.js";
+import { uniqueDbName } from "../support/backends.js";
+import { couchFetch, startTestServer, type TestServer } from "../support/server.js";
 
 const ROOT = join(import.meta.dirname, "../..");
 const TODO = join(ROOT, "examples/todo-app");
@@ -64,17 +64,20 @@ describe("divan types", () => {
 });
 
 describe("divan validate", () => {
-  let server: EmbeddedServer;
+  let server: TestServer;
+  const dbs: string[] = [];
   beforeAll(async () => {
-    server = await startEmbeddedServer();
+    server = await startTestServer();
   });
   afterAll(async () => {
+    for (const db of dbs) await (await couchFetch(db, { method: "DELETE" })).arrayBuffer();
     await server?.close();
   });
 
   it("--db on 1000 documents with one invalid exits 1 and names it", async () => {
-    const db = `${server.url}/validate-${Date.now().toString(36)}`;
-    expect((await fetch(db, { method: "PUT" })).status).toBe(201);
+    const db = `${server.url}/${uniqueDbName("validate")}`;
+    dbs.push(db);
+    expect((await couchFetch(db, { method: "PUT" })).status).toBe(201);
     const docs: Record<string, unknown>[] = [];
     for (let i = 0; i < 1000; i++) {
       const id = `todo-item:${String(i).padStart(4, "0")}`;
@@ -87,7 +90,7 @@ describe("divan validate", () => {
     docs[617] = { ...docs[617], status: "finished" }; // todo-item:0617 is version 1: status is unknown there, still valid
     docs[618] = { ...docs[618], status: "finished" }; // todo-item:0618 is version 2: invalid
     docs.push({ _id: "_design/views", views: {} });
-    const res = await fetch(`${db}/_bulk_docs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ docs }) });
+    const res = await couchFetch(`${db}/_bulk_docs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ docs }) });
     expect(res.status).toBe(201);
 
     const out = await divan(["validate", "--db", db, "--schemas", join(TODO, "schemas")]);

@@ -8,9 +8,9 @@ import { schemaDesignDoc } from "../../schemas/design-doc.js";
 import { loadRegistry, loadSchemaFiles } from "../../schemas/load.js";
 import { createRegistry } from "../../schemas/registry.js";
 import type { Registry, ValidationResult } from "../../schemas/registry.js";
-import { startEmbeddedServer } from "../../server/embedded.js";
-import type { EmbeddedServer } from "../../server/embedded.js";
 import { arbitraryFromSchema } from "../support/arbitrary.js";
+import { uniqueDbName } from "../support/backends.js";
+import { couchFetch, startTestServer, type TestServer } from "../support/server.js";
 
 const SCHEMAS = join(import.meta.dirname, "../../examples/todo-app/schemas");
 
@@ -166,22 +166,23 @@ describe("validate_doc_update from schemas", () => {
   });
 });
 
-describe("validate_doc_update on the embedded server", () => {
-  let server: EmbeddedServer;
+describe("validate_doc_update on a CouchDB server (COUCHDB_URL or embedded)", () => {
+  let server: TestServer;
   let db: string;
   beforeAll(async () => {
-    server = await startEmbeddedServer();
-    db = `${server.url}/schemas-${Date.now().toString(36)}`;
-    expect((await fetch(db, { method: "PUT" })).status).toBe(201);
-    const res = await fetch(`${db}/_design/divan-schema`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(schemaDesignDoc(registry)) });
+    server = await startTestServer();
+    db = `${server.url}/${uniqueDbName("schemas")}`;
+    expect((await couchFetch(db, { method: "PUT" })).status).toBe(201);
+    const res = await couchFetch(`${db}/_design/divan-schema`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(schemaDesignDoc(registry)) });
     expect(res.status).toBe(201);
   });
   afterAll(async () => {
+    if (db !== undefined) await (await couchFetch(db, { method: "DELETE" })).arrayBuffer();
     await server?.close();
   });
 
   async function put(doc: Record<string, unknown>): Promise<{ status: number; body: Record<string, unknown> }> {
-    const res = await fetch(`${db}/${encodeURIComponent(String(doc["_id"]))}`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(doc) });
+    const res = await couchFetch(`${db}/${encodeURIComponent(String(doc["_id"]))}`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(doc) });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   }
 
@@ -194,7 +195,7 @@ describe("validate_doc_update on the embedded server", () => {
   it("accepts a valid todo-item@2, then its deletion", async () => {
     const r = await put({ ...todo2, _id: "todo-item:good" });
     expect(r.status).toBe(201);
-    const del = await fetch(`${db}/todo-item:good?rev=${String(r.body["rev"])}`, { method: "DELETE" });
+    const del = await couchFetch(`${db}/todo-item:good?rev=${String(r.body["rev"])}`, { method: "DELETE" });
     expect(del.status).toBe(200);
   });
 

@@ -1,3 +1,8 @@
+/**
+ * The embedded server itself (its endpoints, LevelDB data directory, isolation, hardening): stays on
+ * `startEmbeddedServer()` even when `COUCHDB_URL` is set, because the embedded server is what it tests.
+ * Tests that only need a CouchDB-compatible server use `test/support/server.ts` instead.
+ */
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -1,3 +1,7 @@
+/**
+ * `divan serve` (the embedded server in its own process): stays embedded even when `COUCHDB_URL` is set,
+ * because starting and stopping that server is what it tests.
+ */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";

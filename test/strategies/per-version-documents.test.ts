@@ -4,7 +4,7 @@ import { isDivanError } from "../../core/errors.js";
 import { loadTodoExample, runComparison, type ComparisonReport, type RunReport } from "../../examples/todo-app/compare.js";
 import { startCountingProxy, type CountingProxy } from "../../examples/todo-app/proxy.js";
 import { allDocsOf, World, type ScenarioEvent } from "../../examples/todo-app/world.js";
-import { startEmbeddedServer, type EmbeddedServer } from "../../server/embedded.js";
+import { startEmbeddedServer } from "../../server/embedded.js";
 import { httpStore } from "../../store/http.js";
 import type { Doc, DocumentStore } from "../../store/port.js";
 import { readEntityAt, readVersions, scanVersions, versionView } from "../../store/versions.js";
@@ -16,12 +16,13 @@ import type { AppVersion } from "../../strategies/types.js";
 import { MemoryPouchDB, uniqueDbName } from "../support/backends.js";
 import { openPouchStore } from "../../store/pouch.js";
 import { replicate } from "../../store/replicate.js";
+import { startTestServer, type TestServer } from "../support/server.js";
 
 const SCENARIOS = ["haneen", "basti", "marten", "legacy-forever", "drop-legacy"];
 
 let report: ComparisonReport;
 let unfiltered: ComparisonReport;
-let server: EmbeddedServer;
+let server: TestServer;
 let proxy: CountingProxy;
 let example: Awaited<ReturnType<typeof loadTodoExample>>;
 
@@ -70,7 +71,7 @@ const START: ScenarioEvent[] = [
 beforeAll(async () => {
   report = await runComparison({ strategies: ["per-version-documents"], scenarios: SCENARIOS, seed: 7 });
   unfiltered = await runComparison({ factories: [() => createPerVersionDocumentsStrategy({ channel: "none" })], scenarios: ["basti"], seed: 7 });
-  server = await startEmbeddedServer();
+  server = await startTestServer();
   proxy = await startCountingProxy(server.url);
   example = await loadTodoExample();
 }, 60_000);
@@ -243,7 +244,10 @@ describe("drop legacy", () => {
 
   it("names only the versions no supported app still uses, and purge refuses a server without _purge before removing anything", async () => {
     expect(retiredVersions({ "todo-item": 1, settings: 1 }, [{ "todo-item": 3, "todo-item-status": 1, settings: 1 }])).toEqual({ "todo-item": [1] });
-    const store: DocumentStore = httpStore(`${server.url}/${uniqueDbName("purge")}`);
+    // Deliberately the embedded server, also when COUCHDB_URL is set: this needs a server without `_purge`
+    // (CouchDB 3 has it), to prove the refusal comes before anything is removed.
+    const withoutPurge = await startEmbeddedServer();
+    const store: DocumentStore = httpStore(`${withoutPurge.url}/${uniqueDbName("purge")}`);
     await store.create();
     try {
       await store.put({ _id: "todo-item:a:v:1", schema: "todo-item", version: 1, title: "x" });
@@ -259,6 +263,7 @@ describe("drop legacy", () => {
     } finally {
       await store.destroy();
       await store.close();
+      await withoutPurge.close();
     }
   });
 });

@@ -3,9 +3,9 @@ import { runComparison, type ComparisonReport, type RunReport } from "../../exam
 import { createStrategy } from "../../strategies/all.js";
 import { enterMaintenance, maintenanceDesignDoc } from "../../strategies/transactional/index.js";
 import { isDivanError } from "../../core/errors.js";
-import { startEmbeddedServer } from "../../server/embedded.js";
 import { httpStore } from "../../store/http.js";
 import { uniqueDbName } from "../support/backends.js";
+import { startTestServer } from "../support/server.js";
 
 let report: ComparisonReport;
 const run = (strategy: string, scenario: string): RunReport => {
@@ -20,7 +20,7 @@ beforeAll(async () => {
 
 describe("strategy transactional (maintenance window, copy + migrate + verify + switch) and its online variant", () => {
   it("the maintenance design document refuses app writes with a maintenance reason", async () => {
-    const server = await startEmbeddedServer();
+    const server = await startTestServer();
     const s = httpStore(`${server.url}/${uniqueDbName("maint")}`);
     await s.create();
     try {

@@ -3,29 +3,35 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEmbeddedServer, type EmbeddedServer } from "../../server/embedded.js";
 import { httpStore } from "../../store/http.js";
 import type { DocumentStore } from "../../store/port.js";
 import { loadTransformConfig } from "../../server/transformer/config.js";
 import { startTransformerService } from "../../server/transformer/service.js";
+import { uniqueDbName } from "../support/backends.js";
+import { startTestServer, type TestServer } from "../support/server.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
-let server: EmbeddedServer;
+let server: TestServer;
 let dir: string;
 const stores: DocumentStore[] = [];
 
 beforeAll(async () => {
-  server = await startEmbeddedServer();
+  server = await startTestServer();
   dir = await mkdtemp(path.join(tmpdir(), "divan-transform-"));
 });
 afterAll(async () => {
-  for (const s of stores) await s.close();
-  await server.close();
+  for (const s of stores) {
+    await s.destroy().catch(() => undefined);
+    await s.close();
+  }
+  await server?.close();
   await rm(dir, { recursive: true, force: true });
 });
 
-async function config(prefix: string): Promise<string> {
-  const file = path.join(dir, `${prefix}.json`);
+/** A transformer config for two new databases `<prefix>-…-v1` and `-v3` (unique names); returns its file and the names. */
+async function config(name: string): Promise<{ file: string; v1: string; v3: string }> {
+  const prefix = uniqueDbName(name);
+  const file = path.join(dir, `${name}.json`);
   await writeFile(
     file,
     JSON.stringify({
@@ -36,7 +42,7 @@ async function config(prefix: string): Promise<string> {
       ],
     }),
   );
-  return file;
+  return { file, v1: `${prefix}-v1`, v3: `${prefix}-v3` };
 }
 function store(db: string): DocumentStore {
   const s = httpStore(`${server.url}/${db}`);
@@ -72,10 +78,12 @@ const exited = (c: ChildProcess): Promise<number | null> => new Promise((r) => c
 
 describe("transformer service", () => {
   it("GET /_divan/status reports every version database, and writes reach v3", async () => {
-    const svc = await startTransformerService({ config: await loadTransformConfig(await config("svc")), serverUrl: server.url });
+    const cfg = await config("svc");
+    const v1 = store(cfg.v1);
+    const v3 = store(cfg.v3);
+    const svc = await startTransformerService({ config: await loadTransformConfig(cfg.file), serverUrl: server.url });
     try {
-      await store("svc-v1").put(todo(1));
-      const v3 = store("svc-v3");
+      await v1.put(todo(1));
       await until(async () => (await v3.info()).docCount === 2);
       await svc.transformer.idle();
       const res = await fetch(svc.statusUrl!);
@@ -91,12 +99,12 @@ describe("transformer service", () => {
 
   it("killed mid-stream and restarted, `divan serve --transform` ends in the same state; SIGTERM exits 0", async () => {
     const cfg = await config("kill");
-    const v1 = store("kill-v1");
+    const v1 = store(cfg.v1);
     await v1.create();
     await v1.bulkDocs(Array.from({ length: 300 }, (_, i) => todo(i)));
-    const first = serve(cfg);
+    const first = serve(cfg.file);
     await first.statusUrl;
-    const v3 = store("kill-v3");
+    const v3 = store(cfg.v3);
     await until(async () => {
       try {
         return (await v3.info()).docCount > 0;
@@ -107,7 +115,7 @@ describe("transformer service", () => {
     first.child.kill("SIGKILL");
     await exited(first.child);
 
-    const second = serve(cfg);
+    const second = serve(cfg.file);
     const url = await second.statusUrl;
     await until(async () => (await v3.info()).docCount === 600);
     await until(async () => {
