@@ -673,7 +673,8 @@ export class Migration extends TypedEmitter<MigrationEvents> {
           outcome.set(w, r);
           if (r.ok) {
             this.totals.written++;
-            if (this.inPlace) this.own.add(`${r.id}@${r.rev}`);
+            // Remembered only for the dirty pass, which skips the run's own writes.
+            if (this.inPlace && this.o.followChanges !== false) this.own.add(`${r.id}@${r.rev}`);
           }
         });
       }
