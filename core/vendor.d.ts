@@ -1,4 +1,4 @@
-// Declarations for the browser-safe PouchDB helper modules the runner uses (installed with pouchdb-core / pouchdb-find).
+// Declarations for the untyped, browser-safe PouchDB helper modules divan uses (runner, transformer, divan/client).
 declare module "pouchdb-md5" {
   /** Hex md5 of a string (Node: crypto; browser: spark-md5). Feed ASCII only so both agree. */
   export function stringMd5(text: string): string;
