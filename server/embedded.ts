@@ -22,14 +22,13 @@
  * show/list/update functions, `feed=eventsource`, multipart document bodies.
  */
 import { randomUUID } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import type { Socket } from "node:net";
 import { resolve, sep } from "node:path";
 import { DivanError, messageOf } from "../core/errors.js";
 import { pouchDefaults } from "../store/pouchdb-node.js";
 import { createApp } from "./embedded/app.js";
 import type { Stopper } from "./embedded/changes.js";
 import { DbRegistry } from "./embedded/registry.js";
+import { listenLocal, type LocalListener } from "./embedded/http.js";
 
 /** Options of {@link startEmbeddedServer}. */
 export interface EmbeddedServerOptions {
@@ -98,49 +97,27 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions = {}): 
     log,
   });
 
-  const server: Server = createServer(app);
-  const sockets = new Set<Socket>();
-  server.on("connection", (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-  // A broken client connection must never become an uncaught error.
-  server.on("clientError", (_err, socket) => {
-    if (!socket.destroyed) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
-  });
-
-  await new Promise<void>((resolveListen, rejectListen) => {
-    const onError = (e: Error): void => {
-      rejectListen(new DivanError("STORE_UNAVAILABLE", `Cannot listen on 127.0.0.1:${port}: ${e.message}`, { cause: e }));
-    };
-    server.once("error", onError);
-    server.listen(port, "127.0.0.1", () => {
-      server.removeListener("error", onError);
-      resolveListen();
+  let listener: LocalListener;
+  try {
+    listener = await listenLocal(app, {
+      port,
+      what: "The embedded server",
+      beforeClose: () => {
+        for (const stop of [...feeds]) stop();
+        feeds.clear();
+      },
+      onError: (e) => log(`server error: ${e.message}`),
     });
-  }).catch(async (e: unknown) => {
+  } catch (e) {
     await registry.closeAll();
     throw e;
-  });
-  server.on("error", (e) => log(`server error: ${e.message}`));
-
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new DivanError("INTERNAL", "The embedded server has no TCP address.");
-  const url = `http://127.0.0.1:${address.port}`;
+  }
 
   let closing: Promise<void> | undefined;
   return {
-    url,
+    url: listener.url,
     close() {
-      closing ??= (async () => {
-        const stopped = new Promise<void>((done) => server.close(() => done()));
-        for (const stop of [...feeds]) stop();
-        feeds.clear();
-        for (const socket of sockets) socket.destroy();
-        server.closeAllConnections();
-        await stopped;
-        await registry.closeAll();
-      })();
+      closing ??= listener.close().then(() => registry.closeAll());
       return closing;
     },
   };

@@ -3,7 +3,10 @@
  * strict query-parameter parsing and an async-handler wrapper that turns every rejection into a
  * response instead of an unhandled rejection.
  */
+import { createServer, type RequestListener, type Server } from "node:http";
+import type { Socket } from "node:net";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
+import { DivanError } from "../../core/errors.js";
 
 /** A CouchDB error reply: HTTP status plus the `{ error, reason }` body. */
 export class HttpError extends Error {
@@ -135,4 +138,73 @@ export function objectBody(req: Request): Record<string, unknown> {
   const b: unknown = req.body;
   if (!isObject(b)) throw badRequest("Request body must be a JSON object");
   return b;
+}
+
+/** A server listening on loopback, from {@link listenLocal}. */
+export interface LocalListener {
+  /** `http://127.0.0.1:PORT` (no trailing slash). */
+  readonly url: string;
+  /** Stops listening, runs `beforeClose` (end open feeds), destroys every socket and resolves when closed. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link listenLocal}. */
+export interface ListenOptions {
+  /** TCP port; 0 picks a free one. */
+  readonly port: number;
+  /** Interface to listen on (default 127.0.0.1: servers divan starts never listen beyond loopback by default). */
+  readonly host?: string;
+  /** What is listening, for error messages ("The embedded server"). */
+  readonly what: string;
+  /** Called on close before sockets are destroyed, e.g. to end open `_changes` feeds. */
+  readonly beforeClose?: () => void;
+  /** Receives server errors after listening started. */
+  readonly onError?: (e: Error) => void;
+}
+
+/**
+ * Serves `handler` over HTTP on loopback. Tracks sockets so `close()` also ends keep-alive connections
+ * and long-running feeds, and answers a broken client connection with a 400 instead of letting it become
+ * an uncaught error.
+ *
+ * @throws DivanError `STORE_UNAVAILABLE` when it cannot listen.
+ */
+export async function listenLocal(handler: RequestListener, options: ListenOptions): Promise<LocalListener> {
+  const host = options.host ?? "127.0.0.1";
+  const server: Server = createServer(handler);
+  const sockets = new Set<Socket>();
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  server.on("clientError", (_err, socket) => {
+    if (!socket.destroyed) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+  });
+  await new Promise<void>((resolveListen, rejectListen) => {
+    const onError = (e: Error): void => {
+      rejectListen(new DivanError("STORE_UNAVAILABLE", `${options.what} cannot listen on ${host}:${options.port}: ${e.message}`, { cause: e }));
+    };
+    server.once("error", onError);
+    server.listen(options.port, host, () => {
+      server.removeListener("error", onError);
+      resolveListen();
+    });
+  });
+  server.on("error", (e) => options.onError?.(e));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new DivanError("INTERNAL", `${options.what} has no TCP address.`);
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${address.port}`,
+    close() {
+      closing ??= (async () => {
+        const stopped = new Promise<void>((done) => server.close(() => done()));
+        options.beforeClose?.();
+        for (const socket of sockets) socket.destroy();
+        server.closeAllConnections();
+        await stopped;
+      })();
+      return closing;
+    },
+  };
 }

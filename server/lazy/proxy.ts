@@ -18,14 +18,12 @@
  * current one (its content is not kept).
  */
 import { randomUUID } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import type { Socket } from "node:net";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { createStepGraph } from "../../adapters/path.js";
-import { DivanError, isDivanError, messageOf } from "../../core/errors.js";
+import { DivanError, isDivanError } from "../../core/errors.js";
 import type { TranslatingProxy, TranslatingProxyOptions } from "../../strategies/proxy.js";
 import type { BulkGetRequest, Doc, LiveFeed } from "../../store/port.js";
-import { badRequest, HttpError, isObject, objectBody, Query, route, sendJson, toCouchError } from "../embedded/http.js";
+import { badRequest, HttpError, isObject, listenLocal, objectBody, Query, route, sendJson, toCouchError } from "../embedded/http.js";
 import { knows } from "./revmap.js";
 import { CHECKPOINT_PREFIX, couchStatusOf, KeyedLock, VersionView, type ViewChange } from "./views.js";
 
@@ -432,43 +430,22 @@ export async function startLazyProxy(options: TranslatingProxyOptions): Promise<
     sendJson(res, status, body);
   });
 
-  const server: Server = createServer(app);
-  const sockets = new Set<Socket>();
-  server.on("connection", (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
+  const listener = await listenLocal(app, {
+    port: options.port ?? 0,
+    ...(options.host === undefined ? {} : { host: options.host }),
+    what: "The translating proxy",
+    beforeClose: () => {
+      for (const stop of [...feeds]) stop();
+    },
   });
-  server.on("clientError", (_err, socket) => {
-    if (!socket.destroyed) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
-  });
-  await new Promise<void>((resolve, reject) => {
-    const onError = (e: Error): void => reject(new DivanError("STORE_UNAVAILABLE", `The translating proxy cannot listen: ${messageOf(e)}`, { cause: e }));
-    server.once("error", onError);
-    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => {
-      server.removeListener("error", onError);
-      resolve();
-    });
-  });
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new DivanError("INTERNAL", "The translating proxy has no TCP address.");
-  const url = `http://${options.host ?? "127.0.0.1"}:${address.port}`;
-  let closing: Promise<void> | undefined;
+  const url = listener.url;
   return {
     url,
     urlOf(name: string): string {
       if (!views.has(name)) throw new DivanError("CONFIG_INVALID", `The translating proxy serves no view "${name}".`, { details: { name } });
       return `${url}/${name}`;
     },
-    close(): Promise<void> {
-      closing ??= (async () => {
-        const stopped = new Promise<void>((done) => server.close(() => done()));
-        for (const stop of [...feeds]) stop();
-        for (const s of sockets) s.destroy();
-        server.closeAllConnections();
-        await stopped;
-      })();
-      return closing;
-    },
+    close: () => listener.close(),
   };
 }
 
