@@ -1,17 +1,8 @@
-import { beforeAll, describe, expect, it } from "vitest";
-import { runComparison, type ComparisonReport, type RunReport } from "../../examples/todo-app/compare.js";
+import { describe, expect, it } from "vitest";
+import { comparisonFixture } from "../support/comparison.js";
 import { createStrategy } from "../../strategies/all.js";
 
-let report: ComparisonReport;
-const run = (scenario: string): RunReport => {
-  const r = report.runs.find((x) => x.scenario === scenario);
-  if (!r) throw new Error(`no run for ${scenario}`);
-  return r;
-};
-
-beforeAll(async () => {
-  report = await runComparison({ strategies: ["amended"], scenarios: ["haneen", "legacy-forever"], seed: 3 });
-}, 60_000);
+const { run } = comparisonFixture({ strategies: ["amended"], scenarios: ["haneen", "legacy-forever"], seed: 3 });
 
 describe("strategy amended (in-place server-side eager migration that keeps following _changes)", () => {
   it("is registered as single-version / eager / server for 1.0 → 3.0", () => {

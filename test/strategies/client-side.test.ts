@@ -1,17 +1,8 @@
-import { beforeAll, describe, expect, it } from "vitest";
-import { runComparison, type ComparisonReport, type RunReport } from "../../examples/todo-app/compare.js";
+import { describe, expect, it } from "vitest";
+import { comparisonFixture } from "../support/comparison.js";
 import { createStrategy } from "../../strategies/all.js";
 
-let report: ComparisonReport;
-const run = (scenario: string): RunReport => {
-  const r = report.runs.find((x) => x.scenario === scenario);
-  if (!r) throw new Error(`no run for ${scenario}`);
-  return r;
-};
-
-beforeAll(async () => {
-  report = await runComparison({ strategies: ["client-side"], scenarios: ["conflict-storm", "haneen"], seed: 5 });
-}, 60_000);
+const { run } = comparisonFixture({ strategies: ["client-side"], scenarios: ["conflict-storm", "haneen"], seed: 5 });
 
 describe("strategy client-side (each device migrates its own PouchDB with deterministic revisions)", () => {
   it("is registered as single-version / eager / client", () => {

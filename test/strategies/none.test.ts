@@ -1,22 +1,8 @@
-import { beforeAll, describe, expect, it } from "vitest";
-import { runComparison, type ComparisonReport, type RunReport } from "../../examples/todo-app/compare.js";
+import { describe, expect, it } from "vitest";
+import { comparisonFixture } from "../support/comparison.js";
 import { createStrategy } from "../../strategies/all.js";
 
-let report: ComparisonReport;
-const run = (scenario: string): RunReport => {
-  const r = report.runs.find((x) => x.scenario === scenario);
-  if (!r) throw new Error(`no run for ${scenario}`);
-  return r;
-};
-const invariant = (r: RunReport, name: string) => {
-  const i = r.invariants.find((x) => x.name === name);
-  if (!i) throw new Error(`no invariant ${name}`);
-  return i;
-};
-
-beforeAll(async () => {
-  report = await runComparison({ strategies: ["none"], scenarios: ["haneen", "basti"], seed: 7 });
-});
+const { run, invariant, report } = comparisonFixture({ strategies: ["none"], scenarios: ["haneen", "basti"], seed: 7 });
 
 describe("strategy none (breaking 1.0 → 3.0, no migration)", () => {
   it("declares its taxonomy cell, its change and the caveat it is known to violate", () => {
@@ -48,7 +34,7 @@ describe("strategy none (breaking 1.0 → 3.0, no migration)", () => {
   });
 
   it("loses nothing and converges: documents stay as written, only reading breaks", () => {
-    for (const r of report.runs) {
+    for (const r of report().runs) {
       for (const name of ["converged", "no-lost-documents", "no-lost-fields", "bounded-writes", "expected-conflicts-only"]) {
         expect(invariant(r, name).ok, `${r.scenario} ${name}: ${invariant(r, name).detail}`).toBe(true);
       }

@@ -1,21 +1,8 @@
-import { beforeAll, describe, expect, it } from "vitest";
-import { runComparison, type ComparisonReport, type RunReport } from "../../examples/todo-app/compare.js";
+import { describe, expect, it } from "vitest";
+import { comparisonFixture } from "../support/comparison.js";
 import { createStrategy } from "../../strategies/all.js";
 
-let report: ComparisonReport;
-const run = (scenario: string): RunReport => {
-  const r = report.runs.find((x) => x.scenario === scenario);
-  if (!r) throw new Error(`no run for ${scenario}`);
-  return r;
-};
-
-beforeAll(async () => {
-  report = await runComparison({
-    strategies: ["per-version-database"],
-    scenarios: ["haneen", "basti", "marten", "legacy-forever", "conflict-storm"],
-    seed: 11,
-  });
-}, 120_000);
+const { run } = comparisonFixture({ strategies: ["per-version-database"], scenarios: ["haneen", "basti", "marten", "legacy-forever", "conflict-storm"], seed: 11 });
 
 describe("strategy per-version-database (1.0 → 3.0, one database per version, server transformers)", () => {
   it("declares the multi-db · eager · server cell and no caveat", () => {

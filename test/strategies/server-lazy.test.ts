@@ -1,17 +1,8 @@
-import { beforeAll, describe, expect, it } from "vitest";
-import { runComparison, type ComparisonReport, type RunReport } from "../../examples/todo-app/compare.js";
+import { describe, expect, it } from "vitest";
+import { comparisonFixture } from "../support/comparison.js";
 import { createStrategy } from "../../strategies/all.js";
 
-let report: ComparisonReport;
-const run = (scenario: string): RunReport => {
-  const r = report.runs.find((x) => x.strategy === "server-lazy" && x.scenario === scenario);
-  if (!r) throw new Error(`no run for server-lazy ${scenario}`);
-  return r;
-};
-
-beforeAll(async () => {
-  report = await runComparison({ strategies: ["server-lazy"], scenarios: ["basti", "legacy-forever", "haneen", "marten"], seed: 11 });
-}, 90_000);
+const { run } = comparisonFixture({ strategies: ["server-lazy"], scenarios: ["basti", "legacy-forever", "haneen", "marten"], seed: 11 });
 
 describe("strategy server-lazy (single-version, lazy, server)", () => {
   it("is registered with its taxonomy cell, no caveats and the todo steps as its migration code", () => {

@@ -1,5 +1,5 @@
-import { beforeAll, describe, expect, it } from "vitest";
-import { runComparison, type ComparisonReport, type RunReport } from "../../examples/todo-app/compare.js";
+import { describe, expect, it } from "vitest";
+import { comparisonFixture } from "../support/comparison.js";
 import { createStrategy } from "../../strategies/all.js";
 import { enterMaintenance, maintenanceDesignDoc } from "../../strategies/transactional/index.js";
 import { isDivanError } from "../../core/errors.js";
@@ -7,16 +7,7 @@ import { httpStore } from "../../store/http.js";
 import { uniqueDbName } from "../support/backends.js";
 import { startTestServer } from "../support/server.js";
 
-let report: ComparisonReport;
-const run = (strategy: string, scenario: string): RunReport => {
-  const r = report.runs.find((x) => x.strategy === strategy && x.scenario === scenario);
-  if (!r) throw new Error(`no run for ${strategy} ${scenario}`);
-  return r;
-};
-
-beforeAll(async () => {
-  report = await runComparison({ strategies: ["transactional", "transactional-online"], scenarios: ["conflict-storm", "basti"], seed: 11 });
-}, 60_000);
+const { run } = comparisonFixture({ strategies: ["transactional", "transactional-online"], scenarios: ["conflict-storm", "basti"], seed: 11 });
 
 describe("strategy transactional (maintenance window, copy + migrate + verify + switch) and its online variant", () => {
   it("the maintenance design document refuses app writes with a maintenance reason", async () => {
@@ -36,7 +27,7 @@ describe("strategy transactional (maintenance window, copy + migrate + verify + 
 
   it("both variants switch every upgraded device to the migrated database and pass every invariant in the Conflict storm, with measured downtime", () => {
     for (const name of ["transactional", "transactional-online"]) {
-      const r = run(name, "conflict-storm");
+      const r = run("conflict-storm", name);
       expect(r.status, name).toBe("pass");
       expect(r.metrics.conflicts).toBe(0);
       expect(r.metrics.downtimeMs).toBeGreaterThan(0);
@@ -45,7 +36,7 @@ describe("strategy transactional (maintenance window, copy + migrate + verify + 
 
   it("Basti: the never-updated phone loses write access (the declared legacy caveat), nothing else fails", () => {
     for (const name of ["transactional", "transactional-online"]) {
-      const r = run(name, "basti");
+      const r = run("basti", name);
       expect(r.status, name).toBe("expected");
       const declared = new Set<string>(createStrategy(name).caveats.filter((c) => c.scenarios?.includes("basti") ?? true).map((c) => c.invariant));
       const failed = r.invariants.filter((i) => !i.ok);
