@@ -233,3 +233,16 @@ export interface Strategy {
 export function bindToMain(device: DeviceContext): DeviceBinding {
   return { store: device.local, sync: [{ local: device.local, database: "" }] };
 }
+
+/**
+ * The lifecycle of a strategy that never changes a document (`none`, `non-breaking`): nothing to
+ * prepare, release, settle or close, and every device uses {@link bindToMain}.
+ */
+export const WITHOUT_MIGRATION: Pick<Strategy, "prepareServer" | "release" | "openDevice" | "upgradeDevice" | "settle" | "close"> = {
+  prepareServer: async () => {},
+  release: async () => ({ downtimeMs: 0, documentsWritten: 0 }),
+  openDevice: async (device) => bindToMain(device),
+  upgradeDevice: async (device) => bindToMain(device),
+  settle: async () => {},
+  close: async () => {},
+};

@@ -4,7 +4,7 @@
  * `isImportant` is not important), keep attributes they do not know when they edit a document, and
  * ignore types they do not know. Every device replicates the one database.
  */
-import { bindToMain, type ReleaseResult, type RetireResult, type Strategy } from "../types.js";
+import { WITHOUT_MIGRATION, type RetireResult, type Strategy } from "../types.js";
 
 /** Creates the `non-breaking` strategy. */
 export function createNonBreakingStrategy(): Strategy {
@@ -16,15 +16,10 @@ export function createNonBreakingStrategy(): Strategy {
     change: { from: "1.0.0", to: "1.1.0" },
     caveats: [],
     migrationCode: [],
-    prepareServer: async () => {},
-    release: async (): Promise<ReleaseResult> => ({ downtimeMs: 0, documentsWritten: 0 }),
-    openDevice: async (device) => bindToMain(device),
-    upgradeDevice: async (device) => bindToMain(device),
-    settle: async () => {},
+    ...WITHOUT_MIGRATION,
     retire: async (): Promise<RetireResult> => ({
       purgedDocs: 0,
       detail: "nothing to purge: 1.0 and 1.1 read the same documents",
     }),
-    close: async () => {},
   };
 }

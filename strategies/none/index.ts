@@ -5,7 +5,7 @@
  * the documents old apps wrote (and keep writing, e.g. Haneen's offline todo), and old apps cannot
  * read the documents the new app writes (Basti's phone). Every device replicates the one database.
  */
-import { bindToMain, type ReleaseResult, type RetireResult, type Strategy } from "../types.js";
+import { WITHOUT_MIGRATION, type RetireResult, type Strategy } from "../types.js";
 
 /** Creates the `none` strategy. */
 export function createNoneStrategy(): Strategy {
@@ -22,15 +22,10 @@ export function createNoneStrategy(): Strategy {
       },
     ],
     migrationCode: [],
-    prepareServer: async () => {},
-    release: async (): Promise<ReleaseResult> => ({ downtimeMs: 0, documentsWritten: 0 }),
-    openDevice: async (device) => bindToMain(device),
-    upgradeDevice: async (device) => bindToMain(device),
-    settle: async () => {},
+    ...WITHOUT_MIGRATION,
     retire: async (): Promise<RetireResult> => ({
       purgedDocs: 0,
       detail: "nothing to purge: documents of every version stay where apps wrote them",
     }),
-    close: async () => {},
   };
 }
