@@ -1,9 +1,11 @@
 /**
- * `divan check --schemas DIR [--manifests DIR]`: every schema compiles; every minor version is
- * non-breaking against the previous one of its major (exit 1 otherwise); every major bump is reported
- * with its breaking reasons and a "no step" warning (steps are registered elsewhere); manifests, when
- * given, resolve and print the compatibility matrix.
+ * `divan check [--schemas DIR] [--manifests DIR] [--steps MODULE] [--config FILE]`: every schema compiles; every
+ * minor version is non-breaking against the previous one of its major (exit 1 otherwise); every major bump is
+ * reported with its breaking reasons, and a "no step" warning unless the steps module has a step for it;
+ * manifests resolve and print the compatibility matrix. Folders and module come from the config
+ * (`divan.config.*`), and are skipped when they do not exist.
  */
+import { stat } from "node:fs/promises";
 import type { Command } from "commander";
 import { messageOf } from "../../core/errors.js";
 import { createAjv } from "../../schemas/ajv.js";
@@ -13,6 +15,8 @@ import { loadManifests, loadSchemaFiles } from "../../schemas/load.js";
 import { compatibilityMatrix, formatMatrix } from "../../schemas/manifest.js";
 import { createRegistry } from "../../schemas/registry.js";
 import type { SchemaFile } from "../../schemas/registry.js";
+import { commandConfig, configOption } from "../config.js";
+import { loadStepDefinitions } from "./migrate.js";
 
 /** One compared pair of consecutive schema versions of a type. */
 export interface CheckedPair {
@@ -114,14 +118,41 @@ export function formatCheckReport(report: CheckReport): string {
 
 /** Registers `divan check`. */
 export function register(program: Command): void {
-  program
-    .command("check")
-    .description("Check the versioned schemas: minors must be non-breaking, majors need a step; print the compatibility matrix")
-    .option("--schemas <dir>", "folder of <type>/<major>.<minor>.json schema files", "schemas")
-    .option("--manifests <dir>", "folder of app manifests (<app-version>.json)")
-    .action(async (opts: { schemas: string; manifests?: string }) => {
-      const report = await checkSchemas(opts);
-      process.stdout.write(formatCheckReport(report));
-      if (report.errors.length) process.exitCode = 1;
+  configOption(
+    program
+      .command("check")
+      .description("Check the versioned schemas: minors must be non-breaking, majors need a step; print the compatibility matrix")
+      .option("--schemas <dir>", "folder of <type>/<major>.<minor>.json schema files (default: schemas)")
+      .option("--manifests <dir>", "folder of app manifests (<app-version>.json) (default: manifests, when it exists)")
+      .option("--steps <module>", "module exporting the steps, to know which major bumps have one (default: steps/index.ts, when it exists)"),
+  ).action(async (_opts: unknown, cmd: Command) => {
+    const config = await commandConfig(cmd);
+    // Defaults are used when they exist; a folder or module named by the config or the command line must exist.
+    const manifests = config.given.includes("manifests") ? config.manifests : await existing(config.manifests);
+    const stepsFile = config.given.includes("steps") ? config.steps : await existing(config.steps);
+    const report = await checkSchemas({
+      schemas: config.schemas,
+      ...(manifests === undefined ? {} : { manifests }),
+      ...(stepsFile === undefined ? {} : { hasStep: await stepLookup(stepsFile) }),
     });
+    process.stdout.write(formatCheckReport(report));
+    if (report.errors.length) process.exitCode = 1;
+  });
+}
+
+/** `p` when it exists, else `undefined` (an app without manifests or steps yet is still checked). */
+async function existing(p: string): Promise<string | undefined> {
+  try {
+    await stat(p);
+    return p;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Answers {@link CheckOptions.hasStep} from the steps module: a step (either direction) between the two majors of the type. */
+async function stepLookup(file: string): Promise<(type: string, from: number, to: number) => boolean> {
+  const steps = await loadStepDefinitions(file);
+  return (type, from, to) =>
+    steps.some((s) => (s.from[type] === from && s.to[type] === to) || (s.from[type] === to && s.to[type] === from));
 }

@@ -1,6 +1,9 @@
 /**
  * `divan migrate --db URL --to <manifest version|type@major,...> [--target URL] [--dry-run] [--verify]
- * [--concurrency N] [--batch-size N] [--schemas DIR] [--manifests DIR] [--steps MODULE]`
+ * [--concurrency N] [--batch-size N] [--schemas DIR] [--manifests DIR] [--steps MODULE] [--config FILE]`
+ *
+ * `--db`, `--schemas`, `--manifests`, `--steps` and the type/version field names come from the app's
+ * `divan.config.*` when not given (`server/config.ts`).
  *
  * Runs the eager runner (`strategies/runner`) on the database: in place, or copied into `--target`.
  * `--to todo-item@3` is completed from the steps to the family's shape (`todo-item@3, todo-item-status@1`).
@@ -8,18 +11,16 @@
  * 10% otherwise), prints the totals and every quarantined document, and exits 1 when a document was
  * quarantined or `--verify` found an invalid one.
  */
-import path from "node:path";
-import { pathToFileURL } from "node:url";
 import { SingleBar, Presets } from "cli-progress";
 import type { Command } from "commander";
 import { createStepGraph, type StepGraph } from "../../adapters/path.js";
 import { isDeclarativeStep, type StepDefinition } from "../../adapters/steps.js";
 import type { Shape } from "../../adapters/types.js";
-import { DivanError } from "../../core/errors.js";
+import { DivanError, messageOf } from "../../core/errors.js";
 import { redact, stripCredentials } from "../../core/redact.js";
 import { loadManifests, loadRegistry } from "../../schemas/load.js";
 import { resolveManifest } from "../../schemas/manifest.js";
-import type { Registry } from "../../schemas/registry.js";
+import type { Registry, RegistryOptions } from "../../schemas/registry.js";
 import { openStore } from "../../store/open.js";
 import type { DocumentStore } from "../../store/port.js";
 import { NodePouchDB } from "../../store/pouchdb-node.js";
@@ -27,17 +28,29 @@ import { readQuarantine } from "../../strategies/runner/local.js";
 import { createMigration } from "../../strategies/runner/runner.js";
 import type { MigrationReport } from "../../strategies/runner/types.js";
 import { verifyStore, type VerifyReport } from "../../strategies/runner/verify.js";
+import { commandConfig, configOption, importModule, type ResolvedConfig } from "../config.js";
+
+/** The registry options of a configuration (field names and infer rules). */
+export function registryOptions(config: ResolvedConfig): RegistryOptions {
+  return { typeField: config.typeField, versionField: config.versionField, infer: [...config.infer] };
+}
 
 /** Options every migration command shares. */
 export interface MigrationCliOptions {
-  db: string;
+  /** The database (`--db`, else the config's `db`). */
+  db?: string;
   to: string;
   target?: string;
-  schemas: string;
-  manifests: string;
-  steps: string;
+  /** Command-line value only; the merged one is in the {@link ResolvedConfig}. */
+  schemas?: string;
+  /** Command-line value only; the merged one is in the {@link ResolvedConfig}. */
+  manifests?: string;
+  /** Command-line value only; the merged one is in the {@link ResolvedConfig}. */
+  steps?: string;
   batchSize: number;
   concurrency: number;
+  /** `--config FILE`. */
+  config?: string;
 }
 
 /**
@@ -99,9 +112,19 @@ export function completeTarget(to: Shape, graph: StepGraph): Shape {
   return out;
 }
 
-/** Loads the steps module (`--steps`): every exported step, or array of steps, it exports. */
-export async function loadSteps(file: string): Promise<StepGraph> {
-  const mod = (await import(pathToFileURL(path.resolve(file)).href)) as Record<string, unknown>;
+/**
+ * Every step the steps module (`--steps`) exports: each exported step, and each exported array of steps
+ * (a TypeScript module is imported through tsx when divan runs on plain Node).
+ *
+ * @throws DivanError `CONFIG_INVALID` when the module cannot be imported or exports no steps.
+ */
+export async function loadStepDefinitions(file: string): Promise<StepDefinition[]> {
+  let mod: Record<string, unknown>;
+  try {
+    mod = await importModule(file);
+  } catch (e) {
+    throw new DivanError("CONFIG_INVALID", `cannot import the steps module ${file}: ${messageOf(e)}`, { cause: e, details: { file, field: "steps" } });
+  }
   const steps: StepDefinition[] = [];
   const isStep = (v: unknown): v is StepDefinition =>
     typeof v === "object" && v !== null && "from" in v && "to" in v && (isDeclarativeStep(v as StepDefinition) || "up" in v);
@@ -110,8 +133,23 @@ export async function loadSteps(file: string): Promise<StepGraph> {
     else if (isStep(value)) steps.push(value);
   }
   const unique = [...new Set(steps)];
-  if (unique.length === 0) throw new DivanError("CONFIG_INVALID", `--steps ${file} exports no steps (export an array of steps, or steps)`);
-  return createStepGraph(unique);
+  if (unique.length === 0) throw new DivanError("CONFIG_INVALID", `--steps ${file} exports no steps (export an array of steps, or steps)`, { details: { file, field: "steps" } });
+  return unique;
+}
+
+/** Loads the steps module (`--steps`) as a step graph ({@link loadStepDefinitions}). */
+export async function loadSteps(file: string): Promise<StepGraph> {
+  return createStepGraph(await loadStepDefinitions(file));
+}
+
+/**
+ * The database of a command: `--db`, else `db` of the config.
+ *
+ * @throws DivanError `CONFIG_INVALID` when neither names one.
+ */
+export function requireDb(config: ResolvedConfig): string {
+  if (config.db === undefined) throw new DivanError("CONFIG_INVALID", `give --db URL (or "db" in ${config.file === undefined ? "divan.config.ts" : config.file})`, { details: { field: "db" } });
+  return config.db;
 }
 
 /** Opens the database of a URL or local PouchDB name. */
@@ -119,10 +157,10 @@ export function openDb(urlOrName: string, create = false): Promise<DocumentStore
   return openStore(urlOrName, { PouchDB: NodePouchDB, create });
 }
 
-/** Adds the options every migration command shares. */
+/** Adds the options every migration command shares (`--db`, `--schemas`, `--manifests` and `--steps` default to the config's). */
 export function migrationOptions(cmd: Command): Command {
-  return cmd
-    .requiredOption("--db <url>", "database URL (http://user:pass@host:5984/db) or local PouchDB name")
+  return configOption(cmd)
+    .option("--db <url>", "database URL (http://user:pass@host:5984/db) or local PouchDB name (default: db of the config)")
     .requiredOption("--to <version>", "target: a manifest version (3.0.0) or type@major,... (todo-item@3,todo-item-status@1)")
     .option("--target <url>", "copy into this database instead of migrating in place")
     .option("--schemas <dir>", "folder of <type>/<major>.<minor>.json schema files", "schemas")
@@ -161,11 +199,13 @@ export function register(program: Command): void {
     .option("--dry-run", "report what would change, write nothing")
     .option("--verify", "validate every written document, and the whole target at the end")
     .option("--restart", "ignore the checkpoint and scan everything again")
-    .action(async (opts: MigrationCliOptions & { dryRun?: boolean; verify?: boolean; restart?: boolean }) => {
-      const registry = await loadRegistry(opts.schemas);
-      const graph = await loadSteps(opts.steps);
-      const to = await resolveTarget(opts.to, registry, opts.manifests, graph);
-      const source = await openDb(opts.db);
+    .action(async (opts: MigrationCliOptions & { dryRun?: boolean; verify?: boolean; restart?: boolean }, cmd: Command) => {
+      const config = await commandConfig(cmd);
+      const db = requireDb(config);
+      const registry = await loadRegistry(config.schemas, registryOptions(config));
+      const graph = await loadSteps(config.steps);
+      const to = await resolveTarget(opts.to, registry, config.manifests, graph);
+      const source = await openDb(db);
       const target = opts.target === undefined ? undefined : await openDb(opts.target, true);
       try {
         const m = createMigration({
@@ -176,6 +216,8 @@ export function register(program: Command): void {
           concurrency: opts.concurrency,
           dryRun: opts.dryRun === true,
           restart: opts.restart === true,
+          typeField: config.typeField,
+          versionField: config.versionField,
           ...(opts.verify === true ? { verify: registry } : {}),
         });
         let bar: SingleBar | undefined;
@@ -197,7 +239,7 @@ export function register(program: Command): void {
           }
         });
         m.on("error", (e) => process.stderr.write(`${e.willRetry ? "retrying" : "failed"} (attempt ${e.attempt}): ${redact(e.error.message)}\n`));
-        process.stdout.write(`migrating ${stripCredentials(opts.db)}${opts.target ? ` into ${stripCredentials(opts.target)}` : " in place"} to ${Object.entries(to).map(([t, v]) => `${t}@${v}`).join(", ")} (job ${m.id})\n`);
+        process.stdout.write(`migrating ${stripCredentials(db)}${opts.target ? ` into ${stripCredentials(opts.target)}` : " in place"} to ${Object.entries(to).map(([t, v]) => `${t}@${v}`).join(", ")} (job ${m.id})\n`);
         let report: MigrationReport;
         try {
           report = await m.run();

@@ -1,5 +1,5 @@
 /**
- * `divan serve [--port N] [--data DIR] [--transform CONFIG [--status-port N]]`: runs the embedded
+ * `divan serve [--port N] [--data DIR] [--transform CONFIG [--status-port N]] [--config FILE]`: runs the embedded
  * CouchDB-compatible server until SIGINT/SIGTERM, then closes it cleanly and exits 0. With
  * `--transform`, also runs the replication transformers of the config (`server/transformer/config.ts`)
  * against it — or, when `COUCHDB_URL` is set, the transformers alone against that server — and serves
@@ -11,6 +11,7 @@ import { startEmbeddedServer, type EmbeddedServer } from "../embedded.js";
 import { loadTransformConfig } from "../transformer/config.js";
 import { startTransformerService, type TransformerService } from "../transformer/service.js";
 import { redact } from "../../core/redact.js";
+import { commandConfig, configOption } from "../config.js";
 
 function parsePort(value: string): number {
   const n = Number(value);
@@ -22,15 +23,17 @@ function parsePort(value: string): number {
 
 /** Registers `divan serve`. */
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command("serve")
     .description("Run the embedded CouchDB-compatible server (in memory, or LevelDB files with --data) until Ctrl-C.")
     .option("-p, --port <port>", "TCP port on 127.0.0.1 (0 picks a free port)", parsePort, 5984)
     .option("-d, --data <dir>", "keep databases as LevelDB files in this directory")
     .option("--verbose", "log every request to stderr")
-    .option("--transform <config>", "also run the replication transformers of this JSON config (alone against COUCHDB_URL when it is set)")
-    .option("--status-port <port>", "port of the transformers' GET /_divan/status listener (0 picks a free port)", parsePort, 0)
-    .action(async (opts: { port: number; data?: string; verbose?: boolean; transform?: string; statusPort: number }) => {
+    .option("--transform <config>", "also run the replication transformers of this JSON config (alone against COUCHDB_URL when it is set; default: transform of the divan config)")
+    .option("--status-port <port>", "port of the transformers' GET /_divan/status listener (0 picks a free port)", parsePort, 0);
+  configOption(cmd).action(async (flags: { port: number; data?: string; verbose?: boolean; transform?: string; statusPort: number }, command: Command) => {
+      const config = await commandConfig(command);
+      const opts = { ...flags, ...(config.transform === undefined ? {} : { transform: config.transform }) };
       const couchUrl = opts.transform === undefined ? undefined : process.env["COUCHDB_URL"];
       let server: EmbeddedServer | undefined;
       if (couchUrl === undefined || couchUrl === "") {

@@ -1,5 +1,5 @@
 /**
- * `divan status --db URL [--to <target>] [--id JOB] [--target URL] [--steps MODULE]`: documents per type@version,
+ * `divan status --db URL [--to <target>] [--id JOB] [--target URL] [--steps MODULE] [--config FILE]`: documents per type@version,
  * and for a migration job (named by `--id`, or the default id of `--to`): its checkpoint (phase,
  * last key, totals), lease (owner, expiry) and quarantine records.
  *
@@ -11,7 +11,8 @@ import { loadRegistry } from "../../schemas/load.js";
 import type { DocumentStore } from "../../store/port.js";
 import { readCheckpoint, readLease, readQuarantine } from "../../strategies/runner/local.js";
 import { defaultMigrationId } from "../../strategies/runner/runner.js";
-import { loadSteps, openDb, resolveTarget } from "./migrate.js";
+import { commandConfig, configOption } from "../config.js";
+import { loadSteps, openDb, registryOptions, requireDb, resolveTarget } from "./migrate.js";
 import { transformerStatusSection } from "../transformer/status-section.js";
 
 /** What a status section gets. */
@@ -24,6 +25,10 @@ export interface StatusContext {
   readonly jobStore: DocumentStore;
   /** The current time (ms). */
   readonly now: number;
+  /** Field holding the document type (default `schema`). */
+  readonly typeField?: string;
+  /** Field holding the major version (default `version`). */
+  readonly versionField?: string;
 }
 
 /** One section of `divan status`: returns its lines. */
@@ -50,8 +55,8 @@ export async function countByTypeVersion(store: DocumentStore, typeField = "sche
 
 /** The sections, in order. */
 export const STATUS_SECTIONS: StatusSection[] = [
-  async ({ store }) => {
-    const counts = await countByTypeVersion(store);
+  async ({ store, typeField, versionField }) => {
+    const counts = await countByTypeVersion(store, typeField, versionField);
     const keys = Object.keys(counts).sort();
     return [`documents of ${store.name}:`, ...(keys.length === 0 ? ["  (none)"] : keys.map((k) => `  ${k}: ${counts[k]}`))];
   },
@@ -80,33 +85,36 @@ export const STATUS_SECTIONS: StatusSection[] = [
 
 /** Registers `divan status`. */
 export function register(program: Command): void {
-  program
-    .command("status")
-    .description("Documents per type@version, and a migration job's progress, lease and quarantine")
-    .requiredOption("--db <url>", "database URL or local PouchDB name")
-    .option("--to <version>", "the job's target (manifest version or type@major,...) to find its checkpoint")
-    .option("--id <job>", "the job id (instead of --to)")
-    .option("--target <url>", "the job copies into this database (its checkpoint and lease live there)")
-    .option("--schemas <dir>", "folder of schema files (to resolve a manifest --to)", "schemas")
-    .option("--manifests <dir>", "folder of manifests", "manifests")
-    .option("--steps <module>", "module exporting the steps (to complete a type@major --to, as migrate does)", "steps/index.ts")
-    .action(async (opts: { db: string; to?: string; id?: string; target?: string; schemas: string; manifests: string; steps: string }) => {
-      const store = await openDb(opts.db);
-      const target = opts.target === undefined ? undefined : await openDb(opts.target);
-      try {
-        let jobId = opts.id;
-        if (jobId === undefined && opts.to !== undefined) {
-          const graph = opts.to.includes("@") ? await loadSteps(opts.steps) : undefined;
-          const to = await resolveTarget(opts.to, await loadRegistry(opts.schemas), opts.manifests, graph);
-          jobId = defaultMigrationId(to, store, target !== undefined);
-        }
-        const ctx: StatusContext = { store, jobStore: target ?? store, now: Date.now(), ...(jobId === undefined ? {} : { jobId }) };
-        const out: string[] = [`status of ${stripCredentials(opts.db)}`];
-        for (const section of STATUS_SECTIONS) out.push(...(await section(ctx)));
-        process.stdout.write(redact(out.join("\n") + "\n"));
-      } finally {
-        await store.close();
-        await target?.close();
+  configOption(
+    program
+      .command("status")
+      .description("Documents per type@version, and a migration job's progress, lease and quarantine")
+      .option("--db <url>", "database URL or local PouchDB name (default: db of the config)")
+      .option("--to <version>", "the job's target (manifest version or type@major,...) to find its checkpoint")
+      .option("--id <job>", "the job id (instead of --to)")
+      .option("--target <url>", "the job copies into this database (its checkpoint and lease live there)")
+      .option("--schemas <dir>", "folder of schema files (to resolve a manifest --to)", "schemas")
+      .option("--manifests <dir>", "folder of manifests", "manifests")
+      .option("--steps <module>", "module exporting the steps (to complete a type@major --to, as migrate does)", "steps/index.ts"),
+  ).action(async (opts: { to?: string; id?: string; target?: string }, cmd: Command) => {
+    const config = await commandConfig(cmd);
+    const db = requireDb(config);
+    const store = await openDb(db);
+    const target = opts.target === undefined ? undefined : await openDb(opts.target);
+    try {
+      let jobId = opts.id;
+      if (jobId === undefined && opts.to !== undefined) {
+        const graph = opts.to.includes("@") ? await loadSteps(config.steps) : undefined;
+        const to = await resolveTarget(opts.to, await loadRegistry(config.schemas, registryOptions(config)), config.manifests, graph);
+        jobId = defaultMigrationId(to, store, target !== undefined);
       }
-    });
+      const ctx: StatusContext = { store, jobStore: target ?? store, now: Date.now(), typeField: config.typeField, versionField: config.versionField, ...(jobId === undefined ? {} : { jobId }) };
+      const out: string[] = [`status of ${stripCredentials(db)}`];
+      for (const section of STATUS_SECTIONS) out.push(...(await section(ctx)));
+      process.stdout.write(redact(out.join("\n") + "\n"));
+    } finally {
+      await store.close();
+      await target?.close();
+    }
+  });
 }

@@ -1,12 +1,15 @@
 /**
- * `divan types --schemas DIR --out FILE [--check]`: generates TypeScript document types from the
+ * `divan types --schemas DIR --out FILE [--check] [--config FILE]`: generates TypeScript document types from the
  * versioned schemas; with `--check`, exits 1 when FILE differs from what would be generated (stale).
+ * `--schemas` and `--out` default to `schemas` and `types` of the app's `divan.config.*`.
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { dirname, relative, sep } from "node:path";
 import type { Command } from "commander";
 import { generateTypes } from "../../schemas/codegen.js";
 import { loadRegistry } from "../../schemas/load.js";
+import { DivanError } from "../../core/errors.js";
+import { commandConfig, configOption, displayPath } from "../config.js";
 
 /** Options of {@link typesCommand}. */
 export interface TypesOptions {
@@ -49,19 +52,25 @@ export async function typesCommand(options: TypesOptions): Promise<TypesOutcome>
 
 /** Registers `divan types`. */
 export function register(program: Command): void {
-  program
-    .command("types")
-    .description("Generate TypeScript types (one interface per type and major) from the versioned schemas")
-    .requiredOption("--schemas <dir>", "folder of <type>/<major>.<minor>.json schema files")
-    .requiredOption("--out <file>", "TypeScript file to write")
-    .option("--check", "exit 1 if the file is stale instead of writing it")
-    .action(async (opts: { schemas: string; out: string; check?: boolean }) => {
-      const outcome = await typesCommand(opts);
-      if (outcome === "stale") {
-        process.stderr.write(`${opts.out} is stale: the schemas in ${opts.schemas} changed. Run: divan types --schemas ${opts.schemas} --out ${opts.out}\n`);
-        process.exitCode = 1;
-      } else {
-        process.stdout.write(outcome === "written" ? `wrote ${opts.out}\n` : `${opts.out} is up to date\n`);
-      }
-    });
+  configOption(
+    program
+      .command("types")
+      .description("Generate TypeScript types (one interface per type and major) from the versioned schemas")
+      .option("--schemas <dir>", "folder of <type>/<major>.<minor>.json schema files (default: schemas of the config, else schemas)")
+      .option("--out <file>", "TypeScript file to write (default: types of the config)")
+      .option("--check", "exit 1 if the file is stale instead of writing it"),
+  ).action(async (opts: { check?: boolean }, cmd: Command) => {
+    const config = await commandConfig(cmd, { out: "types" });
+    if (config.types === undefined) {
+      throw new DivanError("CONFIG_INVALID", `give --out FILE (or "types" in ${config.file ?? "divan.config.ts"})`, { details: { field: "types" } });
+    }
+    const out = config.types;
+    const outcome = await typesCommand({ schemas: config.schemas, out, ...(opts.check === undefined ? {} : { check: opts.check }) });
+    if (outcome === "stale") {
+      process.stderr.write(`${displayPath(out)} is stale: the schemas in ${displayPath(config.schemas)} changed. Run: divan types --schemas ${displayPath(config.schemas)} --out ${displayPath(out)}\n`);
+      process.exitCode = 1;
+    } else {
+      process.stdout.write(outcome === "written" ? `wrote ${displayPath(out)}\n` : `${displayPath(out)} is up to date\n`);
+    }
+  });
 }

@@ -1,5 +1,6 @@
 /**
- * `divan validate --db URL [--schemas DIR]` and `divan validate FILE... [--schemas DIR]`: validates every
+ * `divan validate --db URL [--schemas DIR]` and `divan validate FILE... [--schemas DIR]` (both `[--config FILE]`;
+ * `--db`, `--schemas` and the field names default to the config's): validates every
  * document of a database (or JSON files) against the versioned schemas, prints a summary per
  * type@version and every invalid document with its reasons, and exits 1 if any document is invalid.
  *
@@ -14,6 +15,7 @@ import { loadRegistry } from "../../schemas/load.js";
 import type { Registry, ValidationIssue } from "../../schemas/registry.js";
 import { openStore } from "../../store/open.js";
 import { NodePouchDB } from "../../store/pouchdb-node.js";
+import { commandConfig, configOption } from "../config.js";
 
 /** One invalid document and why. */
 export interface InvalidDocument {
@@ -113,24 +115,25 @@ export async function* fileDocuments(files: readonly string[]): AsyncGenerator<u
 
 /** Registers `divan validate`. */
 export function register(program: Command): void {
-  program
-    .command("validate")
-    .description("Validate every document of a database (--db) or of JSON files against the versioned schemas")
-    .argument("[files...]", "JSON files: a document, an array of documents, or { docs: [...] }")
-    .option("--db <url>", "database URL (http://user:pass@host:5984/db) or local PouchDB name")
-    .option("--schemas <dir>", "folder of <type>/<major>.<minor>.json schema files", "schemas")
-    .option("--type-field <name>", "field holding the document type", "schema")
-    .option("--version-field <name>", "field holding the major version", "version")
-    .action(async (files: string[], opts: { db?: string; schemas: string; typeField: string; versionField: string }) => {
-      if ((opts.db === undefined) === (files.length === 0)) {
-        throw new DivanError("CONFIG_INVALID", "Give either --db URL or one or more JSON files.");
-      }
-      const registry = await loadRegistry(opts.schemas, { typeField: opts.typeField, versionField: opts.versionField });
-      const summary =
-        opts.db !== undefined
-          ? await validateDocuments(registry, databaseDocuments(opts.db))
-          : await validateDocuments(registry, fileDocuments(files));
-      process.stdout.write(formatSummary(summary, opts.db !== undefined ? stripCredentials(opts.db) : files.join(", ")));
-      if (summary.invalid.length) process.exitCode = 1;
-    });
+  configOption(
+    program
+      .command("validate")
+      .description("Validate every document of a database (--db) or of JSON files against the versioned schemas")
+      .argument("[files...]", "JSON files: a document, an array of documents, or { docs: [...] }")
+      .option("--db <url>", "database URL (http://user:pass@host:5984/db) or local PouchDB name (default: db of the config, without files)")
+      .option("--schemas <dir>", "folder of <type>/<major>.<minor>.json schema files", "schemas")
+      .option("--type-field <name>", "field holding the document type", "schema")
+      .option("--version-field <name>", "field holding the major version", "version"),
+  ).action(async (files: string[], opts: { db?: string }, cmd: Command) => {
+    if (opts.db !== undefined && files.length > 0) throw new DivanError("CONFIG_INVALID", "Give either --db URL or one or more JSON files.");
+    const config = await commandConfig(cmd);
+    const db = files.length === 0 ? config.db : undefined;
+    if (db === undefined && files.length === 0) {
+      throw new DivanError("CONFIG_INVALID", "Give either --db URL (or \"db\" in divan.config) or one or more JSON files.");
+    }
+    const registry = await loadRegistry(config.schemas, { typeField: config.typeField, versionField: config.versionField, infer: [...config.infer] });
+    const summary = db !== undefined ? await validateDocuments(registry, databaseDocuments(db)) : await validateDocuments(registry, fileDocuments(files));
+    process.stdout.write(formatSummary(summary, db !== undefined ? stripCredentials(db) : files.join(", ")));
+    if (summary.invalid.length) process.exitCode = 1;
+  });
 }
