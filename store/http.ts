@@ -2,11 +2,11 @@
  * The {@link DocumentStore} port on a CouchDB-compatible HTTP server, through `nano`.
  *
  * Each store owns an undici `Agent` (nano's `agentOptions`), destroyed by {@link HttpStore.close},
- * so no keep-alive socket outlives the store. Live feeds are longpoll loops whose in-flight
- * request is aborted on `stop()`.
+ * so no keep-alive socket outlives the store. Live feeds are one `feed=continuous` request each (with a
+ * heartbeat), read as newline-delimited JSON straight from the socket; `stop()` aborts it.
  */
 import nano from "nano";
-import { Agent } from "undici";
+import { Agent, request as undiciRequest } from "undici";
 import { DivanError } from "../core/errors.js";
 import { redact } from "../core/redact.js";
 import { codeForCouchError, isNetworkError, mapErrors, toDivanError } from "./errors.js";
@@ -47,8 +47,15 @@ export const COUCHDB_CAPABILITIES: StoreCapabilities = Object.freeze({
 export interface HttpStoreOptions {
   /** What the server supports; defaults to {@link COUCHDB_CAPABILITIES}, override for other servers. */
   capabilities?: Partial<StoreCapabilities>;
-  /** Milliseconds one longpoll request of a live feed waits on the server (default 10 000). */
+  /**
+   * @deprecated Live feeds are continuous now (see {@link HttpStoreOptions.heartbeat}); ignored.
+   */
   longpollTimeout?: number;
+  /**
+   * Milliseconds between the server's heartbeat newlines on a live (continuous) feed (default 10 000).
+   * A feed that hears nothing for three heartbeats counts the connection as lost and reconnects.
+   */
+  heartbeat?: number;
   /** Milliseconds a live feed waits before retrying after a network failure (default 500). */
   retryDelay?: number;
   /** Network failures in a row after which a live feed gives up (default 10). */
@@ -111,6 +118,42 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
     signal.addEventListener("abort", done, { once: true });
   });
 
+/** Query string and (for the `_selector`/`_doc_ids` filters) POST body of a `_changes` request. */
+function changesQuery(options: ChangesOptions, extra: Record<string, unknown>): { qs: Record<string, unknown>; body: Record<string, unknown> | undefined } {
+  assertOneChangesFilter(options);
+  const qs: Record<string, unknown> = { ...extra };
+  if (options.since !== undefined) qs.since = options.since;
+  if (options.limit !== undefined && extra.feed === undefined) qs.limit = options.limit;
+  if (options.includeDocs === true) qs.include_docs = true;
+  if (options.style !== undefined) qs.style = options.style;
+  if (options.descending === true && extra.feed === undefined) qs.descending = true;
+  if (options.selector !== undefined) {
+    qs.filter = "_selector";
+    return { qs, body: { selector: options.selector } };
+  }
+  if (options.docIds !== undefined) {
+    qs.filter = "_doc_ids";
+    return { qs, body: { doc_ids: options.docIds } };
+  }
+  return { qs, body: undefined };
+}
+
+/** A CouchDB error answer (`{"error","reason"}` text) as the error shape `toDivanError` reads. */
+function couchError(statusCode: number | undefined, text: string): Error {
+  let parsed: { error?: unknown; reason?: unknown } = {};
+  try {
+    parsed = JSON.parse(text) as typeof parsed;
+  } catch {
+    // not JSON: keep the text as the reason
+  }
+  const reason = typeof parsed.reason === "string" ? parsed.reason : text.slice(0, 200) || `HTTP ${String(statusCode)}`;
+  const err = new Error(reason) as Error & { statusCode?: number; error?: string; reason?: string };
+  if (statusCode !== undefined) err.statusCode = statusCode;
+  if (typeof parsed.error === "string") err.error = parsed.error;
+  err.reason = reason;
+  return err;
+}
+
 /** A {@link DocumentStore} over CouchDB HTTP. Create it with {@link httpStore}. */
 export class HttpStore implements DocumentStore {
   /** The database URL with its password redacted. */
@@ -135,6 +178,7 @@ export class HttpStore implements DocumentStore {
     this.capabilities = { ...COUCHDB_CAPABILITIES, ...options.capabilities };
     this.options = {
       longpollTimeout: options.longpollTimeout ?? 10_000,
+      heartbeat: options.heartbeat ?? 10_000,
       retryDelay: options.retryDelay ?? 500,
       maxRetries: options.maxRetries ?? 10,
     };
@@ -293,23 +337,12 @@ export class HttpStore implements DocumentStore {
   }
 
   private changesRequest(options: ChangesOptions, extra: Record<string, unknown>, signal?: AbortSignal): Promise<RawChangesAnswer> {
-    assertOneChangesFilter(options);
-    const qs: Record<string, unknown> = { ...extra };
-    if (options.since !== undefined) qs.since = options.since;
-    if (options.limit !== undefined && extra.feed === undefined) qs.limit = options.limit;
-    if (options.includeDocs === true) qs.include_docs = true;
-    if (options.style !== undefined) qs.style = options.style;
-    if (options.descending === true && extra.feed === undefined) qs.descending = true;
+    const { qs, body } = changesQuery(options, extra);
     const req: RequestOptions = { path: "_changes", qs };
     if (signal !== undefined) req.signal = signal;
-    if (options.selector !== undefined) {
-      qs.filter = "_selector";
+    if (body !== undefined) {
       req.method = "POST";
-      req.body = { selector: options.selector };
-    } else if (options.docIds !== undefined) {
-      qs.filter = "_doc_ids";
-      req.method = "POST";
-      req.body = { doc_ids: options.docIds };
+      req.body = body;
     }
     return this.request<RawChangesAnswer>(req);
   }
@@ -324,18 +357,28 @@ export class HttpStore implements DocumentStore {
     });
   }
 
-  /** {@inheritDoc DocumentStore.liveChanges} — a longpoll loop; `stop()` aborts the request in flight. */
+  /**
+   * {@inheritDoc DocumentStore.liveChanges}
+   *
+   * One `feed=continuous` request with a heartbeat, parsed as newline-delimited JSON as it arrives (the
+   * next line is read only after `onChange` settled, so a slow handler holds the socket back). When the
+   * server ends the response it is reopened from its `last_seq`; after a network failure it is reopened
+   * from the last change delivered, after `retryDelay` ms, at most `maxRetries` times in a row.
+   * `stop()` aborts the request and resolves once its socket is closed.
+   */
   liveChanges(options: ChangesOptions, handlers: LiveFeedHandlers): LiveFeed {
+    assertOneChangesFilter(options);
     const controller = new AbortController();
     let failure: DivanError | undefined;
     const loop = async (): Promise<void> => {
       let since: string | undefined = options.since;
       let failures = 0;
       while (!controller.signal.aborted) {
-        let raw: RawChangesAnswer;
         try {
-          const extra: Record<string, unknown> = { feed: "longpoll", timeout: this.options.longpollTimeout };
-          raw = await this.changesRequest(since === undefined ? options : { ...options, since }, extra, controller.signal);
+          since = await this.continuousRequest(since === undefined ? options : { ...options, since }, controller.signal, handlers, (seq) => {
+            since = seq;
+            failures = 0; // connected and delivering
+          });
           failures = 0;
         } catch (e) {
           if (controller.signal.aborted) return;
@@ -345,11 +388,6 @@ export class HttpStore implements DocumentStore {
           }
           throw e;
         }
-        for (const row of raw.results) {
-          if (controller.signal.aborted) return;
-          await handlers.onChange(toChange(row));
-        }
-        since = String(raw.last_seq);
       }
     };
     const running = loop().catch((e: unknown) => {
@@ -369,6 +407,90 @@ export class HttpStore implements DocumentStore {
     };
     this.feeds.add(feed);
     return feed;
+  }
+
+  /**
+   * One continuous `_changes` response: calls `onChange` for each change line (then `delivered(seq)`), and
+   * resolves with the `last_seq` of the closing line when the server ends the response (`undefined`:
+   * keep the position). Rejects with the server's error for a non-200 answer or an error line, with a
+   * network error when the connection fails or stays silent for three heartbeats. Returns only after
+   * the response body (and with it, on abort, the socket) is closed.
+   */
+  private async continuousRequest(
+    options: ChangesOptions,
+    signal: AbortSignal,
+    handlers: LiveFeedHandlers,
+    delivered: (seq: string) => void,
+  ): Promise<string | undefined> {
+    if (this.closed) throw new DivanError("STORE_UNAVAILABLE", `${this.name} is closed; open a new store`);
+    const { qs, body } = changesQuery(options, { feed: "continuous", heartbeat: this.options.heartbeat });
+    const target = this.feedTarget();
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(qs)) params.set(k, String(v));
+    const headers: Record<string, string> = { accept: "application/json", ...target.headers };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    const res = await undiciRequest(`${target.url}?${params.toString()}`, {
+      dispatcher: this.agent,
+      method: body === undefined ? "GET" : "POST",
+      headers,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal,
+      bodyTimeout: this.options.heartbeat * 3 + 1_000,
+    });
+    const stream = res.body;
+    const closed = new Promise<void>((resolve) => {
+      if (stream.destroyed && stream.closed) resolve();
+      else stream.once("close", () => resolve());
+    });
+    try {
+      if (res.statusCode !== 200) {
+        const text = await stream.text().catch(() => "");
+        throw couchError(res.statusCode, text);
+      }
+      stream.setEncoding("utf8");
+      let buffered = "";
+      let lastSeq: string | undefined;
+      for await (const chunk of stream as AsyncIterable<string>) {
+        buffered += chunk;
+        let nl: number;
+        while ((nl = buffered.indexOf("\n")) >= 0) {
+          const line = buffered.slice(0, nl).trim();
+          buffered = buffered.slice(nl + 1);
+          if (line.length === 0) continue; // heartbeat
+          const row = JSON.parse(line) as Record<string, unknown>;
+          if (typeof row["id"] === "string" && Array.isArray(row["changes"])) {
+            if (signal.aborted) return undefined;
+            const raw = row as unknown as RawChangesAnswer["results"][number];
+            await handlers.onChange(toChange(raw));
+            delivered(String(raw.seq));
+          } else if (row["error"] !== undefined) {
+            throw couchError(undefined, line);
+          } else if (row["last_seq"] !== undefined) {
+            lastSeq = String(row["last_seq"] as string | number);
+          }
+        }
+      }
+      return lastSeq;
+    } finally {
+      if (!stream.destroyed) stream.destroy();
+      await closed;
+    }
+  }
+
+  /** The `_changes` URL without credentials, and the basic-auth header the credentials become. */
+  private feedTarget(): { url: string; headers: Record<string, string> } {
+    const { serverUrl } = splitDatabaseUrl(this.url);
+    const u = new URL(serverUrl);
+    const headers: Record<string, string> = {};
+    if (u.username !== "" || u.password !== "") {
+      const user = decodeURIComponent(u.username);
+      const pass = decodeURIComponent(u.password);
+      headers["authorization"] = `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
+      u.username = "";
+      u.password = "";
+    }
+    const base = u.toString().replace(/\/$/, "");
+    return { url: `${base}/${encodeURIComponent(this.dbName)}/_changes`, headers };
   }
 
   /** {@inheritDoc DocumentStore.getLocal} */

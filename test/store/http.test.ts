@@ -1,6 +1,9 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isDivanError, type DivanError } from "../../core/errors.js";
 import { httpStore, splitDatabaseUrl } from "../../store/http.js";
+import type { Change } from "../../store/port.js";
 import { openPouchStore } from "../../store/pouch.js";
 import { replicate, replicateLive } from "../../store/replicate.js";
 import { MemoryPouchDB, uniqueDbName } from "../support/backends.js";
@@ -151,6 +154,228 @@ describe("HTTP store lifecycle on the test server (COUCHDB_URL or embedded)", ()
     } finally {
       await Promise.all([a.destroy(), b.destroy()]);
       await Promise.all([a.close(), b.close()]);
+    }
+  });
+});
+
+/** One `_changes` request the scripted server received, and when its connection closed. */
+interface SeenRequest {
+  readonly method: string;
+  readonly query: URLSearchParams;
+  readonly authorization: string | undefined;
+  readonly body: string;
+  readonly closed: Promise<void>;
+}
+
+/**
+ * A scripted CouchDB `_changes` endpoint: the n-th request is answered by `script[n]` (which writes raw
+ * bytes, so line splitting, heartbeats and dropped connections can be exact); everything is recorded.
+ */
+async function scriptedServer(script: ((req: IncomingMessage, res: ServerResponse) => void)[]): Promise<{ url: string; seen: SeenRequest[]; close(): Promise<void> }> {
+  const seen: SeenRequest[] = [];
+  const server = createServer((req, res) => {
+    let body = "";
+    const closed = new Promise<void>((resolve) => req.socket.once("close", () => resolve()));
+    req.setEncoding("utf8");
+    req.on("data", (c: string) => (body += c));
+    req.on("end", () => {
+      const url = new URL(req.url ?? "/", "http://x");
+      seen.push({ method: req.method ?? "", query: url.searchParams, authorization: req.headers.authorization, body, closed });
+      const answer = script[seen.length - 1];
+      if (answer === undefined) {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.flushHeaders(); // stays open, silent, until the client goes
+      } else answer(req, res);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://admin:s3cret@127.0.0.1:${port}`,
+    seen,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+const row = (seq: string, id: string, extra: Record<string, unknown> = {}): string => JSON.stringify({ seq, id, changes: [{ rev: `1-${id}` }], ...extra }) + "\n";
+
+/** Records a feed's changes and errors; `next(n)` resolves once `n` changes arrived. */
+function collector(): { changes: Change[]; errors: Error[]; next(n: number): Promise<void>; handlers: { onChange(c: Change): void; onError(e: Error): void } } {
+  const changes: Change[] = [];
+  const errors: Error[] = [];
+  let waiting: { n: number; resolve: () => void } | undefined;
+  return {
+    changes,
+    errors,
+    next: (n) =>
+      new Promise<void>((resolve) => {
+        if (changes.length >= n) resolve();
+        else waiting = { n, resolve };
+      }),
+    handlers: {
+      onChange: (c) => {
+        changes.push(c);
+        if (waiting !== undefined && changes.length >= waiting.n) waiting.resolve();
+      },
+      onError: (e) => errors.push(e),
+    },
+  };
+}
+
+describe("HTTP store live feed (feed=continuous)", () => {
+  it("reads many changes from one request, split anywhere, heartbeats skipped, credentials as a header", async () => {
+    const server = await scriptedServer([
+      (_req, res) => {
+        res.writeHead(200, { "content-type": "application/json" });
+        const text = "\n" + row("1-a", "a", { doc: { _id: "a", title: "caf\u00e9 \u2615" } }) + "\n\n" + row("2-b", "b") + row("3-c", "c", { deleted: true });
+        // Byte by byte: lines and a multi-byte character are cut across chunks.
+        const bytes = Buffer.from(text);
+        let i = 0;
+        const drip = (): void => {
+          if (i >= bytes.length || res.destroyed) return;
+          res.write(bytes.subarray(i, i + 7));
+          i += 7;
+          setImmediate(drip);
+        };
+        drip();
+      },
+    ]);
+    const store = httpStore(`${server.url}/db`, { heartbeat: 2_000 });
+    const c = collector();
+    const feed = store.liveChanges({ since: "0-x", includeDocs: true }, c.handlers);
+    try {
+      await c.next(3);
+      expect(c.changes.map((x) => [x.id, x.seq, x.deleted === true])).toEqual([
+        ["a", "1-a", false],
+        ["b", "2-b", false],
+        ["c", "3-c", true],
+      ]);
+      expect(c.changes[0]?.doc?.["title"]).toBe("caf\u00e9 \u2615");
+      expect(server.seen).toHaveLength(1);
+      const q = server.seen[0]!.query;
+      expect([q.get("feed"), q.get("heartbeat"), q.get("since"), q.get("include_docs")]).toEqual(["continuous", "2000", "0-x", "true"]);
+      expect(server.seen[0]!.authorization).toBe(`Basic ${Buffer.from("admin:s3cret").toString("base64")}`);
+    } finally {
+      await feed.stop();
+      await store.close();
+      await server.close();
+    }
+    expect(c.errors).toEqual([]);
+  });
+
+  it("stop() aborts the request: the server sees the connection closed", async () => {
+    const server = await scriptedServer([]);
+    const store = httpStore(`${server.url}/db`);
+    const feed = store.liveChanges({ since: "now" }, { onChange: () => undefined });
+    try {
+      while (server.seen.length === 0) await new Promise((r) => setTimeout(r, 5));
+      await feed.stop();
+      await server.seen[0]!.closed; // never resolves (test timeout) if the socket stays open
+      await feed.done; // stopped: resolved, not rejected
+    } finally {
+      await store.close();
+      await server.close();
+    }
+  });
+
+  it("reopens from last_seq when the server ends the response, and from the last change after a dropped connection", async () => {
+    const server = await scriptedServer([
+      (_req, res) => {
+        res.writeHead(200);
+        res.end(row("1-a", "a") + JSON.stringify({ last_seq: "5-end", pending: 0 }) + "\n");
+      },
+      (_req, res) => {
+        res.writeHead(200);
+        res.write(row("6-f", "f") + '{"seq":"7-g","id":"g","chan'); // cut mid-line, then dropped
+        setTimeout(() => res.socket?.destroy(), 20);
+      },
+    ]);
+    const store = httpStore(`${server.url}/db`, { retryDelay: 5 });
+    const c = collector();
+    const feed = store.liveChanges({ selector: { schema: "todo-item" } }, c.handlers);
+    try {
+      await c.next(2);
+      while (server.seen.length < 3) await new Promise((r) => setTimeout(r, 5));
+      expect(c.changes.map((x) => x.id)).toEqual(["a", "f"]); // the cut line is not delivered
+      expect(server.seen.map((r) => r.query.get("since"))).toEqual([null, "5-end", "6-f"]);
+      for (const r of server.seen) {
+        expect(r.method).toBe("POST");
+        expect(r.query.get("filter")).toBe("_selector");
+        expect(JSON.parse(r.body)).toEqual({ selector: { schema: "todo-item" } });
+      }
+    } finally {
+      await feed.stop();
+      await store.close();
+      await server.close();
+    }
+    expect(c.errors).toEqual([]);
+  });
+
+  it("fails with the server's error code for an error answer and for an error line", async () => {
+    const server = await scriptedServer([
+      (_req, res) => {
+        res.writeHead(404, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: "not_found", reason: "Database does not exist." }));
+      },
+      (_req, res) => {
+        res.writeHead(200);
+        res.end(row("1-a", "a") + JSON.stringify({ error: "forbidden", reason: "no access" }) + "\n");
+      },
+    ]);
+    const store = httpStore(`${server.url}/db`);
+    try {
+      const first = store.liveChanges({}, { onChange: () => undefined });
+      const e1 = await rejection(first.done);
+      expect(e1.code).toBe("NOT_FOUND");
+      expect(e1.message).not.toContain("s3cret");
+      const c = collector();
+      const second = store.liveChanges({}, c.handlers);
+      const e2 = await rejection(second.done);
+      expect(e2.code).toBe("FORBIDDEN");
+      expect(c.changes.map((x) => x.id)).toEqual(["a"]);
+      expect(c.errors).toEqual([e2]);
+    } finally {
+      await store.close();
+      await server.close();
+    }
+  });
+
+  it("reads the next change only after a busy handler settled, in feed order", async () => {
+    const server = await scriptedServer([
+      (_req, res) => {
+        res.writeHead(200);
+        res.write(row("1-a", "a") + row("2-b", "b") + row("3-c", "c"));
+      },
+    ]);
+    const store = httpStore(`${server.url}/db`);
+    const order: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const feed = store.liveChanges(
+      {},
+      {
+        onChange: async (ch) => {
+          order.push(`start ${ch.id}`);
+          if (ch.id === "a") await gate;
+          order.push(`end ${ch.id}`);
+        },
+      },
+    );
+    try {
+      while (order.length === 0) await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 30));
+      expect(order).toEqual(["start a"]);
+      release();
+      while (order.length < 6) await new Promise((r) => setTimeout(r, 5));
+      expect(order).toEqual(["start a", "end a", "start b", "end b", "start c", "end c"]);
+    } finally {
+      await feed.stop();
+      await store.close();
+      await server.close();
     }
   });
 });
