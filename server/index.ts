@@ -13,3 +13,4 @@ export {
 } from "./transformer/service.js";
 export { loadTransformConfig, loadSteps, type TransformConfig } from "./transformer/config.js";
 export { NodePouchDB, pouchDefaults } from "../store/pouchdb-node.js";
+export { defineConfig, loadConfig, resolveConfig, type DivanConfig, type ResolvedConfig } from "./config.js";

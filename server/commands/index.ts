@@ -11,6 +11,7 @@ import { register as compare } from "./compare.js";
 import { register as migrate } from "./migrate.js";
 import { register as rollback } from "./rollback.js";
 import { register as status } from "./status.js";
+import { register as init } from "./init.js";
 
 /** Adds one command to the program. */
 export type RegisterCommand = (program: Command) => void;
@@ -25,4 +26,5 @@ export const commands: RegisterCommand[] = [
   migrate,
   rollback,
   status,
+  init,
 ];
