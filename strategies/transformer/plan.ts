@@ -195,14 +195,16 @@ export function planEntity(input: PlanInput): EntityPlan {
     }
   }
 
-  // Translate, with the target's current documents as the base (no information loss).
+  // Translate, with the target's current documents as the base (no information loss). A target that
+  // holds none is no base at all (as the runner passes it): an empty base only made the path try, and
+  // fail with a caught exception, to walk it back through every step — the transformer's normal case.
   const src: Entity = {};
   for (const t of fromTypes) src[t] = stripProvenance(live[t]!);
-  const base: Entity = {};
-  for (const [t, d] of Object.entries(targetLive)) base[t] = stripProvenance(d);
+  let base: Entity | undefined;
+  for (const [t, d] of Object.entries(targetLive)) (base ??= {})[t] = stripProvenance(d);
   let out: Entity;
   try {
-    out = input.path(src, { base });
+    out = input.path(src, base === undefined ? undefined : { base });
   } catch (e) {
     const first = live[fromTypes[0]!]!;
     if (isDivanError(e, "STEP_FAILED") || isDivanError(e, "NO_PATH")) return { kind: "quarantine", id: first._id, rev: first._rev, reason: messageOf(e) };
