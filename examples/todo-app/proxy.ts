@@ -16,6 +16,11 @@ export interface CountingProxy {
   /** Requests forwarded since it started. */
   requests(): number;
   /**
+   * Requests and body bytes per request kind since it started (see {@link requestKind}), e.g.
+   * `POST _changes` → `{ requests: 12, sent: 2400, received: 9100 }`: where replication's bytes go.
+   */
+  breakdown(): ReadonlyMap<string, KindCount>;
+  /**
    * Makes another http:// server reachable through this proxy (counted like the rest): returns the URL
    * under this proxy that forwards to `target` (its path kept), e.g. a translating proxy a device
    * replicates with. The same target gives the same URL.
@@ -23,6 +28,33 @@ export interface CountingProxy {
   mount(target: string): string;
   /** Stops listening, ends every connection, and resolves. */
   close(): Promise<void>;
+}
+
+/** Requests and body bytes of one request kind. */
+export interface KindCount {
+  /** Requests of this kind. */
+  requests: number;
+  /** Request body bytes (client → server). */
+  sent: number;
+  /** Response body bytes (server → client). */
+  received: number;
+}
+
+/**
+ * The kind of a CouchDB request, for the byte breakdown: the method and the endpoint inside the
+ * database (`GET _changes`, `POST _changes`, `POST _bulk_get`, `POST _revs_diff`, `POST _bulk_docs`,
+ * `GET _local`, `PUT _local`, `GET db` for the database's info, `GET doc`, `GET /` for the server, …).
+ * `path` is the request path without the query, relative to the server (mount prefix removed).
+ */
+export function requestKind(method: string, path: string): string {
+  const parts = path.split("/").filter((p) => p !== "");
+  const [db, second] = parts;
+  if (db === undefined) return `${method} /`;
+  if (db.startsWith("_")) return `${method} /${db}`;
+  if (second === undefined) return `${method} db`;
+  if (second === "_local" || second === "_design") return `${method} ${second}`;
+  if (second.startsWith("_")) return `${method} ${second}`;
+  return `${method} doc`;
 }
 
 /** Starts a proxy that forwards every request to `target` (a server URL; its path prefix is kept). */
@@ -35,6 +67,7 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
   const agent = new http.Agent({ keepAlive: true });
   let bytes = 0;
   let requests = 0;
+  const kinds = new Map<string, KindCount>();
   const mounts: URL[] = [];
   const route = (url: string): { to: URL; path: string } => {
     const m = /^\/_divan_mount\/(\d+)(\/.*)?$/.exec(url);
@@ -45,6 +78,12 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
   const server = http.createServer((req, res) => {
     requests += 1;
     const { to, path } = route(req.url ?? "/");
+    const relative = path.slice(to === base ? prefix.length : to.pathname.replace(/\/$/, "").length).split("?")[0] ?? "/";
+    const kind = requestKind(req.method ?? "GET", relative);
+    let count = kinds.get(kind);
+    if (count === undefined) kinds.set(kind, (count = { requests: 0, sent: 0, received: 0 }));
+    const counted = count;
+    counted.requests += 1;
     const headers = { ...req.headers, host: to.host };
     const upstream = http.request(
       { host: to.hostname, port: to.port || 80, method: req.method, path, headers, agent },
@@ -52,6 +91,7 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.on("data", (chunk: Buffer) => {
           bytes += chunk.length;
+          counted.received += chunk.length;
         });
         up.pipe(res);
         up.on("error", () => res.destroy());
@@ -65,6 +105,7 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     });
     req.on("data", (chunk: Buffer) => {
       bytes += chunk.length;
+      counted.sent += chunk.length;
     });
     req.pipe(upstream);
     res.on("close", () => {
@@ -81,6 +122,7 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     url: `http://127.0.0.1:${port}`,
     bytes: () => bytes,
     requests: () => requests,
+    breakdown: () => new Map([...kinds].map(([k, c]) => [k, { ...c }])),
     mount: (target) => {
       const url = new URL(target);
       if (url.protocol !== "http:") throw new DivanError("CONFIG_INVALID", `The counting proxy forwards to http:// servers only, not ${url.protocol}//${url.host}.`);
