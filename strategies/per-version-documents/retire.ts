@@ -139,6 +139,12 @@ async function updateDoc(store: DocumentStore, id: string, next: (current: Doc |
 export const RETIRED_GUARD_ID = "_design/divan-retired";
 
 /**
+ * The type attribute value of {@link RETIRED_GUARD_ID}: no app has this type, so no `exact` channel
+ * replicates the guard to devices (it only matters on the server, where `validate_doc_update` runs).
+ */
+export const RETIRED_GUARD_TYPE = "divan-retired-guard";
+
+/**
  * Installs (or extends) {@link RETIRED_GUARD_ID}: from now on the server answers `403 forbidden`
  * (`divan-retired: …`) to any write of a retired `type@version` except a deletion, so an old client that
  * pushes after its retirement gets an error for each refused document (PouchDB replication counts them
@@ -172,6 +178,8 @@ export async function writeRetiredGuard(
       "  }",
       "}",
     ].join("\n");
-    return { ...(current ?? { _id: RETIRED_GUARD_ID }), retired: merged, validate_doc_update: fn };
+    // Typed (RETIRED_GUARD_TYPE), so the `exact` channels' clause for untyped notices does not carry this
+    // server-only document (about 1 kB) to every device.
+    return { ...(current ?? { _id: RETIRED_GUARD_ID }), [typeField]: RETIRED_GUARD_TYPE, retired: merged, validate_doc_update: fn };
   });
 }
