@@ -241,6 +241,10 @@ export async function compactThrough(
     });
   }
   const batch = options.batchSize === undefined ? {} : { batchSize: options.batchSize };
+  // A new, unfiltered replication on purpose, although it re-diffs (`_revs_diff`) every document of `from`
+  // instead of reusing the sync's checkpoint: a replication's checkpoint moves past documents the server
+  // refused (e.g. `403 divan-retired`), so the sync's own replication would report nothing pending, and
+  // `from` would be destroyed with the refused writes in it.
   const pushed = options.push === undefined ? undefined : await replicate(from, options.push, batch);
   const before = (await from.info()).docCount;
   const copy = await replicate(from, to, { selector, ...batch });
