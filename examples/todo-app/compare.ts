@@ -246,6 +246,7 @@ function emptyMetrics(wallMs: number, replicatedBytes: number, migrationLoc: num
     deviceDocs: 0,
     deviceBytes: 0,
     replicatedBytes,
+    replicatedBytesPerDevice: replicatedBytes,
     wallMs,
     migrationLoc,
     refusedActions: 0,

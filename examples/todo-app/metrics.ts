@@ -39,8 +39,13 @@ export interface RunMetrics {
   deviceDocs: number;
   /** Bytes (JSON) on the device that stores the most. */
   deviceBytes: number;
-  /** Body bytes replication moved between devices and the server (through the counting proxy). */
+  /** Body bytes replication moved between devices and the server (through the counting proxy), all devices together. */
   replicatedBytes: number;
+  /**
+   * `replicatedBytes` per device of the scenario (the mean, rounded): what one device's sync, upgrade and
+   * compaction cost, comparable between scenarios with different numbers of devices.
+   */
+  replicatedBytesPerDevice: number;
   /** Wall time of the run in milliseconds. A timing. */
   wallMs: number;
   /** Lines of migration code (non-blank, non-comment) the app team writes. */
@@ -92,12 +97,18 @@ export async function collectMetrics(world: World, counts: InvariantCounts, meas
     deviceDocs,
     deviceBytes,
     replicatedBytes: measured.replicatedBytes,
+    replicatedBytesPerDevice: perDevice(measured.replicatedBytes, world.devices.size),
     wallMs: measured.wallMs,
     migrationLoc: measured.migrationLoc,
     refusedActions: world.refused.length,
     userWrites: world.userWrites,
     serverRevisions: counts.serverRevisions,
   };
+}
+
+/** `bytes` shared by `devices` devices (the rounded mean; `bytes` itself when there is no device). */
+export function perDevice(bytes: number, devices: number): number {
+  return devices > 0 ? Math.round(bytes / devices) : bytes;
 }
 
 function bytesOf(docs: readonly Doc[]): number {

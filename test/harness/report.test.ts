@@ -18,6 +18,7 @@ const METRICS = [
   "deviceDocs",
   "deviceBytes",
   "replicatedBytes",
+  "replicatedBytesPerDevice",
   "wallMs",
   "migrationLoc",
 ];
@@ -39,6 +40,9 @@ describe("the comparison report", () => {
       expect(run.metrics.serverDocs).toBeGreaterThan(0);
       // Device counts differ from the server's by design (channels, per-version databases, translated views).
       expect(run.metrics.deviceDocs).toBeGreaterThan(0);
+      // Basti runs two devices (phone, web), Marten three (web, marten, office).
+      const devices = run.scenario === "basti" ? 2 : 3;
+      if (run.status !== "error") expect(run.metrics.replicatedBytesPerDevice).toBe(Math.round(run.metrics.replicatedBytes / devices));
     }
   });
 
