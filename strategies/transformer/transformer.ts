@@ -212,6 +212,8 @@ interface Feed {
   savedAt: number;
   /** The checkpoint's current revision (saves without reading it first). */
   checkpointRev: string | undefined;
+  /** A checkpoint save a tick started without waiting for it (at most one per feed). */
+  saving: Promise<void> | undefined;
   quarantine: QuarantineEntry[];
   quarantineDirty: boolean;
   /** `id@rev` this transformer wrote and has not seen in the feed yet. */
@@ -293,6 +295,7 @@ class TransformerImpl implements Transformer {
         unsaved: 0,
         savedAt: this.#now(),
         checkpointRev: undefined,
+        saving: undefined,
         quarantine: [],
         quarantineDirty: false,
         written: new Set(),
@@ -387,8 +390,8 @@ class TransformerImpl implements Transformer {
           this.#follow(feed);
         }
         n += await this.#consume(feed);
-        await this.#save(feed, false);
         feed.lastError = undefined;
+        this.#saveLater(feed);
       } catch (e) {
         this.#failed(feed, e);
       }
@@ -495,7 +498,10 @@ class TransformerImpl implements Transformer {
       if (!this.sides.some((s) => s.store === side.store)) {
         const feed = this.#feeds.get(side.store);
         this.#feeds.delete(side.store);
-        if (feed !== undefined) await this.#unfollow(feed);
+        if (feed !== undefined) {
+          await this.#unfollow(feed);
+          await feed.saving;
+        }
       }
     });
   }
@@ -575,27 +581,52 @@ class TransformerImpl implements Transformer {
   }
 
   /**
+   * Starts a due checkpoint save without holding the live loop up: the next batch is translated while
+   * the `_local` write is in flight (three followed databases used to add three round trips in a row to
+   * a tick every `checkpointMs`). One save per feed at a time; a failure is reported like a feed error.
+   */
+  #saveLater(feed: Feed): void {
+    if (feed.saving !== undefined) return;
+    const saving: Promise<void> = this.#save(feed, false)
+      .catch((e: unknown) => this.#failed(feed, e))
+      .finally(() => {
+        if (feed.saving === saving) feed.saving = undefined;
+      });
+    feed.saving = saving;
+  }
+
+  /**
    * Saves the checkpoint when `force`d (and anything is unsaved), or when `checkpointEvery` changes or
    * `checkpointMs` ms have passed with changes unsaved. Writes with the revision it knows; re-reads on 409.
+   * A forced save first waits for a save in flight. It records the position the feed had when it began:
+   * changes processed while it is in flight stay counted as unsaved.
    */
   async #save(feed: Feed, force: boolean): Promise<void> {
+    if (force && feed.saving !== undefined) await feed.saving;
     if (!feed.loaded || (feed.unsaved === 0 && !feed.quarantineDirty)) return;
     const due = feed.quarantineDirty || feed.unsaved >= (this.#o.checkpointEvery ?? 1000) || this.#now() - feed.savedAt >= (this.#o.checkpointMs ?? 1000);
     if (!force && !due) return;
     const body: CheckpointDoc = { v: 1, since: feed.since, quarantine: feed.quarantine.slice(-MAX_RECORDS) };
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const r = await feed.store.putLocal({ ...body, _id: this.#checkpoint, ...(feed.checkpointRev === undefined ? {} : { _rev: feed.checkpointRev }) });
-        feed.checkpointRev = r.rev;
-        break;
-      } catch (e) {
-        if (!isDivanError(e, "CONFLICT") || attempt >= 5) throw e;
-        feed.checkpointRev = (await feed.store.getLocal(this.#checkpoint))?._rev;
+    const count = feed.unsaved;
+    const dirty = feed.quarantineDirty;
+    feed.quarantineDirty = false; // a quarantine recorded while saving marks it again
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const r = await feed.store.putLocal({ ...body, _id: this.#checkpoint, ...(feed.checkpointRev === undefined ? {} : { _rev: feed.checkpointRev }) });
+          feed.checkpointRev = r.rev;
+          break;
+        } catch (e) {
+          if (!isDivanError(e, "CONFLICT") || attempt >= 5) throw e;
+          feed.checkpointRev = (await feed.store.getLocal(this.#checkpoint))?._rev;
+        }
       }
+    } catch (e) {
+      if (dirty) feed.quarantineDirty = true;
+      throw e;
     }
     this.#checkpoints += 1;
-    feed.unsaved = 0;
-    feed.quarantineDirty = false;
+    feed.unsaved -= count;
     feed.savedAt = this.#now();
   }
 

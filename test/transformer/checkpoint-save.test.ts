@@ -1,0 +1,96 @@
+import { afterEach, describe, expect, it } from "vitest";
+import type { Doc, DocumentStore, LocalDoc } from "../../store/port.js";
+import { openStore } from "../../store/open.js";
+import { pouchDefaults } from "../../store/pouchdb-node.js";
+import { todoSteps } from "../../examples/todo-app/steps/index.js";
+import { createTransformer, type Transformer } from "../../strategies/transformer/transformer.js";
+
+const MemoryPouch = pouchDefaults({ adapter: "memory" });
+let n = 0;
+const open: DocumentStore[] = [];
+const running: Transformer[] = [];
+afterEach(async () => {
+  for (const t of running.splice(0)) await t.stop();
+  for (const s of open.splice(0)) {
+    await s.destroy();
+    await s.close();
+  }
+});
+
+/** `store` whose checkpoint writes wait until `release()` (everything else passes through). */
+function heldCheckpoints(store: DocumentStore): { store: DocumentStore; held(): number; release(): void } {
+  const waiting: (() => void)[] = [];
+  let open = false;
+  const wrapped = new Proxy(store, {
+    get(target, prop) {
+      const v: unknown = Reflect.get(target, prop, target);
+      if (typeof v !== "function") return v;
+      if (prop !== "putLocal") return (v as (...a: unknown[]) => unknown).bind(target);
+      return async (doc: LocalDoc) => {
+        if (!open) await new Promise<void>((resolve) => waiting.push(resolve));
+        return target.putLocal(doc);
+      };
+    },
+  });
+  return {
+    store: wrapped,
+    held: () => waiting.length,
+    release: () => {
+      open = true;
+      for (const r of waiting.splice(0)) r();
+    },
+  };
+}
+
+const item1 = (id: string): Doc => ({ _id: `todo-item:${id}`, schema: "todo-item", version: 1, title: `todo ${id}`, isDone: false, createdAt: "2024-01-01T00:00:00.000Z" });
+
+async function until(what: string, check: () => Promise<boolean> | boolean): Promise<void> {
+  for (let i = 0; i < 1000; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`${what} never happened`);
+}
+
+describe("transformer checkpoint saves", () => {
+  it("translate the next writes while a checkpoint save is in flight, and stop() saves the position reached", async () => {
+    const raw: DocumentStore[] = [];
+    for (let i = 0; i < 2; i++) raw.push(await openStore(`transformer-ckpt-${process.pid}-${++n}`, { PouchDB: MemoryPouch }));
+    open.push(...raw);
+    const [v1, v3] = raw as [DocumentStore, DocumentStore];
+    const h1 = heldCheckpoints(v1);
+    const t = createTransformer({
+      steps: todoSteps,
+      checkpointMs: 0, // a save is due after every batch
+      sides: [
+        { name: "v1", store: h1.store, shape: { "todo-item": 1 } },
+        { name: "v3", store: v3, shape: { "todo-item": 3, "todo-item-status": 1 } },
+      ],
+    });
+    running.push(t);
+    await t.start();
+    await v1.put(item1("a"));
+    await until("the first checkpoint save", () => h1.held() > 0);
+    // The save hangs; later writes still reach v3.
+    await v1.put(item1("b"));
+    await v1.put(item1("c"));
+    await until("b and c in v3", async () => (await v3.allDocs({ keys: ["todo-item:b", "todo-item:c"] })).rows.every((r) => r.value !== undefined));
+    expect(h1.held()).toBe(1); // one save per database at a time
+    h1.release();
+    await t.stop();
+    running.splice(0);
+    const checkpoint = await v1.getLocal("divan-transformer");
+    const last = (await v1.changes()).lastSeq;
+    expect(checkpoint?.["since"]).toBe(last);
+    // A restarted transformer finds nothing left to do.
+    const again = createTransformer({
+      steps: todoSteps,
+      sides: [
+        { name: "v1", store: v1, shape: { "todo-item": 1 } },
+        { name: "v3", store: v3, shape: { "todo-item": 3, "todo-item-status": 1 } },
+      ],
+    });
+    expect(await again.drain()).toBe(0);
+    expect((await again.status()).feeds.find((f) => f.sides.includes("v1"))?.processed).toBe(0);
+  });
+});
