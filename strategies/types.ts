@@ -204,8 +204,11 @@ export interface Strategy {
   readonly change: AppChange;
   /** Invariants this strategy is documented to violate, and why. */
   readonly caveats: readonly Caveat[];
-  /** Files of migration code the app team writes to use this strategy (empty: none). */
-  readonly migrationCode: readonly MigrationCode[];
+  /**
+   * The migration code the app team writes to use this strategy: `"steps"` (the app's step modules, which
+   * the harness knows), or a list of files (empty: none).
+   */
+  readonly migrationCode: "steps" | readonly MigrationCode[];
 
   /** Prepares the server before any device exists (design documents, extra databases, transformers). */
   prepareServer(server: ServerContext): Promise<void>;

@@ -21,6 +21,7 @@ import { collectMetrics, migrationLocOf, packageRoot, type RunMetrics } from "./
 import { startCountingProxy, type CountingProxy } from "./proxy.js";
 import { SCENARIOS, scenarioByName, type Scenario } from "./scenarios.js";
 import { World, type RefusedAction } from "./world.js";
+import { todoStepFiles } from "./steps/index.js";
 
 /** The invariant verdicts as `report.json` lists them. */
 export interface ReportedInvariant {
@@ -137,7 +138,7 @@ export async function runComparison(options: CompareOptions = {}): Promise<Compa
     proxy = await startCountingProxy(serverUrl);
     const total = strategyList.length * scenarioList.length;
     for (const [i, s] of strategyList.entries()) {
-      const loc = await migrationLocOf(s.migrationCode);
+      const loc = await migrationLocOf(migrationFiles(s));
       const create = factories[i] as () => Strategy;
       for (const scenario of scenarioList) {
         options.onProgress?.({ done: runs.length, total, strategy: s.name, scenario: scenario.name });
@@ -158,6 +159,11 @@ export async function runComparison(options: CompareOptions = {}): Promise<Compa
   };
 }
 
+/** The files of a strategy's migration code; `"steps"` are the todo app's step modules. */
+function migrationFiles(s: Strategy): readonly MigrationCode[] {
+  return s.migrationCode === "steps" ? todoStepFiles : s.migrationCode;
+}
+
 function summary(s: Strategy): StrategySummary {
   return {
     name: s.name,
@@ -165,7 +171,7 @@ function summary(s: Strategy): StrategySummary {
     taxonomy: s.taxonomy,
     change: s.change,
     caveats: [...s.caveats],
-    migrationCode: [...s.migrationCode],
+    migrationCode: [...migrationFiles(s)],
   };
 }
 

@@ -44,10 +44,7 @@ export function createAmendedStrategy(options: AmendedOptions = {}): Strategy {
         reason: "documents exist in one version only: once migrated, apps that were not updated cannot read them",
       },
     ],
-    migrationCode: [
-      { path: "examples/todo-app/steps/1-to-2.ts", why: "todo-item 1→2: isDone → status (declarative step)" },
-      { path: "examples/todo-app/steps/2-to-3.ts", why: "todo-item 2→3: status into its own document, group added (declarative step)" },
-    ],
+    migrationCode: "steps",
     prepareServer: async () => {},
     release: async (server, _from, to): Promise<ReleaseResult> => {
       target = to;

@@ -46,10 +46,7 @@ export function createClientSideStrategy(options: ClientSideOptions = {}): Strat
         reason: "devices still on the old version receive documents that updated devices migrated and cannot read them; what they write stays old until an updated device migrates it",
       },
     ],
-    migrationCode: [
-      { path: "examples/todo-app/steps/1-to-2.ts", why: "todo-item 1→2: isDone → status (declarative step)" },
-      { path: "examples/todo-app/steps/2-to-3.ts", why: "todo-item 2→3: status into its own document, group added (declarative step)" },
-    ],
+    migrationCode: "steps",
     prepareServer: async () => {},
     release: async (): Promise<ReleaseResult> => ({ downtimeMs: 0, documentsWritten: 0 }),
     openDevice: async (device) => {

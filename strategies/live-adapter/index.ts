@@ -94,10 +94,7 @@ export function createLiveAdapterStrategy(options: LiveAdapterStrategyOptions = 
     taxonomy: { storage: "single-version", timing: "lazy", place: "client" },
     change: { from: "1.0.0", to: "3.0.0" },
     caveats: legacyCaveats,
-    migrationCode: [
-      { path: "examples/todo-app/steps/1-to-2.ts", why: "the 1.0 → 2.0 step (isDone → status) the adapters translate with" },
-      { path: "examples/todo-app/steps/2-to-3.ts", why: "the 2.0 → 3.0 step (status document, group) the adapters translate with" },
-    ],
+    migrationCode: "steps",
     prepareServer: async () => {},
     async release(server): Promise<ReleaseResult> {
       if (legacy !== "steps-from-database") return { downtimeMs: 0, documentsWritten: 0 };

@@ -76,10 +76,7 @@ export function createPerVersionDatabaseStrategy(options: PerVersionDatabaseOpti
     taxonomy: { storage: "multi-db", timing: "eager", place: "server" },
     change: { from: "1.0.0", to: "3.0.0" },
     caveats: [],
-    migrationCode: [
-      { path: "examples/todo-app/steps/1-to-2.ts", why: "todo-item 1→2: isDone → status (declarative step)" },
-      { path: "examples/todo-app/steps/2-to-3.ts", why: "todo-item 2→3: status into its own document, group added (declarative step)" },
-    ],
+    migrationCode: "steps",
 
     async prepareServer(server) {
       const from = server.apps.find((a) => a.version === this.change.from);

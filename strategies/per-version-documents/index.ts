@@ -27,7 +27,6 @@ import type {
   AppVersion,
   DeviceBinding,
   DeviceContext,
-  MigrationCode,
   ReleaseResult,
   RetireResult,
   ServerContext,
@@ -40,8 +39,8 @@ import { removeVersions, retiredVersions, writeRetiredGuard, writeRetirement, ty
 export interface PerVersionDocumentsOptions {
   /** The app's steps between adjacent shapes (default: the todo example's, which the harness runs). */
   steps?: readonly StepDefinition[];
-  /** The files of those steps, counted as the app team's migration code (default: the todo example's step files). */
-  migrationCode?: readonly MigrationCode[];
+  /** The app team's migration code (default `"steps"`: the app's step modules). */
+  migrationCode?: Strategy["migrationCode"];
   /** The app change (default 1.0.0 → 3.0.0). */
   change?: AppChange;
   /**
@@ -69,12 +68,6 @@ export interface PerVersionDocumentsOptions {
   /** Transformer retry interval for waiting entities, in ms (default the core's). */
   retryMs?: number;
 }
-
-/** The todo example's step modules: the only migration code an app team writes for this strategy. */
-const TODO_STEP_FILES: readonly MigrationCode[] = [
-  { path: "examples/todo-app/steps/1-to-2.ts", why: "declarative step todo-item 1↔2 (isDone ↔ status), run by the server transformer" },
-  { path: "examples/todo-app/steps/2-to-3.ts", why: "declarative step todo-item 2↔3 (status document split off, group added), run by the server transformer" },
-];
 
 /** The `_local` checkpoint id of this strategy's transformer. */
 const CHECKPOINT_ID = "divan-per-version-documents";
@@ -109,7 +102,7 @@ export function createPerVersionDocumentsStrategy(options: PerVersionDocumentsOp
     taxonomy: { storage: "multi-version", timing: "eager", place: "server" },
     change: options.change ?? { from: "1.0.0", to: "3.0.0" },
     caveats: [],
-    migrationCode: options.migrationCode ?? TODO_STEP_FILES,
+    migrationCode: options.migrationCode ?? "steps",
 
     async prepareServer(server: ServerContext): Promise<void> {
       const from = options.change?.from ?? "1.0.0";

@@ -59,10 +59,7 @@ export function createServerLazyStrategy(options: ServerLazyStrategyOptions = {}
     taxonomy: { storage: "single-version", timing: "lazy", place: "server" },
     change: { from: "1.0.0", to: "3.0.0" },
     caveats: [],
-    migrationCode: [
-      { path: "examples/todo-app/steps/1-to-2.ts", why: "the 1.0 → 2.0 step (isDone → status) the proxy translates with" },
-      { path: "examples/todo-app/steps/2-to-3.ts", why: "the 2.0 → 3.0 step (status document, group) the proxy translates with" },
-    ],
+    migrationCode: "steps",
     async prepareServer(server: ServerContext): Promise<void> {
       const start = options.startProxy ?? server.translatingProxy;
       if (start === undefined) {

@@ -115,10 +115,7 @@ export function createTransactionalStrategy(options: TransactionalOptions = {}):
     taxonomy: { storage: "single-version", timing: "eager", place: "server" },
     change: CHANGE,
     caveats: legacy,
-    migrationCode: [
-      { path: "examples/todo-app/steps/1-to-2.ts", why: "todo-item 1→2: isDone → status (declarative step)" },
-      { path: "examples/todo-app/steps/2-to-3.ts", why: "todo-item 2→3: status into its own document, group added (declarative step)" },
-    ],
+    migrationCode: "steps",
     prepareServer: async () => {},
     release: async (server: ServerContext, _from, to): Promise<ReleaseResult> => {
       const target = await server.open(suffixOf(to));

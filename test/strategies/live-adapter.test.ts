@@ -14,7 +14,7 @@ describe("strategy live-adapter (single-version, lazy, client)", () => {
     expect(s.taxonomy).toEqual({ storage: "single-version", timing: "lazy", place: "client" });
     expect(s.change).toEqual({ from: "1.0.0", to: "3.0.0" });
     expect(s.caveats).toEqual([]);
-    expect(s.migrationCode.map((m) => m.path)).toEqual(["examples/todo-app/steps/1-to-2.ts", "examples/todo-app/steps/2-to-3.ts"]);
+    expect(s.migrationCode).toBe("steps");
   });
 
   it("Basti: the 3.0 web app and the never-updated 1.0 phone both read and edit everything; every invariant holds", () => {
