@@ -258,7 +258,7 @@ function compare(fromIn: JsonSchema | undefined, toIn: JsonSchema | undefined, p
     else out.add("keyword-changed", pointer, `${where(pointer)}: items changed`);
   }
 
-  // everything else: any change is treated as breaking
+  // everything else: every change is treated as breaking
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
   for (const k of keys) {
     if (ANNOTATIONS.has(k) || HANDLED.has(k)) continue;

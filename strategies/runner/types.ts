@@ -24,7 +24,7 @@ export type Selection =
   | {
       /** Only these types (default: every type the plan knows). */
       readonly types?: readonly string[];
-      /** Only these majors per type (default: any). */
+      /** Only these majors per type (default: every major). */
       readonly versions?: Readonly<Record<string, readonly number[]>>;
     }
   | {
