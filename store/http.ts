@@ -372,6 +372,9 @@ export class HttpStore implements DocumentStore {
     let failure: DivanError | undefined;
     const loop = async (): Promise<void> => {
       let since: string | undefined = options.since;
+      // "now" is pinned to the current sequence first: a feed that reconnects before its first change
+      // must not ask for "now" again and miss the changes made while it was away.
+      if (since === "now") since = (await this.info()).updateSeq;
       let failures = 0;
       while (!controller.signal.aborted) {
         try {

@@ -270,13 +270,38 @@ describe("HTTP store live feed (feed=continuous)", () => {
   it("stop() aborts the request: the server sees the connection closed", async () => {
     const server = await scriptedServer([]);
     const store = httpStore(`${server.url}/db`);
-    const feed = store.liveChanges({ since: "now" }, { onChange: () => undefined });
+    const feed = store.liveChanges({ since: "0" }, { onChange: () => undefined });
     try {
       while (server.seen.length === 0) await new Promise((r) => setTimeout(r, 5));
       await feed.stop();
       await server.seen[0]!.closed; // never resolves (test timeout) if the socket stays open
       await feed.done; // stopped: resolved, not rejected
     } finally {
+      await store.close();
+      await server.close();
+    }
+  });
+
+  it("pins since=now to the current sequence, so a reconnect before the first change misses nothing", async () => {
+    const server = await scriptedServer([
+      (_req, res) => {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ db_name: "db", doc_count: 0, update_seq: "9-pinned" }));
+      },
+      (_req, res) => {
+        res.writeHead(200);
+        res.write("\n"); // a heartbeat, then the connection drops before any change
+        setTimeout(() => res.socket?.destroy(), 20);
+      },
+    ]);
+    const store = httpStore(`${server.url}/db`, { retryDelay: 1 });
+    const feed = store.liveChanges({ since: "now" }, { onChange: () => undefined });
+    try {
+      while (server.seen.length < 3) await new Promise((r) => setTimeout(r, 5));
+      expect(server.seen[1]!.query.get("since")).toBe("9-pinned");
+      expect(server.seen[2]!.query.get("since")).toBe("9-pinned"); // not "now" again
+    } finally {
+      await feed.stop();
       await store.close();
       await server.close();
     }
