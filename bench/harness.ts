@@ -1,7 +1,8 @@
 /**
  * Benchmark harness: every `bench/*.bench.ts` module default-exports a {@link Benchmark}; `bench/run.ts`
  * runs them and prints one line per figure: `bench <name>: <number>x (<what> over <baseline>)`.
- * Figures are ratios measured in one run on one machine (DESIGN §8), never absolute times.
+ * Figures are ratios measured in one run on one machine (DESIGN §8); the only absolute figures are
+ * the lags the transformer issue asks for in ms (`unit: "ms"`, printed `bench <name>: <number> ms (<what>)`).
  */
 
 /** One ratio. */
@@ -14,8 +15,12 @@ export interface Figure {
   readonly what: string;
   /** The baseline, e.g. `hand-written function`. */
   readonly over: string;
-  /** A goal the ratio should stay at or below, if any (reported, never enforced by tests). */
+  /** A goal the figure should meet, if any (reported, never enforced by tests). */
   readonly goal?: number;
+  /** Whether the goal is a ceiling (`lower`, the default: times) or a floor (`higher`: throughputs). */
+  readonly better?: "lower" | "higher";
+  /** `x` (default): a ratio over `over`; `ms`: an absolute duration (the few figures the issues ask for in ms). */
+  readonly unit?: "x" | "ms";
 }
 
 /** A benchmark module's default export. */

@@ -17,8 +17,12 @@ interface Results {
 }
 
 function formatFigure(f: Figure): string {
-  const goal = f.goal === undefined ? "" : f.value <= f.goal ? ` [goal ≤ ${f.goal}: met]` : ` [goal ≤ ${f.goal}: MISSED]`;
-  return `bench ${f.name}: ${f.value.toFixed(2)}x (${f.what} over ${f.over})${goal}`;
+  const higher = f.better === "higher";
+  const met = f.goal === undefined ? undefined : higher ? f.value >= f.goal : f.value <= f.goal;
+  const goal = f.goal === undefined ? "" : ` [goal ${higher ? "≥" : "≤"} ${f.goal}: ${met ? "met" : "MISSED"}]`;
+  return f.unit === "ms"
+    ? `bench ${f.name}: ${f.value.toFixed(1)} ms (${f.what})${goal}`
+    : `bench ${f.name}: ${f.value.toFixed(2)}x (${f.what} over ${f.over})${goal}`;
 }
 
 async function main(): Promise<void> {
