@@ -1,21 +1,15 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { transformerFixtures } from "../support/transformer.js";
 import type { Doc, DocumentStore } from "../../store/port.js";
-import { openStore } from "../../store/open.js";
-import { pouchDefaults } from "../../store/pouchdb-node.js";
 import { todoSteps } from "../../examples/todo-app/steps/index.js";
-import { createTransformer, type Transformer, type TransformerOptions, type TransformerSide } from "../../strategies/transformer/transformer.js";
+import {
+  createTransformer,
+  type Transformer,
+  type TransformerOptions,
+  type TransformerSide,
+} from "../../strategies/transformer/transformer.js";
 
-const MemoryPouch = pouchDefaults({ adapter: "memory" });
-let n = 0;
-const open: DocumentStore[] = [];
-const running: Transformer[] = [];
-afterEach(async () => {
-  for (const t of running.splice(0)) await t.stop();
-  for (const s of open.splice(0)) {
-    await s.destroy();
-    await s.close();
-  }
-});
+const fixtures = transformerFixtures("transformer-batching");
 
 /** A store that counts the calls made to it (the transformer only sees the wrapper). */
 function counting(store: DocumentStore): { store: DocumentStore; calls: Record<string, number> } {
@@ -34,12 +28,7 @@ function counting(store: DocumentStore): { store: DocumentStore; calls: Record<s
 }
 
 async function three(extra: Partial<TransformerOptions> = {}) {
-  const raw: DocumentStore[] = [];
-  for (let i = 0; i < 3; i++) {
-    n += 1;
-    raw.push(await openStore(`transformer-batching-${process.pid}-${n}`, { PouchDB: MemoryPouch }));
-  }
-  open.push(...raw);
+  const raw = await fixtures.stores(3);
   const [c1, c2, c3] = raw.map(counting) as [ReturnType<typeof counting>, ReturnType<typeof counting>, ReturnType<typeof counting>];
   const sides: TransformerSide[] = [
     { name: "v1", store: c1.store, shape: { "todo-item": 1 } },
@@ -47,9 +36,7 @@ async function three(extra: Partial<TransformerOptions> = {}) {
     { name: "v3", store: c3.store, shape: { "todo-item": 3, "todo-item-status": 1 } },
   ];
   const make = (more: Partial<TransformerOptions> = {}): Transformer => {
-    const t = createTransformer({ steps: todoSteps, sides, ...extra, ...more });
-    running.push(t);
-    return t;
+    return fixtures.keep(createTransformer({ steps: todoSteps, sides, ...extra, ...more }));
   };
   return { v1: raw[0]!, v2: raw[1]!, v3: raw[2]!, c1, c2, c3, make };
 }
@@ -122,7 +109,15 @@ describe("transformer batching, live feed and checkpoints", () => {
   it("a new todo whose id the target already holds (concurrent creation) falls back to reading it: one conflict, reported, the loser kept", async () => {
     const { v1, v2, v3, make } = await three();
     await v1.put(item1("z", { title: "from 1.0" }));
-    await v2.put({ _id: "todo-item:z", schema: "todo-item", version: 2, title: "from 2.0", status: "blocked", isImportant: false, createdAt: "2024-01-01T00:00:00.000Z" });
+    await v2.put({
+      _id: "todo-item:z",
+      schema: "todo-item",
+      version: 2,
+      title: "from 2.0",
+      status: "blocked",
+      isImportant: false,
+      createdAt: "2024-01-01T00:00:00.000Z",
+    });
     const t = make();
     await t.drain();
     const status = await t.status();

@@ -1,21 +1,10 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { transformerFixtures } from "../support/transformer.js";
 import type { Doc, DocumentStore, LocalDoc } from "../../store/port.js";
-import { openStore } from "../../store/open.js";
-import { pouchDefaults } from "../../store/pouchdb-node.js";
 import { todoSteps } from "../../examples/todo-app/steps/index.js";
-import { createTransformer, type Transformer } from "../../strategies/transformer/transformer.js";
+import { createTransformer } from "../../strategies/transformer/transformer.js";
 
-const MemoryPouch = pouchDefaults({ adapter: "memory" });
-let n = 0;
-const open: DocumentStore[] = [];
-const running: Transformer[] = [];
-afterEach(async () => {
-  for (const t of running.splice(0)) await t.stop();
-  for (const s of open.splice(0)) {
-    await s.destroy();
-    await s.close();
-  }
-});
+const fixtures = transformerFixtures("transformer-ckpt");
 
 /** `store` whose checkpoint writes wait until `release()` (everything else passes through). */
 function heldCheckpoints(store: DocumentStore): { store: DocumentStore; held(): number; release(): void } {
@@ -42,7 +31,14 @@ function heldCheckpoints(store: DocumentStore): { store: DocumentStore; held(): 
   };
 }
 
-const item1 = (id: string): Doc => ({ _id: `todo-item:${id}`, schema: "todo-item", version: 1, title: `todo ${id}`, isDone: false, createdAt: "2024-01-01T00:00:00.000Z" });
+const item1 = (id: string): Doc => ({
+  _id: `todo-item:${id}`,
+  schema: "todo-item",
+  version: 1,
+  title: `todo ${id}`,
+  isDone: false,
+  createdAt: "2024-01-01T00:00:00.000Z",
+});
 
 async function until(what: string, check: () => Promise<boolean> | boolean): Promise<void> {
   for (let i = 0; i < 1000; i++) {
@@ -54,31 +50,31 @@ async function until(what: string, check: () => Promise<boolean> | boolean): Pro
 
 describe("transformer checkpoint saves", () => {
   it("translate the next writes while a checkpoint save is in flight, and stop() saves the position reached", async () => {
-    const raw: DocumentStore[] = [];
-    for (let i = 0; i < 2; i++) raw.push(await openStore(`transformer-ckpt-${process.pid}-${++n}`, { PouchDB: MemoryPouch }));
-    open.push(...raw);
+    const raw = await fixtures.stores(2);
     const [v1, v3] = raw as [DocumentStore, DocumentStore];
     const h1 = heldCheckpoints(v1);
-    const t = createTransformer({
-      steps: todoSteps,
-      checkpointMs: 0, // a save is due after every batch
-      sides: [
-        { name: "v1", store: h1.store, shape: { "todo-item": 1 } },
-        { name: "v3", store: v3, shape: { "todo-item": 3, "todo-item-status": 1 } },
-      ],
-    });
-    running.push(t);
+    const t = fixtures.keep(
+      createTransformer({
+        steps: todoSteps,
+        checkpointMs: 0, // a save is due after every batch
+        sides: [
+          { name: "v1", store: h1.store, shape: { "todo-item": 1 } },
+          { name: "v3", store: v3, shape: { "todo-item": 3, "todo-item-status": 1 } },
+        ],
+      }),
+    );
     await t.start();
     await v1.put(item1("a"));
     await until("the first checkpoint save", () => h1.held() > 0);
     // The save hangs; later writes still reach v3.
     await v1.put(item1("b"));
     await v1.put(item1("c"));
-    await until("b and c in v3", async () => (await v3.allDocs({ keys: ["todo-item:b", "todo-item:c"] })).rows.every((r) => r.value !== undefined));
+    await until("b and c in v3", async () =>
+      (await v3.allDocs({ keys: ["todo-item:b", "todo-item:c"] })).rows.every((r) => r.value !== undefined),
+    );
     expect(h1.held()).toBe(1); // one save per database at a time
     h1.release();
     await t.stop();
-    running.splice(0);
     const checkpoint = await v1.getLocal("divan-transformer");
     const last = (await v1.changes()).lastSeq;
     expect(checkpoint?.["since"]).toBe(last);
