@@ -84,7 +84,7 @@ describe("reverse of every operation kind, against hand-written expectations", (
   });
 
   it("every operation kind has a case above", () => {
-    expect([...OP_KINDS].sort()).toEqual(["add", "convert", "extract", "hoist", "merge", "remove", "rename", "wrap"]);
+    expect(new Set(cases.flatMap((c) => [c.op.op, c.reverse.op]))).toEqual(new Set(OP_KINDS));
   });
 
   it("reverseStep inverts the operations in reverse order", () => {

@@ -544,11 +544,21 @@ function contract(backend: StoreBackend): void {
     await within(arrived, 5000, "the live replication of live-doc");
     await live.stop();
     await store.put({ _id: "after-stop" });
-    await replicate(store, device()); // the store is still healthy for other replications
+    // A second live replication started after the write proves the write was replicable and gives the
+    // stopped one the same time to (wrongly) carry it: only the second receives it.
+    const witness = device();
+    const second = replicateLive(store, witness);
+    let seen!: () => void;
+    const reached = new Promise<void>((resolve) => (seen = resolve));
+    second.onChange(() => {
+      void witness.get("after-stop").then(() => seen(), () => undefined);
+    });
+    await within(reached, 5000, "after-stop reaching a live replication started later");
+    await second.stop();
     expect((await target.allDocs({ keys: ["after-stop"] })).rows[0]?.error).toBe("not_found");
   });
 
-  it("maps a write into a missing database to NOT_FOUND once destroyed", async () => {
+  it("a read after destroy is NOT_FOUND (PouchDB re-creates the database empty, CouchDB has none)", async () => {
     const store = await backend.newStore();
     await store.put({ _id: "x" });
     await store.destroy();
