@@ -3,10 +3,10 @@
  * (PouchDB memory, nano → embedded server, nano → COUCHDB_URL when set).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isDivanError, type DivanError } from "../../core/errors.js";
 import { openPouchStore } from "../../store/pouch.js";
 import { replicate, replicateLive } from "../../store/replicate.js";
 import type { Change, DocumentStore } from "../../store/port.js";
+import { rejection } from "../support/errors.js";
 import { MemoryPouchDB, storeBackends, uniqueDbName, type StoreBackend } from "../support/backends.js";
 
 /** Resolves with `promise`, or rejects when it takes longer than `ms` (a wait, not a timing assertion). */
@@ -16,16 +16,6 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
     timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-async function rejection(p: Promise<unknown>): Promise<DivanError> {
-  try {
-    await p;
-  } catch (e) {
-    if (isDivanError(e)) return e;
-    throw new Error(`expected a DivanError, got ${String(e)}`, { cause: e });
-  }
-  throw new Error("expected a rejection, but the promise resolved");
 }
 
 const hex = (c: string): string => c.repeat(32);

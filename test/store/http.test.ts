@@ -6,20 +6,11 @@ import { httpStore, splitDatabaseUrl } from "../../store/http.js";
 import type { Change } from "../../store/port.js";
 import { openPouchStore } from "../../store/pouch.js";
 import { replicate, replicateLive } from "../../store/replicate.js";
+import { rejection } from "../support/errors.js";
 import { MemoryPouchDB, uniqueDbName } from "../support/backends.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 const UNREACHABLE = "http://admin:s3cret@127.0.0.1:1/db";
-
-async function rejection(p: Promise<unknown>): Promise<DivanError> {
-  try {
-    await p;
-  } catch (e) {
-    if (isDivanError(e)) return e;
-    throw new Error(`expected a DivanError, got ${String(e)}`, { cause: e });
-  }
-  throw new Error("expected a rejection");
-}
 
 function expectRedacted(err: DivanError): void {
   const all = [err.message, JSON.stringify(err.toJSON()), String(err.cause)].join("\n");

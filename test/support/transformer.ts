@@ -3,7 +3,7 @@
  * destroys, so every test starts clean and vitest exits by itself.
  */
 import { afterEach } from "vitest";
-import type { DocumentStore } from "../../store/port.js";
+import type { Doc, DocumentStore } from "../../store/port.js";
 import { openStore } from "../../store/open.js";
 import { pouchDefaults } from "../../store/pouchdb-node.js";
 import type { Transformer } from "../../strategies/transformer/transformer.js";
@@ -39,4 +39,9 @@ export function transformerFixtures(prefix: string): {
       return t;
     },
   };
+}
+
+/** A todo-item@1 document `todo-item:<id>` (title `todo <id>` unless `extra` says otherwise). */
+export function item1(id: string, extra: Record<string, unknown> = {}): Doc {
+  return { _id: `todo-item:${id}`, schema: "todo-item", version: 1, title: `todo ${id}`, isDone: false, createdAt: "2024-01-01T00:00:00.000Z", ...extra };
 }

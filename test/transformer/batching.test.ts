@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { transformerFixtures } from "../support/transformer.js";
-import type { Doc, DocumentStore } from "../../store/port.js";
+import { item1, transformerFixtures } from "../support/transformer.js";
+import type { DocumentStore } from "../../store/port.js";
 import { todoSteps } from "../../examples/todo-app/steps/index.js";
 import {
   createTransformer,
@@ -40,16 +40,6 @@ async function three(extra: Partial<TransformerOptions> = {}) {
   };
   return { v1: raw[0]!, v2: raw[1]!, v3: raw[2]!, c1, c2, c3, make };
 }
-
-const item1 = (id: string, extra: Record<string, unknown> = {}): Doc => ({
-  _id: `todo-item:${id}`,
-  schema: "todo-item",
-  version: 1,
-  title: `todo ${id}`,
-  isDone: false,
-  createdAt: "2024-01-01T00:00:00.000Z",
-  ...extra,
-});
 
 /** Resolves when `store` holds `count` live documents (checked on its changes feed, 10 s at most). */
 async function until(store: DocumentStore, count: number): Promise<void> {

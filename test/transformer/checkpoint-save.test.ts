@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { transformerFixtures } from "../support/transformer.js";
-import type { Doc, DocumentStore, LocalDoc } from "../../store/port.js";
+import { item1, transformerFixtures } from "../support/transformer.js";
+import type { DocumentStore, LocalDoc } from "../../store/port.js";
 import { todoSteps } from "../../examples/todo-app/steps/index.js";
 import { createTransformer } from "../../strategies/transformer/transformer.js";
 
@@ -30,15 +30,6 @@ function heldCheckpoints(store: DocumentStore): { store: DocumentStore; held(): 
     },
   };
 }
-
-const item1 = (id: string): Doc => ({
-  _id: `todo-item:${id}`,
-  schema: "todo-item",
-  version: 1,
-  title: `todo ${id}`,
-  isDone: false,
-  createdAt: "2024-01-01T00:00:00.000Z",
-});
 
 async function until(what: string, check: () => Promise<boolean> | boolean): Promise<void> {
   for (let i = 0; i < 1000; i++) {

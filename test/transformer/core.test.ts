@@ -6,6 +6,7 @@ import { pouchDefaults } from "../../store/pouchdb-node.js";
 import { todoSteps } from "../../examples/todo-app/steps/index.js";
 import { createTransformer, type Transformer, type TransformerSide } from "../../strategies/transformer/transformer.js";
 import { isPristine } from "../../strategies/transformer/provenance.js";
+import { item1 as fixtureItem1 } from "../support/transformer.js";
 
 const MemoryPouch = pouchDefaults({ adapter: "memory" });
 let n = 0;
@@ -41,15 +42,7 @@ async function threeDbs(): Promise<{ v1: DocumentStore; v2: DocumentStore; v3: D
   return { v1, v2, v3, t };
 }
 
-const item1 = (id: string, extra: Record<string, unknown> = {}): Doc => ({
-  _id: `todo-item:${id}`,
-  schema: "todo-item",
-  version: 1,
-  title: "buy milk",
-  isDone: false,
-  createdAt: "2024-01-01T00:00:00.000Z",
-  ...extra,
-});
+const item1 = (id: string, extra: Record<string, unknown> = {}): Doc => fixtureItem1(id, { title: "buy milk", ...extra });
 
 describe("transformer core (per-version databases)", () => {
   it("translates a v1 todo up into v2 and v3 (item + status) with provenance, then goes quiet", async () => {
