@@ -89,6 +89,27 @@ async function serverInProcess(): Promise<Server> {
 }
 
 /**
+ * Writes `count` todo-item@1 documents `todo-item:<prefix><hex>` into `store` at the steady {@link RATE},
+ * without waiting for one to finish before the next is due; resolves with each write's acknowledgement time
+ * (ms). `onWrite` sees each id and its start time.
+ */
+async function paced(store: DocumentStore, count: number, prefix: string, onWrite?: (id: string, at: number) => void): Promise<number[]> {
+  const start = performance.now();
+  const writes: Promise<unknown>[] = [];
+  const acks: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const wait = start + (i * 1000) / RATE - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const id = `todo-item:${prefix}${i.toString(16).padStart(8, "0")}`;
+    const w0 = performance.now();
+    onWrite?.(id, w0);
+    writes.push(store.put({ _id: id, schema: "todo-item", version: 1, title: `todo ${i}`, isDone: false, createdAt: "2024-01-01T00:00:00.000Z" }).then(() => acks.push(performance.now() - w0)));
+  }
+  await Promise.all(writes);
+  return acks;
+}
+
+/**
  * The user writes alone, before the transformer starts: `n` PUTs at the bench's rate into a database no
  * transformer follows; CPU ms per PUT of the server process and of this process (the baseline the
  * transformer's own cost is read against).
@@ -97,16 +118,7 @@ async function baseline(server: Server, store: DocumentStore, n: number): Promis
   for (let i = 0; i < 200; i++) await store.put({ _id: `warm:${i}`, schema: "warm", version: 1 }); // warm both processes up
   const s0 = await server.cpuMs();
   const c0 = process.cpuUsage();
-  const t0 = performance.now();
-  const writes: Promise<unknown>[] = [];
-  const acks: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const wait = t0 + (i * 1000) / RATE - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const w0 = performance.now();
-    writes.push(store.put({ _id: `todo-item:raw${i}`, schema: "todo-item", version: 1, title: `raw ${i}`, isDone: false, createdAt: "2024-01-01T00:00:00.000Z" }).then(() => acks.push(performance.now() - w0)));
-  }
-  await Promise.all(writes);
+  const acks = await paced(store, n, "raw");
   const c = process.cpuUsage(c0);
   const s1 = await server.cpuMs();
   return { serverCpu: s0 === undefined || s1 === undefined ? undefined : (s1 - s0) / n, clientCpu: (c.user + c.system) / 1000 / n, acks };
@@ -147,31 +159,15 @@ const bench: Benchmark = {
       },
     );
     await t.start();
-    /** Writes `count` todos into v1 at the steady rate; only measured ones are timed to v3. */
-    const drive = async (count: number, prefix: string, measured: boolean): Promise<number[]> => {
-      const start = performance.now();
-      const writes: Promise<unknown>[] = [];
-      const acked: number[] = [];
-      for (let i = 0; i < count; i++) {
-        const wait = start + (i * 1000) / RATE - performance.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        const id = `todo-item:${prefix}${i.toString(16).padStart(8, "0")}`;
-        const w0 = performance.now();
-        if (measured) started.set(id, w0);
-        writes.push(v1!.put({ _id: id, schema: "todo-item", version: 1, title: `todo ${i}`, isDone: false, createdAt: "2024-01-01T00:00:00.000Z" }).then(() => acked.push(performance.now() - w0)));
-      }
-      await Promise.all(writes);
-      return acked;
-    };
     // Warm-up at the same rate, not measured: a fresh server process and a fresh transformer are slower
     // for their first seconds (JIT, first _bulk_docs), which says nothing about the steady state.
-    await drive(Math.round(RATE * WARMUP_SECONDS), "w", false);
+    await paced(v1!, Math.round(RATE * WARMUP_SECONDS), "w");
     await t.idle();
     const before = await t.status();
     const serverCpu0 = await server.cpuMs();
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    const acks = await drive(total, "b", true);
+    const acks = await paced(v1!, total, "b", (id, at) => started.set(id, at));
     await Promise.race([done, new Promise((r) => setTimeout(r, 30_000))]);
     const wall = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
