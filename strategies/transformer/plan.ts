@@ -100,6 +100,8 @@ export interface PlanInput {
   readonly reversePath: CompiledPath;
   /** How documents are named. */
   readonly ids: IdScheme;
+  /** Attribute holding the document type (default `schema`). */
+  readonly typeField: string;
   /** Attribute holding the major version (default `version`). */
   readonly versionField: string;
   /**
@@ -177,7 +179,12 @@ export function planEntity(input: PlanInput): EntityPlan {
   for (const [t, r] of Object.entries(targetDocs)) if (r.state === "live") targetLive[t] = r.doc;
 
   if (deleted) {
-    const writes: PlannedWrite[] = Object.values(targetLive).map((d) => ({ doc: { _id: d._id, _rev: d._rev!, _deleted: true }, mode: "update" as const }));
+    // Tombstones keep their type and version: a filtered replication (a channel) then passes each one
+    // to the devices of its own version only, where a bare tombstone would have to reach every device.
+    const writes: PlannedWrite[] = Object.entries(targetLive).map(([t, d]) => ({
+      doc: { _id: d._id, _rev: d._rev!, _deleted: true, [input.typeField]: t, [input.versionField]: d[input.versionField] },
+      mode: "update" as const,
+    }));
     return writes.length === 0 ? { kind: "noop", reason: "deleted on both sides" } : { kind: "write", writes };
   }
   if (Object.keys(live).length === 0) return { kind: "noop", reason: "no source documents" };

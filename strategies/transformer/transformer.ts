@@ -244,6 +244,7 @@ class TransformerImpl implements Transformer {
   readonly #graph: StepGraph;
   readonly #families: Map<string, string>;
   readonly #versionField: string;
+  readonly #typeField: string;
   readonly #checkpoint: string;
   readonly #now: () => number;
   readonly #feeds = new Map<DocumentStore, Feed>();
@@ -265,6 +266,7 @@ class TransformerImpl implements Transformer {
     this.#o = o;
     this.#ids = o.ids ?? singleVersionIds;
     this.#versionField = o.versionField ?? "version";
+    this.#typeField = o.typeField ?? "schema";
     this.#checkpoint = `_local/${o.checkpointId ?? "divan-transformer"}`;
     this.#now = o.now ?? Date.now;
     this.#graph = createStepGraph(o.steps, { ids: this.#ids, ...(o.typeField ? { typeField: o.typeField } : {}), versionField: this.#versionField });
@@ -838,6 +840,7 @@ class TransformerImpl implements Transformer {
         path: this.#graph.path(from, to),
         reversePath: this.#graph.path(to, from),
         ids: this.#ids,
+        typeField: this.#typeField,
         versionField: this.#versionField,
         sourceRank: rank(source),
         targetRank: rank(target),

@@ -168,6 +168,24 @@ describe("multi-version storage in one database", () => {
     }
   });
 
+  it("a deletion reaches every version as typed tombstones: each channel carries only its own", async () => {
+    const w = await world();
+    try {
+      await w.play([...START, { kind: "upgrade", device: "web" }, { kind: "delete", device: "web", todo: "rust" }, { kind: "settle" }]);
+      const rust = w.model.idOf("rust")!;
+      const tombstones = (await w.server.main.changes({ includeDocs: true })).results.filter((c) => c.deleted === true && c.id.includes(rust));
+      expect(tombstones.map((c) => c.id).sort()).toEqual([`todo-item-status:${rust}:v:1`, `todo-item:${rust}:v:1`, `todo-item:${rust}:v:3`]);
+      for (const c of tombstones) expect(typedOf([c.doc!]), c.id).toHaveLength(1);
+      // The 1.0 phone lost the todo through its channel; the 3.0 web device got no v1 tombstone.
+      const phone = w.device("phone");
+      expect((await phone.todoApp.list()).todos.map((t) => t.title)).toEqual(["buy oat milk"]);
+      const webIds = (await w.device("web").binding.sync[0]!.local.changes()).results.map((c) => c.id);
+      expect(webIds.filter((id) => id.endsWith(":v:1") && id.startsWith("todo-item:"))).toEqual([]);
+    } finally {
+      await w.close();
+    }
+  });
+
   it("a device that upgrades offline keeps its database and pushes its old-version writes once online", async () => {
     const w = await world();
     try {

@@ -33,6 +33,7 @@ function input(path: CompiledPath, targetDocs: Record<string, ReadDoc>, source: 
     path,
     reversePath: graph.path(v3, v1),
     ids: singleVersionIds,
+    typeField: "schema",
     versionField: "version",
     sourceRank: 0,
     targetRank: 2,
