@@ -51,7 +51,8 @@ import { singleVersionIds, type IdScheme } from "../../adapters/ids.js";
 import { createStepGraph, type StepGraph } from "../../adapters/path.js";
 import type { StepDefinition } from "../../adapters/steps.js";
 import { sameShape, type Shape } from "../../adapters/types.js";
-import type { Change, Doc, DocumentStore, LiveFeed, Seq } from "../../store/port.js";
+import type { Change, Doc, DocumentStore, LiveFeed, Seq, WriteResult } from "../../store/port.js";
+import { withDeterministicRev } from "../runner/canonical.js";
 import {
   checkShape,
   entityKey,
@@ -103,6 +104,15 @@ export interface TransformerOptions {
   readonly now?: () => number;
   /** Called for every write, conflict, quarantine and error (logs, tests). */
   readonly onEvent?: (event: TransformerEvent) => void;
+  /**
+   * Derive every revision the transformer writes (updates, creations, tombstones) from the written content
+   * and its parent revision (`withDeterministicRev`) and write it with `new_edits: false`, after checking that
+   * the target still holds the planned parent (otherwise the entity is retried, as on a 409). Several replicas
+   * running the same transformer on the same documents (client-side transformers on every device) then write
+   * the same revisions, and replication merges them without conflicts. Default `false` (the server writes
+   * ordinary revisions).
+   */
+  readonly deterministicRevs?: boolean;
 }
 
 /** What the transformer reports as it works. */
@@ -890,7 +900,8 @@ class TransformerImpl implements Transformer {
       this.#o.onEvent?.({ type: "write", side: target.name, id, rev, from: source.name });
     };
     if (updates.length > 0) {
-      const results = await target.store.bulkDocs(updates.map((u) => u.write.doc));
+      const docs = updates.map((u) => u.write.doc);
+      const results = this.#o.deterministicRevs === true ? await writeDeterministic(target.store, docs) : await target.store.bulkDocs(docs);
       results.forEach((r, i) => {
         if (r.ok) record(updates[i]!.entity, r.id, r.rev);
         else if (targetDocs === undefined && r.error.code === "CONFLICT") taken.set(entityKey(updates[i]!.entity), updates[i]!.entity);
@@ -915,4 +926,33 @@ class TransformerImpl implements Transformer {
     }
     return [...taken.values()];
   }
+}
+
+/**
+ * Writes `docs` with deterministic revisions (`new_edits: false`), one result per document like
+ * `bulkDocs`. A document whose planned parent (its `_rev`, or none for a creation) is no longer the
+ * target's current revision is not written and answers `CONFLICT`, as a normal write would (a
+ * `new_edits: false` write never refuses: it would add a conflicting branch instead). A creation over a
+ * tombstone continues the tombstone's branch, as a normal write without `_rev` does.
+ */
+async function writeDeterministic(store: DocumentStore, docs: readonly Doc[]): Promise<WriteResult[]> {
+  const current = await store.allDocs({ keys: docs.map((d) => d._id) });
+  const results: (WriteResult | undefined)[] = [];
+  const toWrite: Doc[] = [];
+  docs.forEach((doc, i) => {
+    const row = current.rows[i];
+    const live = row?.value !== undefined && row.value.deleted !== true ? row.value.rev : undefined;
+    const tombstone = row?.value?.deleted === true ? row.value.rev : undefined;
+    const planned = typeof doc._rev === "string" ? doc._rev : undefined;
+    if (planned !== live) {
+      results.push({ id: doc._id, ok: false, error: { code: "CONFLICT", reason: `${doc._id} is at ${live ?? "no revision"}, not the planned parent ${planned ?? "none"}` } });
+      return;
+    }
+    const out = withDeterministicRev(planned === undefined && tombstone !== undefined ? { ...doc, _rev: tombstone } : doc);
+    toWrite.push(out);
+    results.push(undefined);
+  });
+  const written = toWrite.length === 0 ? [] : await store.bulkDocs(toWrite, { newEdits: false });
+  let next = 0;
+  return results.map((r) => r ?? written[next++] ?? { id: "", ok: false, error: { code: "CONFLICT", reason: "no answer for this write" } });
 }
