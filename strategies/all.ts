@@ -11,11 +11,12 @@ import { createPerVersionDatabaseStrategy } from "./per-version-database/index.j
 import { createPerVersionDocumentsStrategy } from "./per-version-documents/index.js";
 import { createAmendedStrategy } from "./amended/index.js";
 import { createClientSideStrategy } from "./client-side/index.js";
+import { createClientTransformerStrategy } from "./client-transformer/index.js";
 import { createServerLazyStrategy } from "./server-lazy/index.js";
 import { createTransactionalOnlineStrategy, createTransactionalStrategy } from "./transactional/index.js";
 
 /** Factories of every registered strategy, in report order. Each call returns a fresh instance. */
-export const STRATEGY_FACTORIES: readonly (() => Strategy)[] = [createNoneStrategy, createNonBreakingStrategy, () => createPerVersionDatabaseStrategy(), () => createPerVersionDocumentsStrategy(), () => createLiveAdapterStrategy(), () => createLiveAdapterStrategy({ legacy: "none" }), () => createTransactionalStrategy(), () => createTransactionalOnlineStrategy(), () => createAmendedStrategy(), () => createClientSideStrategy(), () => createServerLazyStrategy()];
+export const STRATEGY_FACTORIES: readonly (() => Strategy)[] = [createNoneStrategy, createNonBreakingStrategy, () => createPerVersionDatabaseStrategy(), () => createPerVersionDocumentsStrategy(), () => createLiveAdapterStrategy(), () => createLiveAdapterStrategy({ legacy: "none" }), () => createTransactionalStrategy(), () => createTransactionalOnlineStrategy(), () => createAmendedStrategy(), () => createClientSideStrategy(), () => createClientTransformerStrategy({ storage: "multi-version" }), () => createClientTransformerStrategy({ storage: "multi-db" }), () => createServerLazyStrategy()];
 
 /** Fresh instances of every registered strategy, in report order. */
 export function allStrategies(): Strategy[] {
