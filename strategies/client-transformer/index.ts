@@ -214,6 +214,7 @@ export function createClientTransformerStrategy(options: ClientTransformerOption
     },
 
     async retire(server, app): Promise<RetireResult> {
+      if (app.version !== CHANGE.from) return { purgedDocs: 0, detail: `app ${app.version} is not the version this strategy keeps in step: nothing to retire` };
       retired = true;
       for (const state of devices.values()) {
         await state.transformer.drain();

@@ -29,7 +29,9 @@
  *   A translation equal to the stored target writes nothing, so nothing loops;
  * - concurrent edits on two sides follow the rule documented in `plan.ts` (loser kept as a conflict
  *   revision, reported in {@link TransformerStatus.conflicts});
- * - documents that cannot be translated are quarantined (recorded in the checkpoint, left in place).
+ * - documents that cannot be translated are quarantined (recorded in the checkpoint, left in place);
+ * - with `deterministicRevs` (client-side transformers, one per device) every revision written is derived
+ *   from the content and its parent, so devices translating the same documents write the same revisions.
  *
  * @example
  * ```ts
