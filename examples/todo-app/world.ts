@@ -255,7 +255,11 @@ export class World {
         const id = this.#idOf(event.todo);
         const channel = d.binding.sync[0];
         if (!channel) return;
-        const first = (await channel.local.allDocs({ keys: [`todo-item:${id}`] })).rows.filter((r) => r.value && !r.error);
+        // The todo-item document under either id scheme (`todo-item:<id>`, or `todo-item:<id>:v:<n>` in multi-version storage).
+        const first = (await channel.local.allDocs({ startkey: `todo-item:${id}`, endkey: `todo-item:${id}:\uffff` })).rows.filter(
+          (r) => r.id === `todo-item:${id}` || r.id.startsWith(`todo-item:${id}:v:`),
+        );
+        if (first.length === 0) throw new DivanError("CONFIG_INVALID", `push-first-document: device ${event.device} holds no todo-item of "${event.todo}".`);
         await replicate(channel.local, await this.#channelRemote(channel), { docIds: first.map((r) => r.id) });
         await this.strategy.settle(this.server);
         return;
