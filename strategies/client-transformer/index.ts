@@ -29,7 +29,7 @@ import type { BulkDocsOptions, Doc, DocumentStore, WriteResult } from "../../sto
 import { replicate } from "../../store/replicate.js";
 import { versionView } from "../../store/versions.js";
 import { channelSelector } from "../channels.js";
-import { appMajor, versionSuffix } from "../per-version-database/index.js";
+import { appMajor, versionSuffix } from "../versions.js";
 import { removeVersions, retiredVersions } from "../per-version-documents/retire.js";
 import { createTransformer, type Transformer, type TransformerSide } from "../transformer/transformer.js";
 import type { AppVersion, DeviceBinding, DeviceContext, ReleaseResult, RetireResult, ServerContext, Strategy, SyncChannel } from "../types.js";

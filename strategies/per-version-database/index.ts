@@ -18,12 +18,12 @@
  * The steps are the ones the server context carries (the harness passes the todo app's); options can override them.
  */
 import type { StepDefinition } from "../../adapters/steps.js";
-import type { Shape } from "../../adapters/types.js";
 import { DivanError, isDivanError } from "../../core/errors.js";
 import type { DocumentStore } from "../../store/port.js";
 import { replicate } from "../../store/replicate.js";
 import { createTransformer, type Transformer, type TransformerSide } from "../transformer/transformer.js";
-import type { AppVersion, DeviceBinding, DeviceContext, ReleaseResult, RetireResult, ServerContext, Strategy } from "../types.js";
+import { appMajor, shapeOfMajor, versionSuffix } from "../versions.js";
+import type { DeviceBinding, DeviceContext, ReleaseResult, RetireResult, ServerContext, Strategy } from "../types.js";
 
 /** Options of {@link createPerVersionDatabaseStrategy}. */
 export interface PerVersionDatabaseOptions {
@@ -33,26 +33,6 @@ export interface PerVersionDatabaseOptions {
   readonly versions?: "change" | "all";
   /** Destroy the retired version's database on `retire` (default `false`: keep it for old clients to read the notice). */
   readonly dropRetired?: boolean;
-}
-
-/** The major of an app version (`"3.0.0"` → 3). */
-export function appMajor(app: AppVersion): number {
-  const major = Number.parseInt(app.version, 10);
-  if (!Number.isInteger(major)) throw new DivanError("CONFIG_INVALID", `app version ${app.version} is not a semantic version`, { details: { version: app.version } });
-  return major;
-}
-
-/** The database suffix of a major: `-v3`. */
-export function versionSuffix(major: number): string {
-  return `-v${major}`;
-}
-
-/** The shape a version database holds: the shape of the newest app version of that major. */
-export function shapeOfMajor(apps: readonly AppVersion[], major: number): Shape {
-  const same = apps.filter((a) => appMajor(a) === major);
-  const last = same[same.length - 1];
-  if (last === undefined) throw new DivanError("CONFIG_INVALID", `no app version has major ${major}`, { details: { major } });
-  return { ...last.shape };
 }
 
 /** Creates the `per-version-database` strategy. */
