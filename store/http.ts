@@ -280,6 +280,7 @@ export class HttpStore implements DocumentStore {
       if (options.skip !== undefined) qs.skip = options.skip;
       if (options.limit !== undefined) qs.limit = options.limit;
       if (options.descending === true) qs.descending = true;
+      if (options.conflicts === true) qs.conflicts = true;
       const raw = await this.request<{ total_rows: number; rows: (AllDocsRow & { id?: string })[] }>(
         options.keys === undefined
           ? { path: "_all_docs", qs }

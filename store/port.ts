@@ -73,6 +73,8 @@ export interface AllDocsOptions {
   limit?: number;
   /** Return the documents too. */
   includeDocs?: boolean;
+  /** With `includeDocs`: each document's `_conflicts` (its conflicting leaf revisions). */
+  conflicts?: boolean;
   /** Descending id order. */
   descending?: boolean;
 }

@@ -275,6 +275,7 @@ export class PouchStore implements DocumentStore {
       if (options.skip !== undefined) opts.skip = options.skip;
       if (options.limit !== undefined) opts.limit = options.limit;
       if (options.descending === true) opts.descending = true;
+      if (options.conflicts === true) opts.conflicts = true;
       const raw = await db.allDocs(opts);
       return { totalRows: raw.total_rows, rows: raw.rows.map(toAllDocsRow) };
     });

@@ -31,6 +31,7 @@ import { versionView } from "../../store/versions.js";
 import { channelSelector } from "../channels.js";
 import { appMajor, versionSuffix } from "../versions.js";
 import { removeVersions, retiredVersions } from "../per-version-documents/retire.js";
+import { dropStaleTranslations } from "../transformer/stale.js";
 import { createTransformer, type Transformer, type TransformerSide } from "../transformer/transformer.js";
 import type { AppVersion, DeviceBinding, DeviceContext, ReleaseResult, RetireResult, ServerContext, Strategy, SyncChannel } from "../types.js";
 
@@ -126,6 +127,8 @@ const multiDb: Layout = {
 interface DeviceState {
   readonly transformer: Transformer;
   readonly oldSide: string | undefined;
+  /** Its sides, for {@link dropStaleTranslations}. */
+  readonly sides: readonly TransformerSide[];
 }
 
 /** Creates `client-transformer-documents` (`multi-version`) or `client-transformer-database` (`multi-db`). */
@@ -157,7 +160,7 @@ export function createClientTransformerStrategy(options: ClientTransformerOption
       deterministicRevs: true,
     });
     if (oldSide !== undefined) await transformer.addSide(newSide, oldSide.name);
-    devices.set(device.device, { transformer, oldSide: oldSide?.name });
+    devices.set(device.device, { transformer, oldSide: oldSide?.name, sides: oldSide === undefined ? [newSide] : [oldSide, newSide] });
   };
 
   /** The binding of a new-app device: the app's writes are translated as they are made. */
@@ -209,8 +212,12 @@ export function createClientTransformerStrategy(options: ClientTransformerOption
     },
 
     async settle() {
-      // Every new-app device translates what replication brought it (local work: offline devices too).
-      for (const state of devices.values()) await state.transformer.drain();
+      // Every new-app device translates what replication brought it (local work: offline devices too), and
+      // ends the translations other devices made of source revisions it now holds newer ones of.
+      for (const state of devices.values()) {
+        await state.transformer.drain();
+        if ((await dropStaleTranslations(state.sides)) > 0) await state.transformer.drain();
+      }
     },
 
     async retire(server, app): Promise<RetireResult> {

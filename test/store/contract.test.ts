@@ -138,6 +138,8 @@ function contract(backend: StoreBackend): void {
     expect(doc._rev).toBe(`2-${hex("c")}`);
     expect(doc._conflicts).toEqual([`2-${hex("b")}`]);
     expect((await store.get("c", { rev: `2-${hex("b")}` })).side).toBe("b");
+    const listed = await store.allDocs({ includeDocs: true, conflicts: true });
+    expect(listed.rows.map((r) => [r.id, r.doc?._rev, r.doc?._conflicts])).toEqual([["c", `2-${hex("c")}`, [`2-${hex("b")}`]]]);
   });
 
   it("answers every bulkGet request, missing ids as NOT_FOUND results instead of throwing", async () => {

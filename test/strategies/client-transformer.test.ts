@@ -140,4 +140,42 @@ describe.each(Object.entries(NAMES) as [ClientTransformerStorage, string][])("st
       await w.close();
     }
   });
+
+  it("an old edit made offline and back-filled by an offline upgrade replaces the other devices' translation without a conflict", async () => {
+    const w = await World.create({
+      strategy: createClientTransformerStrategy({ storage }),
+      scenario: "test",
+      seed: 5,
+      serverUrl: server.url,
+      proxy,
+      registry: example.registry,
+      apps: example.apps,
+    });
+    try {
+      await w.play([
+        { kind: "device", device: "a", app: "old" },
+        { kind: "device", device: "b", app: "old" },
+        { kind: "create", device: "b", todo: "rust", title: "reimplement my pet project in Rust" },
+        { kind: "settle" },
+        { kind: "release" },
+        { kind: "upgrade", device: "a" },
+        { kind: "settle" },
+        // b edits the old document offline, then installs the new app offline: its back-fill starts from its edit,
+        // while a's translation of the previous revision is already on the server.
+        { kind: "offline", device: "b" },
+        { kind: "edit-title", device: "b", todo: "rust", title: "reimplement my pet project in Zig" },
+        { kind: "upgrade", device: "b" },
+        { kind: "online", device: "b" },
+        { kind: "settle" },
+        { kind: "check", label: "end" },
+      ]);
+      const { results, counts } = await checkInvariants(w, "test");
+      expect(results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.detail}`)).toEqual([]);
+      expect(counts.conflicts).toBe(0);
+      const rust = w.model.idOf("rust")!;
+      for (const d of [w.device("a"), w.device("b")]) expect(await storedNew(storage, d, "todo-item", rust)).toMatchObject({ title: "reimplement my pet project in Zig" });
+    } finally {
+      await w.close();
+    }
+  });
 });

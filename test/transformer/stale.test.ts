@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import type { Doc, DocumentStore } from "../../store/port.js";
+import { contentHash, PROVENANCE_FIELD } from "../../strategies/transformer/provenance.js";
+import { dropStaleTranslations } from "../../strategies/transformer/stale.js";
+import { transformerFixtures } from "../support/transformer.js";
+
+const fx = transformerFixtures("transformer-stale");
+const SRC = "todo-item:e:v:1";
+const OUT = "todo-item:e:v:3";
+const rev = (gen: number, c: string): string => `${gen}-${c.repeat(32)}`;
+
+/** Pristine transformer output translated from `SRC` at `srcRev` (a leaf of its own, child of nothing). */
+function translation(srcRev: string, title: string, leafRev: string): Doc {
+  const body: Doc = { _id: OUT, schema: "todo-item", version: 3, title };
+  const hash = contentHash(body);
+  return { ...body, [PROVENANCE_FIELD]: { from: "1.0.0", id: SRC, rev: srcRev, revs: { [SRC]: srcRev }, step: "s", hash }, _rev: leafRev };
+}
+
+/** One store holding the source at `srcRevs` (oldest first) and `leaves` of the translation. */
+async function storeWith(srcRevs: string[], leaves: Doc[]): Promise<DocumentStore> {
+  const [store] = await fx.stores(1);
+  const ids = srcRevs.map((r) => r.slice(2)).reverse();
+  await store!.bulkDocs(
+    [{ _id: SRC, _rev: srcRevs[srcRevs.length - 1]!, schema: "todo-item", version: 1, title: "t", _revisions: { start: srcRevs.length, ids } }, ...leaves],
+    { newEdits: false },
+  );
+  return store!;
+}
+
+const scan = (store: DocumentStore) =>
+  dropStaleTranslations([
+    { name: "1.0.0", store },
+    { name: "3.0.0", store },
+  ]);
+
+describe("dropStaleTranslations", () => {
+  it("ends the translation of an older source revision, keeping the current one, with the same tombstone on every replica", async () => {
+    const leaves = [translation(rev(1, "a"), "old", rev(1, "f")), translation(rev(2, "b"), "new", rev(1, "0"))];
+    const [one, two] = [await storeWith([rev(1, "a"), rev(2, "b")], leaves), await storeWith([rev(1, "a"), rev(2, "b")], leaves)];
+    expect(await scan(one)).toBe(1);
+    expect(await scan(two)).toBe(1);
+    const [a, b] = [await one.get(OUT, { conflicts: true }), await two.get(OUT, { conflicts: true })];
+    expect(a).toMatchObject({ title: "new", _rev: rev(1, "0") });
+    expect(a._conflicts).toBeUndefined();
+    expect((await one.changes({ style: "all_docs" })).results.find((c) => c.id === OUT)?.changes).toEqual((await two.changes({ style: "all_docs" })).results.find((c) => c.id === OUT)?.changes);
+    expect(b.title).toBe("new");
+    expect(await scan(one)).toBe(0);
+  });
+
+  it("leaves the conflict alone on a replica that has not received the newer source revision", async () => {
+    const store = await storeWith([rev(1, "a")], [translation(rev(1, "a"), "old", rev(1, "f")), translation(rev(2, "b"), "new", rev(1, "0"))]);
+    expect(await scan(store)).toBe(0);
+    expect((await store.get(OUT, { conflicts: true }))._conflicts).toHaveLength(1);
+  });
+
+  it("never ends a leaf someone edited", async () => {
+    const edited = { ...translation(rev(1, "a"), "old", rev(1, "f")), title: "edited by a user" };
+    const store = await storeWith([rev(1, "a"), rev(2, "b")], [edited, translation(rev(2, "b"), "new", rev(1, "0"))]);
+    expect(await scan(store)).toBe(0);
+    expect((await store.get(OUT, { conflicts: true }))._conflicts).toHaveLength(1);
+  });
+});
