@@ -16,7 +16,7 @@ import { createServerLazyStrategy } from "./server-lazy/index.js";
 import { createTransactionalOnlineStrategy, createTransactionalStrategy } from "./transactional/index.js";
 
 /** Factories of every registered strategy, in report order. Each call returns a fresh instance. */
-export const STRATEGY_FACTORIES: readonly (() => Strategy)[] = [createNoneStrategy, createNonBreakingStrategy, () => createPerVersionDatabaseStrategy(), () => createPerVersionDocumentsStrategy(), () => createLiveAdapterStrategy(), () => createLiveAdapterStrategy({ legacy: "none" }), () => createTransactionalStrategy(), () => createTransactionalOnlineStrategy(), () => createAmendedStrategy(), () => createClientSideStrategy(), () => createClientTransformerStrategy({ storage: "multi-version" }), () => createClientTransformerStrategy({ storage: "multi-db" }), () => createServerLazyStrategy()];
+export const STRATEGY_FACTORIES: readonly (() => Strategy)[] = [createNoneStrategy, createNonBreakingStrategy, () => createPerVersionDatabaseStrategy(), () => createPerVersionDocumentsStrategy(), () => createLiveAdapterStrategy(), () => createLiveAdapterStrategy({ legacy: "none" }), () => createTransactionalStrategy(), () => createTransactionalOnlineStrategy(), () => createAmendedStrategy(), () => createClientSideStrategy(), () => createClientTransformerStrategy({ storage: "multi-version" }), () => createClientTransformerStrategy({ storage: "multi-db" }), () => createClientTransformerStrategy({ storage: "multi-version", timing: "lazy" }), () => createClientTransformerStrategy({ storage: "multi-db", timing: "lazy" }), () => createServerLazyStrategy()];
 
 /** Fresh instances of every registered strategy, in report order. */
 export function allStrategies(): Strategy[] {

@@ -1,31 +1,41 @@
 /**
  * Client-side transformers: the bidirectional transformer core (`strategies/transformer/`) runs on the
- * devices of the new app instead of on the server, which only stores and replicates. Two taxonomy cells,
- * one module; the storage is the only difference:
+ * devices of the new app instead of on the server, which only stores and replicates. Four taxonomy cells,
+ * one module; storage (multi-version or multi-db) and timing (eager or lazy) are its two options.
  *
- * - `client-transformer-documents` (multi-version · eager · client): every version of a document side by
- *   side in the one server database (`todo-item:<id>:v:1` next to `todo-item:<id>:v:3`). An old device
- *   replicates its versions only (the `exact` channel of `strategies/channels.ts`); a new device replicates
- *   everything (it needs the old versions to translate them) and runs a transformer with both sides on its
- *   one local database (multi-version ids). Apps read plain ids through `versionView`.
- * - `client-transformer-database` (multi-db · eager · client): one server database per schema major
+ * Storage:
+ * - multi-version (`client-transformer-documents`, `client-lazy-documents`): every version of a document
+ *   side by side in the one server database (`todo-item:<id>:v:1` next to `todo-item:<id>:v:3`). An old
+ *   device replicates its versions only (the `exact` channel of `strategies/channels.ts`); a new device
+ *   replicates everything (it needs the old versions to translate them) and runs a transformer with both
+ *   sides on its one local database (multi-version ids). Apps read plain ids through `versionView`.
+ * - multi-db (`client-transformer-database`, `client-lazy-database`): one server database per schema major
  *   (`<db>-v1`, `<db>-v3`). An old device replicates with the old one; a new device keeps one local
  *   database per version (its main one for the old version, `-v3` for the new), each replicating with the
  *   server database of the same version, and its transformer translates between them.
  *
+ * Timing:
+ * - eager: upgrading a device pushes what its old app wrote, pulls the new version's documents and
+ *   back-fills the new side from the old one; the device translates after every write of its app
+ *   (`afterWrite`, as a client library translating on write would) and what replication brought, in
+ *   `settle` (the harness calls it between sync rounds): deterministic, no live feeds.
+ * - lazy: nothing is translated until the app touches it (`lazyAccess`). Reads show the entity as the
+ *   transformer would translate it (`Transformer.readAt`), without storing it; a write stores that
+ *   translation with the edit on top and translates the edit to the old version (`translateIds`), so old
+ *   apps read it. Entities no new app writes never get a new-version document — until the old version is
+ *   retired, when every device translates what it holds, since nothing will read the old version after.
+ *
  * Old devices run nothing new. A new device's transformer writes deterministic revisions
  * (`deterministicRevs`), so devices translating the same document write the same revision and
- * replication merges them without conflicts. It translates after every write of the app (`afterWrite`,
- * as a client library translating on write would) and for what replication brought, in `settle` (the
- * harness calls it between sync rounds): deterministic, no live feeds. Upgrading a device pushes what its
- * old app wrote, pulls the new version's documents and back-fills the new side from the old one (eager).
- * Retiring the old version stops every device translating into and out of it; multi-version storage also
- * deletes the old versions' documents on the server (typed tombstones that only old channels carry).
+ * replication merges them without conflicts; stale translations that still meet are ended in `settle`
+ * (`strategies/transformer/stale.ts`). Retiring the old version stops every device translating into and
+ * out of it; multi-version storage also deletes the old versions' documents on the server (typed
+ * tombstones that only old channels carry).
  */
 import { multiVersionIds, singleVersionIds } from "../../adapters/ids.js";
 import type { StepDefinition } from "../../adapters/steps.js";
 import { DivanError, isDivanError } from "../../core/errors.js";
-import type { BulkDocsOptions, Doc, DocumentStore, WriteResult } from "../../store/port.js";
+import type { AllDocsOptions, AllDocsPage, AllDocsRow, BulkDocsOptions, Doc, DocumentStore, GetOptions, WriteResult } from "../../store/port.js";
 import { replicate } from "../../store/replicate.js";
 import { versionView } from "../../store/versions.js";
 import { channelSelector } from "../channels.js";
@@ -42,6 +52,13 @@ export type ClientTransformerStorage = "multi-version" | "multi-db";
 export interface ClientTransformerOptions {
   /** `multi-version` (`client-transformer-documents`) or `multi-db` (`client-transformer-database`). */
   readonly storage: ClientTransformerStorage;
+  /**
+   * `eager` (default): a device back-fills the new version when it installs the new app and translates
+   * everything replication brings. `lazy`: a device translates an entity only when its app touches it —
+   * reads show the translation without storing it, writes store it with the edit and translate the edit
+   * to the other version (`client-lazy-documents`, `client-lazy-database`).
+   */
+  readonly timing?: "eager" | "lazy";
   /** The app's steps (default: the ones the server and device contexts carry). */
   readonly steps?: readonly StepDefinition[];
 }
@@ -57,15 +74,17 @@ interface DeviceStores {
   readonly old: DocumentStore | undefined;
   /** The new version's store. */
   readonly current: DocumentStore;
-  /** The store the new app reads and writes. */
-  readonly app: DocumentStore;
+  /** The store the new app reads and writes, given the (wrapped) store of the new version. */
+  readonly view: (current: DocumentStore) => DocumentStore;
   /** Its replications. */
   readonly sync: readonly SyncChannel[];
 }
 
 /** What differs between the two storages. */
 interface Layout {
-  readonly name: string;
+  /** The last word of the strategy names (`client-transformer-<word>`, `client-lazy-<word>`). */
+  readonly word: string;
+  /** How the versions are stored, for the description. */
   readonly description: string;
   /** The binding of a device running the old app. */
   bindOld(device: DeviceContext, old: AppVersion): DeviceBinding;
@@ -78,9 +97,8 @@ interface Layout {
 }
 
 const multiVersion: Layout = {
-  name: "client-transformer-documents",
-  description:
-    "Every version of a document side by side in one server database; new-app devices keep the versions in step with a transformer on their own database (deterministic revisions), the server only stores and replicates.",
+  word: "documents",
+  description: "Every version of a document side by side in one server database",
   bindOld: (device, old) => {
     const selector = channelSelector(old.shape);
     return { store: versionView(device.local, old.shape), sync: [{ local: device.local, database: "", pullSelector: selector, pushSelector: selector }] };
@@ -88,7 +106,7 @@ const multiVersion: Layout = {
   storesOfNew: async (device, _old, retired) => ({
     old: retired ? undefined : device.local,
     current: device.local,
-    app: versionView(device.local, device.app.shape),
+    view: (current) => versionView(current, device.app.shape),
     // Unfiltered: the device translates the old versions, so it needs them (the server holds nothing else).
     sync: [{ local: device.local, database: "" }],
   }),
@@ -102,9 +120,8 @@ const multiVersion: Layout = {
 };
 
 const multiDb: Layout = {
-  name: "client-transformer-database",
-  description:
-    "One server database per schema major; new-app devices keep one local database per version, each replicating with its server database, and translate between them with a transformer (deterministic revisions).",
+  word: "database",
+  description: "One server database per schema major, and one local database per version on new-app devices",
   bindOld: (device, old) => ({ store: device.local, sync: [{ local: device.local, database: versionSuffix(appMajor(old)) }] }),
   storesOfNew: async (device, old, retired) => {
     const suffix = versionSuffix(appMajor(device.app));
@@ -112,7 +129,7 @@ const multiDb: Layout = {
     const sync: SyncChannel[] = [{ local: current, database: suffix }];
     // The device's main database is its old version's (an old app's database, or an empty one).
     if (!retired) sync.push({ local: device.local, database: versionSuffix(appMajor(old)) });
-    return { old: retired ? undefined : device.local, current, app: current, sync };
+    return { old: retired ? undefined : device.local, current, view: (c) => c, sync };
   },
   prepare: async (server, apps) => {
     for (const app of apps) await server.open(versionSuffix(appMajor(app)));
@@ -131,50 +148,66 @@ interface DeviceState {
   readonly sides: readonly TransformerSide[];
 }
 
-/** Creates `client-transformer-documents` (`multi-version`) or `client-transformer-database` (`multi-db`). */
+/**
+ * Creates `client-transformer-documents` / `client-lazy-documents` (`multi-version`) or
+ * `client-transformer-database` / `client-lazy-database` (`multi-db`), eager or lazy.
+ */
 export function createClientTransformerStrategy(options: ClientTransformerOptions): Strategy {
   const layout = options.storage === "multi-version" ? multiVersion : multiDb;
+  const lazy = options.timing === "lazy";
+  const name = `client-${lazy ? "lazy" : "transformer"}-${layout.word}`;
   const devices = new Map<string, DeviceState>();
   let retired = false;
 
   const appOf = (apps: readonly AppVersion[], version: string): AppVersion => {
     const app = apps.find((a) => a.version === version);
-    if (app === undefined) throw new DivanError("CONFIG_INVALID", `${layout.name}: no manifest for app ${version}.`, { details: { app: version } });
+    if (app === undefined) throw new DivanError("CONFIG_INVALID", `${name}: no manifest for app ${version}.`, { details: { app: version } });
     return app;
   };
 
   /**
-   * Creates the device's transformer: the new side, and unless the old version is retired the old side,
-   * from which the new side is back-filled (every entity the device holds, idempotent).
+   * Creates the device's transformer: the new side, and unless the old version is retired the old side.
+   * Eager: the new side is back-filled from the old one (every entity the device holds, idempotent). Lazy:
+   * nothing is translated until the app touches it.
    */
   const startDevice = async (device: DeviceContext, stores: DeviceStores, old: AppVersion): Promise<void> => {
     await devices.get(device.device)?.transformer.stop();
     const ids = options.storage === "multi-version" ? multiVersionIds : singleVersionIds;
     const newSide: TransformerSide = { name: device.app.version, store: stores.current, shape: { ...device.app.shape } };
     const oldSide: TransformerSide | undefined = stores.old === undefined ? undefined : { name: old.version, store: stores.old, shape: { ...old.shape } };
+    const sides = oldSide === undefined ? [newSide] : [oldSide, newSide];
     const transformer = createTransformer({
-      sides: oldSide === undefined ? [newSide] : [oldSide],
+      sides: lazy ? sides : sides.slice(0, 1),
       steps: options.steps ?? device.steps,
       ids,
       checkpointId: CHECKPOINT_ID,
       deterministicRevs: true,
     });
-    if (oldSide !== undefined) await transformer.addSide(newSide, oldSide.name);
-    devices.set(device.device, { transformer, oldSide: oldSide?.name, sides: oldSide === undefined ? [newSide] : [oldSide, newSide] });
+    if (!lazy && oldSide !== undefined) await transformer.addSide(newSide, oldSide.name);
+    devices.set(device.device, { transformer, oldSide: oldSide?.name, sides });
   };
 
-  /** The binding of a new-app device: the app's writes are translated as they are made. */
-  const bindNew = (device: DeviceContext, stores: DeviceStores): DeviceBinding => ({
-    store: afterWrite(stores.app, async () => {
-      await devices.get(device.device)?.transformer.drain();
-    }),
-    sync: stores.sync,
-  });
+  /**
+   * The binding of a new-app device. Eager: the app's writes are translated as they are made. Lazy: reads
+   * show what the app touches translated, and writes store it (see {@link lazyAccess}).
+   */
+  const bindNew = (device: DeviceContext, stores: DeviceStores): DeviceBinding => {
+    const transformer = (): Transformer | undefined => devices.get(device.device)?.transformer;
+    const others = stores.old === undefined || stores.old === stores.current ? [] : [stores.old];
+    const current = lazy
+      ? lazyAccess(stores.current, others, device.app.version, transformer)
+      : afterWrite(stores.current, async () => {
+          await transformer()?.drain();
+        });
+    return { store: stores.view(current), sync: stores.sync };
+  };
 
   return {
-    name: layout.name,
-    description: layout.description,
-    taxonomy: { storage: options.storage, timing: "eager", place: "client" },
+    name,
+    description: lazy
+      ? `${layout.description}; a new-app device translates an entity only when its app touches it: reads show the translation, writes store it and translate the edit to the other version (deterministic revisions). The server only stores and replicates.`
+      : `${layout.description}; new-app devices keep the versions in step with a transformer of their own (deterministic revisions). The server only stores and replicates.`,
+    taxonomy: { storage: options.storage, timing: lazy ? "lazy" : "eager", place: "client" },
     change: CHANGE,
     caveats: [],
     migrationCode: "steps",
@@ -207,16 +240,17 @@ export function createClientTransformerStrategy(options: ClientTransformerOption
         if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
       }
       await startDevice(device, stores, from);
-      await devices.get(device.device)?.transformer.drain();
+      if (!lazy) await devices.get(device.device)?.transformer.drain();
       return bindNew(device, stores);
     },
 
     async settle() {
       // Every new-app device translates what replication brought it (local work: offline devices too), and
       // ends the translations other devices made of source revisions it now holds newer ones of.
+      // Lazy devices translate nothing here: only what their app touches.
       for (const state of devices.values()) {
-        await state.transformer.drain();
-        if ((await dropStaleTranslations(state.sides)) > 0) await state.transformer.drain();
+        if (!lazy) await state.transformer.drain();
+        if ((await dropStaleTranslations(state.sides)) > 0 && !lazy) await state.transformer.drain();
       }
     },
 
@@ -224,7 +258,12 @@ export function createClientTransformerStrategy(options: ClientTransformerOption
       if (app.version !== CHANGE.from) return { purgedDocs: 0, detail: `app ${app.version} is not the version this strategy keeps in step: nothing to retire` };
       retired = true;
       for (const state of devices.values()) {
-        await state.transformer.drain();
+        if (lazy) {
+          // The retired version stops being read: what no app touched yet is translated now, or it would be left behind.
+          const ids = new Set<string>();
+          for (const side of state.sides) for (const row of (await side.store.allDocs()).rows) ids.add(row.id);
+          await state.transformer.translateIds([...ids]);
+        } else await state.transformer.drain();
         if (state.oldSide === app.version) await state.transformer.removeSide(app.version);
       }
       const { removed, detail } = await layout.retireOnServer(server, app, appOf(server.apps, CHANGE.to));
@@ -266,6 +305,84 @@ function afterWrite(store: DocumentStore, then: () => Promise<void>): DocumentSt
           return r;
         };
       }
+      const value: unknown = Reflect.get(target, key, receiver);
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/** Whether `id` lies in the key range of an `allDocs` call without `keys`. */
+function inRange(id: string, o: AllDocsOptions): boolean {
+  const [lo, hi] = o.descending === true ? [o.endkey, o.startkey] : [o.startkey, o.endkey];
+  return (lo === undefined || id >= lo) && (hi === undefined || id <= hi);
+}
+
+/**
+ * Lazy access to the new version's store `current` of a device (ids as stored): what the app reads is
+ * shown as the transformer would translate it from the other version (`others`: its other stores), without
+ * writing; what the app writes is stored on top of that translation (it is stored first, and the written
+ * documents rebased onto it when they were read from it), then translated to the other version.
+ * `get` with a `rev` and every other call go to `current` unchanged.
+ */
+function lazyAccess(current: DocumentStore, others: readonly DocumentStore[], side: string, transformer: () => Transformer | undefined): DocumentStore {
+  const overlay = async (ids: readonly string[]): Promise<Map<string, Doc>> => (await transformer()?.readAt(side, ids)) ?? new Map();
+  const rowOf = (id: string, doc: Doc, includeDocs: boolean | undefined): AllDocsRow => ({ id, key: id, value: { rev: doc._rev ?? "" }, ...(includeDocs === true ? { doc } : {}) });
+  const write = async <T>(docs: readonly Doc[], run: (rebased: Doc[]) => Promise<T>): Promise<T> => {
+    const t = transformer();
+    const ids = docs.map((d) => d._id);
+    if (t === undefined) return run([...docs]);
+    const revs = async (): Promise<Map<string, string | undefined>> =>
+      new Map((await current.allDocs({ keys: ids })).rows.map((r) => [r.key, r.value !== undefined && r.value.deleted !== true ? r.value.rev : undefined]));
+    const before = await revs();
+    await t.translateIds(ids); // store what the app read
+    const after = await revs();
+    const rebased = docs.map((d) => (d._rev === before.get(d._id) && after.get(d._id) !== before.get(d._id) ? { ...d, _rev: after.get(d._id) } : d));
+    const result = await run(rebased);
+    await t.translateIds(ids); // and the edit into the other version
+    return result;
+  };
+  return new Proxy(current, {
+    get(target, key, receiver) {
+      if (key === "get") {
+        return async (id: string, o?: GetOptions): Promise<Doc> => {
+          if (o?.rev !== undefined) return target.get(id, o);
+          const shown = (await overlay([id])).get(id);
+          if (shown === undefined) return target.get(id, o);
+          if (shown._deleted === true) throw new DivanError("NOT_FOUND", `${id} is deleted in the other version`, { details: { id } });
+          return shown;
+        };
+      }
+      if (key === "allDocs") {
+        return async (o: AllDocsOptions = {}): Promise<AllDocsPage> => {
+          if (o.keys !== undefined) {
+            const page = await target.allDocs(o);
+            const shown = await overlay(o.keys);
+            const rows = page.rows.map((row): AllDocsRow => {
+              const d = shown.get(row.key);
+              if (d === undefined) return row;
+              return d._deleted === true ? { id: row.key, key: row.key, error: "not_found" } : rowOf(row.key, d, o.includeDocs);
+            });
+            return { totalRows: page.totalRows, rows };
+          }
+          const { skip, limit, ...range } = o;
+          const page = await target.allDocs(range);
+          const ids = new Set(page.rows.map((r) => r.id));
+          for (const other of others) for (const r of (await other.allDocs({ ...range, includeDocs: false })).rows) ids.add(r.id);
+          const shown = await overlay([...ids]);
+          const rows = new Map(page.rows.map((r) => [r.id, r]));
+          for (const [id, d] of shown) {
+            if (d._deleted === true) rows.delete(id);
+            else if (inRange(id, range)) rows.set(id, rowOf(id, d, o.includeDocs));
+          }
+          const sorted = [...rows.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+          if (o.descending === true) sorted.reverse();
+          const from = skip ?? 0;
+          return { totalRows: page.totalRows, rows: sorted.slice(from, limit === undefined ? undefined : from + limit) };
+        };
+      }
+      if (key === "bulkDocs") return (docs: Doc[], o?: BulkDocsOptions): Promise<WriteResult[]> => write(docs, (rebased) => target.bulkDocs(rebased, o));
+      if (key === "put") return (doc: Doc) => write([doc], ([rebased]) => target.put(rebased!));
+      if (key === "remove") return (id: string, rev: string) => write([{ _id: id, _rev: rev, _deleted: true }], ([rebased]) => target.remove(id, rebased!._rev!));
       const value: unknown = Reflect.get(target, key, receiver);
       return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
     },

@@ -64,8 +64,10 @@ import {
   planEntity,
   winningBranch,
   type ConflictRecord,
+  type EntityPlan,
   type EntityRef,
   type PlannedWrite,
+  type PlanInput,
   type ReadDoc,
 } from "./plan.js";
 import { contentHash, provenanceOf, revGeneration } from "./provenance.js";
@@ -197,6 +199,20 @@ export interface Transformer {
   addSide(side: TransformerSide, from: string): Promise<number>;
   /** Stops translating into and out of side `name` (a retired version); its database is left alone. */
   removeSide(name: string): Promise<void>;
+  /**
+   * Lazy use: translates now the entities that the given document ids (of any side) belong to, from every
+   * side that holds a document of theirs that is not pristine transformer output (or a tombstone), into
+   * every other side; resolves with the documents written. Reads no feed and moves no checkpoint, so a
+   * transformer used only this way translates what an app touches and nothing else.
+   */
+  translateIds(ids: readonly string[]): Promise<number>;
+  /**
+   * Lazy reads: the documents side `name` would hold for the entities of `ids` (document ids of any side)
+   * once {@link Transformer.translateIds} ran, without writing anything. Only documents that would change
+   * are returned, by id: a translation (without `_rev` when the side holds no such document yet) or a
+   * tombstone (`_deleted: true`).
+   */
+  readAt(name: string, ids: readonly string[]): Promise<Map<string, Doc>>;
   /** Per-database lag, errors, quarantine; writes and conflicts. */
   status(): Promise<TransformerStatus>;
   /** Finishes the current page, saves the checkpoint and stops following. Idempotent. */
@@ -437,6 +453,63 @@ class TransformerImpl implements Transformer {
     const next = this.#lock.then(f, f);
     this.#lock = next.catch(() => undefined);
     return next;
+  }
+
+  async translateIds(ids: readonly string[]): Promise<number> {
+    return this.#locked(async () => {
+      const before = this.#writes;
+      const all = this.#entitiesOf(ids);
+      for (const side of this.sides) {
+        const { active, known } = await this.#touched(side, all);
+        await this.#translate(side, active, this.sides.filter((t) => t !== side), known);
+      }
+      return this.#writes - before;
+    });
+  }
+
+  async readAt(name: string, ids: readonly string[]): Promise<Map<string, Doc>> {
+    return this.#locked(async () => {
+      const target = this.#side(name);
+      const all = this.#entitiesOf(ids);
+      const targetDocs = await this.#read(target, all);
+      const out = new Map<string, Doc>();
+      for (const source of this.sides) {
+        if (source === target) continue;
+        const { active, docs } = await this.#touched(source, all);
+        for (const e of active) {
+          const plan = await this.#plan(source, target, e, docs, targetDocs);
+          if (plan.kind === "write") for (const w of plan.writes) out.set(w.doc._id, w.doc);
+        }
+      }
+      return out;
+    });
+  }
+
+  /** The entities (of any side) that document ids belong to, once each. */
+  #entitiesOf(ids: readonly string[]): EntityRef[] {
+    const entities = new Map<string, EntityRef>();
+    for (const id of ids) {
+      for (const side of this.sides) {
+        const e = this.#entityOf(side, id);
+        if (e !== undefined) entities.set(entityKey(e), e);
+      }
+    }
+    return [...entities.values()];
+  }
+
+  /**
+   * The documents of `entities` in `side`, and those of the entities it holds something of to translate:
+   * a document that is not pristine transformer output, or a tombstone.
+   */
+  async #touched(side: TransformerSide, entities: readonly EntityRef[]): Promise<{ active: EntityRef[]; docs: Map<string, Record<string, ReadDoc>>; known: Map<string, ReadDoc> }> {
+    const docs = await this.#read(side, entities);
+    const known = new Map<string, ReadDoc>();
+    const active = entities.filter((e) => {
+      const found = Object.values(docs.get(entityKey(e)) ?? {});
+      for (const r of found) if (r.state !== "missing") known.set(r.state === "live" ? r.doc._id : r.id, r);
+      return found.some((r) => r.state === "deleted" || (r.state === "live" && !this.#isOwnOutput(r.doc)));
+    });
+    return { active, docs, known };
   }
 
   async drain(): Promise<number> {
@@ -820,6 +893,36 @@ class TransformerImpl implements Transformer {
     if (taken.length > 0) await this.#writeInto(source, target, taken, sourceDocs, await this.#read(target, taken), waitingNow);
   }
 
+  /** The plan of one entity from `source` into `target`, given both sides' documents (asking for the source's ancestors when the plan needs them). */
+  async #plan(
+    source: TransformerSide,
+    target: TransformerSide,
+    e: EntityRef,
+    sourceDocs: ReadonlyMap<string, Record<string, ReadDoc>>,
+    targetDocs: ReadonlyMap<string, Record<string, ReadDoc>> | undefined,
+  ): Promise<EntityPlan> {
+    const from = familyShape(this.#families, source.shape, e.family);
+    const to = familyShape(this.#families, target.shape, e.family);
+    const input: PlanInput = {
+      entity: e,
+      source: source.name,
+      target: target.name,
+      sourceDocs: sourceDocs.get(entityKey(e)) ?? {},
+      targetDocs: targetDocs?.get(entityKey(e)) ?? {},
+      from,
+      to,
+      path: this.#graph.path(from, to),
+      reversePath: this.#graph.path(to, from),
+      ids: this.#ids,
+      typeField: this.#typeField,
+      versionField: this.#versionField,
+      sourceRank: this.sides.indexOf(source),
+      targetRank: this.sides.indexOf(target),
+    };
+    const plan = planEntity(input);
+    return plan.kind === "need-parents" ? planEntity({ ...input, sourceAncestors: await this.#ancestors(source, input.sourceDocs, plan.ids) }) : plan;
+  }
+
   /**
    * Plans and writes `relevant` into `target`, given the target's documents (`undefined`: assumed absent).
    * Returns the entities whose assumed-absent documents turned out to exist (409), to be written again
@@ -834,31 +937,11 @@ class TransformerImpl implements Transformer {
     waitingNow: Set<string>,
   ): Promise<EntityRef[]> {
     const sourceFeed = this.#feeds.get(source.store)!;
-    const rank = (s: TransformerSide): number => this.sides.indexOf(s);
     const taken = new Map<string, EntityRef>();
     const updates: { entity: EntityRef; write: PlannedWrite }[] = [];
     const branches: { entity: EntityRef; write: PlannedWrite }[] = [];
     for (const e of relevant) {
-      const from = familyShape(this.#families, source.shape, e.family);
-      const to = familyShape(this.#families, target.shape, e.family);
-      const input = {
-        entity: e,
-        source: source.name,
-        target: target.name,
-        sourceDocs: sourceDocs.get(entityKey(e)) ?? {},
-        targetDocs: targetDocs?.get(entityKey(e)) ?? {},
-        from,
-        to,
-        path: this.#graph.path(from, to),
-        reversePath: this.#graph.path(to, from),
-        ids: this.#ids,
-        typeField: this.#typeField,
-        versionField: this.#versionField,
-        sourceRank: rank(source),
-        targetRank: rank(target),
-      };
-      let plan = planEntity(input);
-      if (plan.kind === "need-parents") plan = planEntity({ ...input, sourceAncestors: await this.#ancestors(source, input.sourceDocs, plan.ids) });
+      const plan = await this.#plan(source, target, e, sourceDocs, targetDocs);
       switch (plan.kind) {
         case "need-parents":
         case "noop":

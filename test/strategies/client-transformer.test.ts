@@ -179,3 +179,71 @@ describe.each(Object.entries(NAMES) as [ClientTransformerStorage, string][])("st
     }
   });
 });
+
+const LAZY: Record<ClientTransformerStorage, string> = {
+  "multi-version": "client-lazy-documents",
+  "multi-db": "client-lazy-database",
+};
+
+describe.each(Object.entries(LAZY) as [ClientTransformerStorage, string][])("strategy %s (lazy client transformers)", (storage, name) => {
+  let lazyReport: ComparisonReport;
+  beforeAll(async () => {
+    lazyReport = await runComparison({ strategies: [name], scenarios: SCENARIOS, seed: 7 });
+  }, 60_000);
+
+  it("is registered as the lazy client cell and passes every invariant on every scenario", () => {
+    expect(createStrategy(name).taxonomy).toEqual({ storage, timing: "lazy", place: "client" });
+    for (const r of lazyReport.runs) {
+      expect(r.invariants.filter((i) => !i.ok).map((i) => `${i.name}: ${i.detail}`), r.scenario).toEqual([]);
+      expect(r.status, r.scenario).toBe("pass");
+    }
+    expect(lazyReport.runs.map((r) => r.scenario)).toEqual(SCENARIOS);
+  });
+
+  it("stores the new version of what the new app writes only; it reads the rest translated, and old apps see its edits", async () => {
+    const w = await World.create({
+      strategy: createClientTransformerStrategy({ storage, timing: "lazy" }),
+      scenario: "test",
+      seed: 3,
+      serverUrl: server.url,
+      proxy,
+      registry: example.registry,
+      apps: example.apps,
+    });
+    try {
+      await w.play([
+        { kind: "device", device: "phone", app: "old" },
+        { kind: "device", device: "web", app: "old" },
+        { kind: "create", device: "phone", todo: "rust", title: "reimplement my pet project in Rust" },
+        { kind: "create", device: "phone", todo: "milk", title: "buy oat milk" },
+        { kind: "settle" },
+        { kind: "release" },
+        { kind: "upgrade", device: "web" },
+        { kind: "settle" },
+        { kind: "check", label: "upgraded" },
+      ]);
+      const [rust, milk] = [w.model.idOf("rust")!, w.model.idOf("milk")!];
+      const web = w.device("web");
+      // Upgraded and read every todo, but stored no new-version document.
+      expect(w.checks.filter((c) => c.device === "web").every((c) => c.problems.length === 0 && c.correct === 2)).toBe(true);
+      await expect(storedNew(storage, web, "todo-item", rust)).rejects.toMatchObject({ code: "NOT_FOUND" });
+
+      // An old-app edit shows on the new app, still without storing anything.
+      await w.play([{ kind: "edit-title", device: "phone", todo: "milk", title: "buy oat milk and bread" }, { kind: "settle" }, { kind: "check", label: "old edit" }]);
+      expect((await web.todoApp.list()).todos.map((t) => t.title).sort()).toEqual(["buy oat milk and bread", "reimplement my pet project in Rust"]);
+      await expect(storedNew(storage, web, "todo-item", milk)).rejects.toMatchObject({ code: "NOT_FOUND" });
+
+      // The new app edits one todo: that entity alone gets its new version, and the old app reads the edit.
+      await w.play([{ kind: "edit-title", device: "web", todo: "rust", title: "reimplement my pet project in Zig" }, { kind: "settle" }, { kind: "check", label: "new edit" }]);
+      expect(await storedNew(storage, web, "todo-item", rust)).toMatchObject({ title: "reimplement my pet project in Zig", group: "default" });
+      expect(await storedNew(storage, web, "todo-item-status", rust)).toMatchObject({ status: "active" });
+      await expect(storedNew(storage, web, "todo-item", milk)).rejects.toMatchObject({ code: "NOT_FOUND" });
+      expect((await w.device("phone").todoApp.list()).todos.map((t) => t.title).sort()).toEqual(["buy oat milk and bread", "reimplement my pet project in Zig"]);
+      expect(w.checks.every((c) => c.problems.length === 0)).toBe(true);
+      const { results } = await checkInvariants(w, "test");
+      expect(results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.detail}`)).toEqual([]);
+    } finally {
+      await w.close();
+    }
+  });
+});
