@@ -8,8 +8,9 @@
  *   back-fills it through the transformer (every entity translated, idempotent);
  * - an upgraded device pushes what its old local database has not synced yet to the old version
  *   database, and starts a fresh local database filled from its new version database (the old local
- *   database keeps old-version documents under the same ids, so it cannot be reused); this replication
- *   goes to the server directly, as the app's install step, so the harness's proxy does not count it;
+ *   database keeps old-version documents under the same ids, so it cannot be reused); both replications
+ *   go through the device's own connection (`device.server`), so the harness measures them and an offline
+ *   device starts from an empty database that its first sync fills;
  * - the transformer runs live from `prepareServer` on (so a device that syncs right after another one
  *   sees its translated edits); `settle` also drains it;
  * - `retire` stops translating into and out of the retired version; its database is kept (old clients
