@@ -6,7 +6,7 @@ import { startCountingProxy, type CountingProxy } from "../../examples/todo-app/
 import { allDocsOf, World, type Device, type ScenarioEvent } from "../../examples/todo-app/world.js";
 import type { Doc } from "../../store/port.js";
 import { createStrategy } from "../../strategies/all.js";
-import { createClientTransformerStrategy, type ClientTransformerStorage } from "../../strategies/client-transformer/index.js";
+import { createClientTransformerStrategy, type ClientTransformerOptions, type ClientTransformerStorage } from "../../strategies/client-transformer/index.js";
 import { contentOf, withDeterministicRev } from "../../strategies/runner/canonical.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
@@ -38,6 +38,10 @@ afterAll(async () => {
   await proxy?.close();
   await server?.close();
 });
+
+/** A test world of one client-transformer strategy on the shared test server. */
+const worldOf = (options: ClientTransformerOptions, seed: number): Promise<World> =>
+  World.create({ strategy: createClientTransformerStrategy(options), scenario: "test", seed, serverUrl: server.url, proxy, registry: example.registry, apps: example.apps });
 
 /** The stored document of `type` (at the new app's version) for entity `id` on a new-app device. */
 async function storedNew(storage: ClientTransformerStorage, d: Device, type: string, id: string): Promise<Doc> {
@@ -73,15 +77,7 @@ describe.each(Object.entries(NAMES) as [ClientTransformerStorage, string][])("st
   });
 
   it("the server translates nothing; two new-app devices translating the same old documents write the same revisions", async () => {
-    const w = await World.create({
-      strategy: createClientTransformerStrategy({ storage }),
-      scenario: "test",
-      seed: 3,
-      serverUrl: server.url,
-      proxy,
-      registry: example.registry,
-      apps: example.apps,
-    });
+    const w = await worldOf({ storage }, 3);
     try {
       const script: ScenarioEvent[] = [
         { kind: "device", device: "phone", app: "old" },
@@ -142,15 +138,7 @@ describe.each(Object.entries(NAMES) as [ClientTransformerStorage, string][])("st
   });
 
   it("an old edit made offline and back-filled by an offline upgrade replaces the other devices' translation without a conflict", async () => {
-    const w = await World.create({
-      strategy: createClientTransformerStrategy({ storage }),
-      scenario: "test",
-      seed: 5,
-      serverUrl: server.url,
-      proxy,
-      registry: example.registry,
-      apps: example.apps,
-    });
+    const w = await worldOf({ storage }, 5);
     try {
       await w.play([
         { kind: "device", device: "a", app: "old" },
@@ -201,15 +189,7 @@ describe.each(Object.entries(LAZY) as [ClientTransformerStorage, string][])("str
   });
 
   it("stores the new version of what the new app writes only; it reads the rest translated, and old apps see its edits", async () => {
-    const w = await World.create({
-      strategy: createClientTransformerStrategy({ storage, timing: "lazy" }),
-      scenario: "test",
-      seed: 3,
-      serverUrl: server.url,
-      proxy,
-      registry: example.registry,
-      apps: example.apps,
-    });
+    const w = await worldOf({ storage, timing: "lazy" }, 3);
     try {
       await w.play([
         { kind: "device", device: "phone", app: "old" },
