@@ -143,7 +143,6 @@ const multiDb: Layout = {
 /** One upgraded (or new) device: its transformer, and the stores it keeps in step. */
 interface DeviceState {
   readonly transformer: Transformer;
-  readonly oldSide: string | undefined;
   /** Its sides, for {@link dropStaleTranslations}. */
   readonly sides: readonly TransformerSide[];
 }
@@ -184,7 +183,7 @@ export function createClientTransformerStrategy(options: ClientTransformerOption
       deterministicRevs: true,
     });
     if (!lazy && oldSide !== undefined) await transformer.addSide(newSide, oldSide.name);
-    devices.set(device.device, { transformer, oldSide: oldSide?.name, sides });
+    devices.set(device.device, { transformer, sides });
   };
 
   /**
@@ -257,14 +256,17 @@ export function createClientTransformerStrategy(options: ClientTransformerOption
     async retire(server, app): Promise<RetireResult> {
       if (app.version !== CHANGE.from) return { purgedDocs: 0, detail: `app ${app.version} is not the version this strategy keeps in step: nothing to retire` };
       retired = true;
-      for (const state of devices.values()) {
+      for (const [key, state] of devices) {
         if (lazy) {
           // The retired version stops being read: what no app touched yet is translated now, or it would be left behind.
           const ids = new Set<string>();
-          for (const side of state.sides) for (const row of (await side.store.allDocs()).rows) ids.add(row.id);
+          for (const store of new Set(state.sides.map((s) => s.store))) for (const row of (await store.allDocs()).rows) ids.add(row.id);
           await state.transformer.translateIds([...ids]);
         } else await state.transformer.drain();
-        if (state.oldSide === app.version) await state.transformer.removeSide(app.version);
+        if (state.sides.some((s) => s.name === app.version)) {
+          await state.transformer.removeSide(app.version);
+          devices.set(key, { transformer: state.transformer, sides: state.sides.filter((s) => s.name !== app.version) });
+        }
       }
       const { removed, detail } = await layout.retireOnServer(server, app, appOf(server.apps, CHANGE.to));
       return { purgedDocs: removed, detail: `every new-app device stopped translating into and out of ${app.version}; ${detail}` };
