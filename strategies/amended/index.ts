@@ -40,7 +40,7 @@ export function createAmendedStrategy(options: AmendedOptions = {}): Strategy {
     caveats: [
       {
         invariant: "apps-read-their-data",
-        scenarios: ["haneen", "basti", "legacy-forever", "drop-legacy", "marten", "conflict-storm"],
+        when: "old-app-after-release",
         reason: "documents exist in one version only: once migrated, apps that were not updated cannot read them",
       },
     ],
