@@ -6,7 +6,7 @@
  * one that matches a declared caveat is marked `expected`.
  */
 import type { Doc, DocumentStore } from "../../store/port.js";
-import type { Caveat, CaveatCondition, InvariantName, Strategy } from "../../strategies/types.js";
+import type { Caveat, InvariantName, Strategy } from "../../strategies/types.js";
 import { SUPPORT_NOTICE_ID } from "./app.js";
 import type { ModelTodo } from "./model.js";
 import { allDocsOf, type RunFacts, type World } from "./world.js";
@@ -83,28 +83,33 @@ export async function checkInvariants(world: World, _scenario?: string): Promise
   };
 }
 
-/** Whether `condition` held in a run with `facts` (absent: always). */
-function holds(condition: CaveatCondition | undefined, facts: RunFacts): boolean {
-  switch (condition) {
-    case undefined:
-      return true;
-    case "old-app-after-release":
-      return facts.oldAppAfterRelease;
-    case "old-app-wrote-after-release":
-      return facts.oldAppWroteAfterRelease || facts.unpushedAtRelease;
-    case "retired":
-      return facts.retired;
-  }
+/** The entity id a violation line names (32 hex digits in a document id or message), if any. */
+function todoOf(line: string): string | undefined {
+  return /\b([0-9a-f]{32})\b/.exec(line)?.[1];
 }
 
 /**
- * The caveat of `strategy` that predicts `violation` of `name` in a run with `facts`, if any: its condition
- * held, and (for `old-app-after-release` on `apps-read-their-data`) the violation concerns an old-app device.
+ * The caveat of `strategy` that predicts `violation` of `name` in a run with `facts`, if any (see
+ * {@link CaveatCondition}): `old-app-after-release` holds when an old-app device was used after the release,
+ * and on `apps-read-their-data` covers only what such devices read and did; `old-app-wrote-after-release`
+ * covers violations about todos whose old-app writes reached the server after the release; `retired` holds
+ * once the old app was retired.
  */
-export function caveatFor(strategy: Strategy, facts: RunFacts, name: InvariantName, violation: { legacy?: boolean } = {}): Caveat | undefined {
-  return strategy.caveats.find(
-    (c) => c.invariant === name && holds(c.when, facts) && !(c.when === "old-app-after-release" && name === "apps-read-their-data" && violation.legacy !== true),
-  );
+export function caveatFor(strategy: Strategy, facts: RunFacts, name: InvariantName, violation: { line?: string; legacy?: boolean } = {}): Caveat | undefined {
+  const todo = violation.line === undefined ? undefined : todoOf(violation.line);
+  const holds = (c: Caveat): boolean => {
+    switch (c.when) {
+      case undefined:
+        return true;
+      case "old-app-after-release":
+        return facts.oldAppAfterRelease && (name !== "apps-read-their-data" || violation.legacy === true);
+      case "old-app-wrote-after-release":
+        return todo === undefined ? facts.oldWrites.size > 0 : facts.oldWrites.has(todo);
+      case "retired":
+        return facts.retired;
+    }
+  };
+  return strategy.caveats.find((c) => c.invariant === name && holds(c));
 }
 
 function toResult(world: World, name: InvariantName, violations: Violation[], okDetail: string): InvariantResult {

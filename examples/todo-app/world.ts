@@ -88,12 +88,13 @@ export interface ReadCheck {
 
 /** Facts of a run that caveats are judged on (what app versions did when), whatever the script. */
 export interface RunFacts {
-  /** A device used the old app version after the new one shipped (it acted, or it is still on it at the end). */
+  /** A device used the old app version after the new one shipped (it read, synced or wrote, or is still on it at the end). */
   oldAppAfterRelease: boolean;
-  /** A device wrote with the old app version after the new one shipped. */
-  oldAppWroteAfterRelease: boolean;
-  /** A device held writes it had not pushed when the new version shipped (it pushes them later). */
-  unpushedAtRelease: boolean;
+  /**
+   * Todos (entity ids) whose old-app writes reached the server only after the new version shipped: written
+   * with the old app after the release, or before it on a device that had not pushed them yet.
+   */
+  oldWrites: Set<string>;
   /** The old app version was retired. */
   retired: boolean;
 }
@@ -179,7 +180,7 @@ export class World {
   /** Document writes users made through their apps. */
   userWrites = 0;
   /** What happened in the run that a strategy's caveats may name (see {@link RunFacts}). */
-  readonly facts: RunFacts = { oldAppAfterRelease: false, oldAppWroteAfterRelease: false, unpushedAtRelease: false, retired: false };
+  readonly facts: RunFacts = { oldAppAfterRelease: false, oldWrites: new Set(), retired: false };
   step = 0;
   readonly server: ServerContext;
   readonly #database: string;
@@ -251,7 +252,11 @@ export class World {
   async apply(event: ScenarioEvent): Promise<void> {
     this.step += 1;
     const facts = this.script.apply(event);
+    await this.#play(event, facts);
     this.#noteLegacy(event);
+  }
+
+  async #play(event: ScenarioEvent, facts: ActionFacts): Promise<void> {
     switch (event.kind) {
       case "device":
         await this.#addDevice(event.device, this.appOf(event.app));
@@ -559,17 +564,25 @@ export class World {
     return d;
   }
 
-  /** Records what caveats are judged on, before `event` is played. */
+  /** Records what caveats are judged on, once `event` is played. */
   #noteLegacy(event: ScenarioEvent): void {
+    const idOf = (label: string): string | undefined => this.model.idOf(label);
     if (event.kind === "release") {
-      if ([...this.devices.values()].some((d) => !d.gone && this.script.devices.get(d.name)?.dirty === true)) this.facts.unpushedAtRelease = true;
+      for (const d of this.devices.values()) {
+        if (d.gone || d.app.version !== this.oldApp.version) continue;
+        for (const label of this.script.devices.get(d.name)?.unpushed ?? []) {
+          const id = idOf(label);
+          if (id !== undefined) this.facts.oldWrites.add(id);
+        }
+      }
       return;
     }
     if (!this.released) return;
     const d = "device" in event ? this.devices.get(event.device) : undefined;
     if (d !== undefined && d.app.version === this.oldApp.version && !LIFECYCLE.has(event.kind)) {
       this.facts.oldAppAfterRelease = true;
-      if (WRITES.has(event.kind)) this.facts.oldAppWroteAfterRelease = true;
+      const id = "todo" in event && WRITES.has(event.kind) ? idOf(event.todo) : undefined;
+      if (id !== undefined) this.facts.oldWrites.add(id);
     }
     if (event.kind === "retire") this.facts.retired = true;
   }

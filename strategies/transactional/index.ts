@@ -87,6 +87,11 @@ export function createTransactionalStrategy(options: TransactionalOptions = {}):
       reason: "legacy apps lose support: the old database is read-only after the switch and the new one is not readable by old apps",
     },
     {
+      invariant: "apps-read-their-data",
+      when: "old-app-wrote-after-release",
+      reason: "what old apps write after the switch is refused by the old database, so no app reads it",
+    },
+    {
       invariant: "no-lost-fields",
       when: "old-app-wrote-after-release",
       reason: "old apps' writes after the switch are refused (maintenance), so their edits never reach the new database",

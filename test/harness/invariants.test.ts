@@ -109,8 +109,9 @@ describe("the invariant checker", () => {
     expect(inv(storm, "expected-conflicts-only")?.detail).toMatch(/\(expected: devices migrate the same documents\)$/);
   });
 
-  it("judges a caveat's condition on what the run did, and an old-app reading caveat only on old-app devices", () => {
-    const facts = { oldAppAfterRelease: false, oldAppWroteAfterRelease: false, unpushedAtRelease: false, retired: false };
+  it("judges a caveat's condition on what the run did: old-app reads only on old-app devices, old-app writes only on the todos they wrote", () => {
+    const facts = { oldAppAfterRelease: false, oldWrites: new Set<string>(), retired: false };
+    const todo = "0123456789abcdef0123456789abcdef";
     const strategy: Strategy = {
       ...createNonBreakingStrategy(),
       caveats: [
@@ -123,7 +124,8 @@ describe("the invariant checker", () => {
     expect(caveatFor(strategy, old, "apps-read-their-data", { legacy: true })?.reason).toBe("old apps cannot read new documents");
     expect(caveatFor(strategy, old, "apps-read-their-data", { legacy: false })).toBeUndefined();
     expect(caveatFor(strategy, old, "no-lost-fields")).toBeUndefined();
-    expect(caveatFor(strategy, { ...facts, unpushedAtRelease: true }, "no-lost-fields")?.reason).toBe("old writes are refused");
-    expect(caveatFor(strategy, { ...facts, oldAppWroteAfterRelease: true }, "no-lost-fields")?.reason).toBe("old writes are refused");
+    const wrote = { ...facts, oldWrites: new Set([todo]) };
+    expect(caveatFor(strategy, wrote, "no-lost-fields", { line: `"t1" (${todo}): title is on no server document` })?.reason).toBe("old writes are refused");
+    expect(caveatFor(strategy, wrote, "no-lost-fields", { line: `"t2" (${"f".repeat(32)}): title is on no server document` })).toBeUndefined();
   });
 });

@@ -236,7 +236,7 @@ export async function simulate(options: SimulateOptions = {}): Promise<Simulatio
         let kept: FailingScript = { strategy: v.strategy, seed: script.seed, events: script.events, failed: v.failed, details: v.details };
         if (options.minimize === true) {
           const small = await minimize(create, script, env, v);
-          kept = { ...kept, events: small.script.events, details: small.verdict.details, original: script.events };
+          kept = { ...kept, events: small.script.events, failed: small.verdict.failed, details: small.verdict.details, original: script.events };
         }
         failures.push(kept);
         if (options.stopAtFirstFailure === true) break;

@@ -27,6 +27,8 @@ interface DeviceState {
   online: boolean;
   /** Wrote since it last synced online. */
   dirty: boolean;
+  /** Todos it wrote since it last synced online. */
+  unpushed: Set<string>;
   /** Never syncs again. */
   gone: boolean;
   /** Todo label → the newest edit of it this device has received (its creation is edit 0). */
@@ -138,7 +140,7 @@ export class ScriptState {
     const d = "device" in event ? this.devices.get(event.device) : undefined;
     switch (event.kind) {
       case "device":
-        this.devices.set(event.device, { app: event.app, online: true, dirty: false, gone: false, seen: new Map(), deletes: new Set() });
+        this.devices.set(event.device, { app: event.app, online: true, dirty: false, unpushed: new Set(), gone: false, seen: new Map(), deletes: new Set() });
         return NONE;
       case "release":
         this.released = true;
@@ -181,7 +183,7 @@ export class ScriptState {
         d.online = false;
         return NONE;
       case "reinstall":
-        Object.assign(d, { app: "new", online: true, dirty: false, seen: new Map(), deletes: new Set() });
+        Object.assign(d, { app: "new", online: true, dirty: false, unpushed: new Set(), seen: new Map(), deletes: new Set() });
         return NONE;
       case "push-first-document":
         return NONE;
@@ -189,6 +191,7 @@ export class ScriptState {
         this.todos.set(event.todo, { version: 0, deleted: false, contested: false });
         d.seen.set(event.todo, 0);
         d.dirty = true;
+        d.unpushed.add(event.todo);
         return NONE;
       case "edit-title":
       case "set-done":
@@ -206,6 +209,7 @@ export class ScriptState {
         t.version += 1;
         d.seen.set(event.todo, t.version);
         d.dirty = true;
+        d.unpushed.add(event.todo);
         return { concurrent, contested: t.contested };
       }
     }
@@ -215,6 +219,7 @@ export class ScriptState {
     for (const [t, v] of d.seen) this.#pending.set(t, Math.max(v, this.#pending.get(t) ?? -1));
     for (const t of d.deletes) this.#pendingDeletes.add(t);
     d.dirty = false;
+    d.unpushed.clear();
   }
 
   #pull(d: DeviceState): void {
