@@ -491,8 +491,9 @@ export class World {
   async #update(device: string, todo: string, patch: TodoPatch, facts: ActionFacts): Promise<void> {
     await this.#act(device, `update "${todo}" ${JSON.stringify(patch)}`, async (d) => {
       const id = this.#idOf(todo);
-      await d.todoApp.update(id, patch);
-      this.model.updated(id, patch, facts);
+      const { status, wrote } = await d.todoApp.update(id, patch);
+      // What the device wrote, from what it saw: marking done what it shows as done writes nothing.
+      if (wrote) this.model.updated(id, patch.done === undefined ? patch : { ...patch, done: undefined, status }, facts);
       return id;
     });
   }
