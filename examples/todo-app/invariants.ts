@@ -211,7 +211,8 @@ async function serverLeaves(world: World, todos: readonly ModelTodo[]): Promise<
 function lostFields(model: readonly ModelTodo[], server: readonly Doc[], leaves: readonly Doc[]): string[] {
   const out: string[] = [];
   for (const m of model) {
-    if (m.deleted && !m.contested) continue;
+    // Deleted, or deleted and edited concurrently: the values on a deleted branch are gone on purpose.
+    if (m.deleted) continue;
     const docs = docsOfEntity(m.concurrent ? leaves : server, m.id);
     if (docs.length === 0) continue; // counted as a lost document (or deleted: a contested todo)
     const where = m.concurrent ? "on no server revision" : "on no server document";

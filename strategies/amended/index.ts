@@ -10,6 +10,7 @@
  */
 import type { StepDefinition } from "../../adapters/steps.js";
 import { isDivanError } from "../../core/errors.js";
+import { hasFault, type Fault } from "../../core/faults.js";
 import { replicate } from "../../store/replicate.js";
 import { honourConcurrentDeletes } from "../deletes.js";
 import { stepGraphOf } from "../steps.js";
@@ -21,6 +22,8 @@ import { bindToMain, type AppVersion, type DeviceContext, type ReleaseResult, ty
 export interface AmendedOptions {
   /** The app's steps (default: the ones the server context carries). */
   readonly steps?: readonly StepDefinition[];
+  /** Deliberate bugs for the simulation's mutation tests (`core/faults.ts`); never set in production. */
+  readonly faults?: readonly Fault[];
 }
 
 /** Creates the `amended` strategy. */
@@ -31,10 +34,10 @@ export function createAmendedStrategy(options: AmendedOptions = {}): Strategy {
     if (target === undefined) return 0;
     const graph = stepGraphOf(options.steps ?? server.steps);
     // A late deletion of a document migrated meanwhile wins over the migration (else the todo comes back).
-    const ended = await honourConcurrentDeletes(server.main, { graph, shapes: server.apps.map((a) => a.shape) });
+    const ended = hasFault(options.faults, "migration-wins-over-delete") ? [] : await honourConcurrentDeletes(server.main, { graph, shapes: server.apps.map((a) => a.shape) });
     // Merge late old-version edits that conflict with migrated revisions first: once the runner migrated an old
     // winner, both leaves would be at the new version and the old edit could no longer be told apart.
-    const fixed = await resolveMigrationConflicts(server.main, { graph, to: target.shape });
+    const fixed = hasFault(options.faults, "skip-migration-merge") ? { resolved: [] } : await resolveMigrationConflicts(server.main, { graph, to: target.shape });
     const report = await runMigration({ source: server.main, plan: { graph, to: target.shape }, lease: { owner: "amended" } });
     return report.totals.written + fixed.resolved.length + ended.length;
   };
@@ -66,6 +69,7 @@ export function createAmendedStrategy(options: AmendedOptions = {}): Strategy {
     upgradeDevice: async (device: DeviceContext) => {
       // Online, the new app starts from migrated documents: push what the old app wrote, let the server
       // migrate it, pull. Offline, the device holds old documents until it syncs (see the caveat).
+      if (hasFault(options.faults, "upgrade-without-sync")) return bindToMain(device);
       try {
         const remote = await device.server("");
         await replicate(device.local, remote);

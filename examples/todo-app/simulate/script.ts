@@ -31,15 +31,15 @@ interface DeviceState {
   unpushed: Set<string>;
   /** Never syncs again. */
   gone: boolean;
-  /** Todo label → the newest edit of it this device has received (its creation is edit 0). */
-  seen: Map<string, number>;
+  /** Todo label → the edits of it this device has received (its creation is edit 0, then one per edit). */
+  seen: Map<string, Set<number>>;
   /** Todos whose deletion this device has received. */
   deletes: Set<string>;
 }
 
 interface TodoState {
-  /** Edits so far (creation is 0). */
-  version: number;
+  /** Edits so far, its creation included (their numbers are 0 … edits − 1). */
+  edits: number;
   deleted: boolean;
   /** Deleted on one device while edited on another that had not received the deletion: either outcome is right. */
   contested: boolean;
@@ -64,11 +64,19 @@ export class ScriptState {
   retired = false;
   readonly devices = new Map<string, DeviceState>();
   readonly todos = new Map<string, TodoState>();
-  #pending = new Map<string, number>();
+  #pending = new Map<string, Set<number>>();
   #pendingDeletes = new Set<string>();
-  #settled = new Map<string, number>();
+  #settled = new Map<string, Set<number>>();
   #settledDeletes = new Set<string>();
   #last: ScenarioEvent["kind"] | undefined;
+  readonly #played: ScenarioEvent[] = [];
+
+  /** A state of its own after the same events. */
+  clone(): ScriptState {
+    const copy = new ScriptState();
+    for (const e of this.#played) copy.apply(e);
+    return copy;
+  }
 
   /** Why `event` is not legal here (`undefined`: it is). */
   check(event: ScenarioEvent): Verdict {
@@ -86,7 +94,8 @@ export class ScriptState {
       case "settle":
         return undefined;
       case "check":
-        return this.#last === "settle" ? undefined : "a check only right after a settle";
+        if (this.#last !== "settle") return "a check only right after a settle";
+        return [...this.devices.values()].some((d) => d.dirty && !d.gone) ? "a device holds writes it has not pushed" : undefined;
       default:
         break;
     }
@@ -136,6 +145,7 @@ export class ScriptState {
 
   /** Applies `event` (legal or not: the named scenarios are played as written); returns what a user action was. */
   apply(event: ScenarioEvent): ActionFacts {
+    this.#played.push(event);
     this.#last = event.kind;
     const d = "device" in event ? this.devices.get(event.device) : undefined;
     switch (event.kind) {
@@ -151,7 +161,7 @@ export class ScriptState {
       case "settle": {
         const online = [...this.devices.values()].filter((x) => x.online && !x.gone);
         for (const x of online) this.#push(x);
-        for (const [t, v] of this.#pending) this.#settled.set(t, Math.max(v, this.#settled.get(t) ?? -1));
+        for (const [t, v] of this.#pending) merge(this.#settled, t, v);
         for (const t of this.#pendingDeletes) this.#settledDeletes.add(t);
         for (const x of online) this.#pull(x);
         return NONE;
@@ -188,8 +198,8 @@ export class ScriptState {
       case "push-first-document":
         return NONE;
       case "create":
-        this.todos.set(event.todo, { version: 0, deleted: false, contested: false });
-        d.seen.set(event.todo, 0);
+        this.todos.set(event.todo, { edits: 1, deleted: false, contested: false });
+        d.seen.set(event.todo, new Set([0]));
         d.dirty = true;
         d.unpushed.add(event.todo);
         return NONE;
@@ -200,14 +210,16 @@ export class ScriptState {
       case "delete": {
         const t = this.todos.get(event.todo);
         if (t === undefined) return NONE;
-        const concurrent = (d.seen.get(event.todo) ?? -1) < t.version || (t.deleted && !d.deletes.has(event.todo));
+        const seen = d.seen.get(event.todo) ?? new Set<number>();
+        const concurrent = seen.size < t.edits || (t.deleted && !d.deletes.has(event.todo));
         if (event.kind === "delete") {
           if (concurrent) t.contested = true;
           t.deleted = true;
           d.deletes.add(event.todo);
         } else if (t.deleted) t.contested = true;
-        t.version += 1;
-        d.seen.set(event.todo, t.version);
+        seen.add(t.edits);
+        d.seen.set(event.todo, seen);
+        t.edits += 1;
         d.dirty = true;
         d.unpushed.add(event.todo);
         return { concurrent, contested: t.contested };
@@ -216,16 +228,23 @@ export class ScriptState {
   }
 
   #push(d: DeviceState): void {
-    for (const [t, v] of d.seen) this.#pending.set(t, Math.max(v, this.#pending.get(t) ?? -1));
+    for (const [t, v] of d.seen) merge(this.#pending, t, v);
     for (const t of d.deletes) this.#pendingDeletes.add(t);
     d.dirty = false;
     d.unpushed.clear();
   }
 
   #pull(d: DeviceState): void {
-    for (const [t, v] of this.#settled) d.seen.set(t, Math.max(v, d.seen.get(t) ?? -1));
+    for (const [t, v] of this.#settled) merge(d.seen, t, v);
     for (const t of this.#settledDeletes) d.deletes.add(t);
   }
+}
+
+/** Adds the edits `v` of todo `t` to `into`. */
+function merge(into: Map<string, Set<number>>, t: string, v: ReadonlySet<number>): void {
+  const s = into.get(t) ?? new Set<number>();
+  for (const n of v) s.add(n);
+  into.set(t, s);
 }
 
 /** The first illegal event of `events` (index and reason), or `undefined` when the script is legal. */
@@ -284,6 +303,14 @@ export function generateScript(seed: number, options: GenerateOptions = {}): Scr
       push({ kind: "release" });
       continue;
     }
+    if (random.next() < 0.08) {
+      const story = legacyStory(state, random, () => `title ${++titles}`);
+      if (story !== undefined) {
+        for (const e of story) push(e);
+        i += story.length - 1;
+        continue;
+      }
+    }
     const candidates = candidatesOf(state, random, { maxDevices, nextTodo: `t${todos + 1}`, title: () => `title ${++titles}` });
     const legal = candidates.filter((c) => state.check(c.event) === undefined);
     const pick = weighted(random, legal);
@@ -293,6 +320,36 @@ export function generateScript(seed: number, options: GenerateOptions = {}): Scr
   }
   if (!state.released) push({ kind: "release" });
   return { seed, events };
+}
+
+/**
+ * "Legacy forever": a new-app device sets a field only the new app knows, everyone online settles, then an
+ * old-app device edits the same todo (what the old app cannot represent must survive its edit). Drawn as
+ * one story because single random events rarely line up this way. `undefined` when no pair of devices fits.
+ */
+function legacyStory(state: ScriptState, random: Random, title: () => string): ScenarioEvent[] | undefined {
+  const online = [...state.devices.entries()].filter(([, d]) => d.online && !d.gone);
+  const news = online.filter(([, d]) => d.app === "new").map(([n]) => n);
+  const olds = online.filter(([, d]) => d.app === "old").map(([n]) => n);
+  const todos = [...state.todos.keys()];
+  if (news.length === 0 || olds.length === 0 || todos.length === 0) return undefined;
+  const story: ScenarioEvent[] = [
+    { kind: "set-new-field", device: news[random.int(news.length)]!, todo: todos[random.int(todos.length)]!, value: `group ${random.int(3)}` },
+    { kind: "settle" },
+  ];
+  story.push({ kind: "edit-title", device: olds[random.int(olds.length)]!, todo: (story[0] as { todo: string }).todo, title: title() });
+  return firstIllegalAfter(state, story) === undefined ? story : undefined;
+}
+
+/** Whether `events` could follow the script that led to `state` (checked on a copy of the events so far). */
+function firstIllegalAfter(state: ScriptState, events: readonly ScenarioEvent[]): string | undefined {
+  const copy = state.clone();
+  for (const e of events) {
+    const why = copy.check(e);
+    if (why !== undefined) return why;
+    copy.apply(e);
+  }
+  return undefined;
 }
 
 interface Candidate {
@@ -317,7 +374,7 @@ function candidatesOf(state: ScriptState, random: Random, o: { maxDevices: numbe
   const live = [...state.devices.entries()].filter(([, d]) => !d.gone).map(([name]) => name);
   const free = DEVICE_NAMES.slice(0, o.maxDevices).find((n) => !state.devices.has(n));
   if (free !== undefined && live.length < o.maxDevices) {
-    out.push({ event: { kind: "device", device: free, app: "old" }, weight: state.released ? 1 : 4 });
+    out.push({ event: { kind: "device", device: free, app: "old" }, weight: state.released ? 2 : 4 });
     out.push({ event: { kind: "device", device: free, app: "new" }, weight: 3 });
   }
   const todos = [...state.todos.keys()];
@@ -329,7 +386,7 @@ function candidatesOf(state: ScriptState, random: Random, o: { maxDevices: numbe
       out.push({ event: { kind: "edit-title", device, todo: t, title: o.title() }, weight: 3 });
       out.push({ event: { kind: "set-done", device, todo: t, done: random.int(2) === 0 }, weight: 3 });
       out.push({ event: { kind: "set-status", device, todo: t, status: STATUSES[random.int(STATUSES.length)]! }, weight: 2 });
-      out.push({ event: { kind: "set-new-field", device, todo: t, value: `group ${random.int(3)}` }, weight: 1 });
+      out.push({ event: { kind: "set-new-field", device, todo: t, value: `group ${random.int(3)}` }, weight: 2.5 });
       out.push({ event: { kind: "delete", device, todo: t }, weight: 1 });
       out.push({ event: { kind: "push-first-document", device, todo: t }, weight: 0.3 });
     }

@@ -1,0 +1,1 @@
+export const KNOWN_FAILURES: Record<string, number[]> = {};
