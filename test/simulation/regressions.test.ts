@@ -59,3 +59,30 @@ describe("an upgraded device reads its data", () => {
     ]);
   });
 });
+
+describe("an offline upgrade keeps unpushed data", () => {
+  it("per-version-database: a device writes offline, then upgrades while still offline; its create and edit reach the server", async () => {
+    await holds("per-version-database", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "buy milk" },
+      { kind: "settle" },
+      { kind: "offline", device: "d1" },
+      { kind: "edit-title", device: "d1", todo: "t1", title: "buy oat milk" },
+      { kind: "create", device: "d1", todo: "t2", title: "call the bank" },
+      { kind: "release" },
+      { kind: "upgrade", device: "d1" },
+      { kind: "online", device: "d1" },
+    ]);
+  });
+
+  it("per-version-database: what an old device pushes after the old app was retired still reaches the new app", async () => {
+    await holds("per-version-database", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "create", device: "d2", todo: "t1", title: "title 3" },
+      { kind: "release" },
+      { kind: "retire" },
+      { kind: "upgrade", device: "d1" },
+    ]);
+  });
+});
