@@ -5,7 +5,6 @@
  * fails breaks the test.
  */
 export const KNOWN_FAILURES: Readonly<Record<string, readonly number[]>> = {
-  "per-version-database": [2, 4, 12, 14, 16, 20, 21, 22, 29, 30, 35, 38, 41, 43, 44],
   "per-version-documents": [2, 4, 12, 14, 20, 22, 29, 30, 35, 38, 41, 43, 44, 49],
   "amended": [20],
   "client-side": [4, 17, 20, 25],
