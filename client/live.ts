@@ -44,6 +44,7 @@
  */
 import { matchesSelector } from "pouchdb-selector-core";
 import { DivanError, isDivanError, messageOf, type DivanErrorCode } from "../core/errors.js";
+import { hasFault, type Fault } from "../core/faults.js";
 import { singleVersionIds } from "../adapters/ids.js";
 import { createStepGraph, type StepGraph } from "../adapters/path.js";
 import { isDeclarativeStep, type DeclarativeStep, type StepDefinition } from "../adapters/steps.js";
@@ -69,6 +70,8 @@ export interface LiveConfig {
   readonly validate?: boolean;
   /** Id of a document holding more declarative steps as data (`{ steps: [...] }`), read on every operation. */
   readonly stepsDocId?: string;
+  /** Deliberate bugs for the simulation's mutation tests (`core/faults.ts`); never set by an app. */
+  readonly faults?: readonly Fault[];
 }
 
 /** Why one document could not be read or written. */
@@ -712,7 +715,7 @@ export class LiveAdapter {
       if (path.direction === "up" || path.direction === "mixed") {
         const base: Entity = {};
         for (const [t, d] of s.docs) if (st[t] !== undefined) base[t] = d;
-        out = path(entity, { base });
+        out = hasFault(this.#config.faults, "live-write-without-base") ? path(entity) : path(entity, { base });
       }
     }
     const docs: Doc[] = [];

@@ -60,14 +60,28 @@ export const INVARIANTS = [
 export type InvariantName = (typeof INVARIANTS)[number];
 
 /**
- * A documented weakness: the strategy is expected to violate `invariant` (in the listed scenarios,
- * or in every scenario when `scenarios` is absent). A violation that matches a caveat is reported as
- * expected; any other violation is a failure.
+ * When a caveat applies, as a condition on what app versions did when, so it can be judged on any
+ * script (not only on named scenarios):
+ *
+ * - `old-app-after-release`: a device used the old app version after the new one shipped. For
+ *   `apps-read-their-data` it covers only what such devices read and could not do.
+ * - `old-app-wrote-after-release`: writes made with the old app version reached the server only after
+ *   the new one shipped (written after the release, or written before it and pushed after).
+ * - `retired`: the old app version was retired.
+ * - `offline-upgrade`: a device installed the new app version while offline; covers what its new app could
+ *   not do before its next sync.
+ */
+export type CaveatCondition = "old-app-after-release" | "old-app-wrote-after-release" | "retired" | "offline-upgrade";
+
+/**
+ * A documented weakness: the strategy is expected to violate `invariant` whenever `when` holds (always
+ * when absent). A violation that matches a caveat is reported as expected; any other violation is a
+ * failure. Silent data loss, resurrected deletions, divergence and unreported conflicts are never caveats.
  */
 export interface Caveat {
   readonly invariant: InvariantName;
-  /** Scenario names the caveat applies to; all scenarios when absent. */
-  readonly scenarios?: readonly string[];
+  /** The condition under which the violation happens; always when absent. */
+  readonly when?: CaveatCondition;
   /** Why the violation happens, in one sentence a reader of the report understands. */
   readonly reason: string;
 }

@@ -142,8 +142,11 @@ export class TodoApp {
     return { id, createdAt, docIds: docs.map((d) => d._id) };
   }
 
-  /** Changes a todo; fields this app version does not know are refused with `BAD_REQUEST`. */
-  async update(id: string, patch: TodoPatch): Promise<void> {
+  /**
+   * Changes a todo; fields this app version does not know are refused with `BAD_REQUEST`. Resolves with the
+   * status the todo has now (as this device saw it) and whether anything was written.
+   */
+  async update(id: string, patch: TodoPatch): Promise<{ status: Status; wrote: boolean }> {
     if (patch.status !== undefined && !this.features.status) this.#refuse("set a status", id);
     if (patch.isImportant !== undefined && !this.features.important) this.#refuse("mark a todo important", id);
     if (patch.group !== undefined && !this.features.group) this.#refuse("set a group", id);
@@ -164,6 +167,7 @@ export class TodoApp {
     if (JSON.stringify(nextItem) !== JSON.stringify(item)) docs.push(nextItem);
     if (status && status["status"] !== nextStatus) docs.push({ ...status, status: nextStatus });
     if (docs.length > 0) await this.#write(docs);
+    return { status: nextStatus, wrote: docs.length > 0 };
   }
 
   /** Deletes a todo (every document of the entity). */

@@ -6,11 +6,10 @@
  * one that matches a declared caveat is marked `expected`.
  */
 import type { Doc, DocumentStore } from "../../store/port.js";
-import { isDivanError } from "../../core/errors.js";
-import type { InvariantName, Strategy } from "../../strategies/types.js";
+import type { Caveat, InvariantName, Strategy } from "../../strategies/types.js";
 import { SUPPORT_NOTICE_ID } from "./app.js";
 import type { ModelTodo } from "./model.js";
-import { allDocsOf, type World } from "./world.js";
+import { allDocsOf, type RunFacts, type World } from "./world.js";
 
 /** The verdict of one invariant. */
 export interface InvariantResult {
@@ -42,47 +41,97 @@ export interface InvariantReport {
 
 const MAX_LINES = 5;
 
-/** Checks every invariant on a world at quiescence (call after the final settle and check). */
-export async function checkInvariants(world: World, scenario: string): Promise<InvariantReport> {
-  const raw: { name: InvariantName; violations: string[]; ok: string }[] = [];
+/** One violation: a line for the report, and whether it concerns a device running the old app after the release. */
+interface Violation {
+  line: string;
+  legacy?: boolean;
+  /** It concerns a device that installed the new app while offline and had not synced since. */
+  upgradedOffline?: boolean;
+}
+
+const plain = (lines: readonly string[]): Violation[] => lines.map((line) => ({ line }));
+
+/**
+ * Checks every invariant on a world at quiescence (call after the final settle and check). Caveats are
+ * judged on what happened in the world (its {@link World.facts}), whatever the script; `scenario` only
+ * names the run.
+ */
+export async function checkInvariants(world: World, _scenario?: string): Promise<InvariantReport> {
+  const raw: { name: InvariantName; violations: Violation[]; ok: string }[] = [];
   const server = await world.serverDocs();
   const serverAll = [...server.values()].flat().filter(isUserDoc);
+  const active = [...world.devices.values()].filter((d) => !d.gone);
 
-  raw.push({ name: "converged", violations: await convergence(world), ok: `${world.devices.size} devices match the server databases they replicate with` });
+  raw.push({ name: "converged", violations: plain(await convergence(world)), ok: `${active.length} devices match the server databases they replicate with` });
 
   const lost = lostDocuments(world.model.all(), serverAll);
-  raw.push({ name: "no-lost-documents", violations: lost.violations, ok: `all ${world.model.live().length} todos users kept are on the server, none deleted came back` });
+  raw.push({ name: "no-lost-documents", violations: plain(lost.violations), ok: `all ${world.model.live().length} todos users kept are on the server, none deleted came back` });
 
-  const fields = lostFields(world.model.live(), serverAll);
-  raw.push({ name: "no-lost-fields", violations: fields, ok: "every value users set is on the server" });
+  const fields = lostFields(world.model.all(), serverAll, await serverLeaves(world, world.model.all().filter((m) => m.concurrent)));
+  raw.push({ name: "no-lost-fields", violations: plain(fields), ok: "every value users set is on the server" });
 
   raw.push({ name: "apps-read-their-data", violations: readProblems(world), ok: `${world.checks.length} reads by every app version showed every todo correctly` });
 
   const bounded = await boundedWrites(world, server);
-  raw.push({ name: "bounded-writes", violations: bounded.violations, ok: bounded.ok });
+  raw.push({ name: "bounded-writes", violations: plain(bounded.violations), ok: bounded.ok });
 
   const conflicts = await conflictsOf(world);
-  raw.push({ name: "expected-conflicts-only", violations: conflicts, ok: "no replica holds conflicting revisions" });
+  raw.push({ name: "expected-conflicts-only", violations: plain(conflicts), ok: "no replica holds conflicting revisions but those users made" });
 
-  const results = raw.map(({ name, violations, ok }) => toResult(world.strategy, scenario, name, violations, ok));
+  const results = raw.map(({ name, violations, ok }) => toResult(world, name, violations, ok));
   return {
     results,
     counts: { lostDocs: lost.lost, lostFields: fields.length, conflicts: conflicts.length, serverRevisions: bounded.revisions },
   };
 }
 
-/** The caveat of `strategy` that predicts a violation of `name` in `scenario`, if any. */
-export function caveatFor(strategy: Strategy, scenario: string, name: InvariantName): string | undefined {
-  return strategy.caveats.find((c) => c.invariant === name && (c.scenarios === undefined || c.scenarios.includes(scenario)))?.reason;
+/** The entity id a violation line names (32 hex digits in a document id or message), if any. */
+function todoOf(line: string): string | undefined {
+  return /\b([0-9a-f]{32})\b/.exec(line)?.[1];
 }
 
-function toResult(strategy: Strategy, scenario: string, name: InvariantName, violations: string[], okDetail: string): InvariantResult {
+/**
+ * The caveat of `strategy` that predicts `violation` of `name` in a run with `facts`, if any (see
+ * {@link CaveatCondition}): `old-app-after-release` holds when an old-app device was used after the release,
+ * and on `apps-read-their-data` covers only what such devices read and did; `old-app-wrote-after-release`
+ * covers violations about todos whose old-app writes reached the server after the release; `retired` holds
+ * once the old app was retired; `offline-upgrade` covers what a device that installed the new app offline
+ * could not do before its next sync.
+ */
+export function caveatFor(
+  strategy: Strategy,
+  facts: RunFacts,
+  name: InvariantName,
+  violation: { line?: string; legacy?: boolean; upgradedOffline?: boolean } = {},
+): Caveat | undefined {
+  const todo = violation.line === undefined ? undefined : todoOf(violation.line);
+  const holds = (c: Caveat): boolean => {
+    switch (c.when) {
+      case undefined:
+        return true;
+      case "old-app-after-release":
+        return facts.oldAppAfterRelease && (name !== "apps-read-their-data" || violation.legacy === true);
+      case "old-app-wrote-after-release":
+        return todo === undefined ? facts.oldWrites.size > 0 : facts.oldWrites.has(todo);
+      case "retired":
+        return facts.retired;
+      case "offline-upgrade":
+        return violation.upgradedOffline === true;
+    }
+  };
+  return strategy.caveats.find((c) => c.invariant === name && holds(c));
+}
+
+function toResult(world: World, name: InvariantName, violations: Violation[], okDetail: string): InvariantResult {
   if (violations.length === 0) return { name, ok: true, expected: false, detail: okDetail, violations: [] };
-  const caveat = caveatFor(strategy, scenario, name);
-  const shown = violations.slice(0, MAX_LINES).join("; ");
-  const more = violations.length > MAX_LINES ? `; and ${violations.length - MAX_LINES} more` : "";
-  const why = caveat ? ` (expected: ${caveat})` : "";
-  return { name, ok: false, expected: caveat !== undefined, detail: `${violations.length} violation(s): ${shown}${more}${why}`, violations };
+  const caveats = violations.map((v) => caveatFor(world.strategy, world.facts, name, v));
+  const expected = caveats.every((c) => c !== undefined);
+  const lines = violations.map((v) => v.line);
+  const shown = lines.slice(0, MAX_LINES).join("; ");
+  const more = lines.length > MAX_LINES ? `; and ${lines.length - MAX_LINES} more` : "";
+  const reasons = [...new Set(caveats.flatMap((c) => (c === undefined ? [] : [c.reason])))];
+  const why = expected ? ` (expected: ${reasons.join("; ")})` : "";
+  return { name, ok: false, expected, detail: `${violations.length} violation(s): ${shown}${more}${why}`, violations: lines };
 }
 
 /** Documents users and strategies own (not design documents, not the support notice). */
@@ -103,6 +152,7 @@ async function selected(store: DocumentStore, selector: Record<string, unknown> 
 async function convergence(world: World): Promise<string[]> {
   const out: string[] = [];
   for (const d of world.devices.values()) {
+    if (d.gone) continue;
     for (const channel of d.binding.sync) {
       const remote = await world.remoteOf(channel);
       const local = new Map((await selected(channel.local, channel.pushSelector)).filter(isUserDoc).map((doc) => [doc._id, doc._rev]));
@@ -127,6 +177,7 @@ function lostDocuments(model: readonly ModelTodo[], server: readonly Doc[]): { l
   const violations: string[] = [];
   let lost = 0;
   for (const m of model) {
+    if (m.contested) continue; // deleted on one device, edited on another: either outcome is right
     const docs = docsOfEntity(server, m.id);
     if (!m.deleted && docs.length === 0) {
       lost += 1;
@@ -137,31 +188,54 @@ function lostDocuments(model: readonly ModelTodo[], server: readonly Doc[]): { l
   return { lost, violations };
 }
 
-function lostFields(model: readonly ModelTodo[], server: readonly Doc[]): string[] {
-  const out: string[] = [];
-  for (const m of model) {
-    const docs = docsOfEntity(server, m.id);
-    if (docs.length === 0) continue; // counted as a lost document
-    const has = (test: (d: Doc) => boolean): boolean => docs.some(test);
-    if (!has((d) => d["title"] === m.title)) out.push(`"${m.label}": title ${JSON.stringify(m.title)} is on no server document`);
-    const done = m.status === "done";
-    const binary = m.status === "active" || m.status === "done";
-    const statusKept = has((d) => d["status"] === m.status || (binary && d["status"] === undefined && d["isDone"] === done));
-    if (!statusKept) out.push(`"${m.label}": status ${m.status} is on no server document`);
-    if (m.isImportant !== undefined && !has((d) => d["isImportant"] === m.isImportant)) {
-      out.push(`"${m.label}": isImportant ${String(m.isImportant)} is on no server document`);
+/**
+ * Every leaf revision (winners and conflicting ones) of the server documents of the given todos: a value
+ * users set concurrently may be kept on a conflicting revision only.
+ */
+async function serverLeaves(world: World, todos: readonly ModelTodo[]): Promise<Doc[]> {
+  if (todos.length === 0) return [];
+  const out: Doc[] = [];
+  for (const store of world.serverStores.values()) {
+    const page = await store.allDocs({ includeDocs: true, conflicts: true });
+    for (const row of page.rows) {
+      const doc = row.doc;
+      if (!doc || !todos.some((m) => doc._id.includes(m.id))) continue;
+      out.push(doc);
+      const losers = await store.bulkGet((doc._conflicts ?? []).map((rev) => ({ id: doc._id, rev })));
+      for (const l of losers) if ("ok" in l && l.ok._deleted !== true) out.push(l.ok);
     }
-    if (m.group !== undefined && !has((d) => d["group"] === m.group)) out.push(`"${m.label}": group ${JSON.stringify(m.group)} is on no server document`);
   }
   return out;
 }
 
-function readProblems(world: World): string[] {
+function lostFields(model: readonly ModelTodo[], server: readonly Doc[], leaves: readonly Doc[]): string[] {
   const out: string[] = [];
-  for (const c of world.checks) {
-    for (const p of c.problems) out.push(`${c.device} (app ${c.app}) at ${c.at}: ${p}`);
+  for (const m of model) {
+    // Deleted, or deleted and edited concurrently: the values on a deleted branch are gone on purpose.
+    if (m.deleted) continue;
+    const docs = docsOfEntity(m.concurrent ? leaves : server, m.id);
+    if (docs.length === 0) continue; // counted as a lost document (or deleted: a contested todo)
+    const where = m.concurrent ? "on no server revision" : "on no server document";
+    const has = (test: (d: Doc) => boolean): boolean => docs.some(test);
+    if (!has((d) => d["title"] === m.title)) out.push(`"${m.label}": title ${JSON.stringify(m.title)} is ${where}`);
+    const done = m.status === "done";
+    const binary = m.status === "active" || m.status === "done";
+    const statusKept = has((d) => d["status"] === m.status || (binary && d["status"] === undefined && d["isDone"] === done));
+    if (!statusKept) out.push(`"${m.label}": status ${m.status} is ${where}`);
+    if (m.isImportant !== undefined && !has((d) => d["isImportant"] === m.isImportant)) {
+      out.push(`"${m.label}": isImportant ${String(m.isImportant)} is ${where}`);
+    }
+    if (m.group !== undefined && !has((d) => d["group"] === m.group)) out.push(`"${m.label}": group ${JSON.stringify(m.group)} is ${where}`);
   }
-  for (const r of world.refused) out.push(`${r.device} could not ${r.action}: ${r.error}`);
+  return out;
+}
+
+function readProblems(world: World): Violation[] {
+  const out: Violation[] = [];
+  for (const c of world.checks) {
+    for (const p of c.problems) out.push({ line: `${c.device} (app ${c.app}) at ${c.at}: ${p}`, legacy: c.legacy });
+  }
+  for (const r of world.refused) out.push({ line: `${r.device} could not ${r.action}: ${r.error}`, legacy: r.legacy, upgradedOffline: r.upgradedOffline });
   return out;
 }
 
@@ -193,21 +267,20 @@ async function boundedWrites(world: World, server: Map<string, Doc[]>): Promise<
   return { violations, ok: `nothing wrote after quiescence; ${revisions} server revisions for ${world.userWrites} user writes`, revisions };
 }
 
+/** Conflicting revisions on every replica, but those of todos users edited concurrently (their conflicts are the users'). */
 async function conflictsOf(world: World): Promise<string[]> {
   const out: string[] = [];
   const replicas: [string, DocumentStore][] = [];
+  const users = world.model.all().filter((m) => m.concurrent).map((m) => m.id);
   for (const [suffix, store] of world.serverStores) replicas.push([suffix === "" ? "server" : `server ${suffix}`, store]);
-  for (const d of world.devices.values()) for (const [suffix, store] of d.locals) replicas.push([`${d.name}${suffix}`, store]);
+  for (const d of world.devices.values()) if (!d.gone) for (const [suffix, store] of d.locals) replicas.push([`${d.name}${suffix}`, store]);
   for (const [where, store] of replicas) {
-    for (const doc of await allDocsOf(store)) {
-      let full: Doc;
-      try {
-        full = await store.get(doc._id, { conflicts: true });
-      } catch (e) {
-        if (isDivanError(e, "NOT_FOUND")) continue;
-        throw e;
-      }
-      if (full._conflicts && full._conflicts.length > 0) out.push(`${where}: ${doc._id} has ${full._conflicts.length} conflicting revision(s)`);
+    const page = await store.allDocs({ includeDocs: true, conflicts: true });
+    for (const row of page.rows) {
+      const doc = row.doc;
+      if (!doc || !doc._conflicts || doc._conflicts.length === 0) continue;
+      if (users.some((id) => doc._id.includes(id))) continue;
+      out.push(`${where}: ${doc._id} has ${doc._conflicts.length} conflicting revision(s)`);
     }
   }
   return out;

@@ -1,8 +1,26 @@
 /**
  * The model of what users did: every todo, with the latest value of each field a user set, whatever
  * app version they used. Invariants compare the replicas and every app's view with this model.
+ *
+ * Users can edit one todo on two devices that have not received each other's edit (both offline), or
+ * delete it on one while another edits it. CouchDB keeps both edits as conflicting revisions and shows
+ * one of them; which one depends on revision ids, not on the order users acted in. Such a todo is
+ * *concurrent*: an app may show, per field, any value users gave it, and every latest value must still be
+ * on some revision. A todo deleted on one device and edited on another is *contested*: deleted or kept
+ * are both right, as long as every replica agrees.
  */
 import type { AppFeatures, Status, Todo, TodoPatch } from "./app.js";
+
+/** The fields users set, as the model tracks them. */
+export type ModelField = "title" | "status" | "isImportant" | "group";
+
+/** What the world knows about a user action (see `simulate/script.ts`). */
+export interface ActionKind {
+  /** The device had not received every earlier edit or deletion of the todo. */
+  readonly concurrent: boolean;
+  /** The todo is deleted on one device and edited on another. */
+  readonly contested: boolean;
+}
 
 /** One todo as the users left it. */
 export interface ModelTodo {
@@ -18,7 +36,17 @@ export interface ModelTodo {
   /** Set once a user moved it to a group. */
   group?: string;
   deleted: boolean;
+  /** Edited (or deleted) on a device that had not received another edit: see the module comment. */
+  concurrent: boolean;
+  /** Deleted and edited concurrently: deleted or kept are both right. */
+  contested: boolean;
+  /** Per field, every value an app may show (one value unless the todo is concurrent). */
+  accepted: Record<ModelField, unknown[]>;
+  /** Per field, every value users gave it. */
+  history: Record<ModelField, unknown[]>;
 }
+
+const SEQUENTIAL: ActionKind = { concurrent: false, contested: false };
 
 /** What users did, as a model the invariants compare with. */
 export class UserModel {
@@ -28,7 +56,19 @@ export class UserModel {
   /** Records a created todo. */
   created(label: string, todo: Todo): void {
     this.#labels.set(label, todo.id);
-    const m: ModelTodo = { id: todo.id, label, title: todo.title, status: "active", createdAt: todo.createdAt, deleted: false };
+    const start = (): Record<ModelField, unknown[]> => ({ title: [todo.title], status: ["active"], isImportant: [false], group: ["default"] });
+    const m: ModelTodo = {
+      id: todo.id,
+      label,
+      title: todo.title,
+      status: "active",
+      createdAt: todo.createdAt,
+      deleted: false,
+      concurrent: false,
+      contested: false,
+      accepted: start(),
+      history: start(),
+    };
     this.#todos.set(todo.id, m);
   }
 
@@ -38,20 +78,39 @@ export class UserModel {
   }
 
   /** Records a successful change. */
-  updated(id: string, patch: TodoPatch): void {
+  updated(id: string, patch: TodoPatch, kind: ActionKind = SEQUENTIAL): void {
     const m = this.#todos.get(id);
     if (!m) return;
-    if (patch.title !== undefined) m.title = patch.title;
-    if (patch.status !== undefined) m.status = patch.status;
-    else if (patch.done !== undefined && patch.done !== (m.status === "done")) m.status = patch.done ? "done" : "active";
-    if (patch.isImportant !== undefined) m.isImportant = patch.isImportant;
-    if (patch.group !== undefined) m.group = patch.group;
+    const next: Partial<Record<ModelField, unknown>> = {};
+    if (patch.title !== undefined) next.title = patch.title;
+    if (patch.status !== undefined) next.status = patch.status;
+    else if (patch.done !== undefined && patch.done !== (m.status === "done")) next.status = patch.done ? "done" : "active";
+    if (patch.isImportant !== undefined) next.isImportant = patch.isImportant;
+    if (patch.group !== undefined) next.group = patch.group;
+    if (next.title !== undefined) m.title = next.title as string;
+    if (next.status !== undefined) m.status = next.status as Status;
+    if (next.isImportant !== undefined) m.isImportant = next.isImportant as boolean;
+    if (next.group !== undefined) m.group = next.group as string;
+    for (const [f, v] of Object.entries(next) as [ModelField, unknown][]) if (!m.history[f].includes(v)) m.history[f].push(v);
+    this.#note(m, kind);
+    if (kind.concurrent) {
+      for (const f of Object.keys(m.accepted) as ModelField[]) m.accepted[f] = [...m.history[f]];
+    } else {
+      for (const [f, v] of Object.entries(next) as [ModelField, unknown][]) m.accepted[f] = [v];
+    }
   }
 
   /** Records a deletion. */
-  deleted(id: string): void {
+  deleted(id: string, kind: ActionKind = SEQUENTIAL): void {
     const m = this.#todos.get(id);
-    if (m) m.deleted = true;
+    if (!m) return;
+    m.deleted = true;
+    this.#note(m, kind);
+  }
+
+  #note(m: ModelTodo, kind: ActionKind): void {
+    if (kind.concurrent) m.concurrent = true;
+    if (kind.contested) m.contested = true;
   }
 
   /** Every todo, in id order. */
@@ -65,11 +124,28 @@ export class UserModel {
   }
 }
 
-/** What an app with `features` must show for `m`. */
+/** What an app with `features` must show for `m` (for a concurrent todo: the latest value of each field). */
 export function expectedView(m: ModelTodo, features: AppFeatures): Todo {
   const v: Todo = { id: m.id, title: m.title, createdAt: m.createdAt, done: m.status === "done" };
   if (features.status) v.status = m.status;
   if (features.important) v.isImportant = m.isImportant ?? false;
   if (features.group) v.group = m.group ?? "default";
   return v;
+}
+
+/** The fields of `shown` that an app with `features` shows wrong for `m`, as `field is X, users set Y` lines. */
+export function wrongFields(m: ModelTodo, shown: Todo, features: AppFeatures): string[] {
+  const want = expectedView(m, features);
+  const ok: Record<keyof Todo, (v: unknown) => boolean> = {
+    id: (v) => v === want.id,
+    createdAt: (v) => v === want.createdAt,
+    title: (v) => m.accepted.title.includes(v),
+    done: (v) => m.accepted.status.some((s) => (s === "done") === v),
+    status: (v) => m.accepted.status.includes(v),
+    isImportant: (v) => m.accepted.isImportant.includes(v),
+    group: (v) => m.accepted.group.includes(v),
+  };
+  return (Object.keys(want) as (keyof Todo)[])
+    .filter((k) => !ok[k](shown[k]))
+    .map((k) => `${k} is ${JSON.stringify(shown[k])}, users set ${JSON.stringify(want[k])}${m.concurrent ? " (or another value they gave it concurrently)" : ""}`);
 }

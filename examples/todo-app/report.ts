@@ -85,7 +85,7 @@ export function renderMarkdown(report: ComparisonReport): string {
   out.push("## Strategies", "");
   for (const s of report.strategies) {
     out.push(`- **${s.name}** (${s.taxonomy.storage} / ${s.taxonomy.timing} / ${s.taxonomy.place}, ${s.change.from} → ${s.change.to}): ${s.description}`);
-    for (const c of s.caveats) out.push(`  - caveat on ${c.invariant}${c.scenarios ? ` (${c.scenarios.join(", ")})` : ""}: ${c.reason}`);
+    for (const c of s.caveats) out.push(`  - caveat on ${c.invariant}${c.when ? ` (when ${c.when})` : ""}: ${c.reason}`);
   }
   out.push("", "## Scenarios", "");
   for (const s of report.scenarios) out.push(`- **${s.name}**: ${s.description}`);

@@ -29,9 +29,11 @@ import type {
   SyncChannel,
 } from "../../strategies/types.js";
 import { SUPPORT_NOTICE_ID, TodoApp, type Status, type TodoList, type TodoPatch } from "./app.js";
-import { UserModel, expectedView } from "./model.js";
+import { UserModel, wrongFields } from "./model.js";
 import type { CountingProxy } from "./proxy.js";
 import { seededClock, seededRandom, type Random } from "./seed.js";
+import { memoryServer, type MemoryServer } from "./simulate/memory.js";
+import { ScriptState, type ActionFacts } from "./simulate/script.js";
 
 /** Which app version a scenario means: the strategy's `change.from` (old) or `change.to` (new). */
 export type AppRole = "old" | "new";
@@ -42,6 +44,7 @@ export type ScenarioEvent =
   | { kind: "create"; device: string; todo: string; title: string }
   | { kind: "edit-title"; device: string; todo: string; title: string }
   | { kind: "set-done"; device: string; todo: string; done: boolean }
+  /** Sets the status (an app without statuses marks the todo done when `status` is `done`, else not done). */
   | { kind: "set-status"; device: string; todo: string; status: Status }
   /** Sets the field only the new app knows (3.0: a group; 1.1: important), with `value` as the group name. */
   | { kind: "set-new-field"; device: string; todo: string; value: string }
@@ -60,6 +63,10 @@ export type ScenarioEvent =
   | { kind: "upgrade"; device: string }
   /** Support for the old app version ends: the strategy purges, the server tells old apps. */
   | { kind: "retire" }
+  /** The device is never used again (lost, or its user left): it stays offline and is not checked. */
+  | { kind: "abandon"; device: string }
+  /** The device is wiped and the new app version installed on it: it starts empty and fills by syncing. */
+  | { kind: "reinstall"; device: string }
   /** Online devices (all, or the listed ones) list their todos; the lists are compared with the model. */
   | { kind: "check"; label: string; devices?: readonly string[] };
 
@@ -79,12 +86,35 @@ export interface ReadCheck {
   problems: string[];
 }
 
+/** Facts of a run that caveats are judged on (what app versions did when), whatever the script. */
+export interface RunFacts {
+  /** A device used the old app version after the new one shipped (it read, synced or wrote, or is still on it at the end). */
+  oldAppAfterRelease: boolean;
+  /**
+   * Todos (entity ids) whose old-app writes reached the server only after the new version shipped: written
+   * with the old app after the release, or before it on a device that had not pushed them yet.
+   */
+  oldWrites: Set<string>;
+  /** The old app version was retired. */
+  retired: boolean;
+}
+
+/** Event kinds that change a device's state without using its app. */
+const LIFECYCLE = new Set<ScenarioEvent["kind"]>(["offline", "online", "upgrade", "abandon", "reinstall"]);
+
+/** Event kinds that are user writes. */
+const WRITES = new Set<ScenarioEvent["kind"]>(["create", "edit-title", "set-done", "set-status", "set-new-field", "delete"]);
+
 /** A user action that the app refused or that failed. */
 export interface RefusedAction {
   step: number;
   device: string;
   action: string;
   error: string;
+  /** The device ran the old app version after the new one shipped. */
+  legacy: boolean;
+  /** The device installed the new app while offline and had not synced since. */
+  upgradedOffline: boolean;
 }
 
 /** A device in the world. */
@@ -94,6 +124,10 @@ export interface Device {
   online: boolean;
   /** Told by the server that its app version is retired. */
   retired: boolean;
+  /** Never used again ({@link ScenarioEvent} `abandon`): offline for good and left out of every check. */
+  gone: boolean;
+  /** Installed the new app while offline and has not synced since. */
+  upgradedOffline: boolean;
   binding: DeviceBinding;
   todoApp: TodoApp;
   /** What the strategy sees of the device (replaced on upgrade). */
@@ -107,10 +141,16 @@ export interface WorldOptions {
   strategy: Strategy;
   scenario: string;
   seed: number;
-  /** The server's URL (may carry credentials), e.g. `http://127.0.0.1:5984`. */
-  serverUrl: string;
-  /** The counting proxy in front of that server. */
-  proxy: CountingProxy;
+  /**
+   * `http` (default): the server at {@link serverUrl}, devices replicating through {@link proxy} (the truth).
+   * `memory`: an in-process server of PouchDB memory databases that enforce `validate_doc_update`, the same
+   * replicator without sockets (the fast simulation world); a translating proxy still listens on 127.0.0.1.
+   */
+  transport?: "http" | "memory";
+  /** The server's URL (may carry credentials), e.g. `http://127.0.0.1:5984`; required for `http`. */
+  serverUrl?: string;
+  /** The counting proxy in front of that server; required for `http`. */
+  proxy?: CountingProxy;
   registry: Registry;
   /** The app's steps (default: the todo example's). */
   steps?: readonly StepDefinition[];
@@ -127,6 +167,8 @@ export class World {
   readonly options: WorldOptions;
   readonly strategy: Strategy;
   readonly model = new UserModel();
+  /** What the script did so far, as the generator judges it (which user actions were concurrent). */
+  readonly script = new ScriptState();
   readonly clock: Clock;
   readonly random: Random;
   readonly devices = new Map<string, Device>();
@@ -141,16 +183,21 @@ export class World {
   retireResult: RetireResult | undefined;
   /** Document writes users made through their apps. */
   userWrites = 0;
+  /** What happened in the run that a strategy's caveats may name (see {@link RunFacts}). */
+  readonly facts: RunFacts = { oldAppAfterRelease: false, oldWrites: new Set(), retired: false };
   step = 0;
   readonly server: ServerContext;
   readonly #database: string;
   readonly #proxied = new Map<string, DocumentStore>();
   readonly #auth: string;
+  readonly #memory: MemoryServer | undefined;
+  #reinstalls = 0;
 
-  private constructor(options: WorldOptions, database: string, main: DocumentStore) {
+  private constructor(options: WorldOptions, database: string, main: DocumentStore, memory: MemoryServer | undefined) {
     this.options = options;
     this.strategy = options.strategy;
     this.#database = database;
+    this.#memory = memory;
     this.clock = seededClock();
     this.random = seededRandom(options.seed);
     const find = (version: string): AppVersion => {
@@ -164,8 +211,8 @@ export class World {
     };
     this.oldApp = find(options.strategy.change.from);
     this.newApp = find(options.strategy.change.to);
-    const url = new URL(options.serverUrl);
-    this.#auth = url.username ? `${url.username}:${url.password}@` : "";
+    const url = memory === undefined ? new URL(requireHttp(options).serverUrl) : undefined;
+    this.#auth = url?.username ? `${url.username}:${url.password}@` : "";
     this.serverStores.set("", main);
     this.server = {
       database,
@@ -183,8 +230,9 @@ export class World {
   static async create(options: WorldOptions): Promise<World> {
     worldCounter += 1;
     const database = `divan-cmp-${process.pid}-${worldCounter}`;
-    const main = await openStore(`${options.serverUrl.replace(/\/$/, "")}/${database}`);
-    const world = new World(options, database, main);
+    const memory = options.transport === "memory" ? memoryServer() : undefined;
+    const main = memory !== undefined ? await memory.open(database) : await openStore(`${requireHttp(options).serverUrl.replace(/\/$/, "")}/${database}`);
+    const world = new World(options, database, main, memory);
     try {
       await options.strategy.prepareServer(world.server);
     } catch (e) {
@@ -207,6 +255,12 @@ export class World {
   /** Plays one event. */
   async apply(event: ScenarioEvent): Promise<void> {
     this.step += 1;
+    const facts = this.script.apply(event);
+    await this.#play(event, facts);
+    this.#noteLegacy(event);
+  }
+
+  async #play(event: ScenarioEvent, facts: ActionFacts): Promise<void> {
     switch (event.kind) {
       case "device":
         await this.#addDevice(event.device, this.appOf(event.app));
@@ -219,25 +273,28 @@ export class World {
         });
         return;
       case "edit-title":
-        await this.#update(event.device, event.todo, { title: event.title });
+        await this.#update(event.device, event.todo, { title: event.title }, facts);
         return;
       case "set-done":
-        await this.#update(event.device, event.todo, { done: event.done });
+        await this.#update(event.device, event.todo, { done: event.done }, facts);
         return;
-      case "set-status":
-        await this.#update(event.device, event.todo, { status: event.status });
+      case "set-status": {
+        // An app without statuses (1.1 in the non-breaking change) marks the todo done or not done instead.
+        const patch: TodoPatch = this.device(event.device).todoApp.features.status ? { status: event.status } : { done: event.status === "done" };
+        await this.#update(event.device, event.todo, patch, facts);
         return;
+      }
       case "set-new-field": {
         const d = this.device(event.device);
         const patch: TodoPatch = d.todoApp.features.group ? { group: event.value } : { isImportant: true };
-        await this.#update(event.device, event.todo, patch);
+        await this.#update(event.device, event.todo, patch, facts);
         return;
       }
       case "delete":
         await this.#act(event.device, `delete "${event.todo}"`, async (d) => {
           const id = this.#idOf(event.todo);
           await d.todoApp.remove(id);
-          this.model.deleted(id);
+          this.model.deleted(id, facts);
           return id;
         });
         return;
@@ -279,6 +336,7 @@ export class World {
         d.binding = await this.strategy.upgradeDevice(d.context, from, d.binding);
         d.todoApp = this.#newTodoApp(d);
         d.retired = false;
+        d.upgradedOffline = !d.online;
         return;
       }
       case "retire":
@@ -287,6 +345,15 @@ export class World {
         return;
       case "check":
         await this.check(event.label, event.devices);
+        return;
+      case "abandon": {
+        const d = this.device(event.device);
+        d.gone = true;
+        d.online = false;
+        return;
+      }
+      case "reinstall":
+        await this.#reinstall(this.device(event.device));
         return;
     }
   }
@@ -301,6 +368,7 @@ export class World {
   /** One push then one pull on every channel of `d`; returns the documents written on both sides. */
   async sync(d: Device): Promise<number> {
     let written = 0;
+    d.upgradedOffline = false;
     for (const channel of d.binding.sync) {
       const remote = await this.#channelRemote(channel);
       const push = await replicate(channel.local, remote, channel.pushSelector ? { selector: channel.pushSelector } : {});
@@ -329,7 +397,8 @@ export class World {
   async check(label: string, only?: readonly string[]): Promise<ReadCheck[]> {
     const out: ReadCheck[] = [];
     for (const d of this.devices.values()) {
-      if (!d.online || (only !== undefined && !only.includes(d.name))) continue;
+      if (!d.online || d.gone || (only !== undefined && !only.includes(d.name))) continue;
+      if (this.released && d.app.version === this.oldApp.version) this.facts.oldAppAfterRelease = true;
       const list = await d.todoApp.list();
       if (list.retired) {
         d.retired = true;
@@ -393,22 +462,20 @@ export class World {
     let correct = 0;
     const shown = new Map(list.todos.map((t) => [t.id, t]));
     const unreadable = new Map(list.unreadable.map((u) => [u.id, u.reason]));
-    for (const m of live) {
-      const want = expectedView(m, d.todoApp.features);
+    for (const m of this.model.all()) {
       const got = shown.get(m.id);
       if (!got) {
-        problems.push(`"${m.label}" (${m.id}) not shown: ${unreadable.get(m.id) ?? "no document on the device"}`);
+        const why = unreadable.get(m.id);
+        if (!m.deleted || (m.contested && why !== undefined)) problems.push(`"${m.label}" (${m.id}) not shown: ${why ?? "no document on the device"}`);
         continue;
       }
-      const wrong = (Object.keys(want) as (keyof typeof want)[]).filter((k) => JSON.stringify(want[k]) !== JSON.stringify(got[k]));
-      if (wrong.length > 0) {
-        problems.push(
-          `"${m.label}" (${m.id}) shown wrong: ${wrong.map((k) => `${k} is ${JSON.stringify(got[k])}, users set ${JSON.stringify(want[k])}`).join(", ")}`,
-        );
-      } else correct += 1;
-    }
-    for (const t of this.model.all()) {
-      if (t.deleted && shown.has(t.id)) problems.push(`"${t.label}" (${t.id}) was deleted but is shown`);
+      if (m.deleted && !m.contested) {
+        problems.push(`"${m.label}" (${m.id}) was deleted but is shown`);
+        continue;
+      }
+      const wrong = wrongFields(m, got, d.todoApp.features);
+      if (wrong.length > 0) problems.push(`"${m.label}" (${m.id}) shown wrong: ${wrong.join(", ")}`);
+      else if (!m.deleted) correct += 1;
     }
     return {
       at,
@@ -421,11 +488,12 @@ export class World {
     };
   }
 
-  async #update(device: string, todo: string, patch: TodoPatch): Promise<void> {
+  async #update(device: string, todo: string, patch: TodoPatch, facts: ActionFacts): Promise<void> {
     await this.#act(device, `update "${todo}" ${JSON.stringify(patch)}`, async (d) => {
       const id = this.#idOf(todo);
-      await d.todoApp.update(id, patch);
-      this.model.updated(id, patch);
+      const { status, wrote } = await d.todoApp.update(id, patch);
+      // What the device wrote, from what it saw: marking done what it shows as done writes nothing.
+      if (wrote) this.model.updated(id, patch.done === undefined ? patch : { ...patch, done: undefined, status }, facts);
       return id;
     });
   }
@@ -436,7 +504,14 @@ export class World {
     try {
       await f(d);
     } catch (e) {
-      this.refused.push({ step: this.step, device, action, error: messageOf(e) });
+      this.refused.push({
+        step: this.step,
+        device,
+        action,
+        error: messageOf(e),
+        legacy: this.released && d.app.version === this.oldApp.version,
+        upgradedOffline: d.upgradedOffline,
+      });
     } finally {
       this.userWrites += d.todoApp.writes - before;
     }
@@ -452,21 +527,37 @@ export class World {
 
   async #addDevice(name: string, app: AppVersion): Promise<void> {
     if (this.devices.has(name)) throw new DivanError("CONFIG_INVALID", `Device "${name}" exists already.`, { details: { name } });
+    this.devices.set(name, await this.#openDevice(name, app, name));
+  }
+
+  /** Wipes `d` (its local databases are destroyed) and installs the new app version on it, empty and online. */
+  async #reinstall(d: Device): Promise<void> {
+    for (const s of d.locals.values()) {
+      await s.destroy();
+      await s.close();
+    }
+    this.#reinstalls += 1;
+    this.devices.set(d.name, await this.#openDevice(d.name, this.newApp, `${d.name}-r${this.#reinstalls}`));
+  }
+
+  /** A device called `name` running `app`, its local databases named after `prefix`, opened by the strategy. */
+  async #openDevice(name: string, app: AppVersion, prefix: string): Promise<Device> {
     const locals = new Map<string, DocumentStore>();
     const openLocal = async (suffix: string): Promise<DocumentStore> => {
       const existing = locals.get(suffix);
       if (existing) return existing;
-      const store = await openStore(`${this.#database}-${name}${suffix}`, { PouchDB: MemoryPouch });
+      const store = await openStore(`${this.#database}-${prefix}${suffix}`, { PouchDB: MemoryPouch });
       locals.set(suffix, store);
       return store;
     };
     const local = await openLocal("");
+    const offline = (): boolean => this.devices.get(name)?.online === false;
     const server = async (suffix: string): Promise<DocumentStore> => {
-      if (this.devices.get(name)?.online === false) throw new DivanError("STORE_UNAVAILABLE", `Device "${name}" is offline.`, { details: { device: name } });
+      if (offline()) throw new DivanError("STORE_UNAVAILABLE", `Device "${name}" is offline.`, { details: { device: name } });
       return this.#proxiedStore(suffix);
     };
     const remote = async (url: string): Promise<DocumentStore> => {
-      if (this.devices.get(name)?.online === false) throw new DivanError("STORE_UNAVAILABLE", `Device "${name}" is offline.`, { details: { device: name } });
+      if (offline()) throw new DivanError("STORE_UNAVAILABLE", `Device "${name}" is offline.`, { details: { device: name } });
       return this.#channelRemote({ local, database: "", remoteUrl: url });
     };
     const context: DeviceContext = {
@@ -482,9 +573,32 @@ export class World {
       registry: this.server.registry,
     };
     const binding = await this.strategy.openDevice(context);
-    const d: Device = { name, app, online: true, retired: false, binding, context, locals, todoApp: undefined as unknown as TodoApp };
+    const d: Device = { name, app, online: true, retired: false, gone: false, upgradedOffline: false, binding, context, locals, todoApp: undefined as unknown as TodoApp };
     d.todoApp = this.#newTodoApp(d);
-    this.devices.set(name, d);
+    return d;
+  }
+
+  /** Records what caveats are judged on, once `event` is played. */
+  #noteLegacy(event: ScenarioEvent): void {
+    const idOf = (label: string): string | undefined => this.model.idOf(label);
+    if (event.kind === "release") {
+      for (const d of this.devices.values()) {
+        if (d.gone || d.app.version !== this.oldApp.version) continue;
+        for (const label of this.script.devices.get(d.name)?.unpushed ?? []) {
+          const id = idOf(label);
+          if (id !== undefined) this.facts.oldWrites.add(id);
+        }
+      }
+      return;
+    }
+    if (!this.released) return;
+    const d = "device" in event ? this.devices.get(event.device) : undefined;
+    if (d !== undefined && d.app.version === this.oldApp.version && !LIFECYCLE.has(event.kind)) {
+      this.facts.oldAppAfterRelease = true;
+      const id = "todo" in event && WRITES.has(event.kind) ? idOf(event.todo) : undefined;
+      if (id !== undefined) this.facts.oldWrites.add(id);
+    }
+    if (event.kind === "retire") this.facts.retired = true;
   }
 
   #newTodoApp(d: Device): TodoApp {
@@ -503,7 +617,10 @@ export class World {
     }
     const existing = this.serverStores.get(suffix);
     if (existing) return existing;
-    const store = await openStore(`${this.options.serverUrl.replace(/\/$/, "")}/${encodeURIComponent(this.#database + suffix)}`);
+    const store =
+      this.#memory !== undefined
+        ? await this.#memory.open(this.#database + suffix)
+        : await openStore(`${requireHttp(this.options).serverUrl.replace(/\/$/, "")}/${encodeURIComponent(this.#database + suffix)}`);
     this.serverStores.set(suffix, store);
     return store;
   }
@@ -511,8 +628,9 @@ export class World {
   /** The store a channel replicates with, through the counting proxy. */
   async #channelRemote(channel: SyncChannel): Promise<DocumentStore> {
     if (channel.remoteUrl === undefined) return this.#proxiedStore(channel.database);
+    if (this.#memory !== undefined) return this.#remoteStore(channel.remoteUrl, channel.remoteUrl);
     const { serverUrl, dbName } = splitDatabaseUrl(channel.remoteUrl);
-    return this.#remoteStore(channel.remoteUrl, `${this.options.proxy.mount(serverUrl)}/${encodeURIComponent(dbName)}`);
+    return this.#remoteStore(channel.remoteUrl, `${requireHttp(this.options).proxy.mount(serverUrl)}/${encodeURIComponent(dbName)}`);
   }
 
   async #remoteStore(key: string, url: string): Promise<DocumentStore> {
@@ -524,10 +642,11 @@ export class World {
   }
 
   async #proxiedStore(suffix: string): Promise<DocumentStore> {
-    await this.#serverStore(suffix);
+    const direct = await this.#serverStore(suffix);
+    if (this.#memory !== undefined) return direct;
     const existing = this.#proxied.get(suffix);
     if (existing) return existing;
-    const proxy = new URL(this.options.proxy.url);
+    const proxy = new URL(requireHttp(this.options).proxy.url);
     const store = httpStore(`${proxy.protocol}//${this.#auth}${proxy.host}/${encodeURIComponent(this.#database + suffix)}`);
     this.#proxied.set(suffix, store);
     return store;
@@ -547,6 +666,14 @@ export class World {
     }
     await store.put(notice);
   }
+}
+
+/** The options of an HTTP world (`transport` `http`), or `CONFIG_INVALID` when the server URL or proxy is missing. */
+function requireHttp(options: WorldOptions): { serverUrl: string; proxy: CountingProxy } {
+  if (options.serverUrl === undefined || options.proxy === undefined) {
+    throw new DivanError("CONFIG_INVALID", "An http world needs serverUrl and proxy; pass transport: \"memory\" for the in-process world.");
+  }
+  return { serverUrl: options.serverUrl, proxy: options.proxy };
 }
 
 /** Every document of a store (deleted ones excluded, `_local` never listed), in id order. */

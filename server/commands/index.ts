@@ -12,6 +12,7 @@ import { register as migrate } from "./migrate.js";
 import { register as rollback } from "./rollback.js";
 import { register as status } from "./status.js";
 import { register as init } from "./init.js";
+import { register as simulate } from "./simulate.js";
 
 /** Adds one command to the program. */
 export type RegisterCommand = (program: Command) => void;
@@ -27,4 +28,5 @@ export const commands: RegisterCommand[] = [
   rollback,
   status,
   init,
+  simulate,
 ];

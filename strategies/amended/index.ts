@@ -9,28 +9,37 @@
  * (`resolveMigrationConflicts`: the old edit translated up with the migrated leaf as base).
  */
 import type { StepDefinition } from "../../adapters/steps.js";
+import { isDivanError } from "../../core/errors.js";
+import { hasFault, type Fault } from "../../core/faults.js";
+import { replicate } from "../../store/replicate.js";
+import { honourConcurrentDeletes } from "../deletes.js";
 import { stepGraphOf } from "../steps.js";
 import { resolveMigrationConflicts } from "../runner/conflicts.js";
 import { runMigration } from "../runner/runner.js";
-import { bindToMain, type AppVersion, type ReleaseResult, type RetireResult, type ServerContext, type Strategy } from "../types.js";
+import { bindToMain, type AppVersion, type DeviceContext, type ReleaseResult, type RetireResult, type ServerContext, type Strategy } from "../types.js";
 
 /** Options of {@link createAmendedStrategy}. */
 export interface AmendedOptions {
   /** The app's steps (default: the ones the server context carries). */
   readonly steps?: readonly StepDefinition[];
+  /** Deliberate bugs for the simulation's mutation tests (`core/faults.ts`); never set in production. */
+  readonly faults?: readonly Fault[];
 }
 
 /** Creates the `amended` strategy. */
 export function createAmendedStrategy(options: AmendedOptions = {}): Strategy {
   let target: AppVersion | undefined;
+  let released: ServerContext | undefined;
   const migrate = async (server: ServerContext): Promise<number> => {
     if (target === undefined) return 0;
+    const graph = stepGraphOf(options.steps ?? server.steps);
+    // A late deletion of a document migrated meanwhile wins over the migration (else the todo comes back).
+    const ended = hasFault(options.faults, "migration-wins-over-delete") ? [] : await honourConcurrentDeletes(server.main, { graph, shapes: server.apps.map((a) => a.shape) });
     // Merge late old-version edits that conflict with migrated revisions first: once the runner migrated an old
     // winner, both leaves would be at the new version and the old edit could no longer be told apart.
-    const graph = stepGraphOf(options.steps ?? server.steps);
-    const fixed = await resolveMigrationConflicts(server.main, { graph, to: target.shape });
+    const fixed = hasFault(options.faults, "skip-migration-merge") ? { resolved: [] } : await resolveMigrationConflicts(server.main, { graph, to: target.shape });
     const report = await runMigration({ source: server.main, plan: { graph, to: target.shape }, lease: { owner: "amended" } });
-    return report.totals.written + fixed.resolved.length;
+    return report.totals.written + fixed.resolved.length + ended.length;
   };
   return {
     name: "amended",
@@ -40,18 +49,37 @@ export function createAmendedStrategy(options: AmendedOptions = {}): Strategy {
     caveats: [
       {
         invariant: "apps-read-their-data",
-        scenarios: ["haneen", "basti", "legacy-forever", "drop-legacy", "marten", "conflict-storm"],
+        when: "old-app-after-release",
         reason: "documents exist in one version only: once migrated, apps that were not updated cannot read them",
+      },
+      {
+        invariant: "apps-read-their-data",
+        when: "offline-upgrade",
+        reason: "only the server migrates: a device that installs the new app offline holds old documents the new app cannot read until it syncs",
       },
     ],
     migrationCode: "steps",
     prepareServer: async () => {},
     release: async (server, _from, to): Promise<ReleaseResult> => {
       target = to;
+      released = server;
       return { downtimeMs: 0, documentsWritten: await migrate(server) };
     },
     openDevice: async (device) => bindToMain(device),
-    upgradeDevice: async (device) => bindToMain(device),
+    upgradeDevice: async (device: DeviceContext) => {
+      // Online, the new app starts from migrated documents: push what the old app wrote, let the server
+      // migrate it, pull. Offline, the device holds old documents until it syncs (see the caveat).
+      if (hasFault(options.faults, "upgrade-without-sync")) return bindToMain(device);
+      try {
+        const remote = await device.server("");
+        await replicate(device.local, remote);
+        if (released !== undefined) await migrate(released);
+        await replicate(remote, device.local);
+      } catch (e) {
+        if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
+      }
+      return bindToMain(device);
+    },
     settle: async (server) => {
       await migrate(server);
     },

@@ -35,6 +35,7 @@
 import { multiVersionIds, singleVersionIds } from "../../adapters/ids.js";
 import type { StepDefinition } from "../../adapters/steps.js";
 import { DivanError, isDivanError } from "../../core/errors.js";
+import { hasFault, type Fault } from "../../core/faults.js";
 import type { AllDocsOptions, AllDocsPage, AllDocsRow, BulkDocsOptions, Doc, DocumentStore, GetOptions, WriteResult } from "../../store/port.js";
 import { replicate } from "../../store/replicate.js";
 import { versionView } from "../../store/versions.js";
@@ -61,6 +62,8 @@ export interface ClientTransformerOptions {
   readonly timing?: "eager" | "lazy";
   /** The app's steps (default: the ones the server and device contexts carry). */
   readonly steps?: readonly StepDefinition[];
+  /** Deliberate bugs for the simulation's mutation tests (`core/faults.ts`); never set in production. */
+  readonly faults?: readonly Fault[];
 }
 
 /** The app change this strategy handles. */
@@ -181,6 +184,7 @@ export function createClientTransformerStrategy(options: ClientTransformerOption
       ids,
       checkpointId: CHECKPOINT_ID,
       deterministicRevs: true,
+      ...(options.faults === undefined ? {} : { faults: options.faults }),
     });
     if (!lazy && oldSide !== undefined) await transformer.addSide(newSide, oldSide.name);
     devices.set(device.device, { transformer, sides });
@@ -194,7 +198,7 @@ export function createClientTransformerStrategy(options: ClientTransformerOption
     const transformer = (): Transformer | undefined => devices.get(device.device)?.transformer;
     const others = stores.old === undefined || stores.old === stores.current ? [] : [stores.old];
     const current = lazy
-      ? lazyAccess(stores.current, others, device.app.version, transformer)
+      ? lazyAccess(stores.current, others, device.app.version, transformer, options.faults)
       : afterWrite(stores.current, async () => {
           await transformer()?.drain();
         });
@@ -326,7 +330,13 @@ function inRange(id: string, o: AllDocsOptions): boolean {
  * documents rebased onto it when they were read from it), then translated to the other version.
  * `get` with a `rev` and every other call go to `current` unchanged.
  */
-function lazyAccess(current: DocumentStore, others: readonly DocumentStore[], side: string, transformer: () => Transformer | undefined): DocumentStore {
+function lazyAccess(
+  current: DocumentStore,
+  others: readonly DocumentStore[],
+  side: string,
+  transformer: () => Transformer | undefined,
+  faults?: readonly Fault[],
+): DocumentStore {
   const overlay = async (ids: readonly string[]): Promise<Map<string, Doc>> => (await transformer()?.readAt(side, ids)) ?? new Map();
   const rowOf = (id: string, doc: Doc, includeDocs: boolean | undefined): AllDocsRow => ({ id, key: id, value: { rev: doc._rev ?? "" }, ...(includeDocs === true ? { doc } : {}) });
   const write = async <T>(docs: readonly Doc[], run: (rebased: Doc[]) => Promise<T>): Promise<T> => {
@@ -340,7 +350,7 @@ function lazyAccess(current: DocumentStore, others: readonly DocumentStore[], si
     const after = await revs();
     const rebased = docs.map((d) => (d._rev === before.get(d._id) && after.get(d._id) !== before.get(d._id) ? { ...d, _rev: after.get(d._id) } : d));
     const result = await run(rebased);
-    await t.translateIds(ids); // and the edit into the other version
+    if (!hasFault(faults, "lazy-edit-not-translated")) await t.translateIds(ids); // and the edit into the other version
     return result;
   };
   return new Proxy(current, {

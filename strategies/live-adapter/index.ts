@@ -25,6 +25,7 @@ import type { Shape } from "../../adapters/types.js";
 import { createLiveAdapter } from "../../client/live.js";
 import { liveStore } from "../../client/store.js";
 import { isDivanError } from "../../core/errors.js";
+import { hasFault, type Fault } from "../../core/faults.js";
 import type { Registry } from "../../schemas/registry.js";
 import type { Doc } from "../../store/port.js";
 import type { AppVersion, Caveat, DeviceBinding, DeviceContext, ReleaseResult, RetireResult, Strategy } from "../types.js";
@@ -44,6 +45,8 @@ export interface LiveAdapterStrategyOptions {
   steps?: readonly StepDefinition[];
   /** The registry (default: the one the device context carries). */
   registry?: Registry;
+  /** Deliberate bugs for the simulation's mutation tests (`core/faults.ts`); never set in production. */
+  faults?: readonly Fault[];
 }
 
 /** True when every type of `shape` is at most at the version `app` reads. */
@@ -68,7 +71,8 @@ export function createLiveAdapterStrategy(options: LiveAdapterStrategyOptions = 
       registry: registryOf(device),
       steps: shipped,
       shape: device.app.shape,
-      ...(legacy === "steps-from-database" ? { stepsDocId: STEPS_DOC_ID } : {}),
+      ...(legacy === "steps-from-database" && !hasFault(options.faults, "ignore-steps-document") ? { stepsDocId: STEPS_DOC_ID } : {}),
+      ...(options.faults === undefined ? {} : { faults: options.faults }),
     });
     return { store: liveStore(adapter), sync };
   };
@@ -78,7 +82,7 @@ export function createLiveAdapterStrategy(options: LiveAdapterStrategyOptions = 
       ? [
           {
             invariant: "apps-read-their-data",
-            scenarios: ["haneen", "basti", "marten", "legacy-forever", "drop-legacy"],
+            when: "old-app-after-release",
             reason:
               "only the new app has an adapter: the never-updated 1.0 app cannot read or edit the todo-item@3 documents the 3.0 app writes (single-version storage holds one version)",
           },

@@ -56,7 +56,13 @@ export function createPerVersionDatabaseStrategy(options: PerVersionDatabaseOpti
       "One database per schema major, kept in step by bidirectional server transformers; every app version replicates with its own database.",
     taxonomy: { storage: "multi-db", timing: "eager", place: "server" },
     change: { from: "1.0.0", to: "3.0.0" },
-    caveats: [],
+    caveats: [
+      {
+        invariant: "apps-read-their-data",
+        when: "offline-upgrade",
+        reason: "the new version's documents are made on the server: a device that installs the new app offline reads its data after its next sync",
+      },
+    ],
     migrationCode: "steps",
 
     async prepareServer(server) {
@@ -96,6 +102,9 @@ export function createPerVersionDatabaseStrategy(options: PerVersionDatabaseOpti
         await replicate(await device.server(versionSuffix(appMajor(device.app))), local);
       } catch (e) {
         if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
+        // Offline: the old database keeps its channel, so what the old app wrote is pushed on the next sync.
+        const binding = bind(local, device);
+        return { store: binding.store, sync: [...previous.sync, ...binding.sync] };
       }
       return bind(local, device);
     },
@@ -108,14 +117,15 @@ export function createPerVersionDatabaseStrategy(options: PerVersionDatabaseOpti
       const major = appMajor(app);
       const side = sides.get(major);
       if (side === undefined || transformer === undefined) return { purgedDocs: 0, detail: `no database for version ${major}` };
+      if (options.dropRetired !== true) {
+        // Old devices that were offline push later: their writes are still translated, or they would be lost.
+        return { purgedDocs: 0, detail: `${side.store.name} is kept for old clients to read the notice, and what they still push is translated` };
+      }
       await transformer.removeSide(side.name);
       sides.delete(major);
-      if (options.dropRetired === true) {
-        const purged = (await side.store.info()).docCount;
-        await side.store.destroy();
-        return { purgedDocs: purged, detail: `transformer for ${side.name} stopped and ${side.store.name} destroyed` };
-      }
-      return { purgedDocs: 0, detail: `transformer for ${side.name} stopped; ${side.store.name} kept read-only for old clients to see the notice` };
+      const purged = (await side.store.info()).docCount;
+      await side.store.destroy();
+      return { purgedDocs: purged, detail: `transformer for ${side.name} stopped and ${side.store.name} destroyed` };
     },
 
     async close() {

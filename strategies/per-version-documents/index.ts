@@ -17,6 +17,7 @@ import semver from "semver";
 import type { StepDefinition } from "../../adapters/steps.js";
 import { multiVersionIds } from "../../adapters/ids.js";
 import { DivanError, isDivanError } from "../../core/errors.js";
+import { hasFault, type Fault } from "../../core/faults.js";
 import { replicate } from "../../store/replicate.js";
 import type { DocumentStore } from "../../store/port.js";
 import { versionView } from "../../store/versions.js";
@@ -67,6 +68,8 @@ export interface PerVersionDocumentsOptions {
   mode?: "live" | "drain";
   /** Transformer retry interval for waiting entities, in ms (default the core's). */
   retryMs?: number;
+  /** Deliberate bugs for the simulation's mutation tests (`core/faults.ts`); never set in production. */
+  faults?: readonly Fault[];
 }
 
 /** The `_local` checkpoint id of this strategy's transformer. */
@@ -156,7 +159,7 @@ export function createPerVersionDocumentsStrategy(options: PerVersionDocumentsOp
       // fresh database (local), swap, then pull the new channel's documents the device lacks.
       compactions += 1;
       const fresh = await device.openLocal(`-compact-${compactions}`);
-      await compactThrough(old, fresh, selector, { push: remote });
+      await compactThrough(old, fresh, selector, hasFault(options.faults, "compact-without-push") ? {} : { push: remote });
       await replicate(remote, fresh, { selector });
       return bind(fresh, device.app);
     },

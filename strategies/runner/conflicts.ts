@@ -90,7 +90,8 @@ export async function resolveMigrationConflicts(store: DocumentStore, options: R
           writes.push({ ...(d as Doc), ...(s?._rev === undefined ? {} : { _rev: s._rev }) });
         }
       }
-      for (const l of [winner, ...losers]) if (l._rev !== winner._rev && l._deleted !== true) writes.push({ _id: c.id, _rev: l._rev!, _deleted: true });
+      // Marked, so a merged branch's end is not taken for a user's deletion (`strategies/deletes.ts`).
+      for (const l of [winner, ...losers]) if (l._rev !== winner._rev && l._deleted !== true) writes.push({ _id: c.id, _rev: l._rev!, _deleted: true, divan: { merged: true } });
       const results =
         options.deterministicRevs === true ? await store.bulkDocs(writes.map((d) => withDeterministicRev(d)), { newEdits: false }) : await store.bulkDocs(writes);
       if (results.every((r) => r.ok)) resolved.push(c.id);

@@ -17,6 +17,7 @@
  * direction is processed first, the same side wins. Deletions win over concurrent edits.
  */
 import { DivanError, isDivanError, messageOf } from "../../core/errors.js";
+import { hasFault, type Fault } from "../../core/faults.js";
 import type { IdScheme } from "../../adapters/ids.js";
 import type { CompiledPath } from "../../adapters/path.js";
 import type { StepDefinition } from "../../adapters/steps.js";
@@ -112,6 +113,8 @@ export interface PlanInput {
   readonly sourceAncestors?: Readonly<Record<string, readonly Doc[]>>;
   /** Positive when the source side wins a tie of the conflict rule (source listed after target). */
   readonly sourceRank: number;
+  /** Deliberate bugs for the simulation's mutation tests (`core/faults.ts`); never set in production. */
+  readonly faults?: readonly Fault[];
   readonly targetRank: number;
 }
 
@@ -211,7 +214,7 @@ export function planEntity(input: PlanInput): EntityPlan {
   for (const [t, d] of Object.entries(targetLive)) (base ??= {})[t] = stripProvenance(d);
   let out: Entity;
   try {
-    out = input.path(src, base === undefined ? undefined : { base });
+    out = input.path(src, base === undefined || hasFault(input.faults, "translate-without-base") ? undefined : { base });
   } catch (e) {
     const first = live[fromTypes[0]!]!;
     if (isDivanError(e, "STEP_FAILED") || isDivanError(e, "NO_PATH")) return { kind: "quarantine", id: first._id, rev: first._rev, reason: messageOf(e) };

@@ -49,6 +49,7 @@
  * ```
  */
 import { DivanError, isDivanError, messageOf } from "../../core/errors.js";
+import type { Fault } from "../../core/faults.js";
 import { singleVersionIds, type IdScheme } from "../../adapters/ids.js";
 import { createStepGraph, type StepGraph } from "../../adapters/path.js";
 import type { StepDefinition } from "../../adapters/steps.js";
@@ -117,6 +118,8 @@ export interface TransformerOptions {
    * ordinary revisions).
    */
   readonly deterministicRevs?: boolean;
+  /** Deliberate bugs for the simulation's mutation tests (`core/faults.ts`); never set in production. */
+  readonly faults?: readonly Fault[];
 }
 
 /** What the transformer reports as it works. */
@@ -918,6 +921,7 @@ class TransformerImpl implements Transformer {
       versionField: this.#versionField,
       sourceRank: this.sides.indexOf(source),
       targetRank: this.sides.indexOf(target),
+      ...(this.#o.faults === undefined ? {} : { faults: this.#o.faults }),
     };
     const plan = planEntity(input);
     return plan.kind === "need-parents" ? planEntity({ ...input, sourceAncestors: await this.#ancestors(source, input.sourceDocs, plan.ids) }) : plan;

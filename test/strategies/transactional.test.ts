@@ -38,7 +38,8 @@ describe("strategy transactional (maintenance window, copy + migrate + verify + 
     for (const name of ["transactional", "transactional-online"]) {
       const r = run("basti", name);
       expect(r.status, name).toBe("expected");
-      const declared = new Set<string>(createStrategy(name).caveats.filter((c) => c.scenarios?.includes("basti") ?? true).map((c) => c.invariant));
+      // Basti's phone keeps using and writing with the old app after the release; it never retires.
+      const declared = new Set<string>(createStrategy(name).caveats.filter((c) => c.when !== "retired").map((c) => c.invariant));
       const failed = r.invariants.filter((i) => !i.ok);
       expect(failed.length).toBeGreaterThan(0);
       for (const i of failed) expect(declared.has(i.name), i.name).toBe(true);

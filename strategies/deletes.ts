@@ -1,0 +1,84 @@
+/**
+ * Deletions that meet an in-place migration (single-version storage migrated where it is stored:
+ * `amended` on the server, `client-side` on devices). An app that has not seen a migration deletes the
+ * revision the migration started from; both replicate, and CouchDB's winner is the live, migrated
+ * revision: the deleted todo comes back. The rule here: a deletion wins over a concurrent revision.
+ *
+ * A deleted leaf is *concurrent* with the winning revision when its history meets the winner's (someone
+ * deleted, perhaps after editing it, a revision the winner's line built on). Tombstones that end a merged
+ * losing branch carry `divan: { merged: true }` (`strategies/runner/conflicts.ts`) and are left alone. When one is
+ * found, every live leaf of the document and the entity's other documents (e.g. the `todo-item-status`
+ * the migration split off) are deleted. With `deterministicRevs` the tombstones' revisions come from their
+ * content and parent, so every replica that applies the rule writes the same ones. Browser-safe.
+ */
+import { singleVersionIds, type IdScheme } from "../adapters/ids.js";
+import type { StepGraph } from "../adapters/path.js";
+import { isDivanError } from "../core/errors.js";
+import type { Doc, DocumentStore } from "../store/port.js";
+import { withDeterministicRev } from "./runner/canonical.js";
+import { familiesOf, familyOf } from "./transformer/plan.js";
+
+/** Options of {@link honourConcurrentDeletes}. */
+export interface ConcurrentDeletesOptions {
+  /** The steps (their families name the entity's other documents). */
+  readonly graph: StepGraph;
+  /** Every (type, major) documents of an entity may have in this store, e.g. the old and the new shape. */
+  readonly shapes: readonly Readonly<Record<string, number>>[];
+  readonly ids?: IdScheme;
+  /** Write tombstones with revisions derived from content (replicas applying the rule agree). */
+  readonly deterministicRevs?: boolean;
+}
+
+/** The revisions of a document's history, newest first. */
+function historyOf(doc: Doc): string[] {
+  const r = doc._revisions;
+  if (r === undefined) return doc._rev === undefined ? [] : [doc._rev];
+  return r.ids.map((id, i) => `${r.start - i}-${id}`);
+}
+
+/** True for the tombstone that ends a merged conflict branch. */
+function isMergeEnd(doc: Doc): boolean {
+  const marker = doc["divan"];
+  return typeof marker === "object" && marker !== null && (marker as { merged?: unknown }).merged === true;
+}
+
+/** Applies the rule of the module comment to every document of `store`; returns the entity ids deleted. */
+export async function honourConcurrentDeletes(store: DocumentStore, options: ConcurrentDeletesOptions): Promise<string[]> {
+  const ids = options.ids ?? singleVersionIds;
+  const families = familiesOf(options.graph.steps);
+  const deleted: string[] = [];
+  const page = await store.changes({ style: "all_docs" });
+  for (const c of page.results) {
+    if (c.changes.length < 2 || c.id.startsWith("_")) continue;
+    let winner: Doc;
+    try {
+      winner = await store.get(c.id, { conflicts: true, revs: true });
+    } catch (e) {
+      if (isDivanError(e, "NOT_FOUND")) continue; // deleted already
+      throw e;
+    }
+    const live = new Set([winner._rev, ...(winner._conflicts ?? [])]);
+    const tombstones = c.changes.map((x) => x.rev).filter((rev) => !live.has(rev));
+    if (tombstones.length === 0) continue;
+    const read = await store.bulkGet(tombstones.map((rev) => ({ id: c.id, rev })), { revs: true });
+    const history = new Set(historyOf(winner));
+    const concurrent = read.some((r) => "ok" in r && r.ok._deleted === true && !isMergeEnd(r.ok) && historyOf(r.ok).slice(1).some((rev) => history.has(rev)));
+    if (!concurrent) continue;
+    const parsed = ids.parse(c.id);
+    const writes: Doc[] = [...live].map((rev) => ({ _id: c.id, _rev: rev!, _deleted: true }));
+    if (parsed !== undefined) {
+      const family = familyOf(families, parsed.type);
+      const others = new Set<string>();
+      for (const shape of options.shapes) {
+        for (const [t, v] of Object.entries(shape)) if (familyOf(families, t) === family) others.add(ids.format(t, parsed.entityId, v));
+      }
+      others.delete(c.id);
+      const rows = others.size === 0 ? [] : (await store.allDocs({ keys: [...others] })).rows;
+      for (const row of rows) if (row.value !== undefined && row.value.deleted !== true) writes.push({ _id: row.id, _rev: row.value.rev, _deleted: true });
+      deleted.push(parsed.entityId ?? c.id);
+    }
+    if (options.deterministicRevs === true) await store.bulkDocs(writes.map((d) => withDeterministicRev(d)), { newEdits: false });
+    else await store.bulkDocs(writes);
+  }
+  return deleted;
+}
