@@ -307,7 +307,7 @@ export function createApp(ctx: AppContext): express.Express {
         if (doc._id === undefined && newEdits) doc._id = newId();
         try {
           checkDocId(doc._id);
-          await validator.check(name, d, doc);
+          await validator.check(name, d, doc, newEdits);
           accepted.push({ index, doc });
         } catch (e) {
           const { body: err } = toCouchError(e);
@@ -483,8 +483,15 @@ export function createApp(ctx: AppContext): express.Express {
       }),
     );
   }
-  app.get("/:db/_security", route(async (req, res) => { db(req); sendJson(res, 200, {}); }));
-  app.put("/:db/_security", json, route(async (req, res) => { db(req); objectBody(req); sendJson(res, 200, { ok: true }); }));
+  app.get("/:db/_security", route(async (req, res) => sendJson(res, 200, validator.securityOf(db(req).name))));
+  app.put(
+    "/:db/_security",
+    json,
+    route(async (req, res) => {
+      validator.putSecurity(db(req).name, objectBody(req));
+      sendJson(res, 200, { ok: true });
+    }),
+  );
   app.get("/:db/_revs_limit", route(async (req, res) => { db(req); sendJson(res, 200, 1000); }));
 
   // ---- views -------------------------------------------------------------------------------
@@ -529,9 +536,10 @@ export function createApp(ctx: AppContext): express.Express {
       const rev = revFrom(req, doc);
       if (rev !== undefined) doc._rev = rev;
       const q = new Query(req.query);
-      await validator.check(name, d, doc);
+      const newEdits = q.bool("new_edits") !== false;
+      await validator.check(name, d, doc, newEdits);
       let result: { id: string; rev: string };
-      if (q.bool("new_edits") === false) {
+      if (!newEdits) {
         if (typeof doc._rev !== "string") throw badRequest("new_edits=false needs a `_rev`");
         const [r] = await d.bulkDocs([doc as PouchDB.Core.PutDocument<object>], { new_edits: false } as PouchDB.Core.BulkDocsOptions);
         if (isObject(r) && r.ok !== true) {
@@ -543,7 +551,6 @@ export function createApp(ctx: AppContext): express.Express {
         const r = await d.put(doc as PouchDB.Core.PutDocument<object>);
         result = { id: r.id, rev: r.rev };
       }
-      if (id.startsWith("_design/")) validator.forget(name);
       registry.touched(name);
       const status = q.str("batch") === "ok" ? 202 : 201;
       sendJson(res, status, { ok: true, ...result }, { ETag: `"${result.rev}"` });
@@ -553,10 +560,11 @@ export function createApp(ctx: AppContext): express.Express {
       const { name, db: d } = db(req);
       const id = idOf(req);
       const rev = revFrom(req);
+      // As CouchDB: the document is opened first, so a deleted or missing one is 404 whatever the revision.
+      await d.get(id);
       if (rev === undefined) throw new HttpError(409, "conflict", "Document update conflict.");
       await validator.check(name, d, { _id: id, _rev: rev, _deleted: true });
       const r = await d.remove(id, rev);
-      if (id.startsWith("_design/")) validator.forget(name);
       registry.touched(name);
       sendJson(res, 200, { ok: true, id: r.id, rev: r.rev }, { ETag: `"${r.rev}"` });
     });
