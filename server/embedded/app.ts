@@ -27,8 +27,8 @@ export interface AppContext {
   log: (line: string) => void;
 }
 
-/** CouchDB version whose API the embedded server follows. */
-const COUCHDB_VERSION = "3.3.3";
+/** CouchDB version whose API the embedded server follows (`test/server/parity.test.ts` checks it against a real one). */
+const COUCHDB_VERSION = "3.4.3";
 
 type Doc = Record<string, unknown>;
 
