@@ -266,7 +266,11 @@ export interface DocumentStore {
   allDocs(options?: AllDocsOptions): Promise<AllDocsPage>;
   /** Writes documents; one result per input, in input order. Per-document errors are results, not throws. */
   bulkDocs(docs: Doc[], options?: BulkDocsOptions): Promise<WriteResult[]>;
-  /** Writes one document; throws `CONFLICT` on a stale or missing rev. */
+  /**
+   * Writes one document; throws `CONFLICT` on a stale or missing rev. A deleted document is re-created by
+   * a write without `_rev`: naming its tombstone's revision is a `CONFLICT` on CouchDB and the embedded
+   * server (a PouchDB store revives the document from the tombstone instead).
+   */
   put(doc: Doc): Promise<{ id: string; rev: string }>;
   /**
    * Deletes one document (writes a tombstone) given one of its current revisions. As CouchDB's

@@ -81,6 +81,23 @@ async function knownRevs(db: PouchDB.Database, id: string, revs: string[]): Prom
   return new Set(revs.filter((r) => !missing.has(r)));
 }
 
+/**
+ * The ids among `docs` that CouchDB refuses with 409 although PouchDB would write them: an edit naming a
+ * revision of a deleted document (PouchDB revives it from its tombstone; CouchDB re-creates a deleted
+ * document only from a write without `_rev`).
+ */
+async function editsOfDeleted(db: PouchDB.Database, docs: readonly Doc[]): Promise<Set<string>> {
+  const ids = docs.flatMap((d) => (typeof d._rev === "string" && typeof d._id === "string" && !d._id.startsWith("_local/") ? [d._id] : []));
+  if (ids.length === 0) return new Set();
+  const rows = (await db.allDocs({ keys: [...new Set(ids)] })).rows as { key: string; value?: { deleted?: boolean } }[];
+  return new Set(rows.filter((r) => r.value?.deleted === true).map((r) => r.key));
+}
+
+/** CouchDB's answer to an edit it refuses as a conflict. */
+function conflict(): HttpError {
+  return new HttpError(409, "conflict", "Document update conflict.");
+}
+
 /** Maps errors of pouchdb-find (often plain `Error`s) to 400 unless they carry a status. */
 function findError(e: unknown): unknown {
   if (isObject(e) && typeof e.status === "number") return e;
@@ -271,6 +288,7 @@ export function createApp(ctx: AppContext): express.Express {
       const doc = { ...objectBody(req) };
       if (doc._id === undefined) doc._id = newId();
       checkDocId(doc._id);
+      if ((await editsOfDeleted(d, [doc])).size > 0) throw conflict();
       await validator.check(name, d, doc);
       const r = await d.put(doc as PouchDB.Core.PutDocument<object>);
       registry.touched(name);
@@ -302,16 +320,19 @@ export function createApp(ctx: AppContext): express.Express {
       if (typeof newEdits !== "boolean") throw badRequest("`new_edits` must be a boolean");
       const results: (Record<string, unknown> | undefined)[] = new Array<Record<string, unknown> | undefined>(docs.length);
       const accepted: { index: number; doc: Doc }[] = [];
+      const deleted = newEdits ? await editsOfDeleted(d, docs as Doc[]) : new Set<string>();
       for (const [index, original] of (docs as Doc[]).entries()) {
         const doc = { ...original };
         if (doc._id === undefined && newEdits) doc._id = newId();
         try {
           checkDocId(doc._id);
+          if (typeof doc._rev === "string" && deleted.has(String(doc._id))) throw conflict();
           await validator.check(name, d, doc, newEdits);
           accepted.push({ index, doc });
         } catch (e) {
           const { body: err } = toCouchError(e);
-          results[index] = { id: doc._id, ...(typeof doc._rev === "string" ? { rev: doc._rev } : {}), ...err };
+          // As CouchDB: a refused replicated write names its revision, a refused edit does not.
+          results[index] = { id: doc._id, ...(!newEdits && typeof doc._rev === "string" ? { rev: doc._rev } : {}), ...err };
         }
       }
       if (accepted.length > 0) {
@@ -537,6 +558,7 @@ export function createApp(ctx: AppContext): express.Express {
       if (rev !== undefined) doc._rev = rev;
       const q = new Query(req.query);
       const newEdits = q.bool("new_edits") !== false;
+      if (newEdits && (await editsOfDeleted(d, [doc])).size > 0) throw conflict();
       await validator.check(name, d, doc, newEdits);
       let result: { id: string; rev: string };
       if (!newEdits) {
@@ -562,7 +584,7 @@ export function createApp(ctx: AppContext): express.Express {
       const rev = revFrom(req);
       // As CouchDB: the document is opened first, so a deleted or missing one is 404 whatever the revision.
       await d.get(id);
-      if (rev === undefined) throw new HttpError(409, "conflict", "Document update conflict.");
+      if (rev === undefined) throw conflict();
       await validator.check(name, d, { _id: id, _rev: rev, _deleted: true });
       const r = await d.remove(id, rev);
       registry.touched(name);
@@ -637,7 +659,7 @@ export function createApp(ctx: AppContext): express.Express {
         const { name, db: d } = db(req);
         const { docId, att } = target(req);
         const rev = revFrom(req);
-        if (rev === undefined) throw new HttpError(409, "conflict", "Document update conflict.");
+        if (rev === undefined) throw conflict();
         const r = await d.removeAttachment(docId, att, rev);
         registry.touched(name);
         sendJson(res, 200, { ok: true, id: r.id, rev: r.rev });

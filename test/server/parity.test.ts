@@ -54,6 +54,19 @@ for (const server of servers) {
       expect((await call("DELETE", `/del-b?rev=${live}`)).body["error"]).toBe("conflict");
     });
 
+    it("an edit naming a deleted document's revision is 409 (PUT, _bulk_docs, deleting again); a write without _rev re-creates it", async () => {
+      const first = (await call("PUT", "/tomb-a", { v: 1 })).body["rev"] as string;
+      const tomb = (await call("DELETE", `/tomb-a?rev=${first}`)).body["rev"] as string;
+      expect((await call("PUT", "/tomb-a", { _rev: tomb, v: 2 })).status).toBe(409);
+      const bulk = await call("POST", "/_bulk_docs", { docs: [{ _id: "tomb-a", _rev: tomb, v: 3 }, { _id: "tomb-a", _rev: tomb, _deleted: true }] });
+      expect(bulk.body).toEqual([
+        { id: "tomb-a", error: "conflict", reason: "Document update conflict." },
+        { id: "tomb-a", error: "conflict", reason: "Document update conflict." },
+      ]);
+      const again = await call("PUT", "/tomb-a", { v: 4 });
+      expect([again.status, (again.body["rev"] as string).startsWith("3-")]).toEqual([201, true]);
+    });
+
     it("validate_doc_update: thrown objects are 403/401 with their reason, an Error a 500 named after it, broken source a 500 compilation_error", async () => {
       await call("PUT", "/_design/rules", {
         validate_doc_update: `function (newDoc) {
