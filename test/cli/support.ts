@@ -26,13 +26,26 @@ export const PASSWORD = `pw-${randomBytes(12).toString("hex")}`;
 const external = externalServerUrl();
 if (external !== undefined) {
   const admin = `${external}/_node/_local/_config/admins/${encodeURIComponent(CLI_USER)}`;
+  /** The admin's stored value (the password's hash once CouchDB hashed it), or `undefined` when there is none. */
+  const stored = async (): Promise<string | undefined> => {
+    const res = await couchFetch(admin);
+    const body = (await res.json()) as unknown;
+    return res.status === 200 && typeof body === "string" ? body : undefined;
+  };
+  const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 50));
   beforeAll(async () => {
     const res = await couchFetch(admin, { method: "PUT", body: JSON.stringify(PASSWORD) });
     await res.arrayBuffer();
     expect(res.status, `creating the CLI tests' admin ${CLI_USER} on COUCHDB_URL`).toBe(200);
+    // CouchDB hashes a new admin's password later and writes the config again; a delete before that
+    // write would be undone by it. Wait for the hash (the hook's budget bounds the wait).
+    while (!(await stored())?.startsWith("-")) await pause();
   });
   afterAll(async () => {
-    await (await couchFetch(admin, { method: "DELETE" })).arrayBuffer();
+    while ((await stored()) !== undefined) {
+      await (await couchFetch(admin, { method: "DELETE" })).arrayBuffer();
+      await pause();
+    }
   });
 }
 
