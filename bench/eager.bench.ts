@@ -22,6 +22,11 @@
  * with the server in the bench's own process, client and server work would serialise on one core and the
  * ratio would measure a single-threaded artefact instead of the engine.
  *
+ * **On CouchDB.** With `COUCHDB_URL` set, the two server figures are measured a second time against that
+ * server (divan and its baseline on the same CouchDB, in the same run), as `eager.vs-raw-copy.couchdb`
+ * and `eager.vs-naive.couchdb`, on `DIVAN_BENCH_EAGER_COUCHDB_DOCS` documents (default 20 000: CouchDB
+ * writes to disk, and the shared test server must not fill up).
+ *
  * `DIVAN_BENCH_EAGER_DOCS` sets N (default 100 000, the issue's count), `DIVAN_BENCH_EAGER_ROUNDS` the
  * rounds per side (default 3).
  */
@@ -38,11 +43,11 @@ import { openPouchStore } from "../store/pouch.js";
 import { pouchDefaults } from "../store/pouchdb-node.js";
 import type { Doc, DocumentStore } from "../store/port.js";
 import { runMigration } from "../strategies/runner/runner.js";
-import { median, type Benchmark, type Figure } from "./harness.js";
+import { couchDbOf, median, type Benchmark, type Figure } from "./harness.js";
 
 const N = Number(process.env["DIVAN_BENCH_EAGER_DOCS"] ?? 100_000);
+const COUCHDB_N = Number(process.env["DIVAN_BENCH_EAGER_COUCHDB_DOCS"] ?? 20_000);
 const ROUNDS = Math.max(1, Number(process.env["DIVAN_BENCH_EAGER_ROUNDS"] ?? 3));
-const NAIVE = Math.min(N, 1_000);
 const PAGE = 1_000;
 const graph = createStepGraph(todoSteps);
 const V3 = { "todo-item": 3, "todo-item-status": 1 };
@@ -193,67 +198,84 @@ async function startServerProcess(): Promise<{ url: string; close(): Promise<voi
   };
 }
 
+/**
+ * `eager.vs-raw-copy` and `eager.vs-naive` on the server at `serverUrl` with `n` source documents; figure
+ * names end in `suffix` and say which server `where` names. Databases get names no one else uses.
+ */
+async function serverFigures(serverUrl: string, n: number, suffix: string, where: string): Promise<Figure[]> {
+  const naiveCount = Math.min(n, 1_000);
+  const prefix = `bench-eager-${process.pid}-${Date.now().toString(36)}`;
+  const stores: DocumentStore[] = [];
+  const open = async (name: string): Promise<DocumentStore> => {
+    const s = httpStore(`${serverUrl}/${prefix}-${name}`);
+    stores.push(s);
+    await s.create();
+    return s;
+  };
+  const drop = async (s: DocumentStore): Promise<void> => {
+    await s.destroy();
+    await s.close();
+  };
+  try {
+    const source = await open("source");
+    await seed(source, n);
+    const raw = async (r: number): Promise<Timed> => {
+      const target = await open(`raw-${r}`);
+      const t = await timed(() => rawCopy(source, target));
+      await drop(target);
+      return t;
+    };
+    const divan = async (r: number): Promise<Timed> => {
+      const target = await open(`divan-${r}`);
+      const t = await timed(() => runMigration({ source, target, plan: { graph, to: V3 }, batchSize: PAGE, concurrency: 3, lease: false }));
+      const info = await target.info();
+      if (info.docCount !== 2 * n) throw new Error(`divan wrote ${info.docCount} documents, expected ${2 * n}`);
+      await drop(target);
+      return t;
+    };
+    const { a: d, b: r } = await alternate(divan, raw);
+    const naiveTarget = await open("naive");
+    const nv = await timed(() => naive(source, naiveTarget, naiveCount));
+    await drop(naiveTarget);
+    await drop(source);
+    const divanRate = n / medianMs(d);
+    const list = (ts: readonly Timed[]): string => ts.map((t) => Math.round(t.ms)).join("/");
+    const copyRatio = divanRate / (n / medianMs(r));
+    return [
+      {
+        name: `eager.vs-raw-copy${suffix}`,
+        value: copyRatio,
+        what: `divan runner, source docs/s: ${n} todo-item@1 → v3 (2 docs written per source doc, so ${(2 * copyRatio).toFixed(2)}x in docs written/s) copied into a new db, page ${PAGE}, ${where}, median of ${ROUNDS} alternating rounds (ms ${list(d)})`,
+        over: `raw _all_docs → _bulk_docs copy of the same docs on the same server (ms ${list(r)})`,
+        goal: 0.9,
+        better: "higher",
+      },
+      {
+        name: `eager.vs-naive${suffix}`,
+        value: divanRate / (naiveCount / nv.ms),
+        what: `divan runner, source docs/s, ${where}`,
+        goal: 10,
+        better: "higher",
+        over: `naive GET + PUT per document (${naiveCount} docs, ${Math.round(nv.ms)} ms)`,
+      },
+    ];
+  } finally {
+    for (const s of stores) await s.close().catch(() => undefined);
+  }
+}
+
 const bench: Benchmark = {
   name: "eager",
   async run(): Promise<Figure[]> {
     const figures: Figure[] = [];
     const server = await startServerProcess();
-    const stores: DocumentStore[] = [];
-    const open = async (name: string): Promise<DocumentStore> => {
-      const s = httpStore(`${server.url}/${name}`);
-      stores.push(s);
-      await s.create();
-      return s;
-    };
-    const drop = async (s: DocumentStore): Promise<void> => {
-      await s.destroy();
-      await s.close();
-    };
     try {
-      const source = await open("bench-eager-source");
-      await seed(source, N);
-      const raw = async (r: number): Promise<Timed> => {
-        const target = await open(`bench-eager-raw-${r}`);
-        const t = await timed(() => rawCopy(source, target));
-        await drop(target);
-        return t;
-      };
-      const divan = async (r: number): Promise<Timed> => {
-        const target = await open(`bench-eager-divan-${r}`);
-        const t = await timed(() => runMigration({ source, target, plan: { graph, to: V3 }, batchSize: PAGE, concurrency: 3, lease: false }));
-        const info = await target.info();
-        if (info.docCount !== 2 * N) throw new Error(`divan wrote ${info.docCount} documents, expected ${2 * N}`);
-        await drop(target);
-        return t;
-      };
-      const { a: d, b: r } = await alternate(divan, raw);
-      const naiveTarget = await open("bench-eager-naive");
-      const nv = await timed(() => naive(source, naiveTarget, NAIVE));
-      await drop(naiveTarget);
-      await drop(source);
-      const divanRate = N / medianMs(d);
-      const list = (ts: readonly Timed[]): string => ts.map((t) => Math.round(t.ms)).join("/");
-      const copyRatio = divanRate / (N / medianMs(r));
-      figures.push({
-        name: "eager.vs-raw-copy",
-        value: copyRatio,
-        what: `divan runner, source docs/s: ${N} todo-item@1 → v3 (2 docs written per source doc, so ${(2 * copyRatio).toFixed(2)}x in docs written/s) copied into a new db, page ${PAGE}, server in a child process, median of ${ROUNDS} alternating rounds (ms ${list(d)})`,
-        over: `raw _all_docs → _bulk_docs copy of the same docs (ms ${list(r)})`,
-        goal: 0.9,
-        better: "higher",
-      });
-      figures.push({
-        name: "eager.vs-naive",
-        value: divanRate / (NAIVE / nv.ms),
-        what: `divan runner, source docs/s`,
-        goal: 10,
-        better: "higher",
-        over: `naive GET + PUT per document (${NAIVE} docs, ${Math.round(nv.ms)} ms)`,
-      });
+      figures.push(...(await serverFigures(server.url, N, "", "embedded server in a child process")));
     } finally {
-      for (const s of stores) await s.close().catch(() => undefined);
       await server.close();
     }
+    const couchdb = await couchDbOf(process.env);
+    if (couchdb !== undefined) figures.push(...(await serverFigures(couchdb.url, COUCHDB_N, ".couchdb", couchdb.name)));
 
     // Client side: PouchDB in memory, in this process (a device migrates its own database).
     const Pouch = pouchDefaults({ adapter: "memory" });

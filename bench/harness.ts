@@ -1,9 +1,13 @@
 /**
  * Benchmark harness: every `bench/*.bench.ts` module default-exports a {@link Benchmark}; `bench/run.ts`
  * runs them and prints one line per figure: `bench <name>: <number>x (<what> over <baseline>)`.
- * Figures are ratios measured in one run on one machine (DESIGN §8); the only absolute figures are
- * the lags the transformer issue asks for in ms (`unit: "ms"`, printed `bench <name>: <number> ms (<what>)`).
+ * Figures are ratios measured in one run on one machine; the only absolute figures are the transformer
+ * lags in ms (`unit: "ms"`, printed `bench <name>: <number> ms (<what>)`). Benchmarks that talk to a
+ * server measure their server figures a second time on `COUCHDB_URL` when it is set ({@link couchDbOf}),
+ * as figures whose names end in `.couchdb`.
  */
+import nano from "nano";
+import { redact } from "../core/redact.js";
 
 /** One ratio. */
 export interface Figure {
@@ -66,4 +70,15 @@ export function ratioOfMedians(subject: () => void, baseline: () => void, rounds
     }
   }
   return median(a) / median(b);
+}
+
+/** The CouchDB server of `COUCHDB_URL` (its URL with credentials, and `CouchDB <version>` as `GET /` reports it), if set. */
+export async function couchDbOf(env: NodeJS.ProcessEnv): Promise<{ url: string; name: string } | undefined> {
+  const url = env["COUCHDB_URL"]?.trim().replace(/\/+$/, "");
+  if (url === undefined || url === "") return undefined;
+  try {
+    return { url, name: `CouchDB ${(await nano(url).info()).version}` };
+  } catch (e) {
+    throw new Error(`COUCHDB_URL ${redact(url)} does not answer: ${redact(String(e))}`, { cause: e });
+  }
 }

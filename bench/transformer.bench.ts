@@ -17,6 +17,8 @@
  *   loop bound is 2x. The line also shows documents per user write (3.00 = 1 in v2 + 2 in v3).
  * Context lines (not figures): CPU ms per user write of the server process and of this process, the
  * server's raw rate for single-document PUTs measured in the same run, changes read and checkpoints.
+ *
+ * With `COUCHDB_URL` set, the same run is repeated against that CouchDB (figures ending in `.couchdb`).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFile } from "node:fs/promises";
@@ -28,7 +30,7 @@ import { startEmbeddedServer } from "../server/embedded.js";
 import { openStore } from "../store/open.js";
 import type { DocumentStore } from "../store/port.js";
 import { createTransformer } from "../strategies/transformer/transformer.js";
-import type { Benchmark, Figure } from "./harness.js";
+import { couchDbOf, type Benchmark, type Figure } from "./harness.js";
 
 /** User writes per second (the issue's 200; `DIVAN_BENCH_TRANSFORMER_RATE` changes it, for diagnosis). */
 const RATE = Number(process.env["DIVAN_BENCH_TRANSFORMER_RATE"] ?? "200");
@@ -43,8 +45,10 @@ function percentile(xs: readonly number[], p: number): number {
 
 interface Server {
   readonly url: string;
-  /** CPU ms the server has used so far (`undefined` when it shares this process). */
+  /** CPU ms the server has used so far (`undefined` when it cannot be told apart or seen). */
   cpuMs(): Promise<number | undefined>;
+  /** What the context line says when {@link cpuMs} is `undefined`. */
+  readonly unmeasured: string;
   close(): Promise<void>;
 }
 
@@ -67,6 +71,7 @@ async function serverProcess(): Promise<Server> {
   const ticks = 100; // USER_HZ on Linux
   return {
     url,
+    unmeasured: "server not measured",
     async cpuMs() {
       try {
         const stat = await readFile(`/proc/${child.pid}/stat`, "utf8");
@@ -85,7 +90,7 @@ async function serverProcess(): Promise<Server> {
 
 async function serverInProcess(): Promise<Server> {
   const s = await startEmbeddedServer();
-  return { url: s.url, cpuMs: async () => undefined, close: () => s.close() };
+  return { url: s.url, cpuMs: async () => undefined, unmeasured: "server shares this process", close: () => s.close() };
 }
 
 /**
@@ -124,93 +129,106 @@ async function baseline(server: Server, store: DocumentStore, n: number): Promis
   return { serverCpu: s0 === undefined || s1 === undefined ? undefined : (s1 - s0) / n, clientCpu: (c.user + c.system) / 1000 / n, acks };
 }
 
+/** A CouchDB at `url`, another process this one cannot see the CPU of. */
+function external(url: string): Server {
+  return { url, cpuMs: async () => undefined, unmeasured: "server (another process) not measured", close: async () => undefined };
+}
+
 const bench: Benchmark = {
   name: "transformer",
   async run(): Promise<Figure[]> {
-    const seconds = Number(process.env["DIVAN_BENCH_TRANSFORMER_SECONDS"] ?? "30");
     const inprocess = process.env["DIVAN_BENCH_TRANSFORMER_SERVER"] === "inprocess";
-    const total = Math.max(1, Math.round(RATE * seconds));
-    const server = inprocess ? await serverInProcess() : await serverProcess();
-    const [v1, v2, v3, raw] = await Promise.all(["v1", "v2", "v3", "raw"].map((n) => openStore(`${server.url}/bench-transformer-${n}`)));
-    const base = await baseline(server, raw!, Math.min(total, 1000));
-    const t = createTransformer({
-      steps: todoSteps,
-      retryMs: 100,
-      sides: [
-        { name: "v1", store: v1!, shape: { "todo-item": 1 } },
-        { name: "v2", store: v2!, shape: { "todo-item": 2 } },
-        { name: "v3", store: v3!, shape: { "todo-item": 3, "todo-item-status": 1 } },
-      ],
-    });
-    const started = new Map<string, number>();
-    const lags: number[] = [];
-    let allSeen: () => void = () => undefined;
-    const done = new Promise<void>((r) => (allSeen = r));
-    const feed = v3!.liveChanges(
-      { since: "now" },
-      {
-        onChange: (c) => {
-          const t0 = started.get(c.id);
-          if (t0 === undefined) return;
-          started.delete(c.id);
-          lags.push(performance.now() - t0);
-          if (lags.length === total) allSeen();
-        },
-      },
-    );
-    await t.start();
-    // Warm-up at the same rate, not measured: a fresh server process and a fresh transformer are slower
-    // for their first seconds (JIT, first _bulk_docs), which says nothing about the steady state.
-    await paced(v1!, Math.round(RATE * WARMUP_SECONDS), "w");
-    await t.idle();
-    const before = await t.status();
-    const serverCpu0 = await server.cpuMs();
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    const acks = await paced(v1!, total, "b", (id, at) => started.set(id, at));
-    await Promise.race([done, new Promise((r) => setTimeout(r, 30_000))]);
-    const wall = performance.now() - t0;
-    const cpu = process.cpuUsage(cpu0);
-    const serverCpu1 = await server.cpuMs();
-    await t.idle();
-    const status = await t.status();
-    await t.stop();
-    await feed.stop();
-    for (const s of [v1!, v2!, v3!, raw!]) {
-      await s.destroy();
-      await s.close();
-    }
-    await server.close();
-
-    const p99 = percentile(lags, 99);
-    const p50 = percentile(lags, 50);
-    const others = 2; // v2 and v3
-    const setsPerWrite = (status.writeSets - before.writeSets) / total / others;
-    const docsPerWrite = (status.writes - before.writes) / total;
-    const sideWrites = (side: string): number => (status.writesBySide[side] ?? 0) - (before.writesBySide[side] ?? 0);
-    const clientCpu = (cpu.user + cpu.system) / 1000 / total;
-    const serverCpu = serverCpu0 === undefined || serverCpu1 === undefined ? undefined : (serverCpu1 - serverCpu0) / total;
-    const v1Processed = (st: typeof status): number => st.feeds.find((f) => f.sides.includes("v1"))?.processed ?? 0;
-    const v1Changes = v1Processed(status) - v1Processed(before);
-    console.log(
-      `  context: CPU ms per user write with the transformer: ${serverCpu === undefined ? "server shares this process" : `server ${serverCpu.toFixed(2)}`}, this process (writer + transformer + probe) ${clientCpu.toFixed(2)}; ` +
-        `the same writes without it: ${base.serverCpu === undefined ? "" : `server ${base.serverCpu.toFixed(2)}, `}this process ${base.clientCpu.toFixed(2)}; ` +
-        `user PUT acknowledged p50/p99 ${percentile(acks, 50).toFixed(1)}/${percentile(acks, 99).toFixed(1)} ms (without the transformer ${percentile(base.acks, 50).toFixed(1)}/${percentile(base.acks, 99).toFixed(1)} ms); ` +
-        `run ${(wall / 1000).toFixed(1)} s; ${v1Changes} v1 changes read, ${status.skippedOwn - before.skippedOwn} own writes skipped unread, ${status.checkpoints - before.checkpoints} checkpoint writes`,
-    );
-    const run = `${lags.length}/${total} writes reached v3, ${seconds} s at ${RATE}/s after a ${WARMUP_SECONDS} s warm-up, server ${inprocess ? "in this process" : "in its own process"}`;
-    return [
-      { name: "transformer.p99-lag", value: p99, unit: "ms", what: `p99 lag of a v1 write to the v3 feed; ${run}`, over: "", goal: 50 },
-      { name: "transformer.p50-lag", value: p50, unit: "ms", what: "p50 lag of a v1 write to the v3 feed", over: "" },
-      {
-        name: "transformer.writes-per-write",
-        value: setsPerWrite,
-        what: `transformer write sets per user write per other version (documents: ${docsPerWrite.toFixed(2)} per user write = v2 ${(sideWrites("v2") / total).toFixed(2)} + v3 ${(sideWrites("v3") / total).toFixed(2)})`,
-        over: "1 (each other version written once)",
-        goal: 2,
-      },
-    ];
+    const figures = await measure(inprocess ? await serverInProcess() : await serverProcess(), "", `server ${inprocess ? "in this process" : "in its own process"}`);
+    const couchdb = await couchDbOf(process.env);
+    if (couchdb !== undefined) figures.push(...(await measure(external(couchdb.url), ".couchdb", couchdb.name)));
+    return figures;
   },
 };
+
+/** The run on `server` (closed at the end); figure names end in `suffix`, `where` names the server. */
+async function measure(server: Server, suffix: string, where: string): Promise<Figure[]> {
+  const seconds = Number(process.env["DIVAN_BENCH_TRANSFORMER_SECONDS"] ?? "30");
+  const total = Math.max(1, Math.round(RATE * seconds));
+  const prefix = `bench-transformer-${process.pid}-${Date.now().toString(36)}`;
+  const [v1, v2, v3, raw] = await Promise.all(["v1", "v2", "v3", "raw"].map((n) => openStore(`${server.url}/${prefix}-${n}`)));
+  const base = await baseline(server, raw!, Math.min(total, 1000));
+  const t = createTransformer({
+    steps: todoSteps,
+    retryMs: 100,
+    sides: [
+      { name: "v1", store: v1!, shape: { "todo-item": 1 } },
+      { name: "v2", store: v2!, shape: { "todo-item": 2 } },
+      { name: "v3", store: v3!, shape: { "todo-item": 3, "todo-item-status": 1 } },
+    ],
+  });
+  const started = new Map<string, number>();
+  const lags: number[] = [];
+  let allSeen: () => void = () => undefined;
+  const done = new Promise<void>((r) => (allSeen = r));
+  const feed = v3!.liveChanges(
+    { since: "now" },
+    {
+      onChange: (c) => {
+        const t0 = started.get(c.id);
+        if (t0 === undefined) return;
+        started.delete(c.id);
+        lags.push(performance.now() - t0);
+        if (lags.length === total) allSeen();
+      },
+    },
+  );
+  await t.start();
+  // Warm-up at the same rate, not measured: a fresh server process and a fresh transformer are slower
+  // for their first seconds (JIT, first _bulk_docs), which says nothing about the steady state.
+  await paced(v1!, Math.round(RATE * WARMUP_SECONDS), "w");
+  await t.idle();
+  const before = await t.status();
+  const serverCpu0 = await server.cpuMs();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const acks = await paced(v1!, total, "b", (id, at) => started.set(id, at));
+  await Promise.race([done, new Promise((r) => setTimeout(r, 30_000))]);
+  const wall = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const serverCpu1 = await server.cpuMs();
+  await t.idle();
+  const status = await t.status();
+  await t.stop();
+  await feed.stop();
+  for (const s of [v1!, v2!, v3!, raw!]) {
+    await s.destroy();
+    await s.close();
+  }
+  await server.close();
+
+  const p99 = percentile(lags, 99);
+  const p50 = percentile(lags, 50);
+  const others = 2; // v2 and v3
+  const setsPerWrite = (status.writeSets - before.writeSets) / total / others;
+  const docsPerWrite = (status.writes - before.writes) / total;
+  const sideWrites = (side: string): number => (status.writesBySide[side] ?? 0) - (before.writesBySide[side] ?? 0);
+  const clientCpu = (cpu.user + cpu.system) / 1000 / total;
+  const serverCpu = serverCpu0 === undefined || serverCpu1 === undefined ? undefined : (serverCpu1 - serverCpu0) / total;
+  const v1Processed = (st: typeof status): number => st.feeds.find((f) => f.sides.includes("v1"))?.processed ?? 0;
+  const v1Changes = v1Processed(status) - v1Processed(before);
+  console.log(
+    `  context: CPU ms per user write with the transformer: ${serverCpu === undefined ? server.unmeasured : `server ${serverCpu.toFixed(2)}`}, this process (writer + transformer + probe) ${clientCpu.toFixed(2)}; ` +
+      `the same writes without it: ${base.serverCpu === undefined ? "" : `server ${base.serverCpu.toFixed(2)}, `}this process ${base.clientCpu.toFixed(2)}; ` +
+      `user PUT acknowledged p50/p99 ${percentile(acks, 50).toFixed(1)}/${percentile(acks, 99).toFixed(1)} ms (without the transformer ${percentile(base.acks, 50).toFixed(1)}/${percentile(base.acks, 99).toFixed(1)} ms); ` +
+      `run ${(wall / 1000).toFixed(1)} s; ${v1Changes} v1 changes read, ${status.skippedOwn - before.skippedOwn} own writes skipped unread, ${status.checkpoints - before.checkpoints} checkpoint writes`,
+  );
+  const run = `${lags.length}/${total} writes reached v3, ${seconds} s at ${RATE}/s after a ${WARMUP_SECONDS} s warm-up, ${where}`;
+  return [
+    { name: `transformer.p99-lag${suffix}`, value: p99, unit: "ms", what: `p99 lag of a v1 write to the v3 feed; ${run}`, over: "", goal: 50 },
+    { name: `transformer.p50-lag${suffix}`, value: p50, unit: "ms", what: `p50 lag of a v1 write to the v3 feed, ${where}`, over: "" },
+    {
+      name: `transformer.writes-per-write${suffix}`,
+      value: setsPerWrite,
+      what: `transformer write sets per user write per other version (documents: ${docsPerWrite.toFixed(2)} per user write = v2 ${(sideWrites("v2") / total).toFixed(2)} + v3 ${(sideWrites("v3") / total).toFixed(2)})`,
+      over: "1 (each other version written once)",
+      goal: 2,
+    },
+  ];
+}
 
 export default bench;

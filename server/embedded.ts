@@ -17,8 +17,9 @@
  * conflicts, style, descending, heartbeat, timeout; sequences are PouchDB's, opaque to clients),
  * `_all_docs`, `_bulk_docs` (also `new_edits=false`), `_bulk_get`, `_revs_diff`, `_find`, `_explain`,
  * `_index`, views, `_local/` and `_design/` documents, documents and attachments (JSON only, no
- * multipart), `validate_doc_update` (403 `forbidden`, 401 `unauthorized`), `_compact`, `_view_cleanup`.
- * Not served: authentication and `_security` enforcement, `_replicate`/`_replicator`, `_purge`,
+ * multipart), `validate_doc_update` (as CouchDB runs it: `store/validate-doc-update.ts`), `_security` (kept
+ * in memory, handed to `validate_doc_update`, not enforced), `_compact`, `_view_cleanup`.
+ * Not served: authentication (every request is an admin's), `_replicate`/`_replicator`, `_purge`,
  * show/list/update functions, `feed=eventsource`, multipart document bodies.
  */
 import { randomUUID } from "node:crypto";

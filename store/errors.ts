@@ -110,11 +110,15 @@ export function codeForCouchError(error: string | undefined, status: number | un
     case "invalid_rev":
     case "bad_content_type":
     case "too_large":
+    case "compilation_error":
       return "BAD_REQUEST";
     default:
       break;
   }
   if (status === undefined) return "INTERNAL";
+  // A 500 named after a JavaScript error (`TypeError`, …) is a design document function that crashed on
+  // this request, e.g. a validate_doc_update: the same write fails again, the server is not unavailable.
+  if (status === 500 && error !== undefined && /^[A-Z][A-Za-z]*Error$/.test(error)) return "BAD_REQUEST";
   if (status === 404) return "NOT_FOUND";
   if (status === 409 || status === 412) return "CONFLICT";
   if (status === 401) return "UNAUTHORIZED";

@@ -266,9 +266,18 @@ export interface DocumentStore {
   allDocs(options?: AllDocsOptions): Promise<AllDocsPage>;
   /** Writes documents; one result per input, in input order. Per-document errors are results, not throws. */
   bulkDocs(docs: Doc[], options?: BulkDocsOptions): Promise<WriteResult[]>;
-  /** Writes one document; throws `CONFLICT` on a stale or missing rev. */
+  /**
+   * Writes one document; throws `CONFLICT` on a stale or missing rev. A deleted document is re-created by
+   * a write without `_rev`: naming its tombstone's revision is a `CONFLICT` on CouchDB and the embedded
+   * server (a PouchDB store revives the document from the tombstone instead).
+   */
   put(doc: Doc): Promise<{ id: string; rev: string }>;
-  /** Deletes one document (writes a tombstone). */
+  /**
+   * Deletes one document (writes a tombstone) given one of its current revisions. As CouchDB's
+   * `DELETE /db/id?rev=`: `NOT_FOUND` when the document does not exist or is already deleted, whatever
+   * `rev` is (the revision the deletion superseded and the tombstone's own included); `CONFLICT` when it
+   * exists and `rev` is not one of its current revisions.
+   */
   remove(id: string, rev: string): Promise<{ id: string; rev: string }>;
   /** One page of `_changes`. */
   changes(options?: ChangesOptions): Promise<ChangesPage>;

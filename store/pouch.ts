@@ -7,6 +7,7 @@
 import { DivanError } from "../core/errors.js";
 import { redact } from "../core/redact.js";
 import { codeForCouchError, mapErrors, toDivanError, writeErrorCode } from "./errors.js";
+import { DocUpdateValidator, type Refusal, type SecurityObject, type UserContext, type WriteContext } from "./validate-doc-update.js";
 import type {
   AllDocsOptions,
   AllDocsPage,
@@ -32,26 +33,19 @@ import type {
   WriteResult,
 } from "./port.js";
 
-/** The user context passed to `validate_doc_update` when a PouchDB store enforces it. */
-export interface UserContext {
-  db: string;
-  name: string | null;
-  roles: string[];
-}
-
 /** Options of {@link pouchStore} and {@link openPouchStore}. */
 export interface PouchStoreOptions {
   /**
    * Enforce design documents' `validate_doc_update` on writes made through this store, as CouchDB
-   * does (PouchDB itself does not). Off by default: the functions are compiled with `new Function`,
-   * which a strict Content-Security-Policy forbids. Writes that arrive by replication straight into
-   * the PouchDB instance are not checked.
+   * does (PouchDB itself does not; see `store/validate-doc-update.ts` for exactly how). Off by default:
+   * the functions are compiled with `new Function`, which a strict Content-Security-Policy forbids.
+   * Writes that arrive by replication straight into the PouchDB instance are not checked.
    */
   validateDocUpdate?: boolean;
-  /** `userCtx` given to `validate_doc_update` (default: anonymous, no roles). */
+  /** `userCtx` given to `validate_doc_update` (default: an admin, as on a CouchDB without users). */
   userCtx?: UserContext;
-  /** `secObj` given to `validate_doc_update` (default: `{}`). */
-  secObj?: Record<string, unknown>;
+  /** `secObj` given to `validate_doc_update` (default: CouchDB 3's security object of a new database). */
+  secObj?: SecurityObject;
   /**
    * Opens a fresh instance of the same database after {@link DocumentStore.destroy}
    * (default: `new db.constructor(db.name, <the instance's options>)`).
@@ -150,19 +144,8 @@ export function localId(id: string): string {
   return id.startsWith("_local/") ? id : `_local/${id}`;
 }
 
-type Validator = (newDoc: unknown, oldDoc: unknown, userCtx: UserContext, secObj: Record<string, unknown>) => void;
-
-const compiled = new Map<string, Validator>();
-
-function compileValidator(source: string): Validator {
-  let fn = compiled.get(source);
-  if (fn === undefined) {
-    // The CouchDB query server evaluates the function source the same way.
-    fn = new Function(`"use strict"; return (${source});`)() as Validator;
-    compiled.set(source, fn);
-  }
-  return fn;
-}
+/** One validator for every PouchDB store: compiled functions are cached per database instance. */
+const validator = new DocUpdateValidator();
 
 /** A {@link DocumentStore} over a PouchDB database. Create it with {@link pouchStore} or {@link openPouchStore}. */
 export class PouchStore implements DocumentStore {
@@ -288,12 +271,9 @@ export class PouchStore implements DocumentStore {
       const newEdits = options.newEdits !== false;
       const refused = new Map<number, WriteResult>();
       if (this.options.validateDocUpdate === true) {
-        const validators = await this.validators(db);
-        if (validators.length > 0) {
-          for (const [i, doc] of docs.entries()) {
-            const verdict = await this.validate(db, validators, doc);
-            if (verdict !== undefined) refused.set(i, { id: doc._id, ok: false, error: verdict });
-          }
+        for (const [i, doc] of docs.entries()) {
+          const r = await this.refusal(db, doc, newEdits);
+          if (r !== undefined) refused.set(i, { id: doc._id, ok: false, error: { code: writeErrorCode(r.error, r.status), reason: r.reason } });
         }
       }
       const toWrite = docs.filter((_d, i) => !refused.has(i));
@@ -309,15 +289,9 @@ export class PouchStore implements DocumentStore {
     return this.run(
       "put",
       async (db) => {
-        if (this.options.validateDocUpdate === true) {
-          const validators = await this.validators(db);
-          const verdict = validators.length === 0 ? undefined : await this.validate(db, validators, doc);
-          if (verdict !== undefined) {
-            throw new DivanError(verdict.code, `put ${JSON.stringify(doc._id)} on ${this.name} refused by validate_doc_update: ${verdict.reason}`, {
-              details: { id: doc._id, reason: verdict.reason, status: verdict.code === "FORBIDDEN" ? 403 : 401 },
-            });
-          }
-        }
+        // Thrown as CouchDB answers it, so it maps to the same DivanError as on an HTTP store.
+        const refused = this.options.validateDocUpdate === true ? await this.refusal(db, doc, true) : undefined;
+        if (refused !== undefined) throw refused;
         const res = await db.put(copyDoc(doc));
         return { id: res.id, rev: res.rev };
       },
@@ -326,7 +300,9 @@ export class PouchStore implements DocumentStore {
   }
 
   /** {@inheritDoc DocumentStore.remove} */
-  remove(id: string, rev: string): Promise<{ id: string; rev: string }> {
+  async remove(id: string, rev: string): Promise<{ id: string; rev: string }> {
+    // As CouchDB's DELETE: the document is opened first, so a deleted or missing one is NOT_FOUND whatever `rev` is.
+    await this.get(id);
     return this.put({ _id: id, _rev: rev, _deleted: true });
   }
 
@@ -521,47 +497,12 @@ export class PouchStore implements DocumentStore {
     return opts;
   }
 
-  private async validators(db: LoosePouch): Promise<{ ddoc: Doc; fn: Validator }[]> {
-    const raw = await db.allDocs({ startkey: "_design/", endkey: "_design/\uffff", include_docs: true });
-    const out: { ddoc: Doc; fn: Validator }[] = [];
-    for (const row of raw.rows) {
-      const source = row.doc?.validate_doc_update;
-      if (row.doc === undefined || row.doc === null || typeof source !== "string") continue;
-      try {
-        out.push({ ddoc: row.doc, fn: compileValidator(source) });
-      } catch (e) {
-        throw new DivanError("BAD_REQUEST", `validate_doc_update of ${row.doc._id} in ${this.name} does not compile: ${String(e)}`, { cause: e });
-      }
-    }
-    return out;
-  }
-
-  /** Runs the validators like CouchDB: `{forbidden}` → FORBIDDEN, `{unauthorized}` → UNAUTHORIZED. */
-  private async validate(
-    db: LoosePouch,
-    validators: { ddoc: Doc; fn: Validator }[],
-    doc: Doc,
-  ): Promise<{ code: "FORBIDDEN" | "UNAUTHORIZED" | "BAD_REQUEST"; reason: string } | undefined> {
-    if (doc._id.startsWith("_design/") || doc._id.startsWith("_local/")) return undefined;
-    let oldDoc: Doc | null = null;
-    try {
-      oldDoc = await db.get(doc._id, { revs: true });
-    } catch {
-      oldDoc = null;
-    }
-    const userCtx = this.options.userCtx ?? { db: this.db.name, name: null, roles: [] };
-    const secObj = this.options.secObj ?? {};
-    for (const { ddoc, fn } of validators) {
-      try {
-        fn.call(ddoc, copyDoc(doc), oldDoc, userCtx, secObj);
-      } catch (e) {
-        const thrown = e as { forbidden?: unknown; unauthorized?: unknown };
-        if (typeof e === "object" && e !== null && thrown.forbidden !== undefined) return { code: "FORBIDDEN", reason: String(thrown.forbidden) };
-        if (typeof e === "object" && e !== null && thrown.unauthorized !== undefined) return { code: "UNAUTHORIZED", reason: String(thrown.unauthorized) };
-        return { code: "BAD_REQUEST", reason: `validate_doc_update of ${ddoc._id} threw: ${String(e)}` };
-      }
-    }
-    return undefined;
+  /** How CouchDB's `validate_doc_update` functions would refuse writing `doc`, if they would. */
+  private refusal(db: LoosePouch, doc: Doc, newEdits: boolean): Promise<Refusal | undefined> {
+    const context: WriteContext = { newEdits };
+    if (this.options.userCtx !== undefined) context.userCtx = this.options.userCtx;
+    if (this.options.secObj !== undefined) context.secObj = this.options.secObj;
+    return validator.check(db, this.db.name, doc, context);
   }
 }
 

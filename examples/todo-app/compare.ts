@@ -8,12 +8,14 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
+import nano from "nano";
 import { DivanError, messageOf } from "../../core/errors.js";
 import { redact } from "../../core/redact.js";
 import { loadManifests, loadRegistry } from "../../schemas/load.js";
 import { resolveManifest, sortManifests } from "../../schemas/manifest.js";
 import type { Registry } from "../../schemas/registry.js";
 import { startEmbeddedServer } from "../../server/embedded.js";
+import { toDivanError } from "../../store/errors.js";
 import { allStrategies, createStrategy } from "../../strategies/all.js";
 import type { AppChange, AppVersion, Caveat, MigrationCode, Strategy, Taxonomy } from "../../strategies/types.js";
 import { checkInvariants } from "./invariants.js";
@@ -63,11 +65,19 @@ export interface StrategySummary {
   migrationCode: MigrationCode[];
 }
 
+/** The server a comparison ran on (never its URL). */
+export interface ServerInfo {
+  /** The embedded server, or a CouchDB at `COUCHDB_URL`. */
+  kind: "embedded" | "couchdb";
+  /** The version its `GET /` reports (for the embedded server: the CouchDB API version it follows). */
+  version: string;
+}
+
 /** The whole comparison (`report.json`). */
 export interface ComparisonReport {
   seed: number;
-  /** `embedded` or `couchdb` (never the URL). */
-  server: "embedded" | "couchdb";
+  /** The server it ran on. */
+  server: ServerInfo;
   strategies: StrategySummary[];
   scenarios: { name: string; description: string }[];
   runs: RunReport[];
@@ -132,8 +142,10 @@ export async function runComparison(options: CompareOptions = {}): Promise<Compa
   const embedded = external ? undefined : await startEmbeddedServer();
   const serverUrl = (external ?? embedded?.url ?? "").replace(/\/$/, "");
   let proxy: CountingProxy | undefined;
+  let server: ServerInfo | undefined;
   const runs: RunReport[] = [];
   try {
+    server = { kind: external ? "couchdb" : "embedded", version: await serverVersion(serverUrl) };
     proxy = await startCountingProxy(serverUrl);
     const total = strategyList.length * scenarioList.length;
     for (const [i, s] of strategyList.entries()) {
@@ -151,11 +163,20 @@ export async function runComparison(options: CompareOptions = {}): Promise<Compa
   }
   return {
     seed,
-    server: external ? "couchdb" : "embedded",
+    server,
     strategies: strategyList.map(summary),
     scenarios: scenarioList.map((s) => ({ name: s.name, description: s.description })),
     runs,
   };
+}
+
+/** The `version` a CouchDB server's `GET /` reports. */
+async function serverVersion(serverUrl: string): Promise<string> {
+  try {
+    return (await nano(serverUrl).info()).version;
+  } catch (e) {
+    throw toDivanError(e, { operation: "GET /", store: redact(serverUrl) });
+  }
 }
 
 /** The todo app's step modules (`steps/index.ts` only lists them), counted as the app team's migration code. */
@@ -194,6 +215,7 @@ async function runOne(create: () => Strategy, scenario: Scenario, ctx: RunContex
   const strategy = create();
   const started = performance.now();
   const bytesBefore = ctx.proxy.bytes();
+  const wireBefore = ctx.proxy.wireBytes();
   let world: World | undefined;
   try {
     world = await World.create({
@@ -210,9 +232,10 @@ async function runOne(create: () => Strategy, scenario: Scenario, ctx: RunContex
     await world.settle();
     await world.check("the end");
     const replicatedBytes = ctx.proxy.bytes() - bytesBefore;
+    const wireBytes = ctx.proxy.wireBytes() - wireBefore;
     const wallMs = Math.round(performance.now() - started);
     const { results, counts } = await checkInvariants(world, scenario.name);
-    const metrics = await collectMetrics(world, counts, { wallMs, replicatedBytes, migrationLoc: ctx.loc });
+    const metrics = await collectMetrics(world, counts, { wallMs, replicatedBytes, wireBytes, migrationLoc: ctx.loc });
     const status: RunStatus = results.every((r) => r.ok) ? "pass" : results.every((r) => r.ok || r.expected) ? "expected" : "fail";
     const report: RunReport = {
       strategy: strategy.name,
@@ -234,7 +257,7 @@ async function runOne(create: () => Strategy, scenario: Scenario, ctx: RunContex
       change: strategy.change,
       status: "error",
       invariants: [],
-      metrics: emptyMetrics(Math.round(performance.now() - started), ctx.proxy.bytes() - bytesBefore, ctx.loc),
+      metrics: emptyMetrics(Math.round(performance.now() - started), ctx.proxy.bytes() - bytesBefore, ctx.proxy.wireBytes() - wireBefore, ctx.loc),
       refused: world?.refused ?? [],
       error: redact(messageOf(e)),
     };
@@ -244,7 +267,7 @@ async function runOne(create: () => Strategy, scenario: Scenario, ctx: RunContex
   }
 }
 
-function emptyMetrics(wallMs: number, replicatedBytes: number, migrationLoc: number): RunMetrics {
+function emptyMetrics(wallMs: number, replicatedBytes: number, wireBytes: number, migrationLoc: number): RunMetrics {
   return {
     legacySupport: "n/a",
     legacySupportReason: "the run broke before it could be measured",
@@ -258,6 +281,7 @@ function emptyMetrics(wallMs: number, replicatedBytes: number, migrationLoc: num
     deviceBytes: 0,
     replicatedBytes,
     replicatedBytesPerDevice: replicatedBytes,
+    wireBytes,
     wallMs,
     migrationLoc,
     refusedActions: 0,

@@ -2,6 +2,15 @@
  * A small counting HTTP proxy: devices replicate through it, so the comparison can measure the
  * bytes replication moves (request and response bodies) against any server — the embedded one or
  * a real CouchDB at `COUCHDB_URL`. Listens on 127.0.0.1 on a free port.
+ *
+ * It counts two figures: every body byte ({@link CountingProxy.wireBytes}), and the same without the
+ * bookkeeping ({@link CountingProxy.bytes}, see {@link bookkeepingBytes}): update sequences are opaque
+ * tokens whose length is the server's choice (a CouchDB 3 sequence is about 100 bytes and its length
+ * differs between two fresh databases; the embedded server's is a few digits); a replication writes a
+ * checkpoint when the sequence it is handed back differs from the one it sent, which on CouchDB depends
+ * on how the server encoded it, not on what changed; and a database's info answer carries the server's
+ * own statistics. Without them the figure is what replication moves (documents, revisions, change
+ * lists), reproducible from the seed on any server.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -11,8 +20,10 @@ import { DivanError } from "../../core/errors.js";
 export interface CountingProxy {
   /** `http://127.0.0.1:PORT` (no credentials; clients send their own). */
   readonly url: string;
-  /** Body bytes sent and received through the proxy since it started. */
+  /** Body bytes sent and received through the proxy since it started, without the server's bookkeeping ({@link bookkeepingBytes}). */
   bytes(): number;
+  /** Every body byte sent and received through the proxy since it started. */
+  wireBytes(): number;
   /** Requests forwarded since it started. */
   requests(): number;
   /**
@@ -57,6 +68,66 @@ export function requestKind(method: string, path: string): string {
   return `${method} doc`;
 }
 
+/** Whether bodies of `kind` may hold bookkeeping (see {@link bookkeepingBytes}). */
+function mayHoldBookkeeping(kind: string): boolean {
+  return kind === "GET db" || kind.endsWith(" _changes") || kind.endsWith(" _local");
+}
+
+/** The keys of a `_changes` answer whose values are update sequences (opaque, their length the server's choice). */
+const SEQUENCE_KEYS: ReadonlySet<string> = new Set(["seq", "last_seq"]);
+
+/** Bytes of the JSON values of {@link SEQUENCE_KEYS} anywhere in `value`. */
+function sequenceBytes(value: unknown): number {
+  if (Array.isArray(value)) return value.reduce((n: number, v) => n + sequenceBytes(v), 0);
+  if (typeof value !== "object" || value === null) return 0;
+  let n = 0;
+  for (const [key, v] of Object.entries(value)) n += SEQUENCE_KEYS.has(key) ? Buffer.byteLength(JSON.stringify(v) ?? "") : sequenceBytes(v);
+  return n;
+}
+
+/**
+ * The bytes of a request or response body of `kind` ({@link requestKind}) that are bookkeeping rather
+ * than what replication moves: the whole info answer of a database (`GET db`: its sequences, sizes and
+ * start time), every `_local` document read or written (replication checkpoints), and the update
+ * sequences in `_changes` feeds (one JSON body or one per line). Everything else counts.
+ */
+export function bookkeepingBytes(kind: string, body: string): number {
+  if (!mayHoldBookkeeping(kind)) return 0;
+  if (!kind.endsWith(" _changes")) return Buffer.byteLength(body);
+  const parse = (text: string): unknown => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return undefined;
+    }
+  };
+  const whole = parse(body);
+  if (whole !== undefined) return sequenceBytes(whole);
+  // A continuous feed: one JSON object per line.
+  return body.split("\n").reduce((n, line) => n + sequenceBytes(parse(line)), 0);
+}
+
+/**
+ * Keeps a body of `kind` that may hold bookkeeping and reports its {@link bookkeepingBytes} once, when it
+ * ends or its connection closes (a feed cut short still has its complete lines counted).
+ */
+function inspector(kind: string, report: (bytes: number) => void): { write(chunk: Buffer): void; end(): void } {
+  if (!mayHoldBookkeeping(kind)) return { write: () => undefined, end: () => undefined };
+  const decoder = new TextDecoder();
+  let text = "";
+  let ended = false;
+  return {
+    write: (chunk) => {
+      text += decoder.decode(chunk, { stream: true });
+    },
+    end: () => {
+      if (ended) return;
+      ended = true;
+      report(bookkeepingBytes(kind, text + decoder.decode()));
+    },
+  };
+}
+
 /** Starts a proxy that forwards every request to `target` (a server URL; its path prefix is kept). */
 export async function startCountingProxy(target: string): Promise<CountingProxy> {
   const base = new URL(target);
@@ -66,6 +137,7 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
   const prefix = base.pathname.replace(/\/$/, "");
   const agent = new http.Agent({ keepAlive: true });
   let bytes = 0;
+  let bookkeeping = 0;
   let requests = 0;
   const kinds = new Map<string, KindCount>();
   const mounts: URL[] = [];
@@ -80,6 +152,9 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     const { to, path } = route(req.url ?? "/");
     const relative = path.slice(to === base ? prefix.length : to.pathname.replace(/\/$/, "").length).split("?")[0] ?? "/";
     const kind = requestKind(req.method ?? "GET", relative);
+    // Bodies that may hold bookkeeping are kept until they end, to take it out of the count.
+    const sentBody = inspector(kind, (n) => (bookkeeping += n));
+    const receivedBody = inspector(kind, (n) => (bookkeeping += n));
     let count = kinds.get(kind);
     if (count === undefined) kinds.set(kind, (count = { requests: 0, sent: 0, received: 0 }));
     const counted = count;
@@ -92,7 +167,10 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
         up.on("data", (chunk: Buffer) => {
           bytes += chunk.length;
           counted.received += chunk.length;
+          receivedBody.write(chunk);
         });
+        up.on("end", receivedBody.end);
+        up.on("close", receivedBody.end);
         up.pipe(res);
         up.on("error", () => res.destroy());
       },
@@ -106,7 +184,10 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     req.on("data", (chunk: Buffer) => {
       bytes += chunk.length;
       counted.sent += chunk.length;
+      sentBody.write(chunk);
     });
+    req.on("end", sentBody.end);
+    req.on("close", sentBody.end);
     req.pipe(upstream);
     res.on("close", () => {
       if (!upstream.writableEnded || !res.writableFinished) upstream.destroy();
@@ -120,7 +201,8 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    bytes: () => bytes,
+    bytes: () => bytes - bookkeeping,
+    wireBytes: () => bytes,
     requests: () => requests,
     breakdown: () => new Map([...kinds].map(([k, c]) => [k, { ...c }])),
     mount: (target) => {

@@ -5,7 +5,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
-import type { ComparisonReport, RunReport } from "./compare.js";
+import type { ComparisonReport, RunReport, ServerInfo } from "./compare.js";
 
 /** The paths written by {@link writeReports}. */
 export interface WrittenReports {
@@ -17,6 +17,21 @@ export interface WrittenReports {
 /** `report.json`: stable key order, two-space indentation, a final newline. */
 export function renderJson(report: ComparisonReport): string {
   return `${JSON.stringify(report, null, 2)}\n`;
+}
+
+/** `CouchDB 3.4.3`, or `the embedded server (CouchDB 3.4.3 API)`. */
+export function serverLabel(server: ServerInfo): string {
+  return server.kind === "couchdb" ? `CouchDB ${server.version}` : `the embedded server (CouchDB ${server.version} API)`;
+}
+
+/** What the figures of a report mean, and which of them are reproducible from the seed. */
+function legend(report: ComparisonReport): string {
+  return (
+    `Seed ${report.seed} on ${serverLabel(report.server)}. Device columns show the device that stores the most; bytes are JSON bytes of the stored documents; ` +
+    "replicated bytes are HTTP body bytes through the counting proxy without the server's bookkeeping (update sequences and database info answers, whose size is the server's choice); " +
+    "wire bytes are every body byte. Wall ms and downtime ms are timings; wire bytes depend on the server (a CouchDB's sequences differ between two fresh databases); " +
+    "every other figure is reproducible from the seed."
+  );
 }
 
 function cell(text: string | number): string {
@@ -48,6 +63,7 @@ const COLUMNS: { title: string; value: (r: RunReport) => string | number }[] = [
   { title: "device docs", value: (r) => r.metrics.deviceDocs },
   { title: "device bytes", value: (r) => r.metrics.deviceBytes },
   { title: "replicated bytes", value: (r) => r.metrics.replicatedBytes },
+  { title: "wire bytes", value: (r) => r.metrics.wireBytes },
   { title: "wall ms", value: (r) => r.metrics.wallMs },
   { title: "migration LOC", value: (r) => r.metrics.migrationLoc },
 ];
@@ -65,7 +81,7 @@ export function renderMarkdown(report: ComparisonReport): string {
   const out: string[] = [
     "# divan compare",
     "",
-    `Seed ${report.seed} on the ${report.server} server. Device columns show the device that stores the most; bytes are JSON bytes of the stored documents; replicated bytes are HTTP body bytes through the counting proxy. Only wall ms and downtime ms are timings.`,
+    legend(report),
     "",
     renderTable(report),
     "",
@@ -146,7 +162,7 @@ figure { margin: 1.5rem 0; max-width: 960px; }
 </head>
 <body>
 <h1>divan compare</h1>
-<p>Seed ${report.seed} on the ${escapeHtml(report.server)} server. ${report.runs.length} runs: ${report.strategies.length} strategies × ${report.scenarios.length} scenarios.</p>
+<p>${escapeHtml(legend(report))} ${report.runs.length} runs: ${report.strategies.length} strategies × ${report.scenarios.length} scenarios.</p>
 <table id="runs">
 <thead><tr>${COLUMNS.map((c) => `<th>${escapeHtml(c.title)}</th>`).join("")}</tr></thead>
 <tbody>

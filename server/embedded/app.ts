@@ -27,8 +27,8 @@ export interface AppContext {
   log: (line: string) => void;
 }
 
-/** CouchDB version whose API the embedded server follows. */
-const COUCHDB_VERSION = "3.3.3";
+/** CouchDB version whose API the embedded server follows (`test/server/parity.test.ts` checks it against a real one). */
+const COUCHDB_VERSION = "3.4.3";
 
 type Doc = Record<string, unknown>;
 
@@ -79,6 +79,23 @@ async function knownRevs(db: PouchDB.Database, id: string, revs: string[]): Prom
   const diff = (await db.revsDiff({ [id]: revs })) as Record<string, { missing?: string[] } | undefined>;
   const missing = new Set(diff[id]?.missing ?? []);
   return new Set(revs.filter((r) => !missing.has(r)));
+}
+
+/**
+ * The ids among `docs` that CouchDB refuses with 409 although PouchDB would write them: an edit naming a
+ * revision of a deleted document (PouchDB revives it from its tombstone; CouchDB re-creates a deleted
+ * document only from a write without `_rev`).
+ */
+async function editsOfDeleted(db: PouchDB.Database, docs: readonly Doc[]): Promise<Set<string>> {
+  const ids = docs.flatMap((d) => (typeof d._rev === "string" && typeof d._id === "string" && !d._id.startsWith("_local/") ? [d._id] : []));
+  if (ids.length === 0) return new Set();
+  const rows = (await db.allDocs({ keys: [...new Set(ids)] })).rows as { key: string; value?: { deleted?: boolean } }[];
+  return new Set(rows.filter((r) => r.value?.deleted === true).map((r) => r.key));
+}
+
+/** CouchDB's answer to an edit it refuses as a conflict. */
+function conflict(): HttpError {
+  return new HttpError(409, "conflict", "Document update conflict.");
 }
 
 /** Maps errors of pouchdb-find (often plain `Error`s) to 400 unless they carry a status. */
@@ -271,6 +288,7 @@ export function createApp(ctx: AppContext): express.Express {
       const doc = { ...objectBody(req) };
       if (doc._id === undefined) doc._id = newId();
       checkDocId(doc._id);
+      if ((await editsOfDeleted(d, [doc])).size > 0) throw conflict();
       await validator.check(name, d, doc);
       const r = await d.put(doc as PouchDB.Core.PutDocument<object>);
       registry.touched(name);
@@ -302,16 +320,19 @@ export function createApp(ctx: AppContext): express.Express {
       if (typeof newEdits !== "boolean") throw badRequest("`new_edits` must be a boolean");
       const results: (Record<string, unknown> | undefined)[] = new Array<Record<string, unknown> | undefined>(docs.length);
       const accepted: { index: number; doc: Doc }[] = [];
+      const deleted = newEdits ? await editsOfDeleted(d, docs as Doc[]) : new Set<string>();
       for (const [index, original] of (docs as Doc[]).entries()) {
         const doc = { ...original };
         if (doc._id === undefined && newEdits) doc._id = newId();
         try {
           checkDocId(doc._id);
-          await validator.check(name, d, doc);
+          if (typeof doc._rev === "string" && deleted.has(String(doc._id))) throw conflict();
+          await validator.check(name, d, doc, newEdits);
           accepted.push({ index, doc });
         } catch (e) {
           const { body: err } = toCouchError(e);
-          results[index] = { id: doc._id, ...(typeof doc._rev === "string" ? { rev: doc._rev } : {}), ...err };
+          // As CouchDB: a refused replicated write names its revision, a refused edit does not.
+          results[index] = { id: doc._id, ...(!newEdits && typeof doc._rev === "string" ? { rev: doc._rev } : {}), ...err };
         }
       }
       if (accepted.length > 0) {
@@ -483,8 +504,15 @@ export function createApp(ctx: AppContext): express.Express {
       }),
     );
   }
-  app.get("/:db/_security", route(async (req, res) => { db(req); sendJson(res, 200, {}); }));
-  app.put("/:db/_security", json, route(async (req, res) => { db(req); objectBody(req); sendJson(res, 200, { ok: true }); }));
+  app.get("/:db/_security", route(async (req, res) => sendJson(res, 200, validator.securityOf(db(req).name))));
+  app.put(
+    "/:db/_security",
+    json,
+    route(async (req, res) => {
+      validator.putSecurity(db(req).name, objectBody(req));
+      sendJson(res, 200, { ok: true });
+    }),
+  );
   app.get("/:db/_revs_limit", route(async (req, res) => { db(req); sendJson(res, 200, 1000); }));
 
   // ---- views -------------------------------------------------------------------------------
@@ -529,9 +557,11 @@ export function createApp(ctx: AppContext): express.Express {
       const rev = revFrom(req, doc);
       if (rev !== undefined) doc._rev = rev;
       const q = new Query(req.query);
-      await validator.check(name, d, doc);
+      const newEdits = q.bool("new_edits") !== false;
+      if (newEdits && (await editsOfDeleted(d, [doc])).size > 0) throw conflict();
+      await validator.check(name, d, doc, newEdits);
       let result: { id: string; rev: string };
-      if (q.bool("new_edits") === false) {
+      if (!newEdits) {
         if (typeof doc._rev !== "string") throw badRequest("new_edits=false needs a `_rev`");
         const [r] = await d.bulkDocs([doc as PouchDB.Core.PutDocument<object>], { new_edits: false } as PouchDB.Core.BulkDocsOptions);
         if (isObject(r) && r.ok !== true) {
@@ -543,7 +573,6 @@ export function createApp(ctx: AppContext): express.Express {
         const r = await d.put(doc as PouchDB.Core.PutDocument<object>);
         result = { id: r.id, rev: r.rev };
       }
-      if (id.startsWith("_design/")) validator.forget(name);
       registry.touched(name);
       const status = q.str("batch") === "ok" ? 202 : 201;
       sendJson(res, status, { ok: true, ...result }, { ETag: `"${result.rev}"` });
@@ -553,10 +582,11 @@ export function createApp(ctx: AppContext): express.Express {
       const { name, db: d } = db(req);
       const id = idOf(req);
       const rev = revFrom(req);
-      if (rev === undefined) throw new HttpError(409, "conflict", "Document update conflict.");
+      // As CouchDB: the document is opened first, so a deleted or missing one is 404 whatever the revision.
+      await d.get(id);
+      if (rev === undefined) throw conflict();
       await validator.check(name, d, { _id: id, _rev: rev, _deleted: true });
       const r = await d.remove(id, rev);
-      if (id.startsWith("_design/")) validator.forget(name);
       registry.touched(name);
       sendJson(res, 200, { ok: true, id: r.id, rev: r.rev }, { ETag: `"${r.rev}"` });
     });
@@ -629,7 +659,7 @@ export function createApp(ctx: AppContext): express.Express {
         const { name, db: d } = db(req);
         const { docId, att } = target(req);
         const rev = revFrom(req);
-        if (rev === undefined) throw new HttpError(409, "conflict", "Document update conflict.");
+        if (rev === undefined) throw conflict();
         const r = await d.removeAttachment(docId, att, rev);
         registry.touched(name);
         sendJson(res, 200, { ok: true, id: r.id, rev: r.rev });

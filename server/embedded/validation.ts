@@ -1,85 +1,65 @@
 /**
- * CouchDB `validate_doc_update` for the embedded server: every design document's function runs
- * (in a separate V8 context) before a write; `throw { forbidden }` → 403, `throw { unauthorized }` → 401.
+ * `validate_doc_update` and `_security` for the embedded server: the one implementation of
+ * `store/validate-doc-update.ts` (shared with the PouchDB store), with functions compiled in a separate
+ * V8 context so they cannot reach the server's globals (as `_changes` filters are, {@link compileFunction}). The embedded server has no users: every request
+ * is an admin's (CouchDB's admin party), and each database's security object is kept in memory.
  */
 import vm from "node:vm";
-import { HttpError, isObject } from "./http.js";
+import type { Doc } from "../../store/port.js";
+import { DocUpdateValidator, defaultSecurity, type SecurityObject, type ValidatedDatabase } from "../../store/validate-doc-update.js";
+import { badRequest, HttpError, isObject } from "./http.js";
 
-type ValidateFn = (newDoc: unknown, oldDoc: unknown, userCtx: unknown, secObj: unknown) => void;
+/** Evaluates an expression in a fresh V8 context: design functions see none of the server's globals. */
+const evaluateInContext = (expression: string): unknown => vm.runInNewContext(`(${expression}\n)`, Object.create(null) as object, { timeout: 1000 });
 
-/** The user context validation functions see: the embedded server has no users, everyone is admin. */
-function userCtx(db: string): Record<string, unknown> {
-  return { db, name: null, roles: ["_admin"] };
-}
-
-/** Compiles a design document function; a syntax error is reported as a 500 `compilation_error`. */
+/** Compiles a design document function (a `_changes` filter); a syntax error is a 500 `compilation_error`. */
 export function compileFunction(source: string, what: string): (...args: unknown[]) => unknown {
   try {
-    const fn: unknown = vm.runInNewContext(`(function () { "use strict"; return (${source}\n); })()`, Object.create(null), {
-      timeout: 1000,
-    });
+    const fn = evaluateInContext(source);
     if (typeof fn !== "function") throw new Error("not a function");
     return fn as (...args: unknown[]) => unknown;
   } catch (e) {
-    throw new HttpError(500, "compilation_error", `${what}: ${e instanceof Error ? e.message : String(e)}`);
+    throw new HttpError(500, "compilation_error", `${what}: ${isObject(e) && typeof e.message === "string" ? e.message : String(e)}`);
   }
 }
 
-/** Caches compiled validation functions per database, keyed by the design documents' revs. */
+/** Validates writes and keeps security objects for the databases of one embedded server. */
 export class Validator {
-  private cache = new Map<string, { key: string; fns: ValidateFn[] }>();
-
-  /** The validation functions of `db`, recompiled when a design document changed. */
-  private async functions(name: string, db: PouchDB.Database): Promise<ValidateFn[]> {
-    const res = await db.allDocs({ startkey: "_design/", endkey: "_design0", include_docs: true });
-    const ddocs = res.rows.flatMap((r) => {
-      const doc: unknown = r.doc;
-      return isObject(doc) && typeof doc.validate_doc_update === "string" ? [doc] : [];
-    });
-    const key = ddocs.map((d) => `${String(d._id)}@${String(d._rev)}`).join(",");
-    const hit = this.cache.get(name);
-    if (hit !== undefined && hit.key === key) return hit.fns;
-    const fns = ddocs.map((d) => {
-      const fn = compileFunction(String(d.validate_doc_update), `validate_doc_update in ${String(d._id)}`);
-      return ((n: unknown, o: unknown, u: unknown, s: unknown) => void fn.call(d, n, o, u, s)) as ValidateFn;
-    });
-    this.cache.set(name, { key, fns });
-    return fns;
-  }
+  private readonly validator = new DocUpdateValidator(evaluateInContext);
+  private readonly security = new Map<string, SecurityObject>();
 
   /**
-   * Throws an {@link HttpError} (403 `forbidden`, 401 `unauthorized`, 500 otherwise) when a validation
-   * function of `db` refuses `doc`. Design and `_local` documents are not validated.
+   * Throws the {@link HttpError} CouchDB answers (403 `forbidden`, 401 `unauthorized`, 500 for a function
+   * that crashed or does not compile) when a `validate_doc_update` of database `name` refuses `doc`.
    */
-  async check(name: string, db: PouchDB.Database, doc: Record<string, unknown>): Promise<void> {
-    const id = doc._id;
-    if (typeof id === "string" && (id.startsWith("_design/") || id.startsWith("_local/"))) return;
-    const fns = await this.functions(name, db);
-    if (fns.length === 0) return;
-    let oldDoc: unknown = null;
-    if (typeof id === "string" && id !== "") {
-      try {
-        oldDoc = await db.get(id, { revs: true });
-      } catch {
-        oldDoc = null;
-      }
-    }
-    const copy: unknown = JSON.parse(JSON.stringify(doc));
-    for (const fn of fns) {
-      try {
-        fn(copy, oldDoc, userCtx(name), { admins: { names: [], roles: [] }, members: { names: [], roles: [] } });
-      } catch (e) {
-        if (isObject(e) && e.forbidden !== undefined) throw new HttpError(403, "forbidden", String(e.forbidden));
-        if (isObject(e) && e.unauthorized !== undefined) throw new HttpError(401, "unauthorized", String(e.unauthorized));
-        // Errors thrown inside the function come from another realm: read their message directly.
-        const msg = isObject(e) && typeof e.message === "string" ? e.message : isObject(e) ? JSON.stringify(e) : String(e);
-        throw new HttpError(500, "validation_error", `validate_doc_update failed: ${msg}`);
-      }
-    }
+  async check(name: string, db: PouchDB.Database, doc: Record<string, unknown>, newEdits = true): Promise<void> {
+    const refused = await this.validator.check(db as unknown as ValidatedDatabase, name, doc as Doc, { newEdits, secObj: this.securityOf(name) });
+    if (refused !== undefined) throw new HttpError(refused.status, refused.error, refused.reason);
   }
 
-  /** Forgets the cached functions of database `name`. */
+  /** The security object of database `name` (CouchDB 3's default until one is put). */
+  securityOf(name: string): SecurityObject {
+    return this.security.get(name) ?? defaultSecurity();
+  }
+
+  /** Replaces the security object of database `name`; 400 unless `admins` and `members` hold string lists, as CouchDB checks. */
+  putSecurity(name: string, body: Record<string, unknown>): void {
+    for (const section of ["admins", "members"]) {
+      const value = body[section];
+      if (value === undefined) continue;
+      if (!isObject(value)) throw badRequest(`${section} must be a JSON object`);
+      for (const list of ["names", "roles"]) {
+        const items = value[list];
+        if (items !== undefined && !(Array.isArray(items) && items.every((i) => typeof i === "string"))) {
+          throw badRequest(`${section}.${list} must be a JSON list of strings`);
+        }
+      }
+    }
+    this.security.set(name, body as SecurityObject);
+  }
+
+  /** Forgets what belongs to database `name` (deleted). */
   forget(name: string): void {
-    this.cache.delete(name);
+    this.security.delete(name);
   }
 }

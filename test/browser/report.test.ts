@@ -2,25 +2,25 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runComparison, type ComparisonReport } from "../../examples/todo-app/compare.js";
 import { writeReports } from "../../examples/todo-app/report.js";
+import { BROWSER_START_BUDGET_MS, launchChromium } from "../support/browser.js";
+import { comparisonBudget } from "../support/comparison.js";
 
 let dir: string;
 let report: ComparisonReport;
 let htmlPath: string;
 let browser: Browser | undefined;
 
+const options = { scenarios: ["basti", "legacy-forever"], seed: 9 };
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "divan-browser-"));
-  report = await runComparison({ scenarios: ["basti", "legacy-forever"], seed: 9 });
+  report = await runComparison(options);
   htmlPath = (await writeReports(report, dir)).html;
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-  });
-});
+  browser = await launchChromium();
+}, comparisonBudget(options) + BROWSER_START_BUDGET_MS);
 
 afterAll(async () => {
   await browser?.close();

@@ -4,21 +4,60 @@
  * as in an app's repository), seed and read databases of the test server (`COUCHDB_URL` or embedded) over plain HTTP.
  */
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import path from "node:path";
-import { expect } from "vitest";
-import { couchFetch, externalServerUrl, passwordOf } from "../support/server.js";
+import { afterAll, beforeAll, expect } from "vitest";
+import { redact } from "../../core/redact.js";
+import { couchFetch, externalServerUrl } from "../support/server.js";
 
 /** The repository root. */
 export const ROOT = path.resolve(import.meta.dirname, "../..");
 /** The todo app, laid out as an app team lays out its repository. */
 export const TODO_APP = path.join(ROOT, "examples/todo-app");
-/** The password put in every `--db` URL of the embedded server (which ignores it); it must never be printed. */
-export const PASSWORD = "s3cr3t-Pa55";
+
+/**
+ * The user every `--db` URL of the CLI tests carries (see {@link withCredentials}): on `COUCHDB_URL` a server
+ * admin each test file creates before its tests and removes after them; the embedded server accepts anyone.
+ */
+export const CLI_USER = `divan-cli-${process.pid}-${randomBytes(3).toString("hex")}`;
+/** {@link CLI_USER}'s password: random, so it appears in no output unless a password leaked. */
+export const PASSWORD = `pw-${randomBytes(12).toString("hex")}`;
 
 const external = externalServerUrl();
-const externalPassword = external === undefined ? undefined : passwordOf(external);
-/** Every password no CLI output may show: {@link PASSWORD} and the one of `COUCHDB_URL`, if any. */
-const SECRETS: readonly string[] = externalPassword === undefined ? [PASSWORD] : [PASSWORD, externalPassword];
+if (external !== undefined) {
+  const admin = `${external}/_node/_local/_config/admins/${encodeURIComponent(CLI_USER)}`;
+  /** The admin's stored value (the password's hash once CouchDB hashed it), or `undefined` when there is none. */
+  const stored = async (): Promise<string | undefined> => {
+    const res = await couchFetch(admin);
+    const body = (await res.json()) as unknown;
+    return res.status === 200 && typeof body === "string" ? body : undefined;
+  };
+  const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 50));
+  beforeAll(async () => {
+    const res = await couchFetch(admin, { method: "PUT", body: JSON.stringify(PASSWORD) });
+    await res.arrayBuffer();
+    expect(res.status, `creating the CLI tests' admin ${CLI_USER} on COUCHDB_URL`).toBe(200);
+    // CouchDB hashes a new admin's password later and writes the config again; a delete before that
+    // write would be undone by it. Wait for the hash (the hook's budget bounds the wait).
+    while (!(await stored())?.startsWith("-")) await pause();
+  });
+  afterAll(async () => {
+    while ((await stored()) !== undefined) {
+      await (await couchFetch(admin, { method: "DELETE" })).arrayBuffer();
+      await pause();
+    }
+  });
+}
+
+/** A URL's password left in clear (`scheme://user:password@`, not `user:***@`). */
+const CLEAR_USERINFO = /\b[a-z][a-z0-9+.-]*:\/\/[^/@\s:]+:(?!\*\*\*@)[^/@\s]*@/i;
+
+/** Why `output` shows a password, or `undefined`: {@link PASSWORD} anywhere, or any URL with its password in clear. */
+export function passwordShown(output: string): string | undefined {
+  if (output.includes(PASSWORD)) return "the CLI user's password";
+  const clear = CLEAR_USERINFO.exec(output);
+  return clear === null ? undefined : `a URL with its password in clear (${clear[0].replace(/:[^:]*@$/, ":…@")})`;
+}
 
 /** What a CLI run printed. */
 export interface CliResult {
@@ -29,7 +68,7 @@ export interface CliResult {
 
 /**
  * Runs `divan <args>` (from TypeScript sources, through tsx) with `cwd` (default: the todo app). Rejects
- * when stdout or stderr contains {@link PASSWORD} or the password of `COUCHDB_URL`.
+ * when stdout or stderr shows a password ({@link passwordShown}).
  */
 export function divan(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   return run(process.execPath, ["--import", "tsx", path.join(ROOT, "server/cli.ts"), ...args], options);
@@ -44,26 +83,21 @@ export function run(file: string, args: readonly string[], options: { cwd?: stri
       { cwd: options.cwd ?? TODO_APP, env: options.env ?? process.env, maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) => {
         const code = err === null ? 0 : typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : -1;
-        const printed = SECRETS.find((secret) => `${stdout}${stderr}`.includes(secret));
-        if (printed !== undefined) {
-          const hide = (text: string): string => text.split(printed).join("***");
-          reject(new Error(`divan ${hide(args.join(" "))} printed the password:\n${hide(stdout)}\n${hide(stderr)}`));
+        const shown = passwordShown(`${stdout}\n${stderr}`);
+        if (shown !== undefined) {
+          const hide = (text: string): string => redact(text.split(PASSWORD).join("***"));
+          reject(new Error(`divan ${hide(args.join(" "))} printed ${shown}:\n${hide(stdout)}\n${hide(stderr)}`));
         } else resolve({ code, stdout, stderr });
       },
     );
   });
 }
 
-/**
- * The URL of database `db` on the server at `base`, always with credentials: those of `base` when it has
- * them (a real CouchDB from `COUCHDB_URL`), else `admin:<PASSWORD>` (the embedded server accepts any).
- */
+/** The URL of database `db` on the server at `base`, with the credentials of {@link CLI_USER}. */
 export function withCredentials(base: string, db: string): string {
   const u = new URL(`${base}/${db}`);
-  if (u.username === "" && u.password === "") {
-    u.username = "admin";
-    u.password = PASSWORD;
-  }
+  u.username = CLI_USER;
+  u.password = PASSWORD;
   return u.toString();
 }
 

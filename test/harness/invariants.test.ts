@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { runComparison, type ComparisonReport, type RunReport } from "../../examples/todo-app/compare.js";
+import { comparisonBudget } from "../support/comparison.js";
 import { caveatFor } from "../../examples/todo-app/invariants.js";
 import { createNonBreakingStrategy } from "../../strategies/non-breaking/index.js";
 import type { Doc, DocumentStore } from "../../store/port.js";
@@ -71,11 +72,13 @@ const run = (strategy: string, scenario: string): RunReport => {
 };
 const inv = (r: RunReport, name: string) => r.invariants.find((i) => i.name === name);
 
+const legacyOptions = { factories: [lossy, looping], scenarios: ["legacy-forever"], seed: 11 };
+const stormOptions = { factories: [conflicting(false), conflicting(true)], scenarios: ["conflict-storm"], seed: 11 };
 beforeAll(async () => {
-  const legacy = await runComparison({ factories: [lossy, looping], scenarios: ["legacy-forever"], seed: 11 });
-  const storm = await runComparison({ factories: [conflicting(false), conflicting(true)], scenarios: ["conflict-storm"], seed: 11 });
+  const legacy = await runComparison(legacyOptions);
+  const storm = await runComparison(stormOptions);
   report = { ...legacy, runs: [...legacy.runs, ...storm.runs] };
-});
+}, comparisonBudget(legacyOptions) + comparisonBudget(stormOptions));
 
 describe("the invariant checker", () => {
   it("reports a field an old app dropped as lost, and the run as failed (no caveat predicts it)", () => {

@@ -6,6 +6,7 @@ import { runComparison, type ComparisonReport } from "../../examples/todo-app/co
 import { renderMarkdown, renderTable, writeReports } from "../../examples/todo-app/report.js";
 import { countLoc } from "../../examples/todo-app/metrics.js";
 import { strategyNames } from "../../strategies/all.js";
+import { comparisonBudget } from "../support/comparison.js";
 
 const METRICS = [
   "legacySupport",
@@ -19,14 +20,16 @@ const METRICS = [
   "deviceBytes",
   "replicatedBytes",
   "replicatedBytesPerDevice",
+  "wireBytes",
   "wallMs",
   "migrationLoc",
 ];
 
 let report: ComparisonReport;
+const options = { scenarios: ["basti", "marten"], seed: 5 };
 beforeAll(async () => {
-  report = await runComparison({ scenarios: ["basti", "marten"], seed: 5 });
-}, 180_000); // every registered strategy × two scenarios with real replication
+  report = await runComparison(options);
+}, comparisonBudget(options)); // every registered strategy × two scenarios with real replication
 
 describe("the comparison report", () => {
   it("runs every registered strategy and has every metric for every strategy × scenario", () => {

@@ -107,7 +107,24 @@ function contract(backend: StoreBackend): void {
     expect((await rejection(store.get("gone"))).code).toBe("NOT_FOUND");
     const tomb = await store.get("gone", { rev: removed.rev });
     expect(tomb._deleted).toBe(true);
-    expect((await rejection(store.remove("gone", rev))).code).toBe("CONFLICT");
+  });
+
+  it("refuses to delete a deleted or missing document with NOT_FOUND, whatever the revision, as CouchDB does", async () => {
+    const store = await backend.newStore();
+    const { rev } = await store.put({ _id: "gone", v: 1 });
+    const removed = await store.remove("gone", rev);
+    // The revision the deletion superseded, and the tombstone's own: CouchDB opens the document first.
+    for (const again of [rev, removed.rev]) expect((await rejection(store.remove("gone", again))).code).toBe("NOT_FOUND");
+    expect((await rejection(store.remove("never-written", "1-abc"))).code).toBe("NOT_FOUND");
+    expect((await store.changes()).results.find((c) => c.id === "gone")?.changes).toEqual([{ rev: removed.rev }]);
+  });
+
+  it("refuses to delete a live document by a superseded revision with CONFLICT", async () => {
+    const store = await backend.newStore();
+    const first = await store.put({ _id: "kept", v: 1 });
+    const second = await store.put({ _id: "kept", _rev: first.rev, v: 2 });
+    expect((await rejection(store.remove("kept", first.rev))).code).toBe("CONFLICT");
+    expect(await store.get("kept")).toMatchObject({ _rev: second.rev, v: 2 });
   });
 
   it("reads an older revision by rev, and the revision history with revs", async () => {
@@ -475,6 +492,74 @@ function contract(backend: StoreBackend): void {
       expect(results[0]).toEqual({ id: "todo-item:2", ok: false, error: { code: "FORBIDDEN", reason: "database in maintenance: retry later" } });
       expect(results[1]?.ok).toBe(true);
       expect((await store.allDocs({ keys: ["todo-item:1", "todo-item:2"] })).rows.map((r) => r.error)).toEqual(["not_found", "not_found"]);
+    });
+
+    /** A design document whose function refuses every document marked `echo`, with what it was given as the reason. */
+    const ECHO = {
+      _id: "_design/echo",
+      validate_doc_update: `function (newDoc, oldDoc, userCtx, secObj) {
+        if (newDoc.echo || newDoc._deleted) throw({ forbidden: JSON.stringify({ newDoc: newDoc, oldDoc: oldDoc, db: userCtx.db, roles: userCtx.roles, secObj: secObj, self: this._id }) });
+      }`,
+    };
+    type Seen = { newDoc: Record<string, unknown>; oldDoc: Record<string, unknown> | null; db: string; roles: string[]; secObj: unknown; self: string };
+    const seen = (reason: string | undefined): Seen => JSON.parse(reason ?? "null") as Seen;
+    const revisions = (rev: string) => ({ start: Number.parseInt(rev, 10), ids: [rev.slice(rev.indexOf("-") + 1)] });
+
+    it("passes what CouchDB passes: newDoc with _revisions, the replaced revision as oldDoc, an admin's userCtx, the default security object", async () => {
+      const store = await backend.newStore();
+      await store.put(ECHO);
+      const dbName = (await store.info()).name;
+      const created = seen((await rejection(store.put({ _id: "a", echo: 1 }))).details?.["reason"] as string);
+      expect(created).toEqual({
+        newDoc: { _id: "a", echo: 1 },
+        oldDoc: null,
+        db: dbName,
+        roles: ["_admin"],
+        secObj: { members: { roles: ["_admin"] }, admins: { roles: ["_admin"] } },
+        self: "_design/echo",
+      });
+      const { rev } = await store.put({ _id: "a", v: 1 });
+      const [updated] = await store.bulkDocs([{ _id: "a", _rev: rev, echo: 2 }]);
+      const update = seen(updated?.ok === false ? updated.error.reason : undefined);
+      expect([update.newDoc, update.oldDoc]).toEqual([
+        { _id: "a", _rev: rev, echo: 2, _revisions: revisions(rev) },
+        { _id: "a", _rev: rev, v: 1, _revisions: revisions(rev) },
+      ]);
+      const deletion = seen((await rejection(store.remove("a", rev))).details?.["reason"] as string);
+      expect(deletion.newDoc).toEqual({ _id: "a", _rev: rev, _deleted: true, _revisions: revisions(rev) });
+      // A replicated revision is validated against its nearest ancestor the database has.
+      const child = { start: 3, ids: [hex("c"), hex("b"), revisions(rev).ids[0] as string] };
+      const [replicated] = await store.bulkDocs([{ _id: "a", _rev: `3-${hex("c")}`, _revisions: child, echo: 3 }], { newEdits: false });
+      const fromReplication = seen(replicated?.ok === false ? replicated.error.reason : undefined);
+      expect([fromReplication.newDoc._revisions, fromReplication.oldDoc?._rev]).toEqual([child, rev]);
+    });
+
+    it("does not validate design or _local documents, nor writes that conflict", async () => {
+      const store = await backend.newStore();
+      await store.put(ECHO);
+      await store.put({ _id: "_design/other", echo: true });
+      await store.putLocal({ _id: "_local/x", echo: true });
+      const { rev } = await store.put({ _id: "b", v: 1 });
+      await store.put({ _id: "b", _rev: rev, v: 2 });
+      expect((await rejection(store.put({ _id: "b", _rev: rev, echo: true }))).code).toBe("CONFLICT");
+      expect((await rejection(store.put({ _id: "b", echo: true }))).code).toBe("CONFLICT");
+    });
+
+    it("answers a crashing function with BAD_REQUEST and an unauthorized one with UNAUTHORIZED, like CouchDB's 500 and 401", async () => {
+      const store = await backend.newStore();
+      await store.put({
+        _id: "_design/crash",
+        validate_doc_update: `function (newDoc) {
+          if (newDoc.crash) { newDoc.nothing.here(); }
+          if (newDoc.who) { throw({ unauthorized: "log in first" }); }
+        }`,
+      });
+      const crash = await rejection(store.put({ _id: "c", crash: true }));
+      expect([crash.code, crash.details?.["status"], crash.details?.["error"]]).toEqual(["BAD_REQUEST", 500, "TypeError"]);
+      const unauthorized = await rejection(store.put({ _id: "c", who: true }));
+      expect([unauthorized.code, unauthorized.details?.["status"], unauthorized.details?.["reason"]]).toEqual(["UNAUTHORIZED", 401, "log in first"]);
+      const results = await store.bulkDocs([{ _id: "d", crash: true }, { _id: "e", who: true }, { _id: "f" }]);
+      expect(results.map((r) => (r.ok ? "ok" : r.error.code))).toEqual(["BAD_REQUEST", "UNAUTHORIZED", "ok"]);
     });
   });
 

@@ -8,6 +8,7 @@ import type { Doc } from "../../store/port.js";
 import { createStrategy } from "../../strategies/all.js";
 import { createClientTransformerStrategy, type ClientTransformerOptions, type ClientTransformerStorage } from "../../strategies/client-transformer/index.js";
 import { contentOf, withDeterministicRev } from "../../strategies/runner/canonical.js";
+import { comparisonBudget } from "../support/comparison.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 const SCENARIOS = ["haneen", "basti", "marten", "conflict-storm", "legacy-forever", "drop-legacy"];
@@ -27,12 +28,13 @@ const run = (strategy: string, scenario: string): RunReport => {
   return r;
 };
 
+const eager = { strategies: Object.values(NAMES), scenarios: SCENARIOS, seed: 7 };
 beforeAll(async () => {
-  report = await runComparison({ strategies: Object.values(NAMES), scenarios: SCENARIOS, seed: 7 });
+  report = await runComparison(eager);
   server = await startTestServer();
   proxy = await startCountingProxy(server.url);
   example = await loadTodoExample();
-}, 60_000);
+}, comparisonBudget(eager));
 
 afterAll(async () => {
   await proxy?.close();
@@ -175,9 +177,10 @@ const LAZY: Record<ClientTransformerStorage, string> = {
 
 describe.each(Object.entries(LAZY) as [ClientTransformerStorage, string][])("strategy %s (lazy client transformers)", (storage, name) => {
   let lazyReport: ComparisonReport;
+  const lazy = { strategies: [name], scenarios: SCENARIOS, seed: 7 };
   beforeAll(async () => {
-    lazyReport = await runComparison({ strategies: [name], scenarios: SCENARIOS, seed: 7 });
-  }, 60_000);
+    lazyReport = await runComparison(lazy);
+  }, comparisonBudget(lazy));
 
   it("is registered as the lazy client cell and passes every invariant on every scenario", () => {
     expect(createStrategy(name).taxonomy).toEqual({ storage, timing: "lazy", place: "client" });

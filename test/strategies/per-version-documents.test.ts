@@ -16,6 +16,7 @@ import type { AppVersion } from "../../strategies/types.js";
 import { MemoryPouchDB, uniqueDbName } from "../support/backends.js";
 import { openPouchStore } from "../../store/pouch.js";
 import { replicate } from "../../store/replicate.js";
+import { comparisonBudget } from "../support/comparison.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 const SCENARIOS = ["haneen", "basti", "marten", "legacy-forever", "drop-legacy"];
@@ -71,13 +72,15 @@ const START: ScenarioEvent[] = [
   ...(["settle", "release", "settle"] as const).map((kind): ScenarioEvent => ({ kind })),
 ];
 
+const channelled = { strategies: ["per-version-documents"], scenarios: SCENARIOS, seed: 7 };
+const whole = { factories: [() => createPerVersionDocumentsStrategy({ channel: "none" })], scenarios: ["basti"], seed: 7 };
 beforeAll(async () => {
-  report = await runComparison({ strategies: ["per-version-documents"], scenarios: SCENARIOS, seed: 7 });
-  unfiltered = await runComparison({ factories: [() => createPerVersionDocumentsStrategy({ channel: "none" })], scenarios: ["basti"], seed: 7 });
+  report = await runComparison(channelled);
+  unfiltered = await runComparison(whole);
   server = await startTestServer();
   proxy = await startCountingProxy(server.url);
   example = await loadTodoExample();
-}, 60_000);
+}, comparisonBudget(channelled) + comparisonBudget(whole));
 
 afterAll(async () => {
   await proxy?.close();

@@ -4,6 +4,29 @@
  */
 import { beforeAll } from "vitest";
 import { runComparison, type CompareOptions, type ComparisonReport, type RunReport } from "../../examples/todo-app/compare.js";
+import { SCENARIOS } from "../../examples/todo-app/scenarios.js";
+import { strategyNames } from "../../strategies/all.js";
+
+/**
+ * What one strategy × scenario run may take: about ten times what one takes on CouchDB (1–2 s; about half
+ * that on the embedded server), for a shared 2-core machine running other test files at the same time.
+ */
+export const RUN_BUDGET_MS = 15_000;
+
+/** What a comparison may take around its runs: loading the example, starting a server and the proxy. */
+const SETUP_BUDGET_MS = 10_000;
+
+/** The number of runs `runComparison(options)` makes (strategies × scenarios, as it defaults them). */
+export function comparisonRuns(options: CompareOptions): number {
+  const strategies = options.factories?.length || options.strategies?.length || strategyNames().length;
+  const scenarios = options.scenarios?.length || SCENARIOS.length;
+  return strategies * scenarios;
+}
+
+/** The time budget of `times` comparisons with `options`, from the number of runs they make. */
+export function comparisonBudget(options: CompareOptions, times = 1): number {
+  return times * (SETUP_BUDGET_MS + comparisonRuns(options) * RUN_BUDGET_MS);
+}
 
 /** The runs of one comparison, available once `beforeAll` has run it. */
 export interface ComparisonFixture {
@@ -15,8 +38,8 @@ export interface ComparisonFixture {
   invariant(run: RunReport, name: string): RunReport["invariants"][number];
 }
 
-/** Runs `runComparison(options)` in `beforeAll` (with its own time budget) and returns accessors to its runs. */
-export function comparisonFixture(options: CompareOptions, timeoutMs = 120_000): ComparisonFixture {
+/** Runs `runComparison(options)` in `beforeAll` (budget: {@link comparisonBudget}) and returns accessors to its runs. */
+export function comparisonFixture(options: CompareOptions, timeoutMs = comparisonBudget(options)): ComparisonFixture {
   let report: ComparisonReport | undefined;
   beforeAll(async () => {
     report = await runComparison(options);

@@ -85,9 +85,3 @@ export async function couchFetch(url: string, init: RequestInit = {}): Promise<R
     throw new Error(`${init.method ?? "GET"} ${redact(url)} failed: ${redact(String(e))}`, { cause: e });
   }
 }
-
-/** The password in `url` (decoded), or `undefined` when it has none: what a test checks is never printed. */
-export function passwordOf(url: string): string | undefined {
-  const p = new URL(url).password;
-  return p === "" ? undefined : decodeURIComponent(p);
-}
