@@ -38,7 +38,7 @@ function validating(db: PouchDB.Database, validator: Validator): PouchDB.Databas
       const refused = new Map<number, Record<string, unknown>>();
       for (const [i, doc] of docs.entries()) {
         try {
-          await validator.check(db.name, db, doc);
+          await validator.check(db.name, db, doc, newEdits);
         } catch (e) {
           if (!(e instanceof HttpError)) throw e;
           refused.set(i, { id: doc._id, error: e.error, name: e.error, status: e.status, reason: e.message, message: e.message });
