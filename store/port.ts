@@ -260,8 +260,11 @@ export interface DocumentStore {
   info(): Promise<StoreInfo>;
   /** Reads one document; `NOT_FOUND` if it does not exist or was deleted (unless `rev` names a deleted revision). */
   get(id: string, options?: GetOptions): Promise<Doc>;
-  /** Reads many documents, specific revisions if asked; never throws for a missing one. */
-  bulkGet(requests: BulkGetRequest[], options?: { revs?: boolean }): Promise<BulkGetResult[]>;
+  /**
+   * Reads many documents, specific revisions if asked; never throws for a missing one. With `attachments`,
+   * attachment bodies come inline (base64 `data`) instead of stubs.
+   */
+  bulkGet(requests: BulkGetRequest[], options?: { revs?: boolean; attachments?: boolean }): Promise<BulkGetResult[]>;
   /** One page of `_all_docs`. */
   allDocs(options?: AllDocsOptions): Promise<AllDocsPage>;
   /** Writes documents; one result per input, in input order. Per-document errors are results, not throws. */
