@@ -50,6 +50,9 @@ async function seeded(): Promise<{ store: DocumentStore; url: string }> {
   const store = httpStore(url);
   stores.push(store);
   await store.create();
+  const state = httpStore(`${url}%24divan`);
+  stores.push(state);
+  await state.create();
   const docs: Doc[] = [];
   for (let i = 0; i < DOCS; i++) docs.push(todoV1(i));
   docs.push({ _id: "settings", schema: "settings", version: 1, color: "#00ff00" });
@@ -60,7 +63,7 @@ async function seeded(): Promise<{ store: DocumentStore; url: string }> {
 /** Runs the child; kills it with SIGKILL after `killAfter` progress lines (never, when undefined). Resolves with how it ended. */
 function runChild(url: string, killAfter: number | undefined, random: () => number): Promise<"killed" | "done"> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [childJs, url], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [childJs, url, `${url}%24divan`], { stdio: ["ignore", "pipe", "pipe"] });
     let lines = 0;
     let stderr = "";
     let finished = false;
