@@ -30,9 +30,11 @@ describe("divan --help", () => {
   it("registers the migration commands with the options their docs promise", () => {
     expect(registered).toEqual(expect.arrayContaining(["serve", "migrate", "rollback", "status"]));
     const options = (name: string): string[] => program().commands.find((c) => c.name() === name)!.options.map((o) => o.long ?? "");
-    expect(options("migrate")).toEqual(expect.arrayContaining(["--db", "--to", "--target", "--dry-run", "--verify", "--concurrency", "--batch-size", "--restart", "--schemas", "--manifests", "--steps"]));
-    expect(options("rollback")).toEqual(expect.arrayContaining(["--db", "--to", "--target"]));
-    expect(options("status")).toEqual(expect.arrayContaining(["--db", "--to", "--id", "--target", "--steps"]));
+    expect(options("migrate")).toEqual(
+      expect.arrayContaining(["--db", "--to", "--target", "--dry-run", "--verify", "--concurrency", "--batch-size", "--restart", "--no-validate", "--state-db", "--schemas", "--manifests", "--steps"]),
+    );
+    expect(options("rollback")).toEqual(expect.arrayContaining(["--db", "--to", "--target", "--restart", "--state-db"]));
+    expect(options("status")).toEqual(expect.arrayContaining(["--db", "--to", "--id", "--state-db", "--steps"]));
     expect(options("serve")).toEqual(expect.arrayContaining(["--transform", "--status-port"]));
   });
 

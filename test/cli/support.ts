@@ -141,3 +141,24 @@ export function mixedDocs(): Json[] {
     { _id: "settings", schema: "settings", version: 1, color: "#ff8800" },
   ];
 }
+
+/**
+ * Writes documents as replication does (`new_edits: false`: each keeps the `_rev` it carries), so a test can build
+ * conflicts (two documents with the same `_id` and different revisions) and revisions it knows in advance. The
+ * database must exist.
+ */
+export async function seedRevisions(base: string, db: string, docs: readonly Json[]): Promise<void> {
+  const res = await couchFetch(`${base}/${db}/_bulk_docs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ docs, new_edits: false }) });
+  expect(res.status).toBe(201);
+  expect(((await res.json()) as unknown[]).filter((r) => (r as { error?: unknown }).error !== undefined)).toEqual([]);
+}
+
+/** Every leaf revision of document `id` (the winner and its conflicts), by revision. */
+export async function leaves(base: string, db: string, id: string): Promise<Map<string, Json>> {
+  const res = await couchFetch(`${base}/${db}/${encodeURIComponent(id)}?open_revs=all`, { headers: { accept: "application/json" } });
+  expect(res.status).toBe(200);
+  const body = (await res.json()) as ({ ok: Json } | { missing: string })[];
+  const out = new Map<string, Json>();
+  for (const r of body) if ("ok" in r) out.set(String(r.ok._rev), r.ok);
+  return out;
+}
