@@ -279,7 +279,12 @@ export interface DocumentStore {
   liveChanges(options: ChangesOptions, handlers: LiveFeedHandlers): LiveFeed;
   /** Reads a `_local` document (`id` with or without the `_local/` prefix; the result's `_id` has it); `undefined` if absent. */
   getLocal(id: string): Promise<LocalDoc | undefined>;
-  /** Writes a `_local` document; `CONFLICT` on a stale rev. */
+  /**
+   * Writes a `_local` document (a whole document: nothing of the stored one is kept). Its revision is not a
+   * promise: PouchDB answers `CONFLICT` on a stale or missing `_rev`, CouchDB 3 overwrites (last writer wins).
+   * So a `_local` document holds state one writer owns (a checkpoint), never a lease or any other mutual
+   * exclusion: those are ordinary documents, whose stale `_rev` gets `CONFLICT` everywhere.
+   */
   putLocal(doc: LocalDoc): Promise<{ id: string; rev: string }>;
   /** Removes a `_local` document; no error if it does not exist. */
   removeLocal(id: string): Promise<void>;
