@@ -1029,6 +1029,7 @@ export class Migration extends TypedEmitter<MigrationEvents> {
       const r = results[i];
       if (r?.ok === true) {
         this.totals.written++;
+        if (this.o.followChanges !== false && this.o.dryRun !== true) this.own.add(`${r.id}@${r.rev}`);
         this.result({ status: "migrated", id: leaf.doc._id, ...revOf(leaf.doc), written: [doc._id] });
       } else if (r !== undefined && r.error.code === "CONFLICT") {
         this.result({ status: "conflict", id: leaf.doc._id, ...revOf(leaf.doc), current: undefined });
