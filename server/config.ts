@@ -228,7 +228,7 @@ export async function loadConfiguredRegistry(config: ResolvedConfig): Promise<Re
     const where = config.file === undefined ? "no divan.config.* in the working directory" : `config ${displayPath(config.file)}`;
     throw new DivanError(
       "CONFIG_INVALID",
-      `no schemas folder at ${displayPath(config.schemas)} (${where}): give --schemas DIR, set "schemas" in the config, or point --config at the app's divan.config.ts`,
+      `no schemas folder at ${config.schemas} (${where}): give --schemas DIR, set "schemas" in the config, or point --config at the app's divan.config.ts`,
       { details: { field: "schemas", dir: config.schemas } },
     );
   }

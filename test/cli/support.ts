@@ -4,7 +4,9 @@
  * as in an app's repository), seed and read databases of the test server (`COUCHDB_URL` or embedded) over plain HTTP.
  */
 import { execFile } from "node:child_process";
+import { createRequire } from "node:module";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { expect } from "vitest";
 import { couchFetch, externalServerUrl, passwordOf } from "../support/server.js";
 
@@ -12,6 +14,8 @@ import { couchFetch, externalServerUrl, passwordOf } from "../support/server.js"
 export const ROOT = path.resolve(import.meta.dirname, "../..");
 /** The todo app, laid out as an app team lays out its repository. */
 export const TODO_APP = path.join(ROOT, "examples/todo-app");
+/** tsx's loader by URL, so the CLI runs from any working directory (a bare `tsx` resolves from the working directory). */
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 /** The password put in every `--db` URL of the embedded server (which ignores it); it must never be printed. */
 export const PASSWORD = "s3cr3t-Pa55";
 
@@ -32,7 +36,7 @@ export interface CliResult {
  * when stdout or stderr contains {@link PASSWORD} or the password of `COUCHDB_URL`.
  */
 export function divan(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
-  return run(process.execPath, ["--import", "tsx", path.join(ROOT, "server/cli.ts"), ...args], options);
+  return run(process.execPath, ["--import", TSX, path.join(ROOT, "server/cli.ts"), ...args], options);
 }
 
 /** Runs a command to its end and resolves with its exit code and output; rejects when it printed a password. */
