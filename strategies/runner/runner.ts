@@ -718,6 +718,12 @@ export class Migration extends TypedEmitter<MigrationEvents> {
       jobs.push({ entityId, items: remaining, input, base, path, out: undefined });
     }
 
+    // Losing revisions, read before anything is translated: an entity one of them cannot follow is left as it is.
+    const losers = await this.losersOf(batch.conflicted);
+    for (const leaves of losers.values()) this.totals.conflicts += leaves.length;
+    const kept = jobs.filter((job) => this.conflictedEntity(job, losers, copies));
+    jobs.splice(0, jobs.length, ...kept);
+
     const translate = (job: Job): void => {
       try {
         job.out = job.path!(job.input, Object.keys(job.base).length > 0 ? { base: job.base } : undefined);
@@ -903,7 +909,7 @@ export class Migration extends TypedEmitter<MigrationEvents> {
       }
     }
     if (copy) await this.carry(copies, storedRev);
-    await this.losingRevisions(batch.conflicted, new Set(copies));
+    await this.losingRevisions(losers, new Set(copies));
 
     this.done += seen;
     if (this.done > this.total) this.total = this.done;
@@ -988,41 +994,85 @@ export class Migration extends TypedEmitter<MigrationEvents> {
     return out;
   }
 
+  /** The losing (non-deleted) revisions of conflicted documents, read from the source; one gone meanwhile is left out. */
+  private async losersOf(items: readonly Item[]): Promise<Map<Item, Item[]>> {
+    const out = new Map<Item, Item[]>();
+    const requests: { item: Item; id: string; rev: string }[] = [];
+    for (const it of items) for (const rev of it.doc._conflicts ?? []) requests.push({ item: it, id: it.doc._id, rev });
+    if (requests.length === 0) return out;
+    const got = await this.retry(() => this.src.bulkGet(requests.map(({ id, rev }) => ({ id, rev }))));
+    got.forEach((r, i) => {
+      const { item } = requests[i]!;
+      const list = out.get(item) ?? [];
+      out.set(item, list);
+      if (!("ok" in r)) return;
+      const rawType = r.ok[this.typeField];
+      list.push({ doc: r.ok, type: typeof rawType === "string" ? rawType : undefined, version: r.ok[this.versionField] });
+    });
+    return out;
+  }
+
   /**
-   * The losing revisions of conflicted documents. Copy mode: carried with a document copied unchanged, else
-   * quarantined (a copy holds one translation per document). In place: each one not at the target version is
-   * translated on its own and written as its child when the translation is one document with its own id (valid,
-   * nothing lost), else quarantined (`CONFLICT`): resolve the conflict, then run again.
+   * In place: how one losing revision is migrated on its own branch: the write (its translation, as the revision's
+   * child), nothing to do (`skip`), or why it cannot be (`problem`): only a revision that translates into exactly one
+   * document with its own id, valid and with nothing lost, can.
    */
-  private async losingRevisions(items: readonly Item[], carried: ReadonlySet<Item>): Promise<void> {
-    if (items.length === 0) return;
-    const copy = !this.inPlace;
-    const requests: { id: string; rev: string }[] = [];
-    for (const it of items) {
-      for (const rev of it.doc._conflicts ?? []) {
-        this.totals.conflicts++;
-        if (copy && carried.has(it)) this.result({ status: "copied", id: it.doc._id, rev });
-        else requests.push({ id: it.doc._id, rev });
+  private planLeaf(leaf: Item): { doc: Doc } | { skip: string } | { problem: { code: string; reason: string } } {
+    const { doc, type, version } = leaf;
+    if (doc._deleted === true || type === undefined || !this.known.has(type) || !this.selected(leaf)) {
+      return { skip: "a losing revision divan does not migrate (deleted, unknown type or not selected)" };
+    }
+    if (this.to[type] === version) return { skip: "a losing revision already at the target version" };
+    if (typeof version !== "number" || !Number.isInteger(version)) {
+      return { problem: { code: "SCHEMA_INVALID", reason: `${this.versionField} must be an integer, got ${JSON.stringify(version) ?? "nothing"}` } };
+    }
+    const path = this.pathFor({ [type]: version });
+    if (path instanceof DivanError) {
+      return "path" in this.o.plan && path.code === "NO_PATH" ? { skip: path.message } : { problem: { code: path.code, reason: path.message } };
+    }
+    const job: Job = { entityId: undefined, items: [leaf], input: { [type]: doc }, base: {}, path, out: undefined };
+    try {
+      job.out = path({ [type]: doc });
+    } catch (e) {
+      if (!isDivanError(e)) throw e;
+      return { problem: { code: e.code, reason: e.message } };
+    }
+    const outs = Object.values(job.out).filter((d) => d._deleted !== true);
+    if (outs.length !== 1 || outs[0]!._id !== doc._id) {
+      return {
+        problem: {
+          code: "CONFLICT",
+          reason: `its translation writes ${outs.map((d) => d._id).join(", ")}: only a losing revision that translates into itself can be migrated on its own branch`,
+        },
+      };
+    }
+    const invalid = this.verifyEntity(job.out);
+    const lost = invalid === undefined ? this.lostInTranslation(job) : undefined;
+    if (invalid !== undefined || lost !== undefined) return { problem: { code: invalid !== undefined ? "SCHEMA_INVALID" : "STEP_FAILED", reason: (invalid ?? lost)! } };
+    const { _conflicts, _revisions, ...out } = outs[0]!;
+    void _conflicts;
+    void _revisions;
+    return { doc: { ...out, _id: doc._id, _rev: doc._rev! } as Doc };
+  }
+
+  /**
+   * Results (and, in place, writes) for the losing revisions of documents whose entity was not left as it is:
+   * carried into a copy with their document, or migrated on their own branch in place (or skipped, or quarantined).
+   */
+  private async losingRevisions(losers: ReadonlyMap<Item, readonly Item[]>, carried: ReadonlySet<Item>): Promise<void> {
+    const writes: { leaf: Item; doc: Doc }[] = [];
+    for (const [item, leaves] of losers) {
+      for (const leaf of leaves) {
+        if (!this.inPlace) {
+          if (carried.has(item)) this.result({ status: "copied", id: leaf.doc._id, ...revOf(leaf.doc) });
+          continue;
+        }
+        const plan = this.planLeaf(leaf);
+        if ("doc" in plan) writes.push({ leaf, doc: plan.doc });
+        else if ("skip" in plan) this.skip(leaf, plan.skip);
+        else this.quarantineItem(leaf, plan.problem.code, `a losing revision of a conflicted document: ${plan.problem.reason}; resolve the conflict, then run again`);
       }
     }
-    if (requests.length === 0) return;
-    const got = await this.retry(() => this.src.bulkGet(requests));
-    const writes: { leaf: Item; doc: Doc }[] = [];
-    got.forEach((r, i) => {
-      const req = requests[i]!;
-      if (!("ok" in r)) {
-        this.result({ status: "skipped", id: req.id, rev: req.rev, reason: "the losing revision is gone (resolved meanwhile)" });
-        return;
-      }
-      const rawType = r.ok[this.typeField];
-      const leaf: Item = { doc: r.ok, type: typeof rawType === "string" ? rawType : undefined, version: r.ok[this.versionField] };
-      if (copy) {
-        this.quarantineItem(leaf, "CONFLICT", `a losing revision of a conflicted document that is translated is not carried into the copy (it holds one translation per document); resolve the conflict in the source and run again`);
-        return;
-      }
-      const doc = this.leafWrite(leaf);
-      if (doc !== undefined) writes.push({ leaf, doc });
-    });
     if (writes.length === 0) return;
     const results = this.o.dryRun === true ? writes.map((w) => ({ id: w.doc._id, ok: true as const, rev: "" })) : await this.retry(() => this.dst.bulkDocs(writes.map((w) => w.doc)));
     writes.forEach(({ leaf, doc }, i) => {
@@ -1039,53 +1089,38 @@ export class Migration extends TypedEmitter<MigrationEvents> {
     });
   }
 
-  /** In place: the write that migrates one losing revision on its own branch, or `undefined` (skipped or quarantined). */
-  private leafWrite(leaf: Item): Doc | undefined {
-    const { doc, type, version } = leaf;
-    if (doc._deleted === true || type === undefined || !this.known.has(type) || !this.selected(leaf)) {
-      this.skip(leaf, "a losing revision divan does not migrate (deleted, unknown type or not selected)");
-      return undefined;
+  /**
+   * Whether an entity with conflicted documents is translated: in a copy never (it is carried unchanged, every leaf,
+   * and quarantined); in place only when every losing revision can be migrated on its own branch, else every
+   * document and losing revision of it is left as it is and quarantined (`CONFLICT`), so a winner-only translation
+   * never changes documents a losing revision's entity shares. Returns false when the entity is left.
+   */
+  private conflictedEntity(job: Job, losers: Map<Item, Item[]>, copies: Item[]): boolean {
+    const conflicted = job.items.filter((it) => losers.has(it));
+    if (conflicted.length === 0) return true;
+    let problem: string | undefined;
+    if (!this.inPlace) {
+      problem = "a copy holds one translation per document, and a losing revision would be dropped: it is carried unchanged with every leaf";
+    } else {
+      for (const it of conflicted) {
+        for (const leaf of losers.get(it)!) {
+          const plan = this.planLeaf(leaf);
+          if ("problem" in plan) problem ??= `its losing revision ${leaf.doc._id}@${leaf.doc._rev ?? "?"} cannot be migrated (${plan.problem.reason})`;
+        }
+      }
     }
-    if (this.to[type] === version) {
-      this.skip(leaf, "a losing revision already at the target version");
-      return undefined;
+    if (problem === undefined) return true;
+    for (const it of job.items) {
+      this.quarantineItem(it, "CONFLICT", `left as it is with its entity's conflicted documents: ${problem}; resolve the conflict, then run again`);
+      if (!this.inPlace) copies.push(it);
     }
-    if (typeof version !== "number" || !Number.isInteger(version)) {
-      this.quarantineItem(leaf, "SCHEMA_INVALID", `${this.versionField} must be an integer, got ${JSON.stringify(version) ?? "nothing"}`);
-      return undefined;
+    if (this.inPlace) {
+      for (const it of conflicted) {
+        for (const leaf of losers.get(it)!) this.quarantineItem(leaf, "CONFLICT", `a losing revision left as it is with its entity: ${problem}; resolve the conflict, then run again`);
+        losers.delete(it);
+      }
     }
-    const path = this.pathFor({ [type]: version });
-    if (path instanceof DivanError) {
-      if ("path" in this.o.plan && path.code === "NO_PATH") this.skip(leaf, path.message);
-      else this.quarantineItem(leaf, path.code, path.message);
-      return undefined;
-    }
-    const job: Job = { entityId: undefined, items: [leaf], input: { [type]: doc }, base: {}, path, out: undefined };
-    try {
-      job.out = path({ [type]: doc });
-    } catch (e) {
-      if (!isDivanError(e)) throw e;
-      this.quarantineItem(leaf, e.code, e.message);
-      return undefined;
-    }
-    const outs = Object.values(job.out).filter((d) => d._deleted !== true);
-    if (outs.length !== 1 || outs[0]!._id !== doc._id) {
-      this.quarantineItem(
-        leaf,
-        "CONFLICT",
-        `a losing revision of a conflicted document: its translation writes ${outs.map((d) => d._id).join(", ")}, and only a revision that translates into itself can be migrated on its own branch; resolve the conflict, then run again`,
-      );
-      return undefined;
-    }
-    const problem = this.verifyEntity(job.out) ?? this.lostInTranslation(job);
-    if (problem !== undefined) {
-      this.quarantineItem(leaf, "SCHEMA_INVALID", problem);
-      return undefined;
-    }
-    const { _conflicts, _revisions, ...out } = outs[0]!;
-    void _conflicts;
-    void _revisions;
-    return { ...out, _id: doc._id, _rev: doc._rev! } as Doc;
+    return false;
   }
 
   /**

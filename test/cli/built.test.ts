@@ -1,33 +1,31 @@
 /**
  * The CLI as it runs when built (plain Node, no TypeScript loader active): `divan serve --transform` and `divan
  * migrate --steps` load the todo example's own `steps/index.ts` with the same loader. The CLI is bundled with
- * esbuild (its packages left as imports, resolved from this repository's node_modules), which is what `dist/`
- * is for this purpose, without depending on when `npm run build` last ran.
+ * esbuild ({@link bundleCli}), which is what `dist/` is for this purpose, without depending on when
+ * `npm run build` last ran.
  *
  * `serve` stays on its embedded server even when `COUCHDB_URL` is set (what is tested is the loader); `migrate`
  * runs against the test server.
  */
 import { spawn } from "node:child_process";
-import { mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uniqueDbName } from "../support/backends.js";
 import { startTestServer } from "../support/server.js";
-import { ROOT, drop, run, seed, todoV1, withCredentials } from "./support.js";
+import { ROOT, bundleCli, drop, seed, todoV1, withCredentials, type BundledCli } from "./support.js";
 
 const STEPS = path.join(ROOT, "examples/todo-app/steps/index.ts");
 let dir: string;
-let cli: string;
+let cli: BundledCli;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "divan-built-"));
-  cli = path.join(dir, "cli.mjs");
-  await build({ entryPoints: [path.join(ROOT, "server/cli.ts")], bundle: true, platform: "node", format: "esm", packages: "external", outfile: cli, logLevel: "warning" });
-  await symlink(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
+  cli = await bundleCli();
 });
 afterAll(async () => {
+  await cli?.remove();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -46,7 +44,7 @@ describe("the built CLI loads TypeScript steps", () => {
     );
     const env = { ...process.env };
     delete env["COUCHDB_URL"];
-    const child = spawn(process.execPath, [cli, "serve", "--port", "0", "--transform", config], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [cli.file, "serve", "--port", "0", "--transform", config], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
@@ -69,7 +67,7 @@ describe("the built CLI loads TypeScript steps", () => {
     const db = uniqueDbName("cli-built");
     try {
       await seed(server.url, db, [todoV1(1)]);
-      const r = await run(process.execPath, [cli, "migrate", "--db", withCredentials(server.url, db), "--to", "todo-item@3", "--steps", STEPS, "--dry-run"], { cwd: path.join(ROOT, "examples/todo-app") });
+      const r = await cli.run(["migrate", "--db", withCredentials(server.url, db), "--to", "todo-item@3", "--steps", STEPS, "--dry-run"]);
       expect(r.stderr).toBe("");
       expect(r.stdout).toMatch(/migrated 1, /);
       expect(r.code).toBe(0);

@@ -72,21 +72,26 @@ describe("conflicted documents", () => {
     expect((await leavesOf(s, leafA._id)).map(withoutRev)).toEqual([leafA, leafB].map(withoutRev));
   });
 
-  it("in place, a losing revision whose translation writes other documents too (the split) is quarantined, left as it is, and counted", async () => {
+  it("in place, when a losing revision cannot follow (the split writes a status document too), the whole document is left as it is, quarantined and counted", async () => {
     const s = store();
     await s.bulkDocs([leafA, leafB], { newEdits: false });
     const r = await runMigration({ source: s, plan: { graph, to: V3 }, verify: await todoRegistry() });
     expect(r.totals.conflicts).toBe(1);
-    expect(r.outstanding).toEqual([expect.objectContaining({ id: leafA._id, rev: leafA._rev, code: "CONFLICT" })]);
-    const now = await leavesOf(s, leafA._id);
-    expect(now.find((d) => d._rev === leafA._rev)).toEqual(leafA); // untouched
-    expect(now.find((d) => d["title"] === "leaf b")?.["version"]).toBe(3); // the winner migrated
-    // the rollback brings the winner back; the leaf never moved
-    await rollbackMigration({ mode: "down", source: s, graph, from: V1, verify: await todoRegistry() });
-    expect((await leavesOf(s, leafA._id)).map(withoutRev)).toEqual([leafA, leafB].map(withoutRev));
+    expect(r.outstanding.map((q) => [q.rev, q.code]).sort()).toEqual([
+      [leafA._rev, "CONFLICT"],
+      [leafB._rev, "CONFLICT"],
+    ]);
+    expect(r.outstanding.every((q) => q.reason.includes("resolve the conflict"))).toBe(true);
+    expect((await leavesOf(s, leafA._id)).map(withoutRev)).toEqual([leafA, leafB].map(withoutRev)); // untouched, both leaves
+    expect(await s.get("todo-item-status:000001").catch((e: unknown) => e)).toMatchObject({ code: "NOT_FOUND" });
+    // once the conflict is resolved, the next run migrates it
+    await s.remove(leafA._id, leafA._rev);
+    const after = await runMigration({ source: s, plan: { graph, to: V3 }, verify: await todoRegistry() });
+    expect(after.outstanding).toEqual([]);
+    expect((await s.get(leafA._id))).toMatchObject({ version: 3, title: "leaf b" });
   });
 
-  it("a copy carries every leaf of a document it copies unchanged, with its revisions, and quarantines the losing leaf of a translated one", async () => {
+  it("a copy carries every leaf, with its revisions: a conflicted document is never translated into a copy (it would drop a leaf) but carried and quarantined", async () => {
     const src = store();
     const dst = store();
     const w = { _id: "widget:1", schema: "widget", version: 1 };
@@ -95,8 +100,8 @@ describe("conflicted documents", () => {
     expect(r.totals.conflicts).toBe(2);
     expect((await leavesOf(dst, "widget:1")).map((d) => d._rev)).toEqual([`1-${hex("c")}`, `2-${hex("d")}`]);
     expect((await dst.get("widget:1", { revs: true }))._revisions?.ids).toEqual([hex("d"), hex("e")]);
-    expect(r.outstanding).toEqual([expect.objectContaining({ id: leafA._id, rev: leafA._rev, code: "CONFLICT" })]);
-    expect((await leavesOf(dst, leafA._id)).map((d) => d["title"])).toEqual(["leaf b"]);
+    expect(r.outstanding).toEqual([expect.objectContaining({ id: leafA._id, rev: leafB._rev, code: "CONFLICT" })]);
+    expect(await leavesOf(dst, leafA._id)).toEqual(await leavesOf(src, leafA._id));
   });
 });
 
