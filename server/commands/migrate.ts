@@ -57,6 +57,8 @@ export interface MigrationCliOptions {
   concurrency: number;
   /** `--restart`. */
   restart?: boolean;
+  /** `--lease-owner NAME`. */
+  leaseOwner?: string;
   /** `--no-validate` sets it false. */
   validate: boolean;
   /** `--config FILE`. */
@@ -199,6 +201,7 @@ export function migrationOptions(cmd: Command): Command {
     .option("--manifests <dir>", "folder of <app-version>.json manifests", "manifests")
     .option("--steps <module>", "module exporting the steps", "steps/index.ts")
     .option("--state-db <url>", "database of divan's own holding the lease (default: <db>$divan next to the database written, or stateDb of the config)")
+    .option("--lease-owner <name>", "who holds the lease (default: one name per run); a run killed while holding it can be resumed at once with its owner, which divan status shows")
     .option("--batch-size <n>", "documents per page and per _bulk_docs", positiveInt, 500)
     .option("--concurrency <n>", "pages in flight", positiveInt, 2)
     .option("--restart", "ignore the job's checkpoint and scan everything again")
@@ -319,7 +322,7 @@ export function register(program: Command): void {
           restart: opts.restart === true,
           typeField: config.typeField,
           versionField: config.versionField,
-          lease: state === undefined ? false : { store: state },
+          lease: state === undefined ? false : { store: state, ...(opts.leaseOwner === undefined ? {} : { owner: opts.leaseOwner }) },
           ...(opts.validate ? { verify: registry } : {}),
         });
         const report = await runWithProgress(m, `migrating ${stripCredentials(db)}${opts.target ? ` into ${stripCredentials(opts.target)}` : " in place"} to ${showShape(to)}`);

@@ -50,7 +50,7 @@ export function register(program: Command): void {
         const state = await openStateDb(config, opts.target);
         stores.push(state);
         try {
-          await rollbackMigration({ mode: "drop-target", target, source, ...(state === undefined ? {} : { lease: { store: state } }) });
+          await rollbackMigration({ mode: "drop-target", target, source, ...(state === undefined ? {} : { lease: { store: state, ...(opts.leaseOwner === undefined ? {} : { owner: opts.leaseOwner }) } }) });
         } finally {
           // The default state database of the copy is the copy's own: it goes with it (unless it holds something).
           if (config.stateDb === undefined && state !== undefined && (await state.info()).docCount === 0) await state.destroy();
@@ -73,7 +73,7 @@ export function register(program: Command): void {
         restart: opts.restart === true,
         typeField: config.typeField,
         versionField: config.versionField,
-        lease: state === undefined ? false : { store: state },
+        lease: state === undefined ? false : { store: state, ...(opts.leaseOwner === undefined ? {} : { owner: opts.leaseOwner }) },
         ...(opts.validate ? { verify: registry } : {}),
       });
       const report = await runWithProgress(m, `rolling back ${stripCredentials(db)} in place down to ${showShape(from)}`);

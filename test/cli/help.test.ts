@@ -31,7 +31,7 @@ describe("divan --help", () => {
     expect(registered).toEqual(expect.arrayContaining(["serve", "migrate", "rollback", "status"]));
     const options = (name: string): string[] => program().commands.find((c) => c.name() === name)!.options.map((o) => o.long ?? "");
     expect(options("migrate")).toEqual(
-      expect.arrayContaining(["--db", "--to", "--target", "--dry-run", "--verify", "--concurrency", "--batch-size", "--restart", "--no-validate", "--state-db", "--schemas", "--manifests", "--steps"]),
+      expect.arrayContaining(["--db", "--to", "--target", "--dry-run", "--verify", "--concurrency", "--batch-size", "--restart", "--no-validate", "--state-db", "--lease-owner", "--schemas", "--manifests", "--steps"]),
     );
     expect(options("rollback")).toEqual(expect.arrayContaining(["--db", "--to", "--target", "--restart", "--state-db"]));
     expect(options("status")).toEqual(expect.arrayContaining(["--db", "--to", "--id", "--state-db", "--steps"]));
