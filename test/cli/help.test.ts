@@ -38,10 +38,13 @@ describe("divan --help", () => {
     expect(options("serve")).toEqual(expect.arrayContaining(["--transform", "--status-port"]));
   });
 
-  it("lists every registered command (tsx server/cli.ts)", async () => {
+  it("lists every registered command (tsx server/cli.ts), and every command's help says what its exit codes mean", async () => {
     const r = await divan(["--help"], { cwd: ROOT });
     expect(r.code).toBe(0);
     expect(listed(r.stdout)).toEqual([...registered, "help"]);
+    for (const help of [r.stdout, (await divan(["migrate", "--help"], { cwd: ROOT })).stdout]) {
+      expect(help).toMatch(/^Exit codes:\n {2}0 {2}everything migrated and valid.*\n {2}1 {2}a document is quarantined.*\n {2}2 {2}the command could not run/m);
+    }
   });
 
   // `npm install` builds dist/ (the `prepare` script), so the package's bin is there for every test run;
