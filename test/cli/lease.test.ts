@@ -3,9 +3,10 @@
  * at `COUCHDB_URL`): exactly one migrates, the other reports `LEASE_HELD` and changes nothing. The lease is an
  * ordinary document in `<db>$divan`, so this holds on CouchDB 3 too, which does not check `_local` revisions.
  *
- * Both reach the database through a gate (a forwarding proxy) that holds every scan request (`_all_docs`) until
- * one of the two has exited: whichever took the lease waits there, so the other always finds it held, however
- * the two processes are scheduled.
+ * Both reach the database through a gate (a forwarding proxy) that makes them race for the lease at the same
+ * moment — it holds each one's first read of the lease until both have asked — and then holds every scan request
+ * (`_all_docs`) until one of the two has exited, or both are scanning (both got the lease: the test fails): so the
+ * outcome does not depend on how the two processes are scheduled.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -18,11 +19,20 @@ const DB = uniqueDbName("cli-lease");
 const N = 30;
 let server: TestServer;
 
-/** A proxy to `target` that holds `_all_docs` requests of `db` until `open()`. */
+/**
+ * A proxy to `target` that holds the first two reads of a lease until both have arrived, and the `_all_docs`
+ * requests of `db` until `open()` (or until two are waiting).
+ */
 async function gate(target: string, db: string): Promise<{ url: string; open(): void; close(): Promise<void> }> {
   const to = new URL(target);
   let opened = false;
   const held: (() => void)[] = [];
+  const leaseReads: (() => void)[] = [];
+  let leaseReadsSeen = 0;
+  const open = (): void => {
+    opened = true;
+    for (const f of held.splice(0)) f();
+  };
   const proxy = http.createServer((req, res) => {
     const forward = (): void => {
       const upstream = http.request(
@@ -35,17 +45,21 @@ async function gate(target: string, db: string): Promise<{ url: string; open(): 
       upstream.on("error", () => res.destroy());
       req.pipe(upstream);
     };
-    if (!opened && (req.url ?? "").startsWith(`/${db}/_all_docs`)) held.push(forward);
-    else forward();
+    const url = req.url ?? "";
+    if (req.method === "GET" && /lease/.test(decodeURIComponent(url)) && leaseReadsSeen < 2) {
+      leaseReadsSeen++;
+      leaseReads.push(forward);
+      if (leaseReadsSeen === 2) for (const f of leaseReads.splice(0)) f();
+    } else if (!opened && url.startsWith(`/${db}/_all_docs`)) {
+      held.push(forward);
+      if (held.length === 2) open();
+    } else forward();
   });
   await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
   return {
     url,
-    open() {
-      opened = true;
-      for (const f of held.splice(0)) f();
-    },
+    open,
     close: () =>
       new Promise<void>((resolve) => {
         proxy.closeAllConnections();
