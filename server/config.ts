@@ -143,8 +143,10 @@ export function parseConfig(raw: unknown, file: string): DivanConfig {
 async function isFile(file: string): Promise<boolean> {
   try {
     return (await stat(file)).isFile();
-  } catch {
-    return false;
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return false;
+    throw e;
   }
 }
 

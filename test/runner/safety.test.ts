@@ -8,6 +8,7 @@ import { isDivanError, DivanError } from "../../core/errors.js";
 import type { Doc, DocumentStore, LocalDoc } from "../../store/port.js";
 import { QuarantineLog, quarantineCount, quarantineId, readQuarantine } from "../../strategies/runner/local.js";
 import { createMigration, runMigration } from "../../strategies/runner/runner.js";
+import { resolveMigrationConflicts } from "../../strategies/runner/conflicts.js";
 import { rollbackMigration } from "../../strategies/runner/verify.js";
 import type { DocumentResult, QuarantineRecord } from "../../strategies/runner/types.js";
 import { contents, graph, memoryStore, todoRegistry, todoV1, V1, V3 } from "./fixtures.js";
@@ -31,6 +32,7 @@ async function leavesOf(s: DocumentStore, id: string): Promise<Doc[]> {
   return [winner, ...others].map(({ _conflicts, ...d }) => (void _conflicts, d as Doc)).sort((a, b) => String(a._rev).localeCompare(String(b._rev)));
 }
 
+const leafOf = (n: number, c: string): Doc => ({ ...todoV1(n), _rev: `1-${hex(c)}`, title: `leaf ${c}` });
 const withoutRev = ({ _rev, _revisions, ...d }: Doc): Doc => (void _rev, void _revisions, d as Doc);
 
 describe("entities split across pages", () => {
@@ -241,6 +243,16 @@ describe("failures", () => {
     await expect(m.run()).rejects.toBeInstanceOf(TypeError);
     expect(calls).toBe(1);
     expect(errors).toEqual([]);
+  });
+
+  it("resolving migration conflicts lets a bug surface instead of taking it for a missing document", async () => {
+    const inner = store();
+    await inner.bulkDocs([leafOf(1, "a"), leafOf(1, "b")], { newEdits: false });
+    const buggy: DocumentStore = Object.create(inner) as DocumentStore;
+    buggy.get = async () => {
+      throw new TypeError("x is not a function");
+    };
+    await expect(resolveMigrationConflicts(buggy, { graph, to: V3 })).rejects.toBeInstanceOf(TypeError);
   });
 
   it("an unavailable store is retried with backoff", async () => {
