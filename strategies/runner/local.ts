@@ -401,13 +401,19 @@ export async function acquireLease(state: DocumentStore, database: string, owner
   }
 }
 
-/** Releases the lease on `database` if `owner` holds it. */
+/**
+ * Releases the lease on `database` if `owner` holds it. A `CONFLICT` (the owner's own renewal landed meanwhile, or
+ * another runner took the expired lease over) reads the lease again: it is released while it is still `owner`'s.
+ */
 export async function releaseLease(state: DocumentStore, database: string, owner: string): Promise<void> {
-  const current = await getOrUndefined(state, leaseId(database));
-  if (current === undefined || current["owner"] !== owner || current._rev === undefined) return;
-  try {
-    await state.remove(leaseId(database), current._rev);
-  } catch (e) {
-    if (!isDivanError(e, "CONFLICT")) throw e; // another runner took it over after it expired
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const current = await getOrUndefined(state, leaseId(database));
+    if (current === undefined || current["owner"] !== owner || current._rev === undefined) return;
+    try {
+      await state.remove(leaseId(database), current._rev);
+      return;
+    } catch (e) {
+      if (!isDivanError(e, "CONFLICT")) throw e;
+    }
   }
 }

@@ -214,13 +214,14 @@ export class Migration extends TypedEmitter<MigrationEvents> {
     const owner = lease?.owner ?? `runner-${Math.random().toString(36).slice(2)}-${this.now().toString(36)}`;
     const ttl = lease?.ttlMs ?? DEFAULT_TTL;
     let renew: ReturnType<typeof setInterval> | undefined;
+    let renewing: Promise<unknown> = Promise.resolve();
     let leaseError: unknown;
     let database: string | undefined;
     if (lease !== undefined) {
       const leased = (database = (await this.retry(() => this.dst.info())).name);
       await acquireLease(lease.store, leased, owner, ttl, this.now(), this.id);
       renew = setInterval(() => {
-        acquireLease(lease.store, leased, owner, ttl, this.now(), this.id).catch((e: unknown) => (leaseError = e));
+        renewing = acquireLease(lease.store, leased, owner, ttl, this.now(), this.id).catch((e: unknown) => (leaseError = e));
       }, Math.max(10, Math.floor(ttl / 3)));
     }
     try {
@@ -314,6 +315,7 @@ export class Migration extends TypedEmitter<MigrationEvents> {
       };
     } finally {
       if (renew !== undefined) clearInterval(renew);
+      await renewing; // a renewal still writing would otherwise outlive the release
       if (lease !== undefined && database !== undefined) {
         await releaseLease(lease.store, database, owner).catch((e: unknown) => {
           if (!isDivanError(e)) throw e; // a store failure: the lease expires after its ttl

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isDivanError } from "../../core/errors.js";
 import { acquireLease, leaseId, readLease, releaseLease } from "../../strategies/runner/local.js";
+import type { DocumentStore } from "../../store/port.js";
 import { storeBackends } from "../support/backends.js";
 
 /** How two contenders fared: `won` took the lease, `held` got LEASE_HELD. */
@@ -56,6 +57,24 @@ for (const backend of storeBackends()) {
       expect(await readLease(state, "db")).toBeUndefined();
       await acquireLease(state, "db", "you", 1_000, now + 1_000);
       expect((await readLease(state, "db"))?.owner).toBe("you");
+    });
+
+    it("is released even when the owner's own renewal lands between the release's read and its delete", async () => {
+      const inner = await backend.newStore();
+      const now = Date.now();
+      await acquireLease(inner, "db", "me", 30_000, now);
+      let renewed = false;
+      const state: DocumentStore = Object.create(inner) as DocumentStore;
+      state.remove = async (id: string, rev: string) => {
+        if (!renewed) {
+          renewed = true;
+          await acquireLease(inner, "db", "me", 30_000, now + 10_000); // the renewal, still in flight when the run ended
+        }
+        return inner.remove(id, rev);
+      };
+      await releaseLease(state, "db", "me");
+      expect(renewed).toBe(true);
+      expect(await readLease(inner, "db")).toBeUndefined();
     });
   });
 }
