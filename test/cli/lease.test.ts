@@ -13,7 +13,11 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uniqueDbName } from "../support/backends.js";
 import { startTestServer, type TestServer } from "../support/server.js";
-import { allDocs, divan, drop, seed, todoV1, withCredentials } from "./support.js";
+import { allDocs, drop, seed, todoV1, withCredentials, bundleCli, type BundledCli, type CliResult } from "./support.js";
+
+let cli: BundledCli;
+/** The CLI, bundled once for this file: it starts in a fraction of the time tsx needs. */
+const divan = (args: readonly string[], options?: { cwd?: string }): Promise<CliResult> => cli.run(args, options);
 
 const DB = uniqueDbName("cli-lease");
 const N = 30;
@@ -69,10 +73,12 @@ async function gate(target: string, db: string): Promise<{ url: string; open(): 
 }
 
 beforeAll(async () => {
+  cli = await bundleCli();
   server = await startTestServer();
   await seed(server.url, DB, Array.from({ length: N }, (_, n) => todoV1(n)));
 });
 afterAll(async () => {
+  await cli?.remove();
   if (server !== undefined) for (const db of [DB, `${DB}%24divan`]) await drop(server.url, db);
   await server?.close();
 });

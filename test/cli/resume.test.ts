@@ -12,7 +12,11 @@ import { acquireLease, readCheckpoint, releaseLease } from "../../strategies/run
 import { createMigration } from "../../strategies/runner/runner.js";
 import { uniqueDbName } from "../support/backends.js";
 import { startTestServer, type TestServer } from "../support/server.js";
-import { allDocs, divan, drop, seed, todoV1, withCredentials } from "./support.js";
+import { allDocs, drop, seed, todoV1, withCredentials, bundleCli, type BundledCli, type CliResult } from "./support.js";
+
+let cli: BundledCli;
+/** The CLI, bundled once for this file: it starts in a fraction of the time tsx needs. */
+const divan = (args: readonly string[], options?: { cwd?: string }): Promise<CliResult> => cli.run(args, options);
 
 const DB = uniqueDbName("cli-resume");
 const N = 20;
@@ -21,6 +25,7 @@ let store: DocumentStore;
 let state: DocumentStore;
 
 beforeAll(async () => {
+  cli = await bundleCli();
   server = await startTestServer();
   await seed(server.url, DB, Array.from({ length: N }, (_, n) => todoV1(n)));
   store = httpStore(`${server.url}/${DB}`);
@@ -29,6 +34,7 @@ beforeAll(async () => {
   await state.create();
 });
 afterAll(async () => {
+  await cli?.remove();
   await store?.close();
   await state?.close();
   if (server !== undefined) for (const db of [DB, `${DB}%24divan`]) await drop(server.url, db);

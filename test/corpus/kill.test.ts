@@ -2,7 +2,8 @@
  * The corpus (`generator.ts`, over 10,000 documents) migrated in place by `divan migrate` processes killed with
  * SIGKILL at 20 random points — mid-scan, mid-write, mid-checkpoint, while quarantined documents are retried — each
  * run resuming where the last one stopped: the database ends identical to one migrated by a single uninterrupted
- * run (ids, bodies, conflict leaves, quarantine). On the test server: embedded, or `COUCHDB_URL`.
+ * run (ids, bodies, conflict leaves, quarantine), and nothing was written twice (every leaf has the revision
+ * generation the uninterrupted run gave it). On the test server: embedded, or `COUCHDB_URL`.
  *
  * A kill point is "after the run's first progress line, plus a random delay": every run gets past its start-up
  * (lease, checkpoint, quarantine loaded) and makes some progress, so the 20 points spread over the whole migration.
@@ -107,6 +108,9 @@ describe("the corpus migrated by runs killed with SIGKILL", () => {
     const [w, g] = [contents(want), contents(got)];
     const differing = [...w.keys()].filter((id) => canonicalJson(w.get(id)) !== canonicalJson(g.get(id)));
     expect(differing, `seed ${startSeed}`).toEqual([]);
+    // nothing written twice: every leaf has the revision generation it has after the uninterrupted run
+    const generations = (s: Snapshot): string => canonicalJson([...s.leaves].map(([id, leaves]) => [id, leaves.map((d) => Number.parseInt(String(d._rev), 10)).sort()]));
+    expect(generations(got), `seed ${startSeed}`).toBe(generations(want));
     const records = async (s: DocumentStore): Promise<string[]> => [...(await quarantines(s)).values()].map((r) => canonicalJson(r)).sort();
     expect(await records(victim.store), `seed ${startSeed}`).toEqual(await records(reference.store));
   }, 300_000);
