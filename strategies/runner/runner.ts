@@ -30,18 +30,21 @@
  *   document not at a fixed path's source shape; also any output identical to the stored document.
  * - `quarantined`: malformed (version not an integer, id not `<type>:<entityId>`), no path from its shape,
  *   translation failed, an attribute no schema names that does not survive the translation back, invalid at the
- *   target version (`verify`), refused by the target (`FORBIDDEN`, `BAD_REQUEST`), or a losing revision of a
- *   conflicted document that cannot be migrated on its own branch. Recorded (id, rev, type, version, code,
+ *   target version (`verify`), refused by the target (`FORBIDDEN`, `BAD_REQUEST`), or part of a conflicted entity
+ *   that cannot be translated whole (see below). Recorded (id, rev, type, version, code,
  *   reason) in the job's quarantine on the target; the original is left where it was (in copy mode it is also
  *   carried unchanged, so switching to the target loses nothing).
  * - `conflict`: the stored document changed between read and write; carries the current document. The
  *   dirty pass migrates it again (the concurrent write is in `_changes`).
  *
  * ## Conflicted documents
- * The winning revision is migrated as any document. Each losing (non-deleted) revision is a result of its own:
- * in place it is migrated on its own branch (written as the child of that revision) when it translates into
- * exactly one document with its own id, and quarantined (`CONFLICT`) otherwise; in a copy every revision of a
- * document that is copied unchanged is carried, and a losing revision of a translated document is quarantined.
+ * Losing (non-deleted) revisions are read before anything is translated; each is a result of its own. In place,
+ * an entity with a conflicted document is translated only when every losing revision can follow on its own
+ * branch (it translates into exactly one document with its own id, valid, nothing lost: written as the child of
+ * that revision); otherwise the whole entity, winner and losing revisions, is left as it is and quarantined
+ * (`CONFLICT`), so translating the winner never rewrites a document a losing revision's entity shares. A copy
+ * never translates a conflicted document (one translation per document would drop a leaf): it carries it with
+ * every leaf and quarantines it.
  *
  * Design and `_local` documents are never touched. Tombstones: in place they are left as they are; in copy
  * mode the target documents of the deleted document's entity family are deleted too.
