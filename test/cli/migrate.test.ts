@@ -29,7 +29,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await cli?.remove();
-  if (server !== undefined) await drop(server.url, DB);
+  if (server !== undefined) for (const db of [DB, `${DB}%24divan`]) await drop(server.url, db);
   await server?.close();
 });
 
