@@ -10,7 +10,7 @@
  *
  * @packageDocumentation
  */
-export { divan, type DivanHandle, type DivanPluginProps } from "./plugin.js";
+export { divan, type DivanHandle, type DivanPluginProps, type PouchAllDocsOptions } from "./plugin.js";
 export {
   LiveAdapter,
   createLiveAdapter,

@@ -32,8 +32,11 @@ export interface DivanHandle {
   readonly adapter: LiveAdapter;
   /** One document at the app's version (see {@link LiveAdapter.get}). */
   get(id: string, options?: { rev?: string }): Promise<Doc>;
-  /** A page of documents at the app's version; problems are rows (see {@link LiveAdapter.allDocs}). */
-  allDocs(options?: AllDocsOptions): Promise<LivePage>;
+  /**
+   * A page of documents at the app's version; problems are rows (see {@link LiveAdapter.allDocs}). Takes divan's
+   * options (`includeDocs`) or PouchDB's own (`include_docs`, `start_key`, `end_key`, `key`, …).
+   */
+  allDocs(options?: AllDocsOptions | PouchAllDocsOptions): Promise<LivePage>;
   /** A Mango query in the app's version (see {@link LiveAdapter.find}). */
   find(request: FindRequest): Promise<LiveFindResult>;
   /** A page of `_changes` as the app sees it (see {@link LiveAdapter.changes}). */
@@ -50,6 +53,42 @@ export interface DivanHandle {
 export interface DivanPluginProps {
   /** The live adapter handle of this database. */
   readonly divan: DivanHandle;
+}
+
+/** PouchDB's own `allDocs` options that `db.divan.allDocs` understands (as PouchDB spells them). */
+export interface PouchAllDocsOptions {
+  include_docs?: boolean;
+  conflicts?: boolean;
+  startkey?: string;
+  start_key?: string;
+  endkey?: string;
+  end_key?: string;
+  key?: string;
+  keys?: string[];
+  limit?: number;
+  skip?: number;
+  descending?: boolean;
+}
+
+/** PouchDB spellings of {@link AllDocsOptions} fields. */
+const POUCH_NAMES: Readonly<Record<string, keyof AllDocsOptions>> = { include_docs: "includeDocs", start_key: "startkey", end_key: "endkey" };
+const OWN_NAMES: ReadonlySet<string> = new Set(["includeDocs", "conflicts", "startkey", "endkey", "keys", "limit", "skip", "descending"]);
+
+/**
+ * The options of `db.divan.allDocs` in divan's spelling. `key` is `keys: [key]`.
+ *
+ * @throws DivanError `BAD_REQUEST` for an option it does not support (rather than ignoring it).
+ */
+export function allDocsOptions(options: AllDocsOptions | PouchAllDocsOptions = {}): AllDocsOptions {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(options)) {
+    if (v === undefined) continue;
+    if (k === "key") out["keys"] = [v];
+    else if (POUCH_NAMES[k] !== undefined) out[POUCH_NAMES[k]] = v;
+    else if (OWN_NAMES.has(k)) out[k] = v;
+    else throw new DivanError("BAD_REQUEST", `db.divan.allDocs does not support the option "${k}" (it supports include_docs/includeDocs, start_key/startkey, end_key/endkey, key, keys, limit, skip, descending, conflicts)`, { details: { option: k } });
+  }
+  return out as AllDocsOptions;
 }
 
 const handles = new WeakMap<object, DivanHandle>();
@@ -74,7 +113,7 @@ function createHandle(db: PouchDB.Database): DivanHandle {
   Object.assign(handle, {
     configure,
     get: (id: string, options?: { rev?: string }) => need().get(id, options),
-    allDocs: (options?: AllDocsOptions) => need().allDocs(options),
+    allDocs: async (options?: AllDocsOptions | PouchAllDocsOptions) => need().allDocs(allDocsOptions(options)),
     find: (request: FindRequest) => need().find(request),
     changes: (options?: ChangesOptions) => need().changes(options),
     put: (doc: Doc) => need().put(doc),

@@ -15,6 +15,18 @@ const program = new Command()
 
 for (const register of commands) register(program);
 
+program.addHelpText(
+  "afterAll",
+  [
+    "",
+    "Exit codes:",
+    "  0  everything migrated and valid (for check and types --check: nothing to report)",
+    "  1  a document is quarantined (by this run, or still where it was after an earlier one) or invalid",
+    "  2  the command could not run: a bad option or config, a database that does not exist (NOT_FOUND),",
+    "     a lease another run holds (LEASE_HELD), a --target that is no copy of --db (NOT_A_COPY), …",
+  ].join("\n"),
+);
+
 program.parseAsync(process.argv).catch((e: unknown) => {
   const code = isDivanError(e) ? ` [${e.code}]` : "";
   process.stderr.write(`divan: ${redact(e instanceof Error ? e.message : String(e))}${code}\n`);

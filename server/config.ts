@@ -19,8 +19,10 @@ import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Command } from "commander";
+import { isDeclarativeStep, type StepDefinition } from "../adapters/steps.js";
 import { DivanError, messageOf } from "../core/errors.js";
-import type { InferRule } from "../schemas/registry.js";
+import { loadRegistry } from "../schemas/load.js";
+import type { InferRule, Registry } from "../schemas/registry.js";
 
 /** What an app writes in `divan.config.*` (or passes to the library). Every field is optional. */
 export interface DivanConfig {
@@ -34,6 +36,11 @@ export interface DivanConfig {
   types?: string;
   /** Database URL (`http://user:pass@host:5984/db`) or local PouchDB name, used when `--db` is not given. */
   db?: string;
+  /**
+   * The database holding divan's leases (URL or local PouchDB name). Default: `<db>$divan` next to the database a
+   * command writes, created when first needed. No device replicates it.
+   */
+  stateDb?: string;
   /** Field holding the document type. Default `"schema"`. */
   typeField?: string;
   /** Field holding the major version. Default `"version"`. */
@@ -58,6 +65,8 @@ export interface ResolvedConfig {
   readonly types?: string;
   /** Database URL or local PouchDB name, when configured. */
   readonly db?: string;
+  /** The state database, when configured (else `<db>$divan`). */
+  readonly stateDb?: string;
   /** Field holding the document type. */
   readonly typeField: string;
   /** Field holding the major version. */
@@ -83,7 +92,7 @@ export const CONFIG_DEFAULTS = {
 export const CONFIG_FILES = ["divan.config.ts", "divan.config.mts", "divan.config.js", "divan.config.mjs", "divan.config.json"] as const;
 
 const PATH_FIELDS = ["schemas", "manifests", "steps", "types", "transform"] as const;
-const STRING_FIELDS = ["db", "typeField", "versionField"] as const;
+const STRING_FIELDS = ["db", "stateDb", "typeField", "versionField"] as const;
 const KNOWN_FIELDS: ReadonlySet<string> = new Set<string>([...PATH_FIELDS, ...STRING_FIELDS, "infer"]);
 
 /** Identity helper that types a configuration object (`export default defineConfig({ ... })`). */
@@ -134,8 +143,10 @@ export function parseConfig(raw: unknown, file: string): DivanConfig {
 async function isFile(file: string): Promise<boolean> {
   try {
     return (await stat(file)).isFile();
-  } catch {
-    return false;
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return false;
+    throw e;
   }
 }
 
@@ -167,6 +178,63 @@ export async function importModule(file: string): Promise<Record<string, unknown
   }
   const { tsImport } = await import("tsx/esm/api");
   return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
+}
+
+/**
+ * The steps a steps module exports (`--steps`, the `steps` of a config or of a transform config): its `steps` or
+ * `default` export when that is an array of steps, else every exported step and every exported array of steps.
+ * A TypeScript module is imported through tsx when divan runs on plain Node (the built CLI).
+ *
+ * @throws DivanError `CONFIG_INVALID` when the module cannot be imported or exports no steps.
+ */
+export async function loadStepDefinitions(file: string): Promise<StepDefinition[]> {
+  let mod: Record<string, unknown>;
+  try {
+    mod = await importModule(file);
+  } catch (e) {
+    throw new DivanError("CONFIG_INVALID", `cannot import the steps module ${file}: ${messageOf(e)}`, { cause: e, details: { file, field: "steps" } });
+  }
+  const isStep = (v: unknown): v is StepDefinition =>
+    typeof v === "object" && v !== null && "from" in v && "to" in v && (isDeclarativeStep(v as StepDefinition) || "up" in v);
+  const isStepArray = (v: unknown): v is StepDefinition[] => Array.isArray(v) && v.length > 0 && v.every(isStep);
+  const named = [mod["steps"], mod["default"]].find(isStepArray);
+  const steps: StepDefinition[] = [];
+  if (named !== undefined) steps.push(...named);
+  else {
+    for (const value of Object.values(mod)) {
+      if (isStepArray(value)) steps.push(...value);
+      else if (isStep(value)) steps.push(value);
+    }
+  }
+  const unique = [...new Set(steps)];
+  if (unique.length === 0) {
+    throw new DivanError("CONFIG_INVALID", `${file} exports no steps (export them as an array named "steps" or as the default export)`, { details: { file, field: "steps" } });
+  }
+  return unique;
+}
+
+/**
+ * The registry of the configuration's schemas folder.
+ *
+ * @throws DivanError `CONFIG_INVALID` naming the folder it looked in when there is none.
+ */
+export async function loadConfiguredRegistry(config: ResolvedConfig): Promise<Registry> {
+  let isDir: boolean;
+  try {
+    isDir = (await stat(config.schemas)).isDirectory();
+  } catch (e) {
+    if ((e as { code?: unknown }).code !== "ENOENT") throw e;
+    isDir = false;
+  }
+  if (!isDir) {
+    const where = config.file === undefined ? "no divan.config.* in the working directory" : `config ${displayPath(config.file)}`;
+    throw new DivanError(
+      "CONFIG_INVALID",
+      `no schemas folder at ${config.schemas} (${where}): give --schemas DIR, set "schemas" in the config, or point --config at the app's divan.config.ts`,
+      { details: { field: "schemas", dir: config.schemas } },
+    );
+  }
+  return loadRegistry(config.schemas, { typeField: config.typeField, versionField: config.versionField, infer: [...config.infer] });
 }
 
 /** Reads a config file: JSON, or the default export of a module. */
@@ -224,6 +292,7 @@ export function resolveConfig(config: DivanConfig, options: ResolveOptions): Res
   const types = pathOf("types");
   const transform = pathOf("transform");
   const db = fromCli.db ?? fromConfig.db;
+  const stateDb = fromCli.stateDb ?? fromConfig.stateDb;
   return {
     ...(options.file === undefined ? {} : { file: options.file }),
     schemas: pathOf("schemas")!,
@@ -231,6 +300,7 @@ export function resolveConfig(config: DivanConfig, options: ResolveOptions): Res
     steps: pathOf("steps")!,
     ...(types === undefined ? {} : { types }),
     ...(db === undefined ? {} : { db }),
+    ...(stateDb === undefined ? {} : { stateDb }),
     typeField: fromCli.typeField ?? fromConfig.typeField ?? CONFIG_DEFAULTS.typeField,
     versionField: fromCli.versionField ?? fromConfig.versionField ?? CONFIG_DEFAULTS.versionField,
     infer: fromCli.infer ?? fromConfig.infer ?? [],

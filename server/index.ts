@@ -11,6 +11,6 @@ export {
   type TransformerService,
   type TransformerServiceOptions,
 } from "./transformer/service.js";
-export { loadTransformConfig, loadSteps, type TransformConfig } from "./transformer/config.js";
+export { loadTransformConfig, type TransformConfig } from "./transformer/config.js";
 export { NodePouchDB, pouchDefaults } from "../store/pouchdb-node.js";
-export { defineConfig, loadConfig, resolveConfig, type DivanConfig, type ResolvedConfig } from "./config.js";
+export { defineConfig, loadConfig, loadStepDefinitions, resolveConfig, type DivanConfig, type ResolvedConfig } from "./config.js";

@@ -232,7 +232,7 @@ export class HttpStore implements DocumentStore {
   }
 
   /** {@inheritDoc DocumentStore.bulkGet} */
-  bulkGet(requests: BulkGetRequest[], options: { revs?: boolean } = {}): Promise<BulkGetResult[]> {
+  bulkGet(requests: BulkGetRequest[], options: { revs?: boolean; attachments?: boolean } = {}): Promise<BulkGetResult[]> {
     return this.run("bulkGet", async () => {
       if (requests.length === 0) return [];
       // Answers are matched to requests by id, in order. An id asked twice goes into a later round,
@@ -250,7 +250,7 @@ export class HttpStore implements DocumentStore {
         const raw = await this.request<{ results: { id: string; docs: Answer[] }[] }>({
           method: "POST",
           path: "_bulk_get",
-          qs: options.revs === true ? { revs: true } : {},
+          qs: { ...(options.revs === true ? { revs: true } : {}), ...(options.attachments === true ? { attachments: true } : {}) },
           body: { docs: round.map((r) => (r.rev === undefined ? { id: r.id } : { id: r.id, rev: r.rev })) },
         });
         for (const result of raw.results) {

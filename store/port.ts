@@ -260,8 +260,11 @@ export interface DocumentStore {
   info(): Promise<StoreInfo>;
   /** Reads one document; `NOT_FOUND` if it does not exist or was deleted (unless `rev` names a deleted revision). */
   get(id: string, options?: GetOptions): Promise<Doc>;
-  /** Reads many documents, specific revisions if asked; never throws for a missing one. */
-  bulkGet(requests: BulkGetRequest[], options?: { revs?: boolean }): Promise<BulkGetResult[]>;
+  /**
+   * Reads many documents, specific revisions if asked; never throws for a missing one. With `attachments`,
+   * attachment bodies come inline (base64 `data`) instead of stubs.
+   */
+  bulkGet(requests: BulkGetRequest[], options?: { revs?: boolean; attachments?: boolean }): Promise<BulkGetResult[]>;
   /** One page of `_all_docs`. */
   allDocs(options?: AllDocsOptions): Promise<AllDocsPage>;
   /** Writes documents; one result per input, in input order. Per-document errors are results, not throws. */
@@ -285,7 +288,12 @@ export interface DocumentStore {
   liveChanges(options: ChangesOptions, handlers: LiveFeedHandlers): LiveFeed;
   /** Reads a `_local` document (`id` with or without the `_local/` prefix; the result's `_id` has it); `undefined` if absent. */
   getLocal(id: string): Promise<LocalDoc | undefined>;
-  /** Writes a `_local` document; `CONFLICT` on a stale rev. */
+  /**
+   * Writes a `_local` document (a whole document: nothing of the stored one is kept). Its revision is not a
+   * promise: PouchDB answers `CONFLICT` on a stale or missing `_rev`, CouchDB 3 overwrites (last writer wins).
+   * So a `_local` document holds state one writer owns (a checkpoint), never a lease or any other mutual
+   * exclusion: those are ordinary documents, whose stale `_rev` gets `CONFLICT` everywhere.
+   */
   putLocal(doc: LocalDoc): Promise<{ id: string; rev: string }>;
   /** Removes a `_local` document; no error if it does not exist. */
   removeLocal(id: string): Promise<void>;

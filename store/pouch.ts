@@ -225,7 +225,7 @@ export class PouchStore implements DocumentStore {
   }
 
   /** {@inheritDoc DocumentStore.bulkGet} */
-  bulkGet(requests: BulkGetRequest[], options: { revs?: boolean } = {}): Promise<BulkGetResult[]> {
+  bulkGet(requests: BulkGetRequest[], options: { revs?: boolean; attachments?: boolean } = {}): Promise<BulkGetResult[]> {
     return this.run("bulkGet", async (db) => {
       // One get per request: PouchDB's bulkGet shim drops a rev-less request for an id that is also
       // requested with a rev, and answers per id rather than per request.
@@ -235,6 +235,7 @@ export class PouchStore implements DocumentStore {
           const opts: Record<string, unknown> = {};
           if (req.rev !== undefined) opts.rev = req.rev;
           if (options.revs === true) opts.revs = true;
+          if (options.attachments === true) opts.attachments = true;
           try {
             return { ...base, ok: await db.get(req.id, opts) };
           } catch (e) {

@@ -4,7 +4,8 @@
  * `types.ts`. Imports of divan's own modules in the copied TypeScript files become package imports
  * (`divan`, `divan/server`, `divan/client`), so the copy works where the `divan` package is installed.
  * Refuses to overwrite an existing file unless `--force`. A folder without `package.json` gets a minimal one
- * (`"type": "module"`, depending on divan): the steps are ES modules.
+ * (`"type": "module"`, depending on the divan package init ran from by a `file:` path, since divan is on no
+ * registry): the steps are ES modules.
  */
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
@@ -101,15 +102,25 @@ export async function initApp(options: InitOptions): Promise<string[]> {
   return written;
 }
 
-/** A minimal package.json for a new app folder: private, ES modules, depending on this divan version. */
+/**
+ * How the app depends on divan: a `file:` reference to the divan package `init` ran from (relative to the app
+ * folder), which `npm install` resolves; divan is not published on a registry.
+ */
+export function divanDependency(dir: string, template: string): string {
+  const packageRoot = path.resolve(template, "..", "..");
+  const rel = path.relative(path.resolve(dir), packageRoot).split(path.sep).join("/");
+  return `file:${rel === "" ? "." : rel}`;
+}
+
+/** A minimal package.json for a new app folder: private, ES modules, depending on the divan package init ran from. */
 async function appPackageJson(dir: string, template: string): Promise<Record<string, unknown>> {
-  const own = JSON.parse(await readFile(path.resolve(template, "..", "..", "package.json"), "utf8")) as { name?: unknown; version?: unknown };
+  const own = JSON.parse(await readFile(path.resolve(template, "..", "..", "package.json"), "utf8")) as { name?: unknown };
   const name = path.basename(path.resolve(dir)).toLowerCase().replace(/[^a-z0-9._-]+/g, "-").replace(/^[._-]+/, "") || "app";
   return {
     name,
     private: true,
     type: "module",
-    dependencies: { [typeof own.name === "string" ? own.name : "divan"]: typeof own.version === "string" ? `^${own.version}` : "*" },
+    dependencies: { [typeof own.name === "string" ? own.name : "divan"]: divanDependency(dir, template) },
   };
 }
 
@@ -128,7 +139,7 @@ export function register(program: Command): void {
           `wrote ${written.length} files into ${displayPath(target) || "."}:`,
           ...written.map((f) => `  ${f}`),
           "",
-          "next: install divan in the app (the steps import it), then",
+          `next: install divan in the app (the steps import it): ${written.includes("package.json") ? `npm install (package.json depends on this divan by path, ${divanDependency(target, templateDir())}; divan is on no registry)` : `npm install ${divanDependency(target, templateDir())}`}, then`,
           `  ${dir === "." ? "" : `cd ${dir} && `}divan check && divan types --check`,
           "",
         ].join("\n"),

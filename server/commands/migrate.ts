@@ -1,34 +1,40 @@
 /**
- * `divan migrate --db URL --to <manifest version|type@major,...> [--target URL] [--dry-run] [--verify]
- * [--concurrency N] [--batch-size N] [--schemas DIR] [--manifests DIR] [--steps MODULE] [--config FILE]`
+ * `divan migrate --db URL --to <manifest version|type@major,...> [--target URL] [--dry-run] [--verify] [--restart]
+ * [--no-validate] [--state-db URL] [--concurrency N] [--batch-size N] [--schemas DIR] [--manifests DIR]
+ * [--steps MODULE] [--config FILE]`, and what `divan rollback` and `divan status` share with it.
  *
- * `--db`, `--schemas`, `--manifests`, `--steps` and the type/version field names come from the app's
- * `divan.config.*` when not given (`server/config.ts`).
+ * `--db`, `--schemas`, `--manifests`, `--steps`, `--state-db` and the type/version field names come from the
+ * app's `divan.config.*` when not given (`server/config.ts`).
  *
- * Runs the eager runner (`strategies/runner`) on the database: in place, or copied into `--target`.
- * `--to todo-item@3` is completed from the steps to the family's shape (`todo-item@3, todo-item-status@1`).
- * Resumes automatically from the run's checkpoint. Shows a cli-progress bar on a TTY (one line per
- * 10% otherwise), prints the totals and every quarantined document, and exits 1 when a document was
- * quarantined or `--verify` found an invalid one.
+ * Runs the eager runner (`strategies/runner`) on the database: in place, or copied into `--target` (a new or
+ * empty database, or divan's earlier copy of the same source). `--to todo-item@3` is completed from the steps to
+ * the family's shape (`todo-item@3, todo-item-status@1`). Takes the lease in the state database (`<db>$divan`),
+ * resumes from the job's checkpoint, validates every translation against its target schema before writing it,
+ * shows a cli-progress bar on a TTY (one line per 10% otherwise), prints the totals and what was quarantined,
+ * and exits 0 when everything is migrated and valid, 1 when a document is quarantined (now or, still where it
+ * was, by an earlier run) or `--verify` found an invalid one, 2 when it could not run.
  */
+import { existsSync } from "node:fs";
+import path from "node:path";
 import { SingleBar, Presets } from "cli-progress";
 import type { Command } from "commander";
 import { createStepGraph, type StepGraph } from "../../adapters/path.js";
-import { isDeclarativeStep, type StepDefinition } from "../../adapters/steps.js";
 import type { Shape } from "../../adapters/types.js";
-import { DivanError, messageOf } from "../../core/errors.js";
+import { DivanError, isDivanError } from "../../core/errors.js";
 import { redact, stripCredentials } from "../../core/redact.js";
-import { loadManifests, loadRegistry } from "../../schemas/load.js";
+import { loadManifests } from "../../schemas/load.js";
 import { resolveManifest } from "../../schemas/manifest.js";
 import type { Registry, RegistryOptions } from "../../schemas/registry.js";
-import { openStore } from "../../store/open.js";
+import { splitDatabaseUrl } from "../../store/http.js";
+import { isHttpUrl, openStore } from "../../store/open.js";
 import type { DocumentStore } from "../../store/port.js";
 import { NodePouchDB } from "../../store/pouchdb-node.js";
-import { readQuarantine } from "../../strategies/runner/local.js";
-import { createMigration } from "../../strategies/runner/runner.js";
-import type { MigrationReport } from "../../strategies/runner/types.js";
+import { createMigration, type Migration } from "../../strategies/runner/runner.js";
+import type { MigrationReport, QuarantineRecord } from "../../strategies/runner/types.js";
 import { verifyStore, type VerifyReport } from "../../strategies/runner/verify.js";
-import { commandConfig, configOption, importModule, type ResolvedConfig } from "../config.js";
+import { commandConfig, configOption, loadConfiguredRegistry, loadStepDefinitions, type ResolvedConfig } from "../config.js";
+
+export { loadStepDefinitions } from "../config.js";
 
 /** The registry options of a configuration (field names and infer rules). */
 export function registryOptions(config: ResolvedConfig): RegistryOptions {
@@ -49,6 +55,12 @@ export interface MigrationCliOptions {
   steps?: string;
   batchSize: number;
   concurrency: number;
+  /** `--restart`. */
+  restart?: boolean;
+  /** `--lease-owner NAME`. */
+  leaseOwner?: string;
+  /** `--no-validate` sets it false. */
+  validate: boolean;
   /** `--config FILE`. */
   config?: string;
 }
@@ -112,31 +124,6 @@ export function completeTarget(to: Shape, graph: StepGraph): Shape {
   return out;
 }
 
-/**
- * Every step the steps module (`--steps`) exports: each exported step, and each exported array of steps
- * (a TypeScript module is imported through tsx when divan runs on plain Node).
- *
- * @throws DivanError `CONFIG_INVALID` when the module cannot be imported or exports no steps.
- */
-export async function loadStepDefinitions(file: string): Promise<StepDefinition[]> {
-  let mod: Record<string, unknown>;
-  try {
-    mod = await importModule(file);
-  } catch (e) {
-    throw new DivanError("CONFIG_INVALID", `cannot import the steps module ${file}: ${messageOf(e)}`, { cause: e, details: { file, field: "steps" } });
-  }
-  const steps: StepDefinition[] = [];
-  const isStep = (v: unknown): v is StepDefinition =>
-    typeof v === "object" && v !== null && "from" in v && "to" in v && (isDeclarativeStep(v as StepDefinition) || "up" in v);
-  for (const value of Object.values(mod)) {
-    if (Array.isArray(value) && value.every(isStep)) steps.push(...value);
-    else if (isStep(value)) steps.push(value);
-  }
-  const unique = [...new Set(steps)];
-  if (unique.length === 0) throw new DivanError("CONFIG_INVALID", `--steps ${file} exports no steps (export an array of steps, or steps)`, { details: { file, field: "steps" } });
-  return unique;
-}
-
 /** Loads the steps module (`--steps`) as a step graph ({@link loadStepDefinitions}). */
 export async function loadSteps(file: string): Promise<StepGraph> {
   return createStepGraph(await loadStepDefinitions(file));
@@ -152,9 +139,56 @@ export function requireDb(config: ResolvedConfig): string {
   return config.db;
 }
 
-/** Opens the database of a URL or local PouchDB name. */
-export function openDb(urlOrName: string, create = false): Promise<DocumentStore> {
-  return openStore(urlOrName, { PouchDB: NodePouchDB, create });
+const SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
+
+/**
+ * Opens the database of a URL or local PouchDB name (a LevelDB folder relative to the working directory). Unless
+ * `create`, the database must exist.
+ *
+ * @throws DivanError `CONFIG_INVALID` for a URL that is not http(s); `NOT_FOUND` for a database that does not
+ * exist (and is not to be created).
+ */
+export async function openDb(urlOrName: string, create = false): Promise<DocumentStore> {
+  const scheme = SCHEME.exec(urlOrName)?.[1];
+  if (scheme !== undefined && !isHttpUrl(urlOrName)) {
+    throw new DivanError("CONFIG_INVALID", `${redact(urlOrName)} is no database: give an http(s):// URL or the name of a local PouchDB database (not ${scheme}://)`);
+  }
+  if (!create && !isHttpUrl(urlOrName) && !existsSync(path.resolve(urlOrName))) {
+    throw new DivanError("NOT_FOUND", `there is no local database ${urlOrName} (no folder ${path.resolve(urlOrName)}); check --db (a CouchDB database is an http(s):// URL)`, { details: { db: urlOrName } });
+  }
+  const store = await openStore(urlOrName, { PouchDB: NodePouchDB, create });
+  try {
+    await store.info();
+  } catch (e) {
+    await store.close();
+    if (isDivanError(e, "NOT_FOUND")) {
+      throw new DivanError("NOT_FOUND", `database ${redact(urlOrName)} does not exist: check the URL (this command does not create it)`, { cause: e, details: { db: redact(urlOrName) } });
+    }
+    throw e;
+  }
+  return store;
+}
+
+/** The default state database of `urlOrName`: `<db>$divan` on the same server (or next to a local database). */
+export function defaultStateDb(urlOrName: string): string {
+  if (!isHttpUrl(urlOrName)) return `${urlOrName}$divan`;
+  const { serverUrl, dbName } = splitDatabaseUrl(urlOrName);
+  return `${serverUrl.replace(/\/$/, "")}/${encodeURIComponent(`${dbName}$divan`)}`;
+}
+
+/**
+ * The state database holding the lease on the database `written` (the config's `stateDb`, else
+ * {@link defaultStateDb}), created when missing unless `create` is false (then `undefined` when there is none).
+ */
+export async function openStateDb(config: ResolvedConfig, written: string, create = true): Promise<DocumentStore | undefined> {
+  const url = config.stateDb ?? defaultStateDb(written);
+  if (create) return openStore(url, { PouchDB: NodePouchDB, create: true });
+  try {
+    return await openDb(url);
+  } catch (e) {
+    if (isDivanError(e, "NOT_FOUND")) return undefined;
+    throw e;
+  }
 }
 
 /** Adds the options every migration command shares (`--db`, `--schemas`, `--manifests` and `--steps` default to the config's). */
@@ -166,8 +200,12 @@ export function migrationOptions(cmd: Command): Command {
     .option("--schemas <dir>", "folder of <type>/<major>.<minor>.json schema files", "schemas")
     .option("--manifests <dir>", "folder of <app-version>.json manifests", "manifests")
     .option("--steps <module>", "module exporting the steps", "steps/index.ts")
+    .option("--state-db <url>", "database of divan's own holding the lease (default: <db>$divan next to the database written, or stateDb of the config)")
+    .option("--lease-owner <name>", "who holds the lease (default: one name per run); a run killed while holding it can be resumed at once with its owner, which divan status shows")
     .option("--batch-size <n>", "documents per page and per _bulk_docs", positiveInt, 500)
-    .option("--concurrency <n>", "pages in flight", positiveInt, 2);
+    .option("--concurrency <n>", "pages in flight", positiveInt, 2)
+    .option("--restart", "ignore the job's checkpoint and scan everything again")
+    .option("--no-validate", "write translations that fail their target schema (default: quarantine them, leaving the original where it was)");
 }
 
 /** Parses a positive integer option. */
@@ -177,15 +215,27 @@ export function positiveInt(value: string): number {
   return n;
 }
 
+/** Quarantine records printed by a run (the rest are counted; `divan status --id` lists them all). */
+const PRINTED_RECORDS = 50;
+
+/** One quarantine record as a line. */
+export function formatRecord(q: QuarantineRecord): string {
+  return `${q.id}${q.rev ? ` (rev ${q.rev})` : ""} ${q.type ?? "(no type)"}@${q.version === undefined ? "(no version)" : JSON.stringify(q.version)}: [${q.code}] ${q.reason}`;
+}
+
 /** The report as terminal text (URL passwords redacted: reasons may quote a store's URL). */
 export function formatReport(report: MigrationReport, verified?: VerifyReport): string {
   const t = report.totals;
   const lines = [
     `${report.dryRun ? "dry run: " : ""}${report.completed ? "done" : "stopped"}${report.resumed ? " (resumed from checkpoint)" : ""} in ${report.elapsedMs} ms`,
     `  read ${t.read}, written ${t.written}${report.dryRun ? " (would be)" : ""}, failed ${t.failed}`,
-    `  migrated ${t.migrated}, copied ${t.copied}, skipped ${t.skipped}, quarantined ${t.quarantined}, conflicts ${t.conflicts}, dirty rounds ${report.dirtyRounds}`,
+    `  migrated ${t.migrated}, copied ${t.copied}, skipped ${t.skipped}, quarantined ${t.quarantined}, conflict leaves ${t.conflicts}, changed meanwhile ${t.changed}, dirty rounds ${report.dirtyRounds}`,
   ];
-  for (const q of report.quarantined) lines.push(`quarantined ${q.id}${q.rev ? ` (rev ${q.rev})` : ""} ${q.type ?? "?"}@${String(q.version ?? "?")}: [${q.code}] ${q.reason}`);
+  for (const q of report.quarantined.slice(0, PRINTED_RECORDS)) lines.push(`quarantined ${formatRecord(q)}`);
+  if (report.quarantined.length > PRINTED_RECORDS) lines.push(`… and ${report.quarantined.length - PRINTED_RECORDS} more quarantined (divan status --id ${report.id} lists them)`);
+  const now = new Set(report.quarantined.map((q) => `${q.id}@${q.rev ?? ""}`));
+  const earlier = report.outstanding.filter((q) => !now.has(`${q.id}@${q.rev ?? ""}`)).length;
+  if (earlier > 0) lines.push(`${earlier} document(s) quarantined by earlier runs of this job are still where they were (divan status --id ${report.id})`);
   if (verified !== undefined) {
     lines.push(`verify: ${verified.checked} checked, ${verified.invalid.length} invalid`);
     for (const i of verified.invalid) lines.push(`  invalid ${i.id} ${i.type}@${String(i.version)}: ${i.reason}`);
@@ -193,71 +243,95 @@ export function formatReport(report: MigrationReport, verified?: VerifyReport): 
   return redact(lines.join("\n") + "\n");
 }
 
+/**
+ * The exit code of a migration command (README "Documented rules"): 0 when everything was migrated and is valid,
+ * 1 when a document is quarantined (by this run or, still where it was, by an earlier one) or invalid.
+ */
+export function exitCodeOf(report: MigrationReport, verified?: VerifyReport): 0 | 1 {
+  return report.outstanding.length > 0 || (verified?.invalid.length ?? 0) > 0 ? 1 : 0;
+}
+
+/** Runs a migration with the CLI's progress output: a cli-progress bar on a TTY, one line per 10% otherwise. */
+export async function runWithProgress(m: Migration, header: string): Promise<MigrationReport> {
+  let bar: SingleBar | undefined;
+  let lastTenth = -1;
+  m.on("progress", (p) => {
+    if (process.stdout.isTTY) {
+      if (bar === undefined) {
+        bar = new SingleBar({ format: "migrating [{bar}] {value}/{total} docs | {rate} docs/s | ETA {eta}s" }, Presets.shades_classic);
+        bar.start(p.total, 0, { rate: 0 });
+      }
+      bar.setTotal(p.total);
+      bar.update(p.done, { rate: Math.round(p.rate) });
+    } else {
+      const tenth = Math.floor((10 * p.done) / Math.max(1, p.total));
+      if (tenth !== lastTenth) {
+        lastTenth = tenth;
+        process.stdout.write(`progress ${p.done}/${p.total} (${p.phase})\n`);
+      }
+    }
+  });
+  m.on("error", (e) => process.stderr.write(`${e.willRetry ? "retrying" : "failed"} (attempt ${e.attempt}): ${redact(e.error.message)}\n`));
+  process.stdout.write(`${redact(header)} (job ${m.id})\n`);
+  try {
+    return await m.run();
+  } finally {
+    bar?.stop(); // also when the run fails, so the error is not printed into the bar's line
+  }
+}
+
+/** Closes stores, in order, whatever happens. */
+export async function closeAll(stores: readonly (DocumentStore | undefined)[]): Promise<void> {
+  for (const s of stores) await s?.close();
+}
+
+/** `type@major, …` of a shape. */
+export function showShape(shape: Shape): string {
+  return Object.entries(shape)
+    .map(([t, v]) => `${t}@${v}`)
+    .join(", ");
+}
+
 /** Registers `divan migrate`. */
 export function register(program: Command): void {
   migrationOptions(program.command("migrate").description("Migrate every document of a database to a target version (resumes from its checkpoint)"))
     .option("--dry-run", "report what would change, write nothing")
-    .option("--verify", "validate every written document, and the whole target at the end")
-    .option("--restart", "ignore the checkpoint and scan everything again")
-    .action(async (opts: MigrationCliOptions & { dryRun?: boolean; verify?: boolean; restart?: boolean }, cmd: Command) => {
+    .option("--verify", "also check the whole database written at the end: every document of a target type at its version and valid")
+    .action(async (opts: MigrationCliOptions & { dryRun?: boolean; verify?: boolean }, cmd: Command) => {
       const config = await commandConfig(cmd);
       const db = requireDb(config);
-      const registry = await loadRegistry(config.schemas, registryOptions(config));
+      const registry = await loadConfiguredRegistry(config);
       const graph = await loadSteps(config.steps);
       const to = await resolveTarget(opts.to, registry, config.manifests, graph);
-      const source = await openDb(db);
-      const target = opts.target === undefined ? undefined : await openDb(opts.target, true);
+      const dry = opts.dryRun === true;
+      const stores: (DocumentStore | undefined)[] = [];
       try {
+        const source = await openDb(db);
+        stores.push(source);
+        const target = opts.target === undefined ? undefined : await openDb(opts.target, true);
+        stores.push(target);
+        const state = dry ? undefined : await openStateDb(config, opts.target ?? db);
+        stores.push(state);
         const m = createMigration({
           source,
           ...(target === undefined ? {} : { target }),
           plan: { graph, to },
           batchSize: opts.batchSize,
           concurrency: opts.concurrency,
-          dryRun: opts.dryRun === true,
+          dryRun: dry,
           restart: opts.restart === true,
           typeField: config.typeField,
           versionField: config.versionField,
-          ...(opts.verify === true ? { verify: registry } : {}),
+          lease: state === undefined ? false : { store: state, ...(opts.leaseOwner === undefined ? {} : { owner: opts.leaseOwner }) },
+          ...(opts.validate ? { verify: registry } : {}),
         });
-        let bar: SingleBar | undefined;
-        let lastTenth = -1;
-        m.on("progress", (p) => {
-          if (process.stdout.isTTY) {
-            if (bar === undefined) {
-              bar = new SingleBar({ format: "migrating [{bar}] {value}/{total} docs | {rate} docs/s | ETA {eta}s" }, Presets.shades_classic);
-              bar.start(p.total, 0, { rate: 0 });
-            }
-            bar.setTotal(p.total);
-            bar.update(p.done, { rate: Math.round(p.rate) });
-          } else {
-            const tenth = Math.floor((10 * p.done) / Math.max(1, p.total));
-            if (tenth !== lastTenth) {
-              lastTenth = tenth;
-              process.stdout.write(`progress ${p.done}/${p.total} (${p.phase})\n`);
-            }
-          }
-        });
-        m.on("error", (e) => process.stderr.write(`${e.willRetry ? "retrying" : "failed"} (attempt ${e.attempt}): ${redact(e.error.message)}\n`));
-        process.stdout.write(`migrating ${stripCredentials(db)}${opts.target ? ` into ${stripCredentials(opts.target)}` : " in place"} to ${Object.entries(to).map(([t, v]) => `${t}@${v}`).join(", ")} (job ${m.id})\n`);
-        let report: MigrationReport;
-        try {
-          report = await m.run();
-        } finally {
-          bar?.stop(); // also when the run fails, so the error is not printed into the bar's line
-        }
-        // Quarantined documents stay where they were, at their old version: verify skips every one the job
-        // ever quarantined (a rerun quarantines nothing new but the earlier ones are still there).
-        const quarantine = report.dryRun ? report.quarantined : await readQuarantine(source, m.id);
-        const verified = opts.verify === true && !report.dryRun ? await verifyStore(target ?? source, registry, to, { exclude: new Set(quarantine.map((q) => q.id)) }) : undefined;
+        const report = await runWithProgress(m, `migrating ${stripCredentials(db)}${opts.target ? ` into ${stripCredentials(opts.target)}` : " in place"} to ${showShape(to)}`);
+        // Quarantined documents stay where they were, at their old version: verify skips them.
+        const verified = opts.verify === true && !dry ? await verifyStore(target ?? source, registry, to, { exclude: new Set(report.outstanding.map((q) => q.id)) }) : undefined;
         process.stdout.write(formatReport(report, verified));
-        const now = new Set(report.quarantined.map((q) => `${q.id}@${q.rev ?? ""}`));
-        const earlier = quarantine.filter((q) => !now.has(`${q.id}@${q.rev ?? ""}`)).length;
-        if (earlier > 0) process.stdout.write(`${earlier} document(s) quarantined by earlier runs of this job are still where they were (divan status --id ${m.id})\n`);
-        if (report.totals.quarantined > 0 || (verified?.invalid.length ?? 0) > 0) process.exitCode = 1;
+        process.exitCode = exitCodeOf(report, verified);
       } finally {
-        await source.close();
-        await target?.close();
+        await closeAll(stores);
       }
     });
 }

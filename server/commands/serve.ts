@@ -35,6 +35,16 @@ export function register(program: Command): void {
       const config = await commandConfig(command);
       const opts = { ...flags, ...(config.transform === undefined ? {} : { transform: config.transform }) };
       const couchUrl = opts.transform === undefined ? undefined : process.env["COUCHDB_URL"];
+      // Listening before anything is announced: a supervisor may send SIGTERM as soon as it reads a line.
+      const stopped = new Promise<void>((resolve) => {
+        const stop = (): void => {
+          process.removeListener("SIGINT", stop);
+          process.removeListener("SIGTERM", stop);
+          resolve();
+        };
+        process.on("SIGINT", stop);
+        process.on("SIGTERM", stop);
+      });
       let server: EmbeddedServer | undefined;
       if (couchUrl === undefined || couchUrl === "") {
         server = await startEmbeddedServer({
@@ -59,15 +69,7 @@ export function register(program: Command): void {
         }
         process.stdout.write(`divan transformers running for ${transformers.transformer.sides.map((s) => s.name).join(", ")}; status at ${transformers.statusUrl ?? "(none)"}\n`);
       }
-      await new Promise<void>((resolve) => {
-        const stop = (): void => {
-          process.removeListener("SIGINT", stop);
-          process.removeListener("SIGTERM", stop);
-          resolve();
-        };
-        process.on("SIGINT", stop);
-        process.on("SIGTERM", stop);
-      });
+      await stopped;
       if (transformers !== undefined) {
         await transformers.close();
         process.stdout.write("divan transformers stopped\n");

@@ -1,28 +1,30 @@
 /**
- * `divan status --db URL [--to <target>] [--id JOB] [--target URL] [--steps MODULE] [--config FILE]`: documents per type@version,
- * and for a migration job (named by `--id`, or the default id of `--to`): its checkpoint (phase,
- * last key, totals), lease (owner, expiry) and quarantine records.
+ * `divan status --db URL [--id JOB | --to <target>] [--state-db URL] [--steps MODULE] [--config FILE]`: documents per
+ * type@version, and every migration job recorded on the database (`_local/divan-jobs`: the jobs that wrote it, in
+ * place or as a copy): id, direction, target, phase, totals, lease and quarantine. `--id` (or `--to`, which names
+ * every job to that target: a migration, a rollback, a copy) lists the whole quarantine of the jobs it names; otherwise
+ * each job shows its first records. Exits 1 when a job has quarantined documents (they are still where they were),
+ * 0 otherwise, 2 when it cannot run (e.g. `NOT_FOUND`).
  *
  * Modular: a section is a function in {@link STATUS_SECTIONS}; other features (transformers) add theirs.
  */
 import type { Command } from "commander";
 import { redact, stripCredentials } from "../../core/redact.js";
-import { loadRegistry } from "../../schemas/load.js";
 import type { DocumentStore } from "../../store/port.js";
-import { readCheckpoint, readLease, readQuarantine } from "../../strategies/runner/local.js";
-import { defaultMigrationId } from "../../strategies/runner/runner.js";
-import { commandConfig, configOption } from "../config.js";
-import { loadSteps, openDb, registryOptions, requireDb, resolveTarget } from "./migrate.js";
+import { quarantineCount, readCheckpoint, readJobs, readLease, readQuarantine, type JobEntry } from "../../strategies/runner/local.js";
+import { shapeKey } from "../../adapters/types.js";
+import { commandConfig, configOption, loadConfiguredRegistry } from "../config.js";
+import { closeAll, formatRecord, loadSteps, openDb, openStateDb, requireDb, resolveTarget, showShape } from "./migrate.js";
 import { transformerStatusSection } from "../transformer/status-section.js";
 
 /** What a status section gets. */
 export interface StatusContext {
   /** The database asked about. */
   readonly store: DocumentStore;
-  /** The migration job id, when one was named (`--id` or derived from `--to`). */
-  readonly jobId?: string;
-  /** Where the job's checkpoint and lease live (the `--target`, else the database). */
-  readonly jobStore: DocumentStore;
+  /** The state database holding the database's lease, when there is one. */
+  readonly state?: DocumentStore;
+  /** The jobs to list in full (`--id` / `--to`); every job when empty. */
+  readonly selected: readonly string[];
   /** The current time (ms). */
   readonly now: number;
   /** Field holding the document type (default `schema`). */
@@ -34,7 +36,10 @@ export interface StatusContext {
 /** One section of `divan status`: returns its lines. */
 export type StatusSection = (ctx: StatusContext) => Promise<string[]>;
 
-/** Documents per type@version (design documents apart, deleted ones not listed by `_all_docs`). */
+/** Quarantine records shown per job when no job is selected. */
+const RECORDS_PER_JOB = 10;
+
+/** Documents per type@version (`(design)`, `(no type)`, `type@(no version)`; deleted ones are not listed by `_all_docs`). */
 export async function countByTypeVersion(store: DocumentStore, typeField = "schema", versionField = "version"): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   let startkey: string | undefined;
@@ -43,7 +48,13 @@ export async function countByTypeVersion(store: DocumentStore, typeField = "sche
     for (const r of page.rows) {
       const d = r.doc;
       if (d === undefined || d === null) continue;
-      const key = d._id.startsWith("_design/") ? "(design)" : typeof d[typeField] === "string" ? `${String(d[typeField])}@${String(d[versionField])}` : "(no type)";
+      const type = d[typeField];
+      const version = d[versionField];
+      const key = d._id.startsWith("_design/")
+        ? "(design)"
+        : typeof type !== "string"
+          ? "(no type)"
+          : `${type}@${version === undefined ? "(no version)" : typeof version === "number" ? String(version) : JSON.stringify(version)}`;
       counts[key] = (counts[key] ?? 0) + 1;
     }
     const last = page.rows[page.rows.length - 1];
@@ -53,6 +64,34 @@ export async function countByTypeVersion(store: DocumentStore, typeField = "sche
   return counts;
 }
 
+/** The lines of one job. */
+async function jobLines(ctx: StatusContext, job: JobEntry, database: string): Promise<string[]> {
+  const { store, now } = ctx;
+  const lines = [`${job.direction === "down" ? "rollback" : "migration"} ${job.id}: to ${showShape(job.to)}${job.source === undefined ? " in place" : `, copied from database ${job.source}`}`];
+  const cp = await readCheckpoint(store, job.id);
+  if (cp === undefined) lines.push("  no checkpoint (started, never saved: run it again)");
+  else {
+    const t = cp.totals;
+    lines.push(
+      `  phase ${cp.phase}${cp.lastKey === undefined ? "" : `, last key ${cp.lastKey}`}, updated ${new Date(cp.updatedAt).toISOString()}`,
+      `  read ${t.read}, written ${t.written}, migrated ${t.migrated}, copied ${t.copied}, skipped ${t.skipped}, quarantined ${t.quarantined}, conflict leaves ${t.conflicts ?? 0}`,
+    );
+  }
+  const lease = ctx.state === undefined ? undefined : await readLease(ctx.state, database);
+  if (lease === undefined || (lease.job !== undefined && lease.job !== job.id)) lines.push("  lease: free");
+  else lines.push(`  lease: held by ${lease.owner} ${lease.expiresAt > now ? `until ${new Date(lease.expiresAt).toISOString()}` : "(expired: the runner died; the next run takes over)"}`);
+  const full = ctx.selected.includes(job.id);
+  const count = await quarantineCount(store, job.id);
+  lines.push(`  quarantine: ${count} document(s)${count > 0 ? " left where they were (a run of the job tries them again)" : ""}`);
+  if (count > 0) {
+    const records = await readQuarantine(store, job.id);
+    const shown = full ? records : records.slice(0, RECORDS_PER_JOB);
+    for (const r of shown) lines.push(`    ${formatRecord(r)}`);
+    if (shown.length < records.length) lines.push(`    … and ${records.length - shown.length} more (divan status --id ${job.id})`);
+  }
+  return lines;
+}
+
 /** The sections, in order. */
 export const STATUS_SECTIONS: StatusSection[] = [
   async ({ store, typeField, versionField }) => {
@@ -60,24 +99,15 @@ export const STATUS_SECTIONS: StatusSection[] = [
     const keys = Object.keys(counts).sort();
     return [`documents of ${store.name}:`, ...(keys.length === 0 ? ["  (none)"] : keys.map((k) => `  ${k}: ${counts[k]}`))];
   },
-  async ({ store, jobStore, jobId, now }) => {
-    if (jobId === undefined) return [];
-    const lines = [`migration ${jobId}:`];
-    const cp = await readCheckpoint(jobStore, jobId);
-    if (cp === undefined) lines.push("  no checkpoint (never run here)");
-    else {
-      const t = cp.totals;
-      lines.push(
-        `  phase ${cp.phase}${cp.lastKey === undefined ? "" : `, last key ${cp.lastKey}`}, updated ${new Date(cp.updatedAt).toISOString()}`,
-        `  read ${t.read}, written ${t.written}, migrated ${t.migrated}, copied ${t.copied}, skipped ${t.skipped}, quarantined ${t.quarantined}, conflicts ${t.conflicts}`,
-      );
+  async (ctx) => {
+    const jobs = await readJobs(ctx.store);
+    const listed = ctx.selected.length === 0 ? jobs : jobs.filter((j) => ctx.selected.includes(j.id));
+    if (listed.length === 0) {
+      return ctx.selected.length === 0 ? ["no migration job has run on this database"] : [`no job ${ctx.selected.join(" or ")} has run on this database (jobs here: ${jobs.map((j) => j.id).join(", ") || "none"})`];
     }
-    const lease = await readLease(jobStore, jobId);
-    if (lease === undefined) lines.push("  lease: free");
-    else lines.push(`  lease: held by ${lease.owner} ${lease.expiresAt > now ? `until ${new Date(lease.expiresAt).toISOString()}` : "(expired: the runner died; the next run takes over)"}`);
-    const q = await readQuarantine(store, jobId);
-    lines.push(`  quarantine: ${q.length} document(s)`);
-    for (const r of q) lines.push(`    ${r.id}${r.rev ? ` (rev ${r.rev})` : ""} ${r.type ?? "?"}@${String(r.version ?? "?")}: [${r.code}] ${r.reason}`);
+    const database = (await ctx.store.info()).name;
+    const lines: string[] = [];
+    for (const job of listed) lines.push(...(await jobLines(ctx, job, database)));
     return lines;
   },
   transformerStatusSection,
@@ -88,33 +118,38 @@ export function register(program: Command): void {
   configOption(
     program
       .command("status")
-      .description("Documents per type@version, and a migration job's progress, lease and quarantine")
+      .description("Documents per type@version, and every migration job on the database: progress, lease and quarantine")
       .option("--db <url>", "database URL or local PouchDB name (default: db of the config)")
-      .option("--to <version>", "the job's target (manifest version or type@major,...) to find its checkpoint")
-      .option("--id <job>", "the job id (instead of --to)")
-      .option("--target <url>", "the job copies into this database (its checkpoint and lease live there)")
-      .option("--schemas <dir>", "folder of schema files (to resolve a manifest --to)", "schemas")
+      .option("--id <job>", "list the whole quarantine of this job")
+      .option("--to <version>", "the same for the migration and the rollback to this target (manifest version or type@major,...)")
+      .option("--state-db <url>", "database of divan's own holding the lease (default: <db>$divan, or stateDb of the config)")
+      .option("--schemas <dir>", "folder of schema files (to resolve --to)", "schemas")
       .option("--manifests <dir>", "folder of manifests", "manifests")
       .option("--steps <module>", "module exporting the steps (to complete a type@major --to, as migrate does)", "steps/index.ts"),
-  ).action(async (opts: { to?: string; id?: string; target?: string }, cmd: Command) => {
+  ).action(async (opts: { to?: string; id?: string }, cmd: Command) => {
     const config = await commandConfig(cmd);
     const db = requireDb(config);
-    const store = await openDb(db);
-    const target = opts.target === undefined ? undefined : await openDb(opts.target);
+    const stores: (DocumentStore | undefined)[] = [];
     try {
-      let jobId = opts.id;
-      if (jobId === undefined && opts.to !== undefined) {
+      const store = await openDb(db);
+      stores.push(store);
+      const state = await openStateDb(config, db, false);
+      stores.push(state);
+      const jobs = await readJobs(store);
+      const selected: string[] = opts.id === undefined ? [] : [opts.id];
+      if (opts.to !== undefined) {
         const graph = opts.to.includes("@") ? await loadSteps(config.steps) : undefined;
-        const to = await resolveTarget(opts.to, await loadRegistry(config.schemas, registryOptions(config)), config.manifests, graph);
-        jobId = defaultMigrationId(to, store, target !== undefined);
+        const to = shapeKey(await resolveTarget(opts.to, await loadConfiguredRegistry(config), config.manifests, graph));
+        selected.push(...jobs.filter((j) => shapeKey(j.to) === to).map((j) => j.id));
+        if (selected.length === 0) selected.push(`(to ${to})`);
       }
-      const ctx: StatusContext = { store, jobStore: target ?? store, now: Date.now(), typeField: config.typeField, versionField: config.versionField, ...(jobId === undefined ? {} : { jobId }) };
+      const ctx: StatusContext = { store, selected, now: Date.now(), typeField: config.typeField, versionField: config.versionField, ...(state === undefined ? {} : { state }) };
       const out: string[] = [`status of ${stripCredentials(db)}`];
       for (const section of STATUS_SECTIONS) out.push(...(await section(ctx)));
       process.stdout.write(redact(out.join("\n") + "\n"));
+      for (const job of jobs) if ((await quarantineCount(store, job.id)) > 0) process.exitCode = 1;
     } finally {
-      await store.close();
-      await target?.close();
+      await closeAll(stores);
     }
   });
 }

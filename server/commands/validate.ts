@@ -2,27 +2,28 @@
  * `divan validate --db URL [--schemas DIR]` and `divan validate FILE... [--schemas DIR]` (both `[--config FILE]`;
  * `--db`, `--schemas` and the field names default to the config's): validates every
  * document of a database (or JSON files) against the versioned schemas, prints a summary per
- * type@version and every invalid document with its reasons, and exits 1 if any document is invalid.
+ * type@version and every invalid document with its reasons, and exits 1 if any document is invalid, 2 when it
+ * cannot run (a database that does not exist is `NOT_FOUND`).
  *
- * Design and `_local` documents are skipped; documents of unknown types are counted, not failed
- * (whitelist: divan ignores what it does not know).
+ * Design and `_local` documents are skipped; documents of unknown types (and without a type) are counted and
+ * named, not failed (whitelist: divan ignores what it does not know). A document of a known type at a version no
+ * schema has (`todo-item` at 9, or `"1"`) is invalid.
  */
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { DivanError, messageOf } from "../../core/errors.js";
 import { stripCredentials } from "../../core/redact.js";
-import { loadRegistry } from "../../schemas/load.js";
 import type { Registry, ValidationIssue } from "../../schemas/registry.js";
-import { openStore } from "../../store/open.js";
-import { NodePouchDB } from "../../store/pouchdb-node.js";
-import { commandConfig, configOption } from "../config.js";
+import { commandConfig, configOption, loadConfiguredRegistry } from "../config.js";
+import { openDb } from "./migrate.js";
 
 /** One invalid document and why. */
 export interface InvalidDocument {
   id: string;
   rev?: string;
   type: string;
-  version: number;
+  /** Its version field as stored (a number, or whatever it holds when that is no major the schemas know). */
+  version: unknown;
   errors: ValidationIssue[];
 }
 
@@ -32,37 +33,69 @@ export interface ValidationSummary {
   total: number;
   /** Per `type@version`: valid and invalid counts. */
   byType: Record<string, { valid: number; invalid: number }>;
-  /** Documents whose type (or type@version) has no schema, or that carry no type at all. */
-  unknown: number;
-  /** Every invalid document, in the order seen. */
+  /** Ids of documents of a type no schema knows, per type (not validated: divan ignores what it does not know). */
+  unknownTypes: Record<string, string[]>;
+  /** Ids of documents that carry no type. */
+  noType: string[];
+  /** Every invalid document, in the order seen: invalid against its schema, or of a known type at a version that has none. */
   invalid: InvalidDocument[];
+}
+
+/** `type@version` for messages: the version as JSON when it is no number (`todo-item@"1"`). */
+function typeAt(type: string, version: unknown): string {
+  return `${type}@${typeof version === "number" ? String(version) : version === undefined ? "(no version)" : JSON.stringify(version)}`;
 }
 
 /** Validates a stream of documents; never throws for a bad document. */
 export async function validateDocuments(registry: Registry, docs: AsyncIterable<unknown> | Iterable<unknown>): Promise<ValidationSummary> {
-  const summary: ValidationSummary = { total: 0, byType: {}, unknown: 0, invalid: [] };
+  const summary: ValidationSummary = { total: 0, byType: {}, unknownTypes: {}, noType: [], invalid: [] };
   for await (const doc of docs) {
-    const id = typeof doc === "object" && doc !== null ? (doc as Record<string, unknown>)["_id"] : undefined;
-    if (typeof id === "string" && (id.startsWith("_design/") || id.startsWith("_local/"))) continue;
+    const record = typeof doc === "object" && doc !== null ? (doc as Record<string, unknown>) : {};
+    const rawId = record["_id"];
+    if (typeof rawId === "string" && (rawId.startsWith("_design/") || rawId.startsWith("_local/"))) continue;
+    const id = typeof rawId === "string" ? rawId : "(no _id)";
     summary.total++;
     const r = registry.validate(doc);
+    const rev = typeof record["_rev"] === "string" ? { rev: record["_rev"] } : {};
     if (r.ok) {
-      (summary.byType[`${r.type}@${r.version}`] ??= { valid: 0, invalid: 0 }).valid++;
-    } else if (r.code === "UNKNOWN_TYPE" || r.type === undefined || r.version === undefined) {
-      summary.unknown++;
+      (summary.byType[typeAt(r.type, r.version)] ??= { valid: 0, invalid: 0 }).valid++;
+      continue;
+    }
+    if (r.code === "SCHEMA_INVALID" && r.type !== undefined) {
+      (summary.byType[typeAt(r.type, r.version)] ??= { valid: 0, invalid: 0 }).invalid++;
+      summary.invalid.push({ id, ...rev, type: r.type, version: r.version, errors: r.errors });
+      continue;
+    }
+    // No schema for it: a known type at a version the schemas do not have is invalid; an unknown type is ignored.
+    const type = r.type ?? record[registry.typeField];
+    const version = r.type !== undefined ? r.version : record[registry.versionField];
+    if (typeof type !== "string") {
+      summary.noType.push(id);
+    } else if (registry.majors(type).length === 0) {
+      (summary.unknownTypes[type] ??= []).push(id);
     } else {
-      (summary.byType[`${r.type}@${r.version}`] ??= { valid: 0, invalid: 0 }).invalid++;
-      const rev = (doc as Record<string, unknown>)["_rev"];
+      (summary.byType[typeAt(type, version)] ??= { valid: 0, invalid: 0 }).invalid++;
       summary.invalid.push({
-        id: typeof id === "string" ? id : "(no _id)",
-        ...(typeof rev === "string" ? { rev } : {}),
-        type: r.type,
-        version: r.version,
-        errors: r.errors,
+        id,
+        ...rev,
+        type,
+        version,
+        errors: [
+          {
+            pointer: `/${registry.versionField}`,
+            message: `${type} has no schema for version ${typeAt(type, version).slice(type.length + 1)} (its majors: ${registry.majors(type).join(", ")})`,
+            keyword: "version",
+          },
+        ],
       });
     }
   }
   return summary;
+}
+
+/** Ids for a summary line: the first few, then how many more. */
+function someIds(ids: readonly string[], shown = 10): string {
+  return ids.slice(0, shown).join(", ") + (ids.length > shown ? `, … (${ids.length - shown} more)` : "");
 }
 
 /** The summary as terminal text. */
@@ -72,9 +105,13 @@ export function formatSummary(summary: ValidationSummary, source: string): strin
     const c = summary.byType[key]!;
     lines.push(`  ${key}: ${c.valid} valid, ${c.invalid} invalid`);
   }
-  if (summary.unknown) lines.push(`  unknown type: ${summary.unknown} (not validated)`);
+  for (const type of Object.keys(summary.unknownTypes).sort()) {
+    const ids = summary.unknownTypes[type]!;
+    lines.push(`  unknown type ${type}: ${ids.length} (not validated): ${someIds(ids)}`);
+  }
+  if (summary.noType.length > 0) lines.push(`  no type: ${summary.noType.length} (not validated): ${someIds(summary.noType)}`);
   for (const d of summary.invalid) {
-    lines.push(`invalid ${d.id}${d.rev ? ` (rev ${d.rev})` : ""} ${d.type}@${d.version}:`);
+    lines.push(`invalid ${d.id}${d.rev ? ` (rev ${d.rev})` : ""} ${typeAt(d.type, d.version)}:`);
     for (const e of d.errors) lines.push(`  ${e.pointer || "/"} ${e.message} [${e.keyword}]`);
   }
   lines.push(summary.invalid.length ? `${summary.invalid.length} invalid document(s)` : "all documents valid");
@@ -83,7 +120,7 @@ export function formatSummary(summary: ValidationSummary, source: string): strin
 
 /** Every document of the database at `urlOrName` (http URL or local PouchDB name), paged through `_all_docs`. */
 export async function* databaseDocuments(urlOrName: string, pageSize = 500): AsyncGenerator<unknown> {
-  const store = await openStore(urlOrName, { PouchDB: NodePouchDB, create: false });
+  const store = await openDb(urlOrName);
   try {
     let startkey: string | undefined;
     for (;;) {
@@ -131,7 +168,7 @@ export function register(program: Command): void {
     if (db === undefined && files.length === 0) {
       throw new DivanError("CONFIG_INVALID", "Give either --db URL (or \"db\" in divan.config) or one or more JSON files.");
     }
-    const registry = await loadRegistry(config.schemas, { typeField: config.typeField, versionField: config.versionField, infer: [...config.infer] });
+    const registry = await loadConfiguredRegistry(config);
     const summary = db !== undefined ? await validateDocuments(registry, databaseDocuments(db)) : await validateDocuments(registry, fileDocuments(files));
     process.stdout.write(formatSummary(summary, db !== undefined ? stripCredentials(db) : files.join(", ")));
     if (summary.invalid.length) process.exitCode = 1;

@@ -13,14 +13,13 @@
  * }
  * ```
  * `db` is a database name on the server (the embedded one, or `COUCHDB_URL`) or a full URL. `steps` is
- * resolved from the config file's directory; the module exports a step array as `steps`, `default`, or
- * its only array export. `ids: "multi-version"` keeps every side in one database (`<type>:<id>:v:<n>`).
+ * resolved from the config file's directory and loaded as `divan migrate --steps` loads it
+ * (`loadStepDefinitions` of `server/config.ts`, TypeScript included). `ids: "multi-version"` keeps every side in
+ * one database (`<type>:<id>:v:<n>`).
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
 import { DivanError, messageOf } from "../../core/errors.js";
-import type { StepDefinition } from "../../adapters/steps.js";
 
 /** One version database in the config. */
 export interface TransformSideConfig {
@@ -70,20 +69,4 @@ export async function loadTransformConfig(file: string): Promise<TransformConfig
     sides,
     ...(typeof o["checkpointId"] === "string" ? { checkpointId: o["checkpointId"] } : {}),
   };
-}
-
-/** Imports the steps module of a config. */
-export async function loadSteps(modulePath: string): Promise<readonly StepDefinition[]> {
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(pathToFileURL(modulePath).href)) as Record<string, unknown>;
-  } catch (e) {
-    throw new DivanError("CONFIG_INVALID", `cannot import steps from ${modulePath}: ${messageOf(e)}`, { cause: e });
-  }
-  const arrays = Object.entries(mod).filter(([, v]) => Array.isArray(v));
-  const pick = mod["steps"] ?? mod["default"] ?? (arrays.length === 1 ? arrays[0]![1] : undefined);
-  if (!Array.isArray(pick)) {
-    throw new DivanError("CONFIG_INVALID", `${modulePath} must export its steps as "steps", "default" or its only array export`);
-  }
-  return pick as StepDefinition[];
 }

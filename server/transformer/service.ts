@@ -13,7 +13,8 @@ import { redact } from "../../core/redact.js";
 import { openStore } from "../../store/open.js";
 import type { DocumentStore } from "../../store/port.js";
 import { createTransformer, type Transformer, type TransformerStatus } from "../../strategies/transformer/transformer.js";
-import { loadSteps, type TransformConfig } from "./config.js";
+import { loadStepDefinitions } from "../config.js";
+import type { TransformConfig } from "./config.js";
 
 /** Options of {@link startTransformerService}. */
 export interface TransformerServiceOptions {
@@ -47,7 +48,7 @@ export interface ServiceStatus extends TransformerStatus {
 /** Starts the service: opens (and creates) every configured database and starts the transformer live. */
 export async function startTransformerService(options: TransformerServiceOptions): Promise<TransformerService> {
   const { config } = options;
-  const steps = await loadSteps(config.steps);
+  const steps = await loadStepDefinitions(config.steps);
   const base = options.serverUrl.replace(/\/$/, "");
   const stores = new Map<string, DocumentStore>();
   const sides = [];

@@ -38,7 +38,8 @@ export function createAmendedStrategy(options: AmendedOptions = {}): Strategy {
     // Merge late old-version edits that conflict with migrated revisions first: once the runner migrated an old
     // winner, both leaves would be at the new version and the old edit could no longer be told apart.
     const fixed = hasFault(options.faults, "skip-migration-merge") ? { resolved: [] } : await resolveMigrationConflicts(server.main, { graph, to: target.shape });
-    const report = await runMigration({ source: server.main, plan: { graph, to: target.shape }, lease: { owner: "amended" } });
+    // No lease: one process runs the comparison (a deployment gives one in a state database, as the CLI does).
+    const report = await runMigration({ source: server.main, plan: { graph, to: target.shape } });
     return report.totals.written + fixed.resolved.length + ended.length;
   };
   return {

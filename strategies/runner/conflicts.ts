@@ -9,6 +9,7 @@ import type { StepGraph } from "../../adapters/path.js";
 import type { Entity, Shape } from "../../adapters/types.js";
 import { singleVersionIds, type IdScheme } from "../../adapters/ids.js";
 import type { Doc, DocumentStore, Seq } from "../../store/port.js";
+import { isDivanError } from "../../core/errors.js";
 import { withDeterministicRev } from "./canonical.js";
 
 /** Options of {@link resolveMigrationConflicts}. */
@@ -48,7 +49,10 @@ export async function resolveMigrationConflicts(store: DocumentStore, options: R
     const page = await store.changes({ ...(since === undefined ? {} : { since }), limit: 500, style: "all_docs" });
     for (const c of page.results) {
       if (c.changes.length < 2 || c.deleted === true || c.id.startsWith("_")) continue;
-      const winner = await store.get(c.id, { conflicts: true }).catch(() => undefined);
+      const winner = await store.get(c.id, { conflicts: true }).catch((e: unknown) => {
+        if (isDivanError(e, "NOT_FOUND")) return undefined; // deleted meanwhile
+        throw e;
+      });
       if (winner === undefined || (winner._conflicts ?? []).length === 0) continue;
       const losers = (await store.bulkGet(winner._conflicts!.map((rev) => ({ id: c.id, rev })))).flatMap((r) => ("ok" in r ? [r.ok] : []));
       const leaves = [winner, ...losers].filter((d) => d._deleted !== true);
@@ -78,7 +82,8 @@ export async function resolveMigrationConflicts(store: DocumentStore, options: R
       try {
         const path = options.graph.path({ [type]: oldDoc[vf] as number }, options.to);
         out = path({ [type]: { ...oldDoc } }, { base });
-      } catch {
+      } catch (e) {
+        if (!isDivanError(e)) throw e;
         continue; // not translatable: leave the conflict for a human
       }
       const writes: Doc[] = [];

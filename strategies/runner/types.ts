@@ -32,8 +32,14 @@ export type Selection =
       readonly selector: Selector;
     };
 
-/** The lease that keeps two runners off the same database. */
+/**
+ * The lease that keeps two runners off the database they write: an ordinary document `lease:<database name>` in
+ * `store`, a database of divan's own that no device replicates (the CLI uses `<db>$divan`). It is not a `_local`
+ * document because CouchDB 3 does not check the revision of `_local` writes.
+ */
 export interface LeaseOptions {
+  /** The state database holding the lease document (created by the caller). */
+  readonly store: DocumentStore;
   /** Who holds the lease. A runner restarting with the same owner reclaims its own lease (after a crash). Default: a random id. */
   readonly owner?: string;
   /** How long a lease lives without renewal (default 30 000 ms); renewed every third of it. */
@@ -59,20 +65,29 @@ export interface MigrationOptions {
   /** Which documents are migrated (default: all the plan can translate). */
   readonly selection?: Selection;
   /**
-   * Identifies the run: the checkpoint is `_local/divan-migration-<id>` on the source, the quarantine
-   * `_local/divan-quarantine-<id>`, the lease `_local/divan-lease-<id>`. Default: derived from the plan's
-   * target shape and the target store's name.
+   * Identifies the run: its checkpoint is `_local/divan-migration-<id>` and its quarantine
+   * `_local/divan-quarantine-<id>` (and pages) in the database written (the target, else the source), where
+   * `_local/divan-jobs` lists it. Default: derived from the plan's target shape and, for a copy, the source's name.
    */
   readonly id?: string;
+  /** How the job is listed by `divan status`: `up` (a migration, the default) or `down` (a rollback). */
+  readonly direction?: "up" | "down";
   /** Documents per `_all_docs` page / `_changes` page / `_bulk_docs` request (default 500). */
   readonly batchSize?: number;
   /** Pages translated and written at once while the next page is read (default 2). */
   readonly concurrency?: number;
   /** Report what would change, write nothing (no documents, checkpoint, lease or quarantine). */
   readonly dryRun?: boolean;
-  /** Validate every output document against this registry before writing; invalid ones are quarantined. */
+  /**
+   * Validate every output document against this registry before writing (an invalid one is quarantined and its
+   * source left where it was), and check that attributes no schema names survive a translation back. The CLI
+   * always passes its registry; without one, outputs are written unchecked.
+   */
   readonly verify?: Registry;
-  /** Lease options; `false` runs without a lease (a device's own database). */
+  /**
+   * The lease (see {@link LeaseOptions}). Omitted or `false`: no lease, for a database only this process writes
+   * (a device's own PouchDB, a test); give one wherever two runners could start on the same database.
+   */
   readonly lease?: LeaseOptions | false;
   /** Retry policy of store calls. */
   readonly retry?: RetryOptions;
@@ -84,7 +99,7 @@ export interface MigrationOptions {
   readonly deterministicRevs?: boolean;
   /** After the pass, follow `_changes` since the start and migrate documents changed meanwhile (default true). */
   readonly followChanges?: boolean;
-  /** Ignore a stored checkpoint and scan everything again. */
+  /** Ignore a stored checkpoint and scan everything again (quarantine records stay, and are checked again). */
   readonly restart?: boolean;
   /** Document ids layout (default `<type>:<entityId>`). */
   readonly ids?: IdScheme;
@@ -98,7 +113,13 @@ export interface MigrationOptions {
   readonly signal?: AbortSignal;
 }
 
-/** What happened to one source document. */
+/**
+ * What happened to one source document, or to one losing revision of a conflicted document (`rev` names
+ * the revision): `migrated` (translated and written; a losing revision on its own branch), `copied` (into a
+ * copy target unchanged: every revision of it with its history and attachments), `skipped`, `quarantined`
+ * (left where it was, see {@link QuarantineRecord}), `conflict` (the stored document changed between read and
+ * write; migrated again from `_changes`).
+ */
 export type DocumentResult =
   | { readonly status: "migrated"; readonly id: string; readonly rev?: string; readonly written: readonly string[] }
   | { readonly status: "copied"; readonly id: string; readonly rev?: string }
@@ -106,13 +127,17 @@ export type DocumentResult =
   | { readonly status: "quarantined"; readonly id: string; readonly rev?: string; readonly record: QuarantineRecord }
   | { readonly status: "conflict"; readonly id: string; readonly rev?: string; readonly current: Doc | undefined };
 
-/** A document the runner could not migrate, left where it was (DESIGN §2 "never lose a document"). */
+/**
+ * A document (or a losing revision of a conflicted one) the runner could not migrate, left where it was
+ * (DESIGN §2 "never lose a document"). A record is kept while `(id, rev)` is still a leaf of the document:
+ * a later run retries it, and drops the record once the document has changed.
+ */
 export interface QuarantineRecord {
   readonly id: string;
   readonly rev?: string;
   readonly type?: string;
   readonly version?: unknown;
-  /** `STEP_FAILED`, `SCHEMA_INVALID`, `FORBIDDEN`, `BAD_REQUEST`, … */
+  /** `STEP_FAILED`, `SCHEMA_INVALID`, `NO_PATH`, `CONFLICT` (a losing revision that cannot be migrated), `FORBIDDEN`, `BAD_REQUEST`, … */
   readonly code: string;
   /** Why, for a human. */
   readonly reason: string;
@@ -131,7 +156,10 @@ export interface MigrationTotals {
   copied: number;
   skipped: number;
   quarantined: number;
+  /** Losing revisions of conflicted documents found (each one also counts as migrated, copied, skipped or quarantined). */
   conflicts: number;
+  /** Documents that changed between read and write (status `conflict`; migrated again from `_changes`). */
+  changed: number;
 }
 
 /** What {@link runMigration} resolves with. */
@@ -148,6 +176,11 @@ export interface MigrationReport {
   readonly lastSeq: Seq;
   /** Quarantine records added by this run. */
   readonly quarantined: readonly QuarantineRecord[];
+  /**
+   * Every quarantine record of the job still outstanding when the run ended (this run's and earlier runs'
+   * whose document has not changed since): what is stored, and what makes the CLI exit 1.
+   */
+  readonly outstanding: readonly QuarantineRecord[];
   /** Dirty-pass rounds (`_changes` pages processed after the scan). */
   readonly dirtyRounds: number;
   /** Wall time in ms. */

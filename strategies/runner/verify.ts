@@ -4,10 +4,11 @@
 import type { StepGraph } from "../../adapters/path.js";
 import type { Shape } from "../../adapters/types.js";
 import type { Registry } from "../../schemas/registry.js";
+import { DivanError } from "../../core/errors.js";
 import type { DocumentStore } from "../../store/port.js";
-import { checkpointId, quarantineId } from "./local.js";
+import { acquireLease, forgetJob, readCopyMarker, releaseLease, removeCheckpoint, removeQuarantine } from "./local.js";
 import { runMigration } from "./runner.js";
-import type { MigrationOptions, MigrationReport } from "./types.js";
+import type { LeaseOptions, MigrationOptions, MigrationReport } from "./types.js";
 
 /** One document that is not valid at the target version. */
 export interface VerifyIssue {
@@ -74,9 +75,16 @@ export async function verifyStore(
 /** Options of {@link rollbackMigration}. */
 export type RollbackOptions =
   | {
-      /** Copy mode: the run wrote into `target`; rolling back destroys it (the source was never changed). */
+      /**
+       * Copy mode: the run wrote into `target`; rolling back destroys it (the source was never changed). Only a
+       * database whose copy marker (`_local/divan-copy`) names `source` is destroyed.
+       */
       readonly mode: "drop-target";
       readonly target: DocumentStore;
+      /** The database the copy was made from. */
+      readonly source: DocumentStore;
+      /** The lease on the target, taken before it is destroyed (so no runner is writing into it). */
+      readonly lease?: LeaseOptions;
     }
   | ({
       /** In place: migrate back down along the step graph to `from` (N→1 merges delete the merged-away documents). */
@@ -87,21 +95,46 @@ export type RollbackOptions =
 
 /**
  * Undoes a migration: drops the target of a copy, or runs the down path in place (a new run with its own
- * checkpoint id `down-…`). Resolves with the down run's report, or `undefined` after a drop.
+ * checkpoint id `down-…`, listed as direction `down`). Resolves with the down run's report, or `undefined` after a drop.
+ *
+ * @throws DivanError `NOT_A_COPY` (nothing dropped) when the target is the source, or has no copy marker naming the source.
  */
 export async function rollbackMigration(options: RollbackOptions): Promise<MigrationReport | undefined> {
   if (options.mode === "drop-target") {
-    await options.target.destroy();
+    const { target, source, lease } = options;
+    const [targetInfo, sourceInfo] = [await target.info(), await source.info()];
+    const marker = await readCopyMarker(target);
+    if (target === source || marker === undefined || marker.source !== sourceInfo.name) {
+      throw new DivanError(
+        "NOT_A_COPY",
+        marker === undefined
+          ? `${target.name} is no copy divan made (it has no _local/divan-copy marker): nothing dropped. A rollback drops only the --target a migrate --target created`
+          : `${target.name} is divan's copy of database "${marker.source}", not of ${source.name}: nothing dropped`,
+        { details: { target: target.name, source: source.name, ...(marker === undefined ? {} : { copyOf: marker.source }) } },
+      );
+    }
+    const owner = lease?.owner ?? `rollback-${Math.random().toString(36).slice(2)}`;
+    if (lease !== undefined) await acquireLease(lease.store, targetInfo.name, owner, lease.ttlMs ?? 30_000, Date.now(), marker.job);
+    try {
+      await target.destroy();
+    } finally {
+      if (lease !== undefined) await releaseLease(lease.store, targetInfo.name, owner);
+    }
     return undefined;
   }
   const { graph, from, mode, ...rest } = options;
   void mode;
-  const report = await runMigration({ ...rest, plan: { graph, to: from }, id: rest.id ?? `down-${Object.entries(from).map(([t, v]) => `${t}-${v}`).join("-")}` });
-  return report;
+  return runMigration({ ...rest, plan: { graph, to: from }, direction: "down", id: rest.id ?? rollbackId(from) });
 }
 
-/** Removes a run's checkpoint and quarantine documents (after a rollback, to start clean). */
+/** The default id of a rollback in place to `from`: `down-<type>-<major>-…`. */
+export function rollbackId(from: Shape): string {
+  return `down-${Object.entries(from).map(([t, v]) => `${t}-${v}`).join("-")}`;
+}
+
+/** Removes a run's checkpoint, quarantine and entry in the list of jobs (to start clean). */
 export async function forgetMigration(store: DocumentStore, id: string): Promise<void> {
-  await store.removeLocal(checkpointId(id));
-  await store.removeLocal(quarantineId(id));
+  await removeCheckpoint(store, id);
+  await removeQuarantine(store, id);
+  await forgetJob(store, id);
 }

@@ -5,23 +5,18 @@
  */
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
 import { Command } from "commander";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isDivanError } from "../../core/errors.js";
 import { CONFIG_DEFAULTS, commandConfig, configOption, loadConfig, resolveConfig } from "../../server/config.js";
 import { initApp, rewriteImports, templateDir } from "../../server/commands/init.js";
-import { ROOT, TODO_APP, run, type CliResult } from "./support.js";
-
-/** tsx's loader by absolute URL: a child whose working directory is outside the repository cannot find `--import tsx`. */
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+import { ROOT, TODO_APP, divan, type CliResult } from "./support.js";
 
 /** Runs `divan <args>` from the sources in `cwd` (which may lie outside the repository). */
 function divanIn(cwd: string, args: readonly string[]): Promise<CliResult> {
-  return run(process.execPath, ["--import", TSX, path.join(ROOT, "server/cli.ts"), ...args], { cwd });
+  return divan(args, { cwd });
 }
 
 /** The error a promise rejects with (fails the test when it resolves). */
@@ -175,7 +170,13 @@ describe("divan init", () => {
       expect(existsSync(path.join(app, f)), f).toBe(true);
       expect(init.stdout).toContain(f);
     }
-    expect(JSON.parse(await readFile(path.join(app, "package.json"), "utf8"))).toMatchObject({ type: "module", dependencies: { divan: expect.any(String) } });
+    const pkg = JSON.parse(await readFile(path.join(app, "package.json"), "utf8")) as { type: string; dependencies: Record<string, string> };
+    expect(pkg.type).toBe("module");
+    // divan is on no registry: the app depends on the package init ran from, by a path npm install resolves
+    expect(pkg.dependencies["divan"]).toMatch(/^file:/);
+    const installed = path.resolve(app, pkg.dependencies["divan"]!.slice("file:".length));
+    expect(JSON.parse(await readFile(path.join(installed, "package.json"), "utf8"))).toMatchObject({ name: "divan" });
+    expect(init.stdout).toContain(`npm install (package.json depends on this divan by path, ${pkg.dependencies["divan"]}`);
     const steps = await readFile(path.join(app, "steps/1-to-2.ts"), "utf8");
     expect(steps).toContain(`from "divan"`);
     expect(steps).not.toContain("../../../");
@@ -222,7 +223,7 @@ describe("--config on the command line", () => {
     expect(byConfig.stdout).toContain("invalid t1");
     const byCli = await divanIn(cwd, ["validate", "docs.json", "--config", file, "--type-field", "schema"]);
     expect(byCli.code).toBe(0); // --type-field wins: the document has no "schema", so it is of no known type
-    expect(byCli.stdout).toContain("unknown type: 1");
+    expect(byCli.stdout).toContain("no type: 1 (not validated): t1");
   });
 
   it.concurrent("a bad --config fails with CONFIG_INVALID naming the file and the field", async () => {

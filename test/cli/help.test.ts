@@ -30,16 +30,21 @@ describe("divan --help", () => {
   it("registers the migration commands with the options their docs promise", () => {
     expect(registered).toEqual(expect.arrayContaining(["serve", "migrate", "rollback", "status"]));
     const options = (name: string): string[] => program().commands.find((c) => c.name() === name)!.options.map((o) => o.long ?? "");
-    expect(options("migrate")).toEqual(expect.arrayContaining(["--db", "--to", "--target", "--dry-run", "--verify", "--concurrency", "--batch-size", "--restart", "--schemas", "--manifests", "--steps"]));
-    expect(options("rollback")).toEqual(expect.arrayContaining(["--db", "--to", "--target"]));
-    expect(options("status")).toEqual(expect.arrayContaining(["--db", "--to", "--id", "--target", "--steps"]));
+    expect(options("migrate")).toEqual(
+      expect.arrayContaining(["--db", "--to", "--target", "--dry-run", "--verify", "--concurrency", "--batch-size", "--restart", "--no-validate", "--state-db", "--lease-owner", "--schemas", "--manifests", "--steps"]),
+    );
+    expect(options("rollback")).toEqual(expect.arrayContaining(["--db", "--to", "--target", "--restart", "--state-db"]));
+    expect(options("status")).toEqual(expect.arrayContaining(["--db", "--to", "--id", "--state-db", "--steps"]));
     expect(options("serve")).toEqual(expect.arrayContaining(["--transform", "--status-port"]));
   });
 
-  it("lists every registered command (tsx server/cli.ts)", async () => {
+  it("lists every registered command (tsx server/cli.ts), and every command's help says what its exit codes mean", async () => {
     const r = await divan(["--help"], { cwd: ROOT });
     expect(r.code).toBe(0);
     expect(listed(r.stdout)).toEqual([...registered, "help"]);
+    for (const help of [r.stdout, (await divan(["migrate", "--help"], { cwd: ROOT })).stdout]) {
+      expect(help).toMatch(/^Exit codes:\n {2}0 {2}everything migrated and valid.*\n {2}1 {2}a document is quarantined.*\n {2}2 {2}the command could not run/m);
+    }
   });
 
   // `npm install` builds dist/ (the `prepare` script), so the package's bin is there for every test run;

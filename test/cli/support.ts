@@ -5,7 +5,9 @@
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { createRequire } from "node:module";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, expect } from "vitest";
 import { redact } from "../../core/redact.js";
 import { couchFetch, externalServerUrl } from "../support/server.js";
@@ -14,6 +16,8 @@ import { couchFetch, externalServerUrl } from "../support/server.js";
 export const ROOT = path.resolve(import.meta.dirname, "../..");
 /** The todo app, laid out as an app team lays out its repository. */
 export const TODO_APP = path.join(ROOT, "examples/todo-app");
+/** tsx's loader by URL, so the CLI runs from any working directory (a bare `tsx` resolves from the working directory). */
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 
 /**
  * The user every `--db` URL of the CLI tests carries (see {@link withCredentials}): on `COUCHDB_URL` a server
@@ -71,7 +75,7 @@ export interface CliResult {
  * when stdout or stderr shows a password ({@link passwordShown}).
  */
 export function divan(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
-  return run(process.execPath, ["--import", "tsx", path.join(ROOT, "server/cli.ts"), ...args], options);
+  return run(process.execPath, ["--import", TSX, path.join(ROOT, "server/cli.ts"), ...args], options);
 }
 
 /** Runs a command to its end and resolves with its exit code and output; rejects when it printed a password. */
@@ -174,4 +178,55 @@ export function mixedDocs(): Json[] {
     { _id: "_design/app", views: { all: { map: "function (doc) { emit(doc._id); }" } } },
     { _id: "settings", schema: "settings", version: 1, color: "#ff8800" },
   ];
+}
+
+/**
+ * Writes documents as replication does (`new_edits: false`: each keeps the `_rev` it carries), so a test can build
+ * conflicts (two documents with the same `_id` and different revisions) and revisions it knows in advance. The
+ * database must exist.
+ */
+export async function seedRevisions(base: string, db: string, docs: readonly Json[]): Promise<void> {
+  const res = await couchFetch(`${base}/${db}/_bulk_docs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ docs, new_edits: false }) });
+  expect(res.status).toBe(201);
+  expect(((await res.json()) as unknown[]).filter((r) => (r as { error?: unknown }).error !== undefined)).toEqual([]);
+}
+
+/** Every leaf revision of document `id` (the winner and its conflicts), by revision. */
+export async function leaves(base: string, db: string, id: string): Promise<Map<string, Json>> {
+  const res = await couchFetch(`${base}/${db}/${encodeURIComponent(id)}?open_revs=all`, { headers: { accept: "application/json" } });
+  expect(res.status).toBe(200);
+  const body = (await res.json()) as ({ ok: Json } | { missing: string })[];
+  const out = new Map<string, Json>();
+  for (const r of body) if ("ok" in r) out.set(String(r.ok._rev), r.ok);
+  return out;
+}
+
+/** The CLI bundled for plain Node (see {@link bundleCli}). */
+export interface BundledCli {
+  /** The bundle: `node <file> <args>` runs the CLI without a TypeScript loader, as the built `dist/` does. */
+  readonly file: string;
+  /** Runs `divan <args>` from the bundle (cwd: the todo app unless given); rejects when it printed a password. */
+  run(args: readonly string[], options?: { cwd?: string; env?: NodeJS.ProcessEnv }): Promise<CliResult>;
+  /** Removes the bundle's folder. */
+  remove(): Promise<void>;
+}
+
+/**
+ * Bundles `server/cli.ts` with esbuild into a temporary folder (its packages left as imports, resolved through a
+ * `node_modules` link to this repository's): the CLI as the built package runs it, on plain Node, and it starts
+ * in a fraction of the time tsx needs (tests that start it many times use it).
+ */
+export async function bundleCli(): Promise<BundledCli> {
+  const { build } = await import("esbuild");
+  const { mkdtemp, rm, symlink } = await import("node:fs/promises");
+  const { tmpdir } = await import("node:os");
+  const dir = await mkdtemp(path.join(tmpdir(), "divan-cli-"));
+  const file = path.join(dir, "cli.mjs");
+  await build({ entryPoints: [path.join(ROOT, "server/cli.ts")], bundle: true, platform: "node", format: "esm", packages: "external", outfile: file, logLevel: "warning" });
+  await symlink(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
+  return {
+    file,
+    run: (args, options = {}) => run(process.execPath, [file, ...args], options),
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
 }

@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { AllDocsOptions, Doc, DocumentStore } from "../../store/port.js";
+import { COPY_MARKER_ID } from "../../strategies/runner/local.js";
 import { runMigration } from "../../strategies/runner/runner.js";
 import { contents, graph, memoryStore, todoV1, withRevs } from "./fixtures.js";
 
@@ -65,6 +66,8 @@ describe("reading the target before writing", () => {
     await runMigration({ source: full, target: dst, plan: { graph, to: V3 }, id: "fill", lease: false });
     const src = store();
     await src.bulkDocs(Array.from({ length: 20 }, (_, k) => todoV1(k * 10, { title: `edited ${k * 10}` })));
+    // The target holds documents: a copy goes only into divan's copy of the same source, so it says it is src's.
+    await dst.putLocal({ ...(await dst.getLocal(COPY_MARKER_ID)), _id: COPY_MARKER_ID, source: (await src.info()).name });
     const { store: spy, calls } = spied(dst);
     const r = await runMigration({ source: src, target: spy, plan: { graph, to: V3 }, id: "edits", batchSize: 20, lease: false });
     expect(r.totals.conflicts).toBe(0);

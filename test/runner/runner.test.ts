@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { isDivanError } from "../../core/errors.js";
 import { replicate } from "../../store/replicate.js";
 import type { AllDocsOptions, ChangesOptions, Doc, DocumentStore } from "../../store/port.js";
-import { acquireLease, readCheckpoint, readQuarantine } from "../../strategies/runner/local.js";
+import { acquireLease, readCheckpoint, readLease, readQuarantine } from "../../strategies/runner/local.js";
 import { createMigration, runMigration } from "../../strategies/runner/runner.js";
 import { rollbackMigration, verifyStore } from "../../strategies/runner/verify.js";
 import type { DocumentResult, ProgressEvent } from "../../strategies/runner/types.js";
@@ -101,16 +101,22 @@ describe("eager runner, in place", () => {
     expect(await readCheckpoint(s, r.id)).toBeUndefined();
   });
 
-  it("a second runner on the same database fails with LEASE_HELD while the lease is held", async () => {
+  it("a second runner on the same database fails with LEASE_HELD while the lease (in the state database) is held", async () => {
     const s = store();
+    const state = store();
     await seed(s, 3);
-    const first = createMigration({ source: s, plan: { graph, to: V3 } });
-    await acquireLease(s, first.id, "someone-else", 60_000, Date.now());
-    await expect(runMigration({ source: s, plan: { graph, to: V3 }, lease: { owner: "me" } })).rejects.toSatisfy((e: unknown) => isDivanError(e, "LEASE_HELD"));
+    const database = (await s.info()).name;
+    await acquireLease(state, database, "someone-else", 60_000, Date.now());
+    await expect(runMigration({ source: s, plan: { graph, to: V3 }, lease: { store: state, owner: "me" } })).rejects.toSatisfy((e: unknown) => isDivanError(e, "LEASE_HELD"));
     expect((await contents(s)).every((d) => d["version"] === 1)).toBe(true);
-    // The same owner reclaims its own lease (a restart after a crash).
-    const r = await runMigration({ source: s, plan: { graph, to: V3 }, lease: { owner: "someone-else" } });
+    // A rollback of the same database is kept off too: the lease is the database's, not the job's.
+    await expect(rollbackMigration({ mode: "down", source: s, graph, from: V1, lease: { store: state, owner: "me" } })).rejects.toSatisfy((e: unknown) => isDivanError(e, "LEASE_HELD"));
+    // The same owner reclaims its own lease (a restart after a crash), and releases it at the end.
+    const r = await runMigration({ source: s, plan: { graph, to: V3 }, lease: { store: state, owner: "someone-else" } });
     expect(r.totals.migrated).toBe(3);
+    expect(await readLease(state, database)).toBeUndefined();
+    // Nothing of the lease is in the migrated database.
+    expect((await contents(s)).filter((d) => d._id.startsWith("lease"))).toEqual([]);
   });
 
   it("resumes from its checkpoint after an abort and ends with the same documents as an uninterrupted run", async () => {
