@@ -194,7 +194,7 @@ export async function openStateDb(config: ResolvedConfig, written: string, creat
 /** Adds the options every migration command shares (`--db`, `--schemas`, `--manifests` and `--steps` default to the config's). */
 export function migrationOptions(cmd: Command): Command {
   return configOption(cmd)
-    .option("--db <url>", "database URL (http://user:pass@host:5984/db) or local PouchDB name (default: db of the config)")
+    .option("--db <url>", "database URL (http://host:5984/db, credentials as user:password@host; never printed) or local PouchDB name (default: db of the config)")
     .requiredOption("--to <version>", "target: a manifest version (3.0.0) or type@major,... (todo-item@3,todo-item-status@1)")
     .option("--target <url>", "copy into this database instead of migrating in place")
     .option("--schemas <dir>", "folder of <type>/<major>.<minor>.json schema files", "schemas")

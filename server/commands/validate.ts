@@ -157,7 +157,7 @@ export function register(program: Command): void {
       .command("validate")
       .description("Validate every document of a database (--db) or of JSON files against the versioned schemas")
       .argument("[files...]", "JSON files: a document, an array of documents, or { docs: [...] }")
-      .option("--db <url>", "database URL (http://user:pass@host:5984/db) or local PouchDB name (default: db of the config, without files)")
+      .option("--db <url>", "database URL (http://host:5984/db, credentials as user:password@host; never printed) or local PouchDB name (default: db of the config, without files)")
       .option("--schemas <dir>", "folder of <type>/<major>.<minor>.json schema files", "schemas")
       .option("--type-field <name>", "field holding the document type", "schema")
       .option("--version-field <name>", "field holding the major version", "version"),
