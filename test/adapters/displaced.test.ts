@@ -12,6 +12,9 @@ import { isDivanError } from "../../core/errors.js";
 import { todoItem1to2Typed } from "../../examples/todo-app/steps/1-to-2.js";
 import { todoItem2to3 } from "../../examples/todo-app/steps/2-to-3.js";
 import { todoShapes, todoSteps } from "../../examples/todo-app/steps/index.js";
+import { runMigration } from "../../strategies/runner/runner.js";
+import { rollbackMigration } from "../../strategies/runner/verify.js";
+import { contents, graph as todoGraph, memoryStore, todoV1, V1, V3 } from "../runner/fixtures.js";
 
 const T = "2024-01-01T00:00:00.000Z";
 const weird = (): Entity => ({ "todo-item": { _id: "todo-item:w", _rev: "1-a", schema: "todo-item", version: 1, title: "t", isDone: true, createdAt: T, status: "weird" } });
@@ -28,6 +31,22 @@ describe("todo: an unknown attribute that collides with a step's output", () => 
     expect(v3["todo-item-status"]).toMatchObject({ status: "done" });
     expect(graph.path(todoShapes.v3, todoShapes.v1)(v3)).toEqual(x);
     expect(x).toEqual(weird()); // inputs are never mutated
+  });
+
+  it("an in-place migration to 3.0 and a rollback to 1.0 give the colliding attribute back", async () => {
+    const s = memoryStore("displaced");
+    try {
+      const originals = [todoV1(1, { status: "weird" }), todoV1(2)];
+      await s.bulkDocs(originals);
+      await runMigration({ source: s, plan: { graph: todoGraph, to: V3 } });
+      const migrated = await contents(s);
+      expect(migrated.find((d) => d._id === "todo-item-status:000001")).toMatchObject({ status: "active" });
+      expect(migrated.find((d) => d._id === "todo-item:000001")).toMatchObject({ version: 3, [DISPLACED_FIELD]: expect.any(Object) });
+      await rollbackMigration({ mode: "down", source: s, graph: todoGraph, from: V1 });
+      expect(await contents(s)).toEqual(originals);
+    } finally {
+      await s.destroy();
+    }
   });
 
   it("a todo-item@3 carrying isDone and status keeps both through a rollback to 1 and a new migration to 3", () => {
