@@ -292,6 +292,15 @@ export function checkSteps(options: CheckStepsOptions): StepCheckReport {
       errors.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
       return;
     }
+    let lowerDocs: fc.Arbitrary<Entity>;
+    let upperDocs: fc.Arbitrary<Entity>;
+    try {
+      lowerDocs = entityAt(lower);
+      upperDocs = entityAt(upper);
+    } catch (err) {
+      errors.push(`${what}: divan check cannot generate documents for it (${err instanceof Error ? err.message : String(err)}); it is not checked`);
+      return;
+    }
     const property = (name: "up" | "down", arb: fc.Arbitrary<Entity>, body: (e: Entity) => void): void => {
       const details = fc.check(fc.property(arb, body), { numRuns: runs, seed });
       if (!details.failed) return;
@@ -299,7 +308,7 @@ export function checkSteps(options: CheckStepsOptions): StepCheckReport {
       const why = details.errorInstance instanceof LawBroken ? details.errorInstance.message : `unexpected error: ${String(details.errorInstance)}`;
       errors.push(`${what}, ${name}: ${why}; input ${JSON.stringify(input)} (seed ${seed}: replay with --seed ${seed})`);
     };
-    property("up", entityAt(lower), (x) => {
+    property("up", lowerDocs, (x) => {
       validAt(x, lower, "generated input");
       const y = translate(up, x, undefined, "up(x)");
       validAt(y, upper, "up(x):");
@@ -307,7 +316,7 @@ export function checkSteps(options: CheckStepsOptions): StepCheckReport {
       const d = difference(x, back);
       if (d !== undefined) throw new LawBroken(`down(up(x)) loses ${d.where}: was ${show(d.was)}, came back ${show(d.now)}`);
     });
-    property("down", entityAt(upper), (y) => {
+    property("down", upperDocs, (y) => {
       validAt(y, upper, "generated input");
       const x = translate(down, y, undefined, "down(y)");
       validAt(x, lower, "down(y):");

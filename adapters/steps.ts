@@ -38,7 +38,9 @@ export interface StepContext<T> {
  * With `type` set, `A` and `B` are that type's documents (`Step<TodoItemV1, TodoItemV2>`) and the rest of the
  * entity passes through; without it, `A` and `B` are whole entities (`{ "todo-item": TodoItemV3, … }`).
  * Functions must be pure, must not mutate their arguments, and must keep attributes they do not know
- * (spread the input). `_id`, `_rev` and the version attribute are set by the path afterwards.
+ * (spread the input). `_id`, `_rev` and the version attribute are set by the path afterwards. The path
+ * checks every translation: translating the output back (going down: up with the input as base) must
+ * give the input back, or the translation fails with `STEP_FAILED` naming the attribute that would be lost.
  */
 export interface Step<A = Entity, B = Entity> {
   /** A name for messages and provenance (default `<from>-><to>`). */

@@ -109,6 +109,16 @@ describe("divan check runs the steps", () => {
     expect(r.errors.find((e) => /^step "lossy 1→2", up: up\(x\) failed on isImportant: .*would lose todo-item attribute isImportant/.test(e)), r.errors.join("\n")).toBeDefined();
   });
 
+  it("a schema the generator cannot cover is an error naming it, not a silent pass", async () => {
+    const dir = join(tmp, "email");
+    await mkdir(join(dir, "note"), { recursive: true });
+    const note = (v: number, field: string) => ({ type: "object", required: ["_id", "schema", "version"], properties: { _id: { type: "string" }, schema: { const: "note" }, version: { const: v }, [field]: { type: "string", format: "email" } } });
+    await writeFile(join(dir, "note/1.0.json"), JSON.stringify(note(1, "mail")));
+    await writeFile(join(dir, "note/2.0.json"), JSON.stringify(note(2, "email")));
+    const r = await checkSchemas({ schemas: dir, steps: [{ name: "note 1→2", from: { note: 1 }, to: { note: 2 }, ops: [{ op: "rename", from: "mail", to: "email" }] }], runs: 10 });
+    expect(r.errors).toEqual([expect.stringMatching(/^step "note 1→2": divan check cannot generate documents for it \(.*unsupported string format email\); it is not checked$/)]);
+  });
+
   it("the CLI exits 1 naming the step, the input and the field, and takes --runs and --seed", async () => {
     const dir = await app("cli", "required");
     await mkdir(join(dir, "steps"));
