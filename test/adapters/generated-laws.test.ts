@@ -18,16 +18,21 @@ import { DISPLACED_FIELD, OP_KINDS, type Op } from "../../adapters/ops.js";
 import { createStepGraph } from "../../adapters/path.js";
 import type { DeclarativeStep } from "../../adapters/steps.js";
 import type { Entity, Shape } from "../../adapters/types.js";
-import { createAjv } from "../../schemas/ajv.js";
+import { Ajv2020 } from "ajv/dist/2020.js";
 import { arbitraryFromSchema } from "../../schemas/arbitrary.js";
 import { buildCase, FIELD_NAMES, lensCase, type LensCase } from "../support/lenses.js";
 
 const RUNS = Number(process.env["DIVAN_LAW_RUNS"] ?? 300);
-const ajv = createAjv();
-const validators = new WeakMap<object, ValidateFunction>();
-function validatorOf(schema: object): ValidateFunction {
-  let v = validators.get(schema);
-  if (v === undefined) validators.set(schema, (v = ajv.compile(schema)));
+/**
+ * One ajv per case: an ajv instance keeps every schema it compiled, so one for all cases grows without end.
+ * A plain one (no formats: the generated schemas use none), as divan's own is costly to create.
+ */
+const validators = new WeakMap<LensCase, { ajv: Ajv2020; byKey: Map<string, ValidateFunction> }>();
+function validatorOf(lens: LensCase, key: string): ValidateFunction {
+  let c = validators.get(lens);
+  if (c === undefined) validators.set(lens, (c = { ajv: new Ajv2020({ strict: false, allErrors: true }), byKey: new Map() }));
+  let v = c.byKey.get(key);
+  if (v === undefined) c.byKey.set(key, (v = c.ajv.compile(lens.schemas.get(key)!)));
   return v;
 }
 
@@ -55,7 +60,7 @@ function entities(lens: LensCase, shape: Shape): fc.Arbitrary<Entity[]> {
 function expectValid(lens: LensCase, entity: Entity, shape: Shape, what: string): void {
   expect(Object.keys(entity).sort(), what).toEqual(Object.keys(shape).sort());
   for (const [type, doc] of Object.entries(entity)) {
-    const validate = validatorOf(lens.schemas.get(`${type}@${shape[type]!}`)!);
+    const validate = validatorOf(lens, `${type}@${shape[type]!}`);
     expect(validate(doc), `${what}: ${type}@${shape[type]!} ${JSON.stringify(doc)} ${JSON.stringify(validate.errors)}`).toBe(true);
   }
 }
