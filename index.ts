@@ -32,6 +32,7 @@ export { schemaDesignDoc, type SchemaDesignDoc, type SchemaDesignDocOptions } fr
 export { generateTypes } from "./schemas/codegen.js";
 
 export {
+  DISPLACED_FIELD,
   createStepGraph,
   defineFunctionStep,
   defineStep,

@@ -19,6 +19,12 @@
  *   the inverse steps), so an old edit keeps what the old version cannot represent (`add` takes the base
  *   value, `convert` keeps a base value that maps back to the input, `extract` starts from the base
  *   document). Attributes no operation names pass through untouched.
+ * - **Laws.** For every step and path, `down(up(x))` is `x` and `up(down(y), { base: y })` is `y`. An
+ *   operation never overwrites or drops an attribute it does not own: what is in the way of its output,
+ *   what a `remove` takes away going up and the other attributes of a document a `merge` folds in going
+ *   up are kept in {@link DISPLACED_FIELD} (`divanDisplaced`) and put back by the reverse. A function step
+ *   is checked on every translation (its reverse must give the input back) and fails with `STEP_FAILED`
+ *   naming the attribute it would lose.
  * - **Ids** follow DESIGN §2 through a pluggable {@link IdScheme} ({@link singleVersionIds} `<type>:<id>`,
  *   {@link multiVersionIds} `<type>:<id>:v:<n>`). An output document whose `_id` equals its input
  *   document's keeps its `_rev` (an in-place write is an update); a new document (the extracted status)
@@ -27,7 +33,8 @@
  *   of the target documents that exist (have a `_rev` in the input or the base). `_attachments` stay on
  *   their document untouched (stubs only make sense while the `_id` is unchanged).
  * - **Errors**: `NO_PATH` (a missing link, named) when compiling; `STEP_FAILED` (details `id`, `step`,
- *   `from`, `to`, and `cause`) when translating; `STEP_INVALID` for a malformed step.
+ *   `from`, `to`, `field` when one attribute is concerned, and `cause`) when translating; `STEP_INVALID`
+ *   for a malformed step.
  * - **Transformers** ask {@link StepGraph.contributors} which source documents make a target shape.
  *
  * @example
@@ -41,11 +48,13 @@
  */
 export { formatDocId, multiVersionIds, parseDocId, singleVersionIds, type IdScheme, type ParsedDocId } from "./ids.js";
 export {
+  DISPLACED_FIELD,
   OP_KINDS,
   assertNever,
   reverseOp,
   type AddOp,
   type ConvertOp,
+  type DisplacedEntry,
   type ExtractOp,
   type HoistOp,
   type MergeOp,

@@ -4,7 +4,7 @@
  */
 import { DivanError, messageOf } from "../core/errors.js";
 import { singleVersionIds, type IdScheme } from "./ids.js";
-import type { Deps, LensFn, RunContext } from "./ops.js";
+import { LensFailure, type Deps, type LensFn, type RunContext } from "./ops.js";
 import { compileStep, defineFunctionStep, defineStep, isDeclarativeStep, stepName, type CompiledStep, type StepDefinition, type Unit } from "./steps.js";
 import { shapeKey, type Doc, type DocFields, type Entity, type Shape } from "./types.js";
 
@@ -332,11 +332,13 @@ function compileSubPath(sp: SubPath, fields: DocFields, ids: IdScheme): (e: Enti
   const { versionField } = fields;
   const pathName = `${shapeKey(sp.from)} -> ${shapeKey(sp.to)}`;
 
-  const fail = (message: string, id: string | undefined, step: string | undefined, cause?: unknown): DivanError =>
-    new DivanError("STEP_FAILED", `${step === undefined ? "" : `step ${step} `}failed for ${id ?? "a document without _id"}: ${message}`, {
+  const fail = (message: string, id: string | undefined, step: string | undefined, cause?: unknown): DivanError => {
+    const field = cause instanceof LensFailure ? cause.field : undefined;
+    return new DivanError("STEP_FAILED", `${step === undefined ? "" : `step ${step} `}failed for ${id ?? "a document without _id"}: ${message}`, {
       cause,
-      details: { id, step, from: sp.from, to: sp.to },
+      details: { id, step, from: sp.from, to: sp.to, ...(field === undefined ? {} : { field }) },
     });
+  };
 
   function tombstones(input: Entity, ctx: RunContext, base: Entity | undefined): Entity {
     const out: Entity = {};

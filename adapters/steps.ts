@@ -5,7 +5,8 @@
  * pair of typed functions ({@link Step}). Both compile to the same lens pairs, so paths treat them alike.
  */
 import { DivanError } from "../core/errors.js";
-import { compileOp, LensFailure, need, OP_KINDS, reverseOp, type Deps, type LensFn, type Op } from "./ops.js";
+import { jsonEqual } from "../schemas/classify.js";
+import { compileOp, DISPLACED_FIELD, LensFailure, need, OP_KINDS, reverseOp, type Deps, type LensFn, type Op } from "./ops.js";
 import { shapeKey, type Doc, type DocFields, type Entity, type Shape } from "./types.js";
 
 /** A step made of declarative operations (serializable; its `down` is derived with {@link reverseOp}). */
@@ -37,7 +38,9 @@ export interface StepContext<T> {
  * With `type` set, `A` and `B` are that type's documents (`Step<TodoItemV1, TodoItemV2>`) and the rest of the
  * entity passes through; without it, `A` and `B` are whole entities (`{ "todo-item": TodoItemV3, … }`).
  * Functions must be pure, must not mutate their arguments, and must keep attributes they do not know
- * (spread the input). `_id`, `_rev` and the version attribute are set by the path afterwards.
+ * (spread the input). `_id`, `_rev` and the version attribute are set by the path afterwards. The path
+ * checks every translation: translating the output back (going down: up with the input as base) must
+ * give the input back, or the translation fails with `STEP_FAILED` naming the attribute that would be lost.
  */
 export interface Step<A = Entity, B = Entity> {
   /** A name for messages and provenance (default `<from>-><to>`). */
@@ -119,11 +122,11 @@ export function defineStep(step: DeclarativeStep, fields: DocFields = DEFAULT_FI
   const fromTypes = Object.keys(step.from);
   const defaultType = fromTypes.length === 1 ? fromTypes[0] : undefined;
   const current = new Set(fromTypes);
-  const reserved = new Set([fields.typeField, fields.versionField]);
+  const reserved = new Set([fields.typeField, fields.versionField, DISPLACED_FIELD]);
   const checkField = (i: number, f: unknown): void => {
     if (typeof f !== "string" || f.length === 0) throw invalid(step, `op ${i}: field names must be non-empty strings`, { op: i });
     if (f.startsWith("_") || reserved.has(f)) {
-      throw invalid(step, `op ${i}: ${f} is managed by divan (ids, revisions, type and version are translated by the path)`, { op: i });
+      throw invalid(step, `op ${i}: ${f} is managed by divan (ids, revisions, type, version and ${DISPLACED_FIELD} are translated by the path)`, { op: i });
     }
   };
   const checkFields = (i: number, fs: unknown): void => {
@@ -260,7 +263,7 @@ function copyDocs(e: unknown, what: string): Entity {
   return out;
 }
 
-function functionFn(step: Step<unknown, unknown>, dir: "up" | "down"): LensFn {
+function callFunction(step: Step<unknown, unknown>, dir: "up" | "down"): LensFn {
   const f = dir === "up" ? step.up.bind(step) : step.down.bind(step);
   const type = step.type;
   if (type !== undefined) {
@@ -272,6 +275,51 @@ function functionFn(step: Step<unknown, unknown>, dir: "up" | "down"): LensFn {
     };
   }
   return (e, base, ctx) => copyDocs(f(e, { base, entityId: ctx.entityId }), dir);
+}
+
+/** The first attribute of `before` that `after` does not give back (ignoring `_id`, `_rev`, type and version, which the path sets). */
+function firstLoss(before: Entity, after: Entity, fields: DocFields): { type: string; field: string | undefined; was: unknown; now: unknown } | undefined {
+  const ignored = new Set(["_id", "_rev", fields.typeField, fields.versionField]);
+  for (const [t, a] of Object.entries(before)) {
+    const b = after[t];
+    if (b === undefined) return { type: t, field: undefined, was: a, now: undefined };
+    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      if (ignored.has(k)) continue;
+      if (!jsonEqual(a[k], b[k])) return { type: t, field: k, was: a[k], now: b[k] };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A function step's direction, checked generically (issue 14): a function step never loses an attribute
+ * it does not own. After going up, going down again (without base) must give the input back; after going
+ * down, going up again with the input as base must give it back. Otherwise the translation fails with
+ * `STEP_FAILED` naming the attribute, so the document is quarantined instead of changed silently.
+ */
+function functionFn(step: Step<unknown, unknown>, dir: "up" | "down", fields: DocFields): LensFn {
+  const there = callFunction(step, dir);
+  const back = callFunction(step, dir === "up" ? "down" : "up");
+  const law = dir === "up" ? "down(up(x))" : "up(down(y), base y)";
+  return (e, base, ctx) => {
+    const input = copyDocs(e, "input");
+    const out = there(e, base, ctx);
+    let again: Entity;
+    try {
+      again = back(copyDocs(out, dir), dir === "up" ? undefined : copyDocs(input, "input"), ctx);
+    } catch (err) {
+      throw new LensFailure(`${dir} gave a result its reverse cannot translate back (${err instanceof Error ? err.message : String(err)})`);
+    }
+    const loss = firstLoss(input, again, fields);
+    if (loss !== undefined) {
+      const what = loss.field === undefined ? `the ${loss.type} document` : `${loss.type} attribute ${loss.field} (${JSON.stringify(loss.was) ?? "absent"})`;
+      throw new LensFailure(
+        `${dir} would lose ${what}: ${law} gives ${JSON.stringify(loss.now) ?? "nothing"}; a step must keep attributes it does not own (spread the input, and give back what it overwrites)`,
+        loss.field,
+      );
+    }
+    return out;
+  };
 }
 
 function allInto(outTypes: readonly string[]): (deps: Deps) => void {
@@ -291,24 +339,27 @@ export function compileStep(step: StepDefinition, fields: DocFields): CompiledSt
   if (isDeclarativeStep(step)) {
     const upVersion = (t: string): number => step.to[t] ?? 0;
     const downVersion = (t: string): number => step.from[t] ?? 0;
-    const ups = step.ops.map((op) => compileOp(op, upVersion));
-    const downs = step.ops.map((op) => compileOp(reverseOp(op), downVersion));
+    const ups = step.ops.map((op, i) => compileOp(op, upVersion, { key: `${name}#${i}`, lossless: true }));
+    const downs = step.ops.map((op, i) => compileOp(reverseOp(op), downVersion, { key: `${name}#${i}`, lossless: false }));
     const up: Unit[] = ups.map((u, i) => ({ step: name, fn: u.fn, inv: downs[i]!.fn, flow: u.flow, kind: "op" as const }));
     up.push({ step: name, fn: stampFn(step.to, fields, false), inv: undefined, flow: noFlow, kind: "stamp" });
     const down: Unit[] = downs.map((d, i) => ({ step: name, fn: d.fn, inv: ups[i]!.fn, flow: d.flow, kind: "op" as const })).reverse();
     down.push({ step: name, fn: stampFn(step.from, fields, false), inv: undefined, flow: noFlow, kind: "stamp" });
     return { name, up, down };
   }
-  const fUp = functionFn(step, "up");
-  const fDown = functionFn(step, "down");
+  const fUp = functionFn(step, "up", fields);
+  const fDown = functionFn(step, "down", fields);
+  // The base is walked back with the plain functions: it is the caller's stored document, not an input to check.
+  const rawUp = callFunction(step, "up");
+  const rawDown = callFunction(step, "down");
   return {
     name,
     up: [
-      { step: name, fn: fUp, inv: fDown, flow: allInto(Object.keys(step.to)), kind: "function" },
+      { step: name, fn: fUp, inv: rawDown, flow: allInto(Object.keys(step.to)), kind: "function" },
       { step: name, fn: stampFn(step.to, fields, true), inv: undefined, flow: noFlow, kind: "stamp" },
     ],
     down: [
-      { step: name, fn: fDown, inv: fUp, flow: allInto(Object.keys(step.from)), kind: "function" },
+      { step: name, fn: fDown, inv: rawUp, flow: allInto(Object.keys(step.from)), kind: "function" },
       { step: name, fn: stampFn(step.from, fields, true), inv: undefined, flow: noFlow, kind: "stamp" },
     ],
   };

@@ -1,22 +1,30 @@
 /**
- * `divan check [--schemas DIR] [--manifests DIR] [--steps MODULE] [--config FILE]`: every schema compiles; every
- * minor version is non-breaking against the previous one of its major (exit 1 otherwise); every major bump is
- * reported with its breaking reasons, and a "no step" warning unless the steps module has a step for it;
- * manifests resolve and print the compatibility matrix. Folders and module come from the config
+ * `divan check [--schemas DIR] [--manifests DIR] [--steps MODULE] [--runs N] [--seed N] [--config FILE]`: every
+ * schema compiles; every minor version is non-breaking against the previous one of its major (exit 1
+ * otherwise); every major bump is reported with its breaking reasons, and a "no step" warning unless the
+ * steps module has a step for it; manifests resolve and print the compatibility matrix. With steps, every
+ * step and every path between manifest versions is executed on documents generated from the schemas
+ * (`adapters/laws.ts`): a step at a version without schema, an attribute a step reads that its schema does
+ * not have, an output that does not validate or a round trip that loses something fails the check (exit 1),
+ * naming the step, the input and the attribute. Folders and module come from the config
  * (`divan.config.*`), and are skipped when they do not exist.
  */
 import { stat } from "node:fs/promises";
 import type { Command } from "commander";
-import { messageOf } from "../../core/errors.js";
+import { createStepGraph } from "../../adapters/path.js";
+import { checkSteps } from "../../adapters/laws.js";
+import type { StepDefinition } from "../../adapters/steps.js";
+import type { Shape } from "../../adapters/types.js";
+import { DivanError, messageOf } from "../../core/errors.js";
 import { createAjv } from "../../schemas/ajv.js";
 import { classifyChange } from "../../schemas/classify.js";
 import type { Classification } from "../../schemas/classify.js";
 import { loadManifests, loadSchemaFiles } from "../../schemas/load.js";
-import { compatibilityMatrix, formatMatrix } from "../../schemas/manifest.js";
+import { compatibilityMatrix, formatMatrix, resolveManifest } from "../../schemas/manifest.js";
 import { createRegistry } from "../../schemas/registry.js";
-import type { SchemaFile } from "../../schemas/registry.js";
+import type { Registry, SchemaFile } from "../../schemas/registry.js";
 import { commandConfig, configOption } from "../config.js";
-import { loadStepDefinitions } from "./migrate.js";
+import { loadStepDefinitions, positiveInt } from "./migrate.js";
 
 /** One compared pair of consecutive schema versions of a type. */
 export interface CheckedPair {
@@ -37,6 +45,10 @@ export interface CheckReport {
   warnings: string[];
   /** The compatibility matrix as Markdown, when manifests were given. */
   matrix?: string;
+  /** The steps and paths executed on generated documents, with the inputs per direction. */
+  executed: { what: string; runs: number }[];
+  /** The seed of the generated documents, when steps were executed. */
+  seed?: number;
 }
 
 /** Options of {@link checkSchemas}. */
@@ -45,11 +57,16 @@ export interface CheckOptions {
   schemas: string;
   /** Folder of app manifests (optional). */
   manifests?: string;
-  /**
-   * Whether a step translates `type` between majors `from` and `from + 1`. Until steps are wired in,
-   * the default answers "no", which is reported as a warning.
-   */
-  hasStep?: (type: string, from: number, to: number) => boolean;
+  /** The app's steps (none: every major bump is reported as a warning, nothing is executed). */
+  steps?: readonly StepDefinition[];
+  /** Generated documents per direction of each step and path (default 100). */
+  runs?: number;
+  /** Seed of the generated documents (default random; printed with failures). */
+  seed?: number;
+  /** Field holding the document type (default `schema`). */
+  typeField?: string;
+  /** Field holding the major version (default `version`). */
+  versionField?: string;
 }
 
 function label(f: SchemaFile): string {
@@ -59,7 +76,7 @@ function label(f: SchemaFile): string {
 /** Runs every check and returns the report (no output, no exit code). */
 export async function checkSchemas(options: CheckOptions): Promise<CheckReport> {
   const files = await loadSchemaFiles(options.schemas);
-  const report: CheckReport = { pairs: [], errors: [], warnings: [] };
+  const report: CheckReport = { pairs: [], errors: [], warnings: [], executed: [] };
   for (const f of files) {
     try {
       createAjv().compile(f.schema as object);
@@ -67,6 +84,9 @@ export async function checkSchemas(options: CheckOptions): Promise<CheckReport> 
       report.errors.push(`${f.type}/${f.major}.${f.minor}.json does not compile: ${messageOf(e)}`);
     }
   }
+  const steps = options.steps ?? [];
+  const hasStep = (type: string, from: number, to: number): boolean =>
+    steps.some((s) => (s.from[type] === from && s.to[type] === to) || (s.from[type] === to && s.to[type] === from));
   const byType = new Map<string, SchemaFile[]>();
   for (const f of files) byType.set(f.type, [...(byType.get(f.type) ?? []), f]);
   for (const [type, list] of byType) {
@@ -83,16 +103,34 @@ export async function checkSchemas(options: CheckOptions): Promise<CheckReport> 
       }
       if (majorBump) {
         if (next.major !== prev.major + 1) report.warnings.push(`${type}: major ${next.major} follows ${prev.major}; majors ${prev.major + 1}..${next.major - 1} are missing.`);
-        if (!(options.hasStep?.(type, prev.major, next.major) ?? false)) report.warnings.push(`${type} ${prev.major} → ${next.major}: no step registered`);
+        if (!hasStep(type, prev.major, next.major)) report.warnings.push(`${type} ${prev.major} → ${next.major}: no step registered`);
         if (classification.verdict === "non-breaking") report.warnings.push(`${label(prev)} → ${label(next)} is non-breaking; a minor version (${prev.major}.${prev.minor + 1}) would do.`);
       }
     }
   }
-  if (options.manifests !== undefined) {
+  let registry: Registry | undefined;
+  try {
+    registry = createRegistry(files, { ...(options.typeField ? { typeField: options.typeField } : {}), ...(options.versionField ? { versionField: options.versionField } : {}) });
+  } catch {
+    // a schema that does not compile is reported above
+  }
+  const shapes: Shape[] = [];
+  if (options.manifests !== undefined && registry !== undefined) {
     try {
-      const registry = createRegistry(files);
       const manifests = await loadManifests(options.manifests);
       report.matrix = formatMatrix(compatibilityMatrix(manifests, registry));
+      for (const m of manifests) shapes.push(resolveManifest(m, registry));
+    } catch (e) {
+      report.errors.push(messageOf(e));
+    }
+  }
+  if (steps.length > 0 && registry !== undefined) {
+    try {
+      const graph = createStepGraph(steps, { typeField: registry.typeField, versionField: registry.versionField });
+      const r = checkSteps({ graph, registry, shapes, ...(options.runs === undefined ? {} : { runs: options.runs }), ...(options.seed === undefined ? {} : { seed: options.seed }) });
+      report.errors.push(...r.errors);
+      report.executed = r.checked;
+      report.seed = r.seed;
     } catch (e) {
       report.errors.push(messageOf(e));
     }
@@ -110,6 +148,8 @@ export function formatCheckReport(report: CheckReport): string {
     for (const c of p.classification.nonBreaking) lines.push(`  ok        ${c.kind}: ${c.message}`);
   }
   if (report.matrix !== undefined) lines.push("", report.matrix);
+  if (report.executed.length > 0) lines.push("");
+  for (const x of report.executed) lines.push(`executed ${x.what} on ${x.runs} generated document(s) each way`);
   for (const w of report.warnings) lines.push(`warning: ${w}`);
   for (const e of report.errors) lines.push(`error: ${e}`);
   lines.push(report.errors.length ? `check failed: ${report.errors.length} error(s)` : "check passed");
@@ -121,11 +161,13 @@ export function register(program: Command): void {
   configOption(
     program
       .command("check")
-      .description("Check the versioned schemas: minors must be non-breaking, majors need a step; print the compatibility matrix")
+      .description("Check the schemas and steps: minors must be non-breaking, majors need a step, every step and path between manifests is run on generated documents; print the compatibility matrix")
       .option("--schemas <dir>", "folder of <type>/<major>.<minor>.json schema files (default: schemas)")
       .option("--manifests <dir>", "folder of app manifests (<app-version>.json) (default: manifests, when it exists)")
-      .option("--steps <module>", "module exporting the steps, to know which major bumps have one (default: steps/index.ts, when it exists)"),
-  ).action(async (_opts: unknown, cmd: Command) => {
+      .option("--steps <module>", "module exporting the steps, executed on generated documents (default: steps/index.ts, when it exists)")
+      .option("--runs <n>", "generated documents per direction of every step and path", positiveInt, 100)
+      .option("--seed <n>", "seed of the generated documents (printed with every failure)", seedOption),
+  ).action(async (opts: { runs: number; seed?: number }, cmd: Command) => {
     const config = await commandConfig(cmd);
     // Defaults are used when they exist; a folder or module named by the config or the command line must exist.
     const manifests = config.given.includes("manifests") ? config.manifests : await existing(config.manifests);
@@ -133,7 +175,11 @@ export function register(program: Command): void {
     const report = await checkSchemas({
       schemas: config.schemas,
       ...(manifests === undefined ? {} : { manifests }),
-      ...(stepsFile === undefined ? {} : { hasStep: await stepLookup(stepsFile) }),
+      ...(stepsFile === undefined ? {} : { steps: await loadStepDefinitions(stepsFile) }),
+      runs: opts.runs,
+      ...(opts.seed === undefined ? {} : { seed: opts.seed }),
+      typeField: config.typeField,
+      versionField: config.versionField,
     });
     process.stdout.write(formatCheckReport(report));
     if (report.errors.length) process.exitCode = 1;
@@ -150,9 +196,9 @@ async function existing(p: string): Promise<string | undefined> {
   }
 }
 
-/** Answers {@link CheckOptions.hasStep} from the steps module: a step (either direction) between the two majors of the type. */
-async function stepLookup(file: string): Promise<(type: string, from: number, to: number) => boolean> {
-  const steps = await loadStepDefinitions(file);
-  return (type, from, to) =>
-    steps.some((s) => (s.from[type] === from && s.to[type] === to) || (s.from[type] === to && s.to[type] === from));
+/** Parses `--seed` (an integer). */
+function seedOption(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new DivanError("CONFIG_INVALID", `--seed: expected an integer, got "${value}"`);
+  return n;
 }

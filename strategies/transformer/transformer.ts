@@ -30,6 +30,10 @@
  * - concurrent edits on two sides follow the rule documented in `plan.ts` (loser kept as a conflict
  *   revision, reported in {@link TransformerStatus.conflicts});
  * - documents that cannot be translated are quarantined (recorded in the checkpoint, left in place);
+ * - a write the target refuses is retried only when it can succeed (409, `STORE_UNAVAILABLE`), at most
+ *   `writeAttempts` times with growing delays (a `retry` event each time); any other refusal (`FORBIDDEN`,
+ *   `BAD_REQUEST` from a `validate_doc_update`, …) and a write that kept failing quarantine the source
+ *   documents (a `quarantine` event, a status entry, and a record stored by `quarantine.ts`), left in place;
  * - with `deterministicRevs` (client-side transformers, one per device) every revision written is derived
  *   from the content and its parent, so devices translating the same documents write the same revisions.
  *
@@ -72,6 +76,7 @@ import {
   type ReadDoc,
 } from "./plan.js";
 import { contentHash, provenanceOf, revGeneration } from "./provenance.js";
+import { appendTransformerQuarantine, readTransformerQuarantine, type TransformerQuarantineRecord } from "./quarantine.js";
 
 /** One side: the documents of one version, in a store. */
 export interface TransformerSide {
@@ -120,6 +125,12 @@ export interface TransformerOptions {
   readonly deterministicRevs?: boolean;
   /** Deliberate bugs for the simulation's mutation tests (`core/faults.ts`); never set in production. */
   readonly faults?: readonly Fault[];
+  /**
+   * How many times a write that may succeed later (a 409, the target unavailable) is tried before the
+   * entity's source documents are quarantined (default 8). The first retry comes at once (the entity is
+   * read again), each later one after twice the previous delay, starting at `retryMs`.
+   */
+  readonly writeAttempts?: number;
 }
 
 /** What the transformer reports as it works. */
@@ -127,16 +138,24 @@ export type TransformerEvent =
   | { readonly type: "write"; readonly side: string; readonly id: string; readonly rev: string; readonly from: string }
   | { readonly type: "conflict"; readonly conflict: ConflictRecord }
   | { readonly type: "quarantine"; readonly record: QuarantineEntry }
+  /** A write into `side` failed in a way that may pass later; the entity is translated again in `retryInMs`. */
+  | {
+      readonly type: "retry";
+      readonly side: string;
+      readonly id: string;
+      readonly code: string;
+      readonly reason: string;
+      readonly attempt: number;
+      readonly retryInMs: number;
+    }
   | { readonly type: "wait"; readonly side: string; readonly missing: readonly string[] }
   | { readonly type: "error"; readonly database: string; readonly message: string };
 
-/** A document that could not be translated (left where it is). */
-export interface QuarantineEntry {
-  readonly side: string;
-  readonly id: string;
-  readonly rev: string | undefined;
-  readonly reason: string;
-}
+/**
+ * A source document that could not be translated, or whose translation a target refused (left where it
+ * is): the eager runner's record (id, rev, type, version, code, reason) and the side it is in.
+ */
+export type QuarantineEntry = TransformerQuarantineRecord;
 
 /** Status of one followed database. */
 export interface FeedStatus {
@@ -181,7 +200,7 @@ export interface TransformerStatus {
   readonly waiting: number;
   /** Conflicts resolved by the rule (newest last). */
   readonly conflicts: readonly ConflictRecord[];
-  /** Quarantined documents. */
+  /** Quarantined documents: translations that failed, and translations a target refused. */
   readonly quarantine: readonly QuarantineEntry[];
 }
 
@@ -247,6 +266,10 @@ interface Feed {
   saving: Promise<void> | undefined;
   quarantine: QuarantineEntry[];
   quarantineDirty: boolean;
+  /** Documents of its sides whose translation a target refused (stored with `quarantine.ts`)… */
+  refused: QuarantineEntry[];
+  /** …and those of them not stored yet. */
+  refusedPending: QuarantineEntry[];
   /** `id@rev` this transformer wrote and has not seen in the feed yet. */
   readonly written: Set<string>;
 }
@@ -280,6 +303,8 @@ class TransformerImpl implements Transformer {
   readonly #now: () => number;
   readonly #feeds = new Map<DocumentStore, Feed>();
   readonly #waiting = new Map<string, { side: string; entity: EntityRef }>();
+  /** Entities (waiting keys) whose last writes failed in a way that may pass later: tries so far, and when the next is due. */
+  readonly #failures = new Map<string, { attempts: number; dueAt: number }>();
   readonly #conflicts: ConflictRecord[] = [];
   readonly #writesBySide: Record<string, number> = {};
   readonly #writeSetsBySide: Record<string, number> = {};
@@ -331,6 +356,8 @@ class TransformerImpl implements Transformer {
         saving: undefined,
         quarantine: [],
         quarantineDirty: false,
+        refused: [],
+        refusedPending: [],
         written: new Set(),
       });
     }
@@ -584,7 +611,11 @@ class TransformerImpl implements Transformer {
     await this.#locked(async () => {
       const side = this.#side(name);
       this.sides = this.sides.filter((s) => s !== side);
-      for (const [k, w] of this.#waiting) if (w.side === name) this.#waiting.delete(k);
+      for (const [k, w] of this.#waiting) {
+        if (w.side !== name) continue;
+        this.#waiting.delete(k);
+        this.#failures.delete(k);
+      }
       if (!this.sides.some((s) => s.store === side.store)) {
         const feed = this.#feeds.get(side.store);
         this.#feeds.delete(side.store);
@@ -620,7 +651,7 @@ class TransformerImpl implements Transformer {
         pending,
         lagMs: feed.dirtySince === undefined ? 0 : Math.max(0, this.#now() - feed.dirtySince),
         lastError: feed.lastError,
-        quarantined: feed.quarantine.length,
+        quarantined: feed.quarantine.length + feed.refused.length,
         processed: feed.processed,
       });
     }
@@ -635,7 +666,7 @@ class TransformerImpl implements Transformer {
       checkpoints: this.#checkpoints,
       waiting: this.#waiting.size,
       conflicts: [...this.#conflicts],
-      quarantine: [...this.#feeds.values()].flatMap((f) => f.quarantine),
+      quarantine: [...this.#feeds.values()].flatMap((f) => [...f.quarantine, ...f.refused]),
     };
   }
 
@@ -667,6 +698,7 @@ class TransformerImpl implements Transformer {
       feed.since = c.since;
       feed.quarantine = Array.isArray(c.quarantine) ? c.quarantine : [];
     }
+    feed.refused = await readTransformerQuarantine(feed.store, this.#checkpoint);
     feed.loaded = true;
   }
 
@@ -701,6 +733,11 @@ class TransformerImpl implements Transformer {
     const dirty = feed.quarantineDirty;
     feed.quarantineDirty = false; // a quarantine recorded while saving marks it again
     try {
+      if (feed.refusedPending.length > 0) {
+        const stored = feed.refusedPending.slice();
+        await appendTransformerQuarantine(feed.store, this.#checkpoint, stored);
+        feed.refusedPending.splice(0, stored.length);
+      }
       for (let attempt = 0; ; attempt++) {
         try {
           const r = await feed.store.putLocal({ ...body, _id: this.#checkpoint, ...(feed.checkpointRev === undefined ? {} : { _rev: feed.checkpointRev }) });
@@ -791,7 +828,10 @@ class TransformerImpl implements Transformer {
     this.#lastRetry = this.#now();
     const before = this.#writes;
     const bySide = new Map<string, EntityRef[]>();
-    for (const w of this.#waiting.values()) bySide.set(w.side, [...(bySide.get(w.side) ?? []), w.entity]);
+    for (const [k, w] of this.#waiting) {
+      if ((this.#failures.get(k)?.dueAt ?? 0) > this.#lastRetry) continue; // a failed write backs off
+      bySide.set(w.side, [...(bySide.get(w.side) ?? []), w.entity]);
+    }
     for (const [name, ents] of bySide) {
       const side = this.sides.find((s) => s.name === name);
       if (side !== undefined) await this.#translate(side, ents, this.sides.filter((s) => s !== side));
@@ -858,7 +898,11 @@ class TransformerImpl implements Transformer {
     const sourceDocs = await this.#read(source, entities, known);
     const waitingNow = new Set<string>();
     await Promise.all(targets.map((target) => this.#translateInto(source, target, entities, sourceDocs, waitingNow)));
-    for (const e of entities) if (!waitingNow.has(entityKey(e))) this.#waiting.delete(`${source.name}\u0000${entityKey(e)}`);
+    for (const e of entities) {
+      if (waitingNow.has(entityKey(e))) continue;
+      this.#waiting.delete(`${source.name}\u0000${entityKey(e)}`);
+      this.#failures.delete(`${source.name}\u0000${entityKey(e)}`);
+    }
   }
 
   /**
@@ -956,7 +1000,8 @@ class TransformerImpl implements Transformer {
           this.#o.onEvent?.({ type: "wait", side: source.name, missing: plan.missing });
           break;
         case "quarantine": {
-          const record: QuarantineEntry = { side: source.name, id: plan.id, rev: plan.rev, reason: plan.reason };
+          const doc = this.#sourceDoc(sourceDocs, e, plan.id);
+          const record: QuarantineEntry = { side: source.name, id: plan.id, rev: plan.rev, type: doc?.[this.#typeField] as string | undefined, version: doc?.[this.#versionField], code: "STEP_FAILED", reason: plan.reason };
           if (!sourceFeed.quarantine.some((q) => q.id === record.id && q.rev === record.rev && q.side === record.side)) {
             sourceFeed.quarantine.push(record);
             sourceFeed.quarantineDirty = true;
@@ -988,34 +1033,103 @@ class TransformerImpl implements Transformer {
       this.#writesBySide[target.name] = (this.#writesBySide[target.name] ?? 0) + 1;
       this.#o.onEvent?.({ type: "write", side: target.name, id, rev, from: source.name });
     };
+    // Failed writes, one per entity (a refusal that cannot pass later wins over one that may).
+    const failed = new Map<string, WriteFailure>();
+    const fail = (entity: EntityRef, id: string, code: string, reason: string): void => {
+      const prev = failed.get(entityKey(entity));
+      if (prev === undefined || (RETRYABLE.has(prev.code) && !RETRYABLE.has(code))) failed.set(entityKey(entity), { entity, id, code, reason });
+    };
     if (updates.length > 0) {
       const docs = updates.map((u) => u.write.doc);
-      const results = this.#o.deterministicRevs === true ? await writeDeterministic(target.store, docs) : await target.store.bulkDocs(docs);
+      let results: WriteResult[] = [];
+      try {
+        results = this.#o.deterministicRevs === true ? await writeDeterministic(target.store, docs) : await target.store.bulkDocs(docs);
+      } catch (e) {
+        if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
+        for (const u of updates) fail(u.entity, u.write.doc._id, "STORE_UNAVAILABLE", messageOf(e));
+      }
       results.forEach((r, i) => {
-        if (r.ok) record(updates[i]!.entity, r.id, r.rev);
-        else if (targetDocs === undefined && r.error.code === "CONFLICT") taken.set(entityKey(updates[i]!.entity), updates[i]!.entity);
-        else {
-          // The target changed under us (409): translate this entity again soon.
-          const e = updates[i]!.entity;
-          waitingNow.add(entityKey(e));
-          this.#waiting.set(`${source.name}\u0000${entityKey(e)}`, { side: source.name, entity: e });
-        }
+        const u = updates[i]!;
+        if (r.ok) record(u.entity, r.id, r.rev);
+        else if (targetDocs === undefined && r.error.code === "CONFLICT") taken.set(entityKey(u.entity), u.entity);
+        else fail(u.entity, u.write.doc._id, r.error.code, r.error.reason);
       });
     }
     for (const b of branches) {
-      const current: Doc = await target.store.get(b.write.doc._id, { revs: true });
-      if (current._rev !== b.write.doc._rev || current._revisions === undefined) {
-        waitingNow.add(entityKey(b.entity));
-        this.#waiting.set(`${source.name}\u0000${entityKey(b.entity)}`, { side: source.name, entity: b.entity });
-        continue;
+      try {
+        const current: Doc = await target.store.get(b.write.doc._id, { revs: true });
+        if (current._rev !== b.write.doc._rev || current._revisions === undefined) {
+          fail(b.entity, b.write.doc._id, "CONFLICT", `${b.write.doc._id} is at ${current._rev ?? "no revision"}, not ${b.write.doc._rev ?? "none"} as planned`);
+          continue;
+        }
+        const doc = winningBranch(b.write.doc, current._revisions);
+        const [r] = await target.store.bulkDocs([doc], { newEdits: false });
+        if (r === undefined || r.ok) record(b.entity, doc._id, doc._rev!);
+        else fail(b.entity, doc._id, r.error.code, r.error.reason);
+      } catch (e) {
+        if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
+        fail(b.entity, b.write.doc._id, "STORE_UNAVAILABLE", messageOf(e));
       }
-      const doc = winningBranch(b.write.doc, current._revisions);
-      const [r] = await target.store.bulkDocs([doc], { newEdits: false });
-      if (r === undefined || r.ok) record(b.entity, doc._id, doc._rev!);
     }
+    for (const f of failed.values()) this.#writeFailed(source, target, f, sourceDocs, waitingNow);
     return [...taken.values()];
   }
+
+  /** The live source document `id` of entity `e`, if it was read. */
+  #sourceDoc(sourceDocs: ReadonlyMap<string, Record<string, ReadDoc>>, e: EntityRef, id?: string): Doc | undefined {
+    for (const r of Object.values(sourceDocs.get(entityKey(e)) ?? {})) if (r.state === "live" && (id === undefined || r.doc._id === id)) return r.doc;
+    return undefined;
+  }
+
+  /**
+   * A write of entity `f.entity` into `target` failed: retried (the entity waits, with a growing delay) while
+   * it may pass later and tries are left, else the entity's source documents are quarantined.
+   */
+  #writeFailed(source: TransformerSide, target: TransformerSide, f: WriteFailure, sourceDocs: ReadonlyMap<string, Record<string, ReadDoc>>, waitingNow: Set<string>): void {
+    const key = `${source.name}\u0000${entityKey(f.entity)}`;
+    const attempts = (this.#failures.get(key)?.attempts ?? 0) + 1;
+    const retryable = RETRYABLE.has(f.code);
+    if (retryable && attempts < (this.#o.writeAttempts ?? 8)) {
+      const retryMs = this.#o.retryMs ?? 500;
+      const delay = attempts === 1 ? 0 : Math.min(retryMs * 2 ** (attempts - 2), MAX_BACKOFF_MS);
+      this.#failures.set(key, { attempts, dueAt: this.#now() + delay });
+      waitingNow.add(entityKey(f.entity));
+      this.#waiting.set(key, { side: source.name, entity: f.entity });
+      this.#o.onEvent?.({ type: "retry", side: target.name, id: f.id, code: f.code, reason: f.reason, attempt: attempts, retryInMs: delay });
+      return;
+    }
+    this.#failures.delete(key);
+    const doc = this.#sourceDoc(sourceDocs, f.entity);
+    const feed = this.#feeds.get(source.store)!;
+    const record: QuarantineEntry = {
+      side: source.name,
+      id: doc?._id ?? f.id,
+      rev: doc?._rev,
+      type: doc?.[this.#typeField] as string | undefined,
+      version: doc?.[this.#versionField],
+      code: f.code,
+      reason: `writing ${f.id} into ${target.name} ${retryable ? `failed ${attempts} attempts` : "was refused"}: ${f.code}: ${f.reason}`,
+    };
+    if (feed.refused.some((q) => q.side === record.side && q.id === record.id && q.rev === record.rev)) return;
+    feed.refused.push(record);
+    feed.refusedPending.push(record);
+    feed.quarantineDirty = true;
+    this.#o.onEvent?.({ type: "quarantine", record });
+  }
 }
+
+/** A failed write of one entity. */
+interface WriteFailure {
+  readonly entity: EntityRef;
+  readonly id: string;
+  readonly code: string;
+  readonly reason: string;
+}
+
+/** Write failures that may pass when tried again: the target changed under us, or could not be reached. */
+const RETRYABLE: ReadonlySet<string> = new Set(["CONFLICT", "STORE_UNAVAILABLE"]);
+/** The longest delay between two tries of a failed write. */
+const MAX_BACKOFF_MS = 60_000;
 
 /**
  * Writes `docs` with deterministic revisions (`new_edits: false`), one result per document like

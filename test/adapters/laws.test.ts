@@ -14,7 +14,7 @@ import type { Registry } from "../../schemas/registry.js";
 import { todoItem1to2, todoItem1to2Typed } from "../../examples/todo-app/steps/1-to-2.js";
 import { todoItem2to3 } from "../../examples/todo-app/steps/2-to-3.js";
 import { todoShapes } from "../../examples/todo-app/steps/index.js";
-import { arbitraryFromSchema } from "../support/arbitrary.js";
+import { arbitraryFromSchema } from "../../schemas/arbitrary.js";
 
 const RUNS = 1000;
 let registry: Registry;

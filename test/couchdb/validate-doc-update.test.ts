@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { schemaDesignDoc } from "../../schemas/design-doc.js";
 import { loadRegistry } from "../../schemas/load.js";
 import type { Registry } from "../../schemas/registry.js";
-import { arbitraryFromSchema } from "../support/arbitrary.js";
+import { arbitraryFromSchema } from "../../schemas/arbitrary.js";
 import { uniqueDbName } from "../support/backends.js";
 import { couchFetch, startTestServer, type TestServer } from "../support/server.js";
 

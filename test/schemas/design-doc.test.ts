@@ -8,7 +8,7 @@ import { schemaDesignDoc } from "../../schemas/design-doc.js";
 import { loadRegistry, loadSchemaFiles } from "../../schemas/load.js";
 import { createRegistry } from "../../schemas/registry.js";
 import type { Registry, ValidationResult } from "../../schemas/registry.js";
-import { arbitraryFromSchema } from "../support/arbitrary.js";
+import { arbitraryFromSchema } from "../../schemas/arbitrary.js";
 import { uniqueDbName } from "../support/backends.js";
 import { couchFetch, startTestServer, type TestServer } from "../support/server.js";
 

@@ -1,5 +1,6 @@
 /**
- * fast-check arbitraries generated from JSON Schemas (test support).
+ * fast-check arbitraries generated from JSON Schemas: documents for `divan check` (which runs every step
+ * on them) and for property tests. Node and browsers (fast-check only).
  *
  * Covers the subset divan's schemas use: `type: object` with `properties`/`required`,
  * `string` (`minLength`, `maxLength`, `pattern`, `format: "date-time"`), `boolean`, `const`, `enum`,
@@ -9,7 +10,8 @@
  *
  * Optional properties are present or absent at random. With `unknownKeys`, objects also get a few
  * extra attributes that no schema declares (names never start with `_`, which CouchDB reserves), to
- * check that unknown attributes pass through untouched.
+ * check that unknown attributes pass through untouched; `unknownNames` makes some of them take given
+ * names (e.g. the attributes steps write, to provoke collisions).
  *
  * @example
  * ```ts
@@ -29,6 +31,10 @@ export interface ArbitraryFromSchemaOptions {
   overrides?: Readonly<Record<string, unknown>>;
   /** Always generate every optional property (default false: present or absent at random). */
   allOptional?: boolean;
+  /** Names undeclared attributes may also take (those an object declares are skipped). */
+  unknownNames?: readonly string[];
+  /** Names undeclared attributes never take (e.g. attributes divan reserves). */
+  excludeNames?: readonly string[];
 }
 
 type SchemaObject = Readonly<Record<string, unknown>>;
@@ -45,6 +51,9 @@ const unknownValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.array(fc.string({ maxLength: 6 }), { maxLength: 3 }),
   fc.dictionary(fc.stringMatching(/^[a-z]{1,6}$/), fc.integer(), { maxKeys: 3 }),
 );
+
+/** Names of undeclared attributes (built once: a pattern arbitrary is costly to build). */
+const unknownName: fc.Arbitrary<string> = fc.stringMatching(/^x[A-Za-z0-9]{0,8}$/);
 
 /**
  * An arbitrary producing values that are valid against `schema`.
@@ -122,8 +131,11 @@ function buildObject(schema: SchemaObject, options: ArbitraryFromSchemaOptions, 
   const declared = fc.record(model, { requiredKeys });
   const extraCount = options.unknownKeys ?? 0;
   if (extraCount <= 0 || schema["additionalProperties"] === false) return declared;
+  const excluded = new Set(options.excludeNames ?? []);
+  const named = (options.unknownNames ?? []).filter((k) => !(k in properties) && !excluded.has(k) && !k.startsWith("_"));
+  const random = unknownName;
   const extras = fc.dictionary(
-    fc.stringMatching(/^x[A-Za-z0-9]{0,8}$/).filter((k) => !(k in properties)),
+    (named.length === 0 ? random : fc.oneof(random, fc.constantFrom(...named))).filter((k) => !(k in properties) && !excluded.has(k)),
     unknownValue,
     { maxKeys: extraCount },
   );

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import Ajv2020 from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
-import { arbitraryFromSchema } from "../support/arbitrary.js";
+import { arbitraryFromSchema } from "../../schemas/arbitrary.js";
 
 const schemaDir = join(import.meta.dirname, "../../examples/todo-app/schemas");
 const files = readdirSync(schemaDir).flatMap((type) =>
