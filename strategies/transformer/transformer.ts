@@ -446,7 +446,7 @@ class TransformerImpl implements Transformer {
     for (const release of feed.held.splice(0)) release();
     if (batch.length === 0) return 0;
     const sub = feed.sub;
-    await this.#process(feed, batch.map((b) => b.change));
+    await this.#process(feed, batch.map((b) => b.change), true);
     if (feed.sub === sub) feed.since = batch[batch.length - 1]!.change.seq;
     feed.dirtySince = feed.queue[0]?.at;
     return batch.length;
@@ -737,8 +737,9 @@ class TransformerImpl implements Transformer {
   /**
    * Translates one batch of changes of `feed` (feed order): every changed entity once, per side, into every
    * other side. Skips `_local`/`_design` ids, this transformer's own writes and pristine transformer output.
+   * `live`: the changes come from the live feed, as they happen (not read again from a checkpoint).
    */
-  async #process(feed: Feed, changes: readonly Change[]): Promise<void> {
+  async #process(feed: Feed, changes: readonly Change[], live = false): Promise<void> {
     const latest = new Map<string, Change>();
     const own = new Set<Change>();
     for (const c of changes) {
@@ -767,7 +768,7 @@ class TransformerImpl implements Transformer {
         bySide.set(side, m);
       }
     }
-    for (const [side, ents] of bySide) await this.#translate(side, [...ents.values()], this.sides.filter((s) => s !== side), known);
+    for (const [side, ents] of bySide) await this.#translate(side, [...ents.values()], this.sides.filter((s) => s !== side), known, live);
     feed.processed += changes.length;
     feed.unsaved += changes.length;
   }
@@ -851,22 +852,24 @@ class TransformerImpl implements Transformer {
   /**
    * Translates `entities` of `source` into every target side: the source documents are read once
    * (`known` ones not at all), then each target, in parallel, reads its current documents of the whole
-   * batch with one request and writes the batch's updates with one `_bulk_docs`.
+   * batch with one request and writes the batch's updates with one `_bulk_docs`. `live`: see {@link #translateInto}.
    */
-  async #translate(source: TransformerSide, entities: readonly EntityRef[], targets: readonly TransformerSide[], known?: ReadonlyMap<string, ReadDoc>): Promise<void> {
+  async #translate(source: TransformerSide, entities: readonly EntityRef[], targets: readonly TransformerSide[], known?: ReadonlyMap<string, ReadDoc>, live = false): Promise<void> {
     if (entities.length === 0) return;
     const sourceDocs = await this.#read(source, entities, known);
     const waitingNow = new Set<string>();
-    await Promise.all(targets.map((target) => this.#translateInto(source, target, entities, sourceDocs, waitingNow)));
+    await Promise.all(targets.map((target) => this.#translateInto(source, target, entities, sourceDocs, waitingNow, live)));
     for (const e of entities) if (!waitingNow.has(entityKey(e))) this.#waiting.delete(`${source.name}\u0000${entityKey(e)}`);
   }
 
   /**
-   * Translates the batch into one target. Entities whose source documents are all first revisions are
-   * new: the target is assumed to hold none of their documents, so they are written without reading it
-   * (a write without `_rev` succeeds exactly when the document is absent or deleted, which is what the
-   * plan assumed); a 409 sends the entity through the full read-plan-write path. The others are read
-   * from the target with one request.
+   * Translates the batch into one target. With `live` changes (the live feed delivering them as they are
+   * made), entities whose source documents are all first revisions are new: the target is assumed to hold
+   * none of their documents, so they are written without reading it; a 409 sends the entity through the
+   * full read-plan-write path. The others, and every entity of a batch read again from a checkpoint or
+   * touched by an app, are read from the target with one request: an entity translated and deleted there
+   * since may still be at its first revision here, and a write without `_rev` over a tombstone would bring
+   * it back.
    */
   async #translateInto(
     source: TransformerSide,
@@ -874,6 +877,7 @@ class TransformerImpl implements Transformer {
     entities: readonly EntityRef[],
     sourceDocs: ReadonlyMap<string, Record<string, ReadDoc>>,
     waitingNow: Set<string>,
+    live: boolean,
   ): Promise<void> {
     const relevant = entities.filter((e) => {
       const to = familyShape(this.#families, target.shape, e.family);
@@ -886,7 +890,7 @@ class TransformerImpl implements Transformer {
     const rest: EntityRef[] = [];
     for (const e of relevant) {
       const docs = Object.values(sourceDocs.get(entityKey(e)) ?? {});
-      const isNew = docs.length > 0 && docs.every((d) => d.state === "live" && revGeneration(d.doc._rev) === 1);
+      const isNew = live && docs.length > 0 && docs.every((d) => d.state === "live" && revGeneration(d.doc._rev) === 1);
       (isNew ? fresh : rest).push(e);
     }
     const [taken] = await Promise.all([
@@ -1022,7 +1026,8 @@ class TransformerImpl implements Transformer {
  * `bulkDocs`. A document whose planned parent (its `_rev`, or none for a creation) is no longer the
  * target's current revision is not written and answers `CONFLICT`, as a normal write would (a
  * `new_edits: false` write never refuses: it would add a conflicting branch instead). A creation over a
- * tombstone continues the tombstone's branch, as a normal write without `_rev` does.
+ * tombstone answers `CONFLICT` too: it was planned without reading the target (a new entity), and a deleted
+ * entity is never created again (the plan, given the tombstone, writes nothing).
  */
 async function writeDeterministic(store: DocumentStore, docs: readonly Doc[]): Promise<WriteResult[]> {
   const current = await store.allDocs({ keys: docs.map((d) => d._id) });
@@ -1030,14 +1035,13 @@ async function writeDeterministic(store: DocumentStore, docs: readonly Doc[]): P
   const toWrite: Doc[] = [];
   docs.forEach((doc, i) => {
     const row = current.rows[i];
-    const live = row?.value !== undefined && row.value.deleted !== true ? row.value.rev : undefined;
-    const tombstone = row?.value?.deleted === true ? row.value.rev : undefined;
+    const at = row?.value?.rev;
     const planned = typeof doc._rev === "string" ? doc._rev : undefined;
-    if (planned !== live) {
-      results.push({ id: doc._id, ok: false, error: { code: "CONFLICT", reason: `${doc._id} is at ${live ?? "no revision"}, not the planned parent ${planned ?? "none"}` } });
+    if (planned !== at) {
+      results.push({ id: doc._id, ok: false, error: { code: "CONFLICT", reason: `${doc._id} is at ${at ?? "no revision"}, not the planned parent ${planned ?? "none"}` } });
       return;
     }
-    const out = withDeterministicRev(planned === undefined && tombstone !== undefined ? { ...doc, _rev: tombstone } : doc);
+    const out = withDeterministicRev(doc);
     toWrite.push(out);
     results.push(undefined);
   });

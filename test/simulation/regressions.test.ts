@@ -86,3 +86,39 @@ describe("an offline upgrade keeps unpushed data", () => {
     ]);
   });
 });
+
+describe("lazy client transformers: what an app does to a todo no new app translated yet sticks", () => {
+  for (const strategy of ["client-lazy-documents", "client-lazy-database"]) {
+    it(`${strategy}: an upgraded phone deletes a todo it created with the old app; it stays deleted everywhere`, async () => {
+      await holds(strategy, [
+        { kind: "device", device: "phone", app: "old" },
+        { kind: "create", device: "phone", todo: "t1", title: "buy milk" },
+        { kind: "release" },
+        { kind: "upgrade", device: "phone" },
+        { kind: "delete", device: "phone", todo: "t1" },
+      ]);
+    });
+
+    it(`${strategy}: done with the old app, upgraded, not done with the new app; "not done" reaches every replica`, async () => {
+      await holds(strategy, [
+        { kind: "device", device: "tablet", app: "old" },
+        { kind: "create", device: "tablet", todo: "t1", title: "buy milk" },
+        { kind: "release" },
+        { kind: "set-done", device: "tablet", todo: "t1", done: true },
+        { kind: "upgrade", device: "tablet" },
+        { kind: "set-done", device: "tablet", todo: "t1", done: false },
+      ]);
+    });
+
+    it(`${strategy}: two old edits, an upgrade, a new-app edit of the same field: no conflict, the last edit everywhere`, async () => {
+      await holds(strategy, [
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "release" },
+        { kind: "create", device: "d2", todo: "t1", title: "title 5" },
+        { kind: "edit-title", device: "d2", todo: "t1", title: "title 9" },
+        { kind: "upgrade", device: "d2" },
+        { kind: "edit-title", device: "d2", todo: "t1", title: "title 21" },
+      ], 19);
+    });
+  }
+});
