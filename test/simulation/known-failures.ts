@@ -10,7 +10,7 @@ export const KNOWN_FAILURES: Readonly<Record<string, readonly number[]>> = {
   "client-side": [4, 17, 20, 25],
   "client-transformer-documents": [12, 22, 34, 35, 43, 44, 49],
   "client-transformer-database": [12, 22, 34, 35, 43, 44],
-  "client-lazy-documents": [6, 12, 14, 15, 22, 29, 34, 35, 43, 44, 49, 50],
-  "client-lazy-database": [6, 12, 14, 15, 17, 19, 22, 29, 34, 35, 43, 44, 50],
+  "client-lazy-documents": [12, 22, 34, 35, 43, 44, 49],
+  "client-lazy-database": [12, 22, 34, 35, 43, 44],
   "server-lazy": [2, 4, 14, 20, 29, 30, 38, 41, 50],
 };
