@@ -22,15 +22,16 @@
  * - lazy: nothing is translated until the app touches it (`lazyAccess`). Reads show the entity as the
  *   transformer would translate it (`Transformer.readAt`), without storing it; a write stores that
  *   translation with the edit on top and translates the edit to the old version (`translateIds`), so old
- *   apps read it. Entities no new app writes never get a new-version document — until the old version is
- *   retired, when every device translates what it holds, since nothing will read the old version after.
+ *   apps read it. Entities no new app writes never get a new-version document, not even once the old
+ *   version is retired: new apps keep reading them through their translation.
  *
  * Old devices run nothing new. A new device's transformer writes deterministic revisions
  * (`deterministicRevs`), so devices translating the same document write the same revision and
  * replication merges them without conflicts; stale translations that still meet are ended in `settle`
- * (`strategies/transformer/stale.ts`). Retiring the old version stops every device translating into and
- * out of it; multi-version storage also deletes the old versions' documents on the server (typed
- * tombstones that only old channels carry).
+ * (`strategies/transformer/stale.ts`). Retiring the old version stops every device translating into it
+ * (what old devices still push is translated out of it); multi-version storage also deletes on the server
+ * the old versions' documents the new version holds translated (typed tombstones that only old channels
+ * carry, and that end those documents, not their todos).
  */
 import { multiVersionIds, singleVersionIds } from "../../adapters/ids.js";
 import type { StepDefinition } from "../../adapters/steps.js";
@@ -73,8 +74,8 @@ const CHECKPOINT_ID = "divan-client-transformer";
 
 /** The databases of one device: where each version's documents live and how they replicate. */
 interface DeviceStores {
-  /** The old version's store, or `undefined` once that version is retired. */
-  readonly old: DocumentStore | undefined;
+  /** The old version's store (once it is retired, a source only: what it still receives is translated). */
+  readonly old: DocumentStore;
   /** The new version's store. */
   readonly current: DocumentStore;
   /** The store the new app reads and writes, given the (wrapped) store of the new version. */
@@ -91,12 +92,15 @@ interface Layout {
   readonly description: string;
   /** The binding of a device running the old app. */
   bindOld(device: DeviceContext, old: AppVersion): DeviceBinding;
-  /** The stores of a device running the new app (`retired`: the old version is no longer kept in step). */
-  storesOfNew(device: DeviceContext, old: AppVersion, retired: boolean): Promise<DeviceStores>;
+  /** The stores of a device running the new app. */
+  storesOfNew(device: DeviceContext, old: AppVersion): Promise<DeviceStores>;
   /** Server databases this layout uses, opened so they exist (and are measured). */
   prepare(server: ServerContext, apps: readonly AppVersion[]): Promise<void>;
-  /** Removes what only the retired version needed on the server; returns documents removed and a sentence. */
-  retireOnServer(server: ServerContext, old: AppVersion, kept: AppVersion): Promise<{ removed: number; detail: string }>;
+  /**
+   * Removes on the server what only the retired version needed and the kept one holds translated;
+   * returns documents removed and a sentence.
+   */
+  retireOnServer(server: ServerContext, old: AppVersion, kept: AppVersion, steps: readonly StepDefinition[]): Promise<{ removed: number; detail: string }>;
 }
 
 const multiVersion: Layout = {
@@ -106,19 +110,29 @@ const multiVersion: Layout = {
     const selector = channelSelector(old.shape);
     return { store: versionView(device.local, old.shape), sync: [{ local: device.local, database: "", pullSelector: selector, pushSelector: selector }] };
   },
-  storesOfNew: async (device, _old, retired) => ({
-    old: retired ? undefined : device.local,
+  storesOfNew: async (device) => ({
+    old: device.local,
     current: device.local,
     view: (current) => versionView(current, device.app.shape),
     // Unfiltered: the device translates the old versions, so it needs them (the server holds nothing else).
     sync: [{ local: device.local, database: "" }],
   }),
   prepare: async () => {},
-  retireOnServer: async (server, old, kept) => {
+  retireOnServer: async (server, old, kept, steps) => {
+    // The server translates nothing: a transformer over its database only tells which old documents the
+    // new version holds translated (what no device translated yet stays, for new devices to translate).
+    const planner = createTransformer({
+      sides: [
+        { name: old.version, store: server.main, shape: { ...old.shape } },
+        { name: kept.version, store: server.main, shape: { ...kept.shape } },
+      ],
+      steps,
+      ids: multiVersionIds,
+    });
     const versions = retiredVersions(old.shape, [kept.shape]);
-    const removed = await removeVersions(server.main, versions, { removal: "delete" });
+    const removed = await removeVersions(server.main, versions, { removal: "delete", only: await planner.translated(old.version) });
     const list = Object.entries(versions).map(([t, v]) => `${t}@${v.join(",")}`).join(", ") || "nothing";
-    return { removed, detail: `deleted ${removed} ${list} document(s) on the server (typed tombstones, which only the old channel carries)` };
+    return { removed, detail: `deleted the ${removed} ${list} document(s) the new version holds translated on the server (typed tombstones, which only the old channel carries)` };
   },
 };
 
@@ -126,20 +140,23 @@ const multiDb: Layout = {
   word: "database",
   description: "One server database per schema major, and one local database per version on new-app devices",
   bindOld: (device, old) => ({ store: device.local, sync: [{ local: device.local, database: versionSuffix(appMajor(old)) }] }),
-  storesOfNew: async (device, old, retired) => {
+  storesOfNew: async (device, old) => {
     const suffix = versionSuffix(appMajor(device.app));
     const current = await device.openLocal(suffix);
-    const sync: SyncChannel[] = [{ local: current, database: suffix }];
-    // The device's main database is its old version's (an old app's database, or an empty one).
-    if (!retired) sync.push({ local: device.local, database: versionSuffix(appMajor(old)) });
-    return { old: retired ? undefined : device.local, current, view: (c) => c, sync };
+    // The device's main database is its old version's (an old app's database, or an empty one); it keeps
+    // replicating after a retirement, for what old devices still push.
+    const sync: SyncChannel[] = [
+      { local: current, database: suffix },
+      { local: device.local, database: versionSuffix(appMajor(old)) },
+    ];
+    return { old: device.local, current, view: (c) => c, sync };
   },
   prepare: async (server, apps) => {
     for (const app of apps) await server.open(versionSuffix(appMajor(app)));
   },
   retireOnServer: async (server, old) => ({
     removed: 0,
-    detail: `${server.database}${versionSuffix(appMajor(old))} is kept for old clients to read the support notice; nothing translates into it any more`,
+    detail: `${server.database}${versionSuffix(appMajor(old))} is kept for old clients to read the support notice and for what they still push`,
   }),
 };
 
@@ -168,26 +185,26 @@ export function createClientTransformerStrategy(options: ClientTransformerOption
   };
 
   /**
-   * Creates the device's transformer: the new side, and unless the old version is retired the old side.
-   * Eager: the new side is back-filled from the old one (every entity the device holds, idempotent). Lazy:
-   * nothing is translated until the app touches it.
+   * Creates the device's transformer: the old side and the new one. Eager: the new side is back-filled from
+   * the old one (every entity the device holds, idempotent). Lazy: nothing is translated until the app
+   * touches it. Once the old version is retired, nothing is translated into it.
    */
   const startDevice = async (device: DeviceContext, stores: DeviceStores, old: AppVersion): Promise<void> => {
     await devices.get(device.device)?.transformer.stop();
     const ids = options.storage === "multi-version" ? multiVersionIds : singleVersionIds;
     const newSide: TransformerSide = { name: device.app.version, store: stores.current, shape: { ...device.app.shape } };
-    const oldSide: TransformerSide | undefined = stores.old === undefined ? undefined : { name: old.version, store: stores.old, shape: { ...old.shape } };
-    const sides = oldSide === undefined ? [newSide] : [oldSide, newSide];
+    const oldSide: TransformerSide = { name: old.version, store: stores.old, shape: { ...old.shape } };
     const transformer = createTransformer({
-      sides: lazy ? sides : sides.slice(0, 1),
+      sides: lazy ? [oldSide, newSide] : [oldSide],
       steps: options.steps ?? device.steps,
       ids,
       checkpointId: CHECKPOINT_ID,
       deterministicRevs: true,
       ...(options.faults === undefined ? {} : { faults: options.faults }),
     });
-    if (!lazy && oldSide !== undefined) await transformer.addSide(newSide, oldSide.name);
-    devices.set(device.device, { transformer, sides });
+    if (!lazy) await transformer.addSide(newSide, oldSide.name);
+    if (retired) await transformer.retireSide(oldSide.name);
+    devices.set(device.device, { transformer, sides: [oldSide, newSide] });
   };
 
   /**
@@ -196,7 +213,7 @@ export function createClientTransformerStrategy(options: ClientTransformerOption
    */
   const bindNew = (device: DeviceContext, stores: DeviceStores): DeviceBinding => {
     const transformer = (): Transformer | undefined => devices.get(device.device)?.transformer;
-    const others = stores.old === undefined || stores.old === stores.current ? [] : [stores.old];
+    const others = stores.old === stores.current ? [] : [stores.old];
     const current = lazy
       ? lazyAccess(stores.current, others, device.app.version, transformer, options.faults)
       : afterWrite(stores.current, async () => {
@@ -225,7 +242,7 @@ export function createClientTransformerStrategy(options: ClientTransformerOption
     async openDevice(device) {
       const old = appOf(device.apps, CHANGE.from);
       if (device.app.version !== CHANGE.to) return layout.bindOld(device, old);
-      const stores = await layout.storesOfNew(device, old, retired);
+      const stores = await layout.storesOfNew(device, old);
       await startDevice(device, stores, old);
       return bindNew(device, stores);
     },
@@ -233,7 +250,7 @@ export function createClientTransformerStrategy(options: ClientTransformerOption
     async upgradeDevice(device, from, previous) {
       if (device.app.version !== CHANGE.to) return previous;
       const old = appOf(device.apps, CHANGE.from);
-      const stores = await layout.storesOfNew(device, old, retired);
+      const stores = await layout.storesOfNew(device, old);
       // Push what the old app wrote, pull the new version's documents (so the back-fill builds on them and
       // writes nothing another device wrote already). Offline: back-fill from the local data alone.
       try {
@@ -260,20 +277,14 @@ export function createClientTransformerStrategy(options: ClientTransformerOption
     async retire(server, app): Promise<RetireResult> {
       if (app.version !== CHANGE.from) return { purgedDocs: 0, detail: `app ${app.version} is not the version this strategy keeps in step: nothing to retire` };
       retired = true;
-      for (const [key, state] of devices) {
-        if (lazy) {
-          // The retired version stops being read: what no app touched yet is translated now, or it would be left behind.
-          const ids = new Set<string>();
-          for (const store of new Set(state.sides.map((s) => s.store))) for (const row of (await store.allDocs()).rows) ids.add(row.id);
-          await state.transformer.translateIds([...ids]);
-        } else await state.transformer.drain();
-        if (state.sides.some((s) => s.name === app.version)) {
-          await state.transformer.removeSide(app.version);
-          devices.set(key, { transformer: state.transformer, sides: state.sides.filter((s) => s.name !== app.version) });
-        }
+      // Nothing is translated into the retired version any more; what it holds and what old devices still
+      // push is translated out of it (lazily: when an app touches it).
+      for (const state of devices.values()) {
+        if (!lazy) await state.transformer.drain();
+        await state.transformer.retireSide(app.version);
       }
-      const { removed, detail } = await layout.retireOnServer(server, app, appOf(server.apps, CHANGE.to));
-      return { purgedDocs: removed, detail: `every new-app device stopped translating into and out of ${app.version}; ${detail}` };
+      const { removed, detail } = await layout.retireOnServer(server, app, appOf(server.apps, CHANGE.to), options.steps ?? server.steps);
+      return { purgedDocs: removed, detail: `every new-app device stopped translating into ${app.version}; ${detail}` };
     },
 
     async close() {

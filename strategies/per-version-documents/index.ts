@@ -4,8 +4,9 @@
  * transformer core (`strategies/transformer/`) with the multi-version id scheme — one database is both
  * source and target. Each app version replicates only its own documents through a channel (a Mango
  * selector, `strategies/channels.ts`); an upgraded device compacts its local database by filtered
- * replication; retiring an app version stops its side, deletes (or purges) what only it needed and
- * leaves the `divan-retired` signal in its channel.
+ * replication; retiring an app version stops translating into its side (what old devices still push is
+ * translated out of it), deletes (or purges) what only it needed and the supported versions hold
+ * translated, and leaves the `divan-retired` signal in its channel.
  *
  * Taxonomy: multi-version storage, eager, server-side.
  *
@@ -56,8 +57,9 @@ export interface PerVersionDocumentsOptions {
   removal?: Removal;
   /**
    * After a retirement, refuse writes of the retired versions on the server (`_design/divan-retired`,
-   * `403 divan-retired: …`), so an old client learns by an error instead of writing documents no
-   * transformer reads any more (default `true`).
+   * `403 divan-retired: …`), so an old client learns by an error (default `false`). The refused writes stay
+   * on the old device: what it wrote before the retirement and pushes after it then never reaches the new
+   * app. Without the guard such writes are accepted and translated (the retired side stays a source).
    */
   guard?: boolean;
   /**
@@ -176,14 +178,15 @@ export function createPerVersionDocumentsStrategy(options: PerVersionDocumentsOp
       const shape = supported.get(app.version);
       if (shape === undefined) return { purgedDocs: 0, detail: `app ${app.version} was not supported: nothing to remove` };
       supported.delete(app.version);
-      await t.removeSide(app.version);
+      // Nothing is translated into the retired side any more; what old devices still push is translated out.
+      await t.retireSide(app.version);
       const kept = [...supported.values()];
       const versions = retiredVersions(shape, kept);
-      const removed = await removeVersions(server.main, versions, { removal });
+      const removed = await removeVersions(server.main, versions, { removal, only: await t.translated(app.version) });
       const minimum = semver.sort([...supported.keys()])[0] ?? app.version;
       const list = Object.entries(versions).map(([type, v]) => `${type}@${v.join(",")}`).join(", ") || "nothing";
       const message = `App ${app.version} is no longer supported: please update to ${minimum} or later.`;
-      if (options.guard !== false && Object.keys(versions).length > 0) await writeRetiredGuard(server.main, versions, message);
+      if (options.guard === true && Object.keys(versions).length > 0) await writeRetiredGuard(server.main, versions, message);
       await writeRetirement(server.main, {
         app: app.version,
         shape,
@@ -193,7 +196,7 @@ export function createPerVersionDocumentsStrategy(options: PerVersionDocumentsOp
       });
       return {
         purgedDocs: removed,
-        detail: `stopped the ${app.version} side, ${removal === "delete" ? "deleted" : "purged"} ${removed} ${list} document(s), wrote the divan-retired signal its channel carries${options.guard !== false ? " and refuses new writes of those versions" : ""}`,
+        detail: `stopped translating into the ${app.version} side, ${removal === "delete" ? "deleted" : "purged"} ${removed} ${list} document(s) the supported versions hold translated, wrote the divan-retired signal its channel carries${options.guard === true ? " and refuses new writes of those versions" : "; what old devices still push is translated"}`,
       };
     },
 

@@ -9,7 +9,8 @@
  * its provenance) and every source revision it was translated from is the current source revision or an
  * ancestor of it, one of them strictly older. It holds nothing a user wrote, and the current source is (or
  * will be) translated on another leaf. {@link dropStaleTranslations} ends such leaves with a deterministic
- * tombstone, so every replica that decides the same writes the same revision, and replication converges.
+ * tombstone (`divan: { ended: "stale" }`: it ends that leaf, not the entity), so every replica that decides
+ * the same writes the same revision, and replication converges.
  *
  * A replica that has not yet received the newer source revision sees no stale leaf and leaves the conflict
  * alone; leaves with user edits are never touched (the transformer's conflict rule reports those). When
@@ -17,7 +18,7 @@
  */
 import type { Doc, DocumentStore } from "../../store/port.js";
 import { withDeterministicRev } from "../runner/canonical.js";
-import { isPristine, provenanceOf } from "./provenance.js";
+import { ending, isPristine, provenanceOf } from "./provenance.js";
 
 /** A side's name (the provenance `from`) and the store holding its documents. */
 export interface StaleScanSide {
@@ -76,8 +77,8 @@ export async function dropStaleTranslations(sides: readonly StaleScanSide[]): Pr
       const leaves = [winner, ...losers];
       const stale: Doc[] = [];
       for (const leaf of leaves) if (await isStale(leaf)) stale.push(leaf);
-      const ending = stale.length === leaves.length ? stale.slice(1) : stale; // the winner is leaves[0]
-      for (const leaf of ending) tombstones.push(withDeterministicRev({ _id: leaf._id, _rev: leaf._rev!, _deleted: true }));
+      const ended = stale.length === leaves.length ? stale.slice(1) : stale; // the winner is leaves[0]
+      for (const leaf of ended) tombstones.push(withDeterministicRev(ending({ _id: leaf._id, _rev: leaf._rev! }, "stale")));
     }
     if (tombstones.length > 0) {
       await store.bulkDocs(tombstones, { newEdits: false });

@@ -71,7 +71,7 @@ import {
   type PlanInput,
   type ReadDoc,
 } from "./plan.js";
-import { contentHash, provenanceOf, revGeneration } from "./provenance.js";
+import { contentHash, isDeletion, provenanceOf, revGeneration } from "./provenance.js";
 
 /** One side: the documents of one version, in a store. */
 export interface TransformerSide {
@@ -203,6 +203,19 @@ export interface Transformer {
   /** Stops translating into and out of side `name` (a retired version); its database is left alone. */
   removeSide(name: string): Promise<void>;
   /**
+   * Retires side `name` (its app version is no longer supported): nothing is translated into it any more
+   * but deletions (a todo deleted elsewhere goes there too), and it stays a source: what it holds or still
+   * receives (old devices pushing what they wrote before the retirement) is translated into the other sides
+   * as before. Its documents can then be removed with tombstones that end them, not their entity
+   * (`ending(doc, "retired")`): such a tombstone is no deletion.
+   */
+  retireSide(name: string): Promise<void>;
+  /**
+   * The documents of side `name` (id → revision) that every other side that is not retired holds translated:
+   * translating them would write nothing, so removing them loses nothing.
+   */
+  translated(name: string): Promise<Map<string, string>>;
+  /**
    * Lazy use: translates now the entities that the given document ids (of any side) belong to, from every
    * side that holds a document of theirs that is not pristine transformer output (or a tombstone), into
    * every other side; resolves with the documents written. Reads no feed and moves no checkpoint, so a
@@ -280,6 +293,8 @@ class TransformerImpl implements Transformer {
   readonly #now: () => number;
   readonly #feeds = new Map<DocumentStore, Feed>();
   readonly #waiting = new Map<string, { side: string; entity: EntityRef }>();
+  /** Sides that are sources only ({@link Transformer.retireSide}). */
+  readonly #retired = new Set<string>();
   readonly #conflicts: ConflictRecord[] = [];
   readonly #writesBySide: Record<string, number> = {};
   readonly #writeSetsBySide: Record<string, number> = {};
@@ -464,7 +479,7 @@ class TransformerImpl implements Transformer {
       const all = this.#entitiesOf(ids);
       for (const side of this.sides) {
         const { active, known } = await this.#touched(side, all);
-        await this.#translate(side, active, this.sides.filter((t) => t !== side), known);
+        await this.#translate(side, active, this.#targets(side), known);
       }
       return this.#writes - before;
     });
@@ -486,6 +501,44 @@ class TransformerImpl implements Transformer {
       }
       return out;
     });
+  }
+
+  async retireSide(name: string): Promise<void> {
+    await this.#locked(async () => {
+      this.#retired.add(this.#side(name).name);
+    });
+  }
+
+  async translated(name: string): Promise<Map<string, string>> {
+    return this.#locked(async () => {
+      const side = this.#side(name);
+      const out = new Map<string, string>();
+      let startkey: string | undefined;
+      for (;;) {
+        const page = await side.store.allDocs({ limit: 500, ...(startkey === undefined ? {} : { startkey, skip: 1 }) });
+        if (page.rows.length === 0) break;
+        startkey = page.rows[page.rows.length - 1]!.id;
+        const revs = new Map<string, string>();
+        for (const row of page.rows) if (row.value !== undefined && this.#entityOf(side, row.id) !== undefined) revs.set(row.id, row.value.rev);
+        const entities = this.#entitiesOf([...revs.keys()]);
+        const { active, docs } = await this.#touched(side, entities);
+        const pending = new Set<string>();
+        for (const target of this.#targets(side).filter((t) => !this.#retired.has(t.name))) {
+          const targetDocs = await this.#read(target, active);
+          for (const e of active) if ((await this.#plan(side, target, e, docs, targetDocs)).kind !== "noop") pending.add(entityKey(e));
+        }
+        for (const [id, rev] of revs) {
+          const e = this.#entityOf(side, id);
+          if (e !== undefined && !pending.has(entityKey(e))) out.set(id, rev);
+        }
+      }
+      return out;
+    });
+  }
+
+  /** The sides `source` translates into: every other side (a retired one receives deletions only, see {@link #plan}). */
+  #targets(source: TransformerSide): TransformerSide[] {
+    return this.sides.filter((s) => s !== source);
   }
 
   /** The entities (of any side) that document ids belong to, once each. */
@@ -768,7 +821,7 @@ class TransformerImpl implements Transformer {
         bySide.set(side, m);
       }
     }
-    for (const [side, ents] of bySide) await this.#translate(side, [...ents.values()], this.sides.filter((s) => s !== side), known, live);
+    for (const [side, ents] of bySide) await this.#translate(side, [...ents.values()], this.#targets(side), known, live);
     feed.processed += changes.length;
     feed.unsaved += changes.length;
   }
@@ -795,7 +848,7 @@ class TransformerImpl implements Transformer {
     for (const w of this.#waiting.values()) bySide.set(w.side, [...(bySide.get(w.side) ?? []), w.entity]);
     for (const [name, ents] of bySide) {
       const side = this.sides.find((s) => s.name === name);
-      if (side !== undefined) await this.#translate(side, ents, this.sides.filter((s) => s !== side));
+      if (side !== undefined) await this.#translate(side, ents, this.#targets(side));
     }
     return this.#writes - before;
   }
@@ -842,11 +895,20 @@ class TransformerImpl implements Transformer {
       else if (r?.doc) doc = { state: "live", doc: r.doc };
       else if (r?.value?.deleted === true) doc = { state: "deleted", id, rev: r.value.rev };
       else doc = { state: "missing", id };
+      // A retired side's document removed by its retirement is gone, not deleted: the entity lives on.
+      if (doc.state === "deleted" && this.#retired.has(side.name) && !(await this.#deletedByUser(side.store, id))) doc = { state: "missing", id };
       const m = out.get(k) ?? {};
       m[t] = doc;
       out.set(k, m);
     }
     return out;
+  }
+
+  /** Whether one of the deleted leaves of document `id` is a deletion (see `isDeletion`), not only tombstones that end it. */
+  async #deletedByUser(store: DocumentStore, id: string): Promise<boolean> {
+    const leaves = (await store.changes({ docIds: [id], style: "all_docs" })).results.flatMap((c) => c.changes.map((x) => ({ id, rev: x.rev })));
+    const found = leaves.length === 0 ? [] : await store.bulkGet(leaves);
+    return found.some((f) => "ok" in f && isDeletion(f.ok));
   }
 
   /**
@@ -927,8 +989,13 @@ class TransformerImpl implements Transformer {
       targetRank: this.sides.indexOf(target),
       ...(this.#o.faults === undefined ? {} : { faults: this.#o.faults }),
     };
-    const plan = planEntity(input);
-    return plan.kind === "need-parents" ? planEntity({ ...input, sourceAncestors: await this.#ancestors(source, input.sourceDocs, plan.ids) }) : plan;
+    const first = planEntity(input);
+    const plan = first.kind === "need-parents" ? planEntity({ ...input, sourceAncestors: await this.#ancestors(source, input.sourceDocs, first.ids) }) : first;
+    // A retired side receives no translations, only deletions: a todo deleted elsewhere is deleted there too.
+    if (this.#retired.has(target.name) && !(plan.kind === "write" && plan.writes.every((w) => w.doc._deleted === true))) {
+      return { kind: "noop", reason: `${target.name} is retired: it receives deletions only` };
+    }
+    return plan;
   }
 
   /**

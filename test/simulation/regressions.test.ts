@@ -122,3 +122,46 @@ describe("lazy client transformers: what an app does to a todo no new app transl
     });
   }
 });
+
+describe("retiring the old app loses nothing no new app translated yet", () => {
+  const strategies = ["per-version-documents", "client-transformer-documents", "client-transformer-database", "client-lazy-documents", "client-lazy-database"];
+  for (const strategy of strategies) {
+    it(`${strategy}: a todo only the old app wrote is read by a new-app device that joins after the retirement`, async () => {
+      await holds(strategy, [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+        { kind: "release" },
+        { kind: "retire" },
+        { kind: "device", device: "d3", app: "new" },
+      ], 35);
+    });
+
+    it(`${strategy}: an old device upgrades after the retirement and deletes its todo; it stays deleted`, async () => {
+      await holds(strategy, [
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "create", device: "d2", todo: "t1", title: "title 3" },
+        { kind: "release" },
+        { kind: "retire" },
+        { kind: "upgrade", device: "d2" },
+        { kind: "delete", device: "d2", todo: "t1" },
+      ], 12);
+    });
+  }
+
+  it("per-version-documents: an old device offline across the retirement pushes its edit and deletion afterwards", async () => {
+    await holds("per-version-documents", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+      { kind: "create", device: "d1", todo: "t2", title: "title 2" },
+      { kind: "release" },
+      { kind: "device", device: "d2", app: "new" },
+      { kind: "settle" },
+      { kind: "offline", device: "d1" },
+      { kind: "edit-title", device: "d1", todo: "t1", title: "title 3" },
+      { kind: "delete", device: "d1", todo: "t2" },
+      { kind: "retire" },
+      { kind: "settle" },
+      { kind: "online", device: "d1" },
+    ]);
+  });
+});
