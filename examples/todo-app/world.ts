@@ -381,6 +381,11 @@ export class World {
       const pull = await replicate(remote, channel.local, channel.pullSelector ? { selector: channel.pullSelector } : {});
       written += push.docsWritten + pull.docsWritten;
     }
+    const next = await d.binding.synced?.();
+    if (next !== undefined) {
+      d.binding = next;
+      d.todoApp = this.#newTodoApp(d);
+    }
     return written;
   }
 

@@ -21,8 +21,10 @@ import { DivanError, isDivanError } from "../../core/errors.js";
 import { hasFault, type Fault } from "../../core/faults.js";
 import { replicate } from "../../store/replicate.js";
 import type { DocumentStore } from "../../store/port.js";
-import { versionView } from "../../store/versions.js";
+import { scanVersions, versionView } from "../../store/versions.js";
 import { channelSelector, compactThrough, type ChannelForm } from "../channels.js";
+import { lazyAccess } from "../transformer/lazy-access.js";
+import { dropStaleTranslations } from "../transformer/stale.js";
 import { createTransformer, type Transformer } from "../transformer/transformer.js";
 import type {
   AppChange,
@@ -93,6 +95,63 @@ export function createPerVersionDocumentsStrategy(options: PerVersionDocumentsOp
     const filter = channel === "none" ? {} : { pullSelector: selector, pushSelector: selector };
     return { store: versionView(local, app.shape), sync: [{ local, database: "", ...filter }] };
   };
+  /** The server as `device` reaches it, or `undefined` while it is offline. */
+  const reach = async (device: DeviceContext): Promise<DocumentStore | undefined> => {
+    try {
+      return await device.server("");
+    } catch (e) {
+      if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
+      return undefined;
+    }
+  };
+
+  /**
+   * A device that installed the new app version, holding old-version documents the server's translations
+   * of which it has not received yet (it upgraded offline, or the server had not translated what it just
+   * pushed). It compacts (client compaction: its data copied through the new channel into a fresh database)
+   * at the first sync after which it holds every translation, and until then reads its old documents as
+   * the server translates them, with a transformer of its own: from the old version to the new one only
+   * (the server translates the new app's edits back), with deterministic revisions, as the server writes
+   * them, so the translations it stores when its app edits meet the server's without a conflict (what
+   * still meets, two translations of one revision on different parents, `settle` ends: `stale.ts`). It
+   * replicates both versions meanwhile, so its old documents stay current.
+   */
+  const upgrading = async (device: DeviceContext, from: AppVersion, local: DocumentStore): Promise<DeviceBinding> => {
+    const to = device.app;
+    const t = createTransformer({
+      sides: [
+        { name: from.version, store: local, shape: { ...from.shape } },
+        { name: to.version, store: local, shape: { ...to.shape } },
+      ],
+      steps: options.steps ?? device.steps,
+      ids: multiVersionIds,
+      deterministicRevs: true,
+    });
+    await t.retireSide(from.version);
+    const selector = selectorOf(to.shape);
+    const compact = async (): Promise<DeviceBinding | undefined> => {
+      const remote = await reach(device);
+      if (remote === undefined) return undefined;
+      const olds = await scanVersions(local, retiredVersions(from.shape, [to.shape]));
+      const translated = await t.translated(from.version);
+      if (olds.some((r) => translated.get(r.id) !== r.rev)) return undefined;
+      await t.stop();
+      compactions += 1;
+      const fresh = await device.openLocal(`-compact-${compactions}`);
+      await compactThrough(local, fresh, selector, hasFault(options.faults, "compact-without-push") ? {} : { push: remote });
+      await replicate(remote, fresh, channel === "none" ? {} : { selector });
+      return bind(fresh, to);
+    };
+    const now = await compact();
+    if (now !== undefined) return now;
+    const both = channel === "none" ? {} : { pullSelector: { $or: [selectorOf(from.shape), selector] }, pushSelector: { $or: [selectorOf(from.shape), selector] } };
+    return {
+      store: versionView(lazyAccess(local, [], to.version, () => t), to.shape),
+      sync: [{ local, database: "", ...both }],
+      synced: compact,
+    };
+  };
+
   const started = (): Transformer => {
     if (transformer === undefined) {
       throw new DivanError("CONFIG_INVALID", "per-version-documents: prepareServer must run before release, settle or retire.");
@@ -119,6 +178,8 @@ export function createPerVersionDocumentsStrategy(options: PerVersionDocumentsOp
         steps: options.steps ?? server.steps,
         ids: multiVersionIds,
         checkpointId: CHECKPOINT_ID,
+        // As upgrading devices write the translations they store: the same translation, the same revision.
+        deterministicRevs: true,
         ...(options.retryMs === undefined ? {} : { retryMs: options.retryMs }),
       });
       if (mode === "live") await transformer.start();
@@ -142,34 +203,23 @@ export function createPerVersionDocumentsStrategy(options: PerVersionDocumentsOp
 
     async upgradeDevice(device: DeviceContext, from: AppVersion, previous: DeviceBinding): Promise<DeviceBinding> {
       const old = previous.sync[0]?.local ?? device.local;
-      const selector = selectorOf(device.app.shape);
-      let remote: DocumentStore | undefined;
-      try {
-        remote = await device.server("");
-      } catch (e) {
-        if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
+      // Online: push what the old app wrote, pull the new version's documents. Offline: nothing yet.
+      const remote = await reach(device);
+      if (remote !== undefined) {
+        const pushSelector = previous.sync[0]?.pushSelector;
+        await replicate(old, remote, pushSelector === undefined ? {} : { selector: pushSelector });
+        await replicate(remote, old, channel === "none" ? {} : { selector: selectorOf(device.app.shape) });
       }
-      if (remote === undefined) {
-        // Offline: compacting now could drop old-version writes not pushed yet. Keep the database, push
-        // both channels' documents, pull the new one; the device compacts at its next upgrade.
-        const binding = bind(old, device.app);
-        if (channel === "none") return binding;
-        const push = { $or: [selectorOf(from.shape), selector] };
-        return { store: binding.store, sync: [{ local: old, database: "", pullSelector: selector, pushSelector: push }] };
-      }
-      // Client compaction: push what is pending, copy the device's data through the new channel into a
-      // fresh database (local), swap, then pull the new channel's documents the device lacks.
-      compactions += 1;
-      const fresh = await device.openLocal(`-compact-${compactions}`);
-      await compactThrough(old, fresh, selector, hasFault(options.faults, "compact-without-push") ? {} : { push: remote });
-      await replicate(remote, fresh, { selector });
-      return bind(fresh, device.app);
+      return upgrading(device, from, old);
     },
 
     async settle(): Promise<void> {
       const t = started();
-      if (mode === "live") await t.idle();
-      else await t.drain();
+      const caughtUp = (): Promise<unknown> => (mode === "live" ? t.idle() : t.drain());
+      await caughtUp();
+      // Two translations of one revision that met (an upgrading device's and the server's): one stays.
+      const ended = await dropStaleTranslations(t.sides.map((side) => ({ name: side.name, store: side.store })));
+      if (ended.length > 0) await t.translateIds(ended);
     },
 
     async retire(server: ServerContext, app: AppVersion): Promise<RetireResult> {

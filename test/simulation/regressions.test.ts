@@ -165,3 +165,92 @@ describe("retiring the old app loses nothing no new app translated yet", () => {
     ]);
   });
 });
+
+describe("a device that installs the new app offline reads and edits its data", () => {
+  it("per-version-documents: release, create offline, upgrade offline, set the status: the new app edits the todo before it syncs", async () => {
+    await holds("per-version-documents", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "release" },
+      { kind: "offline", device: "d1" },
+      { kind: "create", device: "d1", todo: "t1", title: "buy milk" },
+      { kind: "upgrade", device: "d1" },
+      { kind: "set-status", device: "d1", todo: "t1", status: "blocked" },
+    ]);
+  });
+
+  it("per-version-documents: a device that upgraded offline does not keep stale old-version documents", async () => {
+    await holds("per-version-documents", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "create", device: "d1", todo: "t2", title: "title 7" },
+      { kind: "settle" },
+      { kind: "release" },
+      { kind: "edit-title", device: "d1", todo: "t2", title: "title 28" },
+      { kind: "offline", device: "d2" },
+      { kind: "upgrade", device: "d2" },
+    ]);
+  });
+});
+
+describe("client transformers: translations made on several devices meet without conflicts", () => {
+  for (const strategy of ["client-transformer-documents", "client-transformer-database"]) {
+    it(`${strategy}: two devices back-fill the same todo from different source revisions`, async () => {
+      await holds(strategy, [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "create", device: "d1", todo: "t1", title: "buy milk" },
+        { kind: "settle" },
+        { kind: "release" },
+        { kind: "offline", device: "d2" },
+        { kind: "edit-title", device: "d1", todo: "t1", title: "buy oat milk" },
+        { kind: "sync", device: "d1" },
+        { kind: "upgrade", device: "d1" },
+        { kind: "upgrade", device: "d2" },
+        { kind: "online", device: "d2" },
+      ]);
+    });
+
+    it(`${strategy}: a device that only received the old version of a new-app todo edits it with the old app and upgrades offline`, async () => {
+      await holds(strategy, [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "offline", device: "d1" },
+        { kind: "release" },
+        { kind: "device", device: "d2", app: "new" },
+        { kind: "create", device: "d2", todo: "t5", title: "title 22" },
+        { kind: "online", device: "d1" },
+        { kind: "settle" },
+        { kind: "edit-title", device: "d1", todo: "t5", title: "title 32" },
+        { kind: "offline", device: "d1" },
+        { kind: "upgrade", device: "d1" },
+      ]);
+    });
+
+    it(`${strategy}: a new device edits a todo right after the sync that brought it`, async () => {
+      await holds(strategy, [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+        { kind: "settle" },
+        { kind: "release" },
+        { kind: "device", device: "d3", app: "new" },
+        { kind: "sync", device: "d3" },
+        { kind: "set-new-field", device: "d3", todo: "t1", value: "group 2" },
+      ]);
+    });
+  }
+
+  it("client-transformer-documents: an old-app delete of a todo created on a new-app device is not undone when an offline upgraded device syncs", async () => {
+    await holds("client-transformer-documents", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "release" },
+      { kind: "device", device: "d3", app: "new" },
+      { kind: "create", device: "d3", todo: "t1", title: "buy milk" },
+      { kind: "settle" },
+      { kind: "offline", device: "d2" },
+      { kind: "delete", device: "d1", todo: "t1" },
+      { kind: "settle" },
+      { kind: "upgrade", device: "d2" },
+      { kind: "online", device: "d2" },
+    ]);
+  });
+});
