@@ -270,3 +270,86 @@ describe("per-version-database: an offline upgrade keeps the device's data reada
     ], 1, true);
   });
 });
+
+describe("server-lazy: concurrent edits and offline upgrades through the translating proxy", () => {
+  it("server-lazy: release, create offline, upgrade offline, set the status: the new app edits the todo before it syncs", async () => {
+    await holds("server-lazy", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "release" },
+      { kind: "offline", device: "d1" },
+      { kind: "create", device: "d1", todo: "t1", title: "buy milk" },
+      { kind: "upgrade", device: "d1" },
+      { kind: "set-status", device: "d1", todo: "t1", status: "blocked" },
+    ]);
+  });
+
+  it("server-lazy: two old devices edit different fields of a todo concurrently; both edits are kept", async () => {
+    await holds("server-lazy", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 4" },
+      { kind: "settle" },
+      { kind: "edit-title", device: "d1", todo: "t1", title: "title 23" },
+      { kind: "set-done", device: "d2", todo: "t1", done: true },
+    ], 50);
+  });
+
+  it("server-lazy: an old and a new device edit the same field concurrently; both values stay on the server", async () => {
+    await holds("server-lazy", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "release" },
+      { kind: "device", device: "d3", app: "new" },
+      { kind: "upgrade", device: "d1" },
+      { kind: "settle" },
+      { kind: "edit-title", device: "d2", todo: "t1", title: "title 121" },
+      { kind: "edit-title", device: "d3", todo: "t1", title: "title 131" },
+    ], 20);
+  });
+
+  it("server-lazy: a device that upgraded offline edits a title another device edits too; both values stay on the server", async () => {
+    await holds("server-lazy", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 4" },
+      { kind: "device", device: "d3", app: "old" },
+      { kind: "release" },
+      { kind: "settle" },
+      { kind: "offline", device: "d2" },
+      { kind: "upgrade", device: "d2" },
+      { kind: "edit-title", device: "d2", todo: "t1", title: "title 83" },
+      { kind: "edit-title", device: "d3", todo: "t1", title: "title 93" },
+    ], 55);
+  });
+
+  it("server-lazy: an edit back to a value the proxy served before reaches the device that holds that older revision", async () => {
+    await holds("server-lazy", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+      { kind: "set-done", device: "d1", todo: "t1", done: true },
+      { kind: "device", device: "d4", app: "old" },
+      { kind: "settle" },
+      { kind: "set-done", device: "d4", todo: "t1", done: false },
+      { kind: "set-done", device: "d4", todo: "t1", done: true },
+    ], 88);
+  });
+
+  it("server-lazy: two devices upgrade, one sets done then not done, the other edits from an older proxy revision", async () => {
+    await holds("server-lazy", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "buy milk" },
+      { kind: "settle" },
+      { kind: "release" },
+      { kind: "upgrade", device: "d1" },
+      { kind: "upgrade", device: "d2" },
+      { kind: "set-done", device: "d1", todo: "t1", done: true },
+      { kind: "sync", device: "d1" },
+      { kind: "set-done", device: "d1", todo: "t1", done: false },
+      { kind: "sync", device: "d1" },
+      { kind: "sync", device: "d2" },
+      { kind: "edit-title", device: "d2", todo: "t1", title: "buy oat milk" },
+    ]);
+  });
+});
