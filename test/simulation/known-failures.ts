@@ -7,5 +7,4 @@
 export const KNOWN_FAILURES: Readonly<Record<string, readonly number[]>> = {
   "amended": [20],
   "client-side": [4, 17, 20, 25],
-  "server-lazy": [2, 4, 14, 20, 29, 30, 38, 41, 50],
 };
