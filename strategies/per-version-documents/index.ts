@@ -129,16 +129,17 @@ export function createPerVersionDocumentsStrategy(options: PerVersionDocumentsOp
     });
     await t.retireSide(from.version);
     const selector = selectorOf(to.shape);
+    const faulty = hasFault(options.faults, "compact-without-push");
     const compact = async (): Promise<DeviceBinding | undefined> => {
       const remote = await reach(device);
       if (remote === undefined) return undefined;
       const olds = await scanVersions(local, retiredVersions(from.shape, [to.shape]));
       const translated = await t.translated(from.version);
-      if (olds.some((r) => translated.get(r.id) !== r.rev)) return undefined;
+      if (!faulty && olds.some((r) => translated.get(r.id) !== r.rev)) return undefined;
       await t.stop();
       compactions += 1;
       const fresh = await device.openLocal(`-compact-${compactions}`);
-      await compactThrough(local, fresh, selector, hasFault(options.faults, "compact-without-push") ? {} : { push: remote });
+      await compactThrough(local, fresh, selector, faulty ? {} : { push: remote });
       await replicate(remote, fresh, channel === "none" ? {} : { selector });
       return bind(fresh, to);
     };
@@ -207,7 +208,7 @@ export function createPerVersionDocumentsStrategy(options: PerVersionDocumentsOp
       const remote = await reach(device);
       if (remote !== undefined) {
         const pushSelector = previous.sync[0]?.pushSelector;
-        await replicate(old, remote, pushSelector === undefined ? {} : { selector: pushSelector });
+        if (!hasFault(options.faults, "compact-without-push")) await replicate(old, remote, pushSelector === undefined ? {} : { selector: pushSelector });
         await replicate(remote, old, channel === "none" ? {} : { selector: selectorOf(device.app.shape) });
       }
       return upgrading(device, from, old);
