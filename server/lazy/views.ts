@@ -451,9 +451,10 @@ export class VersionView {
           // A concurrent edit without a common revision the record keeps: stored as it is, and what it
           // overwrites stays on a stored conflict branch, as CouchDB keeps both edits of a conflict.
           if (!linear && merged === undefined && doc._deleted !== true && rec.entry !== undefined && !rec.entry.deleted) await this.#keepBranch(doc._id);
-          // A revision adopted with the content stored already changes nothing stored: devices following the
-          // feed would never see it, so the stored documents are written again (`#touch`).
-          const now = linear ? await this.#fresh(doc._id) : undefined;
+          // A revision recorded with the content stored already (adopted, or a merge that adds nothing) changes
+          // nothing stored: devices following the feed would never see it, so the stored documents are
+          // written again (`#touch`).
+          const now = linear || merged !== undefined ? await this.#fresh(doc._id) : undefined;
           const same = now !== undefined && "doc" in now && viewHash(now.doc) === viewHash(merged ?? doc);
           if (merged === undefined) todo.push({ i, doc, adopt: linear, pushed: doc, touch: same });
           else todo.push({ i, doc: merged, adopt: linear, merged: !linear, pushed: doc, touch: same });

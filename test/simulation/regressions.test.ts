@@ -335,6 +335,21 @@ describe("server-lazy: concurrent edits and offline upgrades through the transla
     ], 88);
   });
 
+  it("server-lazy: a merged concurrent edit that changes nothing stored still reaches the device whose branch it continues", async () => {
+    await holds("server-lazy", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "set-done", device: "d1", todo: "t1", done: true },
+      { kind: "device", device: "d4", app: "old" },
+      { kind: "settle" },
+      { kind: "set-done", device: "d4", todo: "t1", done: false },
+      { kind: "set-done", device: "d4", todo: "t1", done: true },
+      { kind: "create", device: "d1", todo: "t5", title: "title 151" },
+      { kind: "edit-title", device: "d2", todo: "t1", title: "title 162" },
+    ], 88);
+  });
+
   it("server-lazy: two devices upgrade, one sets done then not done, the other edits from an older proxy revision", async () => {
     await holds("server-lazy", [
       { kind: "device", device: "d1", app: "old" },
