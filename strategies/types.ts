@@ -157,6 +157,12 @@ export interface DeviceBinding {
   readonly store: DocumentStore;
   /** The replications that keep this device in sync with the server. */
   readonly sync: readonly SyncChannel[];
+  /**
+   * Called after each sync of the device (every channel pushed, then pulled), as an app's sync loop would:
+   * a binding that waits for the server (e.g. after an upgrade made offline, until the server's translations
+   * arrived) returns the binding to use from then on; `undefined` keeps this one.
+   */
+  readonly synced?: () => Promise<DeviceBinding | undefined>;
 }
 
 /** What a strategy is given to act on one device. */

@@ -310,14 +310,20 @@ export class World {
       case "push-first-document": {
         const d = this.device(event.device);
         const id = this.#idOf(event.todo);
-        const channel = d.binding.sync[0];
-        if (!channel) return;
-        // The todo-item document under either id scheme (`todo-item:<id>`, or `todo-item:<id>:v:<n>` in multi-version storage).
-        const first = (await channel.local.allDocs({ startkey: `todo-item:${id}`, endkey: `todo-item:${id}:\uffff` })).rows.filter(
-          (r) => r.id === `todo-item:${id}` || r.id.startsWith(`todo-item:${id}:v:`),
-        );
-        if (first.length === 0) throw new DivanError("CONFIG_INVALID", `push-first-document: device ${event.device} holds no todo-item of "${event.todo}".`);
-        await replicate(channel.local, await this.#channelRemote(channel), { docIds: first.map((r) => r.id) });
+        // The todo-item document under either id scheme (`todo-item:<id>`, or `todo-item:<id>:v:<n>` in
+        // multi-version storage), in the first channel whose database holds one (a device may hold a todo in
+        // its old version's database only).
+        let pushed = false;
+        for (const channel of d.binding.sync) {
+          const first = (await channel.local.allDocs({ startkey: `todo-item:${id}`, endkey: `todo-item:${id}:\uffff` })).rows.filter(
+            (r) => r.id === `todo-item:${id}` || r.id.startsWith(`todo-item:${id}:v:`),
+          );
+          if (first.length === 0) continue;
+          await replicate(channel.local, await this.#channelRemote(channel), { docIds: first.map((r) => r.id) });
+          pushed = true;
+          break;
+        }
+        if (!pushed) throw new DivanError("CONFIG_INVALID", `push-first-document: device ${event.device} holds no todo-item of "${event.todo}".`);
         await this.strategy.settle(this.server);
         return;
       }
@@ -374,6 +380,11 @@ export class World {
       const push = await replicate(channel.local, remote, channel.pushSelector ? { selector: channel.pushSelector } : {});
       const pull = await replicate(remote, channel.local, channel.pullSelector ? { selector: channel.pullSelector } : {});
       written += push.docsWritten + pull.docsWritten;
+    }
+    const next = await d.binding.synced?.();
+    if (next !== undefined) {
+      d.binding = next;
+      d.todoApp = this.#newTodoApp(d);
     }
     return written;
   }

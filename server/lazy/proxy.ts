@@ -226,6 +226,13 @@ export async function startLazyProxy(options: TranslatingProxyOptions): Promise<
     const missing = { error: { id, rev: rev ?? "undefined", error: "not_found", reason: "missing" } };
     if (served === undefined || "code" in served) return missing;
     if (rev !== undefined && !knows(served.entry, rev)) return missing;
+    const ended = served.entry.ended?.find((e) => e.rev === rev);
+    if (ended !== undefined) {
+      // the tombstone that ends a branch a merge took in
+      const tombstone: Doc = { _id: id, _rev: ended.rev, _deleted: true };
+      if (revs) tombstone._revisions = { start: Number.parseInt(ended.rev, 10), ids: [...ended.ancestors] };
+      return { ok: tombstone };
+    }
     return { ok: v.render(id, served, revs) };
   };
 
@@ -373,7 +380,12 @@ export async function startLazyProxy(options: TranslatingProxyOptions): Promise<
         sendJson(res, 200, got.map((g) => ("ok" in g ? { ok: g.ok } : { missing: g.rev ?? "undefined" })));
         return;
       }
-      const answers = wanted === "all" ? [await openView(v, id, undefined, revs)] : await Promise.all(wanted.map((r) => openView(v, id, r, revs)));
+      const leaves = async (): Promise<Record<string, unknown>[]> => {
+        const current = await openView(v, id, undefined, revs);
+        const entry = await v.recorded(id);
+        return [current, ...(await Promise.all((entry?.ended ?? []).map((e) => openView(v, id, e.rev, revs))))];
+      };
+      const answers = wanted === "all" ? await leaves() : await Promise.all(wanted.map((r) => openView(v, id, r, revs)));
       sendJson(res, 200, answers.map((a, k) => ("ok" in a ? a : { missing: wanted === "all" ? "undefined" : wanted[k] })));
       return;
     }

@@ -15,6 +15,9 @@
  * with revision R records R, with the hash of the content the device holds under R ({@link adoptPushed}):
  * when the server reads it back the same (down(up(x, base)) = x), R is served again: no echo, no conflict;
  * when it reads back differently, the next read mints a child of R, which the device receives as an update.
+ *
+ * A record also keeps the content of its recent revisions (the base a concurrent edit is merged from) and the
+ * branches such merges ended (tombstones served next to the current revision, {@link endBranch}).
  */
 import { stringMd5 } from "pouchdb-md5";
 import { canonicalJson, contentOf } from "../../strategies/runner/canonical.js";
@@ -37,7 +40,26 @@ export interface ViewRev {
   readonly deleted: boolean;
   /** Revision hashes, newest first; `ancestors[0]` is {@link rev}'s own hash. At most {@link REVS_LIMIT}. */
   readonly ancestors: readonly string[];
+  /** The content of recent revisions (the current one too), by revision: the base of a merge. At most {@link CONTENTS_KEPT}. */
+  readonly contents?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /**
+   * Branches a merge ended: a tombstone revision and its ancestors (hashes, newest first, its own first),
+   * served next to the current revision, so a device that pushed the merged edit ends its branch. At most
+   * {@link ENDED_KEPT}.
+   */
+  readonly ended?: readonly EndedBranch[];
 }
+
+/** A branch ended by a merge ({@link ViewRev.ended}). */
+export interface EndedBranch {
+  readonly rev: string;
+  readonly ancestors: readonly string[];
+}
+
+/** Revisions whose content a record keeps. */
+export const CONTENTS_KEPT = 10;
+/** Ended branches a record keeps. */
+export const ENDED_KEPT = 20;
 
 /** CouchDB's `_revisions` of a document. */
 export interface Revisions {
@@ -67,12 +89,35 @@ export function viewHash(doc: Doc | undefined): string {
   return stringMd5(canonicalJson(content));
 }
 
+/** What a new record keeps of the one it replaces: recent contents and ended branches. */
+function kept(previous: ViewRev | undefined): Pick<ViewRev, "contents" | "ended"> {
+  return { ...(previous?.contents === undefined ? {} : { contents: previous.contents }), ...(previous?.ended === undefined ? {} : { ended: previous.ended }) };
+}
+
 /** The child of `parent` (none: a first revision) for content `hash`. Deterministic. */
 export function mintChild(parent: ViewRev | undefined, hash: string, deleted: boolean): ViewRev {
   const gen = parent === undefined ? 0 : generationOf(parent.rev);
   const id = stringMd5(canonicalJson({ parent: parent?.rev ?? null, hash, deleted }));
   const ancestors = [id, ...(parent?.ancestors ?? [])].slice(0, REVS_LIMIT);
-  return { v: 1, rev: `${gen + 1}-${id}`, hash, deleted, ancestors };
+  return { v: 1, rev: `${gen + 1}-${id}`, hash, deleted, ancestors, ...kept(parent) };
+}
+
+/** `entry` also keeping `doc` (`undefined`: a deletion, nothing to keep) as the content of its current revision. */
+export function withContent(entry: ViewRev, doc: Doc | undefined): ViewRev {
+  if (doc === undefined) return entry;
+  const contents = Object.entries({ ...entry.contents, [entry.rev]: contentOf(doc) }).slice(-CONTENTS_KEPT);
+  return { ...entry, contents: Object.fromEntries(contents) };
+}
+
+/**
+ * `entry` with the branch of `rev` (a device's edit, with its `_revisions`) ended: a tombstone child of it,
+ * with a revision derived from it (every proxy ends it the same way).
+ */
+export function endBranch(entry: ViewRev, rev: string, revisions: Revisions | undefined): ViewRev {
+  const id = stringMd5(canonicalJson({ ended: rev }));
+  const branch = adoptPushed(rev, revisions, DELETED_HASH).ancestors;
+  const ended: EndedBranch = { rev: `${generationOf(rev) + 1}-${id}`, ancestors: [id, ...branch].slice(0, REVS_LIMIT) };
+  return { ...entry, ended: [...(entry.ended ?? []).filter((e) => e.rev !== ended.rev), ended].slice(-ENDED_KEPT) };
 }
 
 /**
@@ -91,19 +136,26 @@ export function observe(entry: ViewRev | undefined, hash: string): { entry: View
  * Records a revision a device pushed (`new_edits: false`): `rev` with its history `revisions` (as the
  * device sent it; only `rev` itself when absent) now stands for content `hash`.
  */
-export function adoptPushed(rev: string, revisions: Revisions | undefined, hash: string): ViewRev {
+export function adoptPushed(rev: string, revisions: Revisions | undefined, hash: string, previous?: ViewRev): ViewRev {
   const own = hashOf(rev);
   const ids = revisions !== undefined && revisions.start === generationOf(rev) && revisions.ids[0] === own ? revisions.ids : [own];
-  return { v: 1, rev, hash, deleted: hash === DELETED_HASH, ancestors: ids.slice(0, REVS_LIMIT) };
+  return { v: 1, rev, hash, deleted: hash === DELETED_HASH, ancestors: ids.slice(0, REVS_LIMIT), ...kept(previous) };
+}
+
+/** True when `rev` is `head` or one of the `ancestors` of it. */
+function onBranch(head: string, ancestors: readonly string[], rev: string): boolean {
+  const i = generationOf(head) - generationOf(rev);
+  return i >= 0 && i < ancestors.length && ancestors[i] === hashOf(rev);
 }
 
 /** True when `rev` is the view's current revision or one of its recorded ancestors. */
+export function onCurrent(entry: ViewRev | undefined, rev: string): boolean {
+  return entry !== undefined && onBranch(entry.rev, entry.ancestors, rev);
+}
+
+/** True when `rev` is the view's current revision, an ancestor of it, or on a branch a merge ended. */
 export function knows(entry: ViewRev | undefined, rev: string): boolean {
-  if (entry === undefined) return false;
-  const gen = generationOf(rev);
-  const top = generationOf(entry.rev);
-  const i = top - gen;
-  return i >= 0 && i < entry.ancestors.length && entry.ancestors[i] === hashOf(rev);
+  return entry !== undefined && (onCurrent(entry, rev) || (entry.ended ?? []).some((e) => onBranch(e.rev, e.ancestors, rev)));
 }
 
 /** The `_revisions` of the view's current revision. */
@@ -117,5 +169,13 @@ export function parseViewRev(body: Record<string, unknown> | undefined): ViewRev
   const { rev, hash, deleted, ancestors } = body;
   if (typeof rev !== "string" || typeof hash !== "string" || typeof deleted !== "boolean") return undefined;
   if (!Array.isArray(ancestors) || !ancestors.every((a): a is string => typeof a === "string")) return undefined;
-  return { v: 1, rev, hash, deleted, ancestors };
+  const out: ViewRev = { v: 1, rev, hash, deleted, ancestors };
+  const contents = body["contents"];
+  const ended = body["ended"];
+  const branches = Array.isArray(ended) ? ended.filter((e): e is EndedBranch => typeof e === "object" && e !== null && typeof (e as EndedBranch).rev === "string" && Array.isArray((e as EndedBranch).ancestors)) : [];
+  return {
+    ...out,
+    ...(typeof contents === "object" && contents !== null && !Array.isArray(contents) ? { contents: contents as Record<string, Record<string, unknown>> } : {}),
+    ...(branches.length > 0 ? { ended: branches } : {}),
+  };
 }

@@ -11,11 +11,12 @@ import { singleVersionIds } from "../../adapters/ids.js";
 import type { StepGraph } from "../../adapters/path.js";
 import { sameShape, type Entity, type Shape } from "../../adapters/types.js";
 import { createLiveAdapter, type LiveAdapter, type LiveChange, type LiveWriteResult, type RowProblem } from "../../client/live.js";
+import { stringMd5 } from "pouchdb-md5";
 import { DivanError, isDivanError, messageOf } from "../../core/errors.js";
 import type { Registry } from "../../schemas/registry.js";
-import { contentOf } from "../../strategies/runner/canonical.js";
+import { canonicalJson, contentOf } from "../../strategies/runner/canonical.js";
 import type { Doc, DocumentStore, Seq } from "../../store/port.js";
-import { adoptPushed, DELETED_HASH, knows, mintChild, observe, parseViewRev, revisionsOf, viewHash, type Revisions, type ViewRev } from "./revmap.js";
+import { adoptPushed, DELETED_HASH, endBranch, generationOf, hashOf, knows, mintChild, observe, onCurrent, parseViewRev, revisionsOf, viewHash, withContent, type Revisions, type ViewRev } from "./revmap.js";
 
 /** Prefix of the `_local` documents holding revision records. */
 export const REV_RECORD_PREFIX = "divan-lazy-rev";
@@ -39,6 +40,21 @@ export interface ViewChange {
 
 /** The outcome of writing one document through a view: its revision, or a CouchDB-style error. */
 export type ViewWrite = { id: string; ok: true; rev: string } | { id: string; ok: false; rev?: string; status: number; error: string; reason: string };
+
+/**
+ * One document a view is about to write: `pushed` as the device sent it, `doc` what is stored (the same, or
+ * it merged onto the stored content); `adopt`: the device's revision becomes the view's; `merged`: a
+ * concurrent edit merged, whose branch the view ends.
+ */
+interface Pending {
+  readonly i: number;
+  readonly doc: Doc;
+  readonly pushed: Doc;
+  readonly adopt: boolean;
+  readonly merged?: boolean;
+  /** The stored documents are to be written again, unchanged, after the record moved (see {@link VersionView.write}). */
+  readonly touch?: boolean;
+}
 
 /** Serializes work per key (revision records are read-modify-write). */
 class KeyedLock {
@@ -185,10 +201,47 @@ export class VersionView {
       const code = isDivanError(e) ? e.code : "STEP_FAILED";
       return pushed.map((d) => ({ id: d._id, ok: false, error: { code, reason, details: { id: d._id } } }));
     }
-    if (newest === undefined) return this.#adapter.bulkDocs(pushed.map(pushedContent));
+    if (newest === undefined) {
+      const res = await this.#adapter.bulkDocs(pushed.map(pushedContent));
+      if (deleting && res.every((r) => r.ok)) await this.#endConflicts(pushed[0]!._id);
+      return res;
+    }
     const res = await this.#newest.#adapter.bulkDocs(newest);
     const bad = res.find((r) => !r.ok);
     return pushed.map((d) => (bad === undefined || bad.ok ? { id: d._id, ok: true, rev: "" } : { id: d._id, ok: false, error: bad.error }));
+  }
+
+  /**
+   * Keeps the stored documents of the entity of `id` as they are now on a conflict branch of their own
+   * (a sibling of the current revision, which the next write outranks): what a merge overwrites in a
+   * member both edits changed stays on a stored revision, as CouchDB keeps both edits of a conflict.
+   */
+  async #keepBranch(id: string): Promise<void> {
+    const kept: Doc[] = [];
+    for (const row of (await this.#store.allDocs({ keys: this.entityIds(id), includeDocs: true })).rows) {
+      if (row.doc === undefined || row.doc === null) continue;
+      const current = await this.#store.get(row.id, { revs: true });
+      const gen = generationOf(current._rev!);
+      const own = stringMd5(canonicalJson({ kept: current._rev }));
+      const ids = current._revisions?.ids ?? [hashOf(current._rev!)];
+      kept.push({ ...contentOf(current), _id: row.id, _rev: `${gen}-${own}`, _revisions: { start: gen, ids: [own, ...ids.slice(1)] } } as Doc);
+    }
+    if (kept.length > 0) await this.#store.bulkDocs(kept, { newEdits: false });
+  }
+
+  /** Writes the stored documents of the entity of `id` again as they are: the feed then shows the entity changed. */
+  async #touch(id: string): Promise<void> {
+    const docs = (await this.#store.allDocs({ keys: this.entityIds(id), includeDocs: true })).rows.flatMap((r) => (r.doc === undefined || r.doc === null ? [] : [r.doc]));
+    if (docs.length > 0) await this.#store.bulkDocs(docs);
+  }
+
+  /** Deletes the conflict branches left on the stored documents of the entity of `id` (its winners were deleted). */
+  async #endConflicts(id: string): Promise<void> {
+    for (let round = 0; round < 10; round++) {
+      const live = (await this.#store.allDocs({ keys: this.entityIds(id) })).rows.flatMap((r) => (r.value !== undefined && r.value.deleted !== true ? [{ _id: r.id, _rev: r.value.rev, _deleted: true } as Doc] : []));
+      if (live.length === 0) return;
+      await this.#store.bulkDocs(live);
+    }
   }
 
   /** True when `id` is a translated document (its type belongs to a step family), false for pass-through. */
@@ -263,9 +316,10 @@ export class VersionView {
         const now = await this.#fresh(id);
         if ("problem" in now) return now.problem;
         const current = now.doc;
-        const { entry, changed } = observe(rec.entry, viewHash(current));
+        const observed = observe(rec.entry, viewHash(current));
+        const entry = observed.changed && observed.entry !== undefined ? withContent(observed.entry, current) : observed.entry;
         if (entry === undefined) return undefined;
-        if (!changed || (await this.#save(id, entry, rec.localRev))) return { entry, doc: entry.deleted ? undefined : current };
+        if (!observed.changed || (await this.#save(id, entry, rec.localRev))) return { entry, doc: entry.deleted ? undefined : current };
         if (attempt >= 4) throw new DivanError("CONFLICT", `the revision record of ${id} in ${this.name} keeps changing`, { details: { id } });
       }
     });
@@ -347,7 +401,8 @@ export class VersionView {
     if (c.problem !== undefined) return undefined;
     const served = await this.serve(c.id, { doc: c.deleted === true ? undefined : c.doc });
     if (served === undefined || "code" in served) return undefined;
-    const out: ViewChange = { id: c.id, seq: c.seq, changes: [{ rev: served.entry.rev }] };
+    // Every leaf: the current revision, and the tombstones of branches a merge ended.
+    const out: ViewChange = { id: c.id, seq: c.seq, changes: [served.entry.rev, ...(served.entry.ended ?? []).map((e) => e.rev)].map((rev) => ({ rev })) };
     if (served.doc === undefined) out.deleted = true;
     if (includeDocs) out.doc = this.render(c.id, served, false);
     return out;
@@ -364,15 +419,18 @@ export class VersionView {
   /**
    * Writes documents pushed at this version. `replicated` (`new_edits: false`): each document carries the
    * revision the device made; a revision the view has already is skipped; the device's revision becomes
-   * the view's current one when its history contains the current one (else the edit is concurrent: it
-   * is merged onto the stored document and the view moves on from its own revision). Otherwise
-   * (`new_edits: true`): `_rev` must be the current revision, and the view gets a new child revision.
+   * the view's current one when its history contains the current one. Else the edit is concurrent: what it
+   * changed since the revision it was made on (their newest common one) is merged onto the current content,
+   * stored, and served as a child of the view's own revision, and the device's branch is ended with a
+   * tombstone served next to it, so every device ends with the merge and no conflict (when that revision's
+   * content is no longer kept, the edit is stored as it is and the pushing device keeps its branch).
+   * Otherwise (`new_edits: true`): `_rev` must be the current revision, and the view gets a new child revision.
    */
   async write(docs: readonly Doc[], replicated: boolean): Promise<ViewWrite[]> {
     const ids = docs.map((d) => d._id);
     return this.#lock.with(ids.map((id) => this.#localId(id)), async () => {
       const out: (ViewWrite | undefined)[] = new Array(docs.length);
-      const todo: { i: number; doc: Doc; adopt: boolean }[] = [];
+      const todo: Pending[] = [];
       for (const [i, doc] of docs.entries()) {
         const rec = await this.#record(doc._id);
         if (replicated) {
@@ -387,14 +445,26 @@ export class VersionView {
           const revisions = doc._revisions as Revisions | undefined;
           const history = revisions?.ids.map((h, k) => `${revisions.start - k}-${h}`) ?? [];
           const linear = rec.entry === undefined || history.includes(rec.entry.rev);
-          todo.push({ i, doc, adopt: linear });
+          // What the edit changed is merged onto the content stored now (another view's writes may have
+          // changed it since this view served the revision the edit was made on).
+          const merged = doc._deleted === true ? undefined : await this.#merged(doc, rec.entry, history);
+          // A concurrent edit without a common revision the record keeps: stored as it is, and what it
+          // overwrites stays on a stored conflict branch, as CouchDB keeps both edits of a conflict.
+          if (!linear && merged === undefined && doc._deleted !== true && rec.entry !== undefined && !rec.entry.deleted) await this.#keepBranch(doc._id);
+          // A revision recorded with the content stored already (adopted, or a merge that adds nothing) changes
+          // nothing stored: devices following the feed would never see it, so the stored documents are
+          // written again (`#touch`).
+          const now = linear || merged !== undefined ? await this.#fresh(doc._id) : undefined;
+          const same = now !== undefined && "doc" in now && viewHash(now.doc) === viewHash(merged ?? doc);
+          if (merged === undefined) todo.push({ i, doc, adopt: linear, pushed: doc, touch: same });
+          else todo.push({ i, doc: merged, adopt: linear, merged: !linear, pushed: doc, touch: same });
         } else {
           const current = rec.entry !== undefined && !rec.entry.deleted ? rec.entry.rev : undefined;
           if ((doc._rev ?? undefined) !== current) {
             out[i] = failure(doc._id, undefined, "CONFLICT", `Document update conflict: ${doc._id} is at ${current ?? "no revision"}`);
             continue;
           }
-          todo.push({ i, doc, adopt: false });
+          todo.push({ i, doc, adopt: false, pushed: doc });
         }
       }
       // deletions of views that are already gone write nothing
@@ -403,7 +473,7 @@ export class VersionView {
         if (t.doc._deleted === true) {
           const now = await this.#fresh(t.doc._id);
           if ("doc" in now && now.doc === undefined) {
-            out[t.i] = await this.#recordWrite(t, DELETED_HASH, replicated);
+            out[t.i] = await this.#recordWrite(t, replicated);
             continue;
           }
         }
@@ -423,8 +493,10 @@ export class VersionView {
         const retry: typeof writes = [];
         for (const [k, r] of results.entries()) {
           const t = writes[k]!;
-          if (r.ok) out[t.i] = await this.#recordWrite(t, viewHash(t.doc), replicated);
-          else if (r.error.code === "CONFLICT" && attempt < 3) retry.push(t);
+          if (r.ok) {
+            out[t.i] = await this.#recordWrite(t, replicated);
+            if (t.touch === true) await this.#touch(t.doc._id);
+          } else if (r.error.code === "CONFLICT" && attempt < 3) retry.push(t);
           else out[t.i] = failure(t.doc._id, replicated ? t.doc._rev : undefined, r.error.code, r.error.reason);
         }
         writes.splice(0, writes.length, ...retry);
@@ -434,17 +506,57 @@ export class VersionView {
   }
 
   /**
-   * Records a write in the view's revision record. A replicated revision whose history holds the current
-   * one is adopted; a concurrent one records nothing (the next read mints a child of the view's own
-   * revision with the merged content, so devices holding it see linear history; the pushing device gets
-   * a conflict, as it would from CouchDB). A `new_edits` write gets a new child revision.
+   * The concurrent edit `doc` (history `history`, newest first) merged onto the view's current content:
+   * every member it changed since the newest revision of the view's own line in its history (whose content
+   * the record keeps), with the pushed `_rev` and `_revisions`. `undefined` when that content is not kept or
+   * the view has no current content.
    */
-  async #recordWrite(t: { doc: Doc; adopt: boolean }, hash: string, replicated: boolean): Promise<ViewWrite> {
+  async #merged(doc: Doc, entry: ViewRev | undefined, history: readonly string[]): Promise<Doc | undefined> {
+    const common = history.find((r) => onCurrent(entry, r));
+    const base = common === undefined ? undefined : entry?.contents?.[common];
+    if (base === undefined) return undefined;
+    const now = await this.#fresh(doc._id);
+    if (!("doc" in now) || now.doc === undefined) return undefined;
+    const mine = pushedContent(doc) as Record<string, unknown>;
+    const current = contentOf(now.doc);
+    const out: Record<string, unknown> = { ...current };
+    const same = (a: unknown, b: unknown): boolean => canonicalJson(a ?? null) === canonicalJson(b ?? null);
+    let clash = false;
+    for (const k of new Set([...Object.keys(base), ...Object.keys(mine)])) {
+      if (k === "_id" || same(mine[k], base[k])) continue;
+      if (!same(current[k], base[k]) && !same(current[k], mine[k])) clash = true;
+      if (k in mine) out[k] = mine[k];
+      else delete out[k];
+    }
+    // Both edits changed one member: the current content stays on a stored conflict branch.
+    if (clash) await this.#keepBranch(doc._id);
+    return { ...out, _id: doc._id, _rev: doc._rev!, ...(doc._revisions === undefined ? {} : { _revisions: doc._revisions }) };
+  }
+
+  /**
+   * Records a write in the view's revision record. A replicated revision whose history holds the current
+   * one is adopted; a merged concurrent one (`merged`, see {@link write}) moves the view to a child of its own
+   * revision and ends the pushed branch; another concurrent one records nothing (the next read mints a child
+   * of the view's own revision with the stored content; the pushing device keeps its branch as a conflict).
+   * A `new_edits` write gets a new child revision. The record keeps the content of its new revision.
+   */
+  async #recordWrite(t: Pending, replicated: boolean): Promise<ViewWrite> {
     const id = t.doc._id;
-    if (replicated && !t.adopt) return { id, ok: true, rev: t.doc._rev! };
+    if (replicated && !t.adopt && t.merged !== true) return { id, ok: true, rev: t.doc._rev! };
+    // A device holds what it pushed under its revision; a merge is what is stored (served next).
+    const held = t.merged === true ? t.doc : t.pushed;
+    const hash = viewHash(held);
+    const deleted = hash === DELETED_HASH;
     for (let attempt = 0; attempt < 5; attempt++) {
       const rec = await this.#record(id);
-      const entry = replicated ? adoptPushed(t.doc._rev!, t.doc._revisions as Revisions | undefined, hash) : mintChild(rec.entry, hash, hash === DELETED_HASH);
+      const revisions = t.doc._revisions as Revisions | undefined;
+      const next =
+        t.merged === true
+          ? endBranch(mintChild(rec.entry, hash, false), t.doc._rev!, revisions)
+          : replicated
+            ? adoptPushed(t.doc._rev!, revisions, hash, rec.entry)
+            : mintChild(rec.entry, hash, deleted);
+      const entry = withContent(next, deleted ? undefined : held);
       if (await this.#save(id, entry, rec.localRev)) return { id, ok: true, rev: replicated ? t.doc._rev! : entry.rev };
     }
     return failure(id, t.doc._rev, "CONFLICT", `the revision record of ${id} in ${this.name} keeps changing`);

@@ -22,26 +22,28 @@
  * - lazy: nothing is translated until the app touches it (`lazyAccess`). Reads show the entity as the
  *   transformer would translate it (`Transformer.readAt`), without storing it; a write stores that
  *   translation with the edit on top and translates the edit to the old version (`translateIds`), so old
- *   apps read it. Entities no new app writes never get a new-version document — until the old version is
- *   retired, when every device translates what it holds, since nothing will read the old version after.
+ *   apps read it. Entities no new app writes never get a new-version document, not even once the old
+ *   version is retired: new apps keep reading them through their translation.
  *
  * Old devices run nothing new. A new device's transformer writes deterministic revisions
  * (`deterministicRevs`), so devices translating the same document write the same revision and
  * replication merges them without conflicts; stale translations that still meet are ended in `settle`
- * (`strategies/transformer/stale.ts`). Retiring the old version stops every device translating into and
- * out of it; multi-version storage also deletes the old versions' documents on the server (typed
- * tombstones that only old channels carry).
+ * (`strategies/transformer/stale.ts`). Retiring the old version stops every device translating into it
+ * (what old devices still push is translated out of it); multi-version storage also deletes on the server
+ * the old versions' documents the new version holds translated (typed tombstones that only old channels
+ * carry, and that end those documents, not their todos).
  */
 import { multiVersionIds, singleVersionIds } from "../../adapters/ids.js";
 import type { StepDefinition } from "../../adapters/steps.js";
 import { DivanError, isDivanError } from "../../core/errors.js";
-import { hasFault, type Fault } from "../../core/faults.js";
-import type { AllDocsOptions, AllDocsPage, AllDocsRow, BulkDocsOptions, Doc, DocumentStore, GetOptions, WriteResult } from "../../store/port.js";
+import type { Fault } from "../../core/faults.js";
+import type { BulkDocsOptions, Doc, DocumentStore, WriteResult } from "../../store/port.js";
 import { replicate } from "../../store/replicate.js";
 import { versionView } from "../../store/versions.js";
 import { channelSelector } from "../channels.js";
 import { appMajor, versionSuffix } from "../versions.js";
 import { removeVersions, retiredVersions } from "../per-version-documents/retire.js";
+import { lazyAccess } from "../transformer/lazy-access.js";
 import { dropStaleTranslations } from "../transformer/stale.js";
 import { createTransformer, type Transformer, type TransformerSide } from "../transformer/transformer.js";
 import type { AppVersion, DeviceBinding, DeviceContext, ReleaseResult, RetireResult, ServerContext, Strategy, SyncChannel } from "../types.js";
@@ -73,8 +75,8 @@ const CHECKPOINT_ID = "divan-client-transformer";
 
 /** The databases of one device: where each version's documents live and how they replicate. */
 interface DeviceStores {
-  /** The old version's store, or `undefined` once that version is retired. */
-  readonly old: DocumentStore | undefined;
+  /** The old version's store (once it is retired, a source only: what it still receives is translated). */
+  readonly old: DocumentStore;
   /** The new version's store. */
   readonly current: DocumentStore;
   /** The store the new app reads and writes, given the (wrapped) store of the new version. */
@@ -91,12 +93,15 @@ interface Layout {
   readonly description: string;
   /** The binding of a device running the old app. */
   bindOld(device: DeviceContext, old: AppVersion): DeviceBinding;
-  /** The stores of a device running the new app (`retired`: the old version is no longer kept in step). */
-  storesOfNew(device: DeviceContext, old: AppVersion, retired: boolean): Promise<DeviceStores>;
+  /** The stores of a device running the new app. */
+  storesOfNew(device: DeviceContext, old: AppVersion): Promise<DeviceStores>;
   /** Server databases this layout uses, opened so they exist (and are measured). */
   prepare(server: ServerContext, apps: readonly AppVersion[]): Promise<void>;
-  /** Removes what only the retired version needed on the server; returns documents removed and a sentence. */
-  retireOnServer(server: ServerContext, old: AppVersion, kept: AppVersion): Promise<{ removed: number; detail: string }>;
+  /**
+   * Removes on the server what only the retired version needed and the kept one holds translated;
+   * returns documents removed and a sentence.
+   */
+  retireOnServer(server: ServerContext, old: AppVersion, kept: AppVersion, steps: readonly StepDefinition[]): Promise<{ removed: number; detail: string }>;
 }
 
 const multiVersion: Layout = {
@@ -106,19 +111,29 @@ const multiVersion: Layout = {
     const selector = channelSelector(old.shape);
     return { store: versionView(device.local, old.shape), sync: [{ local: device.local, database: "", pullSelector: selector, pushSelector: selector }] };
   },
-  storesOfNew: async (device, _old, retired) => ({
-    old: retired ? undefined : device.local,
+  storesOfNew: async (device) => ({
+    old: device.local,
     current: device.local,
     view: (current) => versionView(current, device.app.shape),
     // Unfiltered: the device translates the old versions, so it needs them (the server holds nothing else).
     sync: [{ local: device.local, database: "" }],
   }),
   prepare: async () => {},
-  retireOnServer: async (server, old, kept) => {
+  retireOnServer: async (server, old, kept, steps) => {
+    // The server translates nothing: a transformer over its database only tells which old documents the
+    // new version holds translated (what no device translated yet stays, for new devices to translate).
+    const planner = createTransformer({
+      sides: [
+        { name: old.version, store: server.main, shape: { ...old.shape } },
+        { name: kept.version, store: server.main, shape: { ...kept.shape } },
+      ],
+      steps,
+      ids: multiVersionIds,
+    });
     const versions = retiredVersions(old.shape, [kept.shape]);
-    const removed = await removeVersions(server.main, versions, { removal: "delete" });
+    const removed = await removeVersions(server.main, versions, { removal: "delete", only: await planner.translated(old.version) });
     const list = Object.entries(versions).map(([t, v]) => `${t}@${v.join(",")}`).join(", ") || "nothing";
-    return { removed, detail: `deleted ${removed} ${list} document(s) on the server (typed tombstones, which only the old channel carries)` };
+    return { removed, detail: `deleted the ${removed} ${list} document(s) the new version holds translated on the server (typed tombstones, which only the old channel carries)` };
   },
 };
 
@@ -126,20 +141,23 @@ const multiDb: Layout = {
   word: "database",
   description: "One server database per schema major, and one local database per version on new-app devices",
   bindOld: (device, old) => ({ store: device.local, sync: [{ local: device.local, database: versionSuffix(appMajor(old)) }] }),
-  storesOfNew: async (device, old, retired) => {
+  storesOfNew: async (device, old) => {
     const suffix = versionSuffix(appMajor(device.app));
     const current = await device.openLocal(suffix);
-    const sync: SyncChannel[] = [{ local: current, database: suffix }];
-    // The device's main database is its old version's (an old app's database, or an empty one).
-    if (!retired) sync.push({ local: device.local, database: versionSuffix(appMajor(old)) });
-    return { old: retired ? undefined : device.local, current, view: (c) => c, sync };
+    // The device's main database is its old version's (an old app's database, or an empty one); it keeps
+    // replicating after a retirement, for what old devices still push.
+    const sync: SyncChannel[] = [
+      { local: current, database: suffix },
+      { local: device.local, database: versionSuffix(appMajor(old)) },
+    ];
+    return { old: device.local, current, view: (c) => c, sync };
   },
   prepare: async (server, apps) => {
     for (const app of apps) await server.open(versionSuffix(appMajor(app)));
   },
   retireOnServer: async (server, old) => ({
     removed: 0,
-    detail: `${server.database}${versionSuffix(appMajor(old))} is kept for old clients to read the support notice; nothing translates into it any more`,
+    detail: `${server.database}${versionSuffix(appMajor(old))} is kept for old clients to read the support notice and for what they still push`,
   }),
 };
 
@@ -168,26 +186,26 @@ export function createClientTransformerStrategy(options: ClientTransformerOption
   };
 
   /**
-   * Creates the device's transformer: the new side, and unless the old version is retired the old side.
-   * Eager: the new side is back-filled from the old one (every entity the device holds, idempotent). Lazy:
-   * nothing is translated until the app touches it.
+   * Creates the device's transformer: the old side and the new one. Eager: the new side is back-filled from
+   * the old one (every entity the device holds, idempotent). Lazy: nothing is translated until the app
+   * touches it. Once the old version is retired, nothing is translated into it.
    */
   const startDevice = async (device: DeviceContext, stores: DeviceStores, old: AppVersion): Promise<void> => {
     await devices.get(device.device)?.transformer.stop();
     const ids = options.storage === "multi-version" ? multiVersionIds : singleVersionIds;
     const newSide: TransformerSide = { name: device.app.version, store: stores.current, shape: { ...device.app.shape } };
-    const oldSide: TransformerSide | undefined = stores.old === undefined ? undefined : { name: old.version, store: stores.old, shape: { ...old.shape } };
-    const sides = oldSide === undefined ? [newSide] : [oldSide, newSide];
+    const oldSide: TransformerSide = { name: old.version, store: stores.old, shape: { ...old.shape } };
     const transformer = createTransformer({
-      sides: lazy ? sides : sides.slice(0, 1),
+      sides: lazy ? [oldSide, newSide] : [oldSide],
       steps: options.steps ?? device.steps,
       ids,
       checkpointId: CHECKPOINT_ID,
       deterministicRevs: true,
       ...(options.faults === undefined ? {} : { faults: options.faults }),
     });
-    if (!lazy && oldSide !== undefined) await transformer.addSide(newSide, oldSide.name);
-    devices.set(device.device, { transformer, sides });
+    if (!lazy) await transformer.addSide(newSide, oldSide.name);
+    if (retired) await transformer.retireSide(oldSide.name);
+    devices.set(device.device, { transformer, sides: [oldSide, newSide] });
   };
 
   /**
@@ -196,13 +214,18 @@ export function createClientTransformerStrategy(options: ClientTransformerOption
    */
   const bindNew = (device: DeviceContext, stores: DeviceStores): DeviceBinding => {
     const transformer = (): Transformer | undefined => devices.get(device.device)?.transformer;
-    const others = stores.old === undefined || stores.old === stores.current ? [] : [stores.old];
+    const others = stores.old === stores.current ? [] : [stores.old];
     const current = lazy
       ? lazyAccess(stores.current, others, device.app.version, transformer, options.faults)
       : afterWrite(stores.current, async () => {
           await transformer()?.drain();
         });
-    return { store: stores.view(current), sync: stores.sync };
+    if (lazy) return { store: stores.view(current), sync: stores.sync };
+    // Eager: what a sync brought is translated right away, before the app reads it.
+    const synced = async (): Promise<undefined> => {
+      await transformer()?.drain();
+    };
+    return { store: stores.view(current), sync: stores.sync, synced };
   };
 
   return {
@@ -225,7 +248,7 @@ export function createClientTransformerStrategy(options: ClientTransformerOption
     async openDevice(device) {
       const old = appOf(device.apps, CHANGE.from);
       if (device.app.version !== CHANGE.to) return layout.bindOld(device, old);
-      const stores = await layout.storesOfNew(device, old, retired);
+      const stores = await layout.storesOfNew(device, old);
       await startDevice(device, stores, old);
       return bindNew(device, stores);
     },
@@ -233,7 +256,7 @@ export function createClientTransformerStrategy(options: ClientTransformerOption
     async upgradeDevice(device, from, previous) {
       if (device.app.version !== CHANGE.to) return previous;
       const old = appOf(device.apps, CHANGE.from);
-      const stores = await layout.storesOfNew(device, old, retired);
+      const stores = await layout.storesOfNew(device, old);
       // Push what the old app wrote, pull the new version's documents (so the back-fill builds on them and
       // writes nothing another device wrote already). Offline: back-fill from the local data alone.
       try {
@@ -253,27 +276,22 @@ export function createClientTransformerStrategy(options: ClientTransformerOption
       // Lazy devices translate nothing here: only what their app touches.
       for (const state of devices.values()) {
         if (!lazy) await state.transformer.drain();
-        if ((await dropStaleTranslations(state.sides)) > 0 && !lazy) await state.transformer.drain();
+        const ended = await dropStaleTranslations(state.sides);
+        if (ended.length > 0) await state.transformer.translateIds(ended);
       }
     },
 
     async retire(server, app): Promise<RetireResult> {
       if (app.version !== CHANGE.from) return { purgedDocs: 0, detail: `app ${app.version} is not the version this strategy keeps in step: nothing to retire` };
       retired = true;
-      for (const [key, state] of devices) {
-        if (lazy) {
-          // The retired version stops being read: what no app touched yet is translated now, or it would be left behind.
-          const ids = new Set<string>();
-          for (const store of new Set(state.sides.map((s) => s.store))) for (const row of (await store.allDocs()).rows) ids.add(row.id);
-          await state.transformer.translateIds([...ids]);
-        } else await state.transformer.drain();
-        if (state.sides.some((s) => s.name === app.version)) {
-          await state.transformer.removeSide(app.version);
-          devices.set(key, { transformer: state.transformer, sides: state.sides.filter((s) => s.name !== app.version) });
-        }
+      // Nothing is translated into the retired version any more; what it holds and what old devices still
+      // push is translated out of it (lazily: when an app touches it).
+      for (const state of devices.values()) {
+        if (!lazy) await state.transformer.drain();
+        await state.transformer.retireSide(app.version);
       }
-      const { removed, detail } = await layout.retireOnServer(server, app, appOf(server.apps, CHANGE.to));
-      return { purgedDocs: removed, detail: `every new-app device stopped translating into and out of ${app.version}; ${detail}` };
+      const { removed, detail } = await layout.retireOnServer(server, app, appOf(server.apps, CHANGE.to), options.steps ?? server.steps);
+      return { purgedDocs: removed, detail: `every new-app device stopped translating into ${app.version}; ${detail}` };
     },
 
     async close() {
@@ -311,90 +329,6 @@ function afterWrite(store: DocumentStore, then: () => Promise<void>): DocumentSt
           return r;
         };
       }
-      const value: unknown = Reflect.get(target, key, receiver);
-      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-}
-
-/** Whether `id` lies in the key range of an `allDocs` call without `keys`. */
-function inRange(id: string, o: AllDocsOptions): boolean {
-  const [lo, hi] = o.descending === true ? [o.endkey, o.startkey] : [o.startkey, o.endkey];
-  return (lo === undefined || id >= lo) && (hi === undefined || id <= hi);
-}
-
-/**
- * Lazy access to the new version's store `current` of a device (ids as stored): what the app reads is
- * shown as the transformer would translate it from the other version (`others`: its other stores), without
- * writing; what the app writes is stored on top of that translation (it is stored first, and the written
- * documents rebased onto it when they were read from it), then translated to the other version.
- * `get` with a `rev` and every other call go to `current` unchanged.
- */
-function lazyAccess(
-  current: DocumentStore,
-  others: readonly DocumentStore[],
-  side: string,
-  transformer: () => Transformer | undefined,
-  faults?: readonly Fault[],
-): DocumentStore {
-  const overlay = async (ids: readonly string[]): Promise<Map<string, Doc>> => (await transformer()?.readAt(side, ids)) ?? new Map();
-  const rowOf = (id: string, doc: Doc, includeDocs: boolean | undefined): AllDocsRow => ({ id, key: id, value: { rev: doc._rev ?? "" }, ...(includeDocs === true ? { doc } : {}) });
-  const write = async <T>(docs: readonly Doc[], run: (rebased: Doc[]) => Promise<T>): Promise<T> => {
-    const t = transformer();
-    const ids = docs.map((d) => d._id);
-    if (t === undefined) return run([...docs]);
-    const revs = async (): Promise<Map<string, string | undefined>> =>
-      new Map((await current.allDocs({ keys: ids })).rows.map((r) => [r.key, r.value !== undefined && r.value.deleted !== true ? r.value.rev : undefined]));
-    const before = await revs();
-    await t.translateIds(ids); // store what the app read
-    const after = await revs();
-    const rebased = docs.map((d) => (d._rev === before.get(d._id) && after.get(d._id) !== before.get(d._id) ? { ...d, _rev: after.get(d._id) } : d));
-    const result = await run(rebased);
-    if (!hasFault(faults, "lazy-edit-not-translated")) await t.translateIds(ids); // and the edit into the other version
-    return result;
-  };
-  return new Proxy(current, {
-    get(target, key, receiver) {
-      if (key === "get") {
-        return async (id: string, o?: GetOptions): Promise<Doc> => {
-          if (o?.rev !== undefined) return target.get(id, o);
-          const shown = (await overlay([id])).get(id);
-          if (shown === undefined) return target.get(id, o);
-          if (shown._deleted === true) throw new DivanError("NOT_FOUND", `${id} is deleted in the other version`, { details: { id } });
-          return shown;
-        };
-      }
-      if (key === "allDocs") {
-        return async (o: AllDocsOptions = {}): Promise<AllDocsPage> => {
-          if (o.keys !== undefined) {
-            const page = await target.allDocs(o);
-            const shown = await overlay(o.keys);
-            const rows = page.rows.map((row): AllDocsRow => {
-              const d = shown.get(row.key);
-              if (d === undefined) return row;
-              return d._deleted === true ? { id: row.key, key: row.key, error: "not_found" } : rowOf(row.key, d, o.includeDocs);
-            });
-            return { totalRows: page.totalRows, rows };
-          }
-          const { skip, limit, ...range } = o;
-          const page = await target.allDocs(range);
-          const ids = new Set(page.rows.map((r) => r.id));
-          for (const other of others) for (const r of (await other.allDocs({ ...range, includeDocs: false })).rows) ids.add(r.id);
-          const shown = await overlay([...ids]);
-          const rows = new Map(page.rows.map((r) => [r.id, r]));
-          for (const [id, d] of shown) {
-            if (d._deleted === true) rows.delete(id);
-            else if (inRange(id, range)) rows.set(id, rowOf(id, d, o.includeDocs));
-          }
-          const sorted = [...rows.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-          if (o.descending === true) sorted.reverse();
-          const from = skip ?? 0;
-          return { totalRows: page.totalRows, rows: sorted.slice(from, limit === undefined ? undefined : from + limit) };
-        };
-      }
-      if (key === "bulkDocs") return (docs: Doc[], o?: BulkDocsOptions): Promise<WriteResult[]> => write(docs, (rebased) => target.bulkDocs(rebased, o));
-      if (key === "put") return (doc: Doc) => write([doc], ([rebased]) => target.put(rebased!));
-      if (key === "remove") return (id: string, rev: string) => write([{ _id: id, _rev: rev, _deleted: true }], ([rebased]) => target.remove(id, rebased!._rev!));
       const value: unknown = Reflect.get(target, key, receiver);
       return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
     },

@@ -9,8 +9,10 @@
  * - an upgraded device pushes what its old local database has not synced yet to the old version
  *   database, and starts a fresh local database filled from its new version database (the old local
  *   database keeps old-version documents under the same ids, so it cannot be reused); both replications
- *   go through the device's own connection (`device.server`), so the harness measures them and an offline
- *   device starts from an empty database that its first sync fills;
+ *   go through the device's own connection (`device.server`), so the harness measures them. Until the
+ *   device holds the translation of everything in its old database (it upgraded offline, or before the
+ *   server translated it), its new app reads that through a transformer of its own and keeps the old
+ *   database's channel (see `upgrading`);
  * - the transformer runs live from `prepareServer` on (so a device that syncs right after another one
  *   sees its translated edits); `settle` also drains it;
  * - `retire` stops translating into and out of the retired version; its database is kept (old clients
@@ -18,13 +20,16 @@
  *
  * The steps are the ones the server context carries (the harness passes the todo app's); options can override them.
  */
+import { singleVersionIds } from "../../adapters/ids.js";
 import type { StepDefinition } from "../../adapters/steps.js";
 import { DivanError, isDivanError } from "../../core/errors.js";
 import type { DocumentStore } from "../../store/port.js";
 import { replicate } from "../../store/replicate.js";
+import { lazyAccess } from "../transformer/lazy-access.js";
+import { dropStaleTranslations } from "../transformer/stale.js";
 import { createTransformer, type Transformer, type TransformerSide } from "../transformer/transformer.js";
 import { appMajor, shapeOfMajor, versionSuffix } from "../versions.js";
-import type { DeviceBinding, DeviceContext, ReleaseResult, RetireResult, ServerContext, Strategy } from "../types.js";
+import type { AppVersion, DeviceBinding, DeviceContext, ReleaseResult, RetireResult, ServerContext, Strategy } from "../types.js";
 
 /** Options of {@link createPerVersionDatabaseStrategy}. */
 export interface PerVersionDatabaseOptions {
@@ -50,19 +55,48 @@ export function createPerVersionDatabaseStrategy(options: PerVersionDatabaseOpti
     sync: [{ local, database: versionSuffix(appMajor(device.app)) }],
   });
 
+  /**
+   * A device that installed the new app version, holding old-version documents whose translations it has
+   * not received yet (it upgraded offline, or before the server translated them): until it has, it reads
+   * them translated by a transformer of its own (from the old database into the new one only: the server
+   * translates the new app's edits back; deterministic revisions, as the server writes them, so what it
+   * stores when its app edits meets the server's translation without a conflict, and what still meets,
+   * `settle` ends), and keeps replicating its old database. At the first sync after which everything it
+   * holds is translated, it drops the old database's channel.
+   */
+  const upgrading = async (device: DeviceContext, from: AppVersion, previous: DeviceBinding, local: DocumentStore): Promise<DeviceBinding> => {
+    const old = previous.sync[0]?.local ?? device.local;
+    const oldSide = `v${appMajor(from)}`;
+    const newSide = `v${appMajor(device.app)}`;
+    const oldShape = shapeOfMajor(device.apps, appMajor(from));
+    const t = createTransformer({
+      sides: [
+        { name: oldSide, store: old, shape: oldShape },
+        { name: newSide, store: local, shape: shapeOfMajor(device.apps, appMajor(device.app)) },
+      ],
+      steps: options.steps ?? device.steps,
+      deterministicRevs: true,
+    });
+    await t.retireSide(oldSide);
+    const done = async (): Promise<DeviceBinding | undefined> => {
+      const held = (await old.allDocs()).rows.filter((r) => oldShape[singleVersionIds.parse(r.id)?.type ?? ""] !== undefined);
+      const translated = await t.translated(oldSide);
+      if (held.some((r) => translated.get(r.id) !== r.value?.rev)) return undefined;
+      await t.stop();
+      return bind(local, device);
+    };
+    const now = await done();
+    if (now !== undefined) return now;
+    return { store: lazyAccess(local, [old], newSide, () => t), sync: [...previous.sync, ...bind(local, device).sync], synced: done };
+  };
+
   return {
     name: "per-version-database",
     description:
       "One database per schema major, kept in step by bidirectional server transformers; every app version replicates with its own database.",
     taxonomy: { storage: "multi-db", timing: "eager", place: "server" },
     change: { from: "1.0.0", to: "3.0.0" },
-    caveats: [
-      {
-        invariant: "apps-read-their-data",
-        when: "offline-upgrade",
-        reason: "the new version's documents are made on the server: a device that installs the new app offline reads its data after its next sync",
-      },
-    ],
+    caveats: [],
     migrationCode: "steps",
 
     async prepareServer(server) {
@@ -70,7 +104,8 @@ export function createPerVersionDatabaseStrategy(options: PerVersionDatabaseOpti
       if (from === undefined) throw new DivanError("CONFIG_INVALID", `no manifest for app ${this.change.from}`);
       const side = await sideFor(server, appMajor(from));
       sides.set(appMajor(from), side);
-      transformer = createTransformer({ sides: [side], steps: options.steps ?? server.steps, retryMs: 200 });
+      // Deterministic revisions, as upgrading devices write the translations they store: the same translation, the same revision.
+      transformer = createTransformer({ sides: [side], steps: options.steps ?? server.steps, retryMs: 200, deterministicRevs: true });
       await transformer.start();
     },
 
@@ -94,23 +129,24 @@ export function createPerVersionDatabaseStrategy(options: PerVersionDatabaseOpti
     async upgradeDevice(device, from, previous) {
       if (appMajor(from) === appMajor(device.app)) return previous;
       const local = await device.openLocal(versionSuffix(appMajor(device.app)));
-      // Through the device's own connection, so the traffic is measured and an offline device does not
-      // reach the server: it then starts from an empty database that its first sync fills.
+      // Through the device's own connection, so the traffic is measured: push what the old app wrote, pull
+      // the new version's database. Offline: both later.
       try {
         for (const channel of previous.sync) await replicate(channel.local, await device.server(channel.database));
         await transformer?.drain();
         await replicate(await device.server(versionSuffix(appMajor(device.app))), local);
       } catch (e) {
         if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
-        // Offline: the old database keeps its channel, so what the old app wrote is pushed on the next sync.
-        const binding = bind(local, device);
-        return { store: binding.store, sync: [...previous.sync, ...binding.sync] };
       }
-      return bind(local, device);
+      return upgrading(device, from, previous, local);
     },
 
     async settle() {
-      await transformer?.drain();
+      if (transformer === undefined) return;
+      await transformer.drain();
+      // Two translations of one revision that met (an upgrading device's and the server's): one stays.
+      const ended = await dropStaleTranslations(transformer.sides.map((side) => ({ name: side.name, store: side.store })));
+      if (ended.length > 0) await transformer.translateIds(ended);
     },
 
     async retire(server, app): Promise<RetireResult> {

@@ -4,8 +4,9 @@
  * transformer core (`strategies/transformer/`) with the multi-version id scheme — one database is both
  * source and target. Each app version replicates only its own documents through a channel (a Mango
  * selector, `strategies/channels.ts`); an upgraded device compacts its local database by filtered
- * replication; retiring an app version stops its side, deletes (or purges) what only it needed and
- * leaves the `divan-retired` signal in its channel.
+ * replication; retiring an app version stops translating into its side (what old devices still push is
+ * translated out of it), deletes (or purges) what only it needed and the supported versions hold
+ * translated, and leaves the `divan-retired` signal in its channel.
  *
  * Taxonomy: multi-version storage, eager, server-side.
  *
@@ -20,8 +21,10 @@ import { DivanError, isDivanError } from "../../core/errors.js";
 import { hasFault, type Fault } from "../../core/faults.js";
 import { replicate } from "../../store/replicate.js";
 import type { DocumentStore } from "../../store/port.js";
-import { versionView } from "../../store/versions.js";
+import { scanVersions, versionView } from "../../store/versions.js";
 import { channelSelector, compactThrough, type ChannelForm } from "../channels.js";
+import { lazyAccess } from "../transformer/lazy-access.js";
+import { dropStaleTranslations } from "../transformer/stale.js";
 import { createTransformer, type Transformer } from "../transformer/transformer.js";
 import type {
   AppChange,
@@ -56,8 +59,9 @@ export interface PerVersionDocumentsOptions {
   removal?: Removal;
   /**
    * After a retirement, refuse writes of the retired versions on the server (`_design/divan-retired`,
-   * `403 divan-retired: …`), so an old client learns by an error instead of writing documents no
-   * transformer reads any more (default `true`).
+   * `403 divan-retired: …`), so an old client learns by an error (default `false`). The refused writes stay
+   * on the old device: what it wrote before the retirement and pushes after it then never reaches the new
+   * app. Without the guard such writes are accepted and translated (the retired side stays a source).
    */
   guard?: boolean;
   /**
@@ -91,6 +95,64 @@ export function createPerVersionDocumentsStrategy(options: PerVersionDocumentsOp
     const filter = channel === "none" ? {} : { pullSelector: selector, pushSelector: selector };
     return { store: versionView(local, app.shape), sync: [{ local, database: "", ...filter }] };
   };
+  /** The server as `device` reaches it, or `undefined` while it is offline. */
+  const reach = async (device: DeviceContext): Promise<DocumentStore | undefined> => {
+    try {
+      return await device.server("");
+    } catch (e) {
+      if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
+      return undefined;
+    }
+  };
+
+  /**
+   * A device that installed the new app version, holding old-version documents the server's translations
+   * of which it has not received yet (it upgraded offline, or the server had not translated what it just
+   * pushed). It compacts (client compaction: its data copied through the new channel into a fresh database)
+   * at the first sync after which it holds every translation, and until then reads its old documents as
+   * the server translates them, with a transformer of its own: from the old version to the new one only
+   * (the server translates the new app's edits back), with deterministic revisions, as the server writes
+   * them, so the translations it stores when its app edits meet the server's without a conflict (what
+   * still meets, two translations of one revision on different parents, `settle` ends: `stale.ts`). It
+   * replicates both versions meanwhile, so its old documents stay current.
+   */
+  const upgrading = async (device: DeviceContext, from: AppVersion, local: DocumentStore): Promise<DeviceBinding> => {
+    const to = device.app;
+    const t = createTransformer({
+      sides: [
+        { name: from.version, store: local, shape: { ...from.shape } },
+        { name: to.version, store: local, shape: { ...to.shape } },
+      ],
+      steps: options.steps ?? device.steps,
+      ids: multiVersionIds,
+      deterministicRevs: true,
+    });
+    await t.retireSide(from.version);
+    const selector = selectorOf(to.shape);
+    const faulty = hasFault(options.faults, "compact-without-push");
+    const compact = async (): Promise<DeviceBinding | undefined> => {
+      const remote = await reach(device);
+      if (remote === undefined) return undefined;
+      const olds = await scanVersions(local, retiredVersions(from.shape, [to.shape]));
+      const translated = await t.translated(from.version);
+      if (!faulty && olds.some((r) => translated.get(r.id) !== r.rev)) return undefined;
+      await t.stop();
+      compactions += 1;
+      const fresh = await device.openLocal(`-compact-${compactions}`);
+      await compactThrough(local, fresh, selector, faulty ? {} : { push: remote });
+      await replicate(remote, fresh, channel === "none" ? {} : { selector });
+      return bind(fresh, to);
+    };
+    const now = await compact();
+    if (now !== undefined) return now;
+    const both = channel === "none" ? {} : { pullSelector: { $or: [selectorOf(from.shape), selector] }, pushSelector: { $or: [selectorOf(from.shape), selector] } };
+    return {
+      store: versionView(lazyAccess(local, [], to.version, () => t), to.shape),
+      sync: [{ local, database: "", ...both }],
+      synced: compact,
+    };
+  };
+
   const started = (): Transformer => {
     if (transformer === undefined) {
       throw new DivanError("CONFIG_INVALID", "per-version-documents: prepareServer must run before release, settle or retire.");
@@ -117,6 +179,8 @@ export function createPerVersionDocumentsStrategy(options: PerVersionDocumentsOp
         steps: options.steps ?? server.steps,
         ids: multiVersionIds,
         checkpointId: CHECKPOINT_ID,
+        // As upgrading devices write the translations they store: the same translation, the same revision.
+        deterministicRevs: true,
         ...(options.retryMs === undefined ? {} : { retryMs: options.retryMs }),
       });
       if (mode === "live") await transformer.start();
@@ -140,34 +204,23 @@ export function createPerVersionDocumentsStrategy(options: PerVersionDocumentsOp
 
     async upgradeDevice(device: DeviceContext, from: AppVersion, previous: DeviceBinding): Promise<DeviceBinding> {
       const old = previous.sync[0]?.local ?? device.local;
-      const selector = selectorOf(device.app.shape);
-      let remote: DocumentStore | undefined;
-      try {
-        remote = await device.server("");
-      } catch (e) {
-        if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
+      // Online: push what the old app wrote, pull the new version's documents. Offline: nothing yet.
+      const remote = await reach(device);
+      if (remote !== undefined) {
+        const pushSelector = previous.sync[0]?.pushSelector;
+        if (!hasFault(options.faults, "compact-without-push")) await replicate(old, remote, pushSelector === undefined ? {} : { selector: pushSelector });
+        await replicate(remote, old, channel === "none" ? {} : { selector: selectorOf(device.app.shape) });
       }
-      if (remote === undefined) {
-        // Offline: compacting now could drop old-version writes not pushed yet. Keep the database, push
-        // both channels' documents, pull the new one; the device compacts at its next upgrade.
-        const binding = bind(old, device.app);
-        if (channel === "none") return binding;
-        const push = { $or: [selectorOf(from.shape), selector] };
-        return { store: binding.store, sync: [{ local: old, database: "", pullSelector: selector, pushSelector: push }] };
-      }
-      // Client compaction: push what is pending, copy the device's data through the new channel into a
-      // fresh database (local), swap, then pull the new channel's documents the device lacks.
-      compactions += 1;
-      const fresh = await device.openLocal(`-compact-${compactions}`);
-      await compactThrough(old, fresh, selector, hasFault(options.faults, "compact-without-push") ? {} : { push: remote });
-      await replicate(remote, fresh, { selector });
-      return bind(fresh, device.app);
+      return upgrading(device, from, old);
     },
 
     async settle(): Promise<void> {
       const t = started();
-      if (mode === "live") await t.idle();
-      else await t.drain();
+      const caughtUp = (): Promise<unknown> => (mode === "live" ? t.idle() : t.drain());
+      await caughtUp();
+      // Two translations of one revision that met (an upgrading device's and the server's): one stays.
+      const ended = await dropStaleTranslations(t.sides.map((side) => ({ name: side.name, store: side.store })));
+      if (ended.length > 0) await t.translateIds(ended);
     },
 
     async retire(server: ServerContext, app: AppVersion): Promise<RetireResult> {
@@ -176,14 +229,15 @@ export function createPerVersionDocumentsStrategy(options: PerVersionDocumentsOp
       const shape = supported.get(app.version);
       if (shape === undefined) return { purgedDocs: 0, detail: `app ${app.version} was not supported: nothing to remove` };
       supported.delete(app.version);
-      await t.removeSide(app.version);
+      // Nothing is translated into the retired side any more; what old devices still push is translated out.
+      await t.retireSide(app.version);
       const kept = [...supported.values()];
       const versions = retiredVersions(shape, kept);
-      const removed = await removeVersions(server.main, versions, { removal });
+      const removed = await removeVersions(server.main, versions, { removal, only: await t.translated(app.version) });
       const minimum = semver.sort([...supported.keys()])[0] ?? app.version;
       const list = Object.entries(versions).map(([type, v]) => `${type}@${v.join(",")}`).join(", ") || "nothing";
       const message = `App ${app.version} is no longer supported: please update to ${minimum} or later.`;
-      if (options.guard !== false && Object.keys(versions).length > 0) await writeRetiredGuard(server.main, versions, message);
+      if (options.guard === true && Object.keys(versions).length > 0) await writeRetiredGuard(server.main, versions, message);
       await writeRetirement(server.main, {
         app: app.version,
         shape,
@@ -193,7 +247,7 @@ export function createPerVersionDocumentsStrategy(options: PerVersionDocumentsOp
       });
       return {
         purgedDocs: removed,
-        detail: `stopped the ${app.version} side, ${removal === "delete" ? "deleted" : "purged"} ${removed} ${list} document(s), wrote the divan-retired signal its channel carries${options.guard !== false ? " and refuses new writes of those versions" : ""}`,
+        detail: `stopped translating into the ${app.version} side, ${removal === "delete" ? "deleted" : "purged"} ${removed} ${list} document(s) the supported versions hold translated, wrote the divan-retired signal its channel carries${options.guard === true ? " and refuses new writes of those versions" : "; what old devices still push is translated"}`,
       };
     },
 

@@ -4,7 +4,9 @@
  *
  * - `delete` (default, works on every CouchDB and PouchDB): tombstones that keep the type and version
  *   attributes, so they travel through exactly the retired app's channel (its devices drop their copies
- *   in the same pull that brings the signal) and through no other.
+ *   in the same pull that brings the signal) and through no other, and say that they end a retired
+ *   version's document (`divan: { ended: "retired" }`), not the entity: a transformer reading them from a
+ *   retired side deletes nothing.
  * - `purge`: CouchDB's `POST /{db}/_purge` (CouchDB 2.3+), which leaves no tombstone; only for HTTP
  *   stores, and devices keep their copies until they compact. A server without `_purge` fails with
  *   `BAD_REQUEST` before anything is removed.
@@ -17,6 +19,7 @@ import { redact } from "../../core/redact.js";
 import type { Doc, DocumentStore } from "../../store/port.js";
 import { scanVersions, type VersionedRef } from "../../store/versions.js";
 import { RETIRED_DOC_ID, type RetiredApp } from "../channels.js";
+import { ending } from "../transformer/provenance.js";
 
 /** How retired documents are removed. */
 export type Removal = "delete" | "purge";
@@ -31,6 +34,11 @@ export interface RetireOptions {
   versionField?: string;
   /** Documents per write (default 500). */
   batchSize?: number;
+  /**
+   * Remove only these documents (id → the revision that may go, as `Transformer.translated` lists what the
+   * supported versions hold translated); one that changed since is kept. Default: every document of the versions.
+   */
+  only?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -46,9 +54,10 @@ export function retiredVersions(retired: Readonly<Record<string, number>>, kept:
   return out;
 }
 
-/** Removes every document of `versions` from `store`; resolves with how many were removed. */
+/** Removes the documents of `versions` from `store` (every one, or those of `options.only`); resolves with how many were removed. */
 export async function removeVersions(store: DocumentStore, versions: Readonly<Record<string, readonly number[]>>, options: RetireOptions): Promise<number> {
-  const refs = await scanVersions(store, versions);
+  const only = options.only;
+  const refs = (await scanVersions(store, versions)).filter((r) => only === undefined || only.get(r.id) === r.rev);
   if (refs.length === 0) return 0;
   if (options.removal === "purge") return purge(store, refs);
   const typeField = options.typeField ?? "schema";
@@ -57,7 +66,7 @@ export async function removeVersions(store: DocumentStore, versions: Readonly<Re
   let removed = 0;
   for (let i = 0; i < refs.length; i += size) {
     const batch = refs.slice(i, i + size);
-    const tombstones: Doc[] = batch.map((r) => ({ _id: r.id, _rev: r.rev, _deleted: true, [typeField]: r.type, [versionField]: r.version }));
+    const tombstones: Doc[] = batch.map((r) => ({ ...ending({ _id: r.id, _rev: r.rev }, "retired"), [typeField]: r.type, [versionField]: r.version }));
     const results = await store.bulkDocs(tombstones);
     for (const r of results) {
       // A conflict means someone wrote the document meanwhile: it is not retired data we may drop silently.

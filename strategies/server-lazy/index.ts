@@ -15,11 +15,16 @@
  *
  * Upgrading a device: its pending edits are pushed through the old version's database, then a fresh local
  * database is filled from the new version's (both through the device's measured connection) and the old
- * copy is emptied; an offline device keeps the old database as a second channel until it syncs.
+ * copy is emptied. An offline device keeps the old database as a second channel, and its new app reads and
+ * edits what it holds there through a live adapter and pending edits (see `offline`) until the new
+ * version's documents arrived, at a sync.
  */
+import { createLiveAdapter } from "../../client/live.js";
+import { liveStore } from "../../client/store.js";
 import { DivanError, isDivanError } from "../../core/errors.js";
+import { canonicalJson, withDeterministicRev } from "../runner/canonical.js";
 import { replicate } from "../../store/replicate.js";
-import type { Doc, DocumentStore } from "../../store/port.js";
+import type { AllDocsOptions, AllDocsPage, BulkDocsOptions, Doc, DocumentStore, GetOptions, WriteResult } from "../../store/port.js";
 import type { TranslatingProxy, TranslatingProxyFactory } from "../proxy.js";
 import type { AppVersion, DeviceBinding, DeviceContext, ReleaseResult, RetireResult, ServerContext, Strategy, SyncChannel } from "../types.js";
 
@@ -39,6 +44,143 @@ async function discard(local: DocumentStore): Promise<void> {
   const page = await local.allDocs();
   const tombstones: Doc[] = page.rows.flatMap((r) => (r.value && !r.value.deleted && !r.id.startsWith("_design/") ? [{ _id: r.id, _rev: r.value.rev, _deleted: true }] : []));
   if (tombstones.length > 0) await local.bulkDocs(tombstones);
+}
+
+/** Where a device that upgraded offline keeps the new app's edits of documents it has in the old version only. */
+const PENDING_ID = "_local/divan-offline-edits";
+
+interface PendingEdits {
+  v: 1;
+  /** Document id → what the new app read and what it wrote instead. */
+  edits: Record<string, { base: Doc; doc: Doc }>;
+}
+
+/** Whether two JSON values are equal (key order aside). */
+function same(a: unknown, b: unknown): boolean {
+  return canonicalJson(a ?? null) === canonicalJson(b ?? null);
+}
+
+/**
+ * The store of a device that installed the new app offline, until the new version's view reached it
+ * (`fresh`, empty until then): documents it holds in its old database only are read through a live adapter
+ * over that database at the new app's shape (`live`, translated on the device with the app's steps); the new app's
+ * edits of them are kept as pending edits (a `_local` document of `fresh`, not replicated) and shown on
+ * top; its deletions of them go to the old database (the old view carries them to the server); the rest
+ * is `fresh`'s. `caughtUp`, after each sync, applies the pending edits whose document the new view has
+ * brought, as edits of what it serves (what they changed only: no conflict, nothing of another device's
+ * edit overwritten), and tells when nothing is pending any more and everything the old database holds has
+ * arrived translated.
+ */
+function offline(fresh: DocumentStore, live: DocumentStore): { store: DocumentStore; caughtUp(): Promise<boolean> } {
+  const pending = async (): Promise<PendingEdits> => {
+    const doc = await fresh.getLocal(PENDING_ID);
+    return doc?.["v"] === 1 ? (doc as unknown as PendingEdits) : { v: 1, edits: {} };
+  };
+  const save = async (p: PendingEdits): Promise<void> => {
+    const current = await fresh.getLocal(PENDING_ID);
+    await fresh.putLocal({ ...p, _id: PENDING_ID, ...(current?._rev === undefined ? {} : { _rev: current._rev }) });
+  };
+  const inFresh = async (ids: readonly string[]): Promise<Set<string>> =>
+    new Set((await fresh.allDocs({ keys: [...ids] })).rows.flatMap((r) => (r.value === undefined ? [] : [r.id])));
+  /** Of `ids` (at the new app's shape), those the old database holds (translated) and `fresh` does not. */
+  const oldOnly = async (ids: readonly string[]): Promise<Set<string>> => {
+    const here = await inFresh(ids);
+    const there = new Set((await live.allDocs({ keys: [...ids], includeDocs: true })).rows.flatMap((r) => (r.doc === undefined || r.doc === null ? [] : [r.key])));
+    return new Set(ids.filter((id) => !here.has(id) && there.has(id)));
+  };
+  const read = async (o: AllDocsOptions): Promise<AllDocsPage> => {
+    const mine = await fresh.allDocs(o);
+    const theirs = await live.allDocs(o);
+    const edits = (await pending()).edits;
+    const rows = new Map(mine.rows.filter((r) => r.value !== undefined || o.keys !== undefined).map((r) => [r.key, r]));
+    for (const r of theirs.rows) {
+      const have = rows.get(r.key);
+      // (a document the adapter synthesizes, such as a split-off part, has a body and no revision)
+      if ((r.value === undefined && (r.doc === undefined || r.doc === null)) || have?.value !== undefined) continue;
+      const edit = edits[r.id];
+      rows.set(r.key, edit === undefined || o.includeDocs !== true ? r : { ...r, doc: edit.doc });
+    }
+    const out = o.keys === undefined ? [...rows.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)) : o.keys.map((k) => rows.get(k) ?? { id: k, key: k, error: "not_found" });
+    return { totalRows: out.length, rows: out };
+  };
+  const store = new Proxy(fresh, {
+    get(target, key, receiver) {
+      if (key === "allDocs") return read;
+      if (key === "get") {
+        return async (id: string, o?: GetOptions): Promise<Doc> => {
+          if (o?.rev !== undefined) return target.get(id, o);
+          const row = (await read({ keys: [id], includeDocs: true })).rows[0];
+          if (row?.doc === undefined || row.doc === null) throw new DivanError("NOT_FOUND", `${id} is missing`, { details: { id } });
+          return row.doc;
+        };
+      }
+      if (key === "bulkDocs") {
+        return async (docs: Doc[], o?: BulkDocsOptions): Promise<WriteResult[]> => {
+          const olds = await oldOnly(docs.map((d) => d._id));
+          const results: WriteResult[] = new Array(docs.length);
+          const toFresh = docs.flatMap((d, i) => (olds.has(d._id) ? [] : [i]));
+          const written = toFresh.length === 0 ? [] : await target.bulkDocs(toFresh.map((i) => docs[i]!), o);
+          toFresh.forEach((i, k) => (results[i] = written[k]!));
+          const p = await pending();
+          const deletions: Doc[] = [];
+          for (const [i, d] of docs.entries()) {
+            if (!olds.has(d._id)) continue;
+            if (d._deleted === true) deletions.push(d);
+            else {
+              const base = p.edits[d._id]?.base ?? (await store.get(d._id));
+              p.edits[d._id] = { base, doc: d };
+            }
+            results[i] = { id: d._id, ok: true, rev: d._rev ?? "" };
+          }
+          if (Object.keys(p.edits).length > 0) await save(p);
+          if (deletions.length > 0) await live.bulkDocs(deletions);
+          return results;
+        };
+      }
+      const value: unknown = Reflect.get(target, key, receiver);
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return {
+    store,
+    async caughtUp() {
+      const p = await pending();
+      for (const [id, { base, doc }] of Object.entries(p.edits)) {
+        let served: Doc;
+        try {
+          served = await fresh.get(id, { revs: true });
+        } catch (e) {
+          if (isDivanError(e, "NOT_FOUND")) continue;
+          throw e;
+        }
+        const changed = [...new Set([...Object.keys(base), ...Object.keys(doc)])].filter((k) => !k.startsWith("_") && !same(doc[k], base[k]));
+        const onto = (content: Doc): Doc => {
+          const out: Doc = { ...content };
+          for (const k of changed) {
+            if (k in doc) out[k] = doc[k];
+            else delete out[k];
+          }
+          return out;
+        };
+        // A member another device changed too: as CouchDB keeps both edits of a conflict, the edit becomes a
+        // branch of its own (made on the revision before the served one, or a root of its own when there is
+        // none), which the proxy merges keeping what it overwrites on a stored conflict branch.
+        const clash = changed.some((k) => !same(served[k], base[k]) && !same(served[k], doc[k]));
+        const { _rev, _revisions, ...content } = served;
+        const ids = _revisions?.ids ?? [];
+        const parentRev = ids.length > 1 ? `${Number.parseInt(_rev!, 10) - 1}-${ids[1]}` : undefined;
+        const parent = clash && parentRev !== undefined ? await fresh.get(id, { rev: parentRev }).catch(() => undefined) : undefined;
+        if (!clash) await fresh.put(onto({ ...content, _rev } as Doc));
+        else if (parent === undefined) await fresh.bulkDocs([withDeterministicRev(onto(content as Doc))], { newEdits: false });
+        else await fresh.bulkDocs([withDeterministicRev(onto({ ...parent, _revisions: undefined } as Doc))], { newEdits: false });
+        delete p.edits[id];
+      }
+      await save(p);
+      if (Object.keys(p.edits).length > 0) return false;
+      const held = (await live.allDocs({ includeDocs: true })).rows.flatMap((r) => (r.doc === undefined || r.doc === null ? [] : [r.id]));
+      return (await oldOnly(held)).size === 0;
+    },
+  };
 }
 
 /** Creates the server-lazy strategy (see the module documentation). */
@@ -86,8 +228,21 @@ export function createServerLazyStrategy(options: ServerLazyStrategyOptions = {}
         for (const old of previous.sync) if (old.local !== fresh) await discard(old.local);
       } catch (e) {
         if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
-        // offline: the old database keeps its channel, so its pending edits are pushed on the next sync
-        return { store: fresh, sync: [...previous.sync, channel] };
+        // Offline: the old database keeps its channel, so what the old app wrote is pushed on the next sync;
+        // until the new view's documents arrived, the new app reads and edits the old ones (see `offline`).
+        const olds = previous.sync.map((c) => c.local);
+        const live = liveStore(createLiveAdapter(olds[0] ?? device.local, { registry: device.registry, steps: device.steps, shape: device.app.shape }));
+        const upgraded = offline(fresh, live);
+        const binding: DeviceBinding = {
+          store: upgraded.store,
+          sync: [...previous.sync, channel],
+          synced: async () => {
+            if (!(await upgraded.caughtUp())) return undefined;
+            for (const old of olds) if (old !== fresh) await discard(old);
+            return { store: fresh, sync: [channel] };
+          },
+        };
+        return binding;
       }
       return { store: fresh, sync: [channel] };
     },

@@ -14,7 +14,13 @@
  * revision string); on a tie the side listed later (the newer version) wins. The winner's translation is
  * written into the loser's database as a new branch that wins there, and the loser's edit stays in that
  * database as a conflict revision (never dropped). The rule only looks at the two edits, so whichever
- * direction is processed first, the same side wins. Deletions win over concurrent edits.
+ * direction is processed first, the same side wins. Deletions win over concurrent edits, and a deleted
+ * entity is never written again: a target tombstone is a deletion that flows the other way.
+ *
+ * Neither side's edit is concurrent when the target edited the translation of the source's *current*
+ * revisions (its provenance names them): the target is newer, and its edit flows the other way. An older
+ * source revision that reads like the target's edit (the source went A, B, A and the target B) is no
+ * sign that the source saw it: only the revisions the target was translated from, and newer ones, count.
  */
 import { DivanError, isDivanError, messageOf } from "../../core/errors.js";
 import { hasFault, type Fault } from "../../core/faults.js";
@@ -29,6 +35,7 @@ import {
   contentHash,
   isPristine,
   provenanceOf,
+  revGeneration,
   sameUserContent,
   type Provenance,
 } from "./provenance.js";
@@ -191,6 +198,10 @@ export function planEntity(input: PlanInput): EntityPlan {
     return writes.length === 0 ? { kind: "noop", reason: "deleted on both sides" } : { kind: "write", writes };
   }
   if (Object.keys(live).length === 0) return { kind: "noop", reason: "no source documents" };
+  // An entity is never created again once deleted: a target tombstone is a deletion the source has not
+  // received yet (it flows from there, and wins over a concurrent edit), not room for a new translation.
+  const gone = Object.values(targetDocs).find((r) => r.state === "deleted");
+  if (gone !== undefined) return { kind: "noop", reason: `${input.target} deleted ${gone.id}; the deletion flows from there` };
   if (missing.length > 0) return { kind: "wait", missing };
 
   for (const t of fromTypes) {
@@ -248,14 +259,28 @@ export function planEntity(input: PlanInput): EntityPlan {
       return p !== undefined && p.from === input.target && p.revs[d._id] === d._rev;
     });
   let unseen = changed.filter((c) => c.current !== undefined && !isPristine(c.current) && !seenBySource(c.current));
+  // The target's edits were made on the translation of the source's current revisions: the target is newer.
+  const onCurrent = (d: Doc): boolean => {
+    const p = provenanceOf(d);
+    return p !== undefined && p.from === input.source && Object.entries(revs).every(([id, rev]) => p.revs[id] === rev);
+  };
+  if (unseen.length > 0 && unseen.every((c) => onCurrent(c.current!))) {
+    return { kind: "noop", reason: `${input.target} edited the translation of ${input.source}'s current revisions; the edit flows from there` };
+  }
   if (unseen.length > 0 && reflectedInSource(input, live, targetLive)) unseen = [];
   if (unseen.length > 0) {
     const anc = input.sourceAncestors;
     if (anc === undefined) return { kind: "need-parents", ids: Object.values(live).filter((d) => !isPristine(d)).map((d) => d._id) };
+    // Only the source revisions the target's edits were translated from, and newer ones, can hold them: an
+    // older one that happens to read the same (A, B, then A again) says nothing about the target's edit.
+    const since = translatedFrom(input.source, unseen.map((c) => c.current!));
     const depth = Math.max(0, ...Object.values(anc).map((a) => a.length));
     for (let i = 0; i < depth && unseen.length > 0; i++) {
       const before: Record<string, Doc> = { ...live };
-      for (const [t, a] of Object.entries(anc)) if (a.length > 0) before[t] = a[Math.min(i, a.length - 1)]!;
+      for (const [t, a] of Object.entries(anc)) {
+        const newer = a.filter((d) => revGeneration(d._rev) >= revGeneration(since.get(d._id)));
+        if (newer.length > 0) before[t] = newer[Math.min(i, newer.length - 1)]!;
+      }
       if (reflectedInSource(input, before, targetLive)) unseen = [];
     }
   }
@@ -288,6 +313,20 @@ export function planEntity(input: PlanInput): EntityPlan {
     ),
     conflict: { family: entity.family, entityId: entity.entityId, winner: input.source, winnerRev: sourceEdit, loser: input.target, loserRevs },
   };
+}
+
+/** Source document id → the newest of its revisions that `docs` (target documents) were translated from. */
+function translatedFrom(source: string, docs: readonly Doc[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const d of docs) {
+    const p = provenanceOf(d);
+    if (p === undefined || p.from !== source) continue;
+    for (const [id, rev] of Object.entries(p.revs)) {
+      const known = out.get(id);
+      if (known === undefined || compareRevs(rev, known) > 0) out.set(id, rev);
+    }
+  }
+  return out;
 }
 
 /**

@@ -86,6 +86,31 @@ export function provenanceOf(doc: Doc | undefined): Provenance | undefined {
   return p as Provenance;
 }
 
+/**
+ * Why divan wrote a tombstone that ends one document, not the entity: `retired` (the document of a retired
+ * version, translated into the versions still supported), `stale` (a translation of an older source
+ * revision, `stale.ts`). It is kept in the tombstone's {@link PROVENANCE_FIELD} (`divan: { ended: "retired" }`).
+ */
+export type Ending = "retired" | "stale";
+
+/** The body of a tombstone that ends `doc` for `why` (see {@link Ending}); type and version fields are kept by the caller. */
+export function ending(doc: { _id: string; _rev: string }, why: Ending): Doc {
+  return { _id: doc._id, _rev: doc._rev, _deleted: true, [PROVENANCE_FIELD]: { ended: why } };
+}
+
+/**
+ * True when `doc` is a tombstone someone deleted the entity with (an app, or a transformer carrying such a
+ * deletion), false for one divan wrote to end only this document ({@link ending}, or a merged conflict
+ * branch `divan: { merged: true }`) and for a live document.
+ */
+export function isDeletion(doc: Doc): boolean {
+  if (doc._deleted !== true) return false;
+  const mark = doc[PROVENANCE_FIELD];
+  if (mark === null || typeof mark !== "object") return true;
+  const m = mark as Record<string, unknown>;
+  return m["ended"] === undefined && m["merged"] !== true;
+}
+
 /** True when `doc` was written by a transformer and nobody changed its content since. */
 export function isPristine(doc: Doc): boolean {
   const p = provenanceOf(doc);

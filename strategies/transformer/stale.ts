@@ -7,9 +7,15 @@
  *
  * A leaf is *stale* when it is pristine transformer output (nobody edited it: its content still hashes to
  * its provenance) and every source revision it was translated from is the current source revision or an
- * ancestor of it, one of them strictly older. It holds nothing a user wrote, and the current source is (or
- * will be) translated on another leaf. {@link dropStaleTranslations} ends such leaves with a deterministic
- * tombstone, so every replica that decides the same writes the same revision, and replication converges.
+ * ancestor of it, one of them strictly older: it holds nothing a user wrote, and the current source is (or
+ * will be) translated on another leaf. It is stale too when another leaf of the same document covers it:
+ * translated from the same source documents at the same or newer revisions, and either from a newer one,
+ * or edited since, or first in CouchDB's order (two replicas translated the same revisions onto different
+ * parents: one of the identical translations stays); or when another leaf holds what it was translated without (its source
+ * was made on a translation of that leaf, but it was written where that leaf was missing, so without it as
+ * base): the caller translates the source again, onto that leaf. {@link dropStaleTranslations} ends such leaves with a deterministic
+ * tombstone (`divan: { ended: "stale" }`: it ends that leaf, not the entity), so every replica that decides
+ * the same writes the same revision, and replication converges.
  *
  * A replica that has not yet received the newer source revision sees no stale leaf and leaves the conflict
  * alone; leaves with user edits are never touched (the transformer's conflict rule reports those). When
@@ -17,7 +23,7 @@
  */
 import type { Doc, DocumentStore } from "../../store/port.js";
 import { withDeterministicRev } from "../runner/canonical.js";
-import { isPristine, provenanceOf } from "./provenance.js";
+import { compareRevs, ending, isPristine, provenanceOf } from "./provenance.js";
 
 /** A side's name (the provenance `from`) and the store holding its documents. */
 export interface StaleScanSide {
@@ -34,10 +40,11 @@ function historyOf(doc: Doc): string[] {
 
 /**
  * Ends every stale leaf (see the module comment) of the documents in the sides' stores with a
- * deterministic tombstone; returns how many. Scans each store once (`_all_docs` with conflicts), so it
+ * deterministic tombstone; returns the ids of the documents it ended a leaf of (their entities are to be
+ * translated again: `Transformer.translateIds`). Scans each store once (`_all_docs` with conflicts), so it
  * belongs where a replica settles, not on every write.
  */
-export async function dropStaleTranslations(sides: readonly StaleScanSide[]): Promise<number> {
+export async function dropStaleTranslations(sides: readonly StaleScanSide[]): Promise<string[]> {
   const storeOf = new Map(sides.map((s) => [s.name, s.store]));
   const current = new Map<DocumentStore, Map<string, Promise<Doc | undefined>>>();
   const currentOf = (store: DocumentStore, id: string): Promise<Doc | undefined> => {
@@ -50,22 +57,69 @@ export async function dropStaleTranslations(sides: readonly StaleScanSide[]): Pr
     }
     return found;
   };
-  const isStale = async (leaf: Doc): Promise<boolean> => {
-    const p = provenanceOf(leaf);
-    const source = p === undefined ? undefined : storeOf.get(p.from);
-    if (p === undefined || source === undefined || !isPristine(leaf)) return false;
+  /** Position of `rev` in the history of source document `id` (0: current), or `undefined` when unknown. */
+  const age = async (source: DocumentStore, id: string, rev: string): Promise<number | undefined> => {
+    const now = await currentOf(source, id);
+    if (now === undefined) return undefined;
+    const i = historyOf(now).indexOf(rev);
+    return i < 0 ? undefined : i;
+  };
+  /** Older than the current source revisions (one of them strictly). */
+  const outdated = async (source: DocumentStore, revs: Readonly<Record<string, string>>): Promise<boolean> => {
     let older = false;
-    for (const [id, rev] of Object.entries(p.revs)) {
-      const now = await currentOf(source, id);
-      if (now === undefined) return false;
-      const history = historyOf(now);
-      if (!history.includes(rev)) return false;
-      if (rev !== now._rev) older = true;
+    for (const [id, rev] of Object.entries(revs)) {
+      const i = await age(source, id, rev);
+      if (i === undefined) return false;
+      if (i > 0) older = true;
     }
     return older;
   };
+  /**
+   * `other` (another leaf of the same document) holds everything `leaf` does: it was translated from the same
+   * source documents at the same or newer revisions, and either from a newer one, or edited since, or it
+   * comes first in CouchDB's order (of two identical translations, one stays).
+   */
+  const covers = async (source: DocumentStore, leaf: Doc, other: Doc): Promise<boolean> => {
+    const p = provenanceOf(leaf)!;
+    const q = provenanceOf(other);
+    if (q === undefined || q.from !== p.from) return false;
+    let newer = false;
+    for (const [id, rev] of Object.entries(p.revs)) {
+      const theirs = q.revs[id];
+      if (theirs === undefined) return false;
+      if (theirs === rev) continue;
+      const [mine, them] = [await age(source, id, rev), await age(source, id, theirs)];
+      if (mine === undefined || them === undefined || them > mine) return false;
+      newer = true;
+    }
+    return newer || !isPristine(other) || compareRevs(other._rev ?? "", leaf._rev ?? "") > 0;
+  };
+  /**
+   * `other` holds what `leaf` was translated without: every source document `leaf` was translated from was
+   * made on (a translation of) `other`'s document at `other`'s revision or an ancestor of it (its provenance
+   * names it), but `leaf` was written where that document was missing, so without it as base (a device that
+   * had only received the translation, and maybe edited it, translated it back). Translating the source
+   * again, onto `other`, writes what `leaf` should have been.
+   */
+  const rebuilt = async (source: DocumentStore, holder: DocumentStore, leaf: Doc, other: Doc): Promise<boolean> => {
+    const history = historyOf(await holder.get(other._id, { rev: other._rev!, revs: true }));
+    for (const [id, rev] of Object.entries(provenanceOf(leaf)!.revs)) {
+      const found = (await source.bulkGet([{ id, rev }]))[0];
+      const base = found !== undefined && "ok" in found ? provenanceOf(found.ok)?.revs[leaf._id] : undefined;
+      if (base === undefined || !history.includes(base)) return false;
+    }
+    return true;
+  };
+  const isStale = async (holder: DocumentStore, leaf: Doc, leaves: readonly Doc[]): Promise<boolean> => {
+    const p = provenanceOf(leaf);
+    const source = p === undefined ? undefined : storeOf.get(p.from);
+    if (p === undefined || source === undefined || !isPristine(leaf)) return false;
+    if (await outdated(source, p.revs)) return true;
+    for (const other of leaves) if (other !== leaf && ((await covers(source, leaf, other)) || (await rebuilt(source, holder, leaf, other)))) return true;
+    return false;
+  };
 
-  let dropped = 0;
+  const dropped: string[] = [];
   for (const store of new Set(sides.map((s) => s.store))) {
     const page = await store.allDocs({ includeDocs: true, conflicts: true });
     const tombstones: Doc[] = [];
@@ -75,13 +129,13 @@ export async function dropStaleTranslations(sides: readonly StaleScanSide[]): Pr
       const losers = await Promise.all(winner._conflicts.map((rev) => store.get(winner._id, { rev })));
       const leaves = [winner, ...losers];
       const stale: Doc[] = [];
-      for (const leaf of leaves) if (await isStale(leaf)) stale.push(leaf);
-      const ending = stale.length === leaves.length ? stale.slice(1) : stale; // the winner is leaves[0]
-      for (const leaf of ending) tombstones.push(withDeterministicRev({ _id: leaf._id, _rev: leaf._rev!, _deleted: true }));
+      for (const leaf of leaves) if (await isStale(store, leaf, leaves)) stale.push(leaf);
+      const ended = stale.length === leaves.length ? stale.slice(1) : stale; // the winner is leaves[0]
+      for (const leaf of ended) tombstones.push(withDeterministicRev(ending({ _id: leaf._id, _rev: leaf._rev! }, "stale")));
     }
     if (tombstones.length > 0) {
       await store.bulkDocs(tombstones, { newEdits: false });
-      dropped += tombstones.length;
+      dropped.push(...new Set(tombstones.map((t) => t._id)));
     }
   }
   return dropped;

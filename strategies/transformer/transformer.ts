@@ -75,7 +75,7 @@ import {
   type PlanInput,
   type ReadDoc,
 } from "./plan.js";
-import { contentHash, provenanceOf, revGeneration } from "./provenance.js";
+import { contentHash, isDeletion, provenanceOf, revGeneration } from "./provenance.js";
 import { appendTransformerQuarantine, readTransformerQuarantine, type TransformerQuarantineRecord } from "./quarantine.js";
 
 /** One side: the documents of one version, in a store. */
@@ -222,6 +222,19 @@ export interface Transformer {
   /** Stops translating into and out of side `name` (a retired version); its database is left alone. */
   removeSide(name: string): Promise<void>;
   /**
+   * Retires side `name` (its app version is no longer supported): nothing is translated into it any more
+   * but deletions (a todo deleted elsewhere goes there too), and it stays a source: what it holds or still
+   * receives (old devices pushing what they wrote before the retirement) is translated into the other sides
+   * as before. Its documents can then be removed with tombstones that end them, not their entity
+   * (`ending(doc, "retired")`): such a tombstone is no deletion.
+   */
+  retireSide(name: string): Promise<void>;
+  /**
+   * The documents of side `name` (id → revision) that every other side that is not retired holds translated:
+   * translating them would write nothing, so removing them loses nothing.
+   */
+  translated(name: string): Promise<Map<string, string>>;
+  /**
    * Lazy use: translates now the entities that the given document ids (of any side) belong to, from every
    * side that holds a document of theirs that is not pristine transformer output (or a tombstone), into
    * every other side; resolves with the documents written. Reads no feed and moves no checkpoint, so a
@@ -305,6 +318,8 @@ class TransformerImpl implements Transformer {
   readonly #waiting = new Map<string, { side: string; entity: EntityRef }>();
   /** Entities (waiting keys) whose last writes failed in a way that may pass later: tries so far, and when the next is due. */
   readonly #failures = new Map<string, { attempts: number; dueAt: number }>();
+  /** Sides that are sources only ({@link Transformer.retireSide}). */
+  readonly #retired = new Set<string>();
   readonly #conflicts: ConflictRecord[] = [];
   readonly #writesBySide: Record<string, number> = {};
   readonly #writeSetsBySide: Record<string, number> = {};
@@ -473,7 +488,7 @@ class TransformerImpl implements Transformer {
     for (const release of feed.held.splice(0)) release();
     if (batch.length === 0) return 0;
     const sub = feed.sub;
-    await this.#process(feed, batch.map((b) => b.change));
+    await this.#process(feed, batch.map((b) => b.change), true);
     if (feed.sub === sub) feed.since = batch[batch.length - 1]!.change.seq;
     feed.dirtySince = feed.queue[0]?.at;
     return batch.length;
@@ -491,7 +506,7 @@ class TransformerImpl implements Transformer {
       const all = this.#entitiesOf(ids);
       for (const side of this.sides) {
         const { active, known } = await this.#touched(side, all);
-        await this.#translate(side, active, this.sides.filter((t) => t !== side), known);
+        await this.#translate(side, active, this.#targets(side), known);
       }
       return this.#writes - before;
     });
@@ -513,6 +528,44 @@ class TransformerImpl implements Transformer {
       }
       return out;
     });
+  }
+
+  async retireSide(name: string): Promise<void> {
+    await this.#locked(async () => {
+      this.#retired.add(this.#side(name).name);
+    });
+  }
+
+  async translated(name: string): Promise<Map<string, string>> {
+    return this.#locked(async () => {
+      const side = this.#side(name);
+      const out = new Map<string, string>();
+      let startkey: string | undefined;
+      for (;;) {
+        const page = await side.store.allDocs({ limit: 500, ...(startkey === undefined ? {} : { startkey, skip: 1 }) });
+        if (page.rows.length === 0) break;
+        startkey = page.rows[page.rows.length - 1]!.id;
+        const revs = new Map<string, string>();
+        for (const row of page.rows) if (row.value !== undefined && this.#entityOf(side, row.id) !== undefined) revs.set(row.id, row.value.rev);
+        const entities = this.#entitiesOf([...revs.keys()]);
+        const { active, docs } = await this.#touched(side, entities);
+        const pending = new Set<string>();
+        for (const target of this.#targets(side).filter((t) => !this.#retired.has(t.name))) {
+          const targetDocs = await this.#read(target, active);
+          for (const e of active) if ((await this.#plan(side, target, e, docs, targetDocs)).kind !== "noop") pending.add(entityKey(e));
+        }
+        for (const [id, rev] of revs) {
+          const e = this.#entityOf(side, id);
+          if (e !== undefined && !pending.has(entityKey(e))) out.set(id, rev);
+        }
+      }
+      return out;
+    });
+  }
+
+  /** The sides `source` translates into: every other side (a retired one receives deletions only, see {@link #plan}). */
+  #targets(source: TransformerSide): TransformerSide[] {
+    return this.sides.filter((s) => s !== source);
   }
 
   /** The entities (of any side) that document ids belong to, once each. */
@@ -774,8 +827,9 @@ class TransformerImpl implements Transformer {
   /**
    * Translates one batch of changes of `feed` (feed order): every changed entity once, per side, into every
    * other side. Skips `_local`/`_design` ids, this transformer's own writes and pristine transformer output.
+   * `live`: the changes come from the live feed, as they happen (not read again from a checkpoint).
    */
-  async #process(feed: Feed, changes: readonly Change[]): Promise<void> {
+  async #process(feed: Feed, changes: readonly Change[], live = false): Promise<void> {
     const latest = new Map<string, Change>();
     const own = new Set<Change>();
     for (const c of changes) {
@@ -804,7 +858,7 @@ class TransformerImpl implements Transformer {
         bySide.set(side, m);
       }
     }
-    for (const [side, ents] of bySide) await this.#translate(side, [...ents.values()], this.sides.filter((s) => s !== side), known);
+    for (const [side, ents] of bySide) await this.#translate(side, [...ents.values()], this.#targets(side), known, live);
     feed.processed += changes.length;
     feed.unsaved += changes.length;
   }
@@ -834,7 +888,7 @@ class TransformerImpl implements Transformer {
     }
     for (const [name, ents] of bySide) {
       const side = this.sides.find((s) => s.name === name);
-      if (side !== undefined) await this.#translate(side, ents, this.sides.filter((s) => s !== side));
+      if (side !== undefined) await this.#translate(side, ents, this.#targets(side));
     }
     return this.#writes - before;
   }
@@ -881,6 +935,8 @@ class TransformerImpl implements Transformer {
       else if (r?.doc) doc = { state: "live", doc: r.doc };
       else if (r?.value?.deleted === true) doc = { state: "deleted", id, rev: r.value.rev };
       else doc = { state: "missing", id };
+      // A retired side's document removed by its retirement is gone, not deleted: the entity lives on.
+      if (doc.state === "deleted" && this.#retired.has(side.name) && !(await this.#deletedByUser(side.store, id))) doc = { state: "missing", id };
       const m = out.get(k) ?? {};
       m[t] = doc;
       out.set(k, m);
@@ -888,16 +944,23 @@ class TransformerImpl implements Transformer {
     return out;
   }
 
+  /** Whether one of the deleted leaves of document `id` is a deletion (see `isDeletion`), not only tombstones that end it. */
+  async #deletedByUser(store: DocumentStore, id: string): Promise<boolean> {
+    const leaves = (await store.changes({ docIds: [id], style: "all_docs" })).results.flatMap((c) => c.changes.map((x) => ({ id, rev: x.rev })));
+    const found = leaves.length === 0 ? [] : await store.bulkGet(leaves);
+    return found.some((f) => "ok" in f && isDeletion(f.ok));
+  }
+
   /**
    * Translates `entities` of `source` into every target side: the source documents are read once
    * (`known` ones not at all), then each target, in parallel, reads its current documents of the whole
-   * batch with one request and writes the batch's updates with one `_bulk_docs`.
+   * batch with one request and writes the batch's updates with one `_bulk_docs`. `live`: see {@link #translateInto}.
    */
-  async #translate(source: TransformerSide, entities: readonly EntityRef[], targets: readonly TransformerSide[], known?: ReadonlyMap<string, ReadDoc>): Promise<void> {
+  async #translate(source: TransformerSide, entities: readonly EntityRef[], targets: readonly TransformerSide[], known?: ReadonlyMap<string, ReadDoc>, live = false): Promise<void> {
     if (entities.length === 0) return;
     const sourceDocs = await this.#read(source, entities, known);
     const waitingNow = new Set<string>();
-    await Promise.all(targets.map((target) => this.#translateInto(source, target, entities, sourceDocs, waitingNow)));
+    await Promise.all(targets.map((target) => this.#translateInto(source, target, entities, sourceDocs, waitingNow, live)));
     for (const e of entities) {
       if (waitingNow.has(entityKey(e))) continue;
       this.#waiting.delete(`${source.name}\u0000${entityKey(e)}`);
@@ -906,11 +969,13 @@ class TransformerImpl implements Transformer {
   }
 
   /**
-   * Translates the batch into one target. Entities whose source documents are all first revisions are
-   * new: the target is assumed to hold none of their documents, so they are written without reading it
-   * (a write without `_rev` succeeds exactly when the document is absent or deleted, which is what the
-   * plan assumed); a 409 sends the entity through the full read-plan-write path. The others are read
-   * from the target with one request.
+   * Translates the batch into one target. With `live` changes (the live feed delivering them as they are
+   * made), entities whose source documents are all first revisions are new: the target is assumed to hold
+   * none of their documents, so they are written without reading it; a 409 sends the entity through the
+   * full read-plan-write path. The others, and every entity of a batch read again from a checkpoint or
+   * touched by an app, are read from the target with one request: an entity translated and deleted there
+   * since may still be at its first revision here, and a write without `_rev` over a tombstone would bring
+   * it back.
    */
   async #translateInto(
     source: TransformerSide,
@@ -918,6 +983,7 @@ class TransformerImpl implements Transformer {
     entities: readonly EntityRef[],
     sourceDocs: ReadonlyMap<string, Record<string, ReadDoc>>,
     waitingNow: Set<string>,
+    live: boolean,
   ): Promise<void> {
     const relevant = entities.filter((e) => {
       const to = familyShape(this.#families, target.shape, e.family);
@@ -930,7 +996,7 @@ class TransformerImpl implements Transformer {
     const rest: EntityRef[] = [];
     for (const e of relevant) {
       const docs = Object.values(sourceDocs.get(entityKey(e)) ?? {});
-      const isNew = docs.length > 0 && docs.every((d) => d.state === "live" && revGeneration(d.doc._rev) === 1);
+      const isNew = live && docs.length > 0 && docs.every((d) => d.state === "live" && revGeneration(d.doc._rev) === 1);
       (isNew ? fresh : rest).push(e);
     }
     const [taken] = await Promise.all([
@@ -967,8 +1033,13 @@ class TransformerImpl implements Transformer {
       targetRank: this.sides.indexOf(target),
       ...(this.#o.faults === undefined ? {} : { faults: this.#o.faults }),
     };
-    const plan = planEntity(input);
-    return plan.kind === "need-parents" ? planEntity({ ...input, sourceAncestors: await this.#ancestors(source, input.sourceDocs, plan.ids) }) : plan;
+    const first = planEntity(input);
+    const plan = first.kind === "need-parents" ? planEntity({ ...input, sourceAncestors: await this.#ancestors(source, input.sourceDocs, first.ids) }) : first;
+    // A retired side receives no translations, only deletions: a todo deleted elsewhere is deleted there too.
+    if (this.#retired.has(target.name) && !(plan.kind === "write" && plan.writes.every((w) => w.doc._deleted === true))) {
+      return { kind: "noop", reason: `${target.name} is retired: it receives deletions only` };
+    }
+    return plan;
   }
 
   /**
@@ -1136,7 +1207,8 @@ const MAX_BACKOFF_MS = 60_000;
  * `bulkDocs`. A document whose planned parent (its `_rev`, or none for a creation) is no longer the
  * target's current revision is not written and answers `CONFLICT`, as a normal write would (a
  * `new_edits: false` write never refuses: it would add a conflicting branch instead). A creation over a
- * tombstone continues the tombstone's branch, as a normal write without `_rev` does.
+ * tombstone answers `CONFLICT` too: it was planned without reading the target (a new entity), and a deleted
+ * entity is never created again (the plan, given the tombstone, writes nothing).
  */
 async function writeDeterministic(store: DocumentStore, docs: readonly Doc[]): Promise<WriteResult[]> {
   const current = await store.allDocs({ keys: docs.map((d) => d._id) });
@@ -1144,14 +1216,13 @@ async function writeDeterministic(store: DocumentStore, docs: readonly Doc[]): P
   const toWrite: Doc[] = [];
   docs.forEach((doc, i) => {
     const row = current.rows[i];
-    const live = row?.value !== undefined && row.value.deleted !== true ? row.value.rev : undefined;
-    const tombstone = row?.value?.deleted === true ? row.value.rev : undefined;
+    const at = row?.value?.rev;
     const planned = typeof doc._rev === "string" ? doc._rev : undefined;
-    if (planned !== live) {
-      results.push({ id: doc._id, ok: false, error: { code: "CONFLICT", reason: `${doc._id} is at ${live ?? "no revision"}, not the planned parent ${planned ?? "none"}` } });
+    if (planned !== at) {
+      results.push({ id: doc._id, ok: false, error: { code: "CONFLICT", reason: `${doc._id} is at ${at ?? "no revision"}, not the planned parent ${planned ?? "none"}` } });
       return;
     }
-    const out = withDeterministicRev(planned === undefined && tombstone !== undefined ? { ...doc, _rev: tombstone } : doc);
+    const out = withDeterministicRev(doc);
     toWrite.push(out);
     results.push(undefined);
   });

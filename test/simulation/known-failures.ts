@@ -5,12 +5,6 @@
  * fails breaks the test.
  */
 export const KNOWN_FAILURES: Readonly<Record<string, readonly number[]>> = {
-  "per-version-documents": [2, 4, 12, 14, 20, 22, 29, 30, 35, 38, 41, 43, 44, 49],
   "amended": [20],
   "client-side": [4, 17, 20, 25],
-  "client-transformer-documents": [12, 22, 34, 35, 43, 44, 49],
-  "client-transformer-database": [12, 22, 34, 35, 43, 44],
-  "client-lazy-documents": [6, 12, 14, 15, 22, 29, 34, 35, 43, 44, 49, 50],
-  "client-lazy-database": [6, 12, 14, 15, 17, 19, 22, 29, 34, 35, 43, 44, 50],
-  "server-lazy": [2, 4, 14, 20, 29, 30, 38, 41, 50],
 };

@@ -5,11 +5,11 @@ import { createStrategy } from "../../strategies/all.js";
 const { run } = comparisonFixture({ strategies: ["per-version-database"], scenarios: ["haneen", "basti", "marten", "legacy-forever", "conflict-storm"], seed: 11 });
 
 describe("strategy per-version-database (1.0 → 3.0, one database per version, server transformers)", () => {
-  it("declares the multi-db · eager · server cell and one caveat: a device that upgrades offline reads its data after its next sync", () => {
+  it("declares the multi-db · eager · server cell and no caveat (a device that upgrades offline reads its data before it syncs)", () => {
     const s = createStrategy("per-version-database");
     expect(s.taxonomy).toEqual({ storage: "multi-db", timing: "eager", place: "server" });
     expect(s.change).toEqual({ from: "1.0.0", to: "3.0.0" });
-    expect(s.caveats.map((c) => [c.invariant, c.when])).toEqual([["apps-read-their-data", "offline-upgrade"]]);
+    expect(s.caveats).toEqual([]);
   });
 
   for (const scenario of ["haneen", "basti", "marten", "legacy-forever"]) {

@@ -7,7 +7,7 @@ const fx = transformerFixtures("transformer-lazy");
 const V1 = { "todo-item": 1 };
 const V3 = { "todo-item": 3, "todo-item-status": 1 };
 
-async function sides() {
+async function sides(deterministicRevs = false) {
   const [v1, v3] = await fx.stores(2);
   const t = fx.keep(
     createTransformer({
@@ -16,6 +16,7 @@ async function sides() {
         { name: "3.0.0", store: v3!, shape: V3 },
       ],
       steps: todoSteps,
+      deterministicRevs,
     }),
   );
   return { v1: v1!, v3: v3!, t };
@@ -55,5 +56,34 @@ describe("lazy use of the transformer (translateIds, readAt)", () => {
         ["todo-item-status:a", true],
       ]),
     );
+  });
+
+  it("a deletion made in 3.0 is carried to 1.0, never undone by translating the untouched 1.0 document again (deterministic revisions too)", async () => {
+    for (const deterministic of [false, true]) {
+      const { v1, v3, t } = await sides(deterministic);
+      await v1.put(item1("d"));
+      await t.translateIds(["todo-item:d"]);
+      const gone = (await v3.allDocs({ keys: ["todo-item:d", "todo-item-status:d"] })).rows.map((r) => ({ _id: r.id, _rev: r.value!.rev, _deleted: true }));
+      await v3.bulkDocs(gone);
+      expect((await t.readAt("3.0.0", ["todo-item:d"])).size).toBe(0);
+      await t.translateIds(["todo-item:d"]);
+      expect((await v3.allDocs()).rows).toEqual([]);
+      expect((await v1.allDocs()).rows).toEqual([]);
+    }
+  });
+
+  it("a 3.0 edit of the translation of 1.0's current revision is carried to 1.0, even when an older 1.0 revision read the same (A, B, A)", async () => {
+    const { v1, v3, t } = await sides(true);
+    const first = await v1.put(item1("e"));
+    const done = await v1.put({ ...item1("e", { isDone: true }), _rev: first.rev });
+    await v1.put({ ...item1("e"), _rev: done.rev });
+    await t.translateIds(["todo-item:e"]);
+    const status = await v3.get("todo-item-status:e");
+    await v3.put({ ...status, status: "done" });
+    expect((await t.readAt("3.0.0", ["todo-item:e"])).size).toBe(0);
+    await t.translateIds(["todo-item:e"]);
+    expect(await v3.get("todo-item-status:e")).toMatchObject({ status: "done" });
+    expect(await v1.get("todo-item:e")).toMatchObject({ isDone: true });
+    expect((await t.status()).conflicts).toEqual([]);
   });
 });
