@@ -175,6 +175,8 @@ export interface FeedStatus {
   readonly quarantined: number;
   /** Changes read so far. */
   readonly processed: number;
+  /** Caught up once since `start()` and following the database's live feed. */
+  readonly live: boolean;
 }
 
 /** What {@link Transformer.status} reports. */
@@ -706,6 +708,7 @@ class TransformerImpl implements Transformer {
         lastError: feed.lastError,
         quarantined: feed.quarantine.length + feed.refused.length,
         processed: feed.processed,
+        live: feed.live !== undefined,
       });
     }
     return {
