@@ -33,6 +33,8 @@ export const ERROR_CODES = [
   "CONFIG_INVALID",
   // an app version whose support ended (drop legacy): update the app
   "APP_RETIRED",
+  // an optional package a feature needs (express, tsx, chart.js, pouchdb-adapter-leveldb) is not installed
+  "DEPENDENCY_MISSING",
   "INTERNAL",
 ] as const;
 

@@ -21,6 +21,7 @@ import { pathToFileURL } from "node:url";
 import type { Command } from "commander";
 import { isDeclarativeStep, type StepDefinition } from "../adapters/steps.js";
 import { DivanError, messageOf } from "../core/errors.js";
+import { importPeer } from "../core/peer.js";
 import { loadRegistry } from "../schemas/load.js";
 import type { InferRule, Registry } from "../schemas/registry.js";
 
@@ -176,7 +177,7 @@ export async function importModule(file: string): Promise<Record<string, unknown
     const typescript = /\.[cm]?ts$/.test(file);
     if (!typescript || (e as { code?: unknown }).code !== "ERR_UNKNOWN_FILE_EXTENSION") throw e;
   }
-  const { tsImport } = await import("tsx/esm/api");
+  const { tsImport } = await importPeer("tsx", `importing the TypeScript file ${file} on plain Node`, () => import("tsx/esm/api"));
   return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
 }
 

@@ -3,8 +3,8 @@
  * form) and `report.html` (a self-contained page: the table and charts drawn by chart.js, inlined).
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
 import path from "node:path";
+import { resolvePeer } from "../../core/peer.js";
 import type { ComparisonReport, RunReport, ServerInfo } from "./compare.js";
 
 /** The paths written by {@link writeReports}. */
@@ -119,8 +119,7 @@ function scriptSafe(text: string): string {
 
 /** chart.js's UMD bundle, to inline into the page. */
 export async function chartJsSource(): Promise<string> {
-  const require = createRequire(import.meta.url);
-  const main = require.resolve("chart.js");
+  const main = resolvePeer("chart.js", "the charts of report.html", import.meta.url);
   return readFile(path.join(path.dirname(main), "chart.umd.js"), "utf8");
 }
 

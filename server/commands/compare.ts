@@ -8,8 +8,7 @@ import path from "node:path";
 import type { Command } from "commander";
 import cliProgress from "cli-progress";
 import { DivanError } from "../../core/errors.js";
-import { DEFAULT_SEED, runComparison } from "../../examples/todo-app/compare.js";
-import { renderTable, writeReports } from "../../examples/todo-app/report.js";
+import { importPeer } from "../../core/peer.js";
 
 function list(value: string): string[] {
   return value
@@ -32,8 +31,11 @@ export function register(program: Command): void {
     .option("--strategies <names>", "comma-separated strategy names (default: all registered)", list)
     .option("--scenarios <names>", "comma-separated scenario names (default: all)", list)
     .option("--out <dir>", "directory for the reports", "reports")
-    .option("--seed <n>", "seed that fixes ids, timestamps and event order", seedOf, DEFAULT_SEED)
-    .action(async (opts: { strategies?: string[]; scenarios?: string[]; out: string; seed: number }) => {
+    .option("--seed <n>", "seed that fixes ids, timestamps and event order (default: the report's fixed seed)", seedOf)
+    .action(async (opts: { strategies?: string[]; scenarios?: string[]; out: string; seed?: number }) => {
+      // The comparison runs on the embedded server (express, an optional peer): loaded only when it runs.
+      const { runComparison } = await importPeer("express", "divan compare", () => import("../../examples/todo-app/compare.js"));
+      const { renderTable, writeReports } = await import("../../examples/todo-app/report.js");
       const bar = process.stderr.isTTY
         ? new cliProgress.SingleBar(
             { format: "compare [{bar}] {value}/{total} {run}", hideCursor: true, stream: process.stderr },
@@ -44,7 +46,7 @@ export function register(program: Command): void {
       const report = await runComparison({
         ...(opts.strategies ? { strategies: opts.strategies } : {}),
         ...(opts.scenarios ? { scenarios: opts.scenarios } : {}),
-        seed: opts.seed,
+        ...(opts.seed === undefined ? {} : { seed: opts.seed }),
         onProgress: (p) => {
           if (!bar) return;
           if (!started) {

@@ -7,7 +7,8 @@
  */
 import type { Command } from "commander";
 import { DivanError } from "../../core/errors.js";
-import { startEmbeddedServer, type EmbeddedServer } from "../embedded.js";
+import { importPeer } from "../../core/peer.js";
+import type { EmbeddedServer } from "../embedded.js";
 import { loadTransformConfig } from "../transformer/config.js";
 import { startTransformerService, type TransformerService } from "../transformer/service.js";
 import { redact } from "../../core/redact.js";
@@ -47,6 +48,8 @@ export function register(program: Command): void {
       });
       let server: EmbeddedServer | undefined;
       if (couchUrl === undefined || couchUrl === "") {
+        // The embedded server runs on express, an optional peer: loaded only when it is started.
+        const { startEmbeddedServer } = await importPeer("express", "the embedded server (divan serve)", () => import("../embedded.js"));
         server = await startEmbeddedServer({
           port: opts.port,
           ...(opts.data === undefined ? {} : { dataDir: opts.data }),

@@ -12,7 +12,8 @@ import type { Command } from "commander";
 import { DivanError } from "../../core/errors.js";
 import { createStrategy } from "../../strategies/all.js";
 import { assertLegal, type Script } from "../../examples/todo-app/simulate/script.js";
-import { openEnv, renderSummary, simulate, type FailingScript } from "../../examples/todo-app/simulate/run.js";
+import { importPeer } from "../../core/peer.js";
+import type { FailingScript } from "../../examples/todo-app/simulate/run.js";
 
 function list(value: string): string[] {
   return value
@@ -57,6 +58,8 @@ export function register(program: Command): void {
       const strategies = opts.strategies ?? (replay?.strategy === undefined ? undefined : [replay.strategy]);
       for (const name of strategies ?? []) createStrategy(name);
       const seed = opts.seed ?? Date.now() % 1_000_000_000;
+      // The simulation harness starts the embedded server (express, an optional peer): loaded only when it runs.
+      const { openEnv, renderSummary, simulate } = await importPeer("express", "divan simulate", () => import("../../examples/todo-app/simulate/run.js"));
       const env = await openEnv(opts.http === true ? "http" : "memory");
       const report = await simulate({
         ...(strategies ? { strategies } : {}),
