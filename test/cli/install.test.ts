@@ -58,6 +58,15 @@ afterAll(async () => {
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 });
 
+describe("the packed divan", () => {
+  it("has types every ESM resolution finds (arethetypeswrong, ESM-only profile)", async () => {
+    const attw = await run(path.join(ROOT, "node_modules", ".bin", "attw"), ["--profile", "esm-only", "--format", "json", tarball], dir);
+    expect(attw.code, attw.stdout).toBe(0);
+    const report = JSON.parse(attw.stdout) as { analysis: { entrypoints: Record<string, { resolutions: Record<string, unknown> }> } };
+    expect(Object.keys(report.analysis.entrypoints).sort()).toEqual([".", "./client", "./server"]);
+  });
+});
+
 describe("the packed divan installed into an empty folder", () => {
   it("installs none of the optional peers", async () => {
     const modules = await readdir(path.join(dir, "node_modules"));
