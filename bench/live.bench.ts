@@ -5,7 +5,7 @@
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createLiveAdapter } from "../client/live.js";
+import { createLiveAdapter } from "../strategies/live/adapter.js";
 import { todoShapes, todoSteps } from "../examples/todo-app/steps/index.js";
 import { loadRegistry } from "../schemas/load.js";
 import { pouchStore } from "../store/pouch.js";

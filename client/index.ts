@@ -22,8 +22,8 @@ export {
   type LiveRow,
   type LiveWriteResult,
   type RowProblem,
-} from "./live.js";
-export { liveStore } from "./store.js";
+} from "../strategies/live/adapter.js";
+export { liveStore } from "../strategies/live/store.js";
 export { migrateLocal, type MigrateLocalOptions, type MigrateLocalResult } from "./migrate.js";
 export { lockKind, withLock, type LockKind, type LockOptions } from "./lock.js";
 export { compactChannel, readRetirement, syncChannel, type ChannelSyncOptions, type ChannelSyncResult, type CompactOptions, type CompactResult, type LocalDatabase } from "./channel.js";

@@ -17,8 +17,8 @@
 import { DivanError } from "../core/errors.js";
 import { pouchStore } from "../store/pouch.js";
 import type { Doc, DocumentStore, FindRequest, AllDocsOptions, ChangesOptions } from "../store/port.js";
-import { createLiveAdapter, type LiveAdapter, type LiveChangesPage, type LiveConfig, type LiveFindResult, type LivePage, type LiveWriteResult } from "./live.js";
-import { liveStore } from "./store.js";
+import { createLiveAdapter, type LiveAdapter, type LiveChangesPage, type LiveConfig, type LiveFindResult, type LivePage, type LiveWriteResult } from "../strategies/live/adapter.js";
+import { liveStore } from "../strategies/live/store.js";
 
 /** `db.divan`: call it (or {@link DivanHandle.configure}) with the app's configuration, then read and write through it. */
 export interface DivanHandle {

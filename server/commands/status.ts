@@ -16,25 +16,9 @@ import { shapeKey } from "../../adapters/types.js";
 import { commandConfig, configOption, loadConfiguredRegistry } from "../config.js";
 import { closeAll, formatRecord, loadSteps, openDb, openStateDb, requireDb, resolveTarget, showShape } from "./migrate.js";
 import { transformerStatusSection } from "../transformer/status-section.js";
+import type { StatusContext, StatusSection } from "../status-section.js";
 
-/** What a status section gets. */
-export interface StatusContext {
-  /** The database asked about. */
-  readonly store: DocumentStore;
-  /** The state database holding the database's lease, when there is one. */
-  readonly state?: DocumentStore;
-  /** The jobs to list in full (`--id` / `--to`); every job when empty. */
-  readonly selected: readonly string[];
-  /** The current time (ms). */
-  readonly now: number;
-  /** Field holding the document type (default `schema`). */
-  readonly typeField?: string;
-  /** Field holding the major version (default `version`). */
-  readonly versionField?: string;
-}
-
-/** One section of `divan status`: returns its lines. */
-export type StatusSection = (ctx: StatusContext) => Promise<string[]>;
+export type { StatusContext, StatusSection } from "../status-section.js";
 
 /** Quarantine records shown per job when no job is selected. */
 const RECORDS_PER_JOB = 10;

@@ -10,7 +10,7 @@
 import { singleVersionIds } from "../../adapters/ids.js";
 import type { StepGraph } from "../../adapters/path.js";
 import { sameShape, type Entity, type Shape } from "../../adapters/types.js";
-import { createLiveAdapter, type LiveAdapter, type LiveChange, type LiveWriteResult, type RowProblem } from "../../client/live.js";
+import { createLiveAdapter, type LiveAdapter, type LiveChange, type LiveWriteResult, type RowProblem } from "../../strategies/live/adapter.js";
 import { stringMd5 } from "pouchdb-md5";
 import { DivanError, isDivanError, messageOf } from "../../core/errors.js";
 import type { Registry } from "../../schemas/registry.js";

@@ -5,7 +5,7 @@
  * translation a target refused (`strategies/transformer/quarantine.ts`). Lag and last error live in the
  * running service: `GET /_divan/status`.
  */
-import type { StatusSection } from "../commands/status.js";
+import type { StatusSection } from "../status-section.js";
 import { readTransformerQuarantine } from "../../strategies/transformer/quarantine.js";
 
 /** `_local` id of the transformer checkpoint (the default `checkpointId` of the core). */

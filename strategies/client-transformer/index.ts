@@ -42,7 +42,7 @@ import { replicate } from "../../store/replicate.js";
 import { versionView } from "../../store/versions.js";
 import { channelSelector } from "../channels.js";
 import { appMajor, versionSuffix } from "../versions.js";
-import { removeVersions, retiredVersions } from "../per-version-documents/retire.js";
+import { removeVersions, retiredVersions } from "../retire.js";
 import { lazyAccess } from "../transformer/lazy-access.js";
 import { dropStaleTranslations } from "../transformer/stale.js";
 import { createTransformer, type Transformer, type TransformerSide } from "../transformer/transformer.js";

@@ -22,8 +22,8 @@
  */
 import type { StepDefinition } from "../../adapters/steps.js";
 import type { Shape } from "../../adapters/types.js";
-import { createLiveAdapter } from "../../client/live.js";
-import { liveStore } from "../../client/store.js";
+import { createLiveAdapter } from "../live/adapter.js";
+import { liveStore } from "../live/store.js";
 import { isDivanError } from "../../core/errors.js";
 import { hasFault, type Fault } from "../../core/faults.js";
 import type { Registry } from "../../schemas/registry.js";

@@ -37,7 +37,8 @@ import type {
   Strategy,
   VersionShape,
 } from "../types.js";
-import { removeVersions, retiredVersions, writeRetiredGuard, writeRetirement, type Removal } from "./retire.js";
+import { removeVersions, retiredVersions, type Removal } from "../retire.js";
+import { writeRetiredGuard, writeRetirement } from "./retire.js";
 
 /** Options of {@link createPerVersionDocumentsStrategy}. */
 export interface PerVersionDocumentsOptions {

@@ -19,8 +19,8 @@
  * edits what it holds there through a live adapter and pending edits (see `offline`) until the new
  * version's documents arrived, at a sync.
  */
-import { createLiveAdapter } from "../../client/live.js";
-import { liveStore } from "../../client/store.js";
+import { createLiveAdapter } from "../live/adapter.js";
+import { liveStore } from "../live/store.js";
 import { DivanError, isDivanError } from "../../core/errors.js";
 import { canonicalJson, withDeterministicRev } from "../runner/canonical.js";
 import { replicate } from "../../store/replicate.js";

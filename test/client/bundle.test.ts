@@ -24,7 +24,7 @@ describe("divan/client bundle", () => {
     const imported = Object.values(result.metafile.inputs).flatMap((i) => i.imports.map((x) => x.path));
     const offenders = [...inputs, ...imported].filter((p) => builtins.has(p) || p.startsWith("node:") || /(^|\/)(schemas\/load|store\/pouchdb-node|server\/)/.test(p));
     expect(offenders).toEqual([]);
-    expect(inputs).toContain("client/live.ts");
+    expect(inputs).toContain("strategies/live/adapter.ts");
     expect(inputs).toContain("strategies/runner/runner.ts");
     const code = result.outputFiles[0]!.contents;
     const gz = gzipSync(code).length;

@@ -8,7 +8,7 @@ import { runComparison } from "../../examples/todo-app/compare.js";
 import { httpStore } from "../../store/http.js";
 import type { DocumentStore } from "../../store/port.js";
 import { createPerVersionDocumentsStrategy } from "../../strategies/per-version-documents/index.js";
-import { removeVersions } from "../../strategies/per-version-documents/retire.js";
+import { removeVersions } from "../../strategies/retire.js";
 import { uniqueDbName } from "../support/backends.js";
 import { comparisonBudget } from "../support/comparison.js";
 import { externalServerUrl } from "../support/server.js";

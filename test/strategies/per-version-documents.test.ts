@@ -11,7 +11,8 @@ import { readEntityAt, readVersions, scanVersions, versionView } from "../../sto
 import { createStrategy } from "../../strategies/all.js";
 import { RETIRED_DOC_ID, retirementOf } from "../../strategies/channels.js";
 import { createPerVersionDocumentsStrategy, type PerVersionDocumentsOptions } from "../../strategies/per-version-documents/index.js";
-import { removeVersions, RETIRED_GUARD_ID, RETIRED_GUARD_TYPE, retiredVersions } from "../../strategies/per-version-documents/retire.js";
+import { RETIRED_GUARD_ID, RETIRED_GUARD_TYPE } from "../../strategies/per-version-documents/retire.js";
+import { removeVersions, retiredVersions } from "../../strategies/retire.js";
 import type { AppVersion } from "../../strategies/types.js";
 import { MemoryPouchDB, uniqueDbName } from "../support/backends.js";
 import { openPouchStore } from "../../store/pouch.js";

@@ -13,7 +13,7 @@ import { DivanError } from "../../../core/errors.js";
 import type { Random } from "../seed.js";
 import { seededRandom } from "../seed.js";
 import { STATUSES } from "../app.js";
-import type { ScenarioEvent } from "../world.js";
+import type { ScenarioEvent } from "../events.js";
 
 /** A replayable script: plain JSON. */
 export interface Script {

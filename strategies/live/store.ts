@@ -8,7 +8,7 @@
  * server answers them: `SCHEMA_INVALID` → `FORBIDDEN` with the `validate_doc_update` reason; a
  * translation problem (`STEP_FAILED`, `ENTITY_INCOMPLETE`, `NO_PATH`) → `BAD_REQUEST`.
  */
-import { DivanError } from "../core/errors.js";
+import { DivanError } from "../../core/errors.js";
 import type {
   AllDocsOptions,
   AllDocsPage,
@@ -23,8 +23,8 @@ import type {
   FindResult,
   GetOptions,
   WriteResult,
-} from "../store/port.js";
-import type { LiveAdapter, LiveWriteResult } from "./live.js";
+} from "../../store/port.js";
+import type { LiveAdapter, LiveWriteResult } from "./adapter.js";
 
 function toWriteResult(r: LiveWriteResult): WriteResult {
   if (r.ok) return r;

@@ -43,16 +43,16 @@
  * @packageDocumentation
  */
 import { matchesSelector } from "pouchdb-selector-core";
-import { DivanError, isDivanError, messageOf, type DivanErrorCode } from "../core/errors.js";
-import { hasFault, type Fault } from "../core/faults.js";
-import { singleVersionIds } from "../adapters/ids.js";
-import { createStepGraph, type StepGraph } from "../adapters/path.js";
-import { isDeclarativeStep, type DeclarativeStep, type StepDefinition } from "../adapters/steps.js";
-import { sameShape, shapeKey, type Entity, type Shape } from "../adapters/types.js";
-import { sameContent } from "../strategies/runner/canonical.js";
-import { resolveManifest, type Manifest } from "../schemas/manifest.js";
-import type { Registry } from "../schemas/registry.js";
-import type { AllDocsOptions, AllDocsPage, Change, ChangesOptions, Doc, DocumentStore, FindRequest, LiveFeed, LiveFeedHandlers, Selector } from "../store/port.js";
+import { DivanError, isDivanError, messageOf, type DivanErrorCode } from "../../core/errors.js";
+import { hasFault, type Fault } from "../../core/faults.js";
+import { singleVersionIds } from "../../adapters/ids.js";
+import { createStepGraph, type StepGraph } from "../../adapters/path.js";
+import { isDeclarativeStep, type DeclarativeStep, type StepDefinition } from "../../adapters/steps.js";
+import { sameShape, shapeKey, type Entity, type Shape } from "../../adapters/types.js";
+import { sameContent } from "../runner/canonical.js";
+import { resolveManifest, type Manifest } from "../../schemas/manifest.js";
+import type { Registry } from "../../schemas/registry.js";
+import type { AllDocsOptions, AllDocsPage, Change, ChangesOptions, Doc, DocumentStore, FindRequest, LiveFeed, LiveFeedHandlers, Selector } from "../../store/port.js";
 
 /** How an app configures its live adapter. Give `manifest` or `shape`. */
 export interface LiveConfig {
