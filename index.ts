@@ -1,69 +1,48 @@
 /**
- * `divan`: versioned schemas, bidirectional steps, the document-store port and every migration
- * strategy. Browser code should import `divan/client`; Node services `divan/server`.
+ * `divan`: the library a team migrates its documents with: schemas, steps, paths, the document-store port, the
+ * eager runner and the replication transformer. Browser code imports `divan/client`; Node services `divan/server`.
  *
- * - Schemas: {@link createRegistry} / {@link loadRegistry}, manifests ({@link resolveManifest}),
- *   change classification ({@link classifyChange}), `validate_doc_update` from schemas ({@link schemaDesignDoc}).
- * - Steps: declarative lens operations and typed function steps, compiled paths ({@link createStepGraph}).
+ * Each group below has its section in the README ("API"):
+ * - Errors: {@link DivanError} with a stable {@link DivanErrorCode}.
+ * - Schemas: the registry ({@link createRegistry}, {@link loadRegistry}), manifests ({@link resolveManifest}),
+ *   change classification ({@link classifyChange}) and `validate_doc_update` from schemas ({@link schemaDesignDoc}).
+ * - Steps: declarative lens operations ({@link defineStep}) and typed function steps ({@link defineFunctionStep}).
+ * - Paths: the step graph that translates an entity between any two shapes ({@link createStepGraph}).
  * - Store: the {@link DocumentStore} port over PouchDB ({@link pouchStore}) and CouchDB HTTP ({@link httpStore}).
- * - Strategies: the {@link Strategy} interface, every registered strategy ({@link allStrategies}), the eager
- *   runner ({@link runMigration}), the replication transformer ({@link createTransformer}) and channels.
+ * - Runner: eager migration ({@link runMigration}), verification, rollback and conflict resolution.
+ * - Transformer: live translation between the databases of several app versions ({@link createTransformer}).
  *
  * @packageDocumentation
  */
-export { DivanError, ERROR_CODES, isDivanError, type DivanErrorCode, type DivanErrorDetails } from "./core/errors.js";
-export { redact } from "./core/redact.js";
 
-export {
-  createRegistry,
-  type Identity,
-  type InferRule,
-  type JsonSchema,
-  type Registry,
-  type RegistryOptions,
-  type SchemaFile,
-  type ValidationIssue,
-  type ValidationResult,
-} from "./schemas/registry.js";
-export { loadManifests, loadRegistry, loadSchemaFiles } from "./schemas/load.js";
-export { compatibilityMatrix, parseManifest, resolveManifest, type CompatibilityMatrix, type Manifest } from "./schemas/manifest.js";
+// Errors
+export { DivanError, ERROR_CODES, isDivanError, type DivanErrorCode } from "./core/errors.js";
+
+// Schemas
+export { createRegistry, type JsonSchema, type Registry, type SchemaFile, type ValidationResult } from "./schemas/registry.js";
+export { loadRegistry } from "./schemas/load.js";
+export { parseManifest, resolveManifest, type Manifest } from "./schemas/manifest.js";
 export { classifyChange, type Classification, type SchemaChange } from "./schemas/classify.js";
-export { schemaDesignDoc, type SchemaDesignDoc, type SchemaDesignDocOptions } from "./schemas/design-doc.js";
-export { generateTypes } from "./schemas/codegen.js";
+export { schemaDesignDoc } from "./schemas/design-doc.js";
 
-export {
-  DISPLACED_FIELD,
-  createStepGraph,
-  defineFunctionStep,
-  defineStep,
-  documentStep,
-  formatDocId,
-  multiVersionIds,
-  parseDocId,
-  reverseOp,
-  reverseStep,
-  singleVersionIds,
-  type CompiledPath,
-  type DeclarativeStep,
-  type Entity,
-  type IdScheme,
-  type Op,
-  type Shape,
-  type Step,
-  type StepDefinition,
-  type StepGraph,
-  type TranslateOptions,
-} from "./adapters/index.js";
+// Steps
+export { defineFunctionStep, defineStep, documentStep, reverseStep, type DeclarativeStep, type Step, type StepDefinition } from "./adapters/steps.js";
+export type { Op } from "./adapters/ops.js";
 
-export type * from "./store/port.js";
-export { pouchStore, openPouchStore, PouchStore } from "./store/pouch.js";
-export { httpStore, HttpStore } from "./store/http.js";
-export { openStore } from "./store/open.js";
-export { replicate, replicateLive } from "./store/replicate.js";
-export { readEntityVersions, readVersions, versionView } from "./store/versions.js";
+// Paths
+export { createStepGraph, type CompiledPath, type StepGraph } from "./adapters/path.js";
+export type { Entity, Shape } from "./adapters/types.js";
 
-export type * from "./strategies/types.js";
-export { allStrategies, createStrategy, strategyNames } from "./strategies/all.js";
-export * from "./strategies/runner/index.js";
-export { createTransformer, type Transformer, type TransformerOptions, type TransformerSide, type TransformerStatus } from "./strategies/transformer/transformer.js";
-export { channelSelector, manifestChannel, retirementOf, RETIRED_DOC_ID } from "./strategies/channels.js";
+// Store
+export type { Change, Doc, DocumentStore, Selector, StoreCapabilities } from "./store/port.js";
+export { pouchStore, type PouchStoreOptions } from "./store/pouch.js";
+export { httpStore, type HttpStoreOptions } from "./store/http.js";
+
+// Runner
+export { createMigration, runMigration, type Migration } from "./strategies/runner/runner.js";
+export type { DocumentResult, MigrationEvents, MigrationOptions, MigrationReport, ProgressEvent, QuarantineRecord } from "./strategies/runner/types.js";
+export { rollbackMigration, verifyStore, type RollbackOptions, type VerifyReport } from "./strategies/runner/verify.js";
+export { resolveMigrationConflicts } from "./strategies/runner/conflicts.js";
+
+// Transformer
+export { createTransformer, type Transformer, type TransformerOptions } from "./strategies/transformer/transformer.js";
