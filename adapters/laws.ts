@@ -15,7 +15,7 @@
 import fc from "fast-check";
 import { isDivanError } from "../core/errors.js";
 import { arbitraryFromSchema } from "../schemas/arbitrary.js";
-import { jsonEqual } from "../schemas/classify.js";
+import { jsonEqual } from "../core/json.js";
 import type { Registry } from "../schemas/registry.js";
 import { singleVersionIds, type IdScheme } from "./ids.js";
 import { DISPLACED_FIELD, reverseOp, type Op } from "./ops.js";

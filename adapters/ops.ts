@@ -10,7 +10,7 @@
  * `up(down(y), { base: y })` is `y`.
  */
 import type { IdScheme } from "./ids.js";
-import { jsonEqual } from "../schemas/classify.js";
+import { jsonEqual } from "../core/json.js";
 import type { Doc, DocFields, Entity, JsonValue } from "./types.js";
 
 /** `{ op: "rename" }`: the attribute `from` is called `to` (in its place). Reverse: rename `to` → `from`. */

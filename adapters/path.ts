@@ -6,6 +6,7 @@ import { DivanError, messageOf } from "../core/errors.js";
 import { singleVersionIds, type IdScheme } from "./ids.js";
 import { LensFailure, type Deps, type LensFn, type RunContext } from "./ops.js";
 import { compileStep, defineFunctionStep, defineStep, isDeclarativeStep, stepName, type CompiledStep, type StepDefinition, type Unit } from "./steps.js";
+import { stepTypes, typeFamilies } from "./families.js";
 import { shapeKey, type Doc, type DocFields, type Entity, type Shape } from "./types.js";
 
 /** Options of {@link createStepGraph}. */
@@ -129,30 +130,14 @@ export function createStepGraph(steps: readonly StepDefinition[], options: StepG
   const ids = options.ids ?? singleVersionIds;
   const checked: StepDefinition[] = steps.map((s) => (isDeclarativeStep(s) ? defineStep(s, fields) : defineFunctionStep(s)));
 
-  // Families: types connected by some step.
-  const parent = new Map<string, string>();
-  const find = (t: string): string => {
-    let r = t;
-    while (parent.get(r) !== r) r = parent.get(r) ?? r;
-    parent.set(t, r);
-    return r;
-  };
-  const union = (a: string, b: string): void => {
-    if (!parent.has(a)) parent.set(a, a);
-    if (!parent.has(b)) parent.set(b, b);
-    parent.set(find(a), find(b));
-  };
-  for (const s of checked) {
-    const ts = [...Object.keys(s.from), ...Object.keys(s.to)];
-    for (const t of ts) union(ts[0]!, t);
-  }
+  // Families: types connected by some step, keyed by their first type.
+  const typeFamily = typeFamilies(checked.map(stepTypes));
   const families = new Map<string, Family>();
-  const familyOf = (t: string): Family | undefined => (parent.has(t) ? families.get(find(t)) : undefined);
-  for (const t of parent.keys()) {
-    const root = find(t);
-    const f = families.get(root) ?? { types: new Set<string>(), nodes: new Map(), edges: new Map() };
+  const familyOf = (t: string): Family | undefined => families.get(typeFamily.get(t)?.[0] ?? "");
+  for (const [t, family] of typeFamily) {
+    const f = families.get(family[0]!) ?? { types: new Set<string>(), nodes: new Map(), edges: new Map() };
     f.types.add(t);
-    families.set(root, f);
+    families.set(family[0]!, f);
   }
   const seen = new Set<string>();
   for (const s of checked) {

@@ -5,7 +5,7 @@
  * pair of typed functions ({@link Step}). Both compile to the same lens pairs, so paths treat them alike.
  */
 import { DivanError } from "../core/errors.js";
-import { jsonEqual } from "../schemas/classify.js";
+import { jsonEqual } from "../core/json.js";
 import { compileOp, DISPLACED_FIELD, LensFailure, need, OP_KINDS, reverseOp, type Deps, type LensFn, type Op } from "./ops.js";
 import { shapeKey, type Doc, type DocFields, type Entity, type Shape } from "./types.js";
 

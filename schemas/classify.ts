@@ -7,6 +7,7 @@
  * Pure and browser-safe.
  */
 import type { JsonSchema } from "./ajv.js";
+import { jsonEqual } from "../core/json.js";
 
 /** Why a change is breaking. */
 export type BreakingKind =
@@ -98,18 +99,6 @@ const HANDLED = new Set([
 
 const UPPER = ["maxLength", "maximum", "exclusiveMaximum", "maxItems", "maxProperties", "maxContains"] as const;
 const LOWER = ["minLength", "minimum", "exclusiveMinimum", "minItems", "minProperties", "minContains"] as const;
-
-/** Structural JSON equality (key order does not matter). */
-export function jsonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => jsonEqual(x, b[i]));
-  if (typeof a === "object" && a !== null && typeof b === "object" && b !== null && !Array.isArray(b)) {
-    const ka = Object.keys(a);
-    const kb = Object.keys(b);
-    return ka.length === kb.length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && jsonEqual((a as Obj)[k], (b as Obj)[k]));
-  }
-  return false;
-}
 
 function isObj(v: unknown): v is Obj {
   return typeof v === "object" && v !== null && !Array.isArray(v);

@@ -8,6 +8,7 @@
 import nano from "nano";
 import { Agent, request as undiciRequest } from "undici";
 import { DivanError } from "../core/errors.js";
+import { retryOnConflict } from "../core/retry.js";
 import { redact } from "../core/redact.js";
 import { codeForCouchError, isNetworkError, mapErrors, toDivanError } from "./errors.js";
 import { assertOneChangesFilter, localId, toChange, toWriteResults } from "./pouch.js";
@@ -532,20 +533,17 @@ export class HttpStore implements DocumentStore {
     const lid = localId(id);
     return this.run(
       "removeLocal",
-      async () => {
-        for (let attempt = 0; ; attempt++) {
+      () =>
+        retryOnConflict(`${lid} on ${this.name}`, async () => {
           const current = await this.getLocal(lid);
           if (current === undefined || current._rev === undefined) return;
           try {
             await this.request({ method: "DELETE", path: docPath(lid), qs: { rev: current._rev } });
-            return;
           } catch (e) {
-            const code = toDivanError(e, { operation: "removeLocal", store: this.name }).code;
-            if (code === "NOT_FOUND") return;
-            if (code !== "CONFLICT" || attempt >= 3) throw e;
+            const error = toDivanError(e, { operation: "removeLocal", store: this.name });
+            if (error.code !== "NOT_FOUND") throw error;
           }
-        }
-      },
+        }),
       lid,
     );
   }

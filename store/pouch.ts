@@ -5,6 +5,7 @@
  * own PouchDB (with `pouchdb-find` registered for `find`/`createIndex`).
  */
 import { DivanError } from "../core/errors.js";
+import { retryOnConflict } from "../core/retry.js";
 import { redact } from "../core/redact.js";
 import { codeForCouchError, mapErrors, toDivanError, writeErrorCode } from "./errors.js";
 import { DocUpdateValidator, type Refusal, type SecurityObject, type UserContext, type WriteContext } from "./validate-doc-update.js";
@@ -401,20 +402,18 @@ export class PouchStore implements DocumentStore {
     const lid = localId(id);
     return this.run(
       "removeLocal",
-      async () => {
-        for (let attempt = 0; ; attempt++) {
+      () =>
+        retryOnConflict(`${lid} on ${this.name}`, async () => {
           const current = await this.getLocal(lid);
           if (current === undefined || current._rev === undefined) return;
           try {
             await this.live().remove({ _id: lid, _rev: current._rev });
-            return;
           } catch (e) {
             const code = codeForCouchError((e as { name?: string }).name, (e as { status?: number }).status);
-            if (code === "NOT_FOUND") return;
-            if (code !== "CONFLICT" || attempt >= 3) throw e;
+            if (code === "CONFLICT") throw new DivanError("CONFLICT", `${lid} changed while it was removed`, { cause: e });
+            if (code !== "NOT_FOUND") throw e;
           }
-        }
-      },
+        }),
       lid,
     );
   }

@@ -12,7 +12,8 @@ import type { StepGraph } from "../../adapters/path.js";
 import { sameShape, type Entity, type Shape } from "../../adapters/types.js";
 import { createLiveAdapter, type LiveAdapter, type LiveChange, type LiveWriteResult, type RowProblem } from "../../strategies/live/adapter.js";
 import { stringMd5 } from "pouchdb-md5";
-import { DivanError, isDivanError, messageOf } from "../../core/errors.js";
+import { isDivanError, messageOf } from "../../core/errors.js";
+import { AGAIN, CONFLICT_ATTEMPTS, retryOnConflict } from "../../core/retry.js";
 import type { Registry } from "../../schemas/registry.js";
 import { canonicalJson, contentOf } from "../../strategies/runner/canonical.js";
 import type { Doc, DocumentStore, Seq } from "../../store/port.js";
@@ -307,8 +308,8 @@ export class VersionView {
    * a {@link RowProblem} when the entity cannot be translated (e.g. a part has not replicated yet).
    */
   async serve(id: string, precomputed?: { doc: Doc | undefined }): Promise<Served | undefined | RowProblem> {
-    return this.#lock.with([this.#localId(id)], async () => {
-      for (let attempt = 0; ; attempt++) {
+    return this.#lock.with([this.#localId(id)], () =>
+      retryOnConflict(`the revision record of ${id} in ${this.name}`, async (): Promise<Served | undefined | RowProblem | typeof AGAIN> => {
         const rec = await this.#record(id);
         if (precomputed !== undefined && rec.entry !== undefined && viewHash(precomputed.doc) === rec.entry.hash) {
           return { entry: rec.entry, doc: rec.entry.deleted ? undefined : precomputed.doc };
@@ -320,9 +321,9 @@ export class VersionView {
         const entry = observed.changed && observed.entry !== undefined ? withContent(observed.entry, current) : observed.entry;
         if (entry === undefined) return undefined;
         if (!observed.changed || (await this.#save(id, entry, rec.localRev))) return { entry, doc: entry.deleted ? undefined : current };
-        if (attempt >= 4) throw new DivanError("CONFLICT", `the revision record of ${id} in ${this.name} keeps changing`, { details: { id } });
-      }
-    });
+        return AGAIN;
+      }, { details: { id } }),
+    );
   }
 
   /** A served view as CouchDB returns it (`_revisions` with `revs`). */
@@ -496,7 +497,7 @@ export class VersionView {
           if (r.ok) {
             out[t.i] = await this.#recordWrite(t, replicated);
             if (t.touch === true) await this.#touch(t.doc._id);
-          } else if (r.error.code === "CONFLICT" && attempt < 3) retry.push(t);
+          } else if (r.error.code === "CONFLICT" && attempt < CONFLICT_ATTEMPTS - 1) retry.push(t);
           else out[t.i] = failure(t.doc._id, replicated ? t.doc._rev : undefined, r.error.code, r.error.reason);
         }
         writes.splice(0, writes.length, ...retry);
@@ -547,7 +548,7 @@ export class VersionView {
     const held = t.merged === true ? t.doc : t.pushed;
     const hash = viewHash(held);
     const deleted = hash === DELETED_HASH;
-    for (let attempt = 0; attempt < 5; attempt++) {
+    return retryOnConflict(`the revision record of ${id} in ${this.name}`, async (): Promise<ViewWrite | typeof AGAIN> => {
       const rec = await this.#record(id);
       const revisions = t.doc._revisions as Revisions | undefined;
       const next =
@@ -557,9 +558,8 @@ export class VersionView {
             ? adoptPushed(t.doc._rev!, revisions, hash, rec.entry)
             : mintChild(rec.entry, hash, deleted);
       const entry = withContent(next, deleted ? undefined : held);
-      if (await this.#save(id, entry, rec.localRev)) return { id, ok: true, rev: replicated ? t.doc._rev! : entry.rev };
-    }
-    return failure(id, t.doc._rev, "CONFLICT", `the revision record of ${id} in ${this.name} keeps changing`);
+      return (await this.#save(id, entry, rec.localRev)) ? { id, ok: true, rev: replicated ? t.doc._rev! : entry.rev } : AGAIN;
+    }).catch((e: unknown) => (isDivanError(e, "CONFLICT") ? failure(id, t.doc._rev, "CONFLICT", messageOf(e)) : Promise.reject(e)));
   }
 }
 

@@ -48,6 +48,7 @@ import { hasFault, type Fault } from "../../core/faults.js";
 import { singleVersionIds } from "../../adapters/ids.js";
 import { createStepGraph, type StepGraph } from "../../adapters/path.js";
 import { isDeclarativeStep, type DeclarativeStep, type StepDefinition } from "../../adapters/steps.js";
+import { stepTypes, typeFamilies } from "../../adapters/families.js";
 import { sameShape, shapeKey, type Entity, type Shape } from "../../adapters/types.js";
 import { sameContent } from "../runner/canonical.js";
 import { resolveManifest, type Manifest } from "../../schemas/manifest.js";
@@ -176,26 +177,17 @@ function isGraph(s: readonly StepDefinition[] | StepGraph): s is StepGraph {
 
 /** Builds the families (types connected by steps) of a step graph, and the app's shape on each. */
 function familiesOf(graph: StepGraph, app: Shape): Map<string, Family> {
-  const groups: Set<string>[] = [];
-  for (const s of graph.steps) {
-    const ts = [...Object.keys(s.from), ...Object.keys(s.to)];
-    const hit = groups.filter((g) => ts.some((t) => g.has(t)));
-    const merged = new Set<string>(ts);
-    for (const g of hit) for (const t of g) merged.add(t);
-    for (const g of hit) groups.splice(groups.indexOf(g), 1);
-    groups.push(merged);
-  }
   const out = new Map<string, Family>();
-  for (const g of groups) {
+  for (const g of new Set(typeFamilies(graph.steps.map(stepTypes)).values())) {
     const shapes = new Map<string, Shape>();
     for (const s of graph.steps) {
-      if (!g.has(Object.keys(s.from)[0]!)) continue;
+      if (!g.includes(Object.keys(s.from)[0]!)) continue;
       shapes.set(shapeKey(s.from), s.from);
       shapes.set(shapeKey(s.to), s.to);
     }
     const projected: Shape = {};
     for (const t of g) if (app[t] !== undefined) projected[t] = app[t]!;
-    const fam: Family = { types: [...g].sort(), shapes: [...shapes.values()], app: projected };
+    const fam: Family = { types: g, shapes: [...shapes.values()], app: projected };
     for (const t of g) out.set(t, fam);
   }
   return out;

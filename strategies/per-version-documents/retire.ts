@@ -2,7 +2,8 @@
  * The retirement signal and guard of per-version documents: the {@link RETIRED_DOC_ID} notice old apps read and the
  * `validate_doc_update` that refuses their late writes. Removing the retired documents is `strategies/retire.ts`.
  */
-import { DivanError } from "../../core/errors.js";
+import { isDivanError } from "../../core/errors.js";
+import { retryOnConflict } from "../../core/retry.js";
 import type { Doc, DocumentStore } from "../../store/port.js";
 import { RETIRED_DOC_ID, type RetiredApp } from "../channels.js";
 import type { RetireOptions } from "../retire.js";
@@ -21,21 +22,15 @@ export async function writeRetirement(store: DocumentStore, entry: RetiredApp): 
 
 /** Reads `id` (absent: `undefined`), writes what `next` makes of it; retries on a concurrent update (409). */
 async function updateDoc(store: DocumentStore, id: string, next: (current: Doc | undefined) => Doc): Promise<void> {
-  for (let attempt = 0; attempt < 5; attempt++) {
+  await retryOnConflict(`${id} on ${store.name}`, async () => {
     let current: Doc | undefined;
     try {
       current = await store.get(id);
     } catch (e) {
-      if (!(e instanceof DivanError && e.code === "NOT_FOUND")) throw e;
+      if (!isDivanError(e, "NOT_FOUND")) throw e;
     }
-    try {
-      await store.put(next(current));
-      return;
-    } catch (e) {
-      if (!(e instanceof DivanError && e.code === "CONFLICT")) throw e;
-    }
-  }
-  throw new DivanError("CONFLICT", `${id} on ${store.name} kept changing; retry the retirement.`, { details: { id } });
+    await store.put(next(current));
+  }, { details: { id } });
 }
 
 /** Id of the design document whose `validate_doc_update` refuses writes of retired versions. */

@@ -1,106 +1,14 @@
 /**
- * Canonical JSON and deterministic revisions (client-side migration without conflicts).
- * Browser-safe.
- *
- * These run once or twice per migrated document, so they serialise and compare directly, without building
- * sorted copies of every object first.
+ * Deterministic revisions (client-side migration without conflicts) and document content comparison. Browser-safe.
  */
 import { stringMd5 } from "pouchdb-md5";
+import { jsonEqual, quote, serialize } from "../../core/json.js";
 import type { Doc } from "../../store/port.js";
+
+export { canonicalJson } from "../../core/json.js";
 
 /** Top-level fields that are revision metadata, not content. */
 const REVISION_FIELDS: ReadonlySet<string> = new Set(["_rev", "_revisions", "_conflicts"]);
-// eslint-disable-next-line no-control-regex
-const NON_ASCII = /[^\x00-\x7f]/;
-// eslint-disable-next-line no-control-regex
-const NON_ASCII_ALL = /[^\x00-\x7f]/g;
-
-/**
- * JSON with object keys sorted at every level and every non-ASCII character escaped (`\uXXXX`), so the
- * same value gives the same text everywhere, whatever the key order, and hashes the same with Node's and
- * the browser's md5 (which treat non-ASCII text differently).
- *
- * The text is `JSON.stringify` of the value with its keys sorted: `undefined`, function and symbol values
- * are left out of objects (and are `null` in arrays), non-finite numbers are `null`.
- */
-export function canonicalJson(value: unknown): string {
-  return serialize(value, undefined) ?? "null";
-}
-
-function quote(s: string): string {
-  const q = JSON.stringify(s);
-  return NON_ASCII.test(q) ? q.replace(NON_ASCII_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`) : q;
-}
-
-/** An array index (`0` … `2^32 - 2` written without leading zeros): such keys come first in a JS object, by number. */
-function isArrayIndex(k: string): boolean {
-  const c = k.charCodeAt(0);
-  if (c < 48 || c > 57) return false; // fast path: most keys do not start with a digit
-  const n = Number(k);
-  return n >>> 0 === n && n !== 4294967295 && String(n) === k;
-}
-
-/**
- * The key order of canonical JSON, which has always been that of `JSON.stringify` on a copy built by
- * assigning the keys in sorted order: array-index keys first by number (JS objects keep them so), then the
- * other keys sorted by UTF-16 code units.
- */
-function canonicalKeys(value: object): string[] {
-  const keys = Object.keys(value);
-  let indexes: string[] | undefined;
-  let names: string[] = keys;
-  if (keys.length > 0 && isArrayIndex(keys[0]!)) {
-    indexes = [];
-    names = [];
-    for (const k of keys) (isArrayIndex(k) ? indexes : names).push(k);
-    indexes.sort((a, b) => Number(a) - Number(b));
-  } else {
-    for (const k of keys) {
-      if (isArrayIndex(k)) {
-        indexes = keys.filter(isArrayIndex).sort((a, b) => Number(a) - Number(b));
-        names = keys.filter((x) => !isArrayIndex(x));
-        break;
-      }
-    }
-  }
-  names.sort();
-  return indexes === undefined ? names : [...indexes, ...names];
-}
-
-/** Canonical text of `value`, or `undefined` where JSON leaves the value out; `skip` names top-level keys to leave out. */
-function serialize(value: unknown, skip: ReadonlySet<string> | undefined): string | undefined {
-  switch (typeof value) {
-    case "string":
-      return quote(value);
-    case "number":
-      return Number.isFinite(value) ? String(value) : "null";
-    case "boolean":
-      return value ? "true" : "false";
-    case "object": {
-      if (value === null) return "null";
-      if (Array.isArray(value)) {
-        let s = "[";
-        for (let i = 0; i < value.length; i++) s += (i === 0 ? "" : ",") + (serialize(value[i] as unknown, undefined) ?? "null");
-        return `${s}]`;
-      }
-      let s = "{";
-      let first = true;
-      for (const k of canonicalKeys(value)) {
-        // A `__proto__` key cannot be copied into a plain object by assignment: canonical JSON has always left it out.
-        if (k === "__proto__" || (skip !== undefined && skip.has(k))) continue;
-        const v = serialize((value as Record<string, unknown>)[k], undefined);
-        if (v === undefined) continue;
-        s += `${first ? "" : ","}${quote(k)}:${v}`;
-        first = false;
-      }
-      return `${s}}`;
-    }
-    case "bigint":
-      return JSON.stringify(value); // throws, as JSON.stringify does
-    default:
-      return undefined; // undefined, function, symbol
-  }
-}
 
 /** The document's content as it is hashed and compared: everything but `_rev`, `_revisions` and `_conflicts`. */
 export function contentOf(doc: Doc): Record<string, unknown> {
@@ -109,55 +17,6 @@ export function contentOf(doc: Doc): Record<string, unknown> {
   void _revisions;
   void _conflicts;
   return rest;
-}
-
-function isPlainObject(v: object): boolean {
-  const proto = Object.getPrototypeOf(v) as unknown;
-  return proto === Object.prototype || proto === null;
-}
-
-/** Whether JSON keeps an object member with this value. */
-const kept = (v: unknown): boolean => v !== undefined && typeof v !== "function" && typeof v !== "symbol";
-
-/** `a` and `b` have the same canonical JSON (compared structurally); `skip` names top-level keys to ignore. */
-function jsonEqual(a: unknown, b: unknown, skip: ReadonlySet<string> | undefined): boolean {
-  if (a === b) return true;
-  if (typeof a === "object" && typeof b === "object" && a !== null && b !== null) {
-    if (Array.isArray(a) || Array.isArray(b)) {
-      if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
-      for (let i = 0; i < a.length; i++) {
-        const x = a[i] as unknown;
-        const y = b[i] as unknown;
-        if (!jsonEqual(kept(x) ? x : null, kept(y) ? y : null, undefined)) return false;
-      }
-      return true;
-    }
-    if (!isPlainObject(a) || !isPlainObject(b)) return serialize(a, skip) === serialize(b, skip);
-    const ra = a as Record<string, unknown>;
-    const rb = b as Record<string, unknown>;
-    let na = 0;
-    for (const k of Object.keys(ra)) {
-      if (k === "__proto__" || (skip !== undefined && skip.has(k))) continue;
-      const x = ra[k];
-      if (!kept(x)) continue;
-      na++;
-      if (!Object.prototype.hasOwnProperty.call(rb, k)) return false;
-      const y = rb[k];
-      if (!kept(y) || !jsonEqual(x, y, undefined)) return false;
-    }
-    let nb = 0;
-    for (const k of Object.keys(rb)) {
-      if (k === "__proto__" || (skip !== undefined && skip.has(k))) continue;
-      if (kept(rb[k])) nb++;
-    }
-    return na === nb;
-  }
-  if (typeof a === "number" && typeof b === "number") return a === b || (!Number.isFinite(a) && !Number.isFinite(b));
-  if (a === null || b === null) {
-    const other = a === null ? b : a;
-    return typeof other === "number" && !Number.isFinite(other); // JSON writes NaN and ±Infinity as null
-  }
-  return a === b;
 }
 
 /** True when two documents have the same content (ignoring revision fields and key order): equal canonical JSON. */

@@ -1,11 +1,15 @@
 /**
- * A minimal typed event emitter (browser-safe; Node's `events` is not).
+ * A minimal typed event emitter (browser-safe; Node's `events` is not) whose listener errors are reported, not lost.
  */
 
 /** Listener of event `K` of map `M`. */
 export type Listener<M, K extends keyof M> = (payload: M[K]) => void;
 
-/** Emits events of the map `M`; listener errors are swallowed so one bad listener never stops a run. */
+/**
+ * Emits events of the map `M`. A listener that throws does not stop the emitter's work or the other listeners; its
+ * error goes to {@link TypedEmitter.listenerFailed}, which by default throws it again on its own microtask, so it
+ * reaches the host's uncaught-error handling (Node's `uncaughtException`, the browser's `error` event).
+ */
 export class TypedEmitter<M> {
   private readonly listeners = new Map<keyof M, Set<(payload: never) => void>>();
 
@@ -34,9 +38,17 @@ export class TypedEmitter<M> {
     for (const l of set) {
       try {
         (l as Listener<M, K>)(payload);
-      } catch {
-        // a listener's failure is its own
+      } catch (e) {
+        this.listenerFailed(e, event);
       }
     }
+  }
+
+  /** Reports what a listener of `event` threw (override to route it elsewhere); by default throws it on a microtask. */
+  protected listenerFailed(error: unknown, event: keyof M): void {
+    void event;
+    queueMicrotask(() => {
+      throw error;
+    });
   }
 }

@@ -11,6 +11,7 @@
  *   CLI's `<db>$divan`), so a stale or missing `_rev` gets `CONFLICT`.
  */
 import { DivanError, isDivanError } from "../../core/errors.js";
+import { retryOnConflict } from "../../core/retry.js";
 import type { DocumentStore, LocalDoc } from "../../store/port.js";
 import type { CheckpointState, QuarantineRecord } from "./types.js";
 
@@ -37,21 +38,12 @@ const REASON_CHARS = 2_000;
  * `update` gets the current document (or `undefined`) and returns the new body (without `_id`/`_rev`).
  * Resolves with the new revision.
  */
-export async function updateLocal(
-  store: DocumentStore,
-  id: string,
-  update: (current: LocalDoc | undefined) => Record<string, unknown>,
-  attempts = 10,
-): Promise<string> {
-  for (let i = 0; ; i++) {
+export async function updateLocal(store: DocumentStore, id: string, update: (current: LocalDoc | undefined) => Record<string, unknown>): Promise<string> {
+  return retryOnConflict(`${id} on ${store.name}`, async () => {
     const current = await store.getLocal(id);
     const body = update(current);
-    try {
-      return (await store.putLocal({ ...body, _id: id, ...(current?._rev === undefined ? {} : { _rev: current._rev }) })).rev;
-    } catch (e) {
-      if (!isDivanError(e, "CONFLICT") || i >= attempts) throw e;
-    }
-  }
+    return (await store.putLocal({ ...body, _id: id, ...(current?._rev === undefined ? {} : { _rev: current._rev }) })).rev;
+  }, { details: { id } });
 }
 
 /** The stored checkpoint, if any and of a version this code reads. */
@@ -68,15 +60,23 @@ export async function readCheckpoint(store: DocumentStore, id: string): Promise<
  * Writes the checkpoint and resolves with its new revision. With `rev` (the revision this writer wrote last)
  * it is one write; without it, or when PouchDB reports that someone else wrote it since, a read-modify-write.
  */
-export async function writeCheckpoint(store: DocumentStore, id: string, state: CheckpointState, rev?: string): Promise<string> {
+export function writeCheckpoint(store: DocumentStore, id: string, state: CheckpointState, rev?: string): Promise<string> {
+  return putLocalAt(store, checkpointId(id), { ...state }, rev);
+}
+
+/**
+ * Writes `body` as `_local` document `id` of one writer and resolves with its new revision: one write at `rev` (the
+ * revision this writer wrote last); without it, or when the store says someone else wrote it since, a read-modify-write.
+ */
+export async function putLocalAt(store: DocumentStore, id: string, body: Record<string, unknown>, rev: string | undefined): Promise<string> {
   if (rev !== undefined) {
     try {
-      return (await store.putLocal({ ...state, _id: checkpointId(id), _rev: rev })).rev;
+      return (await store.putLocal({ ...body, _id: id, _rev: rev })).rev;
     } catch (e) {
       if (!isDivanError(e, "CONFLICT")) throw e;
     }
   }
-  return updateLocal(store, checkpointId(id), () => ({ ...state }));
+  return updateLocal(store, id, () => body);
 }
 
 /** Removes a run's checkpoint. */
@@ -221,13 +221,8 @@ export class QuarantineLog {
     this.headRev = await this.put(quarantineId(this.id), { v: 2, pages: pages.length, count }, this.headRev);
   }
 
-  private async put(id: string, body: Record<string, unknown>, rev: string | undefined): Promise<string> {
-    try {
-      return (await this.store.putLocal({ ...body, _id: id, ...(rev === undefined ? {} : { _rev: rev }) })).rev;
-    } catch (e) {
-      if (!isDivanError(e, "CONFLICT")) throw e;
-      return updateLocal(this.store, id, () => body);
-    }
+  private put(id: string, body: Record<string, unknown>, rev: string | undefined): Promise<string> {
+    return putLocalAt(this.store, id, body, rev);
   }
 }
 
@@ -406,14 +401,9 @@ export async function acquireLease(state: DocumentStore, database: string, owner
  * another runner took the expired lease over) reads the lease again: it is released while it is still `owner`'s.
  */
 export async function releaseLease(state: DocumentStore, database: string, owner: string): Promise<void> {
-  for (let attempt = 0; attempt < 10; attempt++) {
+  await retryOnConflict(`the lease on ${database}`, async () => {
     const current = await getOrUndefined(state, leaseId(database));
     if (current === undefined || current["owner"] !== owner || current._rev === undefined) return;
-    try {
-      await state.remove(leaseId(database), current._rev);
-      return;
-    } catch (e) {
-      if (!isDivanError(e, "CONFLICT")) throw e;
-    }
-  }
+    await state.remove(leaseId(database), current._rev);
+  }, { details: { database } });
 }

@@ -51,6 +51,7 @@
  */
 import { singleVersionIds, type IdScheme } from "../../adapters/ids.js";
 import type { CompiledPath } from "../../adapters/path.js";
+import { typeFamilies } from "../../adapters/families.js";
 import { shapeKey, type Entity, type Shape } from "../../adapters/types.js";
 import { DivanError, isDivanError } from "../../core/errors.js";
 import type { AllDocsRow, Doc, DocumentStore, WriteResult } from "../../store/port.js";
@@ -160,7 +161,7 @@ export class Migration extends TypedEmitter<MigrationEvents> {
   private readonly ids: IdScheme;
   private readonly now: () => number;
   private readonly known: Set<string>;
-  private readonly families: Map<string, Set<string>>;
+  private readonly families: Map<string, readonly string[]>;
   private readonly paths = new Map<string, CompiledPath | DivanError>();
   private readonly own = new Set<string>();
   /** Ids a scan page fetched with their entity: skipped when their own page comes. */
@@ -198,12 +199,7 @@ export class Migration extends TypedEmitter<MigrationEvents> {
       for (const s of options.plan.graph.steps) groups.push([...Object.keys(s.from), ...Object.keys(s.to)]);
       for (const t of Object.keys(options.plan.to)) groups.push([t]);
     }
-    this.families = new Map();
-    for (const g of groups) {
-      const merged = new Set<string>(g);
-      for (const t of g) for (const u of this.families.get(t) ?? []) merged.add(u);
-      for (const t of merged) this.families.set(t, merged);
-    }
+    this.families = typeFamilies(groups);
     this.known = new Set(this.families.keys());
   }
 

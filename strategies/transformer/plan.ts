@@ -27,6 +27,7 @@ import { hasFault, type Fault } from "../../core/faults.js";
 import type { IdScheme } from "../../adapters/ids.js";
 import type { CompiledPath } from "../../adapters/path.js";
 import type { StepDefinition } from "../../adapters/steps.js";
+import { stepTypes, typeFamilies } from "../../adapters/families.js";
 import type { Doc as AdapterDoc, Entity, Shape } from "../../adapters/types.js";
 import type { Doc } from "../../store/port.js";
 import {
@@ -45,20 +46,7 @@ import {
  * names is a family of its own (`settings`). Returns type → family key.
  */
 export function familiesOf(steps: readonly StepDefinition[]): Map<string, string> {
-  const parent = new Map<string, string>();
-  const find = (t: string): string => {
-    if (!parent.has(t)) parent.set(t, t);
-    let r = t;
-    while (parent.get(r) !== r) r = parent.get(r)!;
-    return r;
-  };
-  for (const s of steps) {
-    const types = [...Object.keys(s.from), ...Object.keys(s.to)];
-    for (const t of types) parent.set(find(t), find(types[0]!));
-  }
-  const out = new Map<string, string>();
-  for (const t of parent.keys()) out.set(t, find(t));
-  return out;
+  return new Map([...typeFamilies(steps.map(stepTypes))].map(([t, family]) => [t, family[0]!]));
 }
 
 /** The family of `type` (its own name when no step names it). */

@@ -60,6 +60,7 @@ import type { StepDefinition } from "../../adapters/steps.js";
 import { sameShape, type Shape } from "../../adapters/types.js";
 import type { Change, Doc, DocumentStore, LiveFeed, Seq, WriteResult } from "../../store/port.js";
 import { withDeterministicRev } from "../runner/canonical.js";
+import { putLocalAt } from "../runner/local.js";
 import {
   checkShape,
   entityKey,
@@ -794,16 +795,7 @@ class TransformerImpl implements Transformer {
         await appendTransformerQuarantine(feed.store, this.#checkpoint, stored);
         feed.refusedPending.splice(0, stored.length);
       }
-      for (let attempt = 0; ; attempt++) {
-        try {
-          const r = await feed.store.putLocal({ ...body, _id: this.#checkpoint, ...(feed.checkpointRev === undefined ? {} : { _rev: feed.checkpointRev }) });
-          feed.checkpointRev = r.rev;
-          break;
-        } catch (e) {
-          if (!isDivanError(e, "CONFLICT") || attempt >= 5) throw e;
-          feed.checkpointRev = (await feed.store.getLocal(this.#checkpoint))?._rev;
-        }
-      }
+      feed.checkpointRev = await putLocalAt(feed.store, this.#checkpoint, { ...body }, feed.checkpointRev);
     } catch (e) {
       if (dirty) feed.quarantineDirty = true;
       throw e;

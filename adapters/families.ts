@@ -1,0 +1,33 @@
+/**
+ * Entity families: the types one entity's documents may have, i.e. types some step connects (`todo-item` and
+ * `todo-item-status`). Paths, the runner, the transformer and live adapters all group types by this one function.
+ */
+import type { Shape } from "./types.js";
+
+/** The types a step reads or writes (one group for {@link typeFamilies}). */
+export function stepTypes(step: { readonly from: Shape; readonly to: Shape }): string[] {
+  return [...Object.keys(step.from), ...Object.keys(step.to)];
+}
+
+/**
+ * Merges groups of types that share a type, transitively, and returns each type's family: its types sorted, one
+ * array per family (so `family[0]` is a stable key). A type in no group has no family.
+ *
+ * @example `typeFamilies([["todo-item", "todo-item-status"], ["settings"]]).get("todo-item-status")` → `["todo-item", "todo-item-status"]`
+ */
+export function typeFamilies(groups: Iterable<readonly string[]>): Map<string, readonly string[]> {
+  const sets = new Map<string, Set<string>>();
+  for (const group of groups) {
+    const merged = new Set<string>(group);
+    for (const t of group) for (const u of sets.get(t) ?? []) merged.add(u);
+    for (const t of merged) sets.set(t, merged);
+  }
+  const sorted = new Map<Set<string>, readonly string[]>();
+  const out = new Map<string, readonly string[]>();
+  for (const [t, set] of sets) {
+    let family = sorted.get(set);
+    if (family === undefined) sorted.set(set, (family = [...set].sort()));
+    out.set(t, family);
+  }
+  return out;
+}
