@@ -202,7 +202,9 @@ async function startServerProcess(): Promise<{ url: string; close(): Promise<voi
   const file = join(dir, "server.mjs");
   await writeFile(file, code);
   // stdin stays open as the lifeline: when this process ends, the server does too.
-  const child: ChildProcess = spawn(process.execPath, [file], { cwd: root, stdio: ["pipe", "pipe", "inherit"] });
+  // DIVAN_BENCH_SERVER_ARGS: extra node flags for the server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+  const flags = (process.env["DIVAN_BENCH_SERVER_ARGS"] ?? "").split(" ").filter((f) => f !== "");
+  const child: ChildProcess = spawn(process.execPath, [...flags, file], { cwd: root, stdio: ["pipe", "pipe", "inherit"] });
   const url = await new Promise<string>((resolve, reject) => {
     let buf = "";
     child.stdout!.setEncoding("utf8");

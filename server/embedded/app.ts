@@ -319,22 +319,31 @@ export function createApp(ctx: AppContext): express.Express {
       const newEdits = body.new_edits ?? true;
       if (typeof newEdits !== "boolean") throw badRequest("`new_edits` must be a boolean");
       const results: (Record<string, unknown> | undefined)[] = new Array<Record<string, unknown> | undefined>(docs.length);
-      const accepted: { index: number; doc: Doc }[] = [];
+      const checked: { index: number; doc: Doc }[] = [];
       const deleted = newEdits ? await editsOfDeleted(d, docs as Doc[]) : new Set<string>();
+      const refuse = (index: number, doc: Doc, e: unknown): void => {
+        const { body: err } = toCouchError(e);
+        // As CouchDB: a refused replicated write names its revision, a refused edit does not.
+        results[index] = { id: doc._id, ...(!newEdits && typeof doc._rev === "string" ? { rev: doc._rev } : {}), ...err };
+      };
       for (const [index, original] of (docs as Doc[]).entries()) {
         const doc = { ...original };
         if (doc._id === undefined && newEdits) doc._id = newId();
         try {
           checkDocId(doc._id);
           if (typeof doc._rev === "string" && deleted.has(String(doc._id))) throw conflict();
-          await validator.check(name, d, doc, newEdits);
-          accepted.push({ index, doc });
+          checked.push({ index, doc });
         } catch (e) {
-          const { body: err } = toCouchError(e);
-          // As CouchDB: a refused replicated write names its revision, a refused edit does not.
-          results[index] = { id: doc._id, ...(!newEdits && typeof doc._rev === "string" ? { rev: doc._rev } : {}), ...err };
+          refuse(index, doc, e);
         }
       }
+      // validate_doc_update for the whole request at once (one read of the design documents).
+      const refusals = await validator.checkAll(name, d, checked.map((c) => c.doc), newEdits);
+      const accepted = checked.filter((c, i) => {
+        const r = refusals[i];
+        if (r !== undefined) refuse(c.index, c.doc, r);
+        return r === undefined;
+      });
       if (accepted.length > 0) {
         const written = await d.bulkDocs(
           accepted.map((a) => a.doc) as PouchDB.Core.PutDocument<object>[],
