@@ -31,7 +31,7 @@
  * side (default 3). Client-side figures are in `bench/client.bench.ts`.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -139,15 +139,38 @@ async function naive(source: DocumentStore, target: DocumentStore, n: number): P
 interface Timed {
   readonly ms: number;
   readonly peakRss: number;
+  /** CPU ms this process (the client side) used. */
+  readonly cpuMs: number;
+  /** CPU ms the server process used, when it can be seen (the embedded server's child process on Linux). */
+  readonly serverCpuMs: number | undefined;
+}
+
+/** The server process whose CPU {@link timed} reads (`/proc/<pid>/stat`), if any. */
+let serverPid: number | undefined;
+
+async function serverCpu(): Promise<number | undefined> {
+  if (serverPid === undefined) return undefined;
+  try {
+    const stat = await readFile(`/proc/${serverPid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, USER_HZ 100
+  } catch {
+    return undefined; // not Linux
+  }
 }
 
 async function timed(fn: () => Promise<unknown>): Promise<Timed> {
   let peak = process.memoryUsage.rss();
   const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  const s0 = await serverCpu();
   try {
     await fn();
-    return { ms: performance.now() - t0, peakRss: Math.max(peak, process.memoryUsage.rss()) };
+    const c = process.cpuUsage(c0);
+    const s1 = await serverCpu();
+    const serverCpuMs = s0 === undefined || s1 === undefined ? undefined : s1 - s0;
+    return { ms: performance.now() - t0, peakRss: Math.max(peak, process.memoryUsage.rss()), cpuMs: (c.user + c.system) / 1000, serverCpuMs };
   } finally {
     clearInterval(timer);
   }
@@ -216,9 +239,11 @@ async function startServerProcess(): Promise<{ url: string; close(): Promise<voi
     child.on("error", reject);
     child.on("exit", (status) => reject(new Error(`bench server exited early (${String(status)})`)));
   });
+  serverPid = child.pid;
   return {
     url,
     close: async () => {
+      serverPid = undefined;
       await new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
         child.once("exit", () => resolve());
@@ -247,7 +272,7 @@ async function serverFigures(serverUrl: string, n: number, suffix: string, where
     await s.destroy();
     await s.close();
   };
-  const list = (ts: readonly Timed[]): string => ts.map((t) => Math.round(t.ms)).join("/");
+  const list = (ts: readonly Timed[]): string => `${ts.map((t) => Math.round(t.ms)).join("/")}, client CPU ms ${ts.map((t) => Math.round(t.cpuMs)).join("/")}${ts.every((t) => t.serverCpuMs !== undefined) ? `, server CPU ms ${ts.map((t) => Math.round(t.serverCpuMs!)).join("/")}` : ""}`;
   const figures: Figure[] = [];
   try {
     const source = await open("source");
