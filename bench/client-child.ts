@@ -6,8 +6,9 @@
  * Jobs (`<what>:<adapter>:<n>`):
  * - `divan:<memory|leveldb>:<n>`: `migrateLocal` of n todo-item@1 documents to v3 (1→3: two documents per source);
  * - `rewrite:<memory|leveldb>:<n>`: the same-output PouchDB rewrite: `_all_docs` pages of the same size, each page's
- *   rows answered by writing the *same output documents* divan writes (precomputed with the compiled path before the
- *   clock starts, each with the stored revision it replaces), the same pipelining (pages in flight);
+ *   rows answered by writing the *same output documents* divan writes, revisions included (precomputed with the
+ *   compiled path and the same deterministic revisions before the clock starts, written with `new_edits: false` as
+ *   divan writes them), the same pipelining (pages in flight);
  * - `rxdb:memory:<n>`: RxDB's schema migration (version 0 → 1, the same 1→3 translation as a migration strategy) of n
  *   documents on its memory storage, default batch, `autoMigrate`. RxDB is a development dependency of the bench only.
  */
@@ -21,6 +22,7 @@ import { todoShapes, todoSteps } from "../examples/todo-app/steps/index.js";
 import { openPouchStore } from "../store/pouch.js";
 import { pouchDefaults } from "../store/pouchdb-node.js";
 import type { Doc, DocumentStore } from "../store/port.js";
+import { withDeterministicRev } from "../strategies/runner/canonical.js";
 
 /** Page size of both sides (the runner's `batchSize`). */
 export const CLIENT_PAGE = 500;
@@ -42,12 +44,12 @@ async function seed(store: DocumentStore, n: number): Promise<void> {
   }
 }
 
-/** Samples RSS every 10 ms while `fn` runs. */
+/** Samples RSS every 50 ms while `fn` runs. */
 async function measured(fn: () => Promise<number>): Promise<{ ms: number; rssBefore: number; peakRss: number; written: number }> {
   (globalThis as { gc?: () => void }).gc?.();
   const rssBefore = process.memoryUsage.rss();
   let peak = rssBefore;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 10);
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 50);
   const t0 = performance.now();
   const written = await fn();
   const ms = performance.now() - t0;
@@ -93,13 +95,13 @@ async function pouchJob(what: string, adapter: "memory" | "leveldb", n: number):
       for (const r of revs.rows) {
         const i = Number(r.id.slice("todo-item:".length));
         const e = path13({ "todo-item": { ...todo(i), _rev: r.value!.rev } });
-        out.set(r.id, Object.values(e) as Doc[]);
+        out.set(r.id, Object.values(e).map((d) => withDeterministicRev(d as Doc)));
       }
       result = await measured(() =>
         pipelined(store, CLIENT_PAGE, CLIENT_CONCURRENCY, async (rows) => {
           const docs = rows.flatMap((r) => out.get(r.id) ?? []);
-          const res = await store.bulkDocs(docs);
-          return res.filter((x) => x.ok).length;
+          await store.bulkDocs(docs, { newEdits: false });
+          return docs.length;
         }),
       );
     }
