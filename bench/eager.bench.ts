@@ -28,7 +28,8 @@
  * the test server is shared: every database has a unique name and is deleted afterwards).
  *
  * `DIVAN_BENCH_EAGER_DOCS` sets N (default 100 000, the issue's count), `DIVAN_BENCH_EAGER_ROUNDS` the rounds per
- * side (default 3). Client-side figures are in `bench/client.bench.ts`.
+ * side (default 3), `DIVAN_BENCH_EAGER_SERVERS` (`embedded` or `couchdb`) one column only. `DIVAN_BENCH_SERVER_ARGS`
+ * passes node flags to the embedded server's process (`--cpu-prof --cpu-prof-dir=<dir>` profiles it). Client-side figures are in `bench/client.bench.ts`.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -342,13 +343,17 @@ const bench: Benchmark = {
   name: "eager",
   async run(): Promise<Figure[]> {
     const figures: Figure[] = [];
-    const server = await startServerProcess();
-    try {
-      figures.push(...(await serverFigures(server.url, N, "", "embedded server in a child process")));
-    } finally {
-      await server.close();
+    // DIVAN_BENCH_EAGER_SERVERS=couchdb measures only the CouchDB column (e.g. beside an embedded run).
+    const only = process.env["DIVAN_BENCH_EAGER_SERVERS"];
+    if (only !== "couchdb") {
+      const server = await startServerProcess();
+      try {
+        figures.push(...(await serverFigures(server.url, N, "", "embedded server in a child process")));
+      } finally {
+        await server.close();
+      }
     }
-    const couchdb = await couchDbOf(process.env);
+    const couchdb = only === "embedded" ? undefined : await couchDbOf(process.env);
     if (couchdb !== undefined) figures.push(...(await serverFigures(couchdb.url, COUCHDB_N, ".couchdb", couchdb.name)));
     return figures;
   },
