@@ -1,56 +1,63 @@
 /**
- * bench/eager (issue 7): the eager runner against its limits, measured in one run.
+ * bench/eager (issues 7, 18): the eager runner against its limits, on the embedded server and (with `COUCHDB_URL`)
+ * on CouchDB, measured in one run.
  *
  * Every ratio is a throughput ratio in **source documents per second** (documents read from the source and
- * migrated or copied, per second of wall time), so a 1→2 split (todo-item@1 → todo-item@3 + todo-item-status@1)
- * counts one document, although it writes two.
+ * migrated or copied, per second of wall time). Two migrations of the same N todo-item@1 documents, each copied
+ * into a new database: `split` (1→3, todo-item@3 + todo-item-status@1: two documents written per source document)
+ * and `nosplit` (1→2, todo-item@2: one).
  *
- * - `eager.vs-raw-copy`: divan's runner copying N todo-item@1 documents into a new database on the embedded
- *   server, migrated to v3, over a raw copy (`_all_docs` pages → `_bulk_docs` of the same documents, no
- *   translation, same page size) of the same source database on the same server. Rounds alternate
- *   (raw, divan, divan, raw, …) and the ratio is of the medians; goal ≥ 0.9.
- * - `eager.vs-naive`: the runner's median over a naive migrator (one GET and one PUT per output document),
- *   measured on a subset because it is slow (its rate does not depend on N). Goal ≥ 10.
- * - `client.vs-raw-rewrite`: client-side migration of N documents in an in-memory PouchDB (in place,
- *   deterministic revisions) over a raw PouchDB rewrite of every document (`_all_docs` page → `_bulk_docs`),
- *   alternating rounds, ratio of medians; goal ≥ 0.9. Peak RSS of both is printed.
+ * - `eager.<split|nosplit>.vs-same-output-copy`: divan's runner over the **same-output raw copy**: the same
+ *   `_all_docs?include_docs` pages of the source, answered by `_bulk_docs` of the *same output documents* (computed
+ *   with the compiled path before the clock starts, so only the I/O is timed), the same page size and the same
+ *   pipelining freedom (the next page is read while up to `concurrency` pages are written). Goal ≥ 0.9.
+ * - `eager.vs-plain-copy`: the 1→3 runner over the plain raw copy (each page's documents written unchanged, one
+ *   page at a time): how a migration compares with copying the database.
+ * - `eager.vs-naive`: the 1→3 runner over a naive migrator (one GET per source document, one PUT per output
+ *   document), measured on a subset because it is slow (its rate does not depend on N). Goal ≥ 20.
+ *
+ * Rounds alternate (baseline, divan, divan, baseline, …) and ratios are of the medians.
  *
  * **Where the server runs.** The embedded server runs in a child process (its TypeScript bundled once with
- * esbuild and run by plain `node`), like a real CouchDB server is another process: server-side work
- * (parsing, PouchDB writes) and client-side work (the runner, or the raw loop) can use both cores, as they
- * do in production. Both sides are measured against that same server, so the arrangement is fair to both;
- * with the server in the bench's own process, client and server work would serialise on one core and the
- * ratio would measure a single-threaded artefact instead of the engine.
+ * esbuild and run by plain `node`), as a real CouchDB server is another process: server-side work (parsing,
+ * PouchDB writes) and client-side work (the runner, or the raw loop) can use both cores, as they do in
+ * production. Both sides are measured against that same server.
  *
- * **On CouchDB.** With `COUCHDB_URL` set, the two server figures are measured a second time against that
- * server (divan and its baseline on the same CouchDB, in the same run), as `eager.vs-raw-copy.couchdb`
- * and `eager.vs-naive.couchdb`, on `DIVAN_BENCH_EAGER_COUCHDB_DOCS` documents (default 20 000: CouchDB
- * writes to disk, and the shared test server must not fill up).
+ * **On CouchDB.** With `COUCHDB_URL` set, the server figures are measured a second time against that server
+ * (names ending in `.couchdb`) on `DIVAN_BENCH_EAGER_COUCHDB_DOCS` documents (default: N; CouchDB writes to disk and
+ * the test server is shared: every database has a unique name and is deleted afterwards).
  *
- * `DIVAN_BENCH_EAGER_DOCS` sets N (default 100 000, the issue's count), `DIVAN_BENCH_EAGER_ROUNDS` the
- * rounds per side (default 3).
+ * `DIVAN_BENCH_EAGER_DOCS` sets N (default 100 000, the issue's count), `DIVAN_BENCH_EAGER_ROUNDS` the rounds per
+ * side (default 3), `DIVAN_BENCH_EAGER_SERVERS` (`embedded` or `couchdb`) one column only. `DIVAN_BENCH_SERVER_ARGS`
+ * passes node flags to the embedded server's process (`--cpu-prof --cpu-prof-dir=<dir>` profiles it). Client-side figures are in `bench/client.bench.ts`.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { createStepGraph } from "../adapters/path.js";
-import { todoSteps } from "../examples/todo-app/steps/index.js";
+import { todoShapes, todoSteps } from "../examples/todo-app/steps/index.js";
 import { httpStore } from "../store/http.js";
-import { openPouchStore } from "../store/pouch.js";
-import { pouchDefaults } from "../store/pouchdb-node.js";
 import type { Doc, DocumentStore } from "../store/port.js";
+import type { Shape } from "../adapters/types.js";
 import { runMigration } from "../strategies/runner/runner.js";
 import { couchDbOf, median, type Benchmark, type Figure } from "./harness.js";
 
 const N = Number(process.env["DIVAN_BENCH_EAGER_DOCS"] ?? 100_000);
-const COUCHDB_N = Number(process.env["DIVAN_BENCH_EAGER_COUCHDB_DOCS"] ?? 20_000);
+const COUCHDB_N = Number(process.env["DIVAN_BENCH_EAGER_COUCHDB_DOCS"] ?? N);
 const ROUNDS = Math.max(1, Number(process.env["DIVAN_BENCH_EAGER_ROUNDS"] ?? 3));
+/** Page size and pages in flight of both sides. */
 const PAGE = 1_000;
+const CONCURRENCY = 3;
 const graph = createStepGraph(todoSteps);
-const V3 = { "todo-item": 3, "todo-item-status": 1 };
+const V3 = todoShapes.v3;
+/** The two shapes of migration measured. */
+const SHAPES = [
+  { name: "split", to: todoShapes.v3, perDoc: 2, what: "1→3 (2 docs written per source doc)" },
+  { name: "nosplit", to: todoShapes.v2, perDoc: 1, what: "1→2 (1 doc written per source doc)" },
+] as const;
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 function todo(i: number): Doc {
@@ -80,16 +87,40 @@ async function rawCopy(source: DocumentStore, target: DocumentStore): Promise<nu
   }
 }
 
-/** The raw PouchDB rewrite: every document read by `_all_docs` pages and written back changed. */
-async function rawRewrite(store: DocumentStore): Promise<void> {
+/**
+ * The same-output raw copy: the same `_all_docs` pages as the runner reads, each answered by `_bulk_docs` of the
+ * output documents `out` holds for its rows (computed before timing), at most {@link CONCURRENCY} writes in flight
+ * while the next page is read.
+ */
+async function sameOutputCopy(source: DocumentStore, target: DocumentStore, out: ReadonlyMap<string, readonly Doc[]>): Promise<number> {
   let startkey: string | undefined;
+  const open = new Set<Promise<void>>();
+  let n = 0;
   for (;;) {
-    const page = await store.allDocs({ includeDocs: true, limit: PAGE, ...(startkey === undefined ? {} : { startkey, skip: 1 }) });
-    await store.bulkDocs(page.rows.flatMap((r) => (r.doc ? [{ ...r.doc, rewritten: true }] : [])));
+    const page = await source.allDocs({ includeDocs: true, limit: PAGE, ...(startkey === undefined ? {} : { startkey, skip: 1 }) });
+    const docs: Doc[] = [];
+    for (const r of page.rows) for (const d of out.get(r.id) ?? []) docs.push(d);
+    const w: Promise<void> = target.bulkDocs(docs).then(() => void open.delete(w));
+    open.add(w);
+    n += page.rows.length;
+    while (open.size >= CONCURRENCY) await Promise.race(open);
     const last = page.rows[page.rows.length - 1];
-    if (page.rows.length < PAGE || last === undefined) return;
+    if (page.rows.length < PAGE || last === undefined) break;
     startkey = last.id;
   }
+  await Promise.all(open);
+  return n;
+}
+
+/** Every source document's output documents at `to`, without revisions (what a copy writes). */
+function outputsOf(n: number, to: Shape): Map<string, Doc[]> {
+  const path = graph.path(todoShapes.v1, to);
+  const out = new Map<string, Doc[]>();
+  for (let i = 0; i < n; i++) {
+    const src = todo(i);
+    out.set(src._id, Object.values(path({ "todo-item": src })).map((d) => d as Doc));
+  }
+  return out;
 }
 
 /** The naive migrator: one GET per source document, one PUT per output document. */
@@ -109,15 +140,38 @@ async function naive(source: DocumentStore, target: DocumentStore, n: number): P
 interface Timed {
   readonly ms: number;
   readonly peakRss: number;
+  /** CPU ms this process (the client side) used. */
+  readonly cpuMs: number;
+  /** CPU ms the server process used, when it can be seen (the embedded server's child process on Linux). */
+  readonly serverCpuMs: number | undefined;
+}
+
+/** The server process whose CPU {@link timed} reads (`/proc/<pid>/stat`), if any. */
+let serverPid: number | undefined;
+
+async function serverCpu(): Promise<number | undefined> {
+  if (serverPid === undefined) return undefined;
+  try {
+    const stat = await readFile(`/proc/${serverPid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, USER_HZ 100
+  } catch {
+    return undefined; // not Linux
+  }
 }
 
 async function timed(fn: () => Promise<unknown>): Promise<Timed> {
   let peak = process.memoryUsage.rss();
   const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  const s0 = await serverCpu();
   try {
     await fn();
-    return { ms: performance.now() - t0, peakRss: Math.max(peak, process.memoryUsage.rss()) };
+    const c = process.cpuUsage(c0);
+    const s1 = await serverCpu();
+    const serverCpuMs = s0 === undefined || s1 === undefined ? undefined : s1 - s0;
+    return { ms: performance.now() - t0, peakRss: Math.max(peak, process.memoryUsage.rss()), cpuMs: (c.user + c.system) / 1000, serverCpuMs };
   } finally {
     clearInterval(timer);
   }
@@ -139,7 +193,6 @@ async function alternate(a: (round: number) => Promise<Timed>, b: (round: number
   return { a: as, b: bs };
 }
 
-const mib = (bytes: number): number => Math.round(bytes / 2 ** 20);
 const medianMs = (ts: readonly Timed[]): number => median(ts.map((t) => t.ms));
 
 /** The embedded server in a child process, bundled once by esbuild and run by plain node. */
@@ -173,7 +226,9 @@ async function startServerProcess(): Promise<{ url: string; close(): Promise<voi
   const file = join(dir, "server.mjs");
   await writeFile(file, code);
   // stdin stays open as the lifeline: when this process ends, the server does too.
-  const child: ChildProcess = spawn(process.execPath, [file], { cwd: root, stdio: ["pipe", "pipe", "inherit"] });
+  // DIVAN_BENCH_SERVER_ARGS: extra node flags for the server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+  const flags = (process.env["DIVAN_BENCH_SERVER_ARGS"] ?? "").split(" ").filter((f) => f !== "");
+  const child: ChildProcess = spawn(process.execPath, [...flags, file], { cwd: root, stdio: ["pipe", "pipe", "inherit"] });
   const url = await new Promise<string>((resolve, reject) => {
     let buf = "";
     child.stdout!.setEncoding("utf8");
@@ -185,9 +240,11 @@ async function startServerProcess(): Promise<{ url: string; close(): Promise<voi
     child.on("error", reject);
     child.on("exit", (status) => reject(new Error(`bench server exited early (${String(status)})`)));
   });
+  serverPid = child.pid;
   return {
     url,
     close: async () => {
+      serverPid = undefined;
       await new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
         child.once("exit", () => resolve());
@@ -199,8 +256,8 @@ async function startServerProcess(): Promise<{ url: string; close(): Promise<voi
 }
 
 /**
- * `eager.vs-raw-copy` and `eager.vs-naive` on the server at `serverUrl` with `n` source documents; figure
- * names end in `suffix` and say which server `where` names. Databases get names no one else uses.
+ * The server figures on the server at `serverUrl` with `n` source documents; figure names end in `suffix` and say
+ * which server `where` names. Databases get names no one else uses, and are deleted.
  */
 async function serverFigures(serverUrl: string, n: number, suffix: string, where: string): Promise<Figure[]> {
   const naiveCount = Math.min(n, 1_000);
@@ -216,49 +273,67 @@ async function serverFigures(serverUrl: string, n: number, suffix: string, where
     await s.destroy();
     await s.close();
   };
+  const list = (ts: readonly Timed[]): string => `${ts.map((t) => Math.round(t.ms)).join("/")}, client CPU ms ${ts.map((t) => Math.round(t.cpuMs)).join("/")}${ts.every((t) => t.serverCpuMs !== undefined) ? `, server CPU ms ${ts.map((t) => Math.round(t.serverCpuMs!)).join("/")}` : ""}`;
+  const figures: Figure[] = [];
   try {
     const source = await open("source");
     await seed(source, n);
-    const raw = async (r: number): Promise<Timed> => {
-      const target = await open(`raw-${r}`);
-      const t = await timed(() => rawCopy(source, target));
+    let split: Timed[] = [];
+    for (const shape of SHAPES) {
+      const out = outputsOf(n, shape.to);
+      const raw = async (r: number): Promise<Timed> => {
+        const target = await open(`raw-${shape.name}-${r}`);
+        const t = await timed(() => sameOutputCopy(source, target, out));
+        await drop(target);
+        return t;
+      };
+      const divan = async (r: number): Promise<Timed> => {
+        const target = await open(`divan-${shape.name}-${r}`);
+        const t = await timed(() => runMigration({ source, target, plan: { graph, to: shape.to }, batchSize: PAGE, concurrency: CONCURRENCY, lease: false }));
+        const info = await target.info();
+        if (info.docCount !== shape.perDoc * n) throw new Error(`divan wrote ${info.docCount} documents, expected ${shape.perDoc * n}`);
+        await drop(target);
+        return t;
+      };
+      const { a: d, b: r } = await alternate(divan, raw);
+      if (shape.name === "split") split = d;
+      figures.push({
+        name: `eager.${shape.name}.vs-same-output-copy${suffix}`,
+        value: medianMs(r) / medianMs(d),
+        what: `divan runner, source docs/s: ${n} todo-item@1 → ${shape.what} copied into a new db, page ${PAGE}, ${CONCURRENCY} pages in flight, ${where}, median of ${ROUNDS} alternating rounds (ms ${list(d)})`,
+        over: `same-output raw copy: the same pages answered by _bulk_docs of the same output docs, precomputed (ms ${list(r)})`,
+        goal: 0.9,
+        better: "higher",
+      });
+    }
+    const plain: Timed[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const target = await open(`plain-${r}`);
+      plain.push(await timed(() => rawCopy(source, target)));
       await drop(target);
-      return t;
-    };
-    const divan = async (r: number): Promise<Timed> => {
-      const target = await open(`divan-${r}`);
-      const t = await timed(() => runMigration({ source, target, plan: { graph, to: V3 }, batchSize: PAGE, concurrency: 3, lease: false }));
-      const info = await target.info();
-      if (info.docCount !== 2 * n) throw new Error(`divan wrote ${info.docCount} documents, expected ${2 * n}`);
-      await drop(target);
-      return t;
-    };
-    const { a: d, b: r } = await alternate(divan, raw);
+    }
     const naiveTarget = await open("naive");
     const nv = await timed(() => naive(source, naiveTarget, naiveCount));
     await drop(naiveTarget);
     await drop(source);
-    const divanRate = n / medianMs(d);
-    const list = (ts: readonly Timed[]): string => ts.map((t) => Math.round(t.ms)).join("/");
-    const copyRatio = divanRate / (n / medianMs(r));
-    return [
+    const divanRate = n / medianMs(split);
+    figures.push(
       {
-        name: `eager.vs-raw-copy${suffix}`,
-        value: copyRatio,
-        what: `divan runner, source docs/s: ${n} todo-item@1 → v3 (2 docs written per source doc, so ${(2 * copyRatio).toFixed(2)}x in docs written/s) copied into a new db, page ${PAGE}, ${where}, median of ${ROUNDS} alternating rounds (ms ${list(d)})`,
-        over: `raw _all_docs → _bulk_docs copy of the same docs on the same server (ms ${list(r)})`,
-        goal: 0.9,
-        better: "higher",
+        name: `eager.vs-plain-copy${suffix}`,
+        value: medianMs(plain) / medianMs(split),
+        what: `divan runner 1→3, source docs/s, ${where}`,
+        over: `plain raw copy (each page's docs written unchanged, one page at a time; ms ${list(plain)})`,
       },
       {
         name: `eager.vs-naive${suffix}`,
         value: divanRate / (naiveCount / nv.ms),
-        what: `divan runner, source docs/s, ${where}`,
-        goal: 10,
+        what: `divan runner 1→3, source docs/s, ${where}`,
+        goal: 20,
         better: "higher",
         over: `naive GET + PUT per document (${naiveCount} docs, ${Math.round(nv.ms)} ms)`,
       },
-    ];
+    );
+    return figures;
   } finally {
     for (const s of stores) await s.close().catch(() => undefined);
   }
@@ -268,44 +343,18 @@ const bench: Benchmark = {
   name: "eager",
   async run(): Promise<Figure[]> {
     const figures: Figure[] = [];
-    const server = await startServerProcess();
-    try {
-      figures.push(...(await serverFigures(server.url, N, "", "embedded server in a child process")));
-    } finally {
-      await server.close();
+    // DIVAN_BENCH_EAGER_SERVERS=couchdb measures only the CouchDB column (e.g. beside an embedded run).
+    const only = process.env["DIVAN_BENCH_EAGER_SERVERS"];
+    if (only !== "couchdb") {
+      const server = await startServerProcess();
+      try {
+        figures.push(...(await serverFigures(server.url, N, "", "embedded server in a child process")));
+      } finally {
+        await server.close();
+      }
     }
-    const couchdb = await couchDbOf(process.env);
+    const couchdb = only === "embedded" ? undefined : await couchDbOf(process.env);
     if (couchdb !== undefined) figures.push(...(await serverFigures(couchdb.url, COUCHDB_N, ".couchdb", couchdb.name)));
-
-    // Client side: PouchDB in memory, in this process (a device migrates its own database).
-    const Pouch = pouchDefaults({ adapter: "memory" });
-    const rewrite = async (r: number): Promise<Timed> => {
-      const b = openPouchStore(Pouch, `bench-client-raw-${r}`);
-      await seed(b, N);
-      const t = await timed(() => rawRewrite(b));
-      await b.destroy();
-      return t;
-    };
-    const client = async (r: number): Promise<Timed> => {
-      const a = openPouchStore(Pouch, `bench-client-divan-${r}`);
-      await seed(a, N);
-      const t = await timed(() => runMigration({ source: a, plan: { graph, to: V3 }, batchSize: PAGE, deterministicRevs: true, lease: false, followChanges: false }));
-      const info = await a.info();
-      if (info.docCount !== 2 * N) throw new Error(`client migration left ${info.docCount} documents, expected ${2 * N}`);
-      await a.destroy();
-      return t;
-    };
-    const { a: c, b: w } = await alternate(client, rewrite);
-    const peak = (ts: readonly Timed[]): number => mib(Math.max(...ts.map((t) => t.peakRss)));
-    const clientRatio = medianMs(w) / medianMs(c);
-    figures.push({
-      name: "client.vs-raw-rewrite",
-      value: clientRatio,
-      what: `client-side migration, source docs/s: ${N} todo-item@1 → v3 in place in PouchDB memory (2 docs written per source doc, so ${(2 * clientRatio).toFixed(2)}x in docs written/s), deterministic revs, median of ${ROUNDS} alternating rounds (ms ${c.map((t) => Math.round(t.ms)).join("/")}; peak RSS ${peak(c)} MiB)`,
-      goal: 0.9,
-      better: "higher",
-      over: `raw PouchDB rewrite of every document, 1 doc written per source doc (ms ${w.map((t) => Math.round(t.ms)).join("/")}; peak RSS ${peak(w)} MiB)`,
-    });
     return figures;
   },
 };

@@ -41,6 +41,16 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
+  const at = new Date().toISOString();
+  const mine: Results["figures"] = {};
+  for (const b of selected) {
+    const figures = (await b.run()).filter((f) => matches(f.name) || wanted.includes(b.name));
+    for (const f of figures) {
+      console.log(formatFigure(f));
+      mine[f.name] = { ...f, at, node: process.version };
+    }
+  }
+  // Read just before writing, so runs of different benchmarks side by side keep each other's figures.
   let results: Results = { v: 1, figures: {} };
   try {
     const old = JSON.parse(await readFile(resultsFile, "utf8")) as Results;
@@ -48,14 +58,7 @@ async function main(): Promise<void> {
   } catch {
     // first run or unreadable: start afresh
   }
-  const at = new Date().toISOString();
-  for (const b of selected) {
-    const figures = (await b.run()).filter((f) => matches(f.name) || wanted.includes(b.name));
-    for (const f of figures) {
-      console.log(formatFigure(f));
-      results.figures[f.name] = { ...f, at, node: process.version };
-    }
-  }
+  Object.assign(results.figures, mine);
   await writeFile(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
 }
 

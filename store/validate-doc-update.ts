@@ -154,32 +154,45 @@ export class DocUpdateValidator {
    * validated: a design or `_local` document, a conflicting write, a database without functions).
    */
   async check(db: ValidatedDatabase, dbName: string, doc: Doc, context: WriteContext = {}): Promise<Refusal | undefined> {
-    const id = doc._id;
-    if (typeof id !== "string" || id.startsWith("_design/") || id.startsWith("_local/")) return undefined;
+    return (await this.checkAll(db, dbName, [doc], context))[0];
+  }
+
+  /**
+   * {@link check} for every one of `docs` (a `_bulk_docs` request): the design documents are read once for all of
+   * them, and a database without functions costs no read per document.
+   */
+  async checkAll(db: ValidatedDatabase, dbName: string, docs: readonly Doc[], context: WriteContext = {}): Promise<(Refusal | undefined)[]> {
+    const out = new Array<Refusal | undefined>(docs.length).fill(undefined);
+    const validated = (doc: Doc): boolean => typeof doc._id === "string" && !doc._id.startsWith("_design/") && !doc._id.startsWith("_local/");
+    if (!docs.some(validated)) return out;
     let fns: { ddoc: Doc; fn: ValidateFunction }[];
     try {
       fns = await this.functions(db);
     } catch (e) {
-      if (isRefusal(e)) return e;
-      throw e;
+      if (!isRefusal(e)) throw e;
+      return docs.map((d) => (validated(d) ? e : undefined));
     }
-    if (fns.length === 0) return undefined;
-    const old = await oldDocOf(db, doc, context.newEdits !== false);
-    if (old === "conflict") return undefined;
-    const newDoc: Doc = JSON.parse(JSON.stringify(doc)) as Doc;
-    if (typeof newDoc._rev === "string" && newDoc._revisions === undefined) {
-      newDoc._revisions = { start: generationOf(newDoc._rev), ids: [hashOf(newDoc._rev)] };
-    }
+    if (fns.length === 0) return out;
     const userCtx = context.userCtx ?? adminParty(dbName);
     const secObj = context.secObj ?? defaultSecurity();
-    for (const { ddoc, fn } of fns) {
-      try {
-        fn.call(ddoc, newDoc, old, userCtx, secObj);
-      } catch (e) {
-        return refusalOf(e);
+    for (const [i, doc] of docs.entries()) {
+      if (!validated(doc)) continue;
+      const old = await oldDocOf(db, doc, context.newEdits !== false);
+      if (old === "conflict") continue;
+      const newDoc: Doc = JSON.parse(JSON.stringify(doc)) as Doc;
+      if (typeof newDoc._rev === "string" && newDoc._revisions === undefined) {
+        newDoc._revisions = { start: generationOf(newDoc._rev), ids: [hashOf(newDoc._rev)] };
+      }
+      for (const { ddoc, fn } of fns) {
+        try {
+          fn.call(ddoc, newDoc, old, userCtx, secObj);
+        } catch (e) {
+          out[i] = refusalOf(e);
+          break;
+        }
       }
     }
-    return undefined;
+    return out;
   }
 
   /** The functions of `db`'s live design documents, recompiled when one changed. */

@@ -37,6 +37,12 @@ export class Validator {
     if (refused !== undefined) throw new HttpError(refused.status, refused.error, refused.reason);
   }
 
+  /** {@link check} for every one of `docs` at once: the {@link HttpError} refusing each, or `undefined`. */
+  async checkAll(name: string, db: PouchDB.Database, docs: readonly Record<string, unknown>[], newEdits = true): Promise<(HttpError | undefined)[]> {
+    const refused = await this.validator.checkAll(db as unknown as ValidatedDatabase, name, docs as Doc[], { newEdits, secObj: this.securityOf(name) });
+    return refused.map((r) => (r === undefined ? undefined : new HttpError(r.status, r.error, r.reason)));
+  }
+
   /** The security object of database `name` (CouchDB 3's default until one is put). */
   securityOf(name: string): SecurityObject {
     return this.security.get(name) ?? defaultSecurity();
