@@ -6,7 +6,8 @@
  *   change classification ({@link classifyChange}), `validate_doc_update` from schemas ({@link schemaDesignDoc}).
  * - Steps: declarative lens operations and typed function steps, compiled paths ({@link createStepGraph}).
  * - Store: the {@link DocumentStore} port over PouchDB ({@link pouchStore}) and CouchDB HTTP ({@link httpStore}).
- * - Strategies: the {@link Strategy} interface, every registered strategy ({@link allStrategies}), the eager
+ * - Strategies: the {@link Strategy} interface, a factory per strategy taking the app's change
+ *   (`createAmendedStrategy({ change: { from, to } })`, …), the eager
  *   runner ({@link runMigration}), the replication transformer ({@link createTransformer}) and channels.
  *
  * @packageDocumentation
@@ -63,7 +64,16 @@ export { replicate, replicateLive } from "./store/replicate.js";
 export { readEntityVersions, readVersions, versionView } from "./store/versions.js";
 
 export type * from "./strategies/types.js";
-export { allStrategies, createStrategy, strategyNames } from "./strategies/all.js";
+export { createNoneStrategy } from "./strategies/none/index.js";
+export { createNonBreakingStrategy } from "./strategies/non-breaking/index.js";
+export { createPerVersionDatabaseStrategy, type PerVersionDatabaseOptions } from "./strategies/per-version-database/index.js";
+export { createPerVersionDocumentsStrategy, type PerVersionDocumentsOptions } from "./strategies/per-version-documents/index.js";
+export { createLiveAdapterStrategy, type LiveAdapterStrategyOptions } from "./strategies/live-adapter/index.js";
+export { createTransactionalStrategy, createTransactionalOnlineStrategy, type TransactionalOptions } from "./strategies/transactional/index.js";
+export { createAmendedStrategy, type AmendedOptions } from "./strategies/amended/index.js";
+export { createClientSideStrategy, type ClientSideOptions } from "./strategies/client-side/index.js";
+export { createClientTransformerStrategy, type ClientTransformerOptions } from "./strategies/client-transformer/index.js";
+export { createServerLazyStrategy, type ServerLazyStrategyOptions } from "./strategies/server-lazy/index.js";
 export * from "./strategies/runner/index.js";
 export { createTransformer, type Transformer, type TransformerOptions, type TransformerSide, type TransformerStatus } from "./strategies/transformer/transformer.js";
 export { channelSelector, manifestChannel, retirementOf, RETIRED_DOC_ID } from "./strategies/channels.js";

@@ -4,12 +4,12 @@
  * ## Model
  * - **Doc**: a CouchDB document; `schema` (type) and `version` (major) attributes, names configurable.
  * - **Entity**: the documents of one entity id at one shape, keyed by type:
- *   `{ "todo-item": {...}, "todo-item-status": {...} }`.
- * - **Shape**: `{ type: major }`, e.g. todo v3 = `{ "todo-item": 3, "todo-item-status": 1 }`.
+ *   `{ "task": {...}, "task-state": {...} }`.
+ * - **Shape**: `{ type: major }`, e.g. task v3 = `{ "task": 3, "task-state": 1 }`.
  * - **Step**: a bidirectional translation between two adjacent shapes. Either data
  *   ({@link DeclarativeStep}: `{ from, to, ops }` with {@link Op}s `rename`, `add`, `remove`, `convert`,
  *   `wrap`, `hoist`, `extract` (1→N), `merge` (N→1); `down` is derived by {@link reverseOp}) or typed
- *   functions ({@link Step}`<TodoItemV1, TodoItemV2>`, built with {@link documentStep}).
+ *   functions ({@link Step}`<TaskV1, TaskV2>`, built with {@link documentStep}).
  * - **Path**: {@link createStepGraph}`(steps).path(from, to)` composes steps up or down, any shape to any
  *   shape, and compiles once into one function `(entity, { base? }) => entity`.
  *
@@ -40,8 +40,8 @@
  * @example
  * ```ts
  * const graph = createStepGraph(todoSteps);
- * const up = graph.path({ "todo-item": 1 }, { "todo-item": 3, "todo-item-status": 1 });
- * const v3 = up({ "todo-item": editedV1 }, { base: storedV3 }); // group and blocked status kept
+ * const up = graph.path({ "task": 1 }, { "task": 3, "task-state": 1 });
+ * const v3 = up({ "task": editedV1 }, { base: storedV3 }); // group and blocked status kept
  * ```
  *
  * @packageDocumentation

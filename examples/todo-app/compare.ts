@@ -16,7 +16,7 @@ import { resolveManifest, sortManifests } from "../../schemas/manifest.js";
 import type { Registry } from "../../schemas/registry.js";
 import { startEmbeddedServer } from "../../server/embedded.js";
 import { toDivanError } from "../../store/errors.js";
-import { allStrategies, createStrategy } from "../../strategies/all.js";
+import { allStrategies, createStrategy } from "../strategies.js";
 import type { AppChange, AppVersion, Caveat, MigrationCode, Strategy, Taxonomy } from "../../strategies/types.js";
 import { checkInvariants } from "./invariants.js";
 import { collectMetrics, migrationLocOf, packageRoot, type RunMetrics } from "./metrics.js";

@@ -1,6 +1,6 @@
 /**
  * `divan compare [--strategies a,b] [--scenarios x,y] [--out DIR] [--seed N]`: runs the strategy ×
- * scenario matrix of the todo example, writes report.md, report.json and report.html into DIR, and
+ * scenario matrix of the bundled example app, writes report.md, report.json and report.html into DIR, and
  * prints the Markdown table. Uses `COUCHDB_URL` when set, else the embedded server. A progress bar
  * is shown on a TTY. Exits 1 when a run has an unexpected violation or broke.
  */
