@@ -33,6 +33,8 @@ export const ERROR_CODES = [
   "CONFIG_INVALID",
   // an app version whose support ended (drop legacy): update the app
   "APP_RETIRED",
+  // `divan compare`: the compared app change is additive, so no migrating strategy applies
+  "CHANGE_NOT_BREAKING",
   "INTERNAL",
 ] as const;
 
