@@ -108,13 +108,14 @@ function freeText(s: SchemaObject | undefined): boolean {
   if ("pattern" in s || "format" in s || "enum" in s || "const" in s) return false;
   const max = s["maxLength"];
   const min = s["minLength"];
-  return (typeof max !== "number" || max >= 80) && (typeof min !== "number" || min <= 1);
+  return (typeof max !== "number" || max >= 48) && (typeof min !== "number" || min <= 1);
 }
 
 function generate(registry: Registry, type: string, major: number, id: string, seed: number): Doc {
   const overrides = { _id: formatDocId(type, id), [registry.typeField]: type, [registry.versionField]: major };
-  const [doc] = fc.sample(arbitraryFromSchema(registry.schema(type, major).schema, { overrides, allOptional: true }), { seed, numRuns: 1 });
-  return doc as Doc;
+  const [generated] = fc.sample(arbitraryFromSchema(registry.schema(type, major).schema, { overrides, allOptional: true }), { seed, numRuns: 1 });
+  // CouchDB's own attributes (`_rev`, `_attachments`, …) are the store's to set, never generated.
+  return Object.fromEntries(Object.entries(generated as Doc).filter(([k]) => k === "_id" || !k.startsWith("_"))) as Doc;
 }
 
 /**

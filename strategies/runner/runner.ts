@@ -707,7 +707,21 @@ export class Migration extends TypedEmitter<MigrationEvents> {
       }
       const shape: Shape = {};
       for (const it of inputItems) shape[it.type!] = it.version as number;
-      const path = this.pathFor(shape);
+      let path = this.pathFor(shape);
+      if (path instanceof DivanError && path.code === "NO_PATH" && Object.keys(base).length > 0) {
+        // A step may take along a document its target keeps at the same version (`{ a: 3, b: 1 }` → `{ a: 4, b: 1 }`):
+        // then the source shape is the whole entity, the documents already at the target included.
+        const whole: Shape = { ...shape };
+        for (const t of Object.keys(base)) whole[t] = this.to[t]!;
+        const wholePath = this.pathFor(whole);
+        if (!(wholePath instanceof DivanError)) {
+          path = wholePath;
+          for (const t of Object.keys(base)) {
+            input[t] = base[t]!;
+            delete base[t];
+          }
+        }
+      }
       if (path instanceof DivanError) {
         for (const it of remaining) {
           if ("path" in this.o.plan && path.code === "NO_PATH") {
