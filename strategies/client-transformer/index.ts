@@ -202,8 +202,10 @@ export function createClientTransformerStrategy(options: ClientTransformerOption
       deterministicRevs: true,
       ...(options.faults === undefined ? {} : { faults: options.faults }),
     });
-    if (!lazy) await transformer.addSide(newSide, oldSide.name);
+    // Retired first: the back-fill then reads what the retirement removed from the old side as gone, not as
+    // deleted by a user (a device upgrading after the retirement holds those tombstones).
     if (retired) await transformer.retireSide(oldSide.name);
+    if (!lazy) await transformer.addSide(newSide, oldSide.name);
     devices.set(device.device, { transformer, sides: [oldSide, newSide] });
   };
 

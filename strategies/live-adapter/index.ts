@@ -67,7 +67,8 @@ export function createLiveAdapterStrategy(options: LiveAdapterStrategyOptions): 
     const isNewest = device.app.version === to;
     if (legacy === "none" && !isNewest) return { store: device.local, sync };
     // An app ships the steps between shapes it knows; newer steps can only reach it as data.
-    const shipped = stepsOf(device).filter((s) => within(s.from, device.app.shape) && within(s.to, device.app.shape));
+    // A step to a shape the app has: types it drops (documents merged into others) are not in the app's shape.
+    const shipped = stepsOf(device).filter((s) => within(s.to, device.app.shape) && Object.entries(s.from).every(([t, v]) => device.app.shape[t] === undefined || v <= device.app.shape[t]!));
     const adapter = createLiveAdapter(device.local, {
       registry: registryOf(device),
       steps: shipped,
