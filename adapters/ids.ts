@@ -1,9 +1,9 @@
 /**
  * Document ids (DESIGN §2).
  *
- * - single-version and multi-db storage: `<type>:<entityId>` (`todo-item:8f5e…`);
+ * - single-version and multi-db storage: `<type>:<entityId>` (`task:8f5e…`);
  * - multi-version storage: `<type>:<entityId>:v:<version>`;
- * - singletons keep a plain id (`settings`), with `:v:<n>` added in multi-version storage.
+ * - singletons keep a plain id (`preferences`), with `:v:<n>` added in multi-version storage.
  *
  * Types never contain `:`; an entity id may (everything between the first `:` and an optional
  * trailing `:v:<n>` is the entity id).
@@ -11,9 +11,9 @@
 
 /** The parts of a document id. */
 export interface ParsedDocId {
-  /** The document type, e.g. `todo-item`. */
+  /** The document type, e.g. `task`. */
   readonly type: string;
-  /** The entity id; `undefined` for a singleton (`settings`). */
+  /** The entity id; `undefined` for a singleton (`preferences`). */
   readonly entityId: string | undefined;
   /** The major version, present only in multi-version ids (`…:v:3`). */
   readonly version: number | undefined;
@@ -26,7 +26,7 @@ const VERSION_SUFFIX = /:v:(0|[1-9][0-9]*)$/;
  * Returns `undefined` for ids that follow no scheme: empty ids, `_design/…` and `_local/…`, or an empty type or
  * entity id.
  *
- * @example `parseDocId("todo-item:42:v:3")` → `{ type: "todo-item", entityId: "42", version: 3 }`
+ * @example `parseDocId("task:42:v:3")` → `{ type: "task", entityId: "42", version: 3 }`
  */
 export function parseDocId(id: string): ParsedDocId | undefined {
   if (id.length === 0 || id.startsWith("_")) return undefined;
@@ -48,7 +48,7 @@ export function parseDocId(id: string): ParsedDocId | undefined {
 /**
  * Build a document id. `entityId` `undefined` makes a singleton id; a `version` adds the multi-version suffix.
  *
- * @example `formatDocId("todo-item-status", "42")` → `"todo-item-status:42"`
+ * @example `formatDocId("task-state", "42")` → `"task-state:42"`
  */
 export function formatDocId(type: string, entityId: string | undefined, version?: number): string {
   const base = entityId === undefined ? type : `${type}:${entityId}`;

@@ -66,15 +66,15 @@ export interface StepGraph {
   shapes(): Shape[];
   /**
    * The path from `from` to `to`, compiled once (cached). Shapes may be whole manifest shapes
-   * (`{ "todo-item": 3, "todo-item-status": 1, settings: 1 }`): each entity family is routed through
+   * (`{ "task": 3, "task-state": 1, preferences: 1 }`): each entity family is routed through
    * its own steps, and types no step knows translate as themselves when their version is the same.
    *
    * @throws DivanError `NO_PATH` naming the missing link.
    */
   path(from: Shape, to: Shape): CompiledPath;
   /**
-   * Which source documents each target document is made from, e.g. from `{ "todo-item": 2 }` to todo v3:
-   * `{ "todo-item": [todo-item@2], "todo-item-status": [todo-item@2] }`. Function steps count every
+   * Which source documents each target document is made from, e.g. from `{ "task": 2 }` to task v3:
+   * `{ "task": [task@2], "task-state": [task@2] }`. Function steps count every
    * input document as a source of every output document.
    *
    * @throws DivanError `NO_PATH` like {@link StepGraph.path}.
@@ -121,8 +121,8 @@ function copyEntity(e: Entity): Entity {
  * @example
  * ```ts
  * const graph = createStepGraph(todoSteps);
- * const up = graph.path({ "todo-item": 1 }, { "todo-item": 3, "todo-item-status": 1 });
- * const v3 = up({ "todo-item": v1doc }, { base: storedV3 });
+ * const up = graph.path({ "task": 1 }, { "task": 3, "task-state": 1 });
+ * const v3 = up({ "task": v1doc }, { base: storedV3 });
  * ```
  */
 export function createStepGraph(steps: readonly StepDefinition[], options: StepGraphOptions = {}): StepGraph {

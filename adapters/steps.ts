@@ -35,8 +35,8 @@ export interface StepContext<T> {
 /**
  * A step written as two typed functions, for what operations cannot express.
  *
- * With `type` set, `A` and `B` are that type's documents (`Step<TodoItemV1, TodoItemV2>`) and the rest of the
- * entity passes through; without it, `A` and `B` are whole entities (`{ "todo-item": TodoItemV3, … }`).
+ * With `type` set, `A` and `B` are that type's documents (`Step<TaskV1, TaskV2>`) and the rest of the
+ * entity passes through; without it, `A` and `B` are whole entities (`{ "task": TaskV3, … }`).
  * Functions must be pure, must not mutate their arguments, and must keep attributes they do not know
  * (spread the input). `_id`, `_rev` and the version attribute are set by the path afterwards. The path
  * checks every translation: translating the output back (going down: up with the input as base) must
@@ -70,7 +70,7 @@ export function isDeclarativeStep(step: StepDefinition): step is DeclarativeStep
  *
  * @example
  * ```ts
- * const s = documentStep<TodoItemV1, TodoItemV2>("todo-item", 1, 2, { up: (d, { base }) => …, down: (d) => … });
+ * const s = documentStep<TaskV1, TaskV2>("task", 1, 2, { up: (d, { base }) => …, down: (d) => … });
  * ```
  */
 export function documentStep<A extends Doc, B extends Doc>(
@@ -89,7 +89,7 @@ export function documentStep<A extends Doc, B extends Doc>(
   };
 }
 
-/** The default name of a step: `todo-item@2->todo-item@3+todo-item-status@1`. */
+/** The default name of a step: `task@2->task@3+task-state@1`. */
 export function stepName(step: StepDefinition): string {
   return step.name ?? `${shapeKey(step.from)}->${shapeKey(step.to)}`;
 }

@@ -19,11 +19,11 @@ export interface Doc {
 
 /**
  * The documents of one entity id at one shape, keyed by type:
- * `{ "todo-item": {...}, "todo-item-status": {...} }` for a todo at app 3.0.
+ * `{ "task": {...}, "task-state": {...} }` for a task at app 6.0.
  */
 export type Entity = Record<string, Doc>;
 
-/** A set of (type, major version): `{ "todo-item": 3, "todo-item-status": 1 }`. */
+/** A set of (type, major version): `{ "task": 3, "task-state": 1 }`. */
 export type Shape = Record<string, number>;
 
 /** Field names that identify a document's type and major version (defaults `schema` / `version`). */
@@ -34,7 +34,7 @@ export interface DocFields {
   readonly versionField: string;
 }
 
-/** `type@version` pairs of a shape in a stable order, e.g. `todo-item@3+todo-item-status@1`. */
+/** `type@version` pairs of a shape in a stable order, e.g. `task@3+task-state@1`. */
 export function shapeKey(shape: Shape): string {
   return Object.keys(shape)
     .sort()

@@ -26,7 +26,7 @@ import { withLock, lockKind, type LockKind } from "./lock.js";
 export interface MigrateLocalOptions {
   /** The steps (or a graph of them). */
   readonly steps: readonly StepDefinition[] | StepGraph;
-  /** The target shape (the app's manifest resolved, e.g. `{ "todo-item": 3, "todo-item-status": 1 }`). */
+  /** The target shape (the app's manifest resolved, e.g. `{ "task": 3, "task-state": 1 }`). */
   readonly to: Shape;
   /** Verify every written document against this registry (invalid ones are quarantined, never lost). */
   readonly registry?: Registry;

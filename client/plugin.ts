@@ -5,10 +5,10 @@
  * import PouchDB from "pouchdb-browser";
  * import { divan } from "divan/client";
  * const Pouch = PouchDB.plugin(divan);
- * const db = new Pouch("todos");
- * db.divan({ registry, steps: todoSteps, manifest }); // same as db.divan.configure(...)
- * const todo = await db.divan.get("todo-item:42");     // at the app's versions, whatever is stored
- * await db.divan.put({ ...todo, title: "new" });        // the app's version, nothing lost
+ * const db = new Pouch("tasks");
+ * db.divan({ registry, steps: taskSteps, manifest }); // same as db.divan.configure(...)
+ * const task = await db.divan.get("task:42");     // at the app's versions, whatever is stored
+ * await db.divan.put({ ...task, title: "new" });        // the app's version, nothing lost
  * ```
  *
  * `db.divan` is one handle per database instance; until it is configured every method throws

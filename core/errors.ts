@@ -35,6 +35,8 @@ export const ERROR_CODES = [
   "APP_RETIRED",
   // an optional package a feature needs (express, tsx, chart.js, pouchdb-adapter-leveldb) is not installed
   "DEPENDENCY_MISSING",
+  // `divan compare`: the compared app change is additive, so no migrating strategy applies
+  "CHANGE_NOT_BREAKING",
   "INTERNAL",
 ] as const;
 

@@ -27,7 +27,7 @@ export type JsonSchemaLike = object | boolean;
 export interface ArbitraryFromSchemaOptions {
   /** Add up to this many undeclared attributes to every generated object (default 0). */
   unknownKeys?: number;
-  /** Fixed values for top-level properties (e.g. `{ _id: "todo-item:1" }`), overriding the schema. */
+  /** Fixed values for top-level properties (e.g. `{ _id: "task:1" }`), overriding the schema. */
   overrides?: Readonly<Record<string, unknown>>;
   /** Always generate every optional property (default false: present or absent at random). */
   allOptional?: boolean;

@@ -1,6 +1,6 @@
 /**
  * TypeScript types from the versioned schemas (json-schema-to-typescript): one interface per type and
- * major (`TodoItemV2`), a union per type (`TodoItem`), and a type map (`DocOf<"todo-item", 2>`).
+ * major (`TaskV2`), a union per type (`Task`), and a type map (`DocOf<"task", 2>`).
  *
  * Generated interfaces keep an index signature (`[k: string]: unknown`): documents may carry attributes
  * a version does not know, and divan never drops them. Node only (json-schema-to-typescript uses prettier).
@@ -18,7 +18,7 @@ export interface GenerateTypesOptions {
   command?: string;
 }
 
-/** `todo-item` → `TodoItem`. */
+/** `task` → `Task`. */
 export function typeName(type: string): string {
   const name = type
     .split(/[^A-Za-z0-9]+/)
@@ -28,7 +28,7 @@ export function typeName(type: string): string {
   return /^[0-9]/.test(name) ? `T${name}` : name;
 }
 
-/** `todo-item`, 2 → `TodoItemV2`. */
+/** `task`, 2 → `TaskV2`. */
 export function interfaceName(type: string, major: number): string {
   return `${typeName(type)}V${major}`;
 }
@@ -93,7 +93,7 @@ export async function generateTypes(registry: Registry, options: GenerateTypesOp
     "/** A type name known to the schemas. */",
     "export type DocType = keyof DocTypes;",
     "",
-    "/** The document type of `type@major`, e.g. `DocOf<\"todo-item\", 2>`. */",
+    "/** The document type of `type@major`, e.g. `DocOf<\"task\", 2>`. */",
     "export type DocOf<T extends DocType, V extends keyof DocTypes[T]> = DocTypes[T][V];",
     "",
     "/** Any known document. */",

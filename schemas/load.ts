@@ -50,7 +50,7 @@ export async function loadSchemaFiles(dir: string): Promise<SchemaFile[]> {
       if (!f.isFile() || f.name.startsWith(".") || !f.name.endsWith(".json")) continue;
       const m = VERSION_FILE.exec(f.name);
       if (!m) {
-        throw new DivanError("SCHEMA_LOAD_FAILED", `${join(dir, type, f.name)}: schema files are named <major>.<minor>.json (e.g. 1.0.json).`, {
+        throw new DivanError("SCHEMA_LOAD_FAILED", `${join(dir, type, f.name)}: schema files are named <major>.<minor>.json (e.g. 2.1.json).`, {
           details: { file: join(dir, type, f.name) },
         });
       }

@@ -1,6 +1,6 @@
 /**
  * App manifests: what an app version needs, like a package.json (DESIGN §2):
- * `{ "name": "todo-app", "version": "2.0.0", "dependencies": { "todo-item": "^2.0.0" } }`.
+ * `{ "name": "task-app", "version": "5.0.0", "dependencies": { "task": "^5.0.0" } }`.
  *
  * A dependency range is matched (with `semver`) against the schema versions the registry holds,
  * written `<major>.<minor>.0`. Browser-safe.
@@ -15,7 +15,7 @@ export interface Manifest {
   name: string;
   /** App version (semver). */
   version: string;
-  /** Type → semver range of schema versions, e.g. `{ "todo-item": "^2.0.0" }`. */
+  /** Type → semver range of schema versions, e.g. `{ "task": "^5.0.0" }`. */
   dependencies: Record<string, string>;
 }
 
@@ -56,13 +56,13 @@ export function parseManifest(json: unknown, source = "manifest"): Manifest {
   const o = json as Record<string, unknown>;
   if (typeof o["name"] !== "string" || o["name"] === "") fail(`${source}: "name" must be a non-empty string.`, { source });
   const version = o["version"];
-  if (typeof version !== "string" || semver.valid(version) === null) fail(`${source}: "version" must be a semantic version like "2.0.0".`, { source });
+  if (typeof version !== "string" || semver.valid(version) === null) fail(`${source}: "version" must be a semantic version like "4.2.0".`, { source });
   const deps = o["dependencies"];
   if (typeof deps !== "object" || deps === null || Array.isArray(deps)) fail(`${source}: "dependencies" must be an object of type → version range.`, { source });
   const dependencies: Record<string, string> = {};
   for (const [type, range] of Object.entries(deps as Record<string, unknown>)) {
     if (typeof range !== "string" || semver.validRange(range) === null) {
-      fail(`${source}: dependency "${type}" must be a semver range like "^1.0.0".`, { source, type });
+      fail(`${source}: dependency "${type}" must be a semver range like "^4.0.0".`, { source, type });
     }
     dependencies[type] = range;
   }
@@ -92,7 +92,7 @@ export function majorsSatisfying(registry: Registry, type: string, range: string
 /**
  * Resolves a manifest to concrete (type → major) pairs: for each dependency, the newest major that has a
  * schema version satisfying the range. Throws `MANIFEST_INVALID` for an unknown type or a range nothing
- * satisfies (e.g. `^1.2.0` when only 1.0 and 1.1 exist).
+ * satisfies (e.g. `^4.2.0` when only 4.0 and 4.1 exist).
  */
 export function resolveManifest(manifest: Manifest, registry: Registry): Shape {
   const shape: Shape = {};
@@ -117,7 +117,7 @@ export function resolveManifest(manifest: Manifest, registry: Registry): Shape {
 /**
  * The compatibility matrix: for each app version (manifest) and each `type@major` in the registry,
  * whether the app reads and writes it (`read-write`: the major it resolves to), only reads it (`read`:
- * an older major its range still admits, e.g. `>=1.0.0 <3.0.0`), or cannot use it (`none`).
+ * an older major its range still admits, e.g. `>=4.0.0 <6.0.0`), or cannot use it (`none`).
  * Minor versions never change access: they are non-breaking revisions of one major.
  */
 export function compatibilityMatrix(manifests: readonly Manifest[], registry: Registry): CompatibilityMatrix {

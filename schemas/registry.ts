@@ -13,7 +13,7 @@ export type { JsonSchema } from "./ajv.js";
 
 /** One schema file: `<type>/<major>.<minor>.json`. */
 export interface SchemaFile {
-  /** Document type, e.g. `todo-item`. */
+  /** Document type, e.g. `task`. */
   type: string;
   /** Major version (what documents carry). */
   major: number;

@@ -6,7 +6,7 @@
  * - {@link readEntityAt}: an entity's documents at one shape (what a transformer or an app reads).
  * - {@link scanVersions}: page through every document of some `type@version`s (for back-fill and purge).
  * - {@link versionView}: a {@link DocumentStore} that shows an app the documents of its shape under
- *   plain ids (`todo-item:<id>`) while the database underneath holds versioned ids, so app code written for
+ *   plain ids (`task:<id>`) while the database underneath holds versioned ids, so app code written for
  *   single-version ids runs unchanged on multi-version storage.
  *
  * Browser-safe: no Node built-ins.
@@ -49,7 +49,7 @@ function versionRange(type: string, entityId: string | undefined): { startkey: s
 /**
  * Every stored (live) version of one document, oldest version first.
  *
- * @example `readVersions(store, "todo-item", "42")` → `[todo-item:42:v:1, todo-item:42:v:3]`
+ * @example `readVersions(store, "task", "42")` → `[task:42:v:1, task:42:v:3]`
  */
 export async function readVersions(store: DocumentStore, type: string, entityId: string | undefined): Promise<Doc[]> {
   const page = await store.allDocs({ ...versionRange(type, entityId), includeDocs: true });
@@ -166,8 +166,8 @@ export interface VersionViewOptions extends VersionFields {
 }
 
 /**
- * A store that shows the documents of `shape` under plain ids. `todo-item:42` reads and writes
- * `todo-item:42:v:3` when `shape["todo-item"]` is 3; other versions of shape types are hidden; ids of
+ * A store that shows the documents of `shape` under plain ids. `task:42` reads and writes
+ * `task:42:v:3` when `shape["task"]` is 3; other versions of shape types are hidden; ids of
  * types outside the shape (notices, `app-support`, unknown types) pass through untouched.
  *
  * Written documents keep their attributes; tombstones of shape types get the type and version

@@ -1,19 +1,19 @@
 /**
  * Replication channels (DESIGN §2, chesterfield-migration.md "Replication channels"): the Mango
  * selector an app version replicates with when every version of a document lives in one database
- * (`todo-item:<id>:v:3` next to `todo-item:<id>:v:1`).
+ * (`task:<id>:v:3` next to `task:<id>:v:1`).
  *
  * Two forms, both plain Mango that PouchDB replication (`selector`) and CouchDB `_changes?filter=_selector`
  * accept:
  *
  * - **exact** (`$or`): only the documents of the versions the app reads and writes, plus (by default)
  *   documents that carry no type at all (notices such as `app-support` or the `divan-retired` signal):
- *   `{ $or: [ { schema: "todo-item", version: 3 }, { schema: "todo-item-status", version: 1 }, { schema: { $exists: false } } ] }`.
+ *   `{ $or: [ { schema: "task", version: 3 }, { schema: "task-state", version: 1 }, { schema: { $exists: false } } ] }`.
  *   Smallest traffic; a device that upgrades pulls its new versions then.
  * - **newer** (`$not … $lt`): everything except versions older than the app's, so newer documents
  *   already wait on the device when the app updates (a "seamless migration"), and unknown types flow
- *   through: `{ $not: { schema: "todo-item", version: { $lt: 2 } } }`. With several types this is written
- *   `{ $nor: [ { schema: "todo-item", version: { $lt: 3 } }, { schema: "todo-item-status", version: { $lt: 1 } } ] }`,
+ *   through: `{ $not: { schema: "task", version: { $lt: 2 } } }`. With several types this is written
+ *   `{ $nor: [ { schema: "task", version: { $lt: 3 } }, { schema: "task-state", version: { $lt: 1 } } ] }`,
  *   never as `$and` of several `$not`: PouchDB's selector normaliser merges the `$not`s of an `$and`
  *   into one, silently keeping only the last (pouchdb-selector-core 7–9), which CouchDB does not.
  *
@@ -52,7 +52,7 @@ export interface ChannelOptions {
 export interface ManifestChannelOptions extends ChannelOptions {
   /**
    * The schema registry to resolve dependency ranges with (the newest major satisfying each range).
-   * Without it, a range must name one major (`^3.0.0`, `~3.1.0`, `3.x`, `3.2.0`).
+   * Without it, a range must name one major (`^6.0.0`, `~6.1.0`, `6.x`, `6.2.0`).
    */
   registry?: Registry;
 }
@@ -63,10 +63,10 @@ export interface ManifestChannelOptions extends ChannelOptions {
  * @throws DivanError `CONFIG_INVALID` for an empty shape or a version that is not a non-negative integer.
  * @example
  * ```ts
- * channelSelector({ "todo-item": 3, "todo-item-status": 1 })
- * // { $or: [ { schema: "todo-item", version: 3 }, { schema: "todo-item-status", version: 1 }, { schema: { $exists: false } } ] }
- * channelSelector({ "todo-item": 2 }, { form: "newer" })
- * // { $not: { schema: "todo-item", version: { $lt: 2 } } }
+ * channelSelector({ "task": 3, "task-state": 1 })
+ * // { $or: [ { schema: "task", version: 3 }, { schema: "task-state", version: 1 }, { schema: { $exists: false } } ] }
+ * channelSelector({ "task": 2 }, { form: "newer" })
+ * // { $not: { schema: "task", version: { $lt: 2 } } }
  * ```
  */
 export function channelSelector(shape: ChannelShape, options: ChannelOptions = {}): Selector {
@@ -119,8 +119,8 @@ export function manifestShape(manifest: Manifest, registry?: Registry): Record<s
 /**
  * The Mango selector of an app version's channel, from its manifest.
  *
- * @example `manifestChannel({ name: "todo-app", version: "1.0.0", dependencies: { "todo-item": "^1.0.0" } })`
- * → `{ $or: [ { schema: "todo-item", version: 1 }, { schema: { $exists: false } } ] }`
+ * @example `manifestChannel({ name: "task-app", version: "4.0.0", dependencies: { "task": "^4.0.0" } })`
+ * → `{ $or: [ { schema: "task", version: 1 }, { schema: { $exists: false } } ] }`
  */
 export function manifestChannel(manifest: Manifest, options: ManifestChannelOptions = {}): Selector {
   return channelSelector(manifestShape(manifest, options.registry), options);
@@ -146,8 +146,8 @@ export function inChannel(shape: ChannelShape, type: string | undefined, version
  * retired app learns it is retired from its own replication instead of silently losing data.
  *
  * ```json
- * { "_id": "divan-retired", "retired": [ { "app": "1.0.0", "shape": { "todo-item": 1 },
- *   "minimumVersion": "3.0.0", "message": "…", "removal": "delete" } ] }
+ * { "_id": "divan-retired", "retired": [ { "app": "4.0.0", "shape": { "task": 1 },
+ *   "minimumVersion": "6.0.0", "message": "…", "removal": "delete" } ] }
  * ```
  * Clients read it with {@link retirementOf}; `divan/client`'s `syncChannel` reports it as `retired`.
  */

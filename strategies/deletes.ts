@@ -2,12 +2,12 @@
  * Deletions that meet an in-place migration (single-version storage migrated where it is stored:
  * `amended` on the server, `client-side` on devices). An app that has not seen a migration deletes the
  * revision the migration started from; both replicate, and CouchDB's winner is the live, migrated
- * revision: the deleted todo comes back. The rule here: a deletion wins over a concurrent revision.
+ * revision: the deleted document comes back. The rule here: a deletion wins over a concurrent revision.
  *
  * A deleted leaf is *concurrent* with the winning revision when its history meets the winner's (someone
  * deleted, perhaps after editing it, a revision the winner's line built on). Tombstones that end a merged
  * losing branch carry `divan: { merged: true }` (`strategies/runner/conflicts.ts`) and are left alone. When one is
- * found, every live leaf of the document and the entity's other documents (e.g. the `todo-item-status`
+ * found, every live leaf of the document and the entity's other documents (e.g. the `task-state`
  * the migration split off) are deleted. With `deterministicRevs` the tombstones' revisions come from their
  * content and parent, so every replica that applies the rule writes the same ones. Browser-safe.
  */

@@ -35,7 +35,7 @@ export interface RetireOptions {
 /**
  * The `type → majors` that only the retired shape holds: those of `retired` that no shape in `kept` uses.
  *
- * @example `retiredVersions({ "todo-item": 1, settings: 1 }, [{ "todo-item": 3, settings: 1 }])` → `{ "todo-item": [1] }`
+ * @example `retiredVersions({ "task": 1, preferences: 1 }, [{ "task": 3, preferences: 1 }])` → `{ "task": [1] }`
  */
 export function retiredVersions(retired: Readonly<Record<string, number>>, kept: readonly Readonly<Record<string, number>>[]): Record<string, number[]> {
   const out: Record<string, number[]> = {};

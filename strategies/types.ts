@@ -32,7 +32,7 @@ export type VersionShape = Readonly<Record<string, number>>;
 
 /** An app version and the shape its manifest resolves to. */
 export interface AppVersion {
-  /** Semantic version of the app, e.g. `"3.0.0"`. */
+  /** Semantic version of the app, e.g. `"6.0.0"`. */
   readonly version: string;
   /** The documents (type → major) this app version reads and writes. */
   readonly shape: VersionShape;
@@ -40,10 +40,20 @@ export interface AppVersion {
 
 /** The app change a strategy is built to handle: from one app version to another. */
 export interface AppChange {
-  /** The app version before the change, e.g. `"1.0.0"`. */
+  /** The app version before the change, e.g. `"4.0.0"`. */
   readonly from: string;
-  /** The app version after the change, e.g. `"3.0.0"`. */
+  /** The app version after the change, e.g. `"6.0.0"`. */
   readonly to: string;
+}
+
+/**
+ * What every strategy factory takes: the app change the strategy is built for, from the app's own manifests
+ * (`divan compare --config` takes it from `divan.config.*`). The app's steps and registry come with every
+ * {@link ServerContext} and {@link DeviceContext}; factories that take `steps` only override those.
+ */
+export interface StrategyOptions {
+  /** The app versions the strategy migrates between. */
+  readonly change: AppChange;
 }
 
 /** The invariants the harness checks at quiescence after every scenario. */

@@ -6,7 +6,7 @@ import type { Shape } from "../adapters/types.js";
 import { DivanError } from "../core/errors.js";
 import type { AppVersion } from "./types.js";
 
-/** The major of an app version (`"3.0.0"` → 3). */
+/** The major of an app version (`"6.0.0"` → 3). */
 export function appMajor(app: AppVersion): number {
   const major = Number.parseInt(app.version, 10);
   if (!Number.isInteger(major)) throw new DivanError("CONFIG_INVALID", `app version ${app.version} is not a semantic version`, { details: { version: app.version } });

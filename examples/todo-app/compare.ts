@@ -1,10 +1,12 @@
 /**
- * `divan compare`: runs every registered strategy against every scenario in a fresh world, checks
+ * `divan compare`: runs every strategy that applies to an app's change against every scenario (the
+ * templates instantiated for the app's entities) in a fresh world, checks
  * the invariants, collects the metrics and returns one report (written as Markdown, JSON and HTML by
  * `report.ts`). Uses `COUCHDB_URL` when set, else starts the embedded server; devices replicate
  * through a counting proxy so replicated bytes are measured the same way on both.
  */
 import { existsSync } from "node:fs";
+import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
@@ -16,12 +18,16 @@ import { resolveManifest, sortManifests } from "../../schemas/manifest.js";
 import type { Registry } from "../../schemas/registry.js";
 import { startEmbeddedServer } from "../../server/embedded.js";
 import { toDivanError } from "../../store/errors.js";
-import { allStrategies, createStrategy } from "../../strategies/all.js";
+import { createStrategy, strategyNames, TODO_CHANGES, type ComparedChanges } from "../strategies.js";
+import type { StepDefinition } from "../../adapters/steps.js";
+import { loadConfig, loadConfiguredRegistry, loadStepDefinitions } from "../../server/config.js";
+import { deriveDomain, TODO_DOMAIN, type Domain } from "./domain.js";
+import { todoSteps } from "./steps/index.js";
 import type { AppChange, AppVersion, Caveat, MigrationCode, Strategy, Taxonomy } from "../../strategies/types.js";
 import { checkInvariants } from "./invariants.js";
 import { collectMetrics, migrationLocOf, packageRoot, type RunMetrics } from "./metrics.js";
 import { startCountingProxy, type CountingProxy } from "./proxy.js";
-import { SCENARIOS, scenarioByName, type Scenario } from "./scenarios.js";
+import { scenariosFor, type Scenario } from "./scenarios.js";
 import { World, type RefusedAction } from "./world.js";
 
 /** The invariant verdicts as `report.json` lists them. */
@@ -105,6 +111,22 @@ export interface CompareOptions {
   serverUrl?: string;
   /** Called before each run (done = runs finished so far). */
   onProgress?: (progress: CompareProgress) => void;
+  /** The app to compare on (default: the todo example, {@link loadTodoApp}). */
+  app?: ComparedApp;
+}
+
+/** An app as the comparison runs it: its schemas, versions, steps, entities and the change compared. */
+export interface ComparedApp {
+  readonly registry: Registry;
+  /** Every app version (manifest), oldest first. */
+  readonly apps: readonly AppVersion[];
+  readonly steps: readonly StepDefinition[];
+  /** Its entities as the scenario templates use them. */
+  readonly domain: Domain;
+  /** The change(s) compared: which strategies apply. */
+  readonly changes: ComparedChanges;
+  /** The app team's step modules, counted as migration code of the strategies that run the steps. */
+  readonly stepFiles: readonly MigrationCode[];
 }
 
 /** The default seed. */
@@ -127,16 +149,68 @@ export async function loadTodoExample(): Promise<{ registry: Registry; apps: App
   return { registry, apps: manifests.map((m) => ({ version: m.version, shape: resolveManifest(m, registry) })) };
 }
 
+/** The todo example as the comparison runs it: its hand-written app, 1.0.0 → 3.0.0 and 1.0.0 → 1.1.0. */
+export async function loadTodoApp(): Promise<ComparedApp> {
+  const { registry, apps } = await loadTodoExample();
+  return { registry, apps, steps: todoSteps, domain: TODO_DOMAIN, changes: TODO_CHANGES, stepFiles: todoStepFiles };
+}
+
+/** What {@link loadConfiguredApp} found besides the app. */
+export interface ConfiguredApp {
+  readonly app: ComparedApp;
+  /** The compared change. */
+  readonly change: AppChange;
+  /** False when no type changes major (an additive change: only `non-breaking` applies). */
+  readonly breaking: boolean;
+}
+
+/**
+ * An app from its `divan.config.*` (`file`), for `divan compare --config`: the change is `from` → `to`,
+ * by default the two newest manifests.
+ *
+ * @throws DivanError `CONFIG_INVALID` when the config, a version or the domain cannot be found.
+ */
+export async function loadConfiguredApp(file: string, change: { from?: string; to?: string } = {}): Promise<ConfiguredApp> {
+  const config = await loadConfig({ file });
+  const registry = await loadConfiguredRegistry(config);
+  const manifests = sortManifests(await loadManifests(config.manifests));
+  const apps = manifests.map((m) => ({ version: m.version, shape: resolveManifest(m, registry) }));
+  const find = (version: string | undefined, fallback: number): AppVersion => {
+    const app = version === undefined ? apps[apps.length + fallback] : apps.find((a) => a.version === version);
+    if (app === undefined) {
+      throw new DivanError("CONFIG_INVALID", version === undefined ? `${config.manifests} holds fewer than two manifests: nothing to compare.` : `No manifest for app ${version} in ${config.manifests}.`, {
+        details: { version },
+      });
+    }
+    return app;
+  };
+  const to = find(change.to, -1);
+  const from = find(change.from, change.to === undefined ? -2 : apps.indexOf(to) - 1 - apps.length);
+  const compared = { from: from.version, to: to.version };
+  const breaking = Object.entries(from.shape).some(([t, major]) => to.shape[t] !== major);
+  const steps = await loadStepDefinitions(config.steps);
+  const domain = deriveDomain(registry, steps, apps, compared);
+  return { app: { registry, apps, steps, domain, changes: breaking ? { breaking: compared } : { nonBreaking: compared }, stepFiles: await stepFilesOf(config.steps) }, change: compared, breaking };
+}
+
+/** The step modules of an app: every module in the folder of its steps module (`steps/index.ts` lists the others). */
+async function stepFilesOf(stepsModule: string): Promise<MigrationCode[]> {
+  const dir = path.dirname(stepsModule);
+  const names = (await readdir(dir)).filter((n) => /\.(ts|mts|js|mjs)$/.test(n) && !n.endsWith(".d.ts")).sort();
+  return names.map((n) => ({ path: path.relative(packageRoot(), path.join(dir, n)), why: n === path.basename(stepsModule) ? "the app's steps module" : "a step module of the app" }));
+}
+
+
 /** Runs the matrix and returns the report. Every run gets its own databases, removed afterwards. */
 export async function runComparison(options: CompareOptions = {}): Promise<ComparisonReport> {
   const seed = options.seed ?? DEFAULT_SEED;
   if (!Number.isSafeInteger(seed)) throw new DivanError("CONFIG_INVALID", `The seed must be an integer, not ${String(seed)}.`);
+  const app = options.app ?? (await loadTodoApp());
   const factories: (() => Strategy)[] = options.factories
     ? [...options.factories]
-    : (options.strategies?.length ? options.strategies : allStrategies().map((s) => s.name)).map((n) => () => createStrategy(n));
+    : (options.strategies?.length ? options.strategies : strategyNames(app.changes)).map((n) => () => createStrategy(n, app.changes));
   const strategyList = factories.map((create) => create());
-  const scenarioList = options.scenarios?.length ? options.scenarios.map((n) => scenarioByName(n)) : [...SCENARIOS];
-  const { registry, apps } = await loadTodoExample();
+  const scenarioList = scenariosFor(app.domain, options.scenarios);
 
   const external = options.serverUrl ?? process.env["COUCHDB_URL"];
   const embedded = external ? undefined : await startEmbeddedServer();
@@ -149,11 +223,11 @@ export async function runComparison(options: CompareOptions = {}): Promise<Compa
     proxy = await startCountingProxy(serverUrl);
     const total = strategyList.length * scenarioList.length;
     for (const [i, s] of strategyList.entries()) {
-      const loc = await migrationLocOf(migrationFiles(s));
+      const loc = await migrationLocOf(migrationFiles(s, app));
       const create = factories[i] as () => Strategy;
       for (const scenario of scenarioList) {
         options.onProgress?.({ done: runs.length, total, strategy: s.name, scenario: scenario.name });
-        runs.push(await runOne(create, scenario, { seed, serverUrl, proxy, registry, apps, loc }));
+        runs.push(await runOne(create, scenario, { seed, serverUrl, proxy, app, loc }));
       }
     }
     options.onProgress?.({ done: runs.length, total, strategy: "", scenario: "" });
@@ -164,7 +238,7 @@ export async function runComparison(options: CompareOptions = {}): Promise<Compa
   return {
     seed,
     server,
-    strategies: strategyList.map(summary),
+    strategies: strategyList.map((s) => summary(s, app)),
     scenarios: scenarioList.map((s) => ({ name: s.name, description: s.description })),
     runs,
   };
@@ -185,19 +259,19 @@ const todoStepFiles: readonly MigrationCode[] = [
   { path: "examples/todo-app/steps/2-to-3.ts", why: "todo-item 2↔3: status into its own document, group added (declarative step)" },
 ];
 
-/** The files of a strategy's migration code; `"steps"` are the todo app's step modules. */
-function migrationFiles(s: Strategy): readonly MigrationCode[] {
-  return s.migrationCode === "steps" ? todoStepFiles : s.migrationCode;
+/** The files of a strategy's migration code; `"steps"` are the app's step modules. */
+function migrationFiles(s: Strategy, app: ComparedApp): readonly MigrationCode[] {
+  return s.migrationCode === "steps" ? app.stepFiles : s.migrationCode;
 }
 
-function summary(s: Strategy): StrategySummary {
+function summary(s: Strategy, app: ComparedApp): StrategySummary {
   return {
     name: s.name,
     description: s.description,
     taxonomy: s.taxonomy,
     change: s.change,
     caveats: [...s.caveats],
-    migrationCode: [...migrationFiles(s)],
+    migrationCode: [...migrationFiles(s, app)],
   };
 }
 
@@ -205,8 +279,7 @@ interface RunContext {
   seed: number;
   serverUrl: string;
   proxy: CountingProxy;
-  registry: Registry;
-  apps: AppVersion[];
+  app: ComparedApp;
   loc: number;
 }
 
@@ -224,8 +297,10 @@ async function runOne(create: () => Strategy, scenario: Scenario, ctx: RunContex
       seed: ctx.seed,
       serverUrl: ctx.serverUrl,
       proxy: ctx.proxy,
-      registry: ctx.registry,
-      apps: ctx.apps,
+      registry: ctx.app.registry,
+      apps: ctx.app.apps,
+      steps: ctx.app.steps,
+      domain: ctx.app.domain,
     });
     await world.play(scenario.events);
     for (const d of world.devices.values()) d.online = true;

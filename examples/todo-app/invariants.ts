@@ -9,6 +9,7 @@ import type { Doc, DocumentStore } from "../../store/port.js";
 import type { Caveat, InvariantName, Strategy } from "../../strategies/types.js";
 import { SUPPORT_NOTICE_ID } from "./app.js";
 import type { ModelTodo } from "./model.js";
+import type { Domain } from "./domain.js";
 import { allDocsOf, type RunFacts, type World } from "./world.js";
 
 /** The verdict of one invariant. */
@@ -67,7 +68,7 @@ export async function checkInvariants(world: World, _scenario?: string): Promise
   const lost = lostDocuments(world.model.all(), serverAll);
   raw.push({ name: "no-lost-documents", violations: plain(lost.violations), ok: `all ${world.model.live().length} todos users kept are on the server, none deleted came back` });
 
-  const fields = lostFields(world.model.all(), serverAll, await serverLeaves(world, world.model.all().filter((m) => m.concurrent)));
+  const fields = lostFields(world.domain, world.model.all(), serverAll, await serverLeaves(world, world.model.all().filter((m) => m.concurrent)));
   raw.push({ name: "no-lost-fields", violations: plain(fields), ok: "every value users set is on the server" });
 
   raw.push({ name: "apps-read-their-data", violations: readProblems(world), ok: `${world.checks.length} reads by every app version showed every todo correctly` });
@@ -208,7 +209,7 @@ async function serverLeaves(world: World, todos: readonly ModelTodo[]): Promise<
   return out;
 }
 
-function lostFields(model: readonly ModelTodo[], server: readonly Doc[], leaves: readonly Doc[]): string[] {
+function lostFields(domain: Domain, model: readonly ModelTodo[], server: readonly Doc[], leaves: readonly Doc[]): string[] {
   const out: string[] = [];
   for (const m of model) {
     // Deleted, or deleted and edited concurrently: the values on a deleted branch are gone on purpose.
@@ -216,16 +217,7 @@ function lostFields(model: readonly ModelTodo[], server: readonly Doc[], leaves:
     const docs = docsOfEntity(m.concurrent ? leaves : server, m.id);
     if (docs.length === 0) continue; // counted as a lost document (or deleted: a contested todo)
     const where = m.concurrent ? "on no server revision" : "on no server document";
-    const has = (test: (d: Doc) => boolean): boolean => docs.some(test);
-    if (!has((d) => d["title"] === m.title)) out.push(`"${m.label}": title ${JSON.stringify(m.title)} is ${where}`);
-    const done = m.status === "done";
-    const binary = m.status === "active" || m.status === "done";
-    const statusKept = has((d) => d["status"] === m.status || (binary && d["status"] === undefined && d["isDone"] === done));
-    if (!statusKept) out.push(`"${m.label}": status ${m.status} is ${where}`);
-    if (m.isImportant !== undefined && !has((d) => d["isImportant"] === m.isImportant)) {
-      out.push(`"${m.label}": isImportant ${String(m.isImportant)} is ${where}`);
-    }
-    if (m.group !== undefined && !has((d) => d["group"] === m.group)) out.push(`"${m.label}": group ${JSON.stringify(m.group)} is ${where}`);
+    out.push(...domain.lostFields(m, (test) => docs.some(test), where));
   }
   return out;
 }

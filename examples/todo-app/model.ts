@@ -35,6 +35,8 @@ export interface ModelTodo {
   isImportant?: boolean;
   /** Set once a user moved it to a group. */
   group?: string;
+  /** The group an app shows before a user set one. */
+  groupDefault: unknown;
   deleted: boolean;
   /** Edited (or deleted) on a device that had not received another edit: see the module comment. */
   concurrent: boolean;
@@ -52,17 +54,24 @@ const SEQUENTIAL: ActionKind = { concurrent: false, contested: false };
 export class UserModel {
   readonly #todos = new Map<string, ModelTodo>();
   readonly #labels = new Map<string, string>();
+  readonly #groupDefault: unknown;
+
+  /** `groupDefault`: the new field's value on an entity nobody set it on (the todo app's group: `"default"`). */
+  constructor(groupDefault: unknown = "default") {
+    this.#groupDefault = groupDefault;
+  }
 
   /** Records a created todo. */
   created(label: string, todo: Todo): void {
     this.#labels.set(label, todo.id);
-    const start = (): Record<ModelField, unknown[]> => ({ title: [todo.title], status: ["active"], isImportant: [false], group: ["default"] });
+    const start = (): Record<ModelField, unknown[]> => ({ title: [todo.title], status: ["active"], isImportant: [false], group: [this.#groupDefault] });
     const m: ModelTodo = {
       id: todo.id,
       label,
       title: todo.title,
       status: "active",
       createdAt: todo.createdAt,
+      groupDefault: this.#groupDefault,
       deleted: false,
       concurrent: false,
       contested: false,
@@ -129,7 +138,7 @@ export function expectedView(m: ModelTodo, features: AppFeatures): Todo {
   const v: Todo = { id: m.id, title: m.title, createdAt: m.createdAt, done: m.status === "done" };
   if (features.status) v.status = m.status;
   if (features.important) v.isImportant = m.isImportant ?? false;
-  if (features.group) v.group = m.group ?? "default";
+  if (features.group) v.group = (m.group ?? m.groupDefault) as string;
   return v;
 }
 

@@ -1,9 +1,13 @@
 /**
- * The named scenarios of DESIGN §4, from the article that motivated divan, as scripts of world
+ * The named scenarios of DESIGN §4, from the article that motivated divan, as templates of world
  * events. "old" and "new" are the app versions of the strategy's change (e.g. 1.0 → 3.0 for a
  * breaking change, 1.0 → 1.1 for the non-breaking one), so every scenario runs against any strategy.
+ * The events name what an app does to its entities (create one, edit the text field every version
+ * knows, set the field only the new version knows, delete), so {@link scenariosFor} instantiates them
+ * for any app's domain; on the todo app they are the stories as told.
  */
 import { DivanError } from "../../core/errors.js";
+import type { Domain } from "./domain.js";
 import type { ScenarioEvent } from "./world.js";
 
 /** A named script of world events. */
@@ -147,6 +151,21 @@ const dropLegacy: Scenario = {
 
 /** Every scenario, in report order. */
 export const SCENARIOS: readonly Scenario[] = [haneen, basti, marten, conflictStorm, legacyForever, dropLegacy];
+
+/**
+ * The scenarios for an app's `domain`: events it has no field for are left out (an app without the todo
+ * app's done flag skips `set-done` and `set-status`; one without a field only the new version knows skips
+ * `set-new-field`). On the todo domain these are {@link SCENARIOS} unchanged.
+ */
+export function scenariosFor(domain: Domain, names?: readonly string[]): Scenario[] {
+  const chosen = names?.length ? names.map((n) => scenarioByName(n)) : [...SCENARIOS];
+  const keep = (e: ScenarioEvent): boolean => {
+    if (e.kind === "set-done" || e.kind === "set-status") return domain.hasDone;
+    if (e.kind === "set-new-field") return domain.hasNewField;
+    return true;
+  };
+  return chosen.map((s) => (s.events.every(keep) ? s : { ...s, events: s.events.filter(keep) }));
+}
 
 /** The names of every scenario, in report order. */
 export function scenarioNames(): string[] {

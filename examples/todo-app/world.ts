@@ -28,7 +28,8 @@ import type {
   Strategy,
   SyncChannel,
 } from "../../strategies/types.js";
-import { SUPPORT_NOTICE_ID, TodoApp, type TodoList, type TodoPatch } from "./app.js";
+import { SUPPORT_NOTICE_ID, type TodoList, type TodoPatch } from "./app.js";
+import { TODO_DOMAIN, type Domain, type DomainApp } from "./domain.js";
 import { UserModel, wrongFields } from "./model.js";
 import type { CountingProxy } from "./proxy.js";
 import { seededClock, seededRandom, type Random } from "./seed.js";
@@ -97,7 +98,7 @@ export interface Device {
   /** Installed the new app while offline and has not synced since. */
   upgradedOffline: boolean;
   binding: DeviceBinding;
-  todoApp: TodoApp;
+  todoApp: DomainApp;
   /** What the strategy sees of the device (replaced on upgrade). */
   context: DeviceContext;
   /** Every local database of the device (main first). */
@@ -122,6 +123,8 @@ export interface WorldOptions {
   registry: Registry;
   /** The app's steps (default: the todo example's). */
   steps?: readonly StepDefinition[];
+  /** The app's entities as scenarios use them (default: the todo example's, with its hand-written app). */
+  domain?: Domain;
   /** Every app version the example knows, oldest first. */
   apps: readonly AppVersion[];
 }
@@ -134,7 +137,8 @@ const MemoryPouch = pouchDefaults({ adapter: "memory" });
 export class World {
   readonly options: WorldOptions;
   readonly strategy: Strategy;
-  readonly model = new UserModel();
+  readonly model: UserModel;
+  readonly domain: Domain;
   /** What the script did so far, as the generator judges it (which user actions were concurrent). */
   readonly script = new ScriptState();
   readonly clock: Clock;
@@ -164,6 +168,8 @@ export class World {
   private constructor(options: WorldOptions, database: string, main: DocumentStore, memory: MemoryServer | undefined) {
     this.options = options;
     this.strategy = options.strategy;
+    this.domain = options.domain ?? TODO_DOMAIN;
+    this.model = new UserModel(this.domain.newDefault);
     this.#database = database;
     this.#memory = memory;
     this.clock = seededClock();
@@ -254,7 +260,7 @@ export class World {
       }
       case "set-new-field": {
         const d = this.device(event.device);
-        const patch: TodoPatch = d.todoApp.features.group ? { group: event.value } : { isImportant: true };
+        const patch: TodoPatch = d.todoApp.features.group ? { group: this.domain.newValue(event.value) as string } : { isImportant: true };
         await this.#update(event.device, event.todo, patch, facts);
         return;
       }
@@ -278,20 +284,21 @@ export class World {
       case "push-first-document": {
         const d = this.device(event.device);
         const id = this.#idOf(event.todo);
-        // The todo-item document under either id scheme (`todo-item:<id>`, or `todo-item:<id>:v:<n>` in
-        // multi-version storage), in the first channel whose database holds one (a device may hold a todo in
+        // The entity's first document under either id scheme (`<root>:<id>`, or `<root>:<id>:v:<n>` in
+        // multi-version storage), in the first channel whose database holds one (a device may hold an entity in
         // its old version's database only).
         let pushed = false;
+        const root = this.domain.root;
         for (const channel of d.binding.sync) {
-          const first = (await channel.local.allDocs({ startkey: `todo-item:${id}`, endkey: `todo-item:${id}:\uffff` })).rows.filter(
-            (r) => r.id === `todo-item:${id}` || r.id.startsWith(`todo-item:${id}:v:`),
+          const first = (await channel.local.allDocs({ startkey: `${root}:${id}`, endkey: `${root}:${id}:\uffff` })).rows.filter(
+            (r) => r.id === `${root}:${id}` || r.id.startsWith(`${root}:${id}:v:`),
           );
           if (first.length === 0) continue;
           await replicate(channel.local, await this.#channelRemote(channel), { docIds: first.map((r) => r.id) });
           pushed = true;
           break;
         }
-        if (!pushed) throw new DivanError("CONFIG_INVALID", `push-first-document: device ${event.device} holds no todo-item of "${event.todo}".`);
+        if (!pushed) throw new DivanError("CONFIG_INVALID", `push-first-document: device ${event.device} holds no ${root} of "${event.todo}".`);
         await this.strategy.settle(this.server);
         return;
       }
@@ -552,7 +559,7 @@ export class World {
       registry: this.server.registry,
     };
     const binding = await this.strategy.openDevice(context);
-    const d: Device = { name, app, online: true, retired: false, gone: false, upgradedOffline: false, binding, context, locals, todoApp: undefined as unknown as TodoApp };
+    const d: Device = { name, app, online: true, retired: false, gone: false, upgradedOffline: false, binding, context, locals, todoApp: undefined as unknown as DomainApp };
     d.todoApp = this.#newTodoApp(d);
     return d;
   }
@@ -580,8 +587,8 @@ export class World {
     if (event.kind === "retire") this.facts.retired = true;
   }
 
-  #newTodoApp(d: Device): TodoApp {
-    return new TodoApp({
+  #newTodoApp(d: Device): DomainApp {
+    return this.domain.createApp({
       store: d.binding.store,
       app: d.app,
       registry: this.options.registry,

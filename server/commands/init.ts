@@ -1,5 +1,5 @@
 /**
- * `divan init [DIR] [--force]`: starts an app's divan folder from the todo example (DESIGN §9), which is
+ * `divan init [DIR] [--force]`: starts an app's divan folder from the bundled example app, `examples/todo-app` (DESIGN §9), which is
  * laid out as an app lays it out: `divan.config.ts`, `schemas/`, `manifests/`, `steps/` and the generated
  * `types.ts`. Imports of divan's own modules in the copied TypeScript files become package imports
  * (`divan`, `divan/server`, `divan/client`), so the copy works where the `divan` package is installed.
@@ -128,7 +128,7 @@ async function appPackageJson(dir: string, template: string): Promise<Record<str
 export function register(program: Command): void {
   program
     .command("init")
-    .description("Start an app's divan folder (divan.config.ts, schemas, manifests, steps, types.ts) from the todo example")
+    .description("Start an app's divan folder (divan.config.ts, schemas, manifests, steps, types.ts) from the bundled example app (examples/todo-app)")
     .argument("[dir]", "folder to fill (created when missing)", ".")
     .option("--force", "overwrite existing files")
     .action(async (dir: string, opts: { force?: boolean }) => {

@@ -7,8 +7,8 @@
  * app's `divan.config.*` when not given (`server/config.ts`).
  *
  * Runs the eager runner (`strategies/runner`) on the database: in place, or copied into `--target` (a new or
- * empty database, or divan's earlier copy of the same source). `--to todo-item@3` is completed from the steps to
- * the family's shape (`todo-item@3, todo-item-status@1`). Takes the lease in the state database (`<db>$divan`),
+ * empty database, or divan's earlier copy of the same source). `--to task@3` is completed from the steps to
+ * the family's shape (`task@3, task-state@1`). Takes the lease in the state database (`<db>$divan`),
  * resumes from the job's checkpoint, validates every translation against its target schema before writing it,
  * shows a cli-progress bar on a TTY (one line per 10% otherwise), prints the totals and what was quarantined,
  * and exits 0 when everything is migrated and valid, 1 when a document is quarantined (now or, still where it
@@ -66,9 +66,9 @@ export interface MigrationCliOptions {
 }
 
 /**
- * A target shape from `--to`: a manifest version (`3.0.0`, resolved with the registry) or a list of
- * `type@major` (`todo-item@3,todo-item-status@1`). With the step `graph`, a `type@major` list is completed
- * to the whole shape of its entity family (`todo-item@3` → `todo-item@3, todo-item-status@1`), see
+ * A target shape from `--to`: a manifest version (`6.0.0`, resolved with the registry) or a list of
+ * `type@major` (`task@3,task-state@1`). With the step `graph`, a `type@major` list is completed
+ * to the whole shape of its entity family (`task@3` → `task@3, task-state@1`), see
  * {@link completeTarget}.
  */
 export async function resolveTarget(to: string, registry: Registry, manifestsDir: string, graph?: StepGraph): Promise<Shape> {
@@ -76,7 +76,7 @@ export async function resolveTarget(to: string, registry: Registry, manifestsDir
     const shape: Shape = {};
     for (const part of to.split(",").map((p) => p.trim()).filter((p) => p.length > 0)) {
       const m = /^([^@\s]+)@(\d+)$/.exec(part);
-      if (m === null) throw new DivanError("CONFIG_INVALID", `--to: "${part}" is not type@major (e.g. todo-item@3)`);
+      if (m === null) throw new DivanError("CONFIG_INVALID", `--to: "${part}" is not type@major (e.g. task@3)`);
       const [type, major] = [m[1]!, Number(m[2])];
       // A type the schemas know at other majors only is a typo, not a target (an unknown type passes: divan ignores it).
       if (registry.majors(type).length > 0 && !registry.has(type, major)) {
@@ -95,8 +95,8 @@ export async function resolveTarget(to: string, registry: Registry, manifestsDir
 }
 
 /**
- * Completes a `type@major` target to the shapes the steps know: `todo-item@3` alone is no shape of the
- * todo family (its v3 is `todo-item@3` + `todo-item-status@1`), so a run to it would find no path. Every
+ * Completes a `type@major` target to the shapes the steps know: `task@3` alone is no shape of the
+ * task family (its v3 is `task@3` + `task-state@1`), so a run to it would find no path. Every
  * `type@major` of `to` that is part of exactly one step shape consistent with `to` gets that shape's other
  * types added; a target that already contains a whole shape, or names types no step knows, is kept as is.
  *
@@ -195,7 +195,7 @@ export async function openStateDb(config: ResolvedConfig, written: string, creat
 export function migrationOptions(cmd: Command): Command {
   return configOption(cmd)
     .option("--db <url>", "database URL (http://host:5984/db, credentials as user:password@host; never printed) or local PouchDB name (default: db of the config)")
-    .requiredOption("--to <version>", "target: a manifest version (3.0.0) or type@major,... (todo-item@3,todo-item-status@1)")
+    .requiredOption("--to <version>", "target: a manifest version (6.0.0) or type@major,... (task@3,task-state@1)")
     .option("--target <url>", "copy into this database instead of migrating in place")
     .option("--schemas <dir>", "folder of <type>/<major>.<minor>.json schema files", "schemas")
     .option("--manifests <dir>", "folder of <app-version>.json manifests", "manifests")

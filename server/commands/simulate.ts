@@ -1,6 +1,6 @@
 /**
  * `divan simulate [--strategies a,b] [--runs N] [--seed S] [--replay FILE] [--minimize] [--http] [--out DIR]`:
- * plays seeded random scripts of the todo example against strategies (the same world, invariants and
+ * plays seeded random scripts of the bundled example app against strategies (the same world, invariants and
  * caveats as `divan compare`), prints a summary table with runs per second, writes every failing script
  * as replayable JSON into DIR, and with `--minimize` shrinks each one first. Exits 1 on an unexpected
  * failure. The fast in-process world by default; `--http` plays over HTTP (the embedded server, or
@@ -10,7 +10,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Command } from "commander";
 import { DivanError } from "../../core/errors.js";
-import { createStrategy } from "../../strategies/all.js";
+import { createStrategy } from "../../examples/strategies.js";
 import { assertLegal, type Script } from "../../examples/todo-app/simulate/script.js";
 import { importPeer } from "../../core/peer.js";
 import type { FailingScript } from "../../examples/todo-app/simulate/run.js";
@@ -45,7 +45,7 @@ async function readScript(file: string): Promise<{ script: Script; strategy?: st
 export function register(program: Command): void {
   program
     .command("simulate")
-    .description("Play seeded random scripts of the todo example against strategies and check every invariant; write failing scripts as replayable JSON.")
+    .description("Play seeded random scripts of the bundled example app against strategies and check every invariant; write failing scripts as replayable JSON.")
     .option("--strategies <names>", "comma-separated strategy names (default: all registered; with --replay, the script's)", list)
     .option("--runs <n>", "scripts per strategy", integer("--runs"), 100)
     .option("--seed <n>", "seed of the first script (script i uses seed + i; default: drawn from the clock and printed)", integer("--seed"))

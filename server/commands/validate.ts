@@ -7,7 +7,7 @@
  *
  * Design and `_local` documents are skipped; documents of unknown types (and without a type) are counted and
  * named, not failed (whitelist: divan ignores what it does not know). A document of a known type at a version no
- * schema has (`todo-item` at 9, or `"1"`) is invalid.
+ * schema has (`task` at 9, or `"1"`) is invalid.
  */
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
@@ -41,7 +41,7 @@ export interface ValidationSummary {
   invalid: InvalidDocument[];
 }
 
-/** `type@version` for messages: the version as JSON when it is no number (`todo-item@"1"`). */
+/** `type@version` for messages: the version as JSON when it is no number (`task@"1"`). */
 function typeAt(type: string, version: unknown): string {
   return `${type}@${typeof version === "number" ? String(version) : version === undefined ? "(no version)" : JSON.stringify(version)}`;
 }

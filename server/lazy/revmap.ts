@@ -1,7 +1,7 @@
 /**
  * The revision map of a translating proxy (pure): the revisions of translated documents ("views").
  *
- * A view (e.g. the `todo-item:<id>` an app 1.0 device sees, made from todo-item@3 + todo-item-status@1)
+ * A view (e.g. the `task:<id>` an old-app device sees, made from task@3 + task-state@1)
  * has no revision of its own on the server. The proxy gives it one, kept in a small record per view
  * ({@link ViewRev}, stored as a `_local` document of the server database):
  *

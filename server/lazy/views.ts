@@ -4,7 +4,7 @@
  * with synthetic revisions from the revision map (`revmap.ts`) kept in `_local` documents of the server
  * database, and writes translated up onto the stored newest shape.
  *
- * Documents of a type no step names (settings, `_design/`, unknown types) are not views: they pass
+ * Documents of a type no step names (preferences, `_design/`, unknown types) are not views: they pass
  * through with their real revisions.
  */
 import { singleVersionIds } from "../../adapters/ids.js";
@@ -431,7 +431,7 @@ export class VersionView {
     const ids = docs.map((d) => d._id);
     return this.#lock.with(ids.map((id) => this.#localId(id)), async () => {
       const out: (ViewWrite | undefined)[] = new Array(docs.length);
-      const todo: Pending[] = [];
+      const queued: Pending[] = [];
       for (const [i, doc] of docs.entries()) {
         const rec = await this.#record(doc._id);
         if (replicated) {
@@ -457,20 +457,20 @@ export class VersionView {
           // written again (`#touch`).
           const now = linear || merged !== undefined ? await this.#fresh(doc._id) : undefined;
           const same = now !== undefined && "doc" in now && viewHash(now.doc) === viewHash(merged ?? doc);
-          if (merged === undefined) todo.push({ i, doc, adopt: linear, pushed: doc, touch: same });
-          else todo.push({ i, doc: merged, adopt: linear, merged: !linear, pushed: doc, touch: same });
+          if (merged === undefined) queued.push({ i, doc, adopt: linear, pushed: doc, touch: same });
+          else queued.push({ i, doc: merged, adopt: linear, merged: !linear, pushed: doc, touch: same });
         } else {
           const current = rec.entry !== undefined && !rec.entry.deleted ? rec.entry.rev : undefined;
           if ((doc._rev ?? undefined) !== current) {
             out[i] = failure(doc._id, undefined, "CONFLICT", `Document update conflict: ${doc._id} is at ${current ?? "no revision"}`);
             continue;
           }
-          todo.push({ i, doc, adopt: false, pushed: doc });
+          queued.push({ i, doc, adopt: false, pushed: doc });
         }
       }
       // deletions of views that are already gone write nothing
-      const writes: typeof todo = [];
-      for (const t of todo) {
+      const writes: typeof queued = [];
+      for (const t of queued) {
         if (t.doc._deleted === true) {
           const now = await this.#fresh(t.doc._id);
           if ("doc" in now && now.doc === undefined) {

@@ -7,8 +7,8 @@
  *   "steps": "examples/todo-app/steps/index.ts",
  *   "ids": "single-version",
  *   "sides": [
- *     { "name": "v1", "db": "todos-v1", "shape": { "todo-item": 1, "settings": 1 } },
- *     { "name": "v3", "db": "todos-v3", "shape": { "todo-item": 3, "todo-item-status": 1, "settings": 1 } }
+ *     { "name": "v1", "db": "tasks-v1", "shape": { "task": 1, "preferences": 1 } },
+ *     { "name": "v3", "db": "tasks-v3", "shape": { "task": 3, "task-state": 1, "preferences": 1 } }
  *   ]
  * }
  * ```

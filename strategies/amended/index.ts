@@ -2,7 +2,7 @@
  * `amended`: in-place, server-side, eager migration that keeps running after the release. The eager
  * runner migrates every document of the main database to the new version when the app ships, and then,
  * on every `settle`, follows `_changes` from its checkpoint and migrates old-version documents that
- * arrive late (an offline 1.0 device syncing days later: the Haneen scenario).
+ * arrive late (an offline old-app device syncing days later).
  *
  * Caveats: apps that were not updated cannot read migrated documents; an offline old-app edit of a
  * document the server migrated meanwhile replicates in as a conflict, which `settle` merges
@@ -16,10 +16,10 @@ import { honourConcurrentDeletes } from "../deletes.js";
 import { stepGraphOf } from "../steps.js";
 import { resolveMigrationConflicts } from "../runner/conflicts.js";
 import { runMigration } from "../runner/runner.js";
-import { bindToMain, type AppVersion, type DeviceContext, type ReleaseResult, type RetireResult, type ServerContext, type Strategy } from "../types.js";
+import { bindToMain, type AppVersion, type DeviceContext, type ReleaseResult, type RetireResult, type ServerContext, type Strategy, type StrategyOptions } from "../types.js";
 
 /** Options of {@link createAmendedStrategy}. */
-export interface AmendedOptions {
+export interface AmendedOptions extends StrategyOptions {
   /** The app's steps (default: the ones the server context carries). */
   readonly steps?: readonly StepDefinition[];
   /** Deliberate bugs for the simulation's mutation tests (`core/faults.ts`); never set in production. */
@@ -27,13 +27,13 @@ export interface AmendedOptions {
 }
 
 /** Creates the `amended` strategy. */
-export function createAmendedStrategy(options: AmendedOptions = {}): Strategy {
+export function createAmendedStrategy(options: AmendedOptions): Strategy {
   let target: AppVersion | undefined;
   let released: ServerContext | undefined;
   const migrate = async (server: ServerContext): Promise<number> => {
     if (target === undefined) return 0;
     const graph = stepGraphOf(options.steps ?? server.steps);
-    // A late deletion of a document migrated meanwhile wins over the migration (else the todo comes back).
+    // A late deletion of a document migrated meanwhile wins over the migration (else the deleted document comes back).
     const ended = hasFault(options.faults, "migration-wins-over-delete") ? [] : await honourConcurrentDeletes(server.main, { graph, shapes: server.apps.map((a) => a.shape) });
     // Merge late old-version edits that conflict with migrated revisions first: once the runner migrated an old
     // winner, both leaves would be at the new version and the old edit could no longer be told apart.
@@ -46,7 +46,7 @@ export function createAmendedStrategy(options: AmendedOptions = {}): Strategy {
     name: "amended",
     description: "In-place server-side eager migration that keeps following _changes after the release and migrates old documents that arrive late.",
     taxonomy: { storage: "single-version", timing: "eager", place: "server" },
-    change: { from: "1.0.0", to: "3.0.0" },
+    change: options.change,
     caveats: [
       {
         invariant: "apps-read-their-data",

@@ -14,21 +14,18 @@ import { stepGraphOf } from "../steps.js";
 import type { DocumentStore } from "../../store/port.js";
 import { resolveMigrationConflicts } from "../runner/conflicts.js";
 import { runMigration } from "../runner/runner.js";
-import { bindToMain, type AppVersion, type ReleaseResult, type RetireResult, type Strategy } from "../types.js";
-
-/** The app change this strategy handles. */
-const CHANGE = { from: "1.0.0", to: "3.0.0" } as const;
-
-const CHANGE_SHAPE = (apps: readonly AppVersion[]): Record<string, number> => ({ ...(apps.find((a) => a.version === CHANGE.to)?.shape ?? {}) });
+import { bindToMain, type AppVersion, type ReleaseResult, type RetireResult, type Strategy, type StrategyOptions } from "../types.js";
 
 /** Options of {@link createClientSideStrategy}. */
-export interface ClientSideOptions {
+export interface ClientSideOptions extends StrategyOptions {
   /** The app's steps (default: the ones the server and device contexts carry). */
   readonly steps?: readonly StepDefinition[];
 }
 
 /** Creates the `client-side` strategy. */
-export function createClientSideStrategy(options: ClientSideOptions = {}): Strategy {
+export function createClientSideStrategy(options: ClientSideOptions): Strategy {
+  const CHANGE = options.change;
+  const CHANGE_SHAPE = (apps: readonly AppVersion[]): Record<string, number> => ({ ...(apps.find((a) => a.version === CHANGE.to)?.shape ?? {}) });
   const graphOf = (context: { readonly steps: readonly StepDefinition[] }) => stepGraphOf(options.steps ?? context.steps);
   const upgraded = new Map<DocumentStore, AppVersion>();
   const migrateLocal = async (local: DocumentStore, app: AppVersion, graph: StepGraph): Promise<void> => {

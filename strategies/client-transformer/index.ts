@@ -5,7 +5,7 @@
  *
  * Storage:
  * - multi-version (`client-transformer-documents`, `client-lazy-documents`): every version of a document
- *   side by side in the one server database (`todo-item:<id>:v:1` next to `todo-item:<id>:v:3`). An old
+ *   side by side in the one server database (`task:<id>:v:1` next to `task:<id>:v:3`). An old
  *   device replicates its versions only (the `exact` channel of `strategies/channels.ts`); a new device
  *   replicates everything (it needs the old versions to translate them) and runs a transformer with both
  *   sides on its one local database (multi-version ids). Apps read plain ids through `versionView`.
@@ -46,13 +46,13 @@ import { removeVersions, retiredVersions } from "../retire.js";
 import { lazyAccess } from "../transformer/lazy-access.js";
 import { dropStaleTranslations } from "../transformer/stale.js";
 import { createTransformer, type Transformer, type TransformerSide } from "../transformer/transformer.js";
-import type { AppVersion, DeviceBinding, DeviceContext, ReleaseResult, RetireResult, ServerContext, Strategy, SyncChannel } from "../types.js";
+import type { AppVersion, DeviceBinding, DeviceContext, ReleaseResult, RetireResult, ServerContext, Strategy, StrategyOptions, SyncChannel } from "../types.js";
 
 /** Where the versions live: side by side in one database, or one database per major. */
 export type ClientTransformerStorage = "multi-version" | "multi-db";
 
 /** Options of {@link createClientTransformerStrategy}. */
-export interface ClientTransformerOptions {
+export interface ClientTransformerOptions extends StrategyOptions {
   /** `multi-version` (`client-transformer-documents`) or `multi-db` (`client-transformer-database`). */
   readonly storage: ClientTransformerStorage;
   /**
@@ -68,8 +68,6 @@ export interface ClientTransformerOptions {
   readonly faults?: readonly Fault[];
 }
 
-/** The app change this strategy handles. */
-const CHANGE = { from: "1.0.0", to: "3.0.0" } as const;
 /** `_local` checkpoint id of the device transformers. */
 const CHECKPOINT_ID = "divan-client-transformer";
 
@@ -173,6 +171,7 @@ interface DeviceState {
  * `client-transformer-database` / `client-lazy-database` (`multi-db`), eager or lazy.
  */
 export function createClientTransformerStrategy(options: ClientTransformerOptions): Strategy {
+  const CHANGE = options.change;
   const layout = options.storage === "multi-version" ? multiVersion : multiDb;
   const lazy = options.timing === "lazy";
   const name = `client-${lazy ? "lazy" : "transformer"}-${layout.word}`;
@@ -203,8 +202,10 @@ export function createClientTransformerStrategy(options: ClientTransformerOption
       deterministicRevs: true,
       ...(options.faults === undefined ? {} : { faults: options.faults }),
     });
-    if (!lazy) await transformer.addSide(newSide, oldSide.name);
+    // Retired first: the back-fill then reads what the retirement removed from the old side as gone, not as
+    // deleted by a user (a device upgrading after the retirement holds those tombstones).
     if (retired) await transformer.retireSide(oldSide.name);
+    if (!lazy) await transformer.addSide(newSide, oldSide.name);
     devices.set(device.device, { transformer, sides: [oldSide, newSide] });
   };
 

@@ -6,17 +6,18 @@
  * made by an old app on a newer document is translated up with the stored document as base, so
  * documents only ever move up and nothing is lost. Documents nobody touches stay at their old version.
  *
- * ## What the old (1.0) phone reads after the 3.0 web app wrote v3 documents
- * The 1.0 app was released before 3.0 existed: it cannot ship the 2→3 step. Two honest models:
+ * ## What an old app reads after the new app wrote documents at their new versions
+ * The old app was released before the new one existed: it cannot ship the steps to the new versions. Two
+ * honest models:
  *
- * - `live-adapter` (default, `legacy: "steps-from-database"`): the 1.0 app was built with divan/client
+ * - `live-adapter` (default, `legacy: "steps-from-database"`): the old app was built with divan/client
  *   from its first release, and its adapter reads declarative steps as data from a replicated document
- *   (`_design/divan-steps`, written on the server when 3.0 ships). So the old app learns the new steps
- *   without an update and reads and edits v3 todos. Requirement, not magic: this works only when the old
- *   app already carried the adapter, and only for declarative steps (a function step cannot travel as
- *   data; such a release would fall back to the second model for old apps).
- * - `live-adapter-new-app-only` (`legacy: "none"`): only the new app has an adapter; the 1.0 app is the
- *   plain app as it shipped. It cannot read or edit what 3.0 wrote: declared as a caveat, never faked.
+ *   (`_design/divan-steps`, written on the server when the new app ships). So the old app learns the new
+ *   steps without an update and reads and edits new documents. Requirement, not magic: this works only when
+ *   the old app already carried the adapter, and only for declarative steps (a function step cannot travel
+ *   as data; such a release would fall back to the second model for old apps).
+ * - `live-adapter-new-app-only` (`legacy: "none"`): only the new app has an adapter; the old app is the
+ *   plain app as it shipped. It cannot read or edit what the new app wrote: declared as a caveat, never faked.
  *
  * Conflicts: reading never writes (no write-back), so devices only write what users change.
  */
@@ -28,20 +29,20 @@ import { isDivanError } from "../../core/errors.js";
 import { hasFault, type Fault } from "../../core/faults.js";
 import type { Registry } from "../../schemas/registry.js";
 import type { Doc } from "../../store/port.js";
-import type { AppVersion, Caveat, DeviceBinding, DeviceContext, ReleaseResult, RetireResult, Strategy } from "../types.js";
+import type { Caveat, DeviceBinding, DeviceContext, ReleaseResult, RetireResult, Strategy, StrategyOptions } from "../types.js";
 
 /** The id of the replicated document that carries declarative steps as data. */
 export const STEPS_DOC_ID = "_design/divan-steps";
 
 /** Options of {@link createLiveAdapterStrategy}. */
-export interface LiveAdapterStrategyOptions {
+export interface LiveAdapterStrategyOptions extends StrategyOptions {
   /**
    * How an old app reads documents newer than itself: `steps-from-database` (it was built with
    * divan/client and learns declarative steps from {@link STEPS_DOC_ID}), or `none` (it has no adapter).
    * Default `steps-from-database`.
    */
   legacy?: "steps-from-database" | "none";
-  /** Every step of the app family (default: the todo app's). Each app version ships those up to its own shape. */
+  /** Every step of the app family (default: the context's). Each app version ships those up to its own shape. */
   steps?: readonly StepDefinition[];
   /** The registry (default: the one the device context carries). */
   registry?: Registry;
@@ -55,18 +56,19 @@ function within(shape: Shape, app: Shape): boolean {
 }
 
 /** Creates the live-adapter strategy (see the module documentation for the two legacy models). */
-export function createLiveAdapterStrategy(options: LiveAdapterStrategyOptions = {}): Strategy {
+export function createLiveAdapterStrategy(options: LiveAdapterStrategyOptions): Strategy {
   const legacy = options.legacy ?? "steps-from-database";
   const stepsOf = (context: { readonly steps: readonly StepDefinition[] }): readonly StepDefinition[] => options.steps ?? context.steps;
   const registryOf = (context: { readonly registry: Registry }): Registry => options.registry ?? context.registry;
-  const newest = (apps: readonly AppVersion[]): AppVersion | undefined => apps[apps.length - 1];
+  const { from, to } = options.change;
 
   const bind = async (device: DeviceContext): Promise<DeviceBinding> => {
     const sync = [{ local: device.local, database: "" }];
-    const isNewest = newest(device.apps)?.version === device.app.version;
+    const isNewest = device.app.version === to;
     if (legacy === "none" && !isNewest) return { store: device.local, sync };
     // An app ships the steps between shapes it knows; newer steps can only reach it as data.
-    const shipped = stepsOf(device).filter((s) => within(s.from, device.app.shape) && within(s.to, device.app.shape));
+    // A step to a shape the app has: types it drops (documents merged into others) are not in the app's shape.
+    const shipped = stepsOf(device).filter((s) => within(s.to, device.app.shape) && Object.entries(s.from).every(([t, v]) => device.app.shape[t] === undefined || v <= device.app.shape[t]!));
     const adapter = createLiveAdapter(device.local, {
       registry: registryOf(device),
       steps: shipped,
@@ -84,7 +86,7 @@ export function createLiveAdapterStrategy(options: LiveAdapterStrategyOptions = 
             invariant: "apps-read-their-data",
             when: "old-app-after-release",
             reason:
-              "only the new app has an adapter: the never-updated 1.0 app cannot read or edit the todo-item@3 documents the 3.0 app writes (single-version storage holds one version)",
+              `only the new app has an adapter: the never-updated app ${from} cannot read or edit the documents app ${to} writes at its new versions (single-version storage holds one version)`,
           },
         ]
       : [];
@@ -93,10 +95,10 @@ export function createLiveAdapterStrategy(options: LiveAdapterStrategyOptions = 
     name: legacy === "none" ? "live-adapter-new-app-only" : "live-adapter",
     description:
       legacy === "none"
-        ? "Live adapters in the new app only: 3.0 reads every old version and writes v3; the plain 1.0 app cannot read what 3.0 wrote."
+        ? `Live adapters in the new app only: ${to} reads every old version and writes its own; the plain ${from} app cannot read what ${to} wrote.`
         : "Live adapters (divan/client) in every app: documents are read at the app's version and migrated only when written; old apps learn new declarative steps from a replicated document.",
     taxonomy: { storage: "single-version", timing: "lazy", place: "client" },
-    change: { from: "1.0.0", to: "3.0.0" },
+    change: options.change,
     caveats: legacyCaveats,
     migrationCode: "steps",
     prepareServer: async () => {},

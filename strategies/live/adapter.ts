@@ -8,19 +8,19 @@
  *
  * ## Reads
  * Documents of a type some step knows belong to an entity (`<type>:<entityId>`, DESIGN §2). Reading one
- * reads every document of its entity, finds the stored shape (e.g. todo v1 = `{ todo-item: 1 }`, v3 =
- * `{ todo-item: 3, todo-item-status: 1 }`) and translates the entity to the app's shape through the step
- * graph. A split entity reads as the shape the app expects: a 3.0 app reading a stored todo-item@1 also
- * sees a `todo-item-status:<id>` document (synthesized, without `_rev` until written); a 1.0 app never
- * sees `todo-item-status` documents, their content is merged into its todo-item@1. Documents of other
+ * reads every document of its entity, finds the stored shape (e.g. task v1 = `{ task: 1 }`, v3 =
+ * `{ task: 3, task-state: 1 }`) and translates the entity to the app's shape through the step
+ * graph. A split entity reads as the shape the app expects: a 6.0 app reading a stored task@1 also
+ * sees a `task-state:<id>` document (synthesized, without `_rev` until written); a 4.0 app never
+ * sees `task-state` documents, their content is merged into its task@1. Documents of other
  * types (unknown types, singletons no step names, `_design/`) pass through untouched.
  * Per-document problems are results, not throws, in pages (`allDocs`, `changes`, `find`): a row whose
  * step throws carries `STEP_FAILED`, an entity whose other part has not replicated yet carries
  * `ENTITY_INCOMPLETE`, and the rest of the page returns. `get` throws them.
  *
  * ## Writes
- * The app writes its own version. When the stored entity is newer than the app (a 1.0 phone editing a
- * todo the 3.0 web app wrote), the edit is translated UP to the stored shape with the stored documents as
+ * The app writes its own version. When the stored entity is newer than the app (a 4.0 phone editing a
+ * task the 6.0 web app wrote), the edit is translated UP to the stored shape with the stored documents as
  * base, so nothing the old version cannot represent is lost (DESIGN §2: the group and a `blocked` status
  * survive). When the stored entity is older, the app's version replaces it: the write is the migration.
  * Documents are never written down. Every document written is validated against its schema; a failure is
@@ -356,8 +356,8 @@ export class LiveAdapter {
   /**
    * Reads one document at the app's version.
    *
-   * @throws DivanError `NOT_FOUND` (also for a type the app's version does not have, e.g. a 1.0 app asking
-   * for `todo-item-status:…`), `STEP_FAILED`, `ENTITY_INCOMPLETE`, `NO_PATH`.
+   * @throws DivanError `NOT_FOUND` (also for a type the app's version does not have, e.g. a 4.0 app asking
+   * for `task-state:…`), `STEP_FAILED`, `ENTITY_INCOMPLETE`, `NO_PATH`.
    */
   async get(id: string, options: { rev?: string } = {}): Promise<Doc> {
     if (options.rev !== undefined) return this.store.get(id, { rev: options.rev });
@@ -485,7 +485,7 @@ export class LiveAdapter {
 
   /**
    * One page of `_changes` as the app sees it: a change of any part of an entity is a change of the
-   * documents the app reads (a 1.0 app sees `todo-item:<id>` change when `todo-item-status:<id>` does),
+   * documents the app reads (a 4.0 app sees `task:<id>` change when `task-state:<id>` does),
    * each id once per page (at its last sequence). A `selector` is matched against the translated documents.
    */
   async changes(options: ChangesOptions = {}): Promise<LiveChangesPage> {

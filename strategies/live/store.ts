@@ -1,6 +1,6 @@
 /**
  * A live adapter seen through the {@link DocumentStore} port, so code written against the port (the
- * comparison harness's todo app, a runner) reads and writes documents at the app's version.
+ * comparison harness's example app, a runner) reads and writes documents at the app's version.
  *
  * Reads and writes go through the adapter; everything else (info, `_local` documents, revs diff,
  * indexes, replication) reaches the underlying store unchanged: replication moves stored documents,

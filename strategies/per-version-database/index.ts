@@ -18,7 +18,7 @@
  * - `retire` stops translating into and out of the retired version; its database is kept (old clients
  *   read the support notice there) unless `dropRetired` is set.
  *
- * The steps are the ones the server context carries (the harness passes the todo app's); options can override them.
+ * The steps are the ones the server context carries (the app's, from its config); options can override them.
  */
 import { singleVersionIds } from "../../adapters/ids.js";
 import type { StepDefinition } from "../../adapters/steps.js";
@@ -29,11 +29,11 @@ import { lazyAccess } from "../transformer/lazy-access.js";
 import { dropStaleTranslations } from "../transformer/stale.js";
 import { createTransformer, type Transformer, type TransformerSide } from "../transformer/transformer.js";
 import { appMajor, shapeOfMajor, versionSuffix } from "../versions.js";
-import type { AppVersion, DeviceBinding, DeviceContext, ReleaseResult, RetireResult, ServerContext, Strategy } from "../types.js";
+import type { AppVersion, DeviceBinding, DeviceContext, ReleaseResult, RetireResult, ServerContext, Strategy, StrategyOptions } from "../types.js";
 
 /** Options of {@link createPerVersionDatabaseStrategy}. */
-export interface PerVersionDatabaseOptions {
-  /** Steps between the versions (default: the todo example's). */
+export interface PerVersionDatabaseOptions extends StrategyOptions {
+  /** Steps between the versions (default: the ones the server context carries). */
   readonly steps?: readonly StepDefinition[];
   /** `change` (default): databases for the old and new app versions only; `all`: also every major in between. */
   readonly versions?: "change" | "all";
@@ -42,7 +42,7 @@ export interface PerVersionDatabaseOptions {
 }
 
 /** Creates the `per-version-database` strategy. */
-export function createPerVersionDatabaseStrategy(options: PerVersionDatabaseOptions = {}): Strategy {
+export function createPerVersionDatabaseStrategy(options: PerVersionDatabaseOptions): Strategy {
   let transformer: Transformer | undefined;
   const sides = new Map<number, TransformerSide>();
 
@@ -95,7 +95,7 @@ export function createPerVersionDatabaseStrategy(options: PerVersionDatabaseOpti
     description:
       "One database per schema major, kept in step by bidirectional server transformers; every app version replicates with its own database.",
     taxonomy: { storage: "multi-db", timing: "eager", place: "server" },
-    change: { from: "1.0.0", to: "3.0.0" },
+    change: options.change,
     caveats: [],
     migrationCode: "steps",
 

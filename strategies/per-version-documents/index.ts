@@ -1,6 +1,6 @@
 /**
  * `per-version-documents` ("Chesterfield", issue 10): every version of a document side by side in one
- * server database (`todo-item:<id>:v:1` next to `todo-item:<id>:v:3`), kept in step by the shared
+ * server database (`task:<id>:v:1` next to `task:<id>:v:3`), kept in step by the shared
  * transformer core (`strategies/transformer/`) with the multi-version id scheme — one database is both
  * source and target. Each app version replicates only its own documents through a channel (a Mango
  * selector, `strategies/channels.ts`); an upgraded device compacts its local database by filtered
@@ -10,7 +10,7 @@
  *
  * Taxonomy: multi-version storage, eager, server-side.
  *
- * On a device the app reads and writes plain ids (`todo-item:<id>`) through {@link versionView}, which
+ * On a device the app reads and writes plain ids (`task:<id>`) through {@link versionView}, which
  * maps them to the versions of the app's shape; the device's database holds the versioned ids that
  * replicate.
  */
@@ -27,7 +27,7 @@ import { lazyAccess } from "../transformer/lazy-access.js";
 import { dropStaleTranslations } from "../transformer/stale.js";
 import { createTransformer, type Transformer } from "../transformer/transformer.js";
 import type {
-  AppChange,
+  StrategyOptions,
   AppVersion,
   DeviceBinding,
   DeviceContext,
@@ -41,13 +41,11 @@ import { removeVersions, retiredVersions, type Removal } from "../retire.js";
 import { writeRetiredGuard, writeRetirement } from "./retire.js";
 
 /** Options of {@link createPerVersionDocumentsStrategy}. */
-export interface PerVersionDocumentsOptions {
-  /** The app's steps between adjacent shapes (default: the todo example's, which the harness runs). */
+export interface PerVersionDocumentsOptions extends StrategyOptions {
+  /** The app's steps between adjacent shapes (default: the ones the server and device contexts carry). */
   steps?: readonly StepDefinition[];
   /** The app team's migration code (default `"steps"`: the app's step modules). */
   migrationCode?: Strategy["migrationCode"];
-  /** The app change (default 1.0.0 → 3.0.0). */
-  change?: AppChange;
   /**
    * Channel form devices replicate with. `exact` (default): only the app's own versions, the least
    * traffic; an upgrading device pulls its new versions once. `newer` (chesterfield's seamless upgrade):
@@ -68,7 +66,7 @@ export interface PerVersionDocumentsOptions {
   /**
    * `live` (default): the transformer follows the server's `_changes` and translates as documents
    * arrive; `settle` waits until it caught up. `drain`: it only runs inside `settle` (deterministic, but
-   * an old app sees a new todo only after a settle).
+   * an old app sees a new entity only after a settle).
    */
   mode?: "live" | "drain";
   /** Transformer retry interval for waiting entities, in ms (default the core's). */
@@ -81,7 +79,7 @@ export interface PerVersionDocumentsOptions {
 const CHECKPOINT_ID = "divan-per-version-documents";
 
 /** Creates the `per-version-documents` strategy. */
-export function createPerVersionDocumentsStrategy(options: PerVersionDocumentsOptions = {}): Strategy {
+export function createPerVersionDocumentsStrategy(options: PerVersionDocumentsOptions): Strategy {
   const channel = options.channel ?? "exact";
   const form: ChannelForm = channel === "none" ? "exact" : channel;
   const removal: Removal = options.removal ?? "delete";
@@ -166,12 +164,12 @@ export function createPerVersionDocumentsStrategy(options: PerVersionDocumentsOp
     description:
       "Every version of a document side by side in one database, kept in step by server transformers; each app version replicates only its versions through a Mango channel.",
     taxonomy: { storage: "multi-version", timing: "eager", place: "server" },
-    change: options.change ?? { from: "1.0.0", to: "3.0.0" },
+    change: options.change,
     caveats: [],
     migrationCode: options.migrationCode ?? "steps",
 
     async prepareServer(server: ServerContext): Promise<void> {
-      const from = options.change?.from ?? "1.0.0";
+      const from = options.change.from;
       const app = server.apps.find((a) => a.version === from);
       if (app === undefined) throw new DivanError("CONFIG_INVALID", `per-version-documents: no manifest for app ${from}.`, { details: { app: from } });
       supported.set(app.version, app.shape);

@@ -8,8 +8,8 @@
  *    naming the source, a database holding documents without that marker is refused (`NOT_A_COPY`).
  * 2. **Scan**: pages through the source's `_all_docs` (with documents and their conflicts) in id order, groups
  *    each page's documents by entity id, translates whole entities through the plan, and writes them to the
- *    target with `_bulk_docs`. An entity's documents on later pages (e.g. `todo-item:<id>` while the page holds
- *    `todo-item-status:<id>`, which sorts before it) are fetched with it and skipped when their page comes; the
+ *    target with `_bulk_docs`. An entity's documents on later pages (e.g. `task:<id>` while the page holds
+ *    `task-state:<id>`, which sorts before it) are fetched with it and skipped when their page comes; the
  *    target's current documents are fetched too and are the translation's base (no information loss).
  *    Pages are read ahead while earlier pages are written (`concurrency` pages in flight).
  * 3. **Checkpoint**: after every contiguous run of written pages, `_local/divan-migration-<id>` on the target
@@ -93,7 +93,7 @@ function slug(s: string): string {
 
 /**
  * The default run id: `to-<target shape>` in place, plus `-from-<source name>` when copying, e.g.
- * `to-todo-item-3-todo-item-status-1`. `divan status` finds a job by it.
+ * `to-task-3-task-state-1`. `divan status` finds a job by it.
  */
 export function defaultMigrationId(target: Shape, source: DocumentStore, copy: boolean): string {
   return `to-${slug(shapeKey(target))}${copy ? `-from-${slug(source.name).slice(-40)}` : ""}`;
@@ -706,7 +706,21 @@ export class Migration extends TypedEmitter<MigrationEvents> {
       }
       const shape: Shape = {};
       for (const it of inputItems) shape[it.type!] = it.version as number;
-      const path = this.pathFor(shape);
+      let path = this.pathFor(shape);
+      if (path instanceof DivanError && path.code === "NO_PATH" && Object.keys(base).length > 0) {
+        // A step may take along a document its target keeps at the same version (`{ a: 3, b: 1 }` → `{ a: 4, b: 1 }`):
+        // then the source shape is the whole entity, the documents already at the target included.
+        const whole: Shape = { ...shape };
+        for (const t of Object.keys(base)) whole[t] = this.to[t]!;
+        const wholePath = this.pathFor(whole);
+        if (!(wholePath instanceof DivanError)) {
+          path = wholePath;
+          for (const t of Object.keys(base)) {
+            input[t] = base[t]!;
+            delete base[t];
+          }
+        }
+      }
       if (path instanceof DivanError) {
         for (const it of remaining) {
           if ("path" in this.o.plan && path.code === "NO_PATH") {
@@ -940,7 +954,7 @@ export class Migration extends TypedEmitter<MigrationEvents> {
    * A document the target has at the same revision, without conflicts, is not written again.
    */
   private async carry(items: readonly Item[], storedRev: ReadonlyMap<string, string>): Promise<void> {
-    const todo: Item[] = [];
+    const pending: Item[] = [];
     for (const it of items) {
       const conflicts = it.doc._conflicts ?? [];
       if (it.doc._deleted === true && !storedRev.has(it.doc._id)) continue; // a tombstone of a document the target does not have
@@ -948,10 +962,10 @@ export class Migration extends TypedEmitter<MigrationEvents> {
         this.result({ status: "copied", id: it.doc._id, ...revOf(it.doc) });
         continue;
       }
-      todo.push(it);
+      pending.push(it);
     }
-    if (todo.length === 0) return;
-    const requests = todo.flatMap((it) => [it.doc._rev, ...(it.doc._conflicts ?? [])].filter((r): r is string => r !== undefined).map((rev) => ({ id: it.doc._id, rev })));
+    if (pending.length === 0) return;
+    const requests = pending.flatMap((it) => [it.doc._rev, ...(it.doc._conflicts ?? [])].filter((r): r is string => r !== undefined).map((rev) => ({ id: it.doc._id, rev })));
     const got = await this.retry(() => this.src.bulkGet(requests, { revs: true, attachments: true }));
     const byId = new Map<string, Doc[]>();
     for (const r of got) {
@@ -962,7 +976,7 @@ export class Migration extends TypedEmitter<MigrationEvents> {
       list.push(doc as Doc);
       byId.set(doc._id, list);
     }
-    const payload = todo.flatMap((it) => byId.get(it.doc._id) ?? []);
+    const payload = pending.flatMap((it) => byId.get(it.doc._id) ?? []);
     const results = this.o.dryRun === true || payload.length === 0 ? [] : await this.retry(() => this.dst.bulkDocs(payload, { newEdits: false }));
     const refused = new Map<string, { code: string; reason: string }>();
     results.forEach((r) => {
@@ -970,7 +984,7 @@ export class Migration extends TypedEmitter<MigrationEvents> {
       else refused.set(r.id, r.error);
     });
     if (this.o.dryRun === true) this.totals.written += payload.length;
-    for (const it of todo) {
+    for (const it of pending) {
       const err = refused.get(it.doc._id);
       if (err !== undefined) this.quarantineItem(it, err.code, `the target refused the copy: ${err.reason}`);
       else if (!byId.has(it.doc._id)) this.quarantineItem(it, "NOT_FOUND", `${it.doc._id}@${it.doc._rev ?? "?"} could not be read again to copy it (changed meanwhile; the dirty pass copies the new revision)`);

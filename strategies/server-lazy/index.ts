@@ -10,7 +10,7 @@
  *
  * Translated documents carry synthetic revisions from the proxy's revision map (`_local` documents of the
  * server database), so a device sees linear history and its own edits come back with the revision it
- * made (no echo, no conflict). Documents of types no step names (settings, the support notice) pass
+ * made (no echo, no conflict). Documents of types no step names (preferences, the support notice) pass
  * through with their real revisions.
  *
  * Upgrading a device: its pending edits are pushed through the old version's database, then a fresh local
@@ -26,15 +26,15 @@ import { canonicalJson, withDeterministicRev } from "../runner/canonical.js";
 import { replicate } from "../../store/replicate.js";
 import type { AllDocsOptions, AllDocsPage, BulkDocsOptions, Doc, DocumentStore, GetOptions, WriteResult } from "../../store/port.js";
 import type { TranslatingProxy, TranslatingProxyFactory } from "../proxy.js";
-import type { AppVersion, DeviceBinding, DeviceContext, ReleaseResult, RetireResult, ServerContext, Strategy, SyncChannel } from "../types.js";
+import type { AppVersion, DeviceBinding, DeviceContext, ReleaseResult, RetireResult, ServerContext, Strategy, StrategyOptions, SyncChannel } from "../types.js";
 
 /** Options of {@link createServerLazyStrategy}. */
-export interface ServerLazyStrategyOptions {
+export interface ServerLazyStrategyOptions extends StrategyOptions {
   /** Starts the translating proxy (default: the harness's `ServerContext.translatingProxy`). */
   startProxy?: TranslatingProxyFactory;
 }
 
-/** The database name the proxy serves app `version` under (`3.0.0` → `app-3-0-0`). */
+/** The database name the proxy serves app `version` under (`4.2.0` → `app-4-2-0`). */
 export function viewName(version: string): string {
   return `app-${version.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`;
 }
@@ -184,7 +184,7 @@ function offline(fresh: DocumentStore, live: DocumentStore): { store: DocumentSt
 }
 
 /** Creates the server-lazy strategy (see the module documentation). */
-export function createServerLazyStrategy(options: ServerLazyStrategyOptions = {}): Strategy {
+export function createServerLazyStrategy(options: ServerLazyStrategyOptions): Strategy {
   let proxy: TranslatingProxy | undefined;
 
   const started = (): TranslatingProxy => {
@@ -199,7 +199,7 @@ export function createServerLazyStrategy(options: ServerLazyStrategyOptions = {}
     description:
       "A translating proxy serves the one server database as a database per app version: plain apps of every version replicate with their own, reads translate, writes migrate the documents they touch.",
     taxonomy: { storage: "single-version", timing: "lazy", place: "server" },
-    change: { from: "1.0.0", to: "3.0.0" },
+    change: options.change,
     caveats: [],
     migrationCode: "steps",
     async prepareServer(server: ServerContext): Promise<void> {

@@ -23,7 +23,7 @@ import { DivanError } from "../../core/errors.js";
 import { stepGraphOf } from "../steps.js";
 import type { DocumentStore } from "../../store/port.js";
 import { runMigration } from "../runner/runner.js";
-import { bindToMain, type AppVersion, type Caveat, type DeviceBinding, type DeviceContext, type ReleaseResult, type RetireResult, type ServerContext, type Strategy } from "../types.js";
+import { bindToMain, type AppVersion, type Caveat, type DeviceBinding, type DeviceContext, type ReleaseResult, type RetireResult, type ServerContext, type Strategy, type StrategyOptions } from "../types.js";
 
 /** The id of the maintenance design document. */
 export const MAINTENANCE_DOC_ID = "_design/divan-maintenance";
@@ -61,17 +61,16 @@ export async function verifyShape(store: DocumentStore, shape: Shape, typeField 
 }
 
 /** Options of {@link createTransactionalStrategy}. */
-export interface TransactionalOptions {
+export interface TransactionalOptions extends StrategyOptions {
   /** Copy while apps write and lock only for the final catch-up (default false: lock for the whole copy). */
   readonly online?: boolean;
   /** The app's steps (default: the ones the server and device contexts carry). */
   readonly steps?: readonly StepDefinition[];
 }
 
-const CHANGE = { from: "1.0.0", to: "3.0.0" } as const;
-
 /** Creates the `transactional` (or, with `online`, `transactional-online`) strategy. */
-export function createTransactionalStrategy(options: TransactionalOptions = {}): Strategy {
+export function createTransactionalStrategy(options: TransactionalOptions): Strategy {
+  const CHANGE = options.change;
   const graphOf = (context: { readonly steps: readonly StepDefinition[] }) => stepGraphOf(options.steps ?? context.steps);
   const online = options.online === true;
   const suffixOf = (app: AppVersion): string => `-v${Number.parseInt(app.version, 10)}`;
@@ -166,6 +165,6 @@ export function createTransactionalStrategy(options: TransactionalOptions = {}):
 }
 
 /** Creates the `transactional-online` strategy. */
-export function createTransactionalOnlineStrategy(options: Omit<TransactionalOptions, "online"> = {}): Strategy {
+export function createTransactionalOnlineStrategy(options: Omit<TransactionalOptions, "online">): Strategy {
   return createTransactionalStrategy({ ...options, online: true });
 }

@@ -42,8 +42,8 @@ import {
 } from "./provenance.js";
 
 /**
- * Entity families: types connected by some step (`todo-item` + `todo-item-status`); a type no step
- * names is a family of its own (`settings`). Returns type → family key.
+ * Entity families: types connected by some step (`task` + `task-state`); a type no step
+ * names is a family of its own (`preferences`). Returns type → family key.
  */
 export function familiesOf(steps: readonly StepDefinition[]): Map<string, string> {
   return new Map([...typeFamilies(steps.map(stepTypes))].map(([t, family]) => [t, family[0]!]));
@@ -61,7 +61,7 @@ export function familyShape(families: ReadonlyMap<string, string>, shape: Shape,
   return out;
 }
 
-/** One entity: a family and an entity id (`undefined` for singletons such as `settings`). */
+/** One entity: a family and an entity id (`undefined` for singletons such as `preferences`). */
 export interface EntityRef {
   readonly family: string;
   readonly entityId: string | undefined;
@@ -137,7 +137,7 @@ export interface PlannedWrite {
 export type EntityPlan =
   | { readonly kind: "noop"; readonly reason: string }
   | { readonly kind: "write"; readonly writes: readonly PlannedWrite[]; readonly conflict?: ConflictRecord }
-  /** A contributing source document has not arrived yet: retry later (Marten). Not an error. */
+  /** A contributing source document has not arrived yet: retry later (its other documents are still on their way). Not an error. */
   | { readonly kind: "wait"; readonly missing: readonly string[] }
   /** Call again with {@link PlanInput.sourceAncestors} (earlier revisions of these source documents). */
   | { readonly kind: "need-parents"; readonly ids: readonly string[] }

@@ -21,7 +21,7 @@
  *   current documents of the whole batch are read with one `_all_docs?keys` and written with one
  *   `_bulk_docs` per target, all targets in parallel (target-oriented: every document that contributes to a
  *   target wakes its writer, and the target's documents are the translation's base);
- * - a missing contributing document (todo-item@3 before its todo-item-status@1) makes the entity *wait*:
+ * - a missing contributing document (task@3 before its task-state@1) makes the entity *wait*:
  *   it is retried when the document arrives or after `retryMs`, never failed or quarantined;
  * - output carries provenance (`divan: { from, id, rev, revs, step, hash }`); a change whose document is
  *   still pristine transformer output (its content hashes to its provenance `hash`, `from` one of our sides)
@@ -42,8 +42,8 @@
  * const t = createTransformer({
  *   steps: todoSteps,
  *   sides: [
- *     { name: "v1", store: v1, shape: { "todo-item": 1, settings: 1 } },
- *     { name: "v3", store: v3, shape: { "todo-item": 3, "todo-item-status": 1, settings: 1 } },
+ *     { name: "v1", store: v1, shape: { "task": 1, preferences: 1 } },
+ *     { name: "v3", store: v3, shape: { "task": 3, "task-state": 1, preferences: 1 } },
  *   ],
  * });
  * await t.start();          // live; or `await t.drain()` to process what is pending and return
@@ -85,7 +85,7 @@ export interface TransformerSide {
   readonly name: string;
   /** Where the side's documents live (several sides may share one store). */
   readonly store: DocumentStore;
-  /** Type → major version this side holds, e.g. `{ "todo-item": 3, "todo-item-status": 1, settings: 1 }`. */
+  /** Type → major version this side holds, e.g. `{ "task": 3, "task-state": 1, preferences: 1 }`. */
   readonly shape: Shape;
 }
 
@@ -190,8 +190,8 @@ export interface TransformerStatus {
   readonly writes: number;
   readonly writesBySide: Readonly<Record<string, number>>;
   /**
-   * Write sets: one per (entity, target side) translation that wrote at least one document (a v1 todo
-   * translated into v3 is one write set of two documents, todo-item@3 and todo-item-status@1).
+   * Write sets: one per (entity, target side) translation that wrote at least one document (a v1 task
+   * translated into v3 is one write set of two documents, task@3 and task-state@1).
    */
   readonly writeSets: number;
   readonly writeSetsBySide: Readonly<Record<string, number>>;
@@ -226,7 +226,7 @@ export interface Transformer {
   removeSide(name: string): Promise<void>;
   /**
    * Retires side `name` (its app version is no longer supported): nothing is translated into it any more
-   * but deletions (a todo deleted elsewhere goes there too), and it stays a source: what it holds or still
+   * but deletions (an entity deleted elsewhere goes there too), and it stays a source: what it holds or still
    * receives (old devices pushing what they wrote before the retirement) is translated into the other sides
    * as before. Its documents can then be removed with tombstones that end them, not their entity
    * (`ending(doc, "retired")`): such a tombstone is no deletion.
@@ -1030,7 +1030,7 @@ class TransformerImpl implements Transformer {
     };
     const first = planEntity(input);
     const plan = first.kind === "need-parents" ? planEntity({ ...input, sourceAncestors: await this.#ancestors(source, input.sourceDocs, first.ids) }) : first;
-    // A retired side receives no translations, only deletions: a todo deleted elsewhere is deleted there too.
+    // A retired side receives no translations, only deletions: an entity deleted elsewhere is deleted there too.
     if (this.#retired.has(target.name) && !(plan.kind === "write" && plan.writes.every((w) => w.doc._deleted === true))) {
       return { kind: "noop", reason: `${target.name} is retired: it receives deletions only` };
     }

@@ -4,6 +4,7 @@
  * without it is refused before anything is removed is tested in `test/strategies/per-version-documents.test.ts`).
  */
 import { afterAll, describe, expect, it } from "vitest";
+import { TODO_CHANGE } from "../../examples/strategies.js";
 import { runComparison } from "../../examples/todo-app/compare.js";
 import { httpStore } from "../../store/http.js";
 import type { DocumentStore } from "../../store/port.js";
@@ -41,7 +42,7 @@ describe.skipIf(external === undefined)("_purge for drop-legacy on CouchDB", () 
     expect((await store.changes()).results.map((c) => c.id)).toEqual(["todo-item:a:v:3"]);
   });
 
-  const options = { factories: [() => createPerVersionDocumentsStrategy({ removal: "purge" })], scenarios: ["drop-legacy"], seed: 3 };
+  const options = { factories: [() => createPerVersionDocumentsStrategy({ change: TODO_CHANGE, removal: "purge" })], scenarios: ["drop-legacy"], seed: 3 };
   it(
     "the drop-legacy scenario with removal purge keeps every invariant",
     async () => {

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { TODO_CHANGES } from "../../examples/strategies.js";
 import { runComparison, type ComparisonReport, type RunReport } from "../../examples/todo-app/compare.js";
 import { comparisonBudget } from "../support/comparison.js";
 import { caveatFor } from "../../examples/todo-app/invariants.js";
@@ -24,7 +25,7 @@ function dropping(store: DocumentStore, field: string): DocumentStore {
 
 /** 1.0 → 1.1 where 1.0 devices lose `isImportant` when they edit: no caveat covers it. */
 function lossy(): Strategy {
-  const base = createNonBreakingStrategy();
+  const base = createNonBreakingStrategy({ change: TODO_CHANGES.nonBreaking! });
   const bind = (device: DeviceContext) => ({
     store: device.app.version === "1.0.0" ? dropping(device.local, "isImportant") : device.local,
     sync: [{ local: device.local, database: "" }],
@@ -35,7 +36,7 @@ function lossy(): Strategy {
 /** Keeps writing on the server whenever asked to settle (a transformer that translates its own output). */
 function looping(): Strategy {
   let n = 0;
-  const base = createNonBreakingStrategy();
+  const base = createNonBreakingStrategy({ change: TODO_CHANGES.nonBreaking! });
   return {
     ...base,
     name: "looping",
@@ -49,7 +50,7 @@ function looping(): Strategy {
 /** Every device rewrites every todo differently when it upgrades (client-side migration with device-specific output). */
 function conflicting(caveat: boolean): () => Strategy {
   return () => {
-    const base = createNonBreakingStrategy();
+    const base = createNonBreakingStrategy({ change: TODO_CHANGES.nonBreaking! });
     return {
       ...base,
       name: caveat ? "conflicting-declared" : "conflicting",
@@ -116,7 +117,7 @@ describe("the invariant checker", () => {
     const facts = { oldAppAfterRelease: false, oldWrites: new Set<string>(), retired: false };
     const todo = "0123456789abcdef0123456789abcdef";
     const strategy: Strategy = {
-      ...createNonBreakingStrategy(),
+      ...createNonBreakingStrategy({ change: TODO_CHANGES.nonBreaking! }),
       caveats: [
         { invariant: "apps-read-their-data", when: "old-app-after-release", reason: "old apps cannot read new documents" },
         { invariant: "no-lost-fields", when: "old-app-wrote-after-release", reason: "old writes are refused" },

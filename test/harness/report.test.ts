@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { runComparison, type ComparisonReport } from "../../examples/todo-app/compare.js";
 import { renderMarkdown, renderTable, writeReports } from "../../examples/todo-app/report.js";
 import { countLoc } from "../../examples/todo-app/metrics.js";
-import { strategyNames } from "../../strategies/all.js";
+import { strategyNames } from "../../examples/strategies.js";
 import { comparisonBudget } from "../support/comparison.js";
 
 const METRICS = [

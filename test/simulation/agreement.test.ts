@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openEnv, runScript, type ScriptVerdict, type SimulationEnv } from "../../examples/todo-app/simulate/run.js";
 import { generateScript } from "../../examples/todo-app/simulate/script.js";
-import { createStrategy, strategyNames } from "../../strategies/all.js";
+import { createStrategy, strategyNames } from "../../examples/strategies.js";
 
 /** The fixed set: these seeds against every strategy. */
 const SEEDS = [3, 8];

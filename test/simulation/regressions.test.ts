@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openEnv, runScript, type SimulationEnv } from "../../examples/todo-app/simulate/run.js";
 import { assertLegal, type Script } from "../../examples/todo-app/simulate/script.js";
 import type { ScenarioEvent } from "../../examples/todo-app/world.js";
-import { createStrategy } from "../../strategies/all.js";
+import { createStrategy } from "../../examples/strategies.js";
 
 let env: SimulationEnv;
 beforeAll(async () => {

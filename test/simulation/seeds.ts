@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openEnv, runScript, type SimulationEnv, type Transport } from "../../examples/todo-app/simulate/run.js";
 import { generateScript } from "../../examples/todo-app/simulate/script.js";
-import { createStrategy, strategyNames } from "../../strategies/all.js";
+import { createStrategy, strategyNames } from "../../examples/strategies.js";
 import { KNOWN_FAILURES } from "./known-failures.js";
 
 /** Registers one test per strategy that plays `seeds` in `transport`. */

@@ -5,7 +5,7 @@ import { checkInvariants } from "../../examples/todo-app/invariants.js";
 import { startCountingProxy, type CountingProxy } from "../../examples/todo-app/proxy.js";
 import { allDocsOf, World, type Device, type ScenarioEvent } from "../../examples/todo-app/world.js";
 import type { Doc } from "../../store/port.js";
-import { createStrategy } from "../../strategies/all.js";
+import { createStrategy, TODO_CHANGE } from "../../examples/strategies.js";
 import { createClientTransformerStrategy, type ClientTransformerOptions, type ClientTransformerStorage } from "../../strategies/client-transformer/index.js";
 import { contentOf, withDeterministicRev } from "../../strategies/runner/canonical.js";
 import { comparisonBudget } from "../support/comparison.js";
@@ -42,8 +42,8 @@ afterAll(async () => {
 });
 
 /** A test world of one client-transformer strategy on the shared test server. */
-const worldOf = (options: ClientTransformerOptions, seed: number): Promise<World> =>
-  World.create({ strategy: createClientTransformerStrategy(options), scenario: "test", seed, serverUrl: server.url, proxy, registry: example.registry, apps: example.apps });
+const worldOf = (options: Omit<ClientTransformerOptions, "change">, seed: number): Promise<World> =>
+  World.create({ strategy: createClientTransformerStrategy({ change: TODO_CHANGE, ...options }), scenario: "test", seed, serverUrl: server.url, proxy, registry: example.registry, apps: example.apps });
 
 /** The stored document of `type` (at the new app's version) for entity `id` on a new-app device. */
 async function storedNew(storage: ClientTransformerStorage, d: Device, type: string, id: string): Promise<Doc> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { comparisonFixture } from "../support/comparison.js";
-import { createStrategy } from "../../strategies/all.js";
+import { createStrategy } from "../../examples/strategies.js";
 
 const { run, invariant, report } = comparisonFixture({ strategies: ["none"], scenarios: ["haneen", "basti"], seed: 7 });
 

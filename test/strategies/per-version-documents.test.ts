@@ -8,7 +8,7 @@ import { startEmbeddedServer } from "../../server/embedded.js";
 import { httpStore } from "../../store/http.js";
 import type { Doc, DocumentStore } from "../../store/port.js";
 import { readEntityAt, readVersions, scanVersions, versionView } from "../../store/versions.js";
-import { createStrategy } from "../../strategies/all.js";
+import { createStrategy, TODO_CHANGE } from "../../examples/strategies.js";
 import { RETIRED_DOC_ID, retirementOf } from "../../strategies/channels.js";
 import { createPerVersionDocumentsStrategy, type PerVersionDocumentsOptions } from "../../strategies/per-version-documents/index.js";
 import { RETIRED_GUARD_ID, RETIRED_GUARD_TYPE } from "../../strategies/per-version-documents/retire.js";
@@ -51,9 +51,9 @@ function typedOf(docs: readonly Doc[]): string[] {
   return out;
 }
 
-async function world(options: PerVersionDocumentsOptions = {}): Promise<World> {
+async function world(options: Omit<PerVersionDocumentsOptions, "change"> = {}): Promise<World> {
   return World.create({
-    strategy: createPerVersionDocumentsStrategy(options),
+    strategy: createPerVersionDocumentsStrategy({ change: TODO_CHANGE, ...options }),
     scenario: "test",
     seed: 3,
     serverUrl: server.url,
@@ -74,7 +74,7 @@ const START: ScenarioEvent[] = [
 ];
 
 const channelled = { strategies: ["per-version-documents"], scenarios: SCENARIOS, seed: 7 };
-const whole = { factories: [() => createPerVersionDocumentsStrategy({ channel: "none" })], scenarios: ["basti"], seed: 7 };
+const whole = { factories: [() => createPerVersionDocumentsStrategy({ change: TODO_CHANGE, channel: "none" })], scenarios: ["basti"], seed: 7 };
 beforeAll(async () => {
   report = await runComparison(channelled);
   unfiltered = await runComparison(whole);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { comparisonFixture } from "../support/comparison.js";
-import { createStrategy } from "../../strategies/all.js";
+import { createStrategy } from "../../examples/strategies.js";
 
 const { run } = comparisonFixture({ strategies: ["server-lazy"], scenarios: ["basti", "legacy-forever", "haneen", "marten"], seed: 11 });
 

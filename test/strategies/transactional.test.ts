@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { comparisonFixture } from "../support/comparison.js";
-import { createStrategy } from "../../strategies/all.js";
+import { createStrategy } from "../../examples/strategies.js";
 import { enterMaintenance, maintenanceDesignDoc } from "../../strategies/transactional/index.js";
 import { isDivanError } from "../../core/errors.js";
 import { httpStore } from "../../store/http.js";

@@ -5,7 +5,7 @@
 import { beforeAll } from "vitest";
 import { runComparison, type CompareOptions, type ComparisonReport, type RunReport } from "../../examples/todo-app/compare.js";
 import { SCENARIOS } from "../../examples/todo-app/scenarios.js";
-import { strategyNames } from "../../strategies/all.js";
+import { strategyNames } from "../../examples/strategies.js";
 
 /**
  * What one strategy × scenario run may take: about ten times what one takes on CouchDB (1–2 s; about half

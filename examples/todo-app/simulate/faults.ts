@@ -9,6 +9,7 @@ import { createClientTransformerStrategy } from "../../../strategies/client-tran
 import { createLiveAdapterStrategy } from "../../../strategies/live-adapter/index.js";
 import { createPerVersionDocumentsStrategy } from "../../../strategies/per-version-documents/index.js";
 import type { Strategy } from "../../../strategies/types.js";
+import { TODO_CHANGE as change } from "../../strategies.js";
 
 /** A strategy with and without `fault`. */
 export interface FaultyStrategy {
@@ -27,12 +28,12 @@ const on = (fault: Fault, create: (faults?: readonly Fault[]) => Strategy): Faul
 
 /** Every fault, each in a strategy whose code path it breaks. */
 export const FAULTY_STRATEGIES: readonly FaultyStrategy[] = [
-  on("lazy-edit-not-translated", (faults) => createClientTransformerStrategy({ storage: "multi-version", timing: "lazy", ...(faults ? { faults } : {}) })),
-  on("translate-without-base", (faults) => createClientTransformerStrategy({ storage: "multi-db", ...(faults ? { faults } : {}) })),
-  on("ignore-steps-document", (faults) => createLiveAdapterStrategy(faults ? { faults } : {})),
-  on("compact-without-push", (faults) => createPerVersionDocumentsStrategy(faults ? { faults } : {})),
-  on("migration-wins-over-delete", (faults) => createAmendedStrategy(faults ? { faults } : {})),
-  on("skip-migration-merge", (faults) => createAmendedStrategy(faults ? { faults } : {})),
-  on("upgrade-without-sync", (faults) => createAmendedStrategy(faults ? { faults } : {})),
-  on("live-write-without-base", (faults) => createLiveAdapterStrategy(faults ? { faults } : {})),
+  on("lazy-edit-not-translated", (faults) => createClientTransformerStrategy({ change, storage: "multi-version", timing: "lazy", ...(faults ? { faults } : {}) })),
+  on("translate-without-base", (faults) => createClientTransformerStrategy({ change, storage: "multi-db", ...(faults ? { faults } : {}) })),
+  on("ignore-steps-document", (faults) => createLiveAdapterStrategy(faults ? { change, faults } : { change })),
+  on("compact-without-push", (faults) => createPerVersionDocumentsStrategy(faults ? { change, faults } : { change })),
+  on("migration-wins-over-delete", (faults) => createAmendedStrategy(faults ? { change, faults } : { change })),
+  on("skip-migration-merge", (faults) => createAmendedStrategy(faults ? { change, faults } : { change })),
+  on("upgrade-without-sync", (faults) => createAmendedStrategy(faults ? { change, faults } : { change })),
+  on("live-write-without-base", (faults) => createLiveAdapterStrategy(faults ? { change, faults } : { change })),
 ];

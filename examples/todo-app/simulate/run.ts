@@ -10,7 +10,7 @@ import { DivanError, messageOf } from "../../../core/errors.js";
 import { redact } from "../../../core/redact.js";
 import type { Registry } from "../../../schemas/registry.js";
 import { startEmbeddedServer } from "../../../server/embedded.js";
-import { allStrategies, createStrategy } from "../../../strategies/all.js";
+import { allStrategies, createStrategy } from "../../strategies.js";
 import type { AppVersion, InvariantName, Strategy } from "../../../strategies/types.js";
 import { loadTodoExample, type RunStatus } from "../compare.js";
 import { checkInvariants } from "../invariants.js";
