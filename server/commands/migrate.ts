@@ -30,6 +30,7 @@ import { isHttpUrl, openStore } from "../../store/open.js";
 import type { DocumentStore } from "../../store/port.js";
 import { NodePouchDB } from "../../store/pouchdb-node.js";
 import { amendLateWrites } from "../../strategies/amended/index.js";
+import { copyAndSwitch } from "../../strategies/transactional/index.js";
 import { createMigration, type Migration } from "../../strategies/runner/runner.js";
 import type { MigrationReport, QuarantineRecord } from "../../strategies/runner/types.js";
 import { verifyStore, type VerifyReport } from "../../strategies/runner/verify.js";
@@ -293,6 +294,14 @@ export function showShape(shape: Shape): string {
     .join(", ");
 }
 
+/** `--switch`: lock before copying (`offline`, transactional) or after a first copy (`online`, transactional-online). */
+type SwitchMode = "offline" | "online";
+
+function parseSwitch(value: string): SwitchMode {
+  if (value !== "offline" && value !== "online") throw new DivanError("CONFIG_INVALID", `--switch must be offline or online, got "${value}"`, { details: { option: "switch" } });
+  return value;
+}
+
 /** A `_changes` feed that wakes the follow loop of `divan migrate --follow`. */
 interface ChangeFollower {
   /** Resolves at the next change (at once if one came since the last call), or when stopped. */
@@ -387,11 +396,19 @@ export function register(program: Command): void {
       "--follow",
       "after migrating, keep following _changes and migrate old-version documents as they arrive (late deletions win, old edits that conflict with a migrated revision are merged), until SIGINT/SIGTERM: the amended strategy; in place only",
     )
-    .action(async (opts: MigrationCliOptions & { dryRun?: boolean; verify?: boolean; follow?: boolean }, cmd: Command) => {
+    .option(
+      "--switch <mode>",
+      "copy into --target and switch apps to it, leaving --db read-only (a maintenance design document refuses writes): offline locks --db first and then copies (transactional, a maintenance window); online copies while apps write, then locks and copies what changed meanwhile (transactional-online); both verify the copy",
+      parseSwitch,
+    )
+    .action(async (opts: MigrationCliOptions & { dryRun?: boolean; verify?: boolean; follow?: boolean; switch?: SwitchMode }, cmd: Command) => {
       const config = await commandConfig(cmd);
       const db = requireDb(config);
       if (opts.follow === true && (opts.target !== undefined || opts.dryRun === true)) {
         throw new DivanError("CONFIG_INVALID", `--follow migrates in place as documents arrive: it cannot be combined with ${opts.target !== undefined ? "--target" : "--dry-run"}`, { details: { option: "follow" } });
+      }
+      if (opts.switch !== undefined && (opts.target === undefined || opts.dryRun === true || opts.follow === true)) {
+        throw new DivanError("CONFIG_INVALID", opts.target === undefined ? "--switch copies into a new database: give --target URL" : `--switch cannot be combined with ${opts.dryRun === true ? "--dry-run" : "--follow"}`, { details: { option: "switch" } });
       }
       const registry = await loadConfiguredRegistry(config);
       const graph = await loadSteps(config.steps);
@@ -421,8 +438,29 @@ export function register(program: Command): void {
           });
         // Following starts before the first run, so what arrives during it wakes the first follow-up pass.
         const follower = opts.follow === true ? await followChanges(source) : undefined;
+        const header = `migrating ${stripCredentials(db)}${opts.target ? ` into ${stripCredentials(opts.target)}` : " in place"} to ${showShape(to)}`;
+        if (opts.switch !== undefined && target !== undefined && opts.target !== undefined) {
+          const reports: MigrationReport[] = [];
+          const switched = await copyAndSwitch(source, {
+            online: opts.switch === "online",
+            message: `this database moved to ${stripCredentials(opts.target)}; update the app`,
+            copy: async () => {
+              const r = await runWithProgress(migration(opts.restart === true && reports.length === 0), header);
+              reports.push(r);
+              return r.totals.written;
+            },
+          });
+          const report = reports[reports.length - 1]!;
+          const verified = await verifyStore(target, registry, to, { exclude: new Set(report.outstanding.map((q) => q.id)) });
+          process.stdout.write(formatReport(report, verified));
+          process.stdout.write(
+            redact(`switch (${opts.switch}): ${stripCredentials(db)} refuses writes since the lock (${switched.downtimeMs} ms until the copy was complete); ${switched.written} document(s) written; apps switch to ${stripCredentials(opts.target)}\n`),
+          );
+          process.exitCode = exitCodeOf(report, verified);
+          return;
+        }
         try {
-          const report = await runWithProgress(migration(opts.restart === true), `migrating ${stripCredentials(db)}${opts.target ? ` into ${stripCredentials(opts.target)}` : " in place"} to ${showShape(to)}`);
+          const report = await runWithProgress(migration(opts.restart === true), header);
           // Quarantined documents stay where they were, at their old version: verify skips them.
           const verified = opts.verify === true && !dry ? await verifyStore(target ?? source, registry, to, { exclude: new Set(report.outstanding.map((q) => q.id)) }) : undefined;
           process.stdout.write(formatReport(report, verified));

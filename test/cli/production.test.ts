@@ -7,6 +7,7 @@
  * - `divan migrate --follow` (amended): migrates, then migrates late old-version writes and honours a late
  *   deletion of a migrated document.
  * - `divan serve --lazy` (server-lazy): the translating proxy serves the database as one database per app version.
+ * - `divan migrate --target --switch offline|online` (transactional, transactional-online): copy, lock, verify.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -177,5 +178,41 @@ describe("divan serve --lazy (server-lazy)", () => {
     const both = await cli.run(["serve", "--lazy", "--transform", "transform.json", "--db", withCredentials(server.url, "x")]);
     expect(both.code).toBe(2);
     expect(both.stderr).toContain("[CONFIG_INVALID]");
+  });
+});
+
+describe("divan migrate --target --switch (transactional, transactional-online)", () => {
+  for (const mode of ["offline", "online"] as const) {
+    it(`--switch ${mode} copies and migrates into --target, verifies it, and leaves --db refusing writes`, async () => {
+      const DB = database(`cli-switch-${mode}`);
+      const TARGET = database(`cli-switch-${mode}-v3`);
+      await seed(server.url, DB, [todoV1(1), todoV1(2)]);
+      const r = await cli.run(["migrate", "--db", withCredentials(server.url, DB), "--target", withCredentials(server.url, TARGET), "--to", "todo-item@3", "--switch", mode]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain("verify: 4 checked, 0 invalid");
+      expect(r.stdout).toMatch(new RegExp(`switch \\(${mode}\\): .* refuses writes since the lock \\(\\d+ ms until the copy was complete\\)`));
+      expect(passwordShown(`${r.stdout}\n${r.stderr}`)).toBeUndefined();
+      // The copy: every todo at v3, split into item and status.
+      expect((await getJson(`${server.url}/${TARGET}/todo-item:t02`)).body).toMatchObject({ version: 3 });
+      expect((await getJson(`${server.url}/${TARGET}/todo-item-status:t02`)).body).toMatchObject({ status: "done" });
+      // The source: unchanged, and refusing writes with the maintenance reason.
+      const t01 = (await getJson(`${server.url}/${DB}/todo-item:t01`)).body;
+      expect(t01).toMatchObject({ version: 1 });
+      const put = await couchFetch(`${server.url}/${DB}/todo-item:t01`, { method: "PUT", body: JSON.stringify({ ...t01, title: "late" }) });
+      expect(put.status).toBe(403);
+      expect(((await put.json()) as { reason: string }).reason).toContain("maintenance: this database moved to");
+    }, 60_000);
+  }
+
+  it("refuses --switch without --target or with an unknown mode (exit 2, CONFIG_INVALID), touching nothing", async () => {
+    const DB = database("cli-switch-refused");
+    await seed(server.url, DB, [todoV1(1)]);
+    const noTarget = await cli.run(["migrate", "--db", withCredentials(server.url, DB), "--to", "todo-item@3", "--switch", "online"]);
+    expect(noTarget.code).toBe(2);
+    expect(noTarget.stderr).toContain("give --target URL [CONFIG_INVALID]");
+    const unknown = await cli.run(["migrate", "--db", withCredentials(server.url, DB), "--target", withCredentials(server.url, `${DB}-x`), "--to", "todo-item@3", "--switch", "later"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("--switch must be offline or online");
+    expect(await statusOf(server.url, DB, "_design/divan-maintenance")).toBe(404);
   });
 });
