@@ -8,12 +8,17 @@
  *   deletion of a migrated document.
  * - `divan serve --lazy` (server-lazy): the translating proxy serves the database as one database per app version.
  * - `divan migrate --target --switch offline|online` (transactional, transactional-online): copy, lock, verify.
+ * - `divan serve --transform` with `"ids": "multi-version"` (per-version-documents): every version in one database.
+ *   (`per-version-database`, one database per version, is `test/cli/transform.test.ts`.)
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uniqueDbName } from "../support/backends.js";
-import { couchFetch, startTestServer, type TestServer } from "../support/server.js";
-import { allDocs, bundleCli, drop, passwordShown, seed, seedRevisions, statusOf, todoV1, TODO_APP, withCredentials, type BundledCli, type Json } from "./support.js";
+import { couchFetch, externalServerUrl, startTestServer, type TestServer } from "../support/server.js";
+import { allDocs, bundleCli, drop, passwordShown, ROOT, seed, seedRevisions, statusOf, todoV1, TODO_APP, withCredentials, type BundledCli, type Json } from "./support.js";
 
 let cli: BundledCli;
 let server: TestServer;
@@ -215,4 +220,43 @@ describe("divan migrate --target --switch (transactional, transactional-online)"
     expect(unknown.stderr).toContain("--switch must be offline or online");
     expect(await statusOf(server.url, DB, "_design/divan-maintenance")).toBe(404);
   });
+});
+
+describe("divan serve --transform with multi-version ids (per-version-documents)", () => {
+  it("keeps every version of a todo side by side in one database: a v1 write gets its v3 documents next to it, SIGTERM exits 0", async () => {
+    const DB = database("cli-pvd");
+    const dir = await mkdtemp(path.join(tmpdir(), "divan-cli-pvd-"));
+    const config = path.join(dir, "transform.json");
+    await writeFile(
+      config,
+      JSON.stringify({
+        steps: path.join(ROOT, "examples/todo-app/steps/index.ts"),
+        ids: "multi-version",
+        sides: [
+          { name: "v1", db: DB, shape: { "todo-item": 1, settings: 1 } },
+          { name: "v3", db: DB, shape: { "todo-item": 3, "todo-item-status": 1, settings: 1 } },
+        ],
+      }),
+    );
+    // Against COUCHDB_URL the command runs the transformers alone against it; else it starts its own embedded server.
+    const external = externalServerUrl();
+    const running = start(["serve", "--port", "0", "--transform", config]);
+    try {
+      const base = external ?? (await running.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+      await running.waitFor(/transformers running for v1, v3/);
+      const v1 = { ...todoV1(2), _id: "todo-item:t02:v:1" };
+      const res = await couchFetch(`${base}/${DB}/${encodeURIComponent(v1._id)}`, { method: "PUT", body: JSON.stringify(v1) });
+      expect(res.status).toBe(201);
+      await until(async () => (await getJson(`${base}/${DB}/${encodeURIComponent("todo-item-status:t02:v:1")}`)).status === 200);
+      expect((await getJson(`${base}/${DB}/${encodeURIComponent("todo-item:t02:v:3")}`)).body).toMatchObject({ schema: "todo-item", version: 3, title: "todo 2" });
+      expect((await getJson(`${base}/${DB}/${encodeURIComponent("todo-item-status:t02:v:1")}`)).body).toMatchObject({ status: "done" });
+      expect((await getJson(`${base}/${DB}/${encodeURIComponent("todo-item:t02:v:1")}`)).body).toMatchObject({ version: 1, isDone: true });
+      const { code, stdout, stderr } = await running.stop();
+      expect(code, stderr).toBe(0);
+      expect(stdout).toContain("divan transformers stopped");
+    } finally {
+      running.kill();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
