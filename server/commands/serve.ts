@@ -4,6 +4,10 @@
  * `--transform`, also runs the replication transformers of the config (`server/transformer/config.ts`)
  * against it — or, when `COUCHDB_URL` is set, the transformers alone against that server — and serves
  * `GET /_divan/status` on 127.0.0.1 (`--status-port`, default a free port; the URL is printed).
+ *
+ * `divan serve --lazy [--db URL] [--port N]` serves instead the translating proxy of `server-lazy`
+ * (`server/lazy/proxy.ts`, the one the comparison runs) in front of the database: one CouchDB-compatible
+ * database per manifest (`app-<version>`), until SIGINT/SIGTERM.
  */
 import type { Command } from "commander";
 import { DivanError } from "../../core/errors.js";
@@ -75,7 +79,7 @@ async function serveLazy(config: ResolvedConfig, port: number): Promise<void> {
 export function register(program: Command): void {
   const cmd = program
     .command("serve")
-    .description("Run the embedded CouchDB-compatible server (in memory, or LevelDB files with --data) until Ctrl-C.")
+    .description("Run the embedded CouchDB-compatible server (in memory, or LevelDB files with --data) until Ctrl-C; with --lazy, the translating proxy of server-lazy in front of --db instead.")
     .option("-p, --port <port>", "TCP port on 127.0.0.1 (0 picks a free port)", parsePort, 5984)
     .option("-d, --data <dir>", "keep databases as LevelDB files in this directory")
     .option("--verbose", "log every request to stderr")
