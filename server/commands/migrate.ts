@@ -29,6 +29,8 @@ import { splitDatabaseUrl } from "../../store/http.js";
 import { isHttpUrl, openStore } from "../../store/open.js";
 import type { DocumentStore } from "../../store/port.js";
 import { NodePouchDB } from "../../store/pouchdb-node.js";
+import { amendLateWrites } from "../../strategies/amended/index.js";
+import { copyAndSwitch } from "../../strategies/transactional/index.js";
 import { createMigration, type Migration } from "../../strategies/runner/runner.js";
 import type { MigrationReport, QuarantineRecord } from "../../strategies/runner/types.js";
 import { verifyStore, type VerifyReport } from "../../strategies/runner/verify.js";
@@ -292,14 +294,122 @@ export function showShape(shape: Shape): string {
     .join(", ");
 }
 
+/** `--switch`: lock before copying (`offline`, transactional) or after a first copy (`online`, transactional-online). */
+type SwitchMode = "offline" | "online";
+
+function parseSwitch(value: string): SwitchMode {
+  if (value !== "offline" && value !== "online") throw new DivanError("CONFIG_INVALID", `--switch must be offline or online, got "${value}"`, { details: { option: "switch" } });
+  return value;
+}
+
+/** A `_changes` feed that wakes the follow loop of `divan migrate --follow`. */
+interface ChangeFollower {
+  /** Resolves at the next change (at once if one came since the last call), or when stopped. */
+  next(): Promise<void>;
+  readonly stopped: boolean;
+  stop(): Promise<void>;
+}
+
+/** Follows `_changes` of `store` from now on; stops on SIGINT/SIGTERM (or {@link ChangeFollower.stop}). */
+async function followChanges(store: DocumentStore): Promise<ChangeFollower> {
+  const { lastSeq } = await store.changes({ since: "now", limit: 1 });
+  let pending = false;
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  let failure: Error | undefined;
+  const signal = (): void => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const feed = store.liveChanges(
+    { since: lastSeq },
+    {
+      onChange: () => {
+        pending = true;
+        signal();
+      },
+      onError: (e) => {
+        failure = e;
+        stopped = true;
+        signal();
+      },
+    },
+  );
+  const stop = (): void => {
+    stopped = true;
+    process.removeListener("SIGINT", stop);
+    process.removeListener("SIGTERM", stop);
+    signal();
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  return {
+    get stopped() {
+      return stopped;
+    },
+    async next() {
+      if (!pending && !stopped) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+      }
+      pending = false;
+      const failed = failure as Error | undefined; // set by the feed's callback
+      if (failed !== undefined) throw new DivanError("STORE_UNAVAILABLE", `following _changes failed: ${redact(failed.message)}`, { cause: failed });
+    },
+    async stop() {
+      stop();
+      await feed.stop();
+    },
+  };
+}
+
+/**
+ * The follow loop of `divan migrate --follow`: after every change, one pass (`pass`), a line for each pass that
+ * wrote or quarantined something, until stopped. Returns the exit code of the last pass (see {@link exitCodeOf}).
+ */
+async function follow(follower: ChangeFollower, pass: () => Promise<{ written: number; report: MigrationReport }>): Promise<0 | 1> {
+  let code: 0 | 1 = 0;
+  process.stdout.write("following _changes: migrating old-version documents as they arrive (Ctrl-C or SIGTERM stops)\n");
+  for (;;) {
+    await follower.next();
+    if (follower.stopped) break;
+    const { written, report } = await pass();
+    code = exitCodeOf(report);
+    if (written > 0 || report.quarantined.length > 0) {
+      const t = report.totals;
+      process.stdout.write(`follow: migrated ${t.migrated}, written ${written}, quarantined ${t.quarantined}\n`);
+      for (const q of report.quarantined.slice(0, PRINTED_RECORDS)) process.stdout.write(redact(`quarantined ${formatRecord(q)}\n`));
+    }
+  }
+  process.stdout.write("follow: stopped\n");
+  return code;
+}
+
 /** Registers `divan migrate`. */
 export function register(program: Command): void {
   migrationOptions(program.command("migrate").description("Migrate every document of a database to a target version (resumes from its checkpoint)"))
     .option("--dry-run", "report what would change, write nothing")
     .option("--verify", "also check the whole database written at the end: every document of a target type at its version and valid")
-    .action(async (opts: MigrationCliOptions & { dryRun?: boolean; verify?: boolean }, cmd: Command) => {
+    .option(
+      "--follow",
+      "after migrating, keep following _changes and migrate old-version documents as they arrive (late deletions win, old edits that conflict with a migrated revision are merged), until SIGINT/SIGTERM: the amended strategy; in place only",
+    )
+    .option(
+      "--switch <mode>",
+      "copy into --target and switch apps to it, leaving --db read-only (a maintenance design document refuses writes): offline locks --db first and then copies (transactional, a maintenance window); online copies while apps write, then locks and copies what changed meanwhile (transactional-online); both verify the copy",
+      parseSwitch,
+    )
+    .action(async (opts: MigrationCliOptions & { dryRun?: boolean; verify?: boolean; follow?: boolean; switch?: SwitchMode }, cmd: Command) => {
       const config = await commandConfig(cmd);
       const db = requireDb(config);
+      if (opts.follow === true && (opts.target !== undefined || opts.dryRun === true)) {
+        throw new DivanError("CONFIG_INVALID", `--follow migrates in place as documents arrive: it cannot be combined with ${opts.target !== undefined ? "--target" : "--dry-run"}`, { details: { option: "follow" } });
+      }
+      if (opts.switch !== undefined && (opts.target === undefined || opts.dryRun === true || opts.follow === true)) {
+        throw new DivanError("CONFIG_INVALID", opts.target === undefined ? "--switch copies into a new database: give --target URL" : `--switch cannot be combined with ${opts.dryRun === true ? "--dry-run" : "--follow"}`, { details: { option: "switch" } });
+      }
       const registry = await loadConfiguredRegistry(config);
       const graph = await loadSteps(config.steps);
       const to = await resolveTarget(opts.to, registry, config.manifests, graph);
@@ -312,24 +422,59 @@ export function register(program: Command): void {
         stores.push(target);
         const state = dry ? undefined : await openStateDb(config, opts.target ?? db);
         stores.push(state);
-        const m = createMigration({
-          source,
-          ...(target === undefined ? {} : { target }),
-          plan: { graph, to },
-          batchSize: opts.batchSize,
-          concurrency: opts.concurrency,
-          dryRun: dry,
-          restart: opts.restart === true,
-          typeField: config.typeField,
-          versionField: config.versionField,
-          lease: state === undefined ? false : { store: state, ...(opts.leaseOwner === undefined ? {} : { owner: opts.leaseOwner }) },
-          ...(opts.validate ? { verify: registry } : {}),
-        });
-        const report = await runWithProgress(m, `migrating ${stripCredentials(db)}${opts.target ? ` into ${stripCredentials(opts.target)}` : " in place"} to ${showShape(to)}`);
-        // Quarantined documents stay where they were, at their old version: verify skips them.
-        const verified = opts.verify === true && !dry ? await verifyStore(target ?? source, registry, to, { exclude: new Set(report.outstanding.map((q) => q.id)) }) : undefined;
-        process.stdout.write(formatReport(report, verified));
-        process.exitCode = exitCodeOf(report, verified);
+        const migration = (restart: boolean): Migration =>
+          createMigration({
+            source,
+            ...(target === undefined ? {} : { target }),
+            plan: { graph, to },
+            batchSize: opts.batchSize,
+            concurrency: opts.concurrency,
+            dryRun: dry,
+            restart,
+            typeField: config.typeField,
+            versionField: config.versionField,
+            lease: state === undefined ? false : { store: state, ...(opts.leaseOwner === undefined ? {} : { owner: opts.leaseOwner }) },
+            ...(opts.validate ? { verify: registry } : {}),
+          });
+        // Following starts before the first run, so what arrives during it wakes the first follow-up pass.
+        const follower = opts.follow === true ? await followChanges(source) : undefined;
+        const header = `migrating ${stripCredentials(db)}${opts.target ? ` into ${stripCredentials(opts.target)}` : " in place"} to ${showShape(to)}`;
+        if (opts.switch !== undefined && target !== undefined && opts.target !== undefined) {
+          const reports: MigrationReport[] = [];
+          const switched = await copyAndSwitch(source, {
+            online: opts.switch === "online",
+            message: `this database moved to ${stripCredentials(opts.target)}; update the app`,
+            copy: async () => {
+              const r = await runWithProgress(migration(opts.restart === true && reports.length === 0), header);
+              reports.push(r);
+              return r.totals.written;
+            },
+          });
+          const report = reports[reports.length - 1]!;
+          const verified = await verifyStore(target, registry, to, { exclude: new Set(report.outstanding.map((q) => q.id)) });
+          process.stdout.write(formatReport(report, verified));
+          process.stdout.write(
+            redact(`switch (${opts.switch}): ${stripCredentials(db)} refuses writes since the lock (${switched.downtimeMs} ms until the copy was complete); ${switched.written} document(s) written; apps switch to ${stripCredentials(opts.target)}\n`),
+          );
+          process.exitCode = exitCodeOf(report, verified);
+          return;
+        }
+        try {
+          const report = await runWithProgress(migration(opts.restart === true), header);
+          // Quarantined documents stay where they were, at their old version: verify skips them.
+          const verified = opts.verify === true && !dry ? await verifyStore(target ?? source, registry, to, { exclude: new Set(report.outstanding.map((q) => q.id)) }) : undefined;
+          process.stdout.write(formatReport(report, verified));
+          process.exitCode = exitCodeOf(report, verified);
+          if (follower !== undefined) {
+            process.exitCode = await follow(follower, async () => {
+              const amended = await amendLateWrites(source, { graph, to, shapes: graph.shapes(), typeField: config.typeField, versionField: config.versionField });
+              const pass = await migration(false).run();
+              return { written: pass.totals.written + amended, report: pass };
+            });
+          }
+        } finally {
+          await follower?.stop();
+        }
       } finally {
         await closeAll(stores);
       }

@@ -4,6 +4,10 @@
  * `--transform`, also runs the replication transformers of the config (`server/transformer/config.ts`)
  * against it — or, when `COUCHDB_URL` is set, the transformers alone against that server — and serves
  * `GET /_divan/status` on 127.0.0.1 (`--status-port`, default a free port; the URL is printed).
+ *
+ * `divan serve --lazy [--db URL] [--port N]` serves instead the translating proxy of `server-lazy`
+ * (`server/lazy/proxy.ts`, the one the comparison runs) in front of the database: one CouchDB-compatible
+ * database per manifest (`app-<version>`), until SIGINT/SIGTERM.
  */
 import type { Command } from "commander";
 import { DivanError } from "../../core/errors.js";
@@ -12,7 +16,14 @@ import type { EmbeddedServer } from "../embedded.js";
 import { loadTransformConfig } from "../transformer/config.js";
 import { startTransformerService, type TransformerService } from "../transformer/service.js";
 import { redact } from "../../core/redact.js";
-import { commandConfig, configOption } from "../config.js";
+import { commandConfig, configOption, loadConfiguredRegistry, loadStepDefinitions, type ResolvedConfig } from "../config.js";
+import { startLazyProxy } from "../lazy/proxy.js";
+import { loadManifests } from "../../schemas/load.js";
+import { resolveManifest, sortManifests } from "../../schemas/manifest.js";
+import { stripCredentials } from "../../core/redact.js";
+import type { TranslatingProxy } from "../../strategies/proxy.js";
+import { viewName } from "../../strategies/server-lazy/index.js";
+import { openDb, requireDb, showShape } from "./migrate.js";
 
 function parsePort(value: string): number {
   const n = Number(value);
@@ -22,18 +33,73 @@ function parsePort(value: string): number {
   return n;
 }
 
+/** Resolves on SIGINT or SIGTERM (listening from the call on). */
+function untilStopped(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.removeListener("SIGINT", stop);
+      process.removeListener("SIGTERM", stop);
+      resolve();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+}
+
+/**
+ * `divan serve --lazy`: the translating proxy `server-lazy` runs (`startLazyProxy`), in front of the configured
+ * database, one view per manifest (oldest first: writes through any view store the newest shape), until
+ * SIGINT/SIGTERM.
+ */
+async function serveLazy(config: ResolvedConfig, port: number): Promise<void> {
+  const db = requireDb(config);
+  const registry = await loadConfiguredRegistry(config);
+  const steps = await loadStepDefinitions(config.steps);
+  const manifests = sortManifests(await loadManifests(config.manifests));
+  if (manifests.length === 0) throw new DivanError("CONFIG_INVALID", `--lazy serves one database per app version: there is no manifest in ${config.manifests}`, { details: { field: "manifests" } });
+  const views = manifests.map((m) => ({ name: viewName(m.version), shape: resolveManifest(m, registry) }));
+  const stopped = untilStopped();
+  const store = await openDb(db);
+  let proxy: TranslatingProxy;
+  try {
+    proxy = await startLazyProxy({ store, registry, steps, views, port });
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  process.stdout.write(`divan lazy proxy listening on ${proxy.url} in front of ${stripCredentials(db)}\n`);
+  for (const v of views) process.stdout.write(`  ${proxy.urlOf(v.name)}  ${showShape(v.shape)}\n`);
+  await stopped;
+  await proxy.close();
+  await store.close();
+  process.stdout.write("divan lazy proxy stopped\n");
+  process.exitCode = 0;
+}
+
 /** Registers `divan serve`. */
 export function register(program: Command): void {
   const cmd = program
     .command("serve")
-    .description("Run the embedded CouchDB-compatible server (in memory, or LevelDB files with --data) until Ctrl-C.")
+    .description("Run the embedded CouchDB-compatible server (in memory, or LevelDB files with --data) until Ctrl-C; with --lazy, the translating proxy of server-lazy in front of --db instead.")
     .option("-p, --port <port>", "TCP port on 127.0.0.1 (0 picks a free port)", parsePort, 5984)
     .option("-d, --data <dir>", "keep databases as LevelDB files in this directory")
     .option("--verbose", "log every request to stderr")
     .option("--transform <config>", "also run the replication transformers of this JSON config (alone against COUCHDB_URL when it is set; default: transform of the divan config)")
-    .option("--status-port <port>", "port of the transformers' GET /_divan/status listener (0 picks a free port)", parsePort, 0);
-  configOption(cmd).action(async (flags: { port: number; data?: string; verbose?: boolean; transform?: string; statusPort: number }, command: Command) => {
+    .option("--status-port <port>", "port of the transformers' GET /_divan/status listener (0 picks a free port)", parsePort, 0)
+    .option(
+      "--lazy",
+      "instead: the translating proxy of the server-lazy strategy in front of --db (or db of the config), one database per app version of the manifests (app-<version>, e.g. app-1-0-0), on --port (default: a free port); apps replicate with their version's database, reads translate, writes store the newest version",
+    )
+    .option("--db <url>", "with --lazy: the server database (credentials as user:password@host; never printed)");
+  configOption(cmd).action(async (flags: { port: number; data?: string; verbose?: boolean; transform?: string; statusPort: number; lazy?: boolean; db?: string }, command: Command) => {
       const config = await commandConfig(command);
+      if (flags.lazy === true) {
+        if (flags.transform !== undefined || flags.data !== undefined) {
+          throw new DivanError("CONFIG_INVALID", `--lazy serves a translating proxy in front of --db: it cannot be combined with ${flags.transform !== undefined ? "--transform" : "--data"}`, { details: { option: "lazy" } });
+        }
+        await serveLazy(config, command.getOptionValueSource("port") === "default" ? 0 : flags.port);
+        return;
+      }
       const opts = { ...flags, ...(config.transform === undefined ? {} : { transform: config.transform }) };
       const couchUrl = opts.transform === undefined ? undefined : process.env["COUCHDB_URL"];
       // Listening before anything is announced: a supervisor may send SIGTERM as soon as it reads a line.

@@ -69,6 +69,9 @@ export async function startTransformerService(options: TransformerServiceOptions
   const transformer = createTransformer({
     sides,
     steps,
+    // As per-version-database and per-version-documents write on the server: a device that translates its own
+    // documents while it upgrades offline writes the same revisions, so the two translations do not conflict.
+    deterministicRevs: true,
     ids: config.ids === "multi-version" ? multiVersionIds : singleVersionIds,
     ...(config.checkpointId === undefined ? {} : { checkpointId: config.checkpointId }),
     onEvent: (e) => {

@@ -8,7 +8,10 @@
  * document the server migrated meanwhile replicates in as a conflict, which `settle` merges
  * (`resolveMigrationConflicts`: the old edit translated up with the migrated leaf as base).
  */
+import type { StepGraph } from "../../adapters/path.js";
 import type { StepDefinition } from "../../adapters/steps.js";
+import type { Shape } from "../../adapters/types.js";
+import type { DocumentStore } from "../../store/port.js";
 import { isDivanError } from "../../core/errors.js";
 import { hasFault, type Fault } from "../../core/faults.js";
 import { replicate } from "../../store/replicate.js";
@@ -26,6 +29,41 @@ export interface AmendedOptions extends StrategyOptions {
   readonly faults?: readonly Fault[];
 }
 
+/** Options of {@link amendLateWrites}. */
+export interface AmendLateWritesOptions {
+  /** The app's steps as a graph. */
+  readonly graph: StepGraph;
+  /** The shape documents are migrated to. */
+  readonly to: Shape;
+  /** Every shape an entity's documents may have in the database (old and new app versions). */
+  readonly shapes: readonly Shape[];
+  readonly typeField?: string;
+  readonly versionField?: string;
+  /** Deliberate bugs for the simulation's mutation tests (`core/faults.ts`); never set in production. */
+  readonly faults?: readonly Fault[];
+}
+
+/**
+ * What `amended` does before every migration pass over a database already migrated (the strategy's `settle`,
+ * and `divan migrate --follow` each time old documents arrive): a late deletion of a document migrated meanwhile
+ * wins over the migration (else the deleted entity comes back), and a late old-version edit that conflicts with
+ * a migrated revision is merged (translated with the migrated leaf as base) before the runner migrates the old
+ * winner, after which both leaves would be at the new version and the old edit could no longer be told apart.
+ * Returns the documents written.
+ */
+export async function amendLateWrites(store: DocumentStore, options: AmendLateWritesOptions): Promise<number> {
+  const ended = hasFault(options.faults, "migration-wins-over-delete") ? [] : await honourConcurrentDeletes(store, { graph: options.graph, shapes: options.shapes });
+  const fixed = hasFault(options.faults, "skip-migration-merge")
+    ? { resolved: [] }
+    : await resolveMigrationConflicts(store, {
+        graph: options.graph,
+        to: options.to,
+        ...(options.typeField === undefined ? {} : { typeField: options.typeField }),
+        ...(options.versionField === undefined ? {} : { versionField: options.versionField }),
+      });
+  return fixed.resolved.length + ended.length;
+}
+
 /** Creates the `amended` strategy. */
 export function createAmendedStrategy(options: AmendedOptions): Strategy {
   let target: AppVersion | undefined;
@@ -33,14 +71,10 @@ export function createAmendedStrategy(options: AmendedOptions): Strategy {
   const migrate = async (server: ServerContext): Promise<number> => {
     if (target === undefined) return 0;
     const graph = stepGraphOf(options.steps ?? server.steps);
-    // A late deletion of a document migrated meanwhile wins over the migration (else the deleted document comes back).
-    const ended = hasFault(options.faults, "migration-wins-over-delete") ? [] : await honourConcurrentDeletes(server.main, { graph, shapes: server.apps.map((a) => a.shape) });
-    // Merge late old-version edits that conflict with migrated revisions first: once the runner migrated an old
-    // winner, both leaves would be at the new version and the old edit could no longer be told apart.
-    const fixed = hasFault(options.faults, "skip-migration-merge") ? { resolved: [] } : await resolveMigrationConflicts(server.main, { graph, to: target.shape });
+    const amended = await amendLateWrites(server.main, { graph, to: target.shape, shapes: server.apps.map((a) => a.shape), ...(options.faults === undefined ? {} : { faults: options.faults }) });
     // No lease: one process runs the comparison (a deployment gives one in a state database, as the CLI does).
     const report = await runMigration({ source: server.main, plan: { graph, to: target.shape } });
-    return report.totals.written + fixed.resolved.length + ended.length;
+    return report.totals.written + amended;
   };
   return {
     name: "amended",

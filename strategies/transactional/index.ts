@@ -60,6 +60,30 @@ export async function verifyShape(store: DocumentStore, shape: Shape, typeField 
   return checked;
 }
 
+/** What {@link copyAndSwitch} did. */
+export interface SwitchResult {
+  /** Documents the copies wrote. */
+  readonly written: number;
+  /** Milliseconds from locking the source to the end of the last copy: the window in which writes were refused. */
+  readonly downtimeMs: number;
+}
+
+/**
+ * The copy-and-switch of `transactional` (offline: lock the source with the maintenance design document, then
+ * copy) and `transactional-online` (copy while apps write, then lock and copy what changed meanwhile, so writes
+ * are refused only during the last copy). `copy` copies and migrates the source into the target (the eager
+ * runner, resuming from its checkpoint: the second copy only reads what changed). The source stays locked: apps
+ * switch to the target. Used by the strategy and by `divan migrate --switch`.
+ */
+export async function copyAndSwitch(source: DocumentStore, options: { readonly online: boolean; readonly message: string; readonly copy: () => Promise<number> }): Promise<SwitchResult> {
+  let written = 0;
+  if (options.online) written += await options.copy();
+  const lockedAt = Date.now();
+  await enterMaintenance(source, options.message);
+  written += await options.copy();
+  return { written, downtimeMs: Date.now() - lockedAt };
+}
+
 /** Options of {@link createTransactionalStrategy}. */
 export interface TransactionalOptions extends StrategyOptions {
   /** Copy while apps write and lock only for the final catch-up (default false: lock for the whole copy). */
@@ -130,21 +154,12 @@ export function createTransactionalStrategy(options: TransactionalOptions): Stra
       const target = await server.open(suffixOf(to));
       const copy = async (): Promise<number> =>
         (await runMigration({ source: server.main, target, plan: { graph: graphOf(server), to: to.shape }, deterministicRevs: true })).totals.written; // no lease: one process runs the comparison
-      let written = 0;
-      let lockedAt: number;
-      if (online) {
-        written += await copy();
-        lockedAt = Date.now();
-        await enterMaintenance(server.main, `the database moved to ${server.database}${suffixOf(to)}; update the app`);
-        written += await copy(); // the last changes made before the lock
-      } else {
-        lockedAt = Date.now();
-        await enterMaintenance(server.main, `migrating to app ${to.version}; update the app`);
-        written += await copy();
-      }
+      const message = online ? `the database moved to ${server.database}${suffixOf(to)}; update the app` : `migrating to app ${to.version}; update the app`;
+      const switched = await copyAndSwitch(server.main, { online, message, copy });
+      const verifyStarted = Date.now();
       await verifyShape(target, to.shape);
-      const downtimeMs = Date.now() - lockedAt;
-      return { downtimeMs, documentsWritten: written };
+      // The window lasts until apps may switch: verifying is part of it.
+      return { downtimeMs: switched.downtimeMs + (Date.now() - verifyStarted), documentsWritten: switched.written };
     },
     openDevice: async (device) => (isNew(device.app) ? bindNew(device) : bindToMain(device)),
     upgradeDevice: async (device, _from, previous) => {

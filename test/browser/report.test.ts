@@ -61,11 +61,59 @@ describe("report.html in Chromium", () => {
     const hasChart = await page.evaluate(() => typeof (globalThis as { Chart?: unknown }).Chart === "function");
     expect(hasChart).toBe(true);
 
-    const shot = path.join(dir, "report.png");
+    const shot = path.join(dir, "report-full.png");
     await page.screenshot({ path: shot, fullPage: true });
     expect((await stat(shot)).size).toBeGreaterThan(10_000);
     expect(errors).toEqual([]);
     expect(requests).toEqual([]);
+    await page.close();
+  });
+
+  it("opens with the per-strategy summary, visible without scrolling at 1280 px wide", async () => {
+    if (!browser) throw new Error("no browser");
+    const viewport = { width: 1280, height: 800 };
+    const page = await browser.newPage({ viewport });
+    await page.goto(pathToFileURL(htmlPath).href, { waitUntil: "load" });
+    const summary = page.locator("#summary");
+    const rows = summary.locator("tbody tr");
+    expect(await rows.count()).toBe(report.strategies.length);
+    const box = await summary.boundingBox();
+    if (!box) throw new Error("the summary is not rendered");
+    expect(box.y).toBeGreaterThanOrEqual(0);
+    expect(box.x).toBeGreaterThanOrEqual(0);
+    expect(box.x + box.width).toBeLessThanOrEqual(viewport.width);
+    expect(box.y + box.height).toBeLessThanOrEqual(viewport.height);
+    // Every cell of every row lies inside the viewport too (nothing is cut off to the right).
+    for (const cell of await summary.locator("td").all()) {
+      const b = await cell.boundingBox();
+      expect(b && b.x + b.width <= viewport.width && b.y + b.height <= viewport.height).toBe(true);
+    }
+    // It comes first: the runs table starts below it.
+    const runs = await page.locator("#runs").boundingBox();
+    expect(runs?.y ?? 0).toBeGreaterThan(box.y + box.height);
+    const first = await rows.first().locator("td").first().textContent();
+    expect(first).toContain(report.strategies[0]?.name);
+    const shot = path.join(dir, "summary-1280.png");
+    await page.screenshot({ path: shot });
+    expect((await stat(shot)).size).toBeGreaterThan(10_000);
+    await page.close();
+  });
+
+  it("shows a failed-but-expected invariant as a documented weakness, not in success green", async () => {
+    if (!browser) throw new Error("no browser");
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(pathToFileURL(htmlPath).href, { waitUntil: "load" });
+    const expected = report.runs.findIndex((r) => r.status === "expected");
+    const passed = report.runs.findIndex((r) => r.status === "pass");
+    expect(expected).toBeGreaterThanOrEqual(0);
+    expect(passed).toBeGreaterThanOrEqual(0);
+    const badge = (i: number) => page.locator("#runs tbody tr").nth(i).locator(".badge").first();
+    expect(await badge(expected).textContent()).toContain("documented weakness");
+    const colourOf = (i: number) => badge(i).evaluate((e) => getComputedStyle(e).backgroundColor);
+    expect(await colourOf(expected)).not.toBe(await colourOf(passed));
+    const [r, g, b] = (await colourOf(expected)).match(/\d+/g)?.map(Number) ?? [];
+    expect(r).toBeGreaterThan(g ?? 255); // amber: more red than green, more green than blue
+    expect(g).toBeGreaterThan(b ?? 255);
     await page.close();
   });
 });

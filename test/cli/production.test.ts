@@ -1,0 +1,262 @@
+/**
+ * The long-running entry points a team deploys for a strategy (README "Strategies in production"), each run as
+ * a child process against the test server (`COUCHDB_URL` or an embedded server), the way a supervisor runs it:
+ * started, driven over HTTP while it runs, stopped with SIGTERM (exit 0). Every `--db` URL carries
+ * user:password; no output may show the password.
+ *
+ * - `divan migrate --follow` (amended): migrates, then migrates late old-version writes and honours a late
+ *   deletion of a migrated document.
+ * - `divan serve --lazy` (server-lazy): the translating proxy serves the database as one database per app version.
+ * - `divan migrate --target --switch offline|online` (transactional, transactional-online): copy, lock, verify.
+ * - `divan serve --transform` with `"ids": "multi-version"` (per-version-documents): every version in one database.
+ *   (`per-version-database`, one database per version, is `test/cli/transform.test.ts`.)
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { uniqueDbName } from "../support/backends.js";
+import { couchFetch, externalServerUrl, startTestServer, type TestServer } from "../support/server.js";
+import { allDocs, bundleCli, drop, passwordShown, ROOT, seed, seedRevisions, statusOf, todoV1, TODO_APP, withCredentials, type BundledCli, type Json } from "./support.js";
+
+let cli: BundledCli;
+let server: TestServer;
+const created: string[] = [];
+
+beforeAll(async () => {
+  cli = await bundleCli();
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await cli?.remove();
+  if (server !== undefined) for (const db of created) await drop(server.url, db);
+  await server?.close();
+});
+
+/** A database of this file (dropped afterwards, with its state database). */
+function database(name: string): string {
+  const db = uniqueDbName(name);
+  created.push(db, `${db}%24divan`);
+  return db;
+}
+
+/** Polls `check` until it holds (the test's timeout bounds the wait). */
+async function until(check: () => Promise<boolean>): Promise<void> {
+  while (!(await check())) await new Promise((r) => setTimeout(r, 50));
+}
+
+async function getJson(url: string): Promise<{ status: number; body: Json }> {
+  const res = await couchFetch(url);
+  return { status: res.status, body: (await res.json()) as Json };
+}
+
+/** A long-running `divan` child process. */
+interface Running {
+  /** Resolves with the first match of `pattern` in stdout (rejects when the process exits first). */
+  waitFor(pattern: RegExp): Promise<RegExpExecArray>;
+  /** Sends SIGTERM and resolves with the exit code and the whole output. */
+  stop(): Promise<{ code: number | null; stdout: string; stderr: string }>;
+  kill(): void;
+}
+
+function start(args: readonly string[]): Running {
+  const child: ChildProcess = spawn(process.execPath, [cli.file, ...args], { cwd: TODO_APP, env: process.env, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  const listeners = new Set<() => void>();
+  child.stdout!.on("data", (b: Buffer) => {
+    stdout += b.toString();
+    for (const l of listeners) l();
+  });
+  child.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return {
+    waitFor: (pattern) =>
+      new Promise((resolve, reject) => {
+        const check = (): void => {
+          const m = pattern.exec(stdout);
+          if (m !== null) {
+            listeners.delete(check);
+            resolve(m);
+          }
+        };
+        listeners.add(check);
+        check();
+        void exited.then((code) => reject(new Error(`divan ${args[0] ?? ""} exited with ${String(code)} before printing ${String(pattern)}:\n${stdout}\n${stderr}`)));
+      }),
+    async stop() {
+      child.kill("SIGTERM");
+      const code = await exited;
+      return { code, stdout, stderr };
+    },
+    kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    },
+  };
+}
+
+describe("divan migrate --follow (amended)", () => {
+  it("migrates, then migrates old-version writes that arrive later and honours a late deletion of a migrated todo, until SIGTERM", async () => {
+    const DB = database("cli-follow");
+    const url = withCredentials(server.url, DB);
+    await seed(server.url, DB, [todoV1(1), todoV1(2), todoV1(3)]);
+    const before = await allDocs(server.url, DB);
+    const running = start(["migrate", "--db", url, "--to", "todo-item@3", "--follow"]);
+    try {
+      await running.waitFor(/following _changes/);
+      expect((await getJson(`${server.url}/${DB}/todo-item:t01`)).body).toMatchObject({ version: 3 });
+
+      // An old app, offline during the migration, pushes a new todo-item@1 …
+      const res = await couchFetch(`${server.url}/${DB}/todo-item:t07`, { method: "PUT", body: JSON.stringify(todoV1(7)) });
+      expect(res.status).toBe(201);
+      await until(async () => (await getJson(`${server.url}/${DB}/todo-item-status:t07`)).status === 200);
+      expect((await getJson(`${server.url}/${DB}/todo-item:t07`)).body).toMatchObject({ version: 3, title: "todo 7" });
+      expect((await getJson(`${server.url}/${DB}/todo-item-status:t07`)).body).toMatchObject({ status: "active" });
+
+      // … and the deletion of a todo it had before the migration: the deletion wins over the migrated revision.
+      const old = before.get("todo-item:t02")!;
+      const oldRev = String(old["_rev"]);
+      const hash = oldRev.split("-")[1]!;
+      await seedRevisions(server.url, DB, [{ _id: "todo-item:t02", _rev: "2-0000000000000000000000000000d0d0", _deleted: true, _revisions: { start: 2, ids: ["0000000000000000000000000000d0d0", hash] } }]);
+      await until(async () => (await statusOf(server.url, DB, "todo-item:t02")) === 404 && (await statusOf(server.url, DB, "todo-item-status:t02")) === 404);
+      expect((await getJson(`${server.url}/${DB}/todo-item:t03`)).body).toMatchObject({ version: 3 });
+
+      const { code, stdout, stderr } = await running.stop();
+      expect(code, stderr).toBe(0);
+      expect(stdout).toMatch(/^follow: migrated 1, written \d+, quarantined 0$/m);
+      expect(stdout).toContain("follow: stopped");
+      expect(passwordShown(`${stdout}\n${stderr}`)).toBeUndefined();
+    } finally {
+      running.kill();
+    }
+  }, 60_000);
+
+  it("refuses --follow with --target or --dry-run: it migrates in place as documents arrive (exit 2, CONFIG_INVALID)", async () => {
+    const DB = database("cli-follow-refused");
+    await seed(server.url, DB, [todoV1(1)]);
+    for (const extra of [["--target", withCredentials(server.url, `${DB}-copy`)], ["--dry-run"]]) {
+      const r = await cli.run(["migrate", "--db", withCredentials(server.url, DB), "--to", "todo-item@3", "--follow", ...extra]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain("[CONFIG_INVALID]");
+      expect(r.stderr).toContain(`cannot be combined with ${extra[0]}`);
+    }
+    expect((await getJson(`${server.url}/${DB}/todo-item:t01`)).body).toMatchObject({ version: 1 });
+  });
+});
+
+describe("divan serve --lazy (server-lazy)", () => {
+  it("serves the database as one database per app version: each reads its own version, a write through the old one is stored at the newest, SIGTERM stops it", async () => {
+    const DB = database("cli-lazy");
+    await seed(server.url, DB, [todoV1(1), todoV1(2)]);
+    const running = start(["serve", "--lazy", "--db", withCredentials(server.url, DB)]);
+    try {
+      const [, base] = await running.waitFor(/lazy proxy listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      await running.waitFor(/app-3-0-0\s+todo-item@3/);
+      expect((await getJson(`${base}/app-1-0-0/todo-item:t01`)).body).toMatchObject({ version: 1, isDone: false });
+      expect((await getJson(`${base}/app-3-0-0/todo-item:t01`)).body).toMatchObject({ version: 3, group: "default" });
+      expect((await getJson(`${base}/app-3-0-0/todo-item-status:t02`)).body).toMatchObject({ version: 1, status: "done" });
+      // Nothing was migrated by reading: the server database still holds todo-item@1.
+      expect((await getJson(`${server.url}/${DB}/todo-item:t01`)).body).toMatchObject({ version: 1 });
+
+      // The old app edits through its database: the write is the migration.
+      const t01 = (await getJson(`${base}/app-1-0-0/todo-item:t01`)).body;
+      const put = await fetch(`${base}/app-1-0-0/todo-item:t01`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ ...t01, isDone: true }) });
+      expect(put.status).toBe(201);
+      expect((await getJson(`${server.url}/${DB}/todo-item:t01`)).body).toMatchObject({ version: 3 });
+      expect((await getJson(`${server.url}/${DB}/todo-item-status:t01`)).body).toMatchObject({ status: "done" });
+      expect((await getJson(`${base}/app-1-0-0/todo-item:t01`)).body).toMatchObject({ version: 1, isDone: true });
+
+      const { code, stdout, stderr } = await running.stop();
+      expect(code, stderr).toBe(0);
+      expect(stdout).toContain("divan lazy proxy stopped");
+      expect(passwordShown(`${stdout}\n${stderr}`)).toBeUndefined();
+    } finally {
+      running.kill();
+    }
+  }, 60_000);
+
+  it("refuses a database that does not exist (exit 2, NOT_FOUND) and --lazy with --transform (CONFIG_INVALID)", async () => {
+    const missing = await cli.run(["serve", "--lazy", "--db", withCredentials(server.url, uniqueDbName("cli-lazy-missing"))]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("[NOT_FOUND]");
+    const both = await cli.run(["serve", "--lazy", "--transform", "transform.json", "--db", withCredentials(server.url, "x")]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain("[CONFIG_INVALID]");
+  });
+});
+
+describe("divan migrate --target --switch (transactional, transactional-online)", () => {
+  for (const mode of ["offline", "online"] as const) {
+    it(`--switch ${mode} copies and migrates into --target, verifies it, and leaves --db refusing writes`, async () => {
+      const DB = database(`cli-switch-${mode}`);
+      const TARGET = database(`cli-switch-${mode}-v3`);
+      await seed(server.url, DB, [todoV1(1), todoV1(2)]);
+      const r = await cli.run(["migrate", "--db", withCredentials(server.url, DB), "--target", withCredentials(server.url, TARGET), "--to", "todo-item@3", "--switch", mode]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain("verify: 4 checked, 0 invalid");
+      expect(r.stdout).toMatch(new RegExp(`switch \\(${mode}\\): .* refuses writes since the lock \\(\\d+ ms until the copy was complete\\)`));
+      expect(passwordShown(`${r.stdout}\n${r.stderr}`)).toBeUndefined();
+      // The copy: every todo at v3, split into item and status.
+      expect((await getJson(`${server.url}/${TARGET}/todo-item:t02`)).body).toMatchObject({ version: 3 });
+      expect((await getJson(`${server.url}/${TARGET}/todo-item-status:t02`)).body).toMatchObject({ status: "done" });
+      // The source: unchanged, and refusing writes with the maintenance reason.
+      const t01 = (await getJson(`${server.url}/${DB}/todo-item:t01`)).body;
+      expect(t01).toMatchObject({ version: 1 });
+      const put = await couchFetch(`${server.url}/${DB}/todo-item:t01`, { method: "PUT", body: JSON.stringify({ ...t01, title: "late" }) });
+      expect(put.status).toBe(403);
+      expect(((await put.json()) as { reason: string }).reason).toContain("maintenance: this database moved to");
+    }, 60_000);
+  }
+
+  it("refuses --switch without --target or with an unknown mode (exit 2, CONFIG_INVALID), touching nothing", async () => {
+    const DB = database("cli-switch-refused");
+    await seed(server.url, DB, [todoV1(1)]);
+    const noTarget = await cli.run(["migrate", "--db", withCredentials(server.url, DB), "--to", "todo-item@3", "--switch", "online"]);
+    expect(noTarget.code).toBe(2);
+    expect(noTarget.stderr).toContain("give --target URL [CONFIG_INVALID]");
+    const unknown = await cli.run(["migrate", "--db", withCredentials(server.url, DB), "--target", withCredentials(server.url, `${DB}-x`), "--to", "todo-item@3", "--switch", "later"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("--switch must be offline or online");
+    expect(await statusOf(server.url, DB, "_design/divan-maintenance")).toBe(404);
+  });
+});
+
+describe("divan serve --transform with multi-version ids (per-version-documents)", () => {
+  it("keeps every version of a todo side by side in one database: a v1 write gets its v3 documents next to it, SIGTERM exits 0", async () => {
+    const DB = database("cli-pvd");
+    const dir = await mkdtemp(path.join(tmpdir(), "divan-cli-pvd-"));
+    const config = path.join(dir, "transform.json");
+    await writeFile(
+      config,
+      JSON.stringify({
+        steps: path.join(ROOT, "examples/todo-app/steps/index.ts"),
+        ids: "multi-version",
+        sides: [
+          { name: "v1", db: DB, shape: { "todo-item": 1, settings: 1 } },
+          { name: "v3", db: DB, shape: { "todo-item": 3, "todo-item-status": 1, settings: 1 } },
+        ],
+      }),
+    );
+    // Against COUCHDB_URL the command runs the transformers alone against it; else it starts its own embedded server.
+    const external = externalServerUrl();
+    const running = start(["serve", "--port", "0", "--transform", config]);
+    try {
+      const base = external ?? (await running.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+      await running.waitFor(/transformers running for v1, v3/);
+      const v1 = { ...todoV1(2), _id: "todo-item:t02:v:1" };
+      const res = await couchFetch(`${base}/${DB}/${encodeURIComponent(v1._id)}`, { method: "PUT", body: JSON.stringify(v1) });
+      expect(res.status).toBe(201);
+      await until(async () => (await getJson(`${base}/${DB}/${encodeURIComponent("todo-item-status:t02:v:1")}`)).status === 200);
+      expect((await getJson(`${base}/${DB}/${encodeURIComponent("todo-item:t02:v:3")}`)).body).toMatchObject({ schema: "todo-item", version: 3, title: "todo 2" });
+      expect((await getJson(`${base}/${DB}/${encodeURIComponent("todo-item-status:t02:v:1")}`)).body).toMatchObject({ status: "done" });
+      expect((await getJson(`${base}/${DB}/${encodeURIComponent("todo-item:t02:v:1")}`)).body).toMatchObject({ version: 1, isDone: true });
+      const { code, stdout, stderr } = await running.stop();
+      expect(code, stderr).toBe(0);
+      expect(stdout).toContain("divan transformers stopped");
+    } finally {
+      running.kill();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
