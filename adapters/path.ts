@@ -1,5 +1,5 @@
 /**
- * Step graphs and compiled paths (DESIGN §2), from any shape to any shape by composing adjacent steps,
+ * Step graphs and compiled paths, from any shape to any shape by composing adjacent steps,
  * up or down, compiled once into a single function.
  */
 import { DivanError, messageOf } from "../core/errors.js";

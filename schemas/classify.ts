@@ -1,4 +1,6 @@
 /**
+ * Change classification: is a new schema version of a type breaking for documents and apps of the previous one?
+ *
  * Change classification: is a new schema version of a type breaking for documents and apps of the
  * previous one? A change is non-breaking when it only adds optional properties or relaxes constraints;
  * everything that can make an old document invalid, or that drops what an old app reads, is breaking.

@@ -1,5 +1,5 @@
 /**
- * App manifests: what an app version needs, like a package.json (DESIGN §2):
+ * App manifests: what an app version needs, like a package.json:
  * `{ "name": "todo-app", "version": "2.0.0", "dependencies": { "todo-item": "^2.0.0" } }`.
  *
  * A dependency range is matched (with `semver`) against the schema versions the registry holds,

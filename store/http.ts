@@ -50,10 +50,6 @@ export interface HttpStoreOptions {
   /** What the server supports; defaults to {@link COUCHDB_CAPABILITIES}, override for other servers. */
   capabilities?: Partial<StoreCapabilities>;
   /**
-   * @deprecated Live feeds are continuous now (see {@link HttpStoreOptions.heartbeat}); ignored.
-   */
-  longpollTimeout?: number;
-  /**
    * Milliseconds between the server's heartbeat newlines on a live (continuous) feed (default 10 000).
    * A feed that hears nothing for three heartbeats counts the connection as lost and reconnects.
    */
@@ -89,7 +85,6 @@ export class HttpStore implements DocumentStore {
     this.name = redact(url);
     this.capabilities = { ...COUCHDB_CAPABILITIES, ...options.capabilities };
     this.options = {
-      longpollTimeout: options.longpollTimeout ?? 10_000,
       heartbeat: options.heartbeat ?? 10_000,
       retryDelay: options.retryDelay ?? 500,
       maxRetries: options.maxRetries ?? 10,

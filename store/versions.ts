@@ -1,5 +1,5 @@
 /**
- * Multi-version storage helpers (DESIGN §2): every version of a document side by side in one
+ * Multi-version storage helpers: every version of a document side by side in one
  * database, named `<type>:<entityId>:v:<version>` (singletons `<type>:v:<version>`).
  *
  * - {@link readVersions} / {@link readEntityVersions}: every stored version of a document or an entity.

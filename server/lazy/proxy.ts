@@ -1,5 +1,8 @@
 /**
  * The translating proxy (server-side lazy migration): one CouchDB-compatible database per app version in
+ * front of the single server database.
+ *
+ * The translating proxy (server-side lazy migration): one CouchDB-compatible database per app version in
  * front of the single server database, so each app version's PouchDB replicates with it as with a
  * database of its own version.
  *
