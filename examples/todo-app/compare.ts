@@ -1,4 +1,6 @@
 /**
+ * `divan compare`: every registered strategy against every scenario in a fresh world, into one report.
+ *
  * `divan compare`: runs every registered strategy against every scenario in a fresh world, checks
  * the invariants, collects the metrics and returns one report (written as Markdown, JSON and HTML by
  * `report.ts`). Uses `COUCHDB_URL` when set, else starts the embedded server; devices replicate

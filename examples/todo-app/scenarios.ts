@@ -1,4 +1,6 @@
 /**
+ * The named scenarios of the comparison, as scripts of world events that run against any strategy.
+ *
  * The named scenarios of DESIGN §4, from the article that motivated divan, as scripts of world
  * events. "old" and "new" are the app versions of the strategy's change (e.g. 1.0 → 3.0 for a
  * breaking change, 1.0 → 1.1 for the non-breaking one), so every scenario runs against any strategy.

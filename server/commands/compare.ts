@@ -1,4 +1,6 @@
 /**
+ * `divan compare`: the strategy × scenario matrix of the todo example, written as report.md, .json and .html.
+ *
  * `divan compare [--strategies a,b] [--scenarios x,y] [--out DIR] [--seed N]`: runs the strategy ×
  * scenario matrix of the todo example, writes report.md, report.json and report.html into DIR, and
  * prints the Markdown table. Uses `COUCHDB_URL` when set, else the embedded server. A progress bar

@@ -1,4 +1,6 @@
 /**
+ * `divan init`: starts an app's divan folder from the todo example, with imports of the installed package.
+ *
  * `divan init [DIR] [--force]`: starts an app's divan folder from the todo example (DESIGN §9), which is
  * laid out as an app lays it out: `divan.config.ts`, `schemas/`, `manifests/`, `steps/` and the generated
  * `types.ts`. Imports of divan's own modules in the copied TypeScript files become package imports

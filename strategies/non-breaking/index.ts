@@ -1,4 +1,6 @@
 /**
+ * `non-breaking`: the additive change of todo app 1.0 → 1.1; no document is migrated.
+ *
  * `non-breaking`: the additive change of todo app 1.0 → 1.1 (an optional `isImportant` flag and a
  * new `settings` type). No document is migrated: apps tolerate missing attributes (a todo without
  * `isImportant` is not important), keep attributes they do not know when they edit a document, and
