@@ -1,5 +1,5 @@
 /**
- * Document ids (DESIGN §2).
+ * Document ids.
  *
  * - single-version and multi-db storage: `<type>:<entityId>` (`task:8f5e…`);
  * - multi-version storage: `<type>:<entityId>:v:<version>`;

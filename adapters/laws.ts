@@ -17,6 +17,7 @@ import { isDivanError } from "../core/errors.js";
 import { arbitraryFromSchema } from "../schemas/arbitrary.js";
 import { jsonEqual } from "../core/json.js";
 import type { Registry } from "../schemas/registry.js";
+import { stepTypes, typeFamilies } from "./families.js";
 import { singleVersionIds, type IdScheme } from "./ids.js";
 import { DISPLACED_FIELD, reverseOp, type Op } from "./ops.js";
 import type { StepGraph } from "./path.js";
@@ -53,16 +54,7 @@ type Family = ReadonlySet<string>;
 
 /** Types linked by steps. */
 function familiesOf(steps: readonly StepDefinition[]): Family[] {
-  const families: Set<string>[] = [];
-  for (const s of steps) {
-    const types = new Set([...Object.keys(s.from), ...Object.keys(s.to)]);
-    const joined = families.filter((f) => [...types].some((t) => f.has(t)));
-    const merged = new Set<string>(types);
-    for (const f of joined) for (const t of f) merged.add(t);
-    for (const f of joined) families.splice(families.indexOf(f), 1);
-    families.push(merged);
-  }
-  return families;
+  return [...new Set(typeFamilies(steps.map(stepTypes)).values())].map((f) => new Set(f));
 }
 
 function project(shape: Shape, family: Family): Shape {
@@ -100,6 +92,55 @@ function namesOf(op: Op): string[] {
     case "extract":
     case "merge":
       return [...op.fields];
+  }
+}
+
+/** Generated entities at a shape (cached per shape): documents valid for their schemas, with unknown attributes. */
+function entityArbitraries(registry: Registry, ids: IdScheme, unknownNames: readonly string[]): (shape: Shape) => fc.Arbitrary<Entity> {
+  const entityArbs = new Map<string, fc.Arbitrary<Entity>>();
+  return (shape: Shape): fc.Arbitrary<Entity> => {
+    const key = shapeKey(shape);
+    let arb = entityArbs.get(key);
+    if (arb === undefined) {
+      const docs: Record<string, fc.Arbitrary<unknown>> = {};
+      for (const [t, v] of Object.entries(shape)) {
+        docs[t] = arbitraryFromSchema(registry.schema(t, v).schema, { unknownKeys: 2, unknownNames, excludeNames: [DISPLACED_FIELD] });
+      }
+      arb = fc.tuple(fc.stringMatching(/^[0-9a-f]{6,16}$/), fc.record(docs)).map(([eid, e]) => {
+        const out: Entity = {};
+        for (const [t, d] of Object.entries(e)) {
+          const doc = { ...(d as Record<string, unknown>), _id: ids.format(t, eid, shape[t]!) } as Entity[string];
+          delete doc[DISPLACED_FIELD];
+          out[t] = doc;
+        }
+        return out;
+      });
+      entityArbs.set(key, arb);
+    }
+    return arb;
+  };
+}
+
+/** Throws {@link LawBroken} when a document of `e` is invalid or not of its type and version at `shape`. */
+function expectValid(registry: Registry, e: Entity, shape: Shape, what: string): void {
+  for (const [t, doc] of Object.entries(e)) {
+    const r = registry.validate(doc);
+    if (!r.ok) {
+      const issue = r.errors[0];
+      throw new LawBroken(`${what} ${t}@${shape[t]!} is invalid: ${issue === undefined ? r.code : `${issue.pointer || "/"} ${issue.message}`}`);
+    }
+    if (r.type !== t || r.version !== shape[t]) throw new LawBroken(`${what} ${t} document says it is ${r.type}@${r.version}, expected ${t}@${shape[t]!}`);
+  }
+}
+
+/** Runs a translation; a `STEP_FAILED` becomes a {@link LawBroken} naming `what`. */
+function translate(f: (e: Entity, o?: { base: Entity }) => Entity, e: Entity, base: Entity | undefined, what: string): Entity {
+  try {
+    return base === undefined ? f(e) : f(e, { base });
+  } catch (err) {
+    if (!isDivanError(err, "STEP_FAILED")) throw err;
+    const field = err.details["field"];
+    throw new LawBroken(`${what} failed${typeof field === "string" ? ` on ${field}` : ""}: ${err.message}`);
   }
 }
 
@@ -238,48 +279,8 @@ export function checkSteps(options: CheckStepsOptions): StepCheckReport {
 
   // 3. Execution on generated documents.
   const unknownNames = [...new Set(graph.steps.flatMap((s) => (isDeclarativeStep(s) ? s.ops.flatMap(namesOf) : [])))];
-  const entityArbs = new Map<string, fc.Arbitrary<Entity>>();
-  const entityAt = (shape: Shape): fc.Arbitrary<Entity> => {
-    const key = shapeKey(shape);
-    let arb = entityArbs.get(key);
-    if (arb === undefined) {
-      const docs: Record<string, fc.Arbitrary<unknown>> = {};
-      for (const [t, v] of Object.entries(shape)) {
-        docs[t] = arbitraryFromSchema(registry.schema(t, v).schema, { unknownKeys: 2, unknownNames, excludeNames: [DISPLACED_FIELD] });
-      }
-      arb = fc.tuple(fc.stringMatching(/^[0-9a-f]{6,16}$/), fc.record(docs)).map(([eid, e]) => {
-        const out: Entity = {};
-        for (const [t, d] of Object.entries(e)) {
-          const doc = { ...(d as Record<string, unknown>), _id: ids.format(t, eid, shape[t]!) } as Entity[string];
-          delete doc[DISPLACED_FIELD];
-          out[t] = doc;
-        }
-        return out;
-      });
-      entityArbs.set(key, arb);
-    }
-    return arb;
-  };
-
-  const validAt = (e: Entity, shape: Shape, what: string): void => {
-    for (const [t, doc] of Object.entries(e)) {
-      const r = registry.validate(doc);
-      if (!r.ok) {
-        const issue = r.errors[0];
-        throw new LawBroken(`${what} ${t}@${shape[t]!} is invalid: ${issue === undefined ? r.code : `${issue.pointer || "/"} ${issue.message}`}`);
-      }
-      if (r.type !== t || r.version !== shape[t]) throw new LawBroken(`${what} ${t} document says it is ${r.type}@${r.version}, expected ${t}@${shape[t]!}`);
-    }
-  };
-  const translate = (f: (e: Entity, o?: { base: Entity }) => Entity, e: Entity, base: Entity | undefined, what: string): Entity => {
-    try {
-      return base === undefined ? f(e) : f(e, { base });
-    } catch (err) {
-      if (!isDivanError(err, "STEP_FAILED")) throw err;
-      const field = err.details["field"];
-      throw new LawBroken(`${what} failed${typeof field === "string" ? ` on ${field}` : ""}: ${err.message}`);
-    }
-  };
+  const entityAt = entityArbitraries(registry, ids, unknownNames);
+  const validAt = (e: Entity, shape: Shape, what: string): void => expectValid(registry, e, shape, what);
 
   /** Both laws between `lower` and `upper` (`up` must not lose: it is the path lower → upper). */
   const laws = (what: string, lower: Shape, upper: Shape): void => {

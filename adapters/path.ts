@@ -1,5 +1,5 @@
 /**
- * Step graphs and compiled paths (DESIGN §2), from any shape to any shape by composing adjacent steps,
+ * Step graphs and compiled paths, from any shape to any shape by composing adjacent steps,
  * up or down, compiled once into a single function.
  */
 import { DivanError, messageOf } from "../core/errors.js";
@@ -130,7 +130,37 @@ export function createStepGraph(steps: readonly StepDefinition[], options: StepG
   const ids = options.ids ?? singleVersionIds;
   const checked: StepDefinition[] = steps.map((s) => (isDeclarativeStep(s) ? defineStep(s, fields) : defineFunctionStep(s)));
 
-  // Families: types connected by some step, keyed by their first type.
+  const { families, familyOf } = buildFamilies(checked, fields);
+  const cache = new Map<string, CompiledPath>();
+
+  return {
+    steps: checked,
+    shapes: () => [...families.values()].flatMap((f) => [...f.nodes.values()]),
+    path(from, to) {
+      const key = `${shapeKey(from)} -> ${shapeKey(to)}`;
+      const hit = cache.get(key);
+      if (hit !== undefined) return hit;
+      const compiled = compilePath(plan(familyOf, from, to), from, to, key, fields, ids);
+      cache.set(key, compiled);
+      return compiled;
+    },
+    contributors(from, to) {
+      const out: Record<string, Contributor[]> = {};
+      for (const sp of plan(familyOf, from, to).list) {
+        const deps: Deps = new Map(Object.keys(sp.from).map((t) => [t, new Set([t])]));
+        for (const u of sp.units) u.flow(deps);
+        for (const t of Object.keys(sp.to)) {
+          out[t] = [...(deps.get(t) ?? [])].sort().map((s) => ({ type: s, version: sp.from[s]! }));
+        }
+      }
+      return out;
+    },
+  };
+}
+
+/** The families of the checked steps (types connected by some step), each with its shapes and its edges both ways. */
+function buildFamilies(checked: readonly StepDefinition[], fields: DocFields): { families: Map<string, Family>; familyOf: (t: string) => Family | undefined } {
+  // keyed by the family's first type
   const typeFamily = typeFamilies(checked.map(stepTypes));
   const families = new Map<string, Family>();
   const familyOf = (t: string): Family | undefined => families.get(typeFamily.get(t)?.[0] ?? "");
@@ -156,135 +186,120 @@ export function createStepGraph(steps: readonly StepDefinition[], options: StepG
     fam.edges.set(a, [...(fam.edges.get(a) ?? []), { to: b, units: c.up, step: c.name, dir: "up" }]);
     fam.edges.set(b, [...(fam.edges.get(b) ?? []), { to: a, units: c.down, step: c.name, dir: "down" }]);
   }
+  return { families, familyOf };
+}
 
-  const noPath = (message: string, details: Record<string, unknown>): DivanError => new DivanError("NO_PATH", message, { details });
+/** A `NO_PATH` error with its details. */
+function noPath(message: string, details: Record<string, unknown>): DivanError {
+  return new DivanError("NO_PATH", message, { details });
+}
 
-  function route(fam: Family, from: Shape, to: Shape): SubPath {
-    const a = shapeKey(from);
-    const b = shapeKey(to);
-    const known = [...fam.nodes.keys()].join(", ");
-    for (const [k, s] of [[a, from], [b, to]] as const) {
-      if (!fam.nodes.has(k)) {
-        throw noPath(`no step starts or ends at ${k} (known shapes of this family: ${known}); add a step to or from it`, { shape: s, known: [...fam.nodes.keys()] });
-      }
+/** The chain of edges from `from` to `to` within one family (breadth first: fewest steps). */
+function route(fam: Family, from: Shape, to: Shape): SubPath {
+  const a = shapeKey(from);
+  const b = shapeKey(to);
+  const known = [...fam.nodes.keys()].join(", ");
+  for (const [k, s] of [[a, from], [b, to]] as const) {
+    if (!fam.nodes.has(k)) {
+      throw noPath(`no step starts or ends at ${k} (known shapes of this family: ${known}); add a step to or from it`, { shape: s, known: [...fam.nodes.keys()] });
     }
-    if (a === b) return { from, to, units: [], edges: [] };
-    const prev = new Map<string, { node: string; edge: Edge }>();
-    const queue = [a];
-    const visited = new Set([a]);
-    while (queue.length > 0 && !visited.has(b)) {
-      const n = queue.shift()!;
-      for (const e of fam.edges.get(n) ?? []) {
-        if (visited.has(e.to)) continue;
-        visited.add(e.to);
-        prev.set(e.to, { node: n, edge: e });
-        queue.push(e.to);
-      }
+  }
+  if (a === b) return { from, to, units: [], edges: [] };
+  const prev = new Map<string, { node: string; edge: Edge }>();
+  const queue = [a];
+  const visited = new Set([a]);
+  while (queue.length > 0 && !visited.has(b)) {
+    const n = queue.shift()!;
+    for (const e of fam.edges.get(n) ?? []) {
+      if (visited.has(e.to)) continue;
+      visited.add(e.to);
+      prev.set(e.to, { node: n, edge: e });
+      queue.push(e.to);
     }
-    if (!visited.has(b)) {
-      throw noPath(`no chain of steps links ${a} to ${b}: from ${a} only ${[...visited].join(", ")} can be reached; a step between them is missing`, {
-        from,
-        to,
-        reachable: [...visited],
+  }
+  if (!visited.has(b)) {
+    throw noPath(`no chain of steps links ${a} to ${b}: from ${a} only ${[...visited].join(", ")} can be reached; a step between them is missing`, {
+      from,
+      to,
+      reachable: [...visited],
+    });
+  }
+  const edges: Edge[] = [];
+  for (let n = b; n !== a; ) {
+    const p = prev.get(n)!;
+    edges.unshift(p.edge);
+    n = p.node;
+  }
+  return { from, to, units: elideStamps(edges.flatMap((e) => e.units)), edges };
+}
+
+interface Plan {
+  readonly subs: Map<string, SubPath>; // by source type
+  readonly list: SubPath[];
+}
+
+/** The sub-path of each family (or untouched type) that `from` → `to` goes through. */
+function plan(familyOf: (t: string) => Family | undefined, from: Shape, to: Shape): Plan {
+  const subs = new Map<string, SubPath>();
+  const list: SubPath[] = [];
+  const done = new Set<Family>();
+  for (const t of Object.keys(from)) {
+    const fam = familyOf(t);
+    if (fam === undefined) {
+      if (to[t] === undefined) continue; // not in the target: such entities are not translatable
+      if (to[t] !== from[t]) {
+        throw noPath(`no step translates ${t}@${String(from[t])} to ${t}@${String(to[t])}`, { type: t, from: from[t], to: to[t] });
+      }
+      const sp: SubPath = { from: { [t]: from[t]! }, to: { [t]: to[t]! }, units: [], edges: [] };
+      subs.set(t, sp);
+      list.push(sp);
+      continue;
+    }
+    if (done.has(fam)) continue;
+    done.add(fam);
+    const f = project(from, fam.types);
+    const g = project(to, fam.types);
+    if (Object.keys(g).length === 0) continue;
+    const sp = route(fam, f, g);
+    for (const ft of Object.keys(f)) subs.set(ft, sp);
+    list.push(sp);
+  }
+  return { subs, list };
+}
+
+/** One function for the path `key` (`from` → `to`) planned as `p`: each entity goes through its family's sub-path. */
+function compilePath(p: Plan, from: Shape, to: Shape, key: string, fields: DocFields, ids: IdScheme): CompiledPath {
+  const runners = new Map<string, (e: Entity, o?: TranslateOptions) => Entity>();
+  const byPath = new Map<SubPath, (e: Entity, o?: TranslateOptions) => Entity>();
+  for (const sp of p.list) byPath.set(sp, compileSubPath(sp, fields, ids));
+  for (const [t, sp] of p.subs) runners.set(t, byPath.get(sp)!);
+  const only = p.list.length === 1 ? byPath.get(p.list[0]!)! : undefined;
+  const sourceTypes = [...p.subs.keys()];
+  const fn = (entity: Entity, o?: TranslateOptions): Entity => {
+    if (only !== undefined) return only(entity, o);
+    let first: string | undefined;
+    for (const k in entity) {
+      first = k;
+      break;
+    }
+    const r = first === undefined ? undefined : runners.get(first);
+    if (r === undefined) {
+      throw new DivanError("STEP_FAILED", `cannot translate an entity of ${first ?? "no documents"}: the path ${key} translates ${sourceTypes.join(", ")}`, {
+        details: { type: first, from, to },
       });
     }
-    const edges: Edge[] = [];
-    for (let n = b; n !== a; ) {
-      const p = prev.get(n)!;
-      edges.unshift(p.edge);
-      n = p.node;
-    }
-    return { from, to, units: elideStamps(edges.flatMap((e) => e.units)), edges };
-  }
-
-  interface Plan {
-    readonly subs: Map<string, SubPath>; // by source type
-    readonly list: SubPath[];
-  }
-
-  function plan(from: Shape, to: Shape): Plan {
-    const subs = new Map<string, SubPath>();
-    const list: SubPath[] = [];
-    const done = new Set<Family>();
-    for (const t of Object.keys(from)) {
-      const fam = familyOf(t);
-      if (fam === undefined) {
-        if (to[t] === undefined) continue; // not in the target: such entities are not translatable
-        if (to[t] !== from[t]) {
-          throw noPath(`no step translates ${t}@${String(from[t])} to ${t}@${String(to[t])}`, { type: t, from: from[t], to: to[t] });
-        }
-        const sp: SubPath = { from: { [t]: from[t]! }, to: { [t]: to[t]! }, units: [], edges: [] };
-        subs.set(t, sp);
-        list.push(sp);
-        continue;
-      }
-      if (done.has(fam)) continue;
-      done.add(fam);
-      const f = project(from, fam.types);
-      const g = project(to, fam.types);
-      if (Object.keys(g).length === 0) continue;
-      const sp = route(fam, f, g);
-      for (const ft of Object.keys(f)) subs.set(ft, sp);
-      list.push(sp);
-    }
-    return { subs, list };
-  }
-
-  const cache = new Map<string, CompiledPath>();
-
-  return {
-    steps: checked,
-    shapes: () => [...families.values()].flatMap((f) => [...f.nodes.values()]),
-    path(from, to) {
-      const key = `${shapeKey(from)} -> ${shapeKey(to)}`;
-      const hit = cache.get(key);
-      if (hit !== undefined) return hit;
-      const p = plan(from, to);
-      const runners = new Map<string, (e: Entity, o?: TranslateOptions) => Entity>();
-      const byPath = new Map<SubPath, (e: Entity, o?: TranslateOptions) => Entity>();
-      for (const sp of p.list) byPath.set(sp, compileSubPath(sp, fields, ids));
-      for (const [t, sp] of p.subs) runners.set(t, byPath.get(sp)!);
-      const only = p.list.length === 1 ? byPath.get(p.list[0]!)! : undefined;
-      const sourceTypes = [...p.subs.keys()];
-      const fn = (entity: Entity, o?: TranslateOptions): Entity => {
-        if (only !== undefined) return only(entity, o);
-        let first: string | undefined;
-        for (const k in entity) {
-          first = k;
-          break;
-        }
-        const r = first === undefined ? undefined : runners.get(first);
-        if (r === undefined) {
-          throw new DivanError("STEP_FAILED", `cannot translate an entity of ${first ?? "no documents"}: the path ${key} translates ${sourceTypes.join(", ")}`, {
-            details: { type: first, from, to },
-          });
-        }
-        return r(entity, o);
-      };
-      const dirs = new Set(p.list.flatMap((sp) => sp.edges.map((e) => e.dir)));
-      const direction = dirs.size === 0 ? "identity" : dirs.size === 2 ? "mixed" : dirs.has("up") ? "up" : "down";
-      const compiled = Object.assign(fn, {
-        from,
-        to,
-        direction,
-        steps: p.list.flatMap((sp) => sp.edges.map((e) => e.step)),
-        sourceTypes,
-      }) as CompiledPath;
-      cache.set(key, compiled);
-      return compiled;
-    },
-    contributors(from, to) {
-      const out: Record<string, Contributor[]> = {};
-      for (const sp of plan(from, to).list) {
-        const deps: Deps = new Map(Object.keys(sp.from).map((t) => [t, new Set([t])]));
-        for (const u of sp.units) u.flow(deps);
-        for (const t of Object.keys(sp.to)) {
-          out[t] = [...(deps.get(t) ?? [])].sort().map((s) => ({ type: s, version: sp.from[s]! }));
-        }
-      }
-      return out;
-    },
+    return r(entity, o);
   };
+  const dirs = new Set(p.list.flatMap((sp) => sp.edges.map((e) => e.dir)));
+  const direction = dirs.size === 0 ? "identity" : dirs.size === 2 ? "mixed" : dirs.has("up") ? "up" : "down";
+  const compiled = Object.assign(fn, {
+    from,
+    to,
+    direction,
+    steps: p.list.flatMap((sp) => sp.edges.map((e) => e.step)),
+    sourceTypes,
+  }) as CompiledPath;
+  return compiled;
 }
 
 const hasOwn = Object.prototype.hasOwnProperty;

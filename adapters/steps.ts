@@ -1,5 +1,5 @@
 /**
- * Steps: bidirectional translations between two adjacent shapes of an entity family (DESIGN §2).
+ * Steps: bidirectional translations between two adjacent shapes of an entity family.
  *
  * A step is either declarative ({@link DeclarativeStep}: plain JSON operations, reverse derived) or a
  * pair of typed functions ({@link Step}). Both compile to the same lens pairs, so paths treat them alike.

@@ -1,5 +1,5 @@
 /**
- * The data model steps and paths work on: documents, entities and shapes (DESIGN §2).
+ * The data model steps and paths work on: documents, entities and shapes.
  */
 
 /** A JSON value (what a declarative operation may carry as a default or a table entry). */

@@ -1,5 +1,7 @@
 /**
  * Deliberate bugs (faults) the seeded simulation must catch: mutation testing of the simulation itself.
+ *
+ * Deliberate bugs (faults) the seeded simulation must catch: mutation testing of the simulation itself.
  * Each is a mistake a developer could plausibly make; strategies and the transformer core take an option
  * that switches faults on, which production code never sets (only the simulation's tests do). A fault the
  * simulation cannot catch means the simulation lacks an event or an invariant.

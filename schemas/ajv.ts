@@ -1,4 +1,6 @@
 /**
+ * The one ajv configuration divan uses, so a document gets the same verdict everywhere.
+ *
  * The one ajv configuration divan uses. The registry (validation in Node and browsers) and the
  * CouchDB `validate_doc_update` builder both create their instances here, so a document gets the
  * same verdict everywhere.

@@ -1,4 +1,6 @@
 /**
+ * Change classification: is a new schema version of a type breaking for documents and apps of the previous one?
+ *
  * Change classification: is a new schema version of a type breaking for documents and apps of the
  * previous one? A change is non-breaking when it only adds optional properties or relaxes constraints;
  * everything that can make an old document invalid, or that drops what an old app reads, is breaking.
@@ -141,6 +143,35 @@ function compare(fromIn: JsonSchema | undefined, toIn: JsonSchema | undefined, p
   const a: Obj = from === true ? {} : from;
   const b: Obj = to as Obj;
 
+  compareValueKeywords(a, b, pointer, out);
+  compareProperties(a, b, pointer, out);
+
+  // additionalProperties
+  {
+    const x = a["additionalProperties"] as JsonSchema | undefined;
+    const y = b["additionalProperties"] as JsonSchema | undefined;
+    if (y === false && x !== false) out.add("additional-properties-restricted", pointer, `${where(pointer)} no longer accepts unknown properties`);
+    else if (!jsonEqual(x, y) && y !== false) compare(x, y, `${pointer}/*`, out);
+  }
+
+  // items (single schema form)
+  if (!jsonEqual(a["items"], b["items"])) {
+    const x = a["items"];
+    const y = b["items"];
+    if ((x === undefined || typeof x === "boolean" || isObj(x)) && (y === undefined || typeof y === "boolean" || isObj(y))) compare(x as JsonSchema | undefined, y as JsonSchema | undefined, `${pointer}/*`, out);
+    else out.add("keyword-changed", pointer, `${where(pointer)}: items changed`);
+  }
+
+  // everything else: every change is treated as breaking
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const k of keys) {
+    if (ANNOTATIONS.has(k) || HANDLED.has(k)) continue;
+    if (!jsonEqual(a[k], b[k])) out.add("keyword-changed", pointer, `${where(pointer)}: ${k} changed (divan cannot prove this compatible)`);
+  }
+}
+
+/** The keywords that constrain a value itself: type, enum, const, numeric bounds, uniqueItems, pattern and format. */
+function compareValueKeywords(a: Obj, b: Obj, pointer: string, out: Collector): void {
   // type
   const ta = typesOf(a);
   const tb = typesOf(b);
@@ -199,8 +230,10 @@ function compare(fromIn: JsonSchema | undefined, toIn: JsonSchema | undefined, p
     if (typeof b[k] === "string" && a[k] !== b[k]) out.add(kind, pointer, `${where(pointer)} must now match ${k} ${JSON.stringify(b[k])}${typeof a[k] === "string" ? ` (was ${JSON.stringify(a[k])})` : ""}`);
     else if (typeof a[k] === "string" && b[k] === undefined) out.add("constraint-relaxed", pointer, `${where(pointer)}: ${k} removed`, false);
   }
+}
 
-  // object members
+/** An object's members: removed, renamed (same schema, new name), added and required ones; then each kept member. */
+function compareProperties(a: Obj, b: Obj, pointer: string, out: Collector): void {
   const pa = isObj(a["properties"]) ? (a["properties"] as Record<string, JsonSchema>) : {};
   const pb = isObj(b["properties"]) ? (b["properties"] as Record<string, JsonSchema>) : {};
   const ra = new Set(Array.isArray(a["required"]) ? (a["required"] as string[]) : []);
@@ -230,29 +263,6 @@ function compare(fromIn: JsonSchema | undefined, toIn: JsonSchema | undefined, p
   }
   for (const k of ra) if (!rb.has(k) && k in pb) out.add("required-removed", child(k), `property ${k} is now optional`, false);
   for (const k of Object.keys(pa)) if (k in pb) compare(pa[k], pb[k], child(k), out);
-
-  // additionalProperties
-  {
-    const x = a["additionalProperties"] as JsonSchema | undefined;
-    const y = b["additionalProperties"] as JsonSchema | undefined;
-    if (y === false && x !== false) out.add("additional-properties-restricted", pointer, `${where(pointer)} no longer accepts unknown properties`);
-    else if (!jsonEqual(x, y) && y !== false) compare(x, y, `${pointer}/*`, out);
-  }
-
-  // items (single schema form)
-  if (!jsonEqual(a["items"], b["items"])) {
-    const x = a["items"];
-    const y = b["items"];
-    if ((x === undefined || typeof x === "boolean" || isObj(x)) && (y === undefined || typeof y === "boolean" || isObj(y))) compare(x as JsonSchema | undefined, y as JsonSchema | undefined, `${pointer}/*`, out);
-    else out.add("keyword-changed", pointer, `${where(pointer)}: items changed`);
-  }
-
-  // everything else: every change is treated as breaking
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  for (const k of keys) {
-    if (ANNOTATIONS.has(k) || HANDLED.has(k)) continue;
-    if (!jsonEqual(a[k], b[k])) out.add("keyword-changed", pointer, `${where(pointer)}: ${k} changed (divan cannot prove this compatible)`);
-  }
 }
 
 function asObj(s: JsonSchema | undefined): Obj {

@@ -1,6 +1,6 @@
 /**
  * A CouchDB `validate_doc_update` built from the registry's schemas, so the server refuses documents
- * that do not match their schema (DESIGN §3 "CouchDB validate_doc_update from schemas").
+ * that do not match their schema.
  *
  * The function runs inside CouchDB's JavaScript engine (SpiderMonkey or QuickJS: ES5-level, no Node APIs,
  * no `require`). It is ajv's standalone ES5 output for every (type, newest minor of each major), bundled into
@@ -310,6 +310,6 @@ export function schemaDesignDoc(registry: Registry, options: SchemaDesignDocOpti
  * PouchDB evaluate it), e.g. to check documents locally with exactly the server's verdict.
  */
 export function compileValidateDocUpdate(source: string): ValidateDocUpdate {
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  // The source is the design document's own JavaScript: evaluated as CouchDB and PouchDB evaluate it.
   return new Function(`return (${source});`)() as ValidateDocUpdate;
 }

@@ -1,7 +1,7 @@
 /**
  * Loading schema files and manifests from disk (Node only).
  *
- * Layout (DESIGN §9): `<dir>/<type>/<major>.<minor>.json` and `<manifests>/<app-version>.json`.
+ * Layout: `<dir>/<type>/<major>.<minor>.json` and `<manifests>/<app-version>.json`.
  */
 import type { Dirent } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";

@@ -1,5 +1,5 @@
 /**
- * App manifests: what an app version needs, like a package.json (DESIGN §2):
+ * App manifests: what an app version needs, like a package.json:
  * `{ "name": "task-app", "version": "5.0.0", "dependencies": { "task": "^5.0.0" } }`.
  *
  * A dependency range is matched (with `semver`) against the schema versions the registry holds,

@@ -1,6 +1,6 @@
 /**
  * The versioned schema registry: one JSON Schema per (type, major, minor), documents carry only the
- * major and validate against the newest minor of it (DESIGN §2).
+ * major and validate against the newest minor of it.
  *
  * Browser-safe: no `fs`/`path`. Load files from disk with `schemas/load.ts` (Node).
  */

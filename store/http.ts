@@ -11,6 +11,7 @@ import { DivanError } from "../core/errors.js";
 import { retryOnConflict } from "../core/retry.js";
 import { redact } from "../core/redact.js";
 import { codeForCouchError, isNetworkError, mapErrors, toDivanError } from "./errors.js";
+import { changesQuery, couchError, docPath, sleep, splitDatabaseUrl, type RawChangesAnswer, type RequestOptions } from "./http-wire.js";
 import { assertOneChangesFilter, localId, toChange, toWriteResults } from "./pouch.js";
 import type {
   AllDocsOptions,
@@ -49,10 +50,6 @@ export interface HttpStoreOptions {
   /** What the server supports; defaults to {@link COUCHDB_CAPABILITIES}, override for other servers. */
   capabilities?: Partial<StoreCapabilities>;
   /**
-   * @deprecated Live feeds are continuous now (see {@link HttpStoreOptions.heartbeat}); ignored.
-   */
-  longpollTimeout?: number;
-  /**
    * Milliseconds between the server's heartbeat newlines on a live (continuous) feed (default 10 000).
    * A feed that hears nothing for three heartbeats counts the connection as lost and reconnects.
    */
@@ -63,97 +60,7 @@ export interface HttpStoreOptions {
   maxRetries?: number;
 }
 
-/** Splits `http://u:p@host:5984/prefix/db` into the server URL and the (decoded) database name. */
-export function splitDatabaseUrl(url: string): { serverUrl: string; dbName: string } {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch (e) {
-    throw new DivanError("BAD_REQUEST", `not a valid database URL: ${redact(url)}`, { cause: e });
-  }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-    throw new DivanError("BAD_REQUEST", `a database URL must be http(s): ${redact(url)}`);
-  }
-  const segments = parsed.pathname.split("/").filter((s) => s.length > 0);
-  const last = segments.pop();
-  if (last === undefined) {
-    throw new DivanError("BAD_REQUEST", `the URL ${redact(url)} names no database; add /<database> to it`);
-  }
-  parsed.pathname = segments.length === 0 ? "/" : `/${segments.join("/")}/`;
-  parsed.search = "";
-  parsed.hash = "";
-  return { serverUrl: parsed.toString().replace(/\/$/, ""), dbName: decodeURIComponent(last) };
-}
-
-/** URL path of a document id: `_design/` and `_local/` keep their slash, everything else is encoded. */
-function docPath(id: string): string {
-  for (const prefix of ["_design/", "_local/"]) {
-    if (id.startsWith(prefix)) return prefix + encodeURIComponent(id.slice(prefix.length));
-  }
-  return encodeURIComponent(id);
-}
-
-interface RequestOptions {
-  method?: "GET" | "PUT" | "POST" | "DELETE";
-  path?: string;
-  qs?: Record<string, unknown>;
-  body?: unknown;
-  signal?: AbortSignal;
-}
-
-interface RawChangesAnswer {
-  results: { id: string; seq: string | number; changes: { rev: string }[]; deleted?: boolean; doc?: Doc }[];
-  last_seq: string | number;
-  pending?: number;
-}
-
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-
-/** Query string and (for the `_selector`/`_doc_ids` filters) POST body of a `_changes` request. */
-function changesQuery(options: ChangesOptions, extra: Record<string, unknown>): { qs: Record<string, unknown>; body: Record<string, unknown> | undefined } {
-  assertOneChangesFilter(options);
-  const qs: Record<string, unknown> = { ...extra };
-  if (options.since !== undefined) qs.since = options.since;
-  if (options.limit !== undefined && extra.feed === undefined) qs.limit = options.limit;
-  if (options.includeDocs === true) qs.include_docs = true;
-  if (options.style !== undefined) qs.style = options.style;
-  if (options.descending === true && extra.feed === undefined) qs.descending = true;
-  if (options.selector !== undefined) {
-    qs.filter = "_selector";
-    return { qs, body: { selector: options.selector } };
-  }
-  if (options.docIds !== undefined) {
-    qs.filter = "_doc_ids";
-    return { qs, body: { doc_ids: options.docIds } };
-  }
-  return { qs, body: undefined };
-}
-
-/** A CouchDB error answer (`{"error","reason"}` text) as the error shape `toDivanError` reads. */
-function couchError(statusCode: number | undefined, text: string): Error {
-  let parsed: { error?: unknown; reason?: unknown } = {};
-  try {
-    parsed = JSON.parse(text) as typeof parsed;
-  } catch {
-    // not JSON: keep the text as the reason
-  }
-  const reason = typeof parsed.reason === "string" ? parsed.reason : text.slice(0, 200) || `HTTP ${String(statusCode)}`;
-  const err = new Error(reason) as Error & { statusCode?: number; error?: string; reason?: string };
-  if (statusCode !== undefined) err.statusCode = statusCode;
-  if (typeof parsed.error === "string") err.error = parsed.error;
-  err.reason = reason;
-  return err;
-}
+export { splitDatabaseUrl } from "./http-wire.js";
 
 /** A {@link DocumentStore} over CouchDB HTTP. Create it with {@link httpStore}. */
 export class HttpStore implements DocumentStore {
@@ -178,7 +85,6 @@ export class HttpStore implements DocumentStore {
     this.name = redact(url);
     this.capabilities = { ...COUCHDB_CAPABILITIES, ...options.capabilities };
     this.options = {
-      longpollTimeout: options.longpollTimeout ?? 10_000,
       heartbeat: options.heartbeat ?? 10_000,
       retryDelay: options.retryDelay ?? 500,
       maxRetries: options.maxRetries ?? 10,

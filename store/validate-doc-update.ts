@@ -1,4 +1,6 @@
 /**
+ * CouchDB's `validate_doc_update`, run outside CouchDB (PouchDB stores, the embedded server), as CouchDB 3.4 runs it.
+ *
  * CouchDB's `validate_doc_update`, run outside CouchDB: by the PouchDB store when asked to
  * (`validateDocUpdate: true`) and by the embedded server on every write. One implementation, so both
  * refuse the same writes with the same answers, and both behave as CouchDB 3.4 was measured to:

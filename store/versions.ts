@@ -1,5 +1,5 @@
 /**
- * Multi-version storage helpers (DESIGN §2): every version of a document side by side in one
+ * Multi-version storage helpers: every version of a document side by side in one
  * database, named `<type>:<entityId>:v:<version>` (singletons `<type>:v:<version>`).
  *
  * - {@link readVersions} / {@link readEntityVersions}: every stored version of a document or an entity.
@@ -179,50 +179,7 @@ export interface VersionViewOptions extends VersionFields {
 export function versionView(store: DocumentStore, shape: Readonly<Record<string, number>>, options: VersionViewOptions = {}): DocumentStore {
   const typeField = options.typeField ?? "schema";
   const versionField = options.versionField ?? "version";
-  /** Plain id → stored id (identity for ids outside the shape). */
-  const toStored = (id: string): string => {
-    const p = singleVersionIds.parse(id);
-    if (p === undefined) return id;
-    const v = shape[p.type];
-    return v === undefined ? id : formatDocId(p.type, p.entityId, v);
-  };
-  /** Stored id → plain id, or `undefined` when the view hides it (another version of a shape type). */
-  const toPlain = (id: string): string | undefined => {
-    const p = multiVersionIds.parse(id);
-    if (p === undefined || p.version === undefined) {
-      // A plain id of a shape type would collide with the view's own names: hide it.
-      const plain = singleVersionIds.parse(id);
-      return plain !== undefined && shape[plain.type] !== undefined ? undefined : id;
-    }
-    const v = shape[p.type];
-    if (v === undefined) return id;
-    return v === p.version ? formatDocId(p.type, p.entityId) : undefined;
-  };
-  const docOut = (doc: Doc): Doc | undefined => {
-    const plain = toPlain(doc._id);
-    return plain === undefined ? undefined : { ...doc, _id: plain };
-  };
-  const docIn = (doc: Doc): Doc => {
-    const stored = toStored(doc._id);
-    if (stored === doc._id) return doc;
-    const out: Doc = { ...doc, _id: stored };
-    if (doc._deleted === true && out[typeField] === undefined) {
-      const p = singleVersionIds.parse(doc._id);
-      if (p !== undefined) {
-        out[typeField] = p.type;
-        out[versionField] = shape[p.type];
-      }
-    }
-    return out;
-  };
-  const changeOut = (c: Change): Change | undefined => {
-    const plain = toPlain(c.id);
-    if (plain === undefined) return undefined;
-    const out: Change = { ...c, id: plain };
-    if (c.doc) out.doc = { ...c.doc, _id: plain };
-    return out;
-  };
-  const changesIn = (o: ChangesOptions): ChangesOptions => (o.docIds ? { ...o, docIds: o.docIds.map(toStored) } : o);
+  const { toStored, toPlain, docOut, docIn, changeOut, changesIn } = idMapping(shape, typeField, versionField);
   const name = options.name ?? `${store.name}@${Object.entries(shape).map(([t, v]) => `${t}@${v}`).sort().join("+")}`;
 
   return {
@@ -323,4 +280,53 @@ export function versionView(store: DocumentStore, shape: Readonly<Record<string,
       throw new DivanError("BAD_REQUEST", `${name} is a view with translated ids; replicate its underlying store ${store.name} instead.`);
     },
   };
+}
+
+/** How a version view names documents: plain ids (`todo-item:1`) outside, versioned ids (`todo-item:1:v:3`) stored. */
+function idMapping(shape: Readonly<Record<string, number>>, typeField: string, versionField: string) {
+  /** Plain id → stored id (identity for ids outside the shape). */
+  const toStored = (id: string): string => {
+    const p = singleVersionIds.parse(id);
+    if (p === undefined) return id;
+    const v = shape[p.type];
+    return v === undefined ? id : formatDocId(p.type, p.entityId, v);
+  };
+  /** Stored id → plain id, or `undefined` when the view hides it (another version of a shape type). */
+  const toPlain = (id: string): string | undefined => {
+    const p = multiVersionIds.parse(id);
+    if (p === undefined || p.version === undefined) {
+      // A plain id of a shape type would collide with the view's own names: hide it.
+      const plain = singleVersionIds.parse(id);
+      return plain !== undefined && shape[plain.type] !== undefined ? undefined : id;
+    }
+    const v = shape[p.type];
+    if (v === undefined) return id;
+    return v === p.version ? formatDocId(p.type, p.entityId) : undefined;
+  };
+  const docOut = (doc: Doc): Doc | undefined => {
+    const plain = toPlain(doc._id);
+    return plain === undefined ? undefined : { ...doc, _id: plain };
+  };
+  const docIn = (doc: Doc): Doc => {
+    const stored = toStored(doc._id);
+    if (stored === doc._id) return doc;
+    const out: Doc = { ...doc, _id: stored };
+    if (doc._deleted === true && out[typeField] === undefined) {
+      const p = singleVersionIds.parse(doc._id);
+      if (p !== undefined) {
+        out[typeField] = p.type;
+        out[versionField] = shape[p.type];
+      }
+    }
+    return out;
+  };
+  const changeOut = (c: Change): Change | undefined => {
+    const plain = toPlain(c.id);
+    if (plain === undefined) return undefined;
+    const out: Change = { ...c, id: plain };
+    if (c.doc) out.doc = { ...c.doc, _id: plain };
+    return out;
+  };
+  const changesIn = (o: ChangesOptions): ChangesOptions => (o.docIds ? { ...o, docIds: o.docIds.map(toStored) } : o);
+  return { toStored, toPlain, docOut, docIn, changeOut, changesIn };
 }

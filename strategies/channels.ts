@@ -1,7 +1,8 @@
 /**
- * Replication channels (DESIGN §2, chesterfield-migration.md "Replication channels"): the Mango
- * selector an app version replicates with when every version of a document lives in one database
- * (`task:<id>:v:3` next to `task:<id>:v:1`).
+ * Replication channels: the Mango selector an app version replicates with when every version of a document
+ * lives in one database.
+ *
+ * Every version of a document side by side: `task:<id>:v:3` next to `task:<id>:v:1`.
  *
  * Two forms, both plain Mango that PouchDB replication (`selector`) and CouchDB `_changes?filter=_selector`
  * accept:

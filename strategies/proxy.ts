@@ -1,4 +1,6 @@
 /**
+ * The translating proxy as strategies see it: a port the server's HTTP proxy implements and the harness injects.
+ *
  * A translating proxy as strategies see it (a port): a CouchDB-compatible database per app version in
  * front of one server database. Strategies (in `strategies/`) cannot import the HTTP proxy (in
  * `server/lazy/`), so it is injected as a factory: `startLazyProxy` from `server/lazy/proxy.ts` implements

@@ -1,5 +1,7 @@
 /**
- * The one interface every migration strategy implements (DESIGN §1, issue 6), and the taxonomy
+ * The one interface every migration strategy implements, and the taxonomy that classifies strategies.
+ *
+ * The one interface every migration strategy implements, and the taxonomy
  * that classifies strategies. A strategy sees the world only through the store port: the server
  * databases it is given, and each device's own local store.
  *

@@ -1,4 +1,6 @@
 /**
+ * The todo app's domain API (create, edit, set status, group, delete, list), as each app version implements it.
+ *
  * The todo app's domain API, as each app version implements it (DESIGN §4): create, edit title,
  * mark done / set status, mark important, set group, delete, list. An app version reads and writes
  * exactly the documents its manifest resolves to (its shape); it ignores types it does not know,

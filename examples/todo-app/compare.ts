@@ -1,5 +1,7 @@
 /**
- * `divan compare`: runs every strategy that applies to an app's change against every scenario (the
+ * `divan compare`: every strategy that applies to an app's change against every scenario in a fresh world, into one report.
+ *
+ * Runs every strategy that applies to an app's change against every scenario (the
  * templates instantiated for the app's entities) in a fresh world, checks
  * the invariants, collects the metrics and returns one report (written as Markdown, JSON and HTML by
  * `report.ts`). Uses `COUCHDB_URL` when set, else starts the embedded server; devices replicate

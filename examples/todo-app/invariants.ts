@@ -1,4 +1,6 @@
 /**
+ * The invariant checker run after every scenario: converged, nothing lost, every app version reads correctly.
+ *
  * The invariant checker, run at quiescence after every scenario (DESIGN §7): every replica
  * converged; no document and no field lost (compared with the model of what users did); every app
  * version reads every todo correctly; server writes bounded (nothing keeps writing after quiescence);

@@ -1,4 +1,6 @@
 /**
+ * Metrics of one strategy × scenario run: legacy support, downtime, data lost, conflicts, bytes, time, code.
+ *
  * Metrics of one strategy × scenario run (issue 6, item 5): legacy support, downtime, data lost,
  * conflicts, documents and bytes on the server and per device, bytes replicated, wall time, and
  * the lines of migration code the app team writes. `wallMs` and `downtimeMs` are timings and

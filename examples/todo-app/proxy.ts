@@ -1,4 +1,6 @@
 /**
+ * A counting HTTP proxy devices replicate through, so the comparison measures the bytes replication moves.
+ *
  * A small counting HTTP proxy: devices replicate through it, so the comparison can measure the
  * bytes replication moves (request and response bodies) against any server — the embedded one or
  * a real CouchDB at `COUCHDB_URL`. Listens on 127.0.0.1 on a free port.

@@ -1,5 +1,7 @@
 /**
- * The named scenarios of DESIGN §4, from the article that motivated divan, as templates of world
+ * The named scenarios of the comparison, as templates of world events that run against any strategy and any app.
+ *
+ * The named scenarios, from the article that motivated divan, as templates of world
  * events. "old" and "new" are the app versions of the strategy's change (e.g. 1.0 → 3.0 for a
  * breaking change, 1.0 → 1.1 for the non-breaking one), so every scenario runs against any strategy.
  * The events name what an app does to its entities (create one, edit the text field every version

@@ -1,4 +1,6 @@
 /**
+ * The world a scenario runs in: one server and devices running todo app versions, replicating for real.
+ *
  * The world a scenario runs in: one server (the embedded one or `COUCHDB_URL`) and devices, each a
  * PouchDB memory database running a todo app version through the domain API, replicating with the
  * server for real (PouchDB replication through a counting proxy) and going offline and online.

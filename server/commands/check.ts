@@ -1,4 +1,6 @@
 /**
+ * `divan check`: schemas compile, minors are non-breaking, majors have steps, and the steps keep the lens laws.
+ *
  * `divan check [--schemas DIR] [--manifests DIR] [--steps MODULE] [--runs N] [--seed N] [--config FILE]`: every
  * schema compiles; every minor version is non-breaking against the previous one of its major (exit 1
  * otherwise); every major bump is reported with its breaking reasons, and a "no step" warning unless the

@@ -1,4 +1,6 @@
 /**
+ * `divan compare`: the strategy × scenario matrix of an app's change, written as report.md, .json and .html.
+ *
  * `divan compare [--config FILE [--from V --to V]] [--strategies a,b] [--scenarios x,y] [--out DIR] [--seed N]`:
  * runs the strategy × scenario matrix on an app's change, writes report.md, report.json and report.html
  * into DIR, and prints the Markdown table. With `--config`, the app is the team's own (its schemas,

@@ -1,5 +1,7 @@
 /**
- * `divan init [DIR] [--force]`: starts an app's divan folder from the bundled example app, `examples/todo-app` (DESIGN §9), which is
+ * `divan init`: starts an app's divan folder from the bundled example app, with imports of the installed package.
+ *
+ * `divan init [DIR] [--force]`: starts an app's divan folder from the bundled example app, `examples/todo-app`, which is
  * laid out as an app lays it out: `divan.config.ts`, `schemas/`, `manifests/`, `steps/` and the generated
  * `types.ts`. Imports of divan's own modules in the copied TypeScript files become package imports
  * (`divan`, `divan/server`, `divan/client`), so the copy works where the `divan` package is installed.

@@ -1,4 +1,6 @@
 /**
+ * `divan migrate` (eager migration of a database, in place or into a copy), and what `rollback` and `status` share.
+ *
  * `divan migrate --db URL --to <manifest version|type@major,...> [--target URL] [--dry-run] [--verify] [--restart]
  * [--no-validate] [--state-db URL] [--concurrency N] [--batch-size N] [--schemas DIR] [--manifests DIR]
  * [--steps MODULE] [--config FILE]`, and what `divan rollback` and `divan status` share with it.

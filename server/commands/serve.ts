@@ -1,4 +1,6 @@
 /**
+ * `divan serve`: the embedded CouchDB-compatible server, and optionally the replication transformers.
+ *
  * `divan serve [--port N] [--data DIR] [--transform CONFIG [--status-port N]] [--config FILE]`: runs the embedded
  * CouchDB-compatible server until SIGINT/SIGTERM, then closes it cleanly and exits 0. With
  * `--transform`, also runs the replication transformers of the config (`server/transformer/config.ts`)

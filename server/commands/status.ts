@@ -1,4 +1,6 @@
 /**
+ * `divan status`: documents per type@version and every migration job recorded on a database.
+ *
  * `divan status --db URL [--id JOB | --to <target>] [--state-db URL] [--steps MODULE] [--config FILE]`: documents per
  * type@version, and every migration job recorded on the database (`_local/divan-jobs`: the jobs that wrote it, in
  * place or as a copy): id, direction, target, phase, totals, lease and quarantine. `--id` (or `--to`, which names

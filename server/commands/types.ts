@@ -1,4 +1,6 @@
 /**
+ * `divan types`: TypeScript document types generated from the versioned schemas (`--check`: stale or not).
+ *
  * `divan types --schemas DIR --out FILE [--check] [--config FILE]`: generates TypeScript document types from the
  * versioned schemas; with `--check`, exits 1 when FILE differs from what would be generated (stale).
  * `--schemas` and `--out` default to `schemas` and `types` of the app's `divan.config.*`.

@@ -1,4 +1,6 @@
 /**
+ * `divan validate`: every document of a database (or JSON files) against the versioned schemas.
+ *
  * `divan validate --db URL [--schemas DIR]` and `divan validate FILE... [--schemas DIR]` (both `[--config FILE]`;
  * `--db`, `--schemas` and the field names default to the config's): validates every
  * document of a database (or JSON files) against the versioned schemas, prints a summary per

@@ -1,4 +1,6 @@
 /**
+ * `GET|POST /{db}/_changes` of the embedded server, served through PouchDB's `db.changes()`.
+ *
  * `GET|POST /{db}/_changes` served through PouchDB's `db.changes()`: normal, longpoll and continuous
  * feeds; `_selector`, `_doc_ids`, `_design`, `_view` and design-document filters; heartbeats and
  * timeouts. Every live PouchDB feed is cancelled when the client goes away or the server closes.

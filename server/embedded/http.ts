@@ -1,4 +1,6 @@
 /**
+ * HTTP plumbing shared by the embedded server's routes: CouchDB errors, JSON replies, query parsing.
+ *
  * HTTP plumbing shared by the embedded server's routes: CouchDB-style error bodies, JSON replies,
  * strict query-parameter parsing and an async-handler wrapper that turns every rejection into a
  * response instead of an unhandled rejection.

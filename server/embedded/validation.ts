@@ -1,4 +1,6 @@
 /**
+ * `validate_doc_update` and `_security` for the embedded server, functions compiled in a separate V8 context.
+ *
  * `validate_doc_update` and `_security` for the embedded server: the one implementation of
  * `store/validate-doc-update.ts` (shared with the PouchDB store), with functions compiled in a separate
  * V8 context so they cannot reach the server's globals (as `_changes` filters are, {@link compileFunction}). The embedded server has no users: every request

@@ -1,6 +1,9 @@
 /**
+ * One app version's view of the single server database, for the translating proxy: translated reads, synthetic
+ * revisions, writes translated up.
+ *
  * One app version's view of the single server database, for the translating proxy: documents read
- * through the live adapter (`client/live.ts`, the same translation core the client-side twin uses),
+ * through the live adapter (`strategies/live/adapter.ts`, the same translation core the client-side twin uses),
  * with synthetic revisions from the revision map (`revmap.ts`) kept in `_local` documents of the server
  * database, and writes translated up onto the stored newest shape.
  *

@@ -1,4 +1,6 @@
 /**
+ * The long-running transformer service behind `divan serve --transform`, with its `GET /_divan/status`.
+ *
  * The long-running transformer service behind `divan serve --transform`: opens the configured
  * version databases on a server, runs the transformer core live, and answers `GET /_divan/status`
  * (JSON, per version database: pending changes, lag ms, last error, quarantine count; writes and

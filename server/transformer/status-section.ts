@@ -1,4 +1,6 @@
 /**
+ * The transformer section of `divan status --db URL`: its checkpoint and what it quarantined.
+ *
  * The transformer section of `divan status --db URL`: the transformer checkpoint of that database
  * (`_local/divan-transformer`: the sequence it resumes from, changes still pending) and the documents of
  * its sides it quarantined: those it could not translate (kept in the checkpoint) and those whose

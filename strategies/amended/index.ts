@@ -1,4 +1,6 @@
 /**
+ * `amended`: in-place, server-side, eager migration that keeps migrating what old apps write after the release.
+ *
  * `amended`: in-place, server-side, eager migration that keeps running after the release. The eager
  * runner migrates every document of the main database to the new version when the app ships, and then,
  * on every `settle`, follows `_changes` from its checkpoint and migrates old-version documents that

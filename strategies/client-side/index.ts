@@ -1,4 +1,6 @@
 /**
+ * `client-side`: each device migrates its own PouchDB when its app updates, then replicates.
+ *
  * `client-side`: each device migrates its own PouchDB when its app updates (the eager runner on the
  * local database, as `divan/client`'s `migrateLocal` does), then replicates. New revisions are derived
  * deterministically from content and parent revision (`deterministicRevs`), so devices that migrate the

@@ -1,4 +1,6 @@
 /**
+ * Client-side transformers: the bidirectional transformer core runs on the devices of the new app.
+ *
  * Client-side transformers: the bidirectional transformer core (`strategies/transformer/`) runs on the
  * devices of the new app instead of on the server, which only stores and replicates. Four taxonomy cells,
  * one module; storage (multi-version or multi-db) and timing (eager or lazy) are its two options.

@@ -1,170 +1,23 @@
 /**
- * Live adapters (DESIGN §1: single-version, lazy, client-side): an app reads documents of any version
- * as the versions its manifest resolves to, and writes its own version, migrating document by document
- * as the app touches them.
- *
- * A {@link LiveAdapter} sits on any {@link DocumentStore} (the PouchDB plugin in `client/plugin.ts` wraps
- * the PouchDB instance with `store/pouch.ts`).
- *
- * ## Reads
- * Documents of a type some step knows belong to an entity (`<type>:<entityId>`, DESIGN §2). Reading one
- * reads every document of its entity, finds the stored shape (e.g. task v1 = `{ task: 1 }`, v3 =
- * `{ task: 3, task-state: 1 }`) and translates the entity to the app's shape through the step
- * graph. A split entity reads as the shape the app expects: a 6.0 app reading a stored task@1 also
- * sees a `task-state:<id>` document (synthesized, without `_rev` until written); a 4.0 app never
- * sees `task-state` documents, their content is merged into its task@1. Documents of other
- * types (unknown types, singletons no step names, `_design/`) pass through untouched.
- * Per-document problems are results, not throws, in pages (`allDocs`, `changes`, `find`): a row whose
- * step throws carries `STEP_FAILED`, an entity whose other part has not replicated yet carries
- * `ENTITY_INCOMPLETE`, and the rest of the page returns. `get` throws them.
- *
- * ## Writes
- * The app writes its own version. When the stored entity is newer than the app (a 4.0 phone editing a
- * task the 6.0 web app wrote), the edit is translated UP to the stored shape with the stored documents as
- * base, so nothing the old version cannot represent is lost (DESIGN §2: the group and a `blocked` status
- * survive). When the stored entity is older, the app's version replaces it: the write is the migration.
- * Documents are never written down. Every document written is validated against its schema; a failure is
- * `SCHEMA_INVALID` with the reason the server's `validate_doc_update` gives.
- *
- * ## Steps from the database
- * `stepsDocId` names a document (default none) holding declarative steps as data
- * (`{ steps: DeclarativeStep[] }`). An app built with divan/client reads it on every operation (one
- * `get`, rebuilt only when its `_rev` changes), so an old app learns the steps of versions released after
- * it. Function steps cannot travel this way; they must ship with the app.
- *
- * ## Limits
- * - `allDocs` over a key range pages the stored documents: a synthesized document appears in the page of
- *   the stored document it is made from (and only if it lies in the requested range); `totalRows` is the
- *   stored count.
- * - `find` scans and translates every document (a selector is in the app's version, stored documents are
- *   not), then matches in memory; indexes are not used.
- * - `get` with `rev` reads the stored revision untranslated.
- *
- * @packageDocumentation
+ * The live adapter: an app reads documents of any stored version at its own versions and writes its own, migrating
+ * entity by entity as it touches them (lazy, client-side). How it reads, writes and where it stops: README, "Live adapters".
  */
 import { matchesSelector } from "pouchdb-selector-core";
 import { DivanError, isDivanError, messageOf, type DivanErrorCode } from "../../core/errors.js";
-import { hasFault, type Fault } from "../../core/faults.js";
+import { hasFault } from "../../core/faults.js";
 import { singleVersionIds } from "../../adapters/ids.js";
 import { createStepGraph, type StepGraph } from "../../adapters/path.js";
 import { isDeclarativeStep, type DeclarativeStep, type StepDefinition } from "../../adapters/steps.js";
-import { stepTypes, typeFamilies } from "../../adapters/families.js";
 import { sameShape, shapeKey, type Entity, type Shape } from "../../adapters/types.js";
 import { sameContent } from "../runner/canonical.js";
-import { resolveManifest, type Manifest } from "../../schemas/manifest.js";
+import { resolveManifest } from "../../schemas/manifest.js";
 import type { Registry } from "../../schemas/registry.js";
 import type { AllDocsOptions, AllDocsPage, Change, ChangesOptions, Doc, DocumentStore, FindRequest, LiveFeed, LiveFeedHandlers, Selector } from "../../store/port.js";
+import { familiesOf, storedShape, type Graph, type Ref, type Stored, type View } from "./entities.js";
+import { project, sortDocs } from "./query.js";
+import type { LiveChange, LiveChangesPage, LiveConfig, LiveFindResult, LivePage, LiveRow, LiveWriteResult, RowProblem } from "./types.js";
 
-/** How an app configures its live adapter. Give `manifest` or `shape`. */
-export interface LiveConfig {
-  /** The schema registry (validation on write, document types and versions). */
-  readonly registry: Registry;
-  /** The steps the app ships with, or a step graph built from them. */
-  readonly steps: readonly StepDefinition[] | StepGraph;
-  /** The app's manifest; resolved against the registry to the app's shape. */
-  readonly manifest?: Manifest;
-  /** The app's shape (type → major) instead of a manifest. */
-  readonly shape?: Shape;
-  /** Store the translated form of an entity read from an older version (default `false`: migrate on write only). */
-  readonly writeBack?: boolean;
-  /** Validate every document written against its schema (default `true`). */
-  readonly validate?: boolean;
-  /** Id of a document holding more declarative steps as data (`{ steps: [...] }`), read on every operation. */
-  readonly stepsDocId?: string;
-  /** Deliberate bugs for the simulation's mutation tests (`core/faults.ts`); never set by an app. */
-  readonly faults?: readonly Fault[];
-}
-
-/** Why one document could not be read or written. */
-export interface RowProblem {
-  /** Stable code: `STEP_FAILED`, `ENTITY_INCOMPLETE`, `NO_PATH`, `SCHEMA_INVALID`, `CONFLICT`, … */
-  readonly code: DivanErrorCode;
-  /** What went wrong, naming the document. */
-  readonly reason: string;
-  /** Machine-readable facts (id, step, shapes). */
-  readonly details: Readonly<Record<string, unknown>>;
-}
-
-/** One row of {@link LiveAdapter.allDocs}: the document at the app's version, or a problem. */
-export interface LiveRow {
-  id: string;
-  key: string;
-  /** Present when the document has a revision (a synthesized, never written part has none). */
-  value?: { rev: string; deleted?: boolean };
-  /** The document at the app's version (with `includeDocs`; `null` for a deleted key). */
-  doc?: Doc | null;
-  /** `not_found` for a missing key, else the problem's code. */
-  error?: string;
-  /** Why the row has no document. */
-  problem?: RowProblem;
-}
-
-/** One page of {@link LiveAdapter.allDocs}. */
-export interface LivePage {
-  /** Documents stored (not translated: a split entity counts its stored documents). */
-  totalRows: number;
-  rows: LiveRow[];
-}
-
-/** The result of writing one document through the adapter; one per input, in input order. */
-export type LiveWriteResult = { id: string; ok: true; rev: string } | { id: string; ok: false; error: RowProblem };
-
-/** One change as the app sees it (ids and documents at the app's version). */
-export interface LiveChange extends Change {
-  /** Why the changed document cannot be read at the app's version. */
-  problem?: RowProblem;
-}
-
-/** One page of {@link LiveAdapter.changes}. */
-export interface LiveChangesPage {
-  results: LiveChange[];
-  lastSeq: string;
-}
-
-/** What {@link LiveAdapter.find} returns. */
-export interface LiveFindResult {
-  docs: Doc[];
-  /** Documents that could not be translated (and so could not be matched). */
-  problems: { id: string; problem: RowProblem }[];
-  /** Always set: a lazy find scans every document. */
-  warning: string;
-}
-
-interface Family {
-  readonly types: readonly string[];
-  readonly shapes: readonly Shape[];
-  /** The app's shape projected on this family (empty when the app uses none of its types). */
-  readonly app: Shape;
-}
-
-interface Ref {
-  readonly family: Family;
-  readonly entityId: string | undefined;
-  readonly type: string;
-  readonly key: string;
-}
-
-interface Stored {
-  readonly ref: Ref;
-  /** Live documents by type. */
-  readonly docs: Map<string, Doc>;
-}
-
-interface View {
-  /** The entity at the app's shape. */
-  readonly docs: Entity;
-  /** The stored shape (undefined: nothing stored). */
-  readonly from: Shape | undefined;
-  /** True when the read translated an older stored shape up. */
-  readonly up: boolean;
-}
-
-interface Graph {
-  readonly graph: StepGraph;
-  readonly families: Map<string, Family>;
-}
-
-const hasOwn = Object.prototype.hasOwnProperty;
+export type { LiveChange, LiveChangesPage, LiveConfig, LiveFindResult, LivePage, LiveRow, LiveWriteResult, RowProblem } from "./types.js";
 
 function problemOf(e: unknown, id: string): RowProblem {
   if (isDivanError(e)) return { code: e.code, reason: e.message, details: { id, ...e.details } };
@@ -173,24 +26,6 @@ function problemOf(e: unknown, id: string): RowProblem {
 
 function isGraph(s: readonly StepDefinition[] | StepGraph): s is StepGraph {
   return !Array.isArray(s) && typeof (s as StepGraph).path === "function";
-}
-
-/** Builds the families (types connected by steps) of a step graph, and the app's shape on each. */
-function familiesOf(graph: StepGraph, app: Shape): Map<string, Family> {
-  const out = new Map<string, Family>();
-  for (const g of new Set(typeFamilies(graph.steps.map(stepTypes)).values())) {
-    const shapes = new Map<string, Shape>();
-    for (const s of graph.steps) {
-      if (!g.includes(Object.keys(s.from)[0]!)) continue;
-      shapes.set(shapeKey(s.from), s.from);
-      shapes.set(shapeKey(s.to), s.to);
-    }
-    const projected: Shape = {};
-    for (const t of g) if (app[t] !== undefined) projected[t] = app[t]!;
-    const fam: Family = { types: g, shapes: [...shapes.values()], app: projected };
-    for (const t of g) out.set(t, fam);
-  }
-  return out;
 }
 
 /**
@@ -303,31 +138,10 @@ export class LiveAdapter {
     return out;
   }
 
-  /** The stored shape of an entity: the largest known shape all of whose documents are present. */
-  #storedShape(s: Stored): { shape: Shape; missing: string[] } | undefined {
-    const present = new Map<string, number>();
-    for (const [t, d] of s.docs) {
-      const v = this.registry.identify(d)?.version;
-      if (v !== undefined) present.set(t, v);
-    }
-    if (present.size === 0) return undefined;
-    const inside = (sh: Shape): boolean => Object.keys(sh).every((t) => present.get(t) === sh[t]);
-    let best: Shape | undefined;
-    for (const sh of s.ref.family.shapes) if (inside(sh) && (best === undefined || Object.keys(sh).length > Object.keys(best).length)) best = sh;
-    if (best !== undefined) return { shape: best, missing: [] };
-    // A shape that holds every present document, with parts missing (not replicated yet).
-    for (const sh of s.ref.family.shapes) {
-      if ([...present].every(([t, v]) => sh[t] === v)) return { shape: sh, missing: Object.keys(sh).filter((t) => !present.has(t)) };
-    }
-    const app = s.ref.family.app;
-    if ([...present].every(([t, v]) => app[t] === v)) return { shape: app, missing: Object.keys(app).filter((t) => !present.has(t)) };
-    return undefined;
-  }
-
   /** The entity at the app's shape; throws `ENTITY_INCOMPLETE`, `NO_PATH` or `STEP_FAILED`. */
   #view(g: Graph, s: Stored): View {
     const app = s.ref.family.app;
-    const st = this.#storedShape(s);
+    const st = storedShape(this.registry, s);
     if (st === undefined) {
       if (s.docs.size === 0) return { docs: {}, from: undefined, up: false };
       const have = [...s.docs.values()].map((d) => `${d._id}@${String(this.registry.identify(d)?.version)}`).join(", ");
@@ -767,43 +581,6 @@ function toLiveResult(r: { id: string; ok: boolean; rev?: string; error?: { code
   if (r.ok && typeof r.rev === "string") return { id, ok: true, rev: r.rev };
   const error = r.error ?? { code: "INTERNAL" as const, reason: "write failed" };
   return { id, ok: false, error: { code: error.code, reason: error.reason, details: { id } } };
-}
-
-function valueAt(doc: Doc, field: string): unknown {
-  let cur: unknown = doc;
-  for (const part of field.split(".")) {
-    if (typeof cur !== "object" || cur === null || !hasOwn.call(cur, part)) return undefined;
-    cur = (cur as Record<string, unknown>)[part];
-  }
-  return cur;
-}
-
-function compareValues(a: unknown, b: unknown): number {
-  if (a === b) return 0;
-  if (a === undefined) return -1;
-  if (b === undefined) return 1;
-  if (typeof a === typeof b && (typeof a === "number" || typeof a === "string")) return (a as number) < (b as number) ? -1 : 1;
-  return String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0;
-}
-
-function sortDocs(docs: Doc[], sort: readonly (string | Record<string, "asc" | "desc">)[]): Doc[] {
-  const keys = sort.map((s) => (typeof s === "string" ? { field: s, dir: 1 } : { field: Object.keys(s)[0]!, dir: Object.values(s)[0] === "desc" ? -1 : 1 }));
-  return [...docs].sort((a, b) => {
-    for (const k of keys) {
-      const c = compareValues(valueAt(a, k.field), valueAt(b, k.field));
-      if (c !== 0) return c * k.dir;
-    }
-    return 0;
-  });
-}
-
-function project(doc: Doc, fields: readonly string[]): Doc {
-  const out: Record<string, unknown> = {};
-  for (const f of fields) {
-    const v = valueAt(doc, f);
-    if (v !== undefined) out[f] = v;
-  }
-  return out as Doc;
 }
 
 /** Creates a live adapter over `store` for the app described by `config`. */

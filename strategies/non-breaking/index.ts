@@ -1,7 +1,8 @@
 /**
- * `non-breaking`: an additive change (optional attributes, new types; `divan check` classifies it). No
- * document is migrated: apps tolerate missing attributes, keep attributes they do not know when they edit
- * a document, and ignore types they do not know. Every device replicates the one database.
+ * `non-breaking`: an additive change (optional attributes, new types); no document is migrated.
+ *
+ * `divan check` classifies a change as additive. Apps tolerate missing attributes, keep attributes they do not know
+ * when they edit a document, and ignore types they do not know. Every device replicates the one database.
  */
 import { WITHOUT_MIGRATION, type RetireResult, type Strategy, type StrategyOptions } from "../types.js";
 

@@ -1,4 +1,6 @@
 /**
+ * `per-version-database`: one server database per schema major, kept in step by transformers.
+ *
  * `per-version-database` (issue 9): one server database per schema major (`<db>-v1`, `<db>-v3`), kept
  * in step by bidirectional transformers (the core in `strategies/transformer/`); every device
  * replicates, unfiltered, with the database of its app version, so old and new apps see every user's

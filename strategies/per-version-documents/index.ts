@@ -1,4 +1,6 @@
 /**
+ * `per-version-documents`: every version of a document side by side in one database, kept in step by transformers.
+ *
  * `per-version-documents` ("Chesterfield", issue 10): every version of a document side by side in one
  * server database (`task:<id>:v:1` next to `task:<id>:v:3`), kept in step by the shared
  * transformer core (`strategies/transformer/`) with the multi-version id scheme — one database is both

@@ -1,4 +1,6 @@
 /**
+ * Resolving the conflicts an in-place migration causes: an old app's offline edit merged onto the migrated leaf.
+ *
  * Resolving the conflicts an in-place migration causes (amended / client-side strategies): an old app's
  * offline edit of a document that was migrated meanwhile replicates in as a second child of the same
  * revision. The old edit is translated up with the migrated leaf as its base (so what the old version

@@ -1,4 +1,6 @@
 /**
+ * Lazy access to one version's documents through a transformer: reads translated, writes stored then translated.
+ *
  * Lazy access to one version's documents through a transformer (`Transformer.readAt`, `translateIds`):
  * what an app reads is shown as the transformer would translate it from the other versions, without
  * writing; what it writes is stored on top of that translation, then translated to the other versions.

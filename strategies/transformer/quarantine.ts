@@ -1,4 +1,6 @@
 /**
+ * Where the transformer keeps the documents whose translation a target refused.
+ *
  * Where the transformer keeps the documents whose translation a target refused (issue 14): records of the
  * eager runner's shape ({@link QuarantineRecord}: id, rev, type, version, code, reason) plus the side they
  * were read from, in the `_local` documents of that side's store, next to the checkpoint:

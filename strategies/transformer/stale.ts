@@ -1,4 +1,6 @@
 /**
+ * Stale translations, where transformers run on several replicas and translate different revisions of a document.
+ *
  * Stale translations, where transformers run on several replicas (client-side transformers with
  * `deterministicRevs`). Two replicas can translate different revisions of one source document: a
  * device that edits an old document offline and then installs the new app offline back-fills from its

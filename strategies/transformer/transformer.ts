@@ -1,4 +1,6 @@
 /**
+ * The transformer core: keeps several sides of one data set (versions, databases) in step, both ways.
+ *
  * The transformer core (issue 9, reused by issue 10): keeps several *sides* of one data set in step,
  * where a side is a set of (type, major version) documents in a store — one database per version
  * (per-version-database: every side its own store, ids `<type>:<entityId>`) or every version side by

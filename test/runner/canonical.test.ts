@@ -21,7 +21,6 @@ function reference(value: unknown): string {
     }
     return out;
   };
-  // eslint-disable-next-line no-control-regex
   return (JSON.stringify(sortKeys(value)) ?? "null").replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 

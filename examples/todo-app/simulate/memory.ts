@@ -1,4 +1,6 @@
 /**
+ * The in-process server of the fast simulation world: PouchDB memory databases enforcing `validate_doc_update`.
+ *
  * The in-process server of the fast simulation world: PouchDB memory databases that enforce design
  * documents' `validate_doc_update` on every write, replicated ones included, exactly as the embedded
  * server does over HTTP (the same {@link Validator}). Devices replicate with these databases through the

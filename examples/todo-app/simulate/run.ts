@@ -1,4 +1,6 @@
 /**
+ * The simulation (`divan simulate`): seeded random scripts against strategies, with the comparison's invariants.
+ *
  * The simulation (`divan simulate`): plays seeded random scripts ({@link generateScript}) against
  * strategies exactly as `divan compare` plays the named scenarios — same world, same invariants, same
  * caveats — in the fast in-process world (`memory`) or over real HTTP (`http`: the embedded server, or

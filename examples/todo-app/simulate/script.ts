@@ -1,4 +1,6 @@
 /**
+ * Scripts of world events as data, and the one place that says which event may come next.
+ *
  * Scripts of world events as data, and the one place that says which event may come next
  * ({@link ScriptState}): the generator draws only legal events, minimizing keeps only legal scripts, and
  * the world learns from the same state which user actions were concurrent (made on a device that had not

@@ -1,0 +1,81 @@
+/**
+ * How a live adapter sees stored documents: entity families with their known shapes, and the shape an entity is stored at.
+ */
+import { stepTypes, typeFamilies } from "../../adapters/families.js";
+import type { StepGraph } from "../../adapters/path.js";
+import { shapeKey, type Entity, type Shape } from "../../adapters/types.js";
+import type { Registry } from "../../schemas/registry.js";
+import type { Doc } from "../../store/port.js";
+
+export interface Family {
+  readonly types: readonly string[];
+  readonly shapes: readonly Shape[];
+  /** The app's shape projected on this family (empty when the app uses none of its types). */
+  readonly app: Shape;
+}
+
+export interface Ref {
+  readonly family: Family;
+  readonly entityId: string | undefined;
+  readonly type: string;
+  readonly key: string;
+}
+
+export interface Stored {
+  readonly ref: Ref;
+  /** Live documents by type. */
+  readonly docs: Map<string, Doc>;
+}
+
+export interface View {
+  /** The entity at the app's shape. */
+  readonly docs: Entity;
+  /** The stored shape (undefined: nothing stored). */
+  readonly from: Shape | undefined;
+  /** True when the read translated an older stored shape up. */
+  readonly up: boolean;
+}
+
+export interface Graph {
+  readonly graph: StepGraph;
+  readonly families: Map<string, Family>;
+}
+
+/** Builds the families (types connected by steps) of a step graph, and the app's shape on each. */
+export function familiesOf(graph: StepGraph, app: Shape): Map<string, Family> {
+  const out = new Map<string, Family>();
+  for (const g of new Set(typeFamilies(graph.steps.map(stepTypes)).values())) {
+    const shapes = new Map<string, Shape>();
+    for (const s of graph.steps) {
+      if (!g.includes(Object.keys(s.from)[0]!)) continue;
+      shapes.set(shapeKey(s.from), s.from);
+      shapes.set(shapeKey(s.to), s.to);
+    }
+    const projected: Shape = {};
+    for (const t of g) if (app[t] !== undefined) projected[t] = app[t]!;
+    const fam: Family = { types: g, shapes: [...shapes.values()], app: projected };
+    for (const t of g) out.set(t, fam);
+  }
+  return out;
+}
+
+/** The stored shape of an entity: the largest known shape all of whose documents are present. */
+export function storedShape(registry: Registry, s: Stored): { shape: Shape; missing: string[] } | undefined {
+  const present = new Map<string, number>();
+  for (const [t, d] of s.docs) {
+    const v = registry.identify(d)?.version;
+    if (v !== undefined) present.set(t, v);
+  }
+  if (present.size === 0) return undefined;
+  const inside = (sh: Shape): boolean => Object.keys(sh).every((t) => present.get(t) === sh[t]);
+  let best: Shape | undefined;
+  for (const sh of s.ref.family.shapes) if (inside(sh) && (best === undefined || Object.keys(sh).length > Object.keys(best).length)) best = sh;
+  if (best !== undefined) return { shape: best, missing: [] };
+  // A shape that holds every present document, with parts missing (not replicated yet).
+  for (const sh of s.ref.family.shapes) {
+    if ([...present].every(([t, v]) => sh[t] === v)) return { shape: sh, missing: Object.keys(sh).filter((t) => !present.has(t)) };
+  }
+  const app = s.ref.family.app;
+  if ([...present].every(([t, v]) => app[t] === v)) return { shape: app, missing: Object.keys(app).filter((t) => !present.has(t)) };
+  return undefined;
+}
