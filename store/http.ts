@@ -106,6 +106,9 @@ interface RawChangesAnswer {
   pending?: number;
 }
 
+/** Sockets one store opens to its server at most (live feeds hold one each while they follow). */
+const MAX_CONNECTIONS = 128;
+
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
     if (signal.aborted) return resolve();
@@ -182,7 +185,9 @@ export class HttpStore implements DocumentStore {
       retryDelay: options.retryDelay ?? 500,
       maxRetries: options.maxRetries ?? 10,
     };
-    this.agent = new Agent({ keepAliveTimeout: 4_000, connect: { timeout: 10_000 } });
+    // At most MAX_CONNECTIONS sockets to the server (more requests wait in the pool): a burst of writes to a slow
+    // server must not open a socket per request, which overflows its accept queue (connect timeouts, resets).
+    this.agent = new Agent({ keepAliveTimeout: 4_000, connect: { timeout: 10_000 }, connections: MAX_CONNECTIONS });
     this.server = nano({ url: serverUrl, agentOptions: this.agent as never });
   }
 
