@@ -297,6 +297,22 @@ async function serverFigures(serverUrl: string, n: number, suffix: string, where
       };
       const { a: d, b: r } = await alternate(divan, raw);
       if (shape.name === "split") split = d;
+      // On a machine shared with other work, wall time follows the CPU each side gets; the CPU both sides spend
+      // (this process and the server's) is the load-independent view of the same comparison.
+      const cpu = (ts: readonly Timed[]): number | undefined =>
+        ts.every((t) => t.serverCpuMs !== undefined) ? median(ts.map((t) => t.cpuMs + t.serverCpuMs!)) : undefined;
+      const cd = cpu(d);
+      const cr = cpu(r);
+      if (cd !== undefined && cr !== undefined) {
+        figures.push({
+          name: `eager.${shape.name}.cpu-vs-same-output-copy${suffix}`,
+          value: cr / cd,
+          what: `divan's CPU efficiency: ${shape.what}, CPU ms of this process and the server, median ${Math.round(cd)} ms, ${where}`,
+          over: `the same-output raw copy's (median ${Math.round(cr)} ms)`,
+          goal: 0.9,
+          better: "higher",
+        });
+      }
       figures.push({
         name: `eager.${shape.name}.vs-same-output-copy${suffix}`,
         value: medianMs(r) / medianMs(d),

@@ -62,6 +62,9 @@ export interface HttpStoreOptions {
 
 export { splitDatabaseUrl } from "./http-wire.js";
 
+/** Sockets one store opens to its server at most (live feeds hold one each while they follow). */
+const MAX_CONNECTIONS = 128;
+
 /** A {@link DocumentStore} over CouchDB HTTP. Create it with {@link httpStore}. */
 export class HttpStore implements DocumentStore {
   /** The database URL with its password redacted. */
@@ -89,7 +92,9 @@ export class HttpStore implements DocumentStore {
       retryDelay: options.retryDelay ?? 500,
       maxRetries: options.maxRetries ?? 10,
     };
-    this.agent = new Agent({ keepAliveTimeout: 4_000, connect: { timeout: 10_000 } });
+    // At most MAX_CONNECTIONS sockets to the server (more requests wait in the pool): a burst of writes to a slow
+    // server must not open a socket per request, which overflows its accept queue (connect timeouts, resets).
+    this.agent = new Agent({ keepAliveTimeout: 4_000, connect: { timeout: 10_000 }, connections: MAX_CONNECTIONS });
     this.server = nano({ url: serverUrl, agentOptions: this.agent as never });
   }
 
