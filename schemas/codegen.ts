@@ -33,6 +33,13 @@ export function interfaceName(type: string, major: number): string {
   return `${typeName(type)}V${major}`;
 }
 
+/** `, e.g. DocOf<"<type>", <major>>` for the registry's newest type and major, or nothing for an empty registry. */
+function example(registry: Registry): string {
+  const type = registry.types().at(-1);
+  const major = type === undefined ? undefined : registry.majors(type).at(-1);
+  return type === undefined || major === undefined ? "" : `, e.g. \`DocOf<"${type}", ${major}>\``;
+}
+
 /**
  * The TypeScript source for every `type@major` in the registry (newest minor of each major).
  * Deterministic: the same schemas give byte-identical output, so `divan types --check` can compare.
@@ -92,7 +99,7 @@ export async function generateTypes(registry: Registry, options: GenerateTypesOp
     "/** A type name known to the schemas. */",
     "export type DocType = keyof DocTypes;",
     "",
-    "/** The document type of `type@major`, e.g. `DocOf<\"task\", 2>`. */",
+    `/** The document type of \`type@major\`${example(registry)}. */`,
     "export type DocOf<T extends DocType, V extends keyof DocTypes[T]> = DocTypes[T][V];",
     "",
     "/** Any known document. */",

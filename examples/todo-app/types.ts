@@ -91,7 +91,7 @@ export interface DocTypes {
 /** A type name known to the schemas. */
 export type DocType = keyof DocTypes;
 
-/** The document type of `type@major`, e.g. `DocOf<"todo-item", 2>`. */
+/** The document type of `type@major`, e.g. `DocOf<"todo-item-status", 1>`. */
 export type DocOf<T extends DocType, V extends keyof DocTypes[T]> = DocTypes[T][V];
 
 /** Any known document. */

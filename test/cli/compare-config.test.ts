@@ -106,7 +106,7 @@ describe("divan compare --config", () => {
     const report = JSON.parse(await readFile(path.join(out, "report.json"), "utf8")) as ComparisonReport;
     expect(report.runs.map((run) => `${run.strategy} ${run.status}`)).toEqual(["non-breaking pass"]);
     expect(r.code, r.stderr).toBe(0);
-  }, 30_000 + RUN_BUDGET_MS);
+  }, 60_000 + RUN_BUDGET_MS);
 
   it("names a version without a manifest, and wants --config for --from/--to", async () => {
     const missing = await divan(["compare", "--config", path.join(TODO_APP, "divan.config.ts"), "--to", "9.0.0"], { cwd: tmp });
@@ -116,5 +116,5 @@ describe("divan compare --config", () => {
     const alone = await divan(["compare", "--from", "1.0.0"], { cwd: tmp });
     expect(alone.code).toBe(2);
     expect(alone.stderr).toContain("--from and --to choose a change of the app given with --config");
-  });
+  }, 120_000);
 });
