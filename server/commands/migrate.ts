@@ -13,6 +13,11 @@
  * shows a cli-progress bar on a TTY (one line per 10% otherwise), prints the totals and what was quarantined,
  * and exits 0 when everything is migrated and valid, 1 when a document is quarantined (now or, still where it
  * was, by an earlier run) or `--verify` found an invalid one, 2 when it could not run.
+ *
+ * `--follow` (the `amended` strategy, in place): after the run, follows `_changes` and, after each change,
+ * runs `amendLateWrites` and one more (incremental) pass, until SIGINT/SIGTERM. `--switch offline|online` (with
+ * `--target`: `transactional`, `transactional-online`): `copyAndSwitch` locks the source before the copy, or after
+ * a first copy and before a second, then the copy is verified.
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
