@@ -312,10 +312,12 @@ interface ChangeFollower {
   /** Resolves at the next change (at once if one came since the last call), or when stopped. */
   next(): Promise<void>;
   readonly stopped: boolean;
+  /** From now on, SIGINT and SIGTERM stop following (before, they end the process as in any run). */
+  stopOnSignals(): void;
   stop(): Promise<void>;
 }
 
-/** Follows `_changes` of `store` from now on; stops on SIGINT/SIGTERM (or {@link ChangeFollower.stop}). */
+/** Follows `_changes` of `store` from now on, until {@link ChangeFollower.stop} (or a signal, once asked to). */
 async function followChanges(store: DocumentStore): Promise<ChangeFollower> {
   const { lastSeq } = await store.changes({ since: "now", limit: 1 });
   let pending = false;
@@ -347,9 +349,11 @@ async function followChanges(store: DocumentStore): Promise<ChangeFollower> {
     process.removeListener("SIGTERM", stop);
     signal();
   };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
   return {
+    stopOnSignals() {
+      process.on("SIGINT", stop);
+      process.on("SIGTERM", stop);
+    },
     get stopped() {
       return stopped;
     },
@@ -376,6 +380,7 @@ async function followChanges(store: DocumentStore): Promise<ChangeFollower> {
  */
 async function follow(follower: ChangeFollower, pass: () => Promise<{ written: number; report: MigrationReport }>): Promise<0 | 1> {
   let code: 0 | 1 = 0;
+  follower.stopOnSignals();
   process.stdout.write("following _changes: migrating old-version documents as they arrive (Ctrl-C or SIGTERM stops)\n");
   for (;;) {
     await follower.next();
