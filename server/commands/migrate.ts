@@ -15,6 +15,11 @@
  * shows a cli-progress bar on a TTY (one line per 10% otherwise), prints the totals and what was quarantined,
  * and exits 0 when everything is migrated and valid, 1 when a document is quarantined (now or, still where it
  * was, by an earlier run) or `--verify` found an invalid one, 2 when it could not run.
+ *
+ * `--follow` (the `amended` strategy, in place): after the run, follows `_changes` and, after each change,
+ * runs `amendLateWrites` and one more (incremental) pass, until SIGINT/SIGTERM. `--switch offline|online` (with
+ * `--target`: `transactional`, `transactional-online`): `copyAndSwitch` locks the source before the copy, or after
+ * a first copy and before a second, then the copy is verified.
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -309,10 +314,12 @@ interface ChangeFollower {
   /** Resolves at the next change (at once if one came since the last call), or when stopped. */
   next(): Promise<void>;
   readonly stopped: boolean;
+  /** From now on, SIGINT and SIGTERM stop following (before, they end the process as in any run). */
+  stopOnSignals(): void;
   stop(): Promise<void>;
 }
 
-/** Follows `_changes` of `store` from now on; stops on SIGINT/SIGTERM (or {@link ChangeFollower.stop}). */
+/** Follows `_changes` of `store` from now on, until {@link ChangeFollower.stop} (or a signal, once asked to). */
 async function followChanges(store: DocumentStore): Promise<ChangeFollower> {
   const { lastSeq } = await store.changes({ since: "now", limit: 1 });
   let pending = false;
@@ -344,9 +351,11 @@ async function followChanges(store: DocumentStore): Promise<ChangeFollower> {
     process.removeListener("SIGTERM", stop);
     signal();
   };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
   return {
+    stopOnSignals() {
+      process.on("SIGINT", stop);
+      process.on("SIGTERM", stop);
+    },
     get stopped() {
       return stopped;
     },
@@ -373,6 +382,7 @@ async function followChanges(store: DocumentStore): Promise<ChangeFollower> {
  */
 async function follow(follower: ChangeFollower, pass: () => Promise<{ written: number; report: MigrationReport }>): Promise<0 | 1> {
   let code: 0 | 1 = 0;
+  follower.stopOnSignals();
   process.stdout.write("following _changes: migrating old-version documents as they arrive (Ctrl-C or SIGTERM stops)\n");
   for (;;) {
     await follower.next();
