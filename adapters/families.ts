@@ -1,6 +1,6 @@
 /**
- * Entity families: the types one entity's documents may have, i.e. types some step connects (`todo-item` and
- * `todo-item-status`). Paths, the runner, the transformer and live adapters all group types by this one function.
+ * Entity families: the types one entity's documents may have, i.e. types some step connects (`task` and
+ * `task-state`). Paths, the runner, the transformer and live adapters all group types by this one function.
  */
 import type { Shape } from "./types.js";
 
@@ -13,7 +13,7 @@ export function stepTypes(step: { readonly from: Shape; readonly to: Shape }): s
  * Merges groups of types that share a type, transitively, and returns each type's family: its types sorted, one
  * array per family (so `family[0]` is a stable key). A type in no group has no family.
  *
- * @example `typeFamilies([["todo-item", "todo-item-status"], ["settings"]]).get("todo-item-status")` → `["todo-item", "todo-item-status"]`
+ * @example `typeFamilies([["task", "task-state"], ["preferences"]]).get("task-state")` → `["task", "task-state"]`
  */
 export function typeFamilies(groups: Iterable<readonly string[]>): Map<string, readonly string[]> {
   const sets = new Map<string, Set<string>>();

@@ -1,5 +1,6 @@
 /**
  * The strategies the comparison runs (`divan compare`, the simulation), for the app change it compares.
+ *
  * Not part of the library's API: an app deploys one strategy, created with its own change
  * (`createAmendedStrategy({ change })`, …); this list only exists to compare them all.
  *

@@ -282,7 +282,7 @@ export function versionView(store: DocumentStore, shape: Readonly<Record<string,
   };
 }
 
-/** How a version view names documents: plain ids (`todo-item:1`) outside, versioned ids (`todo-item:1:v:3`) stored. */
+/** How a version view names documents: plain ids (`task:1`) outside, versioned ids (`task:1:v:3`) stored. */
 function idMapping(shape: Readonly<Record<string, number>>, typeField: string, versionField: string) {
   /** Plain id → stored id (identity for ids outside the shape). */
   const toStored = (id: string): string => {

@@ -1,6 +1,6 @@
 /**
  * Deletions that meet an in-place migration: a deletion wins over a concurrent migrated revision, so a
- * deleted todo does not come back.
+ * deleted entity does not come back.
  *
  * Deletions that meet an in-place migration (single-version storage migrated where it is stored:
  * `amended` on the server, `client-side` on devices). An app that has not seen a migration deletes the

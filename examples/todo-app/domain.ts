@@ -1,6 +1,7 @@
 /**
- * What the comparison harness knows of an app's entities, so the same scenario templates run on any app:
- * the entity type scenarios create, a text field every app version of the change knows (the stories'
+ * What the comparison harness knows of an app's entities, so the same scenario templates run on any app.
+ *
+ * The entity type scenarios create, a text field every app version of the change knows (the stories'
  * "title"), and a field only the new app version knows (the stories' "new field"). The todo example's app
  * is hand-written ({@link TODO_DOMAIN}); any other app's domain is found from its schemas and steps
  * ({@link deriveDomain}), and its apps are generic ({@link SchemaApp}): they create entities with values

@@ -284,6 +284,67 @@ ${body}
 </table>`;
 }
 
+/** The stylesheet of report.html. */
+const REPORT_CSS = `body { font: 12px/1.35 system-ui, sans-serif; margin: 10px 12px; color: #222; }
+h1 { font-size: 18px; margin: 0 0 4px; }
+h2 { font-size: 15px; margin: 24px 0 6px; }
+p.lead { margin: 0 0 6px; }
+table { border-collapse: collapse; margin: 6px 0; }
+th, td { border: 1px solid #ccc; padding: 2px 5px; text-align: left; vertical-align: top; }
+th { background: #f3f3f3; font-weight: 600; }
+#summary td { white-space: nowrap; }
+#summary td.name { font-weight: 600; }
+#summary .tax, .claim { font-size: 11px; font-weight: normal; color: #666; }
+#summary { width: 100%; font-size: 11.5px; }
+#summary td.caveats { font-size: 11px; white-space: normal; min-width: 240px; }
+.swatch { display: inline-block; width: 10px; height: 10px; margin-right: 4px; border-radius: 2px; vertical-align: baseline; }
+.v { font-weight: 600; padding: 0 3px; border-radius: 3px; }
+.v-yes { background: #d9f2dd; color: #17702a; }
+.v-partial { background: #fdf0cf; color: #7a5500; }
+.v-no { background: #f8dcdc; color: #a0001c; }
+.claim { white-space: nowrap; }
+#tradeoffs p { margin: 0 0 4px; }
+.claim.differs { color: #7a5500; background: #fff4d6; border: 1px solid #e0a800; border-radius: 3px; padding: 0 2px; }
+.badge { display: inline-block; padding: 0 4px; border-radius: 3px; font-weight: 600; white-space: nowrap; }
+.badge.good { background: #d9f2dd; color: #17702a; }
+.badge.weak { background: #fff4d6; color: #7a5500; border: 1px solid #e0a800; }
+.badge.bad { background: #f8dcdc; color: #a0001c; }
+.ok { color: #17702a; }
+.weak-text { color: #7a5500; font-weight: 600; }
+.bad-text { color: #a0001c; font-weight: 600; }
+dl#scenarios dt { font-weight: 600; margin-top: 4px; }
+dl#scenarios dd { margin-left: 16px; }
+figure { margin: 16px 0; max-width: 1140px; }
+`;
+
+/** The script of report.html that draws one bar chart per metric (strategy colours as in the summary). */
+function chartScript(colours: readonly string[]): string {
+  return `(function () {
+  var report = JSON.parse(document.getElementById("report-data").textContent);
+  var scenarios = report.scenarios.map(function (s) { return s.name; });
+  var palette = ${JSON.stringify(colours)};
+  var charts = ${JSON.stringify(CHARTS)};
+  charts.forEach(function (c) {
+    var datasets = report.strategies.map(function (s, i) {
+      return {
+        label: s.name,
+        backgroundColor: palette[i],
+        data: scenarios.map(function (name) {
+          var run = report.runs.find(function (r) { return r.strategy === s.name && r.scenario === name; });
+          return run ? run.metrics[c.metric] : null;
+        })
+      };
+    });
+    new Chart(document.getElementById(c.id), {
+      type: "bar",
+      data: { labels: scenarios, datasets: datasets },
+      options: { animation: false, responsive: false, plugins: { title: { display: true, text: c.title } } }
+    });
+  });
+})();
+`;
+}
+
 /** `report.html`: self-contained (chart.js inlined, no network): the summary first, then the details. */
 export function renderHtml(report: ComparisonReport, chartJs: string): string {
   const colours = strategyColours(report.strategies.length);
@@ -327,37 +388,7 @@ export function renderHtml(report: ComparisonReport, chartJs: string): string {
 <meta charset="utf-8">
 <title>divan compare — seed ${report.seed}</title>
 <style>
-body { font: 12px/1.35 system-ui, sans-serif; margin: 10px 12px; color: #222; }
-h1 { font-size: 18px; margin: 0 0 4px; }
-h2 { font-size: 15px; margin: 24px 0 6px; }
-p.lead { margin: 0 0 6px; }
-table { border-collapse: collapse; margin: 6px 0; }
-th, td { border: 1px solid #ccc; padding: 2px 5px; text-align: left; vertical-align: top; }
-th { background: #f3f3f3; font-weight: 600; }
-#summary td { white-space: nowrap; }
-#summary td.name { font-weight: 600; }
-#summary .tax, .claim { font-size: 11px; font-weight: normal; color: #666; }
-#summary { width: 100%; font-size: 11.5px; }
-#summary td.caveats { font-size: 11px; white-space: normal; min-width: 240px; }
-.swatch { display: inline-block; width: 10px; height: 10px; margin-right: 4px; border-radius: 2px; vertical-align: baseline; }
-.v { font-weight: 600; padding: 0 3px; border-radius: 3px; }
-.v-yes { background: #d9f2dd; color: #17702a; }
-.v-partial { background: #fdf0cf; color: #7a5500; }
-.v-no { background: #f8dcdc; color: #a0001c; }
-.claim { white-space: nowrap; }
-#tradeoffs p { margin: 0 0 4px; }
-.claim.differs { color: #7a5500; background: #fff4d6; border: 1px solid #e0a800; border-radius: 3px; padding: 0 2px; }
-.badge { display: inline-block; padding: 0 4px; border-radius: 3px; font-weight: 600; white-space: nowrap; }
-.badge.good { background: #d9f2dd; color: #17702a; }
-.badge.weak { background: #fff4d6; color: #7a5500; border: 1px solid #e0a800; }
-.badge.bad { background: #f8dcdc; color: #a0001c; }
-.ok { color: #17702a; }
-.weak-text { color: #7a5500; font-weight: 600; }
-.bad-text { color: #a0001c; font-weight: 600; }
-dl#scenarios dt { font-weight: 600; margin-top: 4px; }
-dl#scenarios dd { margin-left: 16px; }
-figure { margin: 16px 0; max-width: 1140px; }
-</style>
+${REPORT_CSS}</style>
 </head>
 <body>
 <h1>divan compare: which strategy?</h1>
@@ -390,30 +421,7 @@ ${violations || "<li>None.</li>"}
 <script type="application/json" id="report-data">${data}</script>
 <script>${scriptSafe(chartJs)}</script>
 <script>
-(function () {
-  var report = JSON.parse(document.getElementById("report-data").textContent);
-  var scenarios = report.scenarios.map(function (s) { return s.name; });
-  var palette = ${JSON.stringify(colours)};
-  var charts = ${JSON.stringify(CHARTS)};
-  charts.forEach(function (c) {
-    var datasets = report.strategies.map(function (s, i) {
-      return {
-        label: s.name,
-        backgroundColor: palette[i],
-        data: scenarios.map(function (name) {
-          var run = report.runs.find(function (r) { return r.strategy === s.name && r.scenario === name; });
-          return run ? run.metrics[c.metric] : null;
-        })
-      };
-    });
-    new Chart(document.getElementById(c.id), {
-      type: "bar",
-      data: { labels: scenarios, datasets: datasets },
-      options: { animation: false, responsive: false, plugins: { title: { display: true, text: c.title } } }
-    });
-  });
-})();
-</script>
+${chartScript(colours)}</script>
 </body>
 </html>
 `;

@@ -1,5 +1,7 @@
 /**
- * The summary a reader choosing a strategy reads first: one row per strategy, aggregated over the
+ * The summary a reader choosing a strategy reads first: one row per strategy and the article's five trade-offs.
+ *
+ * One row per strategy, aggregated over the
  * scenarios that ran, and the five trade-offs of "Distributed migration strategies" (the article
  * that motivated divan, sync-tank.com) measured per strategy next to what the article claims.
  *

@@ -1,5 +1,5 @@
 /**
- * `divan simulate`: seeded random scripts of the todo example against strategies; failing ones written as JSON.
+ * `divan simulate`: seeded random scripts of the bundled example app against strategies; failing ones written as JSON.
  *
  * `divan simulate [--strategies a,b] [--runs N] [--seed S] [--replay FILE] [--minimize] [--http] [--out DIR]`:
  * plays seeded random scripts of the bundled example app against strategies (the same world, invariants and

@@ -1,5 +1,7 @@
 /**
- * Contact book 1.0 → 2.0: the two documents of a contact become one. The address document's street and
+ * Contact book 1.0 → 2.0: the two documents of a contact become one.
+ *
+ * The address document's street and
  * city move into the contact (merge), nested under `address` (wrap); `favorite` changes type, `"yes"`/`"no"`
  * → `true`/`false` (convert); and `nickname` (required, default `""`) is added.
  *
