@@ -19,7 +19,6 @@ import { loadTransformConfig } from "../transformer/config.js";
 import { startTransformerService, type TransformerService } from "../transformer/service.js";
 import { redact } from "../../core/redact.js";
 import { commandConfig, configOption, loadConfiguredRegistry, loadStepDefinitions, type ResolvedConfig } from "../config.js";
-import { startLazyProxy } from "../lazy/proxy.js";
 import { loadManifests } from "../../schemas/load.js";
 import { resolveManifest, sortManifests } from "../../schemas/manifest.js";
 import { stripCredentials } from "../../core/redact.js";
@@ -60,6 +59,8 @@ async function serveLazy(config: ResolvedConfig, port: number): Promise<void> {
   const manifests = sortManifests(await loadManifests(config.manifests));
   if (manifests.length === 0) throw new DivanError("CONFIG_INVALID", `--lazy serves one database per app version: there is no manifest in ${config.manifests}`, { details: { field: "manifests" } });
   const views = manifests.map((m) => ({ name: viewName(m.version), shape: resolveManifest(m, registry) }));
+  // The proxy is an express app (an optional peer): loaded only when it runs.
+  const { startLazyProxy } = await importPeer("express", "the translating proxy (divan serve --lazy)", () => import("../lazy/proxy.js"));
   const stopped = untilStopped();
   const store = await openDb(db);
   let proxy: TranslatingProxy;
