@@ -12,6 +12,7 @@ import type { StepDefinition } from "../../adapters/steps.js";
 import type { StepGraph } from "../../adapters/path.js";
 import { stepGraphOf } from "../steps.js";
 import type { DocumentStore } from "../../store/port.js";
+import { honourConcurrentDeletes } from "../deletes.js";
 import { resolveMigrationConflicts } from "../runner/conflicts.js";
 import { runMigration } from "../runner/runner.js";
 import { bindToMain, type AppVersion, type ReleaseResult, type RetireResult, type Strategy } from "../types.js";
@@ -65,8 +66,12 @@ export function createClientSideStrategy(options: ClientSideOptions = {}): Strat
       // both leaves would be new). Deterministic merges, so the server and every device write the same revisions.
       const to = CHANGE_SHAPE(server.apps);
       const graph = graphOf(server);
+      // A deletion by a device that had not seen another device's migration wins over it (else the todo comes back).
+      const shapes = server.apps.map((a) => a.shape);
+      await honourConcurrentDeletes(server.main, { graph, shapes, deterministicRevs: true });
       await resolveMigrationConflicts(server.main, { graph, to, deterministicRevs: true });
       for (const [local, app] of upgraded) {
+        await honourConcurrentDeletes(local, { graph, shapes, deterministicRevs: true });
         await resolveMigrationConflicts(local, { graph, to: app.shape, deterministicRevs: true });
         // Updated devices migrate what old devices wrote since (deterministic: devices agree on the result).
         await migrateLocal(local, app, graph);

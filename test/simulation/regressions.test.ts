@@ -368,3 +368,64 @@ describe("server-lazy: concurrent edits and offline upgrades through the transla
     ]);
   });
 });
+
+describe("in-place migrations meet concurrent edits: both edits are kept (or kept in conflict), never dropped", () => {
+  it("client-side: done on an offline 1.0 device, blocked on an upgraded one: both statuses stay on the server", async () => {
+    await holds("client-side", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "buy milk" },
+      { kind: "settle" },
+      { kind: "offline", device: "d1" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "release" },
+      { kind: "upgrade", device: "d2" },
+      { kind: "set-done", device: "d1", todo: "t1", done: true },
+      { kind: "settle" },
+      { kind: "set-status", device: "d2", todo: "t1", status: "blocked" },
+    ]);
+  });
+
+  it("amended: two new apps edit a title concurrently while an offline 1.0 device sets done; no title is dropped by the merge", async () => {
+    await holds("amended", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+      { kind: "settle" },
+      { kind: "edit-title", device: "d1", todo: "t1", title: "title 7" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "release" },
+      { kind: "offline", device: "d1" },
+      { kind: "device", device: "d3", app: "new" },
+      { kind: "set-done", device: "d1", todo: "t1", done: true },
+      { kind: "settle" },
+      { kind: "upgrade", device: "d2" },
+      { kind: "edit-title", device: "d2", todo: "t1", title: "title 121" },
+      { kind: "edit-title", device: "d3", todo: "t1", title: "title 131" },
+    ], 20);
+  });
+
+  it("client-side: an old device deletes a todo another device migrated meanwhile; it stays deleted", async () => {
+    await holds("client-side", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+      { kind: "offline", device: "d1" },
+      { kind: "online", device: "d1" },
+      { kind: "release" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "settle" },
+      { kind: "delete", device: "d2", todo: "t1" },
+      { kind: "upgrade", device: "d1" },
+    ], 4);
+  });
+
+  it("client-side: a device migrates an old revision another device had already edited and migrated; one revision, no conflict", async () => {
+    await holds("client-side", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "release" },
+      { kind: "create", device: "d1", todo: "t3", title: "title 16" },
+      { kind: "device", device: "d3", app: "new" },
+      { kind: "sync", device: "d1" },
+      { kind: "set-done", device: "d1", todo: "t3", done: true },
+      { kind: "upgrade", device: "d1" },
+    ], 17);
+  });
+});
