@@ -68,10 +68,11 @@ export type InvariantName = (typeof INVARIANTS)[number];
  * - `old-app-wrote-after-release`: writes made with the old app version reached the server only after
  *   the new one shipped (written after the release, or written before it and pushed after).
  * - `retired`: the old app version was retired.
- * - `offline-upgrade`: a device installed the new app version while offline; covers what its new app could
- *   not do before its next sync.
+ *
+ * There is no condition for a device that installed the new app offline: its new app must read and edit the
+ * device's data before it syncs, in every strategy.
  */
-export type CaveatCondition = "old-app-after-release" | "old-app-wrote-after-release" | "retired" | "offline-upgrade";
+export type CaveatCondition = "old-app-after-release" | "old-app-wrote-after-release" | "retired";
 
 /**
  * A documented weakness: the strategy is expected to violate `invariant` whenever `when` holds (always

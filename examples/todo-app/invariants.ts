@@ -45,8 +45,6 @@ const MAX_LINES = 5;
 interface Violation {
   line: string;
   legacy?: boolean;
-  /** It concerns a device that installed the new app while offline and had not synced since. */
-  upgradedOffline?: boolean;
 }
 
 const plain = (lines: readonly string[]): Violation[] => lines.map((line) => ({ line }));
@@ -95,14 +93,13 @@ function todoOf(line: string): string | undefined {
  * {@link CaveatCondition}): `old-app-after-release` holds when an old-app device was used after the release,
  * and on `apps-read-their-data` covers only what such devices read and did; `old-app-wrote-after-release`
  * covers violations about todos whose old-app writes reached the server after the release; `retired` holds
- * once the old app was retired; `offline-upgrade` covers what a device that installed the new app offline
- * could not do before its next sync.
+ * once the old app was retired.
  */
 export function caveatFor(
   strategy: Strategy,
   facts: RunFacts,
   name: InvariantName,
-  violation: { line?: string; legacy?: boolean; upgradedOffline?: boolean } = {},
+  violation: { line?: string; legacy?: boolean } = {},
 ): Caveat | undefined {
   const todo = violation.line === undefined ? undefined : todoOf(violation.line);
   const holds = (c: Caveat): boolean => {
@@ -115,8 +112,6 @@ export function caveatFor(
         return todo === undefined ? facts.oldWrites.size > 0 : facts.oldWrites.has(todo);
       case "retired":
         return facts.retired;
-      case "offline-upgrade":
-        return violation.upgradedOffline === true;
     }
   };
   return strategy.caveats.find((c) => c.invariant === name && holds(c));
@@ -235,7 +230,7 @@ function readProblems(world: World): Violation[] {
   for (const c of world.checks) {
     for (const p of c.problems) out.push({ line: `${c.device} (app ${c.app}) at ${c.at}: ${p}`, legacy: c.legacy });
   }
-  for (const r of world.refused) out.push({ line: `${r.device} could not ${r.action}: ${r.error}`, legacy: r.legacy, upgradedOffline: r.upgradedOffline });
+  for (const r of world.refused) out.push({ line: `${r.device} could not ${r.action}: ${r.error}`, legacy: r.legacy });
   return out;
 }
 

@@ -113,8 +113,6 @@ export interface RefusedAction {
   error: string;
   /** The device ran the old app version after the new one shipped. */
   legacy: boolean;
-  /** The device installed the new app while offline and had not synced since. */
-  upgradedOffline: boolean;
 }
 
 /** A device in the world. */
@@ -126,8 +124,6 @@ export interface Device {
   retired: boolean;
   /** Never used again ({@link ScenarioEvent} `abandon`): offline for good and left out of every check. */
   gone: boolean;
-  /** Installed the new app while offline and has not synced since. */
-  upgradedOffline: boolean;
   binding: DeviceBinding;
   todoApp: TodoApp;
   /** What the strategy sees of the device (replaced on upgrade). */
@@ -342,7 +338,6 @@ export class World {
         d.binding = await this.strategy.upgradeDevice(d.context, from, d.binding);
         d.todoApp = this.#newTodoApp(d);
         d.retired = false;
-        d.upgradedOffline = !d.online;
         return;
       }
       case "retire":
@@ -374,7 +369,6 @@ export class World {
   /** One push then one pull on every channel of `d`; returns the documents written on both sides. */
   async sync(d: Device): Promise<number> {
     let written = 0;
-    d.upgradedOffline = false;
     for (const channel of d.binding.sync) {
       const remote = await this.#channelRemote(channel);
       const push = await replicate(channel.local, remote, channel.pushSelector ? { selector: channel.pushSelector } : {});
@@ -521,7 +515,6 @@ export class World {
         action,
         error: messageOf(e),
         legacy: this.released && d.app.version === this.oldApp.version,
-        upgradedOffline: d.upgradedOffline,
       });
     } finally {
       this.userWrites += d.todoApp.writes - before;
@@ -584,7 +577,7 @@ export class World {
       registry: this.server.registry,
     };
     const binding = await this.strategy.openDevice(context);
-    const d: Device = { name, app, online: true, retired: false, gone: false, upgradedOffline: false, binding, context, locals, todoApp: undefined as unknown as TodoApp };
+    const d: Device = { name, app, online: true, retired: false, gone: false, binding, context, locals, todoApp: undefined as unknown as TodoApp };
     d.todoApp = this.#newTodoApp(d);
     return d;
   }

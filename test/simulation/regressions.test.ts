@@ -429,3 +429,31 @@ describe("in-place migrations meet concurrent edits: both edits are kept (or kep
     ], 17);
   });
 });
+
+describe("amended: a device that installs the new app offline reads and edits its data before it syncs", () => {
+  it("amended: an offline 1.0 edit, an offline upgrade and a new-app edit; everything meets the server's migration without loss", async () => {
+    await holds("amended", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "buy milk" },
+      { kind: "create", device: "d1", todo: "t2", title: "call the bank" },
+      { kind: "settle" },
+      { kind: "offline", device: "d1" },
+      { kind: "release" },
+      { kind: "set-done", device: "d1", todo: "t1", done: true },
+      { kind: "upgrade", device: "d1" },
+      { kind: "set-status", device: "d1", todo: "t2", status: "blocked" },
+      { kind: "edit-title", device: "d1", todo: "t1", title: "buy oat milk" },
+    ]);
+  });
+
+  it("amended: release, create offline, upgrade offline, set the status", async () => {
+    await holds("amended", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "release" },
+      { kind: "offline", device: "d1" },
+      { kind: "create", device: "d1", todo: "t1", title: "buy milk" },
+      { kind: "upgrade", device: "d1" },
+      { kind: "set-status", device: "d1", todo: "t1", status: "blocked" },
+    ]);
+  });
+});
