@@ -56,6 +56,14 @@ const plain = (lines: readonly string[]): Violation[] => lines.map((line) => ({ 
  */
 export async function checkInvariants(world: World, _scenario?: string): Promise<InvariantReport> {
   const raw: { name: InvariantName; violations: Violation[]; ok: string }[] = [];
+  const refusedKept = new Set<string>();
+  for (const r of (await world.strategy.refusedWrites?.(world.server)) ?? []) {
+    for (const rev of r.history) refusedKept.add(`${r.id}@${rev}`);
+    refusedKept.add(r.id);
+    const entity = todoOf(r.id);
+    if (entity !== undefined) refusedKept.add(entity);
+  }
+  const facts: RunFacts = { ...world.facts, refusedKept };
   const server = await world.serverDocs();
   const serverAll = [...server.values()].flat().filter(isUserDoc);
   const active = [...world.devices.values()].filter((d) => !d.gone);
@@ -76,7 +84,7 @@ export async function checkInvariants(world: World, _scenario?: string): Promise
   const conflicts = await conflictsOf(world);
   raw.push({ name: "expected-conflicts-only", violations: plain(conflicts), ok: "no replica holds conflicting revisions but those users made" });
 
-  const results = raw.map(({ name, violations, ok }) => toResult(world, name, violations, ok));
+  const results = raw.map(({ name, violations, ok }) => toResult(world, facts, name, violations, ok));
   return {
     results,
     counts: { lostDocs: lost.lost, lostFields: fields.length, conflicts: conflicts.length, serverRevisions: bounded.revisions },
@@ -93,7 +101,8 @@ function todoOf(line: string): string | undefined {
  * {@link CaveatCondition}): `old-app-after-release` holds when an old-app device was used after the release,
  * and on `apps-read-their-data` covers only what such devices read and did; `old-app-wrote-after-release`
  * covers violations about todos whose old-app writes reached the server after the release; `retired` holds
- * once the old app was retired.
+ * once the old app was retired; `refused-write-kept` covers a violation about a todo (or a device's revision
+ * of a document) only when the strategy reports that write as refused and kept.
  */
 export function caveatFor(
   strategy: Strategy,
@@ -112,14 +121,23 @@ export function caveatFor(
         return todo === undefined ? facts.oldWrites.size > 0 : facts.oldWrites.has(todo);
       case "retired":
         return facts.retired;
+      case "refused-write-kept": {
+        const kept = facts.refusedKept;
+        if (kept === undefined || todo === undefined) return false;
+        const line = violation.line ?? "";
+        const onDevice = /(\S+) is (\S+) on the device/.exec(line) ?? /(\S+) is \S+ on .* but (\S+) on the device/.exec(line);
+        if (onDevice === null) return kept.has(todo);
+        // A deletion: the device has no revision to name, the document must be among those kept.
+        return onDevice[2] === "missing" ? kept.has(onDevice[1]!) : kept.has(`${onDevice[1]}@${onDevice[2]}`);
+      }
     }
   };
   return strategy.caveats.find((c) => c.invariant === name && holds(c));
 }
 
-function toResult(world: World, name: InvariantName, violations: Violation[], okDetail: string): InvariantResult {
+function toResult(world: World, facts: RunFacts, name: InvariantName, violations: Violation[], okDetail: string): InvariantResult {
   if (violations.length === 0) return { name, ok: true, expected: false, detail: okDetail, violations: [] };
-  const caveats = violations.map((v) => caveatFor(world.strategy, world.facts, name, v));
+  const caveats = violations.map((v) => caveatFor(world.strategy, facts, name, v));
   const expected = caveats.every((c) => c !== undefined);
   const lines = violations.map((v) => v.line);
   const shown = lines.slice(0, MAX_LINES).join("; ");
@@ -212,15 +230,16 @@ function lostFields(model: readonly ModelTodo[], server: readonly Doc[], leaves:
     if (docs.length === 0) continue; // counted as a lost document (or deleted: a contested todo)
     const where = m.concurrent ? "on no server revision" : "on no server document";
     const has = (test: (d: Doc) => boolean): boolean => docs.some(test);
-    if (!has((d) => d["title"] === m.title)) out.push(`"${m.label}": title ${JSON.stringify(m.title)} is ${where}`);
+    const label = `"${m.label}" (${m.id})`;
+    if (!has((d) => d["title"] === m.title)) out.push(`${label}: title ${JSON.stringify(m.title)} is ${where}`);
     const done = m.status === "done";
     const binary = m.status === "active" || m.status === "done";
     const statusKept = has((d) => d["status"] === m.status || (binary && d["status"] === undefined && d["isDone"] === done));
-    if (!statusKept) out.push(`"${m.label}": status ${m.status} is ${where}`);
+    if (!statusKept) out.push(`${label}: status ${m.status} is ${where}`);
     if (m.isImportant !== undefined && !has((d) => d["isImportant"] === m.isImportant)) {
-      out.push(`"${m.label}": isImportant ${String(m.isImportant)} is ${where}`);
+      out.push(`${label}: isImportant ${String(m.isImportant)} is ${where}`);
     }
-    if (m.group !== undefined && !has((d) => d["group"] === m.group)) out.push(`"${m.label}": group ${JSON.stringify(m.group)} is ${where}`);
+    if (m.group !== undefined && !has((d) => d["group"] === m.group)) out.push(`${label}: group ${JSON.stringify(m.group)} is ${where}`);
   }
   return out;
 }

@@ -97,6 +97,11 @@ export interface RunFacts {
   oldWrites: Set<string>;
   /** The old app version was retired. */
   retired: boolean;
+  /**
+   * Writes the server refused that the strategy reports and keeps ({@link Strategy.refusedWrites}): their
+   * `id@rev`s and entity ids. Filled when the invariants are checked.
+   */
+  refusedKept?: ReadonlySet<string>;
 }
 
 /** Event kinds that change a device's state without using its app. */

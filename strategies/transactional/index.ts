@@ -13,6 +13,11 @@
  * follow `_changes`, then lock briefly (maintenance on), catch up with the last changes, and switch: the
  * downtime is the short lock only (expand/contract).
  *
+ * Writes the locked database refuses are never dropped: after each sync of an old-app device, the revisions
+ * the server did not take are replicated, with their history, into `<main>-refused` (a database of refused
+ * writes that nothing locks), and {@link Strategy.refusedWrites} lists them. They also stay on the device,
+ * and an upgrade carries them into the new database.
+ *
  * Devices that upgrade copy their local data into a fresh local database through the same runner
  * (deterministic revisions, so their copies of the server's documents are the same revisions: no
  * conflicts), keeping edits they had not pushed yet.
@@ -22,8 +27,12 @@ import type { Shape } from "../../adapters/types.js";
 import { DivanError } from "../../core/errors.js";
 import { stepGraphOf } from "../steps.js";
 import type { DocumentStore } from "../../store/port.js";
+import { replicate } from "../../store/replicate.js";
+import { singleVersionIds } from "../../adapters/ids.js";
+import { withDeterministicRev } from "../runner/canonical.js";
+import { isDivanError } from "../../core/errors.js";
 import { runMigration } from "../runner/runner.js";
-import { bindToMain, type AppVersion, type Caveat, type DeviceBinding, type DeviceContext, type ReleaseResult, type RetireResult, type ServerContext, type Strategy } from "../types.js";
+import { bindToMain, type AppVersion, type Caveat, type RefusedWrite, type DeviceBinding, type DeviceContext, type ReleaseResult, type RetireResult, type ServerContext, type Strategy } from "../types.js";
 
 /** The id of the maintenance design document. */
 export const MAINTENANCE_DOC_ID = "_design/divan-maintenance";
@@ -60,6 +69,24 @@ export async function verifyShape(store: DocumentStore, shape: Shape, typeField 
   return checked;
 }
 
+/** The suffix of the database of refused writes (`<main>-refused`). */
+export const REFUSED_SUFFIX = "-refused";
+
+/**
+ * Keeps what the server refused from `local`: every document whose current revision `remote` lacks is
+ * replicated, with its history, into `refused`. Returns the ids kept.
+ */
+export async function keepRefusedWrites(local: DocumentStore, remote: DocumentStore, refused: DocumentStore): Promise<string[]> {
+  // Deletions too: the changes feed lists every document with its current revision.
+  const page = await local.changes({});
+  const revs: Record<string, string[]> = {};
+  for (const c of page.results) if (!c.id.startsWith("_") && c.changes[0] !== undefined) revs[c.id] = [c.changes[0].rev];
+  if (Object.keys(revs).length === 0) return [];
+  const missing = Object.keys(await remote.revsDiff(revs));
+  if (missing.length > 0) await replicate(local, refused, { docIds: missing });
+  return missing;
+}
+
 /** Options of {@link createTransactionalStrategy}. */
 export interface TransactionalOptions {
   /** Copy while apps write and lock only for the final catch-up (default false: lock for the whole copy). */
@@ -80,6 +107,7 @@ export function createTransactionalStrategy(options: TransactionalOptions = {}):
     const local = await device.openLocal(suffixOf(device.app));
     return { store: local, sync: [{ local, database: suffixOf(device.app) }] };
   };
+  let locked = false;
   const legacy: Caveat[] = [
     {
       invariant: "apps-read-their-data",
@@ -93,18 +121,18 @@ export function createTransactionalStrategy(options: TransactionalOptions = {}):
     },
     {
       invariant: "no-lost-fields",
-      when: "old-app-wrote-after-release",
-      reason: "old apps' writes after the switch are refused (maintenance), so their edits never reach the new database",
+      when: "refused-write-kept",
+      reason: "old apps' writes after the switch are refused (maintenance): they are kept in the refused-writes database, not in the new one",
     },
     {
       invariant: "no-lost-documents",
-      when: "old-app-wrote-after-release",
-      reason: "documents old apps create after the switch are refused by the maintenance design document",
+      when: "refused-write-kept",
+      reason: "what old apps create or delete after the switch is refused: kept in the refused-writes database, not in the new one",
     },
     {
       invariant: "converged",
-      when: "old-app-wrote-after-release",
-      reason: "old devices keep local edits the locked old database refuses",
+      when: "refused-write-kept",
+      reason: "old devices keep local edits the locked old database refuses (and the refused-writes database keeps them too)",
     },
     {
       invariant: "expected-conflicts-only",
@@ -128,9 +156,9 @@ export function createTransactionalStrategy(options: TransactionalOptions = {}):
     migrationCode: "steps",
     prepareServer: async () => {},
     release: async (server: ServerContext, _from, to): Promise<ReleaseResult> => {
-      const target = await server.open(suffixOf(to));
+      const targetDb = await server.open(suffixOf(to));
       const copy = async (): Promise<number> =>
-        (await runMigration({ source: server.main, target, plan: { graph: graphOf(server), to: to.shape }, deterministicRevs: true })).totals.written; // no lease: one process runs the comparison
+        (await runMigration({ source: server.main, target: targetDb, plan: { graph: graphOf(server), to: to.shape }, deterministicRevs: true })).totals.written; // no lease: one process runs the comparison
       let written = 0;
       let lockedAt: number;
       if (online) {
@@ -143,16 +171,53 @@ export function createTransactionalStrategy(options: TransactionalOptions = {}):
         await enterMaintenance(server.main, `migrating to app ${to.version}; update the app`);
         written += await copy();
       }
-      await verifyShape(target, to.shape);
+      locked = true;
+      await server.open(REFUSED_SUFFIX);
+      await verifyShape(targetDb, to.shape);
       const downtimeMs = Date.now() - lockedAt;
       return { downtimeMs, documentsWritten: written };
     },
-    openDevice: async (device) => (isNew(device.app) ? bindNew(device) : bindToMain(device)),
+    openDevice: async (device) => {
+      if (isNew(device.app)) return bindNew(device);
+      const binding = bindToMain(device);
+      // After every sync of an old app, keep what the locked database refused.
+      const synced = async (): Promise<undefined> => {
+        if (!locked) return undefined;
+        try {
+          await keepRefusedWrites(device.local, await device.server(""), await device.server(REFUSED_SUFFIX));
+        } catch (e) {
+          if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
+        }
+        return undefined;
+      };
+      return { ...binding, synced };
+    },
     upgradeDevice: async (device, _from, previous) => {
       const next = await bindNew(device);
-      // Keep what the device had not pushed: copy its old local database into the new one, migrated.
-      await runMigration({ source: previous.store, target: next.store, plan: { graph: graphOf(device), to: device.app.shape }, deterministicRevs: true, lease: false, followChanges: false });
-      return next;
+      // Keep what the device had not pushed: copy its old local database into the new one, migrated. A copy
+      // starts new revision trees, so the old app's deletions are applied again in the new database: after each
+      // sync, whatever of a deleted todo the new database holds is deleted (deterministic tombstones).
+      const graph = graphOf(device);
+      await runMigration({ source: previous.store, target: next.store, plan: { graph, to: device.app.shape }, deterministicRevs: true, lease: false, followChanges: false });
+      const deleted = new Set<string>();
+      for (const c of (await previous.store.changes({})).results) {
+        const entity = c.deleted === true ? singleVersionIds.parse(c.id)?.entityId : undefined;
+        if (entity !== undefined) deleted.add(entity);
+      }
+      const ids = [...deleted].flatMap((e) => Object.entries(device.app.shape).map(([t, v]) => singleVersionIds.format(t, e, v)));
+      // What the old app wrote and the locked database never took is recorded as refused too, at the first sync.
+      let recorded = !locked;
+      const synced = async (): Promise<undefined> => {
+        if (!recorded) {
+          await keepRefusedWrites(previous.store, await device.server(""), await device.server(REFUSED_SUFFIX));
+          recorded = true;
+        }
+        if (ids.length === 0) return undefined;
+        const live = (await next.store.bulkGet(ids.map((id) => ({ id })))).flatMap((r) => ("ok" in r && r.ok._deleted !== true ? [r.ok] : []));
+        if (live.length > 0) await next.store.bulkDocs(live.map((d) => withDeterministicRev({ _id: d._id, _rev: d._rev!, _deleted: true })), { newEdits: false });
+        return undefined;
+      };
+      return { ...next, synced };
     },
     settle: async () => {},
     retire: async (server): Promise<RetireResult> => {
@@ -162,6 +227,18 @@ export function createTransactionalStrategy(options: TransactionalOptions = {}):
       return { purgedDocs: 0, detail: "the old database was read-only since the switch; old apps are told to update" };
     },
     close: async () => {},
+    refusedWrites: async (server): Promise<RefusedWrite[]> => {
+      if (!locked) return [];
+      const store = await server.open(REFUSED_SUFFIX);
+      const changes = await store.changes({ style: "all_docs" });
+      const leaves = await store.bulkGet(changes.results.flatMap((c) => c.changes.map(({ rev }) => ({ id: c.id, rev }))), { revs: true });
+      return leaves.flatMap((r) => {
+        if (!("ok" in r)) return [];
+        const h = r.ok._revisions;
+        const history = h === undefined ? [r.ok._rev!] : h.ids.map((id, i) => `${h.start - i}-${id}`);
+        return [{ id: r.ok._id, rev: r.ok._rev!, history, keptIn: `${server.database}${REFUSED_SUFFIX}` }];
+      });
+    },
   };
 }
 

@@ -7,6 +7,7 @@ import { openEnv, runScript, type SimulationEnv } from "../../examples/todo-app/
 import { assertLegal, type Script } from "../../examples/todo-app/simulate/script.js";
 import type { ScenarioEvent } from "../../examples/todo-app/world.js";
 import { createStrategy } from "../../strategies/all.js";
+import { World } from "../../examples/todo-app/world.js";
 
 let env: SimulationEnv;
 beforeAll(async () => {
@@ -456,4 +457,50 @@ describe("amended: a device that installs the new app offline reads and edits it
       { kind: "set-status", device: "d1", todo: "t1", status: "blocked" },
     ]);
   });
+});
+
+describe("transactional: what the locked database refuses is reported and kept, never dropped", () => {
+  for (const strategy of ["transactional", "transactional-online"]) {
+    it(`${strategy}: an old device edits and deletes after the switch; both are kept as refused writes, and its upgrade carries them into the new database`, async () => {
+      const world = await World.create({ strategy: createStrategy(strategy), scenario: "refused writes", seed: 1, transport: "memory", registry: env.registry, apps: env.apps });
+      try {
+        await world.play([
+          { kind: "device", device: "d1", app: "old" },
+          { kind: "create", device: "d1", todo: "t1", title: "buy milk" },
+          { kind: "create", device: "d1", todo: "t2", title: "call the bank" },
+          { kind: "settle" },
+          { kind: "release" },
+          { kind: "edit-title", device: "d1", todo: "t1", title: "buy oat milk" },
+          { kind: "delete", device: "d1", todo: "t2" },
+          { kind: "sync", device: "d1" },
+        ]);
+        const t1 = world.model.idOf("t1")!;
+        const t2 = world.model.idOf("t2")!;
+        const refused = await world.strategy.refusedWrites!(world.server);
+        const local = world.devices.get("d1")!.binding.store;
+        for (const id of [`todo-item:${t1}`, `todo-item:${t2}`]) {
+          const rev = (await local.changes({})).results.find((c) => c.id === id)?.changes[0]?.rev;
+          expect(refused.filter((r) => r.id === id).flatMap((r) => r.history), id).toContain(rev);
+        }
+        await world.play([{ kind: "upgrade", device: "d1" }, { kind: "settle" }]);
+        const next = await world.server.open("-v3");
+        expect((await next.get(`todo-item:${t1}`))["title"]).toBe("buy oat milk");
+        const gone = await next.bulkGet([{ id: `todo-item:${t2}` }, { id: `todo-item-status:${t2}` }]);
+        expect(gone.map((r) => ("ok" in r ? r.ok._deleted === true : true))).toEqual([true, true]);
+      } finally {
+        await world.close();
+      }
+    });
+
+    it(`${strategy}: an old device deletes after the switch and upgrades before it syncs; the todo stays deleted`, async () => {
+      await holds(strategy, [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "create", device: "d1", todo: "t2", title: "title 2" },
+        { kind: "settle" },
+        { kind: "release" },
+        { kind: "delete", device: "d1", todo: "t2" },
+        { kind: "upgrade", device: "d1" },
+      ], 20);
+    });
+  }
 });
