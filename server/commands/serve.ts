@@ -1,5 +1,5 @@
 /**
- * `divan serve [--port N] [--data DIR] [--transform CONFIG [--status-port N]] [--config FILE]`: runs the embedded
+ * `divan serve [--port N] [--data DIR] [--transform CONFIG [--status-port N] [--lease-owner NAME]] [--config FILE]`: runs the embedded
  * CouchDB-compatible server until SIGINT/SIGTERM, then closes it cleanly and exits 0. With
  * `--transform`, also runs the replication transformers of the config (`server/transformer/config.ts`)
  * against it — or, when `COUCHDB_URL` is set, the transformers alone against that server — and serves
@@ -30,8 +30,9 @@ export function register(program: Command): void {
     .option("-d, --data <dir>", "keep databases as LevelDB files in this directory")
     .option("--verbose", "log every request to stderr")
     .option("--transform <config>", "also run the replication transformers of this JSON config (alone against COUCHDB_URL when it is set; default: transform of the divan config)")
-    .option("--status-port <port>", "port of the transformers' GET /_divan/status listener (0 picks a free port)", parsePort, 0);
-  configOption(cmd).action(async (flags: { port: number; data?: string; verbose?: boolean; transform?: string; statusPort: number }, command: Command) => {
+    .option("--status-port <port>", "port of the transformers' GET /_divan/status listener (0 picks a free port)", parsePort, 0)
+    .option("--lease-owner <name>", "who holds the transformers' lease (default: one name per process); a process killed while holding it is taken over at once by one with the same owner");
+  configOption(cmd).action(async (flags: { port: number; data?: string; verbose?: boolean; transform?: string; statusPort: number; leaseOwner?: string }, command: Command) => {
       const config = await commandConfig(command);
       const opts = { ...flags, ...(config.transform === undefined ? {} : { transform: config.transform }) };
       const couchUrl = opts.transform === undefined ? undefined : process.env["COUCHDB_URL"];
@@ -61,13 +62,16 @@ export function register(program: Command): void {
             config: await loadTransformConfig(opts.transform),
             serverUrl: server?.url ?? couchUrl ?? "",
             statusPort: opts.statusPort,
+            ...(opts.leaseOwner === undefined ? {} : { lease: { owner: opts.leaseOwner } }),
             log: (line) => process.stderr.write(`${redact(line)}\n`),
           });
         } catch (e) {
           await server?.close();
           throw e;
         }
-        process.stdout.write(`divan transformers running for ${transformers.transformer.sides.map((s) => s.name).join(", ")}; status at ${transformers.statusUrl ?? "(none)"}\n`);
+        const lease = (await transformers.status()).lease;
+        const waiting = lease !== null && !lease.held ? ` (waiting for the lease held by ${lease.owner ?? "another process"})` : "";
+        process.stdout.write(`divan transformers running for ${transformers.transformer.sides.map((s) => s.name).join(", ")}${waiting}; status at ${transformers.statusUrl ?? "(none)"}\n`);
       }
       await stopped;
       if (transformers !== undefined) {
