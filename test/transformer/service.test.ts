@@ -42,6 +42,7 @@ async function config(name: string): Promise<{ file: string; v1: string; v3: str
       ],
     }),
   );
+  store(encodeURIComponent(`${prefix}-v1$divan`)); // the lease's state database, removed with the others
   return { file, v1: `${prefix}-v1`, v3: `${prefix}-v3` };
 }
 function store(db: string): DocumentStore {
