@@ -504,3 +504,19 @@ describe("transactional: what the locked database refuses is reported and kept, 
     });
   }
 });
+
+describe("lazy client transformers: a deletion by the old app ends the todo in the new version too", () => {
+  for (const strategy of ["client-lazy-documents", "client-lazy-database"]) {
+    it(`${strategy}: a new-app device creates a todo, an old device deletes it; it stays deleted everywhere`, async () => {
+      await holds(strategy, [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "release" },
+        { kind: "upgrade", device: "d1" },
+        { kind: "create", device: "d1", todo: "t4", title: "title 59" },
+        { kind: "settle" },
+        { kind: "delete", device: "d2", todo: "t4" },
+      ], 1069);
+    });
+  }
+});
