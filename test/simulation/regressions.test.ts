@@ -520,3 +520,25 @@ describe("lazy client transformers: a deletion by the old app ends the todo in t
     });
   }
 });
+
+describe("a deletion wins over a concurrent edit of a translation: no half-deleted todo", () => {
+  for (const strategy of ["per-version-documents", "per-version-database"]) {
+    it(`${strategy}: an old device deletes a todo, a device upgraded offline edits its translation; the todo ends deleted everywhere or whole`, async () => {
+      await holds(strategy, [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+        { kind: "settle" },
+        { kind: "release" },
+        { kind: "delete", device: "d1", todo: "t1" },
+        { kind: "create", device: "d1", todo: "t2", title: "title 6" },
+        { kind: "offline", device: "d1" },
+        { kind: "create", device: "d1", todo: "t3", title: "title 10" },
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "upgrade", device: "d2" },
+        { kind: "settle" },
+        { kind: "edit-title", device: "d2", todo: "t1", title: "title 39" },
+        { kind: "create", device: "d1", todo: "t9", title: "title 120" },
+      ], 1232);
+    });
+  }
+});
