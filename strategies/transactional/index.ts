@@ -37,12 +37,34 @@ import { bindToMain, type AppVersion, type Caveat, type RefusedWrite, type Devic
 /** The id of the maintenance design document. */
 export const MAINTENANCE_DOC_ID = "_design/divan-maintenance";
 
-/** The maintenance design document: refuses every write except to design documents, with a "maintenance" reason. */
+/**
+ * The maintenance design document: refuses every write with a "maintenance" reason, except to design
+ * documents and the deletions divan mirrors from the new database (`divan: { mirrored: true }`), so a todo
+ * deleted after the switch does not live on in the old one.
+ */
 export function maintenanceDesignDoc(message: string): { _id: string; validate_doc_update: string } {
   return {
     _id: MAINTENANCE_DOC_ID,
-    validate_doc_update: `function (newDoc, oldDoc, userCtx, secObj) { if (newDoc._id.indexOf("_design/") === 0) return; throw({ forbidden: ${JSON.stringify(`maintenance: ${message}`)} }); }`,
+    validate_doc_update: `function (newDoc, oldDoc, userCtx, secObj) { if (newDoc._id.indexOf("_design/") === 0) return; if (newDoc._deleted === true && newDoc.divan && newDoc.divan.mirrored === true) return; throw({ forbidden: ${JSON.stringify(`maintenance: ${message}`)} }); }`,
   };
+}
+
+/**
+ * Deletes in `old` (the locked database) every document of an entity deleted in `next` (the new one) since
+ * `since`, with tombstones the maintenance document lets through. Returns the sequence read up to.
+ */
+export async function mirrorDeletions(next: DocumentStore, old: DocumentStore, oldShape: Shape, since?: string): Promise<string> {
+  const page = await next.changes(since === undefined ? {} : { since });
+  const ids: string[] = [];
+  for (const c of page.results) {
+    const entity = c.deleted === true ? singleVersionIds.parse(c.id)?.entityId : undefined;
+    if (entity !== undefined) for (const [t, v] of Object.entries(oldShape)) ids.push(singleVersionIds.format(t, entity, v));
+  }
+  if (ids.length > 0) {
+    const live = (await old.allDocs({ keys: [...new Set(ids)] })).rows.filter((r) => r.value !== undefined && r.value.deleted !== true);
+    if (live.length > 0) await old.bulkDocs(live.map((r) => ({ _id: r.id, _rev: r.value!.rev, _deleted: true, divan: { mirrored: true } })));
+  }
+  return page.lastSeq;
 }
 
 /** Turns maintenance mode on (idempotent). */
@@ -108,6 +130,7 @@ export function createTransactionalStrategy(options: TransactionalOptions = {}):
     return { store: local, sync: [{ local, database: suffixOf(device.app) }] };
   };
   let locked = false;
+  let mirror: { suffix: string; oldShape: Shape; since?: string } | undefined;
   const legacy: Caveat[] = [
     {
       invariant: "apps-read-their-data",
@@ -155,7 +178,7 @@ export function createTransactionalStrategy(options: TransactionalOptions = {}):
     caveats: legacy,
     migrationCode: "steps",
     prepareServer: async () => {},
-    release: async (server: ServerContext, _from, to): Promise<ReleaseResult> => {
+    release: async (server: ServerContext, from, to): Promise<ReleaseResult> => {
       const targetDb = await server.open(suffixOf(to));
       const copy = async (): Promise<number> =>
         (await runMigration({ source: server.main, target: targetDb, plan: { graph: graphOf(server), to: to.shape }, deterministicRevs: true })).totals.written; // no lease: one process runs the comparison
@@ -172,6 +195,7 @@ export function createTransactionalStrategy(options: TransactionalOptions = {}):
         written += await copy();
       }
       locked = true;
+      mirror = { suffix: suffixOf(to), oldShape: { ...from.shape } };
       await server.open(REFUSED_SUFFIX);
       await verifyShape(targetDb, to.shape);
       const downtimeMs = Date.now() - lockedAt;
@@ -199,6 +223,12 @@ export function createTransactionalStrategy(options: TransactionalOptions = {}):
       // sync, whatever of a deleted todo the new database holds is deleted (deterministic tombstones).
       const graph = graphOf(device);
       await runMigration({ source: previous.store, target: next.store, plan: { graph, to: device.app.shape }, deterministicRevs: true, lease: false, followChanges: false });
+      // Online, the new app starts from the new database (what new apps wrote since the switch); offline, from the copy.
+      try {
+        await replicate(await device.server(suffixOf(device.app)), next.store);
+      } catch (e) {
+        if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
+      }
       const deleted = new Set<string>();
       for (const c of (await previous.store.changes({})).results) {
         const entity = c.deleted === true ? singleVersionIds.parse(c.id)?.entityId : undefined;
@@ -209,17 +239,25 @@ export function createTransactionalStrategy(options: TransactionalOptions = {}):
       let recorded = !locked;
       const synced = async (): Promise<undefined> => {
         if (!recorded) {
-          await keepRefusedWrites(previous.store, await device.server(""), await device.server(REFUSED_SUFFIX));
-          recorded = true;
+          try {
+            await keepRefusedWrites(previous.store, await device.server(""), await device.server(REFUSED_SUFFIX));
+            recorded = true;
+          } catch (e) {
+            if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
+          }
         }
         if (ids.length === 0) return undefined;
         const live = (await next.store.bulkGet(ids.map((id) => ({ id })))).flatMap((r) => ("ok" in r && r.ok._deleted !== true ? [r.ok] : []));
         if (live.length > 0) await next.store.bulkDocs(live.map((d) => withDeterministicRev({ _id: d._id, _rev: d._rev!, _deleted: true })), { newEdits: false });
         return undefined;
       };
+      await synced(); // what the upgrade pulled of a todo the old app deleted
       return { ...next, synced };
     },
-    settle: async () => {},
+    settle: async (server) => {
+      if (mirror === undefined) return;
+      mirror.since = await mirrorDeletions(await server.open(mirror.suffix), server.main, mirror.oldShape, mirror.since);
+    },
     retire: async (server): Promise<RetireResult> => {
       // The old database is abandoned: lift maintenance so the retirement notice reaches the old apps.
       const doc = await server.main.get(MAINTENANCE_DOC_ID).catch(() => undefined);

@@ -492,6 +492,30 @@ describe("transactional: what the locked database refuses is reported and kept, 
       }
     });
 
+    it(`${strategy}: a todo deleted with the new app after the switch does not live on in the old database`, async () => {
+      await holds(strategy, [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+        { kind: "settle" },
+        { kind: "release" },
+        { kind: "upgrade", device: "d1" },
+        { kind: "delete", device: "d1", todo: "t1" },
+      ], 7018);
+    });
+
+    it(`${strategy}: a device that upgrades online edits a todo another new-app device created after the switch`, async () => {
+      await holds(strategy, [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "release" },
+        { kind: "upgrade", device: "d1" },
+        { kind: "create", device: "d1", todo: "t3", title: "title 20" },
+        { kind: "settle" },
+        { kind: "upgrade", device: "d2" },
+        { kind: "set-status", device: "d2", todo: "t3", status: "active" },
+      ], 7039);
+    });
+
     it(`${strategy}: an old device deletes after the switch and upgrades before it syncs; the todo stays deleted`, async () => {
       await holds(strategy, [
         { kind: "device", device: "d1", app: "old" },
