@@ -15,7 +15,7 @@ import type { DocumentStore } from "../../store/port.js";
 import { honourConcurrentDeletes } from "../deletes.js";
 import { resolveMigrationConflicts } from "../runner/conflicts.js";
 import { runMigration } from "../runner/runner.js";
-import { bindToMain, type AppVersion, type ReleaseResult, type RetireResult, type Strategy } from "../types.js";
+import { bindToMain, type AppVersion, type DeviceBinding, type DeviceContext, type ReleaseResult, type RetireResult, type Strategy } from "../types.js";
 
 /** The app change this strategy handles. */
 const CHANGE = { from: "1.0.0", to: "3.0.0" } as const;
@@ -35,6 +35,17 @@ export function createClientSideStrategy(options: ClientSideOptions = {}): Strat
   const migrateLocal = async (local: DocumentStore, app: AppVersion, graph: StepGraph): Promise<void> => {
     await runMigration({ source: local, plan: { graph, to: app.shape }, deterministicRevs: true, lease: false, followChanges: false, restart: true });
   };
+  /** An updated device's binding: after every sync it migrates what the sync brought, before its app reads it. */
+  const migratingAfterSync = (device: DeviceContext): DeviceBinding => {
+    const synced = async (): Promise<undefined> => {
+      const graph = graphOf(device);
+      await honourConcurrentDeletes(device.local, { graph, shapes: device.apps.map((a) => a.shape), deterministicRevs: true });
+      await resolveMigrationConflicts(device.local, { graph, to: device.app.shape, deterministicRevs: true });
+      await migrateLocal(device.local, device.app, graph);
+      return undefined;
+    };
+    return { ...bindToMain(device), synced };
+  };
   return {
     name: "client-side",
     description: "Each device migrates its own PouchDB when its app updates, with deterministic revisions so devices migrating the same documents do not conflict.",
@@ -51,15 +62,16 @@ export function createClientSideStrategy(options: ClientSideOptions = {}): Strat
     prepareServer: async () => {},
     release: async (): Promise<ReleaseResult> => ({ downtimeMs: 0, documentsWritten: 0 }),
     openDevice: async (device) => {
-      if (device.app.version === CHANGE.to) upgraded.set(device.local, device.app);
-      return bindToMain(device);
+      if (device.app.version !== CHANGE.to) return bindToMain(device);
+      upgraded.set(device.local, device.app);
+      return migratingAfterSync(device);
     },
     upgradeDevice: async (device) => {
       const graph = graphOf(device);
       await resolveMigrationConflicts(device.local, { graph, to: device.app.shape, deterministicRevs: true });
       await migrateLocal(device.local, device.app, graph);
       upgraded.set(device.local, device.app);
-      return bindToMain(device);
+      return migratingAfterSync(device);
     },
     settle: async (server) => {
       // An old device's edit of a document updated devices migrated meanwhile is a conflict: merge it first (once migrated,

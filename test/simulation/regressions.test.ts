@@ -566,3 +566,57 @@ describe("a deletion wins over a concurrent edit of a translation: no half-delet
     });
   }
 });
+
+describe("client-side: an updated device reads and edits what old devices wrote", () => {
+  it("client-side: two old devices edit a todo concurrently; its two old leaves are migrated as a conflict the new app reads", async () => {
+    await holds("client-side", [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "create", device: "d2", todo: "t1", title: "title 3" },
+        { kind: "settle" },
+        { kind: "edit-title", device: "d1", todo: "t1", title: "title 9" },
+        { kind: "device", device: "d3", app: "old" },
+        { kind: "offline", device: "d2" },
+        { kind: "create", device: "d2", todo: "t2", title: "title 24" },
+        { kind: "release" },
+        { kind: "settle" },
+        { kind: "edit-title", device: "d2", todo: "t1", title: "title 43" },
+        { kind: "device", device: "d4", app: "new" },
+        { kind: "offline", device: "d4" },
+        { kind: "create", device: "d3", todo: "t3", title: "title 72" },
+        { kind: "settle" },
+      ], 7052);
+  });
+
+  it("client-side: an updated device edits todos an old device wrote right after the sync that brought them", async () => {
+    await holds("client-side", [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "sync", device: "d1" },
+        { kind: "create", device: "d2", todo: "t1", title: "title 5" },
+        { kind: "create", device: "d2", todo: "t2", title: "title 8" },
+        { kind: "sync", device: "d2" },
+        { kind: "create", device: "d1", todo: "t3", title: "title 14" },
+        { kind: "offline", device: "d1" },
+        { kind: "settle" },
+        { kind: "delete", device: "d2", todo: "t1" },
+        { kind: "release" },
+        { kind: "offline", device: "d2" },
+        { kind: "settle" },
+        { kind: "set-done", device: "d1", todo: "t3", done: false },
+        { kind: "device", device: "d3", app: "new" },
+        { kind: "abandon", device: "d3" },
+        { kind: "device", device: "d4", app: "new" },
+        { kind: "sync", device: "d4" },
+        { kind: "upgrade", device: "d1" },
+        { kind: "upgrade", device: "d2" },
+        { kind: "create", device: "d1", todo: "t4", title: "title 74" },
+        { kind: "set-status", device: "d4", todo: "t2", status: "rejected" },
+        { kind: "set-done", device: "d4", todo: "t1", done: false },
+        { kind: "sync", device: "d4" },
+        { kind: "create", device: "d2", todo: "t5", title: "title 100" },
+        { kind: "set-new-field", device: "d2", todo: "t2", value: "group 2" },
+        { kind: "delete", device: "d2", todo: "t5" },
+      ], 7098);
+  });
+});
