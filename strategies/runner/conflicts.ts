@@ -166,6 +166,14 @@ export async function resolveMigrationConflicts(store: DocumentStore, options: R
           sibDocs.set(r.ok._id, r.ok);
         }
       }
+      // Ends of branches merged before (`divan: { merged: true }`): an old edit made on top of one builds on what was merged.
+      const live = new Set(leaves.map((l) => l._rev));
+      const endRevs = c.changes.map((x) => x.rev).filter((rev) => !live.has(rev));
+      const mergedEnds = (await store.bulkGet(endRevs.map((rev) => ({ id: c.id, rev })))).flatMap((r) => {
+        if (!("ok" in r)) return [];
+        const mark = r.ok["divan"];
+        return typeof mark === "object" && mark !== null && (mark as { merged?: unknown }).merged === true ? [r.ok._rev!] : [];
+      });
       const up = (d: Doc): Entity => options.graph.path({ [type]: d[vf] as number }, options.to)({ [type]: { ...d } });
       const writes: Doc[] = [];
       const branches: Doc[] = [];
@@ -175,7 +183,7 @@ export async function resolveMigrationConflicts(store: DocumentStore, options: R
         // the app as they are); the newest one also gets the entity's other documents.
         for (const leaf of [baseLeaf, ...cur.filter((l) => l !== baseLeaf)]) {
           const theirsOfLeaf: Entity = { ...theirs, [type]: leaf };
-          const ancestor = await commonAncestor(store, oldDoc, leaf);
+          const ancestor = await commonAncestor(store, oldDoc, leaf, mergedEnds);
           let merged: Entity;
           let oursSide: Entity = {};
           let conflicted = new Set<string>();
@@ -325,9 +333,11 @@ async function migrateConflictLeaves(store: DocumentStore, type: string, leaves:
 }
 
 /** The newest revision both leaves grew from, as stored (undefined when none is known or its body is gone). */
-async function commonAncestor(store: DocumentStore, a: Doc, b: Doc): Promise<Doc | undefined> {
-  const [ha, hb] = (await store.bulkGet([{ id: a._id, rev: a._rev! }, { id: b._id, rev: b._rev! }], { revs: true })).map((r) => ("ok" in r ? historyOf(r.ok) : []));
-  const inB = new Set(hb);
+async function commonAncestor(store: DocumentStore, a: Doc, b: Doc, merged: readonly string[] = []): Promise<Doc | undefined> {
+  const read = await store.bulkGet([a, b].map((d) => ({ id: d._id, rev: d._rev! })).concat(merged.map((rev) => ({ id: a._id, rev }))), { revs: true });
+  const [ha, hb, ...hm] = read.map((r) => ("ok" in r ? historyOf(r.ok) : []));
+  // What `b`'s side holds: its history, and the branches merged into it before (their ends' histories).
+  const inB = new Set([...(hb ?? []), ...hm.flat()]);
   const rev = (ha ?? []).find((r) => r !== a._rev && inB.has(r));
   if (rev === undefined) return undefined;
   const [found] = await store.bulkGet([{ id: a._id, rev }]);

@@ -386,6 +386,18 @@ describe("in-place migrations meet concurrent edits: both edits are kept (or kep
     ]);
   });
 
+  it("amended: an old device edits a todo twice across one merge of its first edit; the second edit builds on the first, no conflict", async () => {
+    await holds("amended", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 2" },
+      { kind: "sync", device: "d1" },
+      { kind: "release" },
+      { kind: "edit-title", device: "d1", todo: "t1", title: "title 63" },
+      { kind: "sync", device: "d1" },
+      { kind: "edit-title", device: "d1", todo: "t1", title: "title 96" },
+    ], 7096);
+  });
+
   it("amended: two new apps edit a title concurrently while an offline 1.0 device sets done; no title is dropped by the merge", async () => {
     await holds("amended", [
       { kind: "device", device: "d1", app: "old" },
