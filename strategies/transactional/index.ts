@@ -229,23 +229,30 @@ export function createTransactionalStrategy(options: TransactionalOptions = {}):
       } catch (e) {
         if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
       }
+      // Todos deleted on the device with the old app, and (from the first time the server is reached) on the old
+      // database: the copy may hold a todo the device had not heard was deleted.
       const deleted = new Set<string>();
-      for (const c of (await previous.store.changes({})).results) {
-        const entity = c.deleted === true ? singleVersionIds.parse(c.id)?.entityId : undefined;
-        if (entity !== undefined) deleted.add(entity);
-      }
-      const ids = [...deleted].flatMap((e) => Object.entries(device.app.shape).map(([t, v]) => singleVersionIds.format(t, e, v)));
+      const addDeleted = async (store: DocumentStore): Promise<void> => {
+        for (const c of (await store.changes({})).results) {
+          const entity = c.deleted === true ? singleVersionIds.parse(c.id)?.entityId : undefined;
+          if (entity !== undefined) deleted.add(entity);
+        }
+      };
+      await addDeleted(previous.store);
       // What the old app wrote and the locked database never took is recorded as refused too, at the first sync.
-      let recorded = !locked;
+      let recorded = false;
       const synced = async (): Promise<undefined> => {
         if (!recorded) {
           try {
-            await keepRefusedWrites(previous.store, await device.server(""), await device.server(REFUSED_SUFFIX));
+            const main = await device.server("");
+            if (locked) await keepRefusedWrites(previous.store, main, await device.server(REFUSED_SUFFIX));
+            await addDeleted(main);
             recorded = true;
           } catch (e) {
             if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
           }
         }
+        const ids = [...deleted].flatMap((e) => Object.entries(device.app.shape).map(([t, v]) => singleVersionIds.format(t, e, v)));
         if (ids.length === 0) return undefined;
         const live = (await next.store.bulkGet(ids.map((id) => ({ id })))).flatMap((r) => ("ok" in r && r.ok._deleted !== true ? [r.ok] : []));
         if (live.length > 0) await next.store.bulkDocs(live.map((d) => withDeterministicRev({ _id: d._id, _rev: d._rev!, _deleted: true })), { newEdits: false });

@@ -528,6 +528,23 @@ describe("transactional: what the locked database refuses is reported and kept, 
       ], 7039);
     });
 
+    it(`${strategy}: a device that had not heard of a deletion made before the switch upgrades; the todo stays deleted`, async () => {
+      await holds(strategy, [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "offline", device: "d1" },
+        { kind: "create", device: "d1", todo: "t2", title: "title 6" },
+        { kind: "online", device: "d1" },
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "settle" },
+        { kind: "offline", device: "d1" },
+        { kind: "online", device: "d1" },
+        { kind: "delete", device: "d1", todo: "t2" },
+        { kind: "sync", device: "d1" },
+        { kind: "release" },
+        { kind: "upgrade", device: "d2" },
+      ], 11023);
+    });
+
     it(`${strategy}: an old device deletes after the switch and upgrades before it syncs; the todo stays deleted`, async () => {
       await holds(strategy, [
         { kind: "device", device: "d1", app: "old" },
