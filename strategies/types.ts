@@ -80,10 +80,25 @@ export type InvariantName = (typeof INVARIANTS)[number];
  * - `old-app-wrote-after-release`: writes made with the old app version reached the server only after
  *   the new one shipped (written after the release, or written before it and pushed after).
  * - `retired`: the old app version was retired.
- * - `offline-upgrade`: a device installed the new app version while offline; covers what its new app could
- *   not do before its next sync.
+ * - `refused-write-kept`: the violation concerns a write the server refused (a todo, or a device's revision
+ *   of a document) that the strategy reports and keeps where it can be recovered ({@link Strategy.refusedWrites}).
+ *
+ * There is no condition for a device that installed the new app offline: its new app must read and edit the
+ * device's data before it syncs, in every strategy.
  */
-export type CaveatCondition = "old-app-after-release" | "old-app-wrote-after-release" | "retired" | "offline-upgrade";
+export type CaveatCondition = "old-app-after-release" | "old-app-wrote-after-release" | "retired" | "refused-write-kept";
+
+/** A write the server refused, as a strategy reports and keeps it ({@link Strategy.refusedWrites}). */
+export interface RefusedWrite {
+  /** The document's id. */
+  readonly id: string;
+  /** The refused revision, kept with its history where it can be recovered. */
+  readonly rev: string;
+  /** The revisions kept with it, newest first (`rev` and the ones it grew from, e.g. a device's earlier refused edits). */
+  readonly history: readonly string[];
+  /** Where it is kept (e.g. a server database). */
+  readonly keptIn: string;
+}
 
 /**
  * A documented weakness: the strategy is expected to violate `invariant` whenever `when` holds (always
@@ -259,6 +274,11 @@ export interface Strategy {
   retire(server: ServerContext, app: AppVersion): Promise<RetireResult>;
   /** Stops everything the strategy started (feeds, transformers). Idempotent. */
   close(): Promise<void>;
+  /**
+   * The writes the server refused (e.g. made against a database locked for a migration) and where each is
+   * kept; a strategy that refuses no write leaves it out.
+   */
+  refusedWrites?(server: ServerContext): Promise<readonly RefusedWrite[]>;
 }
 
 /**

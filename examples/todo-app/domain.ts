@@ -68,13 +68,13 @@ export const TODO_DOMAIN: Domain = {
   createApp: (options) => new TodoApp(options),
   lostFields(m, has, where) {
     const out: string[] = [];
-    if (!has((d) => d["title"] === m.title)) out.push(`"${m.label}": title ${JSON.stringify(m.title)} is ${where}`);
+    if (!has((d) => d["title"] === m.title)) out.push(`"${m.label}" (${m.id}): title ${JSON.stringify(m.title)} is ${where}`);
     const done = m.status === "done";
     const binary = m.status === "active" || m.status === "done";
     const statusKept = has((d) => d["status"] === m.status || (binary && d["status"] === undefined && d["isDone"] === done));
-    if (!statusKept) out.push(`"${m.label}": status ${m.status} is ${where}`);
-    if (m.isImportant !== undefined && !has((d) => d["isImportant"] === m.isImportant)) out.push(`"${m.label}": isImportant ${String(m.isImportant)} is ${where}`);
-    if (m.group !== undefined && !has((d) => d["group"] === m.group)) out.push(`"${m.label}": group ${JSON.stringify(m.group)} is ${where}`);
+    if (!statusKept) out.push(`"${m.label}" (${m.id}): status ${m.status} is ${where}`);
+    if (m.isImportant !== undefined && !has((d) => d["isImportant"] === m.isImportant)) out.push(`"${m.label}" (${m.id}): isImportant ${String(m.isImportant)} is ${where}`);
+    if (m.group !== undefined && !has((d) => d["group"] === m.group)) out.push(`"${m.label}" (${m.id}): group ${JSON.stringify(m.group)} is ${where}`);
     return out;
   },
 };
@@ -205,9 +205,9 @@ export function deriveDomain(registry: Registry, steps: readonly StepDefinition[
     createApp: (options) => new SchemaApp(options, registry, found),
     lostFields(m, has, where) {
       const out: string[] = [];
-      if (!has((d) => titleNames.some((n) => d[n] === m.title))) out.push(`"${m.label}": ${titleNames.join("/")} ${JSON.stringify(m.title)} is ${where}`);
+      if (!has((d) => titleNames.some((n) => d[n] === m.title))) out.push(`"${m.label}" (${m.id}): ${titleNames.join("/")} ${JSON.stringify(m.title)} is ${where}`);
       if (newField !== undefined && m.group !== undefined && !has((d) => JSON.stringify(d[newField.prop]) === JSON.stringify(m.group))) {
-        out.push(`"${m.label}": ${newField.prop} ${JSON.stringify(m.group)} is ${where}`);
+        out.push(`"${m.label}" (${m.id}): ${newField.prop} ${JSON.stringify(m.group)} is ${where}`);
       }
       return out;
     },

@@ -48,8 +48,6 @@ const MAX_LINES = 5;
 interface Violation {
   line: string;
   legacy?: boolean;
-  /** It concerns a device that installed the new app while offline and had not synced since. */
-  upgradedOffline?: boolean;
 }
 
 const plain = (lines: readonly string[]): Violation[] => lines.map((line) => ({ line }));
@@ -61,6 +59,14 @@ const plain = (lines: readonly string[]): Violation[] => lines.map((line) => ({ 
  */
 export async function checkInvariants(world: World, _scenario?: string): Promise<InvariantReport> {
   const raw: { name: InvariantName; violations: Violation[]; ok: string }[] = [];
+  const refusedKept = new Set<string>();
+  for (const r of (await world.strategy.refusedWrites?.(world.server)) ?? []) {
+    for (const rev of r.history) refusedKept.add(`${r.id}@${rev}`);
+    refusedKept.add(r.id);
+    const entity = todoOf(r.id);
+    if (entity !== undefined) refusedKept.add(entity);
+  }
+  const facts: RunFacts = { ...world.facts, refusedKept };
   const server = await world.serverDocs();
   const serverAll = [...server.values()].flat().filter(isUserDoc);
   const active = [...world.devices.values()].filter((d) => !d.gone);
@@ -81,7 +87,7 @@ export async function checkInvariants(world: World, _scenario?: string): Promise
   const conflicts = await conflictsOf(world);
   raw.push({ name: "expected-conflicts-only", violations: plain(conflicts), ok: "no replica holds conflicting revisions but those users made" });
 
-  const results = raw.map(({ name, violations, ok }) => toResult(world, name, violations, ok));
+  const results = raw.map(({ name, violations, ok }) => toResult(world, facts, name, violations, ok));
   return {
     results,
     counts: { lostDocs: lost.lost, lostFields: fields.length, conflicts: conflicts.length, serverRevisions: bounded.revisions },
@@ -98,14 +104,14 @@ function todoOf(line: string): string | undefined {
  * {@link CaveatCondition}): `old-app-after-release` holds when an old-app device was used after the release,
  * and on `apps-read-their-data` covers only what such devices read and did; `old-app-wrote-after-release`
  * covers violations about todos whose old-app writes reached the server after the release; `retired` holds
- * once the old app was retired; `offline-upgrade` covers what a device that installed the new app offline
- * could not do before its next sync.
+ * once the old app was retired; `refused-write-kept` covers a violation about a todo (or a device's revision
+ * of a document) only when the strategy reports that write as refused and kept.
  */
 export function caveatFor(
   strategy: Strategy,
   facts: RunFacts,
   name: InvariantName,
-  violation: { line?: string; legacy?: boolean; upgradedOffline?: boolean } = {},
+  violation: { line?: string; legacy?: boolean } = {},
 ): Caveat | undefined {
   const todo = violation.line === undefined ? undefined : todoOf(violation.line);
   const holds = (c: Caveat): boolean => {
@@ -118,16 +124,23 @@ export function caveatFor(
         return todo === undefined ? facts.oldWrites.size > 0 : facts.oldWrites.has(todo);
       case "retired":
         return facts.retired;
-      case "offline-upgrade":
-        return violation.upgradedOffline === true;
+      case "refused-write-kept": {
+        const kept = facts.refusedKept;
+        if (kept === undefined || todo === undefined) return false;
+        const line = violation.line ?? "";
+        const onDevice = /(\S+) is (\S+) on the device/.exec(line) ?? /(\S+) is \S+ on .* but (\S+) on the device/.exec(line);
+        if (onDevice === null) return kept.has(todo);
+        // A deletion: the device has no revision to name, the document must be among those kept.
+        return onDevice[2] === "missing" ? kept.has(onDevice[1]!) : kept.has(`${onDevice[1]}@${onDevice[2]}`);
+      }
     }
   };
   return strategy.caveats.find((c) => c.invariant === name && holds(c));
 }
 
-function toResult(world: World, name: InvariantName, violations: Violation[], okDetail: string): InvariantResult {
+function toResult(world: World, facts: RunFacts, name: InvariantName, violations: Violation[], okDetail: string): InvariantResult {
   if (violations.length === 0) return { name, ok: true, expected: false, detail: okDetail, violations: [] };
-  const caveats = violations.map((v) => caveatFor(world.strategy, world.facts, name, v));
+  const caveats = violations.map((v) => caveatFor(world.strategy, facts, name, v));
   const expected = caveats.every((c) => c !== undefined);
   const lines = violations.map((v) => v.line);
   const shown = lines.slice(0, MAX_LINES).join("; ");
@@ -229,7 +242,7 @@ function readProblems(world: World): Violation[] {
   for (const c of world.checks) {
     for (const p of c.problems) out.push({ line: `${c.device} (app ${c.app}) at ${c.at}: ${p}`, legacy: c.legacy });
   }
-  for (const r of world.refused) out.push({ line: `${r.device} could not ${r.action}: ${r.error}`, legacy: r.legacy, upgradedOffline: r.upgradedOffline });
+  for (const r of world.refused) out.push({ line: `${r.device} could not ${r.action}: ${r.error}`, legacy: r.legacy });
   return out;
 }
 

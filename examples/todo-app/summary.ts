@@ -195,7 +195,7 @@ const CONDITION_WORDS: Record<CaveatCondition | "always", string> = {
   "old-app-after-release": "old app after release",
   "old-app-wrote-after-release": "old-app writes after release",
   retired: "old app retired",
-  "offline-upgrade": "offline upgrade",
+  "refused-write-kept": "refused write reported and kept",
 };
 
 /** A strategy's caveats in words: `<when>: <what happens>, …; …` (e.g. `old app after release: unreadable data`), or "none". */

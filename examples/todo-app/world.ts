@@ -68,6 +68,11 @@ export interface RunFacts {
   oldWrites: Set<string>;
   /** The old app version was retired. */
   retired: boolean;
+  /**
+   * Writes the server refused that the strategy reports and keeps ({@link Strategy.refusedWrites}): their
+   * `id@rev`s and entity ids. Filled when the invariants are checked.
+   */
+  refusedKept?: ReadonlySet<string>;
 }
 
 /** Event kinds that change a device's state without using its app. */
@@ -84,8 +89,6 @@ export interface RefusedAction {
   error: string;
   /** The device ran the old app version after the new one shipped. */
   legacy: boolean;
-  /** The device installed the new app while offline and had not synced since. */
-  upgradedOffline: boolean;
 }
 
 /** A device in the world. */
@@ -97,8 +100,6 @@ export interface Device {
   retired: boolean;
   /** Never used again ({@link ScenarioEvent} `abandon`): offline for good and left out of every check. */
   gone: boolean;
-  /** Installed the new app while offline and has not synced since. */
-  upgradedOffline: boolean;
   binding: DeviceBinding;
   todoApp: DomainApp;
   /** What the strategy sees of the device (replaced on upgrade). */
@@ -319,7 +320,6 @@ export class World {
         d.binding = await this.strategy.upgradeDevice(d.context, from, d.binding);
         d.todoApp = this.#newTodoApp(d);
         d.retired = false;
-        d.upgradedOffline = !d.online;
         return;
       }
       case "retire":
@@ -351,7 +351,6 @@ export class World {
   /** One push then one pull on every channel of `d`; returns the documents written on both sides. */
   async sync(d: Device): Promise<number> {
     let written = 0;
-    d.upgradedOffline = false;
     for (const channel of d.binding.sync) {
       const remote = await this.#channelRemote(channel);
       const push = await replicate(channel.local, remote, channel.pushSelector ? { selector: channel.pushSelector } : {});
@@ -498,7 +497,6 @@ export class World {
         action,
         error: messageOf(e),
         legacy: this.released && d.app.version === this.oldApp.version,
-        upgradedOffline: d.upgradedOffline,
       });
     } finally {
       this.userWrites += d.todoApp.writes - before;
@@ -561,7 +559,7 @@ export class World {
       registry: this.server.registry,
     };
     const binding = await this.strategy.openDevice(context);
-    const d: Device = { name, app, online: true, retired: false, gone: false, upgradedOffline: false, binding, context, locals, todoApp: undefined as unknown as DomainApp };
+    const d: Device = { name, app, online: true, retired: false, gone: false, binding, context, locals, todoApp: undefined as unknown as DomainApp };
     d.todoApp = this.#newTodoApp(d);
     return d;
   }

@@ -1,7 +1,7 @@
 /**
  * `divan serve`: the embedded CouchDB-compatible server, and optionally the replication transformers.
  *
- * `divan serve [--port N] [--data DIR] [--transform CONFIG [--status-port N]] [--config FILE]`: runs the embedded
+ * `divan serve [--port N] [--data DIR] [--transform CONFIG [--status-port N] [--lease-owner NAME]] [--config FILE]`: runs the embedded
  * CouchDB-compatible server until SIGINT/SIGTERM, then closes it cleanly and exits 0. With
  * `--transform`, also runs the replication transformers of the config (`server/transformer/config.ts`)
  * against it — or, when `COUCHDB_URL` is set, the transformers alone against that server — and serves
@@ -93,8 +93,9 @@ export function register(program: Command): void {
       "--lazy",
       "instead: the translating proxy of the server-lazy strategy in front of --db (or db of the config), one database per app version of the manifests (app-<version>, e.g. app-1-0-0), on --port (default: a free port); apps replicate with their version's database, reads translate, writes store the newest version",
     )
-    .option("--db <url>", "with --lazy: the server database (credentials as user:password@host; never printed)");
-  configOption(cmd).action(async (flags: { port: number; data?: string; verbose?: boolean; transform?: string; statusPort: number; lazy?: boolean; db?: string }, command: Command) => {
+    .option("--db <url>", "with --lazy: the server database (credentials as user:password@host; never printed)")
+    .option("--lease-owner <name>", "who holds the transformers' lease (default: one name per process); a process killed while holding it is taken over at once by one with the same owner");
+  configOption(cmd).action(async (flags: { port: number; data?: string; verbose?: boolean; transform?: string; statusPort: number; lazy?: boolean; db?: string; leaseOwner?: string }, command: Command) => {
       const config = await commandConfig(command);
       if (flags.lazy === true) {
         if (flags.transform !== undefined || flags.data !== undefined) {
@@ -133,13 +134,16 @@ export function register(program: Command): void {
             config: await loadTransformConfig(opts.transform),
             serverUrl: server?.url ?? couchUrl ?? "",
             statusPort: opts.statusPort,
+            ...(opts.leaseOwner === undefined ? {} : { lease: { owner: opts.leaseOwner } }),
             log: (line) => process.stderr.write(`${redact(line)}\n`),
           });
         } catch (e) {
           await server?.close();
           throw e;
         }
-        process.stdout.write(`divan transformers running for ${transformers.transformer.sides.map((s) => s.name).join(", ")}; status at ${transformers.statusUrl ?? "(none)"}\n`);
+        const lease = (await transformers.status()).lease;
+        const waiting = lease !== null && !lease.held ? ` (waiting for the lease held by ${lease.owner ?? "another process"})` : "";
+        process.stdout.write(`divan transformers running for ${transformers.transformer.sides.map((s) => s.name).join(", ")}${waiting}; status at ${transformers.statusUrl ?? "(none)"}\n`);
       }
       await stopped;
       if (transformers !== undefined) {

@@ -6,11 +6,20 @@
  * (JSON, per version database: pending changes, lag ms, last error, quarantine count; writes and
  * conflicts) on its own 127.0.0.1 listener. `close()` finishes the current page, saves the
  * checkpoints and closes everything (the CLI calls it on SIGTERM).
+ *
+ * One service transforms a set of databases at a time, across processes: it runs only while it holds the
+ * lease `lease:transform:<databases>`, an ordinary document in a state database of divan's own (default
+ * `<first database>$divan`; MVCC makes one of two writers fail, on CouchDB too, where `_local` documents have
+ * none). A second service waits and tries again every `retryMs`; it takes over when the first stops (which
+ * releases the lease) or dies (its lease expires after `ttlMs`). A service that finds its lease taken stops
+ * transforming and waits again.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { multiVersionIds, singleVersionIds } from "../../adapters/ids.js";
-import { DivanError, messageOf } from "../../core/errors.js";
+import { DivanError, isDivanError, messageOf } from "../../core/errors.js";
+import { acquireLease, readLease, releaseLease } from "../../strategies/runner/local.js";
+import { defaultStateDb } from "../commands/migrate.js";
 import { redact } from "../../core/redact.js";
 import { openStore } from "../../store/open.js";
 import type { DocumentStore } from "../../store/port.js";
@@ -28,6 +37,20 @@ export interface TransformerServiceOptions {
   readonly statusPort?: number | false;
   /** Receives one line per error and conflict. */
   readonly log?: (line: string) => void;
+  /** The lease that lets one service at a time transform these databases (`false`: none, for one process that knows it is alone). */
+  readonly lease?: false | TransformerLeaseOptions;
+}
+
+/** Where and how the transformer service takes its lease ({@link TransformerServiceOptions.lease}). */
+export interface TransformerLeaseOptions {
+  /** The state database (default `<first configured database>$divan` on the same server, created if missing). */
+  readonly store?: DocumentStore;
+  /** Who holds it (default: one name per service). */
+  readonly owner?: string;
+  /** How long a lease lasts unless renewed (default 30 s; renewed every third of it). */
+  readonly ttlMs?: number;
+  /** How often a waiting service tries again (default a third of `ttlMs`). */
+  readonly retryMs?: number;
 }
 
 /** A running transformer service. */
@@ -37,7 +60,9 @@ export interface TransformerService {
   readonly statusUrl: string | undefined;
   /** The status as `GET /_divan/status` returns it. */
   status(): Promise<ServiceStatus>;
-  /** Stops the transformer (checkpoints saved), the listener and the stores. Idempotent. */
+  /** Resolves once this service holds the lease and transforms (at once without a lease). */
+  leading(): Promise<void>;
+  /** Stops the transformer (checkpoints saved), releases the lease, closes the listener and the stores. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -45,6 +70,8 @@ export interface TransformerService {
 export interface ServiceStatus extends TransformerStatus {
   /** Per configured side: its database (redacted) and the status of that database's feed. */
   readonly databases: readonly { side: string; database: string; pending: number; lagMs: number; lastError: string | null; quarantined: number }[];
+  /** The lease: whether this service holds it (and transforms), and who holds it now. */
+  readonly lease: { readonly held: boolean; readonly owner: string | null } | null;
 }
 
 /** Starts the service: opens (and creates) every configured database and starts the transformer live. */
@@ -54,6 +81,7 @@ export async function startTransformerService(options: TransformerServiceOptions
   const base = options.serverUrl.replace(/\/$/, "");
   const stores = new Map<string, DocumentStore>();
   const sides = [];
+  const urls: string[] = [];
   try {
     for (const s of config.sides) {
       const url = /^https?:\/\//i.test(s.db) ? s.db : `${base}/${encodeURIComponent(s.db)}`;
@@ -63,6 +91,7 @@ export async function startTransformerService(options: TransformerServiceOptions
         stores.set(url, store);
       }
       sides.push({ name: s.name, store, shape: { ...s.shape } });
+      urls.push(url);
     }
   } catch (e) {
     await Promise.all([...stores.values()].map((s) => s.close().catch(() => undefined)));
@@ -82,7 +111,53 @@ export async function startTransformerService(options: TransformerServiceOptions
       if (e.type === "quarantine") options.log?.(`quarantined ${e.record.id}@${e.record.rev ?? "?"} in ${e.record.side}: ${e.record.reason}`);
     },
   });
-  await transformer.start();
+  // The lease, then the transformer: at once when the lease is free, else when it is released or expires.
+  const leaseOptions = options.lease === false ? undefined : (options.lease ?? {});
+  const ttl = leaseOptions?.ttlMs ?? 30_000;
+  const retryMs = leaseOptions?.retryMs ?? Math.max(10, Math.floor(ttl / 3));
+  const owner = leaseOptions?.owner ?? `transformer-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  let state: DocumentStore | undefined;
+  let ownState = false;
+  const key = `transform:${[...new Set((await Promise.all(sides.map(async (s) => (await s.store.info()).name))))].sort().join(",")}`;
+  if (leaseOptions !== undefined) {
+    state = leaseOptions.store;
+    if (state === undefined) {
+      state = await openStore(defaultStateDb(urls[0]!));
+      ownState = true;
+    }
+  }
+  let held = false;
+  let closed = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let tick: Promise<void> = Promise.resolve();
+  let becameLeader: () => void = () => {};
+  const leader = new Promise<void>((resolve) => (becameLeader = resolve));
+  const step = async (): Promise<void> => {
+    if (closed || state === undefined) return;
+    try {
+      await acquireLease(state, key, owner, ttl, Date.now());
+      if (!held) {
+        held = true;
+        await transformer.start();
+        becameLeader();
+      }
+    } catch (e) {
+      if (!isDivanError(e, "LEASE_HELD") && !isDivanError(e, "STORE_UNAVAILABLE")) options.log?.(`transformer lease on ${key}: ${messageOf(e)}`);
+      if (held) {
+        held = false;
+        options.log?.(`transformer lease on ${key} lost: stopping until it is free`);
+        await transformer.stop();
+      }
+    }
+    if (!closed) timer = setTimeout(() => (tick = step()), held ? Math.max(10, Math.floor(ttl / 3)) : retryMs);
+  };
+  if (state === undefined) {
+    held = true;
+    await transformer.start();
+    becameLeader();
+  } else {
+    await step();
+  }
 
   const status = async (): Promise<ServiceStatus> => {
     const s = await transformer.status();
@@ -97,7 +172,8 @@ export async function startTransformerService(options: TransformerServiceOptions
         quarantined: s.quarantine.filter((q) => q.side === side.name).length,
       };
     });
-    return { ...s, databases };
+    const current = state === undefined ? undefined : await readLease(state, key);
+    return { ...s, databases, lease: state === undefined ? null : { held, owner: current !== undefined && current.expiresAt > Date.now() ? current.owner : null } };
   };
 
   let server: http.Server | undefined;
@@ -128,15 +204,19 @@ export async function startTransformerService(options: TransformerServiceOptions
     statusUrl = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/_divan/status`;
   }
 
-  let closed = false;
   return {
     transformer,
     statusUrl,
     status,
+    leading: () => leader,
     async close() {
       if (closed) return;
       closed = true;
+      if (timer !== undefined) clearTimeout(timer);
+      await tick;
       await transformer.stop();
+      if (state !== undefined && held) await releaseLease(state, key, owner).catch(() => undefined);
+      if (ownState) await state?.close();
       if (server !== undefined) {
         const srv = server;
         srv.closeAllConnections();

@@ -6,9 +6,12 @@
  * on every `settle`, follows `_changes` from its checkpoint and migrates old-version documents that
  * arrive late (an offline old-app device syncing days later).
  *
- * Caveats: apps that were not updated cannot read migrated documents; an offline old-app edit of a
+ * Caveat: apps that were not updated cannot read migrated documents. An offline old-app edit of a
  * document the server migrated meanwhile replicates in as a conflict, which `settle` merges
- * (`resolveMigrationConflicts`: the old edit translated up with the migrated leaf as base).
+ * (`resolveMigrationConflicts`: three ways against the revision both grew from). A device that installs the
+ * new app offline migrates its own documents as the server does: both write revisions derived from content
+ * and parent (`deterministicRevs`), so the same migration of the same revision is the same revision
+ * everywhere, and a device's offline edits migrated from a newer revision merge like any concurrent edit.
  */
 import type { StepGraph } from "../../adapters/path.js";
 import type { StepDefinition } from "../../adapters/steps.js";
@@ -60,6 +63,8 @@ export async function amendLateWrites(store: DocumentStore, options: AmendLateWr
     : await resolveMigrationConflicts(store, {
         graph: options.graph,
         to: options.to,
+        // The revisions a device writes when it migrates its own documents offline, so the two migrations agree.
+        deterministicRevs: true,
         ...(options.typeField === undefined ? {} : { typeField: options.typeField }),
         ...(options.versionField === undefined ? {} : { versionField: options.versionField }),
       });
@@ -75,7 +80,7 @@ export function createAmendedStrategy(options: AmendedOptions): Strategy {
     const graph = stepGraphOf(options.steps ?? server.steps);
     const amended = await amendLateWrites(server.main, { graph, to: target.shape, shapes: server.apps.map((a) => a.shape), ...(options.faults === undefined ? {} : { faults: options.faults }) });
     // No lease: one process runs the comparison (a deployment gives one in a state database, as the CLI does).
-    const report = await runMigration({ source: server.main, plan: { graph, to: target.shape } });
+    const report = await runMigration({ source: server.main, plan: { graph, to: target.shape }, deterministicRevs: true });
     return report.totals.written + amended;
   };
   return {
@@ -89,11 +94,6 @@ export function createAmendedStrategy(options: AmendedOptions): Strategy {
         when: "old-app-after-release",
         reason: "documents exist in one version only: once migrated, apps that were not updated cannot read them",
       },
-      {
-        invariant: "apps-read-their-data",
-        when: "offline-upgrade",
-        reason: "only the server migrates: a device that installs the new app offline holds old documents the new app cannot read until it syncs",
-      },
     ],
     migrationCode: "steps",
     prepareServer: async () => {},
@@ -105,7 +105,7 @@ export function createAmendedStrategy(options: AmendedOptions): Strategy {
     openDevice: async (device) => bindToMain(device),
     upgradeDevice: async (device: DeviceContext) => {
       // Online, the new app starts from migrated documents: push what the old app wrote, let the server
-      // migrate it, pull. Offline, the device holds old documents until it syncs (see the caveat).
+      // migrate it, pull. Offline, the device migrates its own documents the same way, with the same revisions.
       if (hasFault(options.faults, "upgrade-without-sync")) return bindToMain(device);
       try {
         const remote = await device.server("");
@@ -114,6 +114,8 @@ export function createAmendedStrategy(options: AmendedOptions): Strategy {
         await replicate(remote, device.local);
       } catch (e) {
         if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
+        const graph = stepGraphOf(options.steps ?? device.steps);
+        await runMigration({ source: device.local, plan: { graph, to: device.app.shape }, deterministicRevs: true, lease: false, followChanges: false, restart: true });
       }
       return bindToMain(device);
     },

@@ -14,9 +14,10 @@ import type { StepDefinition } from "../../adapters/steps.js";
 import type { StepGraph } from "../../adapters/path.js";
 import { stepGraphOf } from "../steps.js";
 import type { DocumentStore } from "../../store/port.js";
+import { honourConcurrentDeletes } from "../deletes.js";
 import { resolveMigrationConflicts } from "../runner/conflicts.js";
 import { runMigration } from "../runner/runner.js";
-import { bindToMain, type AppVersion, type ReleaseResult, type RetireResult, type Strategy, type StrategyOptions } from "../types.js";
+import { bindToMain, type AppVersion, type DeviceBinding, type DeviceContext, type ReleaseResult, type RetireResult, type Strategy, type StrategyOptions } from "../types.js";
 
 /** Options of {@link createClientSideStrategy}. */
 export interface ClientSideOptions extends StrategyOptions {
@@ -32,6 +33,17 @@ export function createClientSideStrategy(options: ClientSideOptions): Strategy {
   const upgraded = new Map<DocumentStore, AppVersion>();
   const migrateLocal = async (local: DocumentStore, app: AppVersion, graph: StepGraph): Promise<void> => {
     await runMigration({ source: local, plan: { graph, to: app.shape }, deterministicRevs: true, lease: false, followChanges: false, restart: true });
+  };
+  /** An updated device's binding: after every sync it migrates what the sync brought, before its app reads it. */
+  const migratingAfterSync = (device: DeviceContext): DeviceBinding => {
+    const synced = async (): Promise<undefined> => {
+      const graph = graphOf(device);
+      await honourConcurrentDeletes(device.local, { graph, shapes: device.apps.map((a) => a.shape), deterministicRevs: true });
+      await resolveMigrationConflicts(device.local, { graph, to: device.app.shape, deterministicRevs: true });
+      await migrateLocal(device.local, device.app, graph);
+      return undefined;
+    };
+    return { ...bindToMain(device), synced };
   };
   return {
     name: "client-side",
@@ -49,23 +61,28 @@ export function createClientSideStrategy(options: ClientSideOptions): Strategy {
     prepareServer: async () => {},
     release: async (): Promise<ReleaseResult> => ({ downtimeMs: 0, documentsWritten: 0 }),
     openDevice: async (device) => {
-      if (device.app.version === CHANGE.to) upgraded.set(device.local, device.app);
-      return bindToMain(device);
+      if (device.app.version !== CHANGE.to) return bindToMain(device);
+      upgraded.set(device.local, device.app);
+      return migratingAfterSync(device);
     },
     upgradeDevice: async (device) => {
       const graph = graphOf(device);
       await resolveMigrationConflicts(device.local, { graph, to: device.app.shape, deterministicRevs: true });
       await migrateLocal(device.local, device.app, graph);
       upgraded.set(device.local, device.app);
-      return bindToMain(device);
+      return migratingAfterSync(device);
     },
     settle: async (server) => {
       // An old device's edit of a document updated devices migrated meanwhile is a conflict: merge it first (once migrated,
       // both leaves would be new). Deterministic merges, so the server and every device write the same revisions.
       const to = CHANGE_SHAPE(server.apps);
       const graph = graphOf(server);
+      // A deletion by a device that had not seen another device's migration wins over it (else the todo comes back).
+      const shapes = server.apps.map((a) => a.shape);
+      await honourConcurrentDeletes(server.main, { graph, shapes, deterministicRevs: true });
       await resolveMigrationConflicts(server.main, { graph, to, deterministicRevs: true });
       for (const [local, app] of upgraded) {
+        await honourConcurrentDeletes(local, { graph, shapes, deterministicRevs: true });
         await resolveMigrationConflicts(local, { graph, to: app.shape, deterministicRevs: true });
         // Updated devices migrate what old devices wrote since (deterministic: devices agree on the result).
         await migrateLocal(local, app, graph);

@@ -276,9 +276,17 @@ export function createClientTransformerStrategy(options: ClientTransformerOption
     async settle() {
       // Every new-app device translates what replication brought it (local work: offline devices too), and
       // ends the translations other devices made of source revisions it now holds newer ones of.
-      // Lazy devices translate nothing here: only what their app touches.
+      // Lazy devices translate only what their app touches, and deletions: a todo an old app deleted must end in
+      // the new version too (else the new version's documents of it stay, and it comes back).
       for (const state of devices.values()) {
         if (!lazy) await state.transformer.drain();
+        else {
+          const deleted = new Set<string>();
+          for (const store of new Set(state.sides.map((s) => s.store))) {
+            for (const c of (await store.changes({})).results) if (c.deleted === true && !c.id.startsWith("_")) deleted.add(c.id);
+          }
+          if (deleted.size > 0) await state.transformer.translateIds([...deleted]);
+        }
         const ended = await dropStaleTranslations(state.sides);
         if (ended.length > 0) await state.transformer.translateIds(ended);
       }

@@ -3,16 +3,21 @@
  *
  * Resolving the conflicts an in-place migration causes (amended / client-side strategies): an old app's
  * offline edit of a document that was migrated meanwhile replicates in as a second child of the same
- * revision. The old edit is translated up with the migrated leaf as its base (so what the old version
- * cannot represent survives), written on top of the winning revision, and the other leaves are deleted.
- * Browser-safe.
+ * revision. The two leaves are merged three ways against their common ancestor (the revision both grew
+ * from, before the migration): the ancestor and the old edit are translated up, and each attribute of each
+ * target document takes the side that changed it. An attribute both sides changed to different values is
+ * a real conflict: the merge keeps the migrated side's value and the old edit's value stays on a
+ * conflicting revision of that document, for the app to resolve (never dropped). Without a readable
+ * common ancestor the old edit is translated up with the migrated leaf as its base (so what the old
+ * version cannot represent survives). The merge is written on top of the winning revision, and the other
+ * leaves end (or carry the old side of a conflict). Browser-safe.
  */
 import type { StepGraph } from "../../adapters/path.js";
 import type { Entity, Shape } from "../../adapters/types.js";
 import { singleVersionIds, type IdScheme } from "../../adapters/ids.js";
 import type { Doc, DocumentStore, Seq } from "../../store/port.js";
 import { isDivanError } from "../../core/errors.js";
-import { withDeterministicRev } from "./canonical.js";
+import { canonicalJson, sameContent, withDeterministicRev } from "./canonical.js";
 
 /** Options of {@link resolveMigrationConflicts}. */
 export interface ResolveConflictsOptions {
@@ -32,20 +37,88 @@ export interface ResolveConflictsOptions {
 export interface ResolveConflictsReport {
   /** Documents whose conflict was resolved. */
   readonly resolved: string[];
+  /**
+   * Documents where both sides changed one attribute to different values: the merge keeps the migrated
+   * side's value and the old edit's value is on a conflicting revision of the document named, for the app
+   * to resolve.
+   */
+  readonly conflicts: string[];
   /** The sequence read up to (pass back as `since`). */
   readonly lastSeq: Seq;
 }
 
+/** The revisions of a document's history, newest first. */
+function historyOf(doc: Doc): string[] {
+  const r = doc._revisions;
+  if (r === undefined) return doc._rev === undefined ? [] : [doc._rev];
+  return r.ids.map((id, i) => `${r.start - i}-${id}`);
+}
+
+const REV_FIELDS = new Set(["_rev", "_revisions", "_conflicts"]);
+
+/** A document without its revision fields (to write it on top of another revision). */
+function withoutRevs(doc: Entity[string]): Doc {
+  const out = { ...doc } as Doc;
+  for (const k of REV_FIELDS) delete out[k];
+  return out;
+}
+
+/**
+ * Three-way merge of target-shape entities: `ours` (the old edit translated up) and `theirs` (the stored
+ * target documents) against `ancestor` (the common ancestor translated up). Returns the merge with
+ * `theirs`' values where both changed an attribute, the same with `ours`' values, and the ids of the
+ * documents where that happened.
+ */
+function merge3(ancestor: Entity, ours: Entity, theirs: Entity): { merged: Entity; oursSide: Entity; conflicted: Set<string> } {
+  const merged: Entity = {};
+  const oursSide: Entity = {};
+  const conflicted = new Set<string>();
+  const eq = (a: unknown, b: unknown): boolean => canonicalJson(a ?? null) === canonicalJson(b ?? null);
+  for (const type of new Set([...Object.keys(ours), ...Object.keys(theirs)])) {
+    const o = ours[type];
+    const t = theirs[type];
+    if (o === undefined || t === undefined) {
+      // One side has no such document (e.g. not replicated yet): take the one there is.
+      const only = (o ?? t)!;
+      merged[type] = only;
+      oursSide[type] = only;
+      continue;
+    }
+    const a = ancestor[type] ?? {};
+    const m: Record<string, unknown> = {};
+    const s: Record<string, unknown> = {};
+    for (const k of new Set([...Object.keys(o), ...Object.keys(t)])) {
+      if (REV_FIELDS.has(k) || k === "_id") continue;
+      const [av, ov, tv] = [(a as Record<string, unknown>)[k], (o as Record<string, unknown>)[k], (t as Record<string, unknown>)[k]];
+      let mv: unknown;
+      let sv: unknown;
+      if (eq(ov, av) || eq(ov, tv)) mv = sv = tv;
+      else if (eq(tv, av)) mv = sv = ov;
+      else {
+        mv = tv;
+        sv = ov;
+        conflicted.add(type);
+      }
+      if (mv !== undefined) m[k] = mv;
+      if (sv !== undefined) s[k] = sv;
+    }
+    merged[type] = { ...m, _id: t._id } as Entity[string];
+    oursSide[type] = { ...s, _id: t._id } as Entity[string];
+  }
+  return { merged, oursSide, conflicted };
+}
+
 /**
  * Finds documents with exactly one old-version leaf and at least one target-version leaf, and merges them
- * (the old edit, translated with the newest target-version leaf as base, becomes the winner's child).
- * Other conflicts are left alone.
+ * as the module comment says (the merge becomes the winner's child). Other conflicts are left alone.
  */
 export async function resolveMigrationConflicts(store: DocumentStore, options: ResolveConflictsOptions): Promise<ResolveConflictsReport> {
   const tf = options.typeField ?? "schema";
   const vf = options.versionField ?? "version";
   const ids = options.ids ?? singleVersionIds;
   const resolved: string[] = [];
+  const conflicts: string[] = [];
+  const merged = new Set<string>();
   let since: Seq | undefined = options.since;
   for (;;) {
     const page = await store.changes({ ...(since === undefined ? {} : { since }), limit: 500, style: "all_docs" });
@@ -62,48 +135,213 @@ export async function resolveMigrationConflicts(store: DocumentStore, options: R
       if (typeof type !== "string" || options.to[type] === undefined) continue;
       const old = leaves.filter((d) => d[tf] === type && d[vf] !== options.to[type]);
       const cur = leaves.filter((d) => d[tf] === type && d[vf] === options.to[type]);
+      if (old.length === 0 && cur.length >= 2 && cur.length === leaves.length) {
+        const entity = ids.parse(c.id)?.entityId;
+        if (entity !== undefined && !merged.has(entity)) {
+          merged.add(entity);
+          const m = await mergeMigratedLeaves(store, entity, options);
+          if (m.resolved) resolved.push(c.id);
+          conflicts.push(...m.conflicts);
+        }
+        continue;
+      }
+      if (old.length >= 2 && cur.length === 0 && old.length === leaves.length) {
+        // Users of the old app edited it concurrently: their conflict stays, one level up (see migrateConflictLeaves).
+        if (await migrateConflictLeaves(store, type, old, options)) resolved.push(c.id);
+        continue;
+      }
       const oldDoc = old[0];
       if (old.length !== 1 || oldDoc === undefined || cur.length === 0 || typeof oldDoc[vf] !== "number") continue;
       const parsed = ids.parse(c.id);
       if (parsed === undefined) continue;
-      // The newest target-version leaf and the entity's other documents are the base.
+      // The newest target-version leaf and the entity's other documents are what the migrated side holds.
       const baseLeaf = [...cur].sort((a, b) => Number.parseInt(b._rev!, 10) - Number.parseInt(a._rev!, 10))[0]!;
-      const base: Entity = { [type]: baseLeaf };
+      const theirs: Entity = { [type]: baseLeaf };
       const siblings = Object.keys(options.to).filter((t) => t !== type).map((t) => ids.format(t, parsed.entityId, options.to[t]!));
-      const sib = await store.allDocs({ keys: siblings, includeDocs: true });
+      const sib = await store.bulkGet(siblings.map((id) => ({ id })), { revs: true });
       const sibDocs = new Map<string, Doc>();
-      for (const r of sib.rows) {
-        if (r.doc === undefined || r.doc === null || r.value?.deleted === true) continue;
-        const t = r.doc[tf];
+      for (const r of sib) {
+        if (!("ok" in r) || r.ok._deleted === true) continue;
+        const t = r.ok[tf];
         if (typeof t === "string") {
-          base[t] = r.doc;
-          sibDocs.set(r.id, r.doc);
+          theirs[t] = r.ok;
+          sibDocs.set(r.ok._id, r.ok);
         }
       }
-      let out: Entity;
+      // Ends of branches merged before (`divan: { merged: true }`): an old edit made on top of one builds on what was merged.
+      const live = new Set(leaves.map((l) => l._rev));
+      const endRevs = c.changes.map((x) => x.rev).filter((rev) => !live.has(rev));
+      const mergedEnds = (await store.bulkGet(endRevs.map((rev) => ({ id: c.id, rev })))).flatMap((r) => {
+        if (!("ok" in r)) return [];
+        const mark = r.ok["divan"];
+        return typeof mark === "object" && mark !== null && (mark as { merged?: unknown }).merged === true ? [r.ok._rev!] : [];
+      });
+      const up = (d: Doc): Entity => options.graph.path({ [type]: d[vf] as number }, options.to)({ [type]: { ...d } });
+      const writes: Doc[] = [];
+      const branches: Doc[] = [];
+      let keep: Doc | undefined;
       try {
-        const path = options.graph.path({ [type]: oldDoc[vf] as number }, options.to);
-        out = path({ [type]: { ...oldDoc } }, { base });
+        // The old edit is merged into every target-version leaf (several: new apps' own concurrent edits, left to
+        // the app as they are); the newest one also gets the entity's other documents.
+        for (const leaf of [baseLeaf, ...cur.filter((l) => l !== baseLeaf)]) {
+          const theirsOfLeaf: Entity = { ...theirs, [type]: leaf };
+          const ancestor = await commonAncestor(store, oldDoc, leaf, mergedEnds);
+          let merged: Entity;
+          let oursSide: Entity = {};
+          let conflicted = new Set<string>();
+          if (ancestor !== undefined && ancestor[tf] === type && typeof ancestor[vf] === "number" && ancestor[vf] !== options.to[type]) {
+            ({ merged, oursSide, conflicted } = merge3(up(ancestor), up(oldDoc), theirsOfLeaf));
+          } else {
+            merged = options.graph.path({ [type]: oldDoc[vf] as number }, options.to)({ [type]: { ...oldDoc } }, { base: theirsOfLeaf });
+          }
+          for (const [t, d] of Object.entries(merged)) {
+            if (typeof d._id !== "string") continue;
+            const content = withoutRevs(d);
+            if (d._id === c.id) {
+              writes.push({ ...content, _rev: leaf._rev! });
+              // The old side of an attribute both changed stays on the old edit's branch.
+              if (leaf === baseLeaf && conflicted.has(t)) {
+                keep = oldDoc;
+                writes.push({ ...withoutRevs(oursSide[t]!), _rev: oldDoc._rev! });
+              }
+            } else if (leaf === baseLeaf) {
+              const s = sibDocs.get(d._id);
+              writes.push({ ...content, ...(s?._rev === undefined ? {} : { _rev: s._rev }) });
+              if (s !== undefined && conflicted.has(t)) {
+                // A sibling branch of the stored revision: a conflict of this document, as a concurrent edit makes one.
+                const parent = historyOf(s)[1];
+                branches.push(withDeterministicRev({ ...withoutRevs(oursSide[t]!), ...(parent === undefined ? {} : { _rev: parent }) }));
+              }
+            }
+          }
+          if (leaf === baseLeaf) for (const t of conflicted) conflicts.push(ids.format(t, parsed.entityId, options.to[t]!));
+        }
       } catch (e) {
         if (!isDivanError(e)) throw e;
         continue; // not translatable: leave the conflict for a human
       }
-      const writes: Doc[] = [];
-      for (const d of Object.values(out)) {
-        if (typeof d._id !== "string") continue;
-        if (d._id === c.id) writes.push({ ...(d as Doc), _rev: winner._rev! });
-        else {
-          const s = sibDocs.get(d._id);
-          writes.push({ ...(d as Doc), ...(s?._rev === undefined ? {} : { _rev: s._rev }) });
-        }
-      }
       // Marked, so a merged branch's end is not taken for a user's deletion (`strategies/deletes.ts`).
-      for (const l of [winner, ...losers]) if (l._rev !== winner._rev && l._deleted !== true) writes.push({ _id: c.id, _rev: l._rev!, _deleted: true, divan: { merged: true } });
-      const results =
-        options.deterministicRevs === true ? await store.bulkDocs(writes.map((d) => withDeterministicRev(d)), { newEdits: false }) : await store.bulkDocs(writes);
-      if (results.every((r) => r.ok)) resolved.push(c.id);
+      if (keep === undefined) writes.push({ _id: c.id, _rev: oldDoc._rev!, _deleted: true, divan: { merged: true } });
+      const results = options.deterministicRevs === true ? await store.bulkDocs(writes.map((d) => withDeterministicRev(d)), { newEdits: false }) : await store.bulkDocs(writes);
+      const branched = branches.length === 0 ? [] : await store.bulkDocs(branches, { newEdits: false });
+      if (results.every((r) => r.ok) && branched.every((r) => r.ok)) resolved.push(c.id);
     }
-    if (page.results.length === 0) return { resolved, lastSeq: page.lastSeq };
+    if (page.results.length === 0) return { resolved: [...new Set(resolved)], conflicts: [...new Set(conflicts)], lastSeq: page.lastSeq };
     since = page.lastSeq;
   }
+}
+
+/** The leaves of document `id` that are not deleted, with their histories (none when it is missing or deleted). */
+async function liveLeaves(store: DocumentStore, id: string): Promise<Doc[]> {
+  const winner = await store.get(id, { conflicts: true }).catch((e: unknown) => {
+    if (isDivanError(e, "NOT_FOUND")) return undefined;
+    throw e;
+  });
+  if (winner === undefined) return [];
+  const revs = [winner._rev!, ...(winner._conflicts ?? [])];
+  return (await store.bulkGet(revs.map((rev) => ({ id, rev })), { revs: true })).flatMap((r) => ("ok" in r && r.ok._deleted !== true ? [r.ok] : []));
+}
+
+/**
+ * Conflicts between target-version leaves that two replicas migrated from different old revisions (one had
+ * an old edit the other had not seen): each document of the entity with several such leaves is merged three
+ * ways against the entity's common pre-migration ancestor translated up. Leaves that changed one attribute
+ * to different values stay in conflict (both keep every other change): that conflict is the users'.
+ */
+async function mergeMigratedLeaves(store: DocumentStore, entityId: string, options: ResolveConflictsOptions): Promise<{ resolved: boolean; conflicts: string[] }> {
+  const tf = options.typeField ?? "schema";
+  const vf = options.versionField ?? "version";
+  const ids = options.ids ?? singleVersionIds;
+  const docs = new Map<string, Doc[]>();
+  for (const t of Object.keys(options.to)) docs.set(t, await liveLeaves(store, ids.format(t, entityId, options.to[t]!)));
+  // The pre-migration ancestor: where the leaves of a document that existed before the migration meet.
+  let ancestor: Entity | undefined;
+  for (const [t, leaves] of docs) {
+    if (leaves.length < 2) continue;
+    const histories = leaves.map((l) => new Set(historyOf(l)));
+    const rev = historyOf(leaves[0]!).find((r) => histories.every((h) => h.has(r)));
+    if (rev === undefined) continue;
+    const [found] = await store.bulkGet([{ id: leaves[0]!._id, rev }]);
+    const a = found !== undefined && "ok" in found && found.ok._deleted !== true ? found.ok : undefined;
+    if (a === undefined || a[tf] !== t || typeof a[vf] !== "number" || a[vf] === options.to[t]) continue;
+    try {
+      ancestor = options.graph.path({ [t]: a[vf] as number }, options.to)({ [t]: { ...a } });
+    } catch (e) {
+      if (!isDivanError(e)) throw e;
+      continue;
+    }
+    break;
+  }
+  if (ancestor === undefined) return { resolved: false, conflicts: [] };
+  const writes: Doc[] = [];
+  const conflicts: string[] = [];
+  for (const [t, leaves] of docs) {
+    if (leaves.length < 2 || leaves.some((l) => l[vf] !== options.to[t])) continue;
+    // Fold the leaves into the newest one; an attribute two of them changed differently stays on both.
+    const [first, ...rest] = [...leaves].sort((a, b) => Number.parseInt(b._rev!, 10) - Number.parseInt(a._rev!, 10));
+    let into: Entity = { [t]: first! };
+    const kept: { leaf: Doc; content: Doc }[] = [];
+    for (const leaf of rest) {
+      const m = merge3(ancestor, { [t]: leaf }, into);
+      into = { [t]: { ...m.merged[t]!, _rev: first!._rev! } };
+      if (m.conflicted.has(t)) kept.push({ leaf, content: withoutRevs(m.oursSide[t]!) });
+      else writes.push({ _id: leaf._id, _rev: leaf._rev!, _deleted: true, divan: { merged: true } });
+    }
+    const result = withoutRevs(into[t]!);
+    if (!sameContent(result, first!)) writes.push({ ...result, _rev: first!._rev! });
+    for (const k of kept) if (!sameContent(k.content, k.leaf)) writes.push({ ...k.content, _rev: k.leaf._rev! });
+    if (kept.length > 0) conflicts.push(first!._id);
+  }
+  if (writes.length === 0) return { resolved: false, conflicts };
+  const results = options.deterministicRevs === true ? await store.bulkDocs(writes.map((d) => withDeterministicRev(d)), { newEdits: false }) : await store.bulkDocs(writes);
+  return { resolved: results.every((r) => r.ok), conflicts };
+}
+
+/**
+ * A document whose leaves are all at an old version (old apps' concurrent edits) cannot be migrated as one
+ * revision without dropping a leaf. Each leaf is translated on its own branch instead: the document's
+ * translation as the leaf's child, the entity's other documents as conflicting revisions of each other
+ * (deterministic, so replicas agree). The conflict stays the users', now at the target version, where the
+ * new app reads its winner and can resolve it.
+ */
+async function migrateConflictLeaves(store: DocumentStore, type: string, leaves: readonly Doc[], options: ResolveConflictsOptions): Promise<boolean> {
+  const vf = options.versionField ?? "version";
+  const writes: Doc[] = [];
+  const sorted = [...leaves].sort((a, b) => (a._rev! < b._rev! ? -1 : 1));
+  const siblingIds = new Set<string>();
+  try {
+    for (const leaf of sorted) {
+      const out = options.graph.path({ [type]: leaf[vf] as number }, options.to)({ [type]: { ...leaf } });
+      for (const d of Object.values(out)) {
+        if (typeof d._id !== "string") continue;
+        if (d._id === leaf._id) writes.push(withDeterministicRev({ ...withoutRevs(d), _rev: leaf._rev! }));
+        else {
+          siblingIds.add(d._id);
+          writes.push(withDeterministicRev(withoutRevs(d))); // a root revision: the translations of the leaves conflict as they did
+        }
+      }
+    }
+  } catch (e) {
+    if (!isDivanError(e)) throw e;
+    return false; // not translatable: the runner quarantines it
+  }
+  // The entity's other documents must not exist yet (else this is no plain old-version conflict).
+  if (siblingIds.size > 0) {
+    const existing = await store.allDocs({ keys: [...siblingIds] });
+    if (existing.rows.some((r) => r.value !== undefined)) return false;
+  }
+  const results = await store.bulkDocs(writes, { newEdits: false });
+  return results.every((r) => r.ok);
+}
+
+/** The newest revision both leaves grew from, as stored (undefined when none is known or its body is gone). */
+async function commonAncestor(store: DocumentStore, a: Doc, b: Doc, merged: readonly string[] = []): Promise<Doc | undefined> {
+  const read = await store.bulkGet([a, b].map((d) => ({ id: d._id, rev: d._rev! })).concat(merged.map((rev) => ({ id: a._id, rev }))), { revs: true });
+  const [ha, hb, ...hm] = read.map((r) => ("ok" in r ? historyOf(r.ok) : []));
+  // What `b`'s side holds: its history, and the branches merged into it before (their ends' histories).
+  const inB = new Set([...(hb ?? []), ...hm.flat()]);
+  const rev = (ha ?? []).find((r) => r !== a._rev && inB.has(r));
+  if (rev === undefined) return undefined;
+  const [found] = await store.bulkGet([{ id: a._id, rev }]);
+  return found !== undefined && "ok" in found && found.ok._deleted !== true ? found.ok : undefined;
 }

@@ -13,6 +13,11 @@
  * follow `_changes`, then lock briefly (maintenance on), catch up with the last changes, and switch: the
  * downtime is the short lock only (expand/contract).
  *
+ * Writes the locked database refuses are never dropped: after each sync of an old-app device, the revisions
+ * the server did not take are replicated, with their history, into `<main>-refused` (a database of refused
+ * writes that nothing locks), and {@link Strategy.refusedWrites} lists them. They also stay on the device,
+ * and an upgrade carries them into the new database.
+ *
  * Devices that upgrade copy their local data into a fresh local database through the same runner
  * (deterministic revisions, so their copies of the server's documents are the same revisions: no
  * conflicts), keeping edits they had not pushed yet.
@@ -22,18 +27,44 @@ import type { Shape } from "../../adapters/types.js";
 import { DivanError } from "../../core/errors.js";
 import { stepGraphOf } from "../steps.js";
 import type { DocumentStore } from "../../store/port.js";
+import { replicate } from "../../store/replicate.js";
+import { singleVersionIds } from "../../adapters/ids.js";
+import { withDeterministicRev } from "../runner/canonical.js";
+import { isDivanError } from "../../core/errors.js";
 import { runMigration } from "../runner/runner.js";
-import { bindToMain, type AppVersion, type Caveat, type DeviceBinding, type DeviceContext, type ReleaseResult, type RetireResult, type ServerContext, type Strategy, type StrategyOptions } from "../types.js";
+import { bindToMain, type AppVersion, type Caveat, type RefusedWrite, type DeviceBinding, type DeviceContext, type ReleaseResult, type RetireResult, type ServerContext, type Strategy, type StrategyOptions } from "../types.js";
 
 /** The id of the maintenance design document. */
 export const MAINTENANCE_DOC_ID = "_design/divan-maintenance";
 
-/** The maintenance design document: refuses every write except to design documents, with a "maintenance" reason. */
+/**
+ * The maintenance design document: refuses every write with a "maintenance" reason, except to design
+ * documents and the deletions divan mirrors from the new database (`divan: { mirrored: true }`), so a todo
+ * deleted after the switch does not live on in the old one.
+ */
 export function maintenanceDesignDoc(message: string): { _id: string; validate_doc_update: string } {
   return {
     _id: MAINTENANCE_DOC_ID,
-    validate_doc_update: `function (newDoc, oldDoc, userCtx, secObj) { if (newDoc._id.indexOf("_design/") === 0) return; throw({ forbidden: ${JSON.stringify(`maintenance: ${message}`)} }); }`,
+    validate_doc_update: `function (newDoc, oldDoc, userCtx, secObj) { if (newDoc._id.indexOf("_design/") === 0) return; if (newDoc._deleted === true && newDoc.divan && newDoc.divan.mirrored === true) return; throw({ forbidden: ${JSON.stringify(`maintenance: ${message}`)} }); }`,
   };
+}
+
+/**
+ * Deletes in `old` (the locked database) every document of an entity deleted in `next` (the new one) since
+ * `since`, with tombstones the maintenance document lets through. Returns the sequence read up to.
+ */
+export async function mirrorDeletions(next: DocumentStore, old: DocumentStore, oldShape: Shape, since?: string): Promise<string> {
+  const page = await next.changes(since === undefined ? {} : { since });
+  const ids: string[] = [];
+  for (const c of page.results) {
+    const entity = c.deleted === true ? singleVersionIds.parse(c.id)?.entityId : undefined;
+    if (entity !== undefined) for (const [t, v] of Object.entries(oldShape)) ids.push(singleVersionIds.format(t, entity, v));
+  }
+  if (ids.length > 0) {
+    const live = (await old.allDocs({ keys: [...new Set(ids)] })).rows.filter((r) => r.value !== undefined && r.value.deleted !== true);
+    if (live.length > 0) await old.bulkDocs(live.map((r) => ({ _id: r.id, _rev: r.value!.rev, _deleted: true, divan: { mirrored: true } })));
+  }
+  return page.lastSeq;
 }
 
 /** Turns maintenance mode on (idempotent). */
@@ -84,6 +115,24 @@ export async function copyAndSwitch(source: DocumentStore, options: { readonly o
   return { written, downtimeMs: Date.now() - lockedAt };
 }
 
+/** The suffix of the database of refused writes (`<main>-refused`). */
+export const REFUSED_SUFFIX = "-refused";
+
+/**
+ * Keeps what the server refused from `local`: every document whose current revision `remote` lacks is
+ * replicated, with its history, into `refused`. Returns the ids kept.
+ */
+export async function keepRefusedWrites(local: DocumentStore, remote: DocumentStore, refused: DocumentStore): Promise<string[]> {
+  // Deletions too: the changes feed lists every document with its current revision.
+  const page = await local.changes({});
+  const revs: Record<string, string[]> = {};
+  for (const c of page.results) if (!c.id.startsWith("_") && c.changes[0] !== undefined) revs[c.id] = [c.changes[0].rev];
+  if (Object.keys(revs).length === 0) return [];
+  const missing = Object.keys(await remote.revsDiff(revs));
+  if (missing.length > 0) await replicate(local, refused, { docIds: missing });
+  return missing;
+}
+
 /** Options of {@link createTransactionalStrategy}. */
 export interface TransactionalOptions extends StrategyOptions {
   /** Copy while apps write and lock only for the final catch-up (default false: lock for the whole copy). */
@@ -103,6 +152,8 @@ export function createTransactionalStrategy(options: TransactionalOptions): Stra
     const local = await device.openLocal(suffixOf(device.app));
     return { store: local, sync: [{ local, database: suffixOf(device.app) }] };
   };
+  let locked = false;
+  let mirror: { suffix: string; oldShape: Shape; since?: string } | undefined;
   const legacy: Caveat[] = [
     {
       invariant: "apps-read-their-data",
@@ -116,18 +167,18 @@ export function createTransactionalStrategy(options: TransactionalOptions): Stra
     },
     {
       invariant: "no-lost-fields",
-      when: "old-app-wrote-after-release",
-      reason: "old apps' writes after the switch are refused (maintenance), so their edits never reach the new database",
+      when: "refused-write-kept",
+      reason: "old apps' writes after the switch are refused (maintenance): they are kept in the refused-writes database, not in the new one",
     },
     {
       invariant: "no-lost-documents",
-      when: "old-app-wrote-after-release",
-      reason: "documents old apps create after the switch are refused by the maintenance design document",
+      when: "refused-write-kept",
+      reason: "what old apps create or delete after the switch is refused: kept in the refused-writes database, not in the new one",
     },
     {
       invariant: "converged",
-      when: "old-app-wrote-after-release",
-      reason: "old devices keep local edits the locked old database refuses",
+      when: "refused-write-kept",
+      reason: "old devices keep local edits the locked old database refuses (and the refused-writes database keeps them too)",
     },
     {
       invariant: "expected-conflicts-only",
@@ -150,25 +201,84 @@ export function createTransactionalStrategy(options: TransactionalOptions): Stra
     caveats: legacy,
     migrationCode: "steps",
     prepareServer: async () => {},
-    release: async (server: ServerContext, _from, to): Promise<ReleaseResult> => {
-      const target = await server.open(suffixOf(to));
+    release: async (server: ServerContext, from, to): Promise<ReleaseResult> => {
+      const targetDb = await server.open(suffixOf(to));
       const copy = async (): Promise<number> =>
-        (await runMigration({ source: server.main, target, plan: { graph: graphOf(server), to: to.shape }, deterministicRevs: true })).totals.written; // no lease: one process runs the comparison
+        (await runMigration({ source: server.main, target: targetDb, plan: { graph: graphOf(server), to: to.shape }, deterministicRevs: true })).totals.written; // no lease: one process runs the comparison
       const message = online ? `the database moved to ${server.database}${suffixOf(to)}; update the app` : `migrating to app ${to.version}; update the app`;
       const switched = await copyAndSwitch(server.main, { online, message, copy });
+      locked = true;
+      mirror = { suffix: suffixOf(to), oldShape: { ...from.shape } };
+      await server.open(REFUSED_SUFFIX);
       const verifyStarted = Date.now();
-      await verifyShape(target, to.shape);
+      await verifyShape(targetDb, to.shape);
       // The window lasts until apps may switch: verifying is part of it.
       return { downtimeMs: switched.downtimeMs + (Date.now() - verifyStarted), documentsWritten: switched.written };
     },
-    openDevice: async (device) => (isNew(device.app) ? bindNew(device) : bindToMain(device)),
+    openDevice: async (device) => {
+      if (isNew(device.app)) return bindNew(device);
+      const binding = bindToMain(device);
+      // After every sync of an old app, keep what the locked database refused.
+      const synced = async (): Promise<undefined> => {
+        if (!locked) return undefined;
+        try {
+          await keepRefusedWrites(device.local, await device.server(""), await device.server(REFUSED_SUFFIX));
+        } catch (e) {
+          if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
+        }
+        return undefined;
+      };
+      return { ...binding, synced };
+    },
     upgradeDevice: async (device, _from, previous) => {
       const next = await bindNew(device);
-      // Keep what the device had not pushed: copy its old local database into the new one, migrated.
-      await runMigration({ source: previous.store, target: next.store, plan: { graph: graphOf(device), to: device.app.shape }, deterministicRevs: true, lease: false, followChanges: false });
-      return next;
+      // Keep what the device had not pushed: copy its old local database into the new one, migrated. A copy
+      // starts new revision trees, so the old app's deletions are applied again in the new database: after each
+      // sync, whatever of a deleted todo the new database holds is deleted (deterministic tombstones).
+      const graph = graphOf(device);
+      await runMigration({ source: previous.store, target: next.store, plan: { graph, to: device.app.shape }, deterministicRevs: true, lease: false, followChanges: false });
+      // Online, the new app starts from the new database (what new apps wrote since the switch); offline, from the copy.
+      try {
+        await replicate(await device.server(suffixOf(device.app)), next.store);
+      } catch (e) {
+        if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
+      }
+      // Todos deleted on the device with the old app, and (from the first time the server is reached) on the old
+      // database: the copy may hold a todo the device had not heard was deleted.
+      const deleted = new Set<string>();
+      const addDeleted = async (store: DocumentStore): Promise<void> => {
+        for (const c of (await store.changes({})).results) {
+          const entity = c.deleted === true ? singleVersionIds.parse(c.id)?.entityId : undefined;
+          if (entity !== undefined) deleted.add(entity);
+        }
+      };
+      await addDeleted(previous.store);
+      // What the old app wrote and the locked database never took is recorded as refused too, at the first sync.
+      let recorded = false;
+      const synced = async (): Promise<undefined> => {
+        if (!recorded) {
+          try {
+            const main = await device.server("");
+            if (locked) await keepRefusedWrites(previous.store, main, await device.server(REFUSED_SUFFIX));
+            await addDeleted(main);
+            recorded = true;
+          } catch (e) {
+            if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
+          }
+        }
+        const ids = [...deleted].flatMap((e) => Object.entries(device.app.shape).map(([t, v]) => singleVersionIds.format(t, e, v)));
+        if (ids.length === 0) return undefined;
+        const live = (await next.store.bulkGet(ids.map((id) => ({ id })))).flatMap((r) => ("ok" in r && r.ok._deleted !== true ? [r.ok] : []));
+        if (live.length > 0) await next.store.bulkDocs(live.map((d) => withDeterministicRev({ _id: d._id, _rev: d._rev!, _deleted: true })), { newEdits: false });
+        return undefined;
+      };
+      await synced(); // what the upgrade pulled of a todo the old app deleted
+      return { ...next, synced };
     },
-    settle: async () => {},
+    settle: async (server) => {
+      if (mirror === undefined) return;
+      mirror.since = await mirrorDeletions(await server.open(mirror.suffix), server.main, mirror.oldShape, mirror.since);
+    },
     retire: async (server): Promise<RetireResult> => {
       // The old database is abandoned: lift maintenance so the retirement notice reaches the old apps.
       const doc = await server.main.get(MAINTENANCE_DOC_ID).catch(() => undefined);
@@ -176,6 +286,18 @@ export function createTransactionalStrategy(options: TransactionalOptions): Stra
       return { purgedDocs: 0, detail: "the old database was read-only since the switch; old apps are told to update" };
     },
     close: async () => {},
+    refusedWrites: async (server): Promise<RefusedWrite[]> => {
+      if (!locked) return [];
+      const store = await server.open(REFUSED_SUFFIX);
+      const changes = await store.changes({ style: "all_docs" });
+      const leaves = await store.bulkGet(changes.results.flatMap((c) => c.changes.map(({ rev }) => ({ id: c.id, rev }))), { revs: true });
+      return leaves.flatMap((r) => {
+        if (!("ok" in r)) return [];
+        const h = r.ok._revisions;
+        const history = h === undefined ? [r.ok._rev!] : h.ids.map((id, i) => `${h.start - i}-${id}`);
+        return [{ id: r.ok._id, rev: r.ok._rev!, history, keptIn: `${server.database}${REFUSED_SUFFIX}` }];
+      });
+    },
   };
 }
 

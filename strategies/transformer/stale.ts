@@ -19,13 +19,19 @@
  * tombstone (`divan: { ended: "stale" }`: it ends that leaf, not the entity), so every replica that decides
  * the same writes the same revision, and replication converges.
  *
+ * A deletion wins over a concurrent edit of the same document: when a document has a deletion leaf (an app's,
+ * or a transformer's carrying one; not a tombstone that only ends a leaf) whose history meets a live leaf's,
+ * every live leaf ends with a deterministic tombstone of the same type and version, and the caller translates
+ * the entity again (so its other documents end too). Otherwise the edit would win CouchDB's order and leave a
+ * half-deleted entity (a todo-item@3 without its todo-item-status@1).
+ *
  * A replica that has not yet received the newer source revision sees no stale leaf and leaves the conflict
  * alone; leaves with user edits are never touched (the transformer's conflict rule reports those). When
  * every leaf is stale, the winning one stays, for the transformer to bring up to date.
  */
 import type { Doc, DocumentStore } from "../../store/port.js";
 import { withDeterministicRev } from "../runner/canonical.js";
-import { compareRevs, ending, isPristine, provenanceOf } from "./provenance.js";
+import { compareRevs, ending, isDeletion, isPristine, PROVENANCE_FIELD, provenanceOf } from "./provenance.js";
 
 /** A side's name (the provenance `from`) and the store holding its documents. */
 export interface StaleScanSide {
@@ -123,13 +129,14 @@ export async function dropStaleTranslations(sides: readonly StaleScanSide[]): Pr
 
   const dropped: string[] = [];
   for (const store of new Set(sides.map((s) => s.store))) {
+    const tombstones: Doc[] = await deletionsWin(store);
     const page = await store.allDocs({ includeDocs: true, conflicts: true });
-    const tombstones: Doc[] = [];
     for (const row of page.rows) {
       const winner = row.doc;
       if (winner?._conflicts === undefined || winner._conflicts.length === 0) continue;
       const losers = await Promise.all(winner._conflicts.map((rev) => store.get(winner._id, { rev })));
       const leaves = [winner, ...losers];
+      if (tombstones.some((t) => t._id === winner._id)) continue;
       const stale: Doc[] = [];
       for (const leaf of leaves) if (await isStale(store, leaf, leaves)) stale.push(leaf);
       const ended = stale.length === leaves.length ? stale.slice(1) : stale; // the winner is leaves[0]
@@ -141,4 +148,27 @@ export async function dropStaleTranslations(sides: readonly StaleScanSide[]): Pr
     }
   }
   return dropped;
+}
+
+/** Tombstones for the live leaves of documents that also have a concurrent deletion leaf (see the module comment). */
+async function deletionsWin(store: DocumentStore): Promise<Doc[]> {
+  const out: Doc[] = [];
+  const page = await store.changes({ style: "all_docs" });
+  for (const c of page.results) {
+    if (c.changes.length < 2 || c.id.startsWith("_")) continue;
+    const leaves = (await store.bulkGet(c.changes.map(({ rev }) => ({ id: c.id, rev })), { revs: true })).flatMap((r) => ("ok" in r ? [r.ok] : []));
+    const live = leaves.filter((l) => l._deleted !== true);
+    const deletions = leaves.filter(isDeletion);
+    if (live.length === 0 || deletions.length === 0) continue;
+    const concurrent = deletions.find((d) => {
+      const ancestors = new Set(historyOf(d).slice(1));
+      return live.some((l) => historyOf(l).slice(1).some((rev) => ancestors.has(rev)));
+    });
+    if (concurrent === undefined) continue;
+    // Typed like the deletion (its type and version), so channels pass it where they passed the deletion.
+    const typed: Record<string, unknown> = { ...concurrent };
+    for (const k of ["_id", "_rev", "_revisions", "_deleted", PROVENANCE_FIELD]) delete typed[k];
+    for (const l of live) out.push(withDeterministicRev({ ...typed, _id: l._id, _rev: l._rev!, _deleted: true }));
+  }
+  return out;
 }

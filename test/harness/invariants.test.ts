@@ -87,7 +87,7 @@ describe("the invariant checker", () => {
     const fields = inv(r, "no-lost-fields");
     expect(fields?.ok).toBe(false);
     expect(fields?.expected).toBe(false);
-    expect(fields?.violations).toEqual([expect.stringMatching(/^"garden": isImportant true is on no server document$/)]);
+    expect(fields?.violations).toEqual([expect.stringMatching(/^"garden" \([0-9a-f]{32}\): isImportant true is on no server document$/)]);
     expect(r.metrics.lostFields).toBe(1);
     expect(r.status).toBe("fail");
   });
@@ -131,5 +131,28 @@ describe("the invariant checker", () => {
     const wrote = { ...facts, oldWrites: new Set([todo]) };
     expect(caveatFor(strategy, wrote, "no-lost-fields", { line: `"t1" (${todo}): title is on no server document` })?.reason).toBe("old writes are refused");
     expect(caveatFor(strategy, wrote, "no-lost-fields", { line: `"t2" (${"f".repeat(32)}): title is on no server document` })).toBeUndefined();
+  });
+
+  it("a refused write is an expected violation only when the strategy reports it and keeps that revision", () => {
+    const todo = "0123456789abcdef0123456789abcdef";
+    const id = `todo-item:${todo}`;
+    const strategy: Strategy = {
+      ...createNonBreakingStrategy({ change: TODO_CHANGES.nonBreaking! }),
+      caveats: [
+        { invariant: "converged", when: "refused-write-kept", reason: "refused and kept" },
+        { invariant: "no-lost-documents", when: "refused-write-kept", reason: "refused and kept" },
+      ],
+    };
+    const none = { oldAppAfterRelease: true, oldWrites: new Set([todo]), retired: false };
+    const kept = { ...none, refusedKept: new Set([`${id}@2-abc`, todo]) };
+    const onDevice = { line: `d1: ${id} is 2-abc on the device but 1-xyz on the server` };
+    const pulled = { line: `d1: ${id} is 1-xyz on the server but 2-abc on the device` };
+    const other = { line: `d1: ${id} is 3-def on the device but 1-xyz on the server` };
+    expect(caveatFor(strategy, none, "converged", onDevice)).toBeUndefined();
+    expect(caveatFor(strategy, kept, "converged", onDevice)?.reason).toBe("refused and kept");
+    expect(caveatFor(strategy, kept, "converged", pulled)?.reason).toBe("refused and kept");
+    expect(caveatFor(strategy, kept, "converged", other)).toBeUndefined();
+    expect(caveatFor(strategy, kept, "no-lost-documents", { line: `"t1" (${todo}) was deleted but ${id} came back` })?.reason).toBe("refused and kept");
+    expect(caveatFor(strategy, kept, "no-lost-documents", { line: `"t2" (${"f".repeat(32)}) has no document on the server` })).toBeUndefined();
   });
 });

@@ -7,6 +7,7 @@ import { openEnv, runScript, type SimulationEnv } from "../../examples/todo-app/
 import { assertLegal, type Script } from "../../examples/todo-app/simulate/script.js";
 import type { ScenarioEvent } from "../../examples/todo-app/world.js";
 import { createStrategy } from "../../examples/strategies.js";
+import { World } from "../../examples/todo-app/world.js";
 
 let env: SimulationEnv;
 beforeAll(async () => {
@@ -366,5 +367,285 @@ describe("server-lazy: concurrent edits and offline upgrades through the transla
       { kind: "sync", device: "d2" },
       { kind: "edit-title", device: "d2", todo: "t1", title: "buy oat milk" },
     ]);
+  });
+});
+
+describe("in-place migrations meet concurrent edits: both edits are kept (or kept in conflict), never dropped", () => {
+  it("client-side: done on an offline 1.0 device, blocked on an upgraded one: both statuses stay on the server", async () => {
+    await holds("client-side", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "buy milk" },
+      { kind: "settle" },
+      { kind: "offline", device: "d1" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "release" },
+      { kind: "upgrade", device: "d2" },
+      { kind: "set-done", device: "d1", todo: "t1", done: true },
+      { kind: "settle" },
+      { kind: "set-status", device: "d2", todo: "t1", status: "blocked" },
+    ]);
+  });
+
+  it("amended: an old device edits a todo twice across one merge of its first edit; the second edit builds on the first, no conflict", async () => {
+    await holds("amended", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 2" },
+      { kind: "sync", device: "d1" },
+      { kind: "release" },
+      { kind: "edit-title", device: "d1", todo: "t1", title: "title 63" },
+      { kind: "sync", device: "d1" },
+      { kind: "edit-title", device: "d1", todo: "t1", title: "title 96" },
+    ], 7096);
+  });
+
+  it("amended: two new apps edit a title concurrently while an offline 1.0 device sets done; no title is dropped by the merge", async () => {
+    await holds("amended", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+      { kind: "settle" },
+      { kind: "edit-title", device: "d1", todo: "t1", title: "title 7" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "release" },
+      { kind: "offline", device: "d1" },
+      { kind: "device", device: "d3", app: "new" },
+      { kind: "set-done", device: "d1", todo: "t1", done: true },
+      { kind: "settle" },
+      { kind: "upgrade", device: "d2" },
+      { kind: "edit-title", device: "d2", todo: "t1", title: "title 121" },
+      { kind: "edit-title", device: "d3", todo: "t1", title: "title 131" },
+    ], 20);
+  });
+
+  it("client-side: an old device deletes a todo another device migrated meanwhile; it stays deleted", async () => {
+    await holds("client-side", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+      { kind: "offline", device: "d1" },
+      { kind: "online", device: "d1" },
+      { kind: "release" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "settle" },
+      { kind: "delete", device: "d2", todo: "t1" },
+      { kind: "upgrade", device: "d1" },
+    ], 4);
+  });
+
+  it("client-side: a device migrates an old revision another device had already edited and migrated; one revision, no conflict", async () => {
+    await holds("client-side", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "release" },
+      { kind: "create", device: "d1", todo: "t3", title: "title 16" },
+      { kind: "device", device: "d3", app: "new" },
+      { kind: "sync", device: "d1" },
+      { kind: "set-done", device: "d1", todo: "t3", done: true },
+      { kind: "upgrade", device: "d1" },
+    ], 17);
+  });
+});
+
+describe("amended: a device that installs the new app offline reads and edits its data before it syncs", () => {
+  it("amended: an offline 1.0 edit, an offline upgrade and a new-app edit; everything meets the server's migration without loss", async () => {
+    await holds("amended", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "buy milk" },
+      { kind: "create", device: "d1", todo: "t2", title: "call the bank" },
+      { kind: "settle" },
+      { kind: "offline", device: "d1" },
+      { kind: "release" },
+      { kind: "set-done", device: "d1", todo: "t1", done: true },
+      { kind: "upgrade", device: "d1" },
+      { kind: "set-status", device: "d1", todo: "t2", status: "blocked" },
+      { kind: "edit-title", device: "d1", todo: "t1", title: "buy oat milk" },
+    ]);
+  });
+
+  it("amended: release, create offline, upgrade offline, set the status", async () => {
+    await holds("amended", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "release" },
+      { kind: "offline", device: "d1" },
+      { kind: "create", device: "d1", todo: "t1", title: "buy milk" },
+      { kind: "upgrade", device: "d1" },
+      { kind: "set-status", device: "d1", todo: "t1", status: "blocked" },
+    ]);
+  });
+});
+
+describe("transactional: what the locked database refuses is reported and kept, never dropped", () => {
+  for (const strategy of ["transactional", "transactional-online"]) {
+    it(`${strategy}: an old device edits and deletes after the switch; both are kept as refused writes, and its upgrade carries them into the new database`, async () => {
+      const world = await World.create({ strategy: createStrategy(strategy), scenario: "refused writes", seed: 1, transport: "memory", registry: env.registry, apps: env.apps });
+      try {
+        await world.play([
+          { kind: "device", device: "d1", app: "old" },
+          { kind: "create", device: "d1", todo: "t1", title: "buy milk" },
+          { kind: "create", device: "d1", todo: "t2", title: "call the bank" },
+          { kind: "settle" },
+          { kind: "release" },
+          { kind: "edit-title", device: "d1", todo: "t1", title: "buy oat milk" },
+          { kind: "delete", device: "d1", todo: "t2" },
+          { kind: "sync", device: "d1" },
+        ]);
+        const t1 = world.model.idOf("t1")!;
+        const t2 = world.model.idOf("t2")!;
+        const refused = await world.strategy.refusedWrites!(world.server);
+        const local = world.devices.get("d1")!.binding.store;
+        for (const id of [`todo-item:${t1}`, `todo-item:${t2}`]) {
+          const rev = (await local.changes({})).results.find((c) => c.id === id)?.changes[0]?.rev;
+          expect(refused.filter((r) => r.id === id).flatMap((r) => r.history), id).toContain(rev);
+        }
+        await world.play([{ kind: "upgrade", device: "d1" }, { kind: "settle" }]);
+        const next = await world.server.open("-v3");
+        expect((await next.get(`todo-item:${t1}`))["title"]).toBe("buy oat milk");
+        const gone = await next.bulkGet([{ id: `todo-item:${t2}` }, { id: `todo-item-status:${t2}` }]);
+        expect(gone.map((r) => ("ok" in r ? r.ok._deleted === true : true))).toEqual([true, true]);
+      } finally {
+        await world.close();
+      }
+    });
+
+    it(`${strategy}: a todo deleted with the new app after the switch does not live on in the old database`, async () => {
+      await holds(strategy, [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+        { kind: "settle" },
+        { kind: "release" },
+        { kind: "upgrade", device: "d1" },
+        { kind: "delete", device: "d1", todo: "t1" },
+      ], 7018);
+    });
+
+    it(`${strategy}: a device that upgrades online edits a todo another new-app device created after the switch`, async () => {
+      await holds(strategy, [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "release" },
+        { kind: "upgrade", device: "d1" },
+        { kind: "create", device: "d1", todo: "t3", title: "title 20" },
+        { kind: "settle" },
+        { kind: "upgrade", device: "d2" },
+        { kind: "set-status", device: "d2", todo: "t3", status: "active" },
+      ], 7039);
+    });
+
+    it(`${strategy}: a device that had not heard of a deletion made before the switch upgrades; the todo stays deleted`, async () => {
+      await holds(strategy, [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "offline", device: "d1" },
+        { kind: "create", device: "d1", todo: "t2", title: "title 6" },
+        { kind: "online", device: "d1" },
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "settle" },
+        { kind: "offline", device: "d1" },
+        { kind: "online", device: "d1" },
+        { kind: "delete", device: "d1", todo: "t2" },
+        { kind: "sync", device: "d1" },
+        { kind: "release" },
+        { kind: "upgrade", device: "d2" },
+      ], 11023);
+    });
+
+    it(`${strategy}: an old device deletes after the switch and upgrades before it syncs; the todo stays deleted`, async () => {
+      await holds(strategy, [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "create", device: "d1", todo: "t2", title: "title 2" },
+        { kind: "settle" },
+        { kind: "release" },
+        { kind: "delete", device: "d1", todo: "t2" },
+        { kind: "upgrade", device: "d1" },
+      ], 20);
+    });
+  }
+});
+
+describe("lazy client transformers: a deletion by the old app ends the todo in the new version too", () => {
+  for (const strategy of ["client-lazy-documents", "client-lazy-database"]) {
+    it(`${strategy}: a new-app device creates a todo, an old device deletes it; it stays deleted everywhere`, async () => {
+      await holds(strategy, [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "release" },
+        { kind: "upgrade", device: "d1" },
+        { kind: "create", device: "d1", todo: "t4", title: "title 59" },
+        { kind: "settle" },
+        { kind: "delete", device: "d2", todo: "t4" },
+      ], 1069);
+    });
+  }
+});
+
+describe("a deletion wins over a concurrent edit of a translation: no half-deleted todo", () => {
+  for (const strategy of ["per-version-documents", "per-version-database"]) {
+    it(`${strategy}: an old device deletes a todo, a device upgraded offline edits its translation; the todo ends deleted everywhere or whole`, async () => {
+      await holds(strategy, [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+        { kind: "settle" },
+        { kind: "release" },
+        { kind: "delete", device: "d1", todo: "t1" },
+        { kind: "create", device: "d1", todo: "t2", title: "title 6" },
+        { kind: "offline", device: "d1" },
+        { kind: "create", device: "d1", todo: "t3", title: "title 10" },
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "upgrade", device: "d2" },
+        { kind: "settle" },
+        { kind: "edit-title", device: "d2", todo: "t1", title: "title 39" },
+        { kind: "create", device: "d1", todo: "t9", title: "title 120" },
+      ], 1232);
+    });
+  }
+});
+
+describe("client-side: an updated device reads and edits what old devices wrote", () => {
+  it("client-side: two old devices edit a todo concurrently; its two old leaves are migrated as a conflict the new app reads", async () => {
+    await holds("client-side", [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "create", device: "d2", todo: "t1", title: "title 3" },
+        { kind: "settle" },
+        { kind: "edit-title", device: "d1", todo: "t1", title: "title 9" },
+        { kind: "device", device: "d3", app: "old" },
+        { kind: "offline", device: "d2" },
+        { kind: "create", device: "d2", todo: "t2", title: "title 24" },
+        { kind: "release" },
+        { kind: "settle" },
+        { kind: "edit-title", device: "d2", todo: "t1", title: "title 43" },
+        { kind: "device", device: "d4", app: "new" },
+        { kind: "offline", device: "d4" },
+        { kind: "create", device: "d3", todo: "t3", title: "title 72" },
+        { kind: "settle" },
+      ], 7052);
+  });
+
+  it("client-side: an updated device edits todos an old device wrote right after the sync that brought them", async () => {
+    await holds("client-side", [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "sync", device: "d1" },
+        { kind: "create", device: "d2", todo: "t1", title: "title 5" },
+        { kind: "create", device: "d2", todo: "t2", title: "title 8" },
+        { kind: "sync", device: "d2" },
+        { kind: "create", device: "d1", todo: "t3", title: "title 14" },
+        { kind: "offline", device: "d1" },
+        { kind: "settle" },
+        { kind: "delete", device: "d2", todo: "t1" },
+        { kind: "release" },
+        { kind: "offline", device: "d2" },
+        { kind: "settle" },
+        { kind: "set-done", device: "d1", todo: "t3", done: false },
+        { kind: "device", device: "d3", app: "new" },
+        { kind: "abandon", device: "d3" },
+        { kind: "device", device: "d4", app: "new" },
+        { kind: "sync", device: "d4" },
+        { kind: "upgrade", device: "d1" },
+        { kind: "upgrade", device: "d2" },
+        { kind: "create", device: "d1", todo: "t4", title: "title 74" },
+        { kind: "set-status", device: "d4", todo: "t2", status: "rejected" },
+        { kind: "set-done", device: "d4", todo: "t1", done: false },
+        { kind: "sync", device: "d4" },
+        { kind: "create", device: "d2", todo: "t5", title: "title 100" },
+        { kind: "set-new-field", device: "d2", todo: "t2", value: "group 2" },
+        { kind: "delete", device: "d2", todo: "t5" },
+      ], 7098);
   });
 });

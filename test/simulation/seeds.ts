@@ -1,14 +1,13 @@
 /**
  * CI's simulation, shared by `seeds-memory.test.ts` (seeds 1–50 in process) and `seeds-http.test.ts` (seeds
  * 1–5 over HTTP: the embedded server, or `COUCHDB_URL` when set), two files so they run side by side. No
- * script may fail unexpectedly except those listed in `known-failures.ts` (open defects); a newly failing
- * seed fails the test with its details and the command that replays and shrinks it.
+ * script may fail unexpectedly: a failing seed fails the test with its details and the command that replays
+ * and shrinks it.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openEnv, runScript, type SimulationEnv, type Transport } from "../../examples/todo-app/simulate/run.js";
 import { generateScript } from "../../examples/todo-app/simulate/script.js";
 import { createStrategy, strategyNames } from "../../examples/strategies.js";
-import { KNOWN_FAILURES } from "./known-failures.js";
 
 /** Registers one test per strategy that plays `seeds` in `transport`. */
 export function seededSimulation(transport: Transport, seeds: readonly number[]): void {
@@ -22,11 +21,10 @@ export function seededSimulation(transport: Transport, seeds: readonly number[])
   describe(`seeded simulation of every strategy (${transport})`, () => {
     for (const name of strategyNames()) {
       it(`${name}: ${seeds.length} scripts, none fails unexpectedly`, async () => {
-        const known = new Set(KNOWN_FAILURES[name] ?? []);
         const out: string[] = [];
         for (const seed of seeds) {
           const v = await runScript(() => createStrategy(name), generateScript(seed), env);
-          if ((v.status === "fail" || v.status === "error") && !known.has(seed)) {
+          if ((v.status === "fail" || v.status === "error")) {
             out.push(`seed ${seed}: ${v.details.join("; ")} (replay: npm run simulate -- --strategies ${name} --runs 1 --seed ${seed} --minimize)`);
           }
         }

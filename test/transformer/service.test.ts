@@ -42,6 +42,7 @@ async function config(name: string): Promise<{ file: string; v1: string; v3: str
       ],
     }),
   );
+  store(encodeURIComponent(`${prefix}-v1$divan`)); // the lease's state database, removed with the others
   return { file, v1: `${prefix}-v1`, v3: `${prefix}-v3` };
 }
 function store(db: string): DocumentStore {
@@ -58,8 +59,9 @@ async function until(f: () => Promise<boolean>): Promise<void> {
   }
 }
 
-function serve(cfg: string): { child: ChildProcess; statusUrl: Promise<string> } {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "server/cli.ts"), "serve", "--transform", cfg], {
+function serve(cfg: string, owner?: string): { child: ChildProcess; statusUrl: Promise<string> } {
+  const args = ["--import", "tsx", path.join(root, "server/cli.ts"), "serve", "--transform", cfg, ...(owner === undefined ? [] : ["--lease-owner", owner])];
+  const child = spawn(process.execPath, args, {
     cwd: root,
     env: { ...process.env, COUCHDB_URL: server.url },
     stdio: ["ignore", "pipe", "pipe"],
@@ -102,7 +104,8 @@ describe("transformer service", () => {
     const v1 = store(cfg.v1);
     await v1.create();
     await v1.bulkDocs(Array.from({ length: 300 }, (_, i) => todo(i)));
-    const first = serve(cfg.file);
+    // The same lease owner: the restarted process takes the killed one's lease over at once.
+    const first = serve(cfg.file, "kill-test");
     await first.statusUrl;
     const v3 = store(cfg.v3);
     await until(async () => {
@@ -115,7 +118,7 @@ describe("transformer service", () => {
     first.child.kill("SIGKILL");
     await exited(first.child);
 
-    const second = serve(cfg.file);
+    const second = serve(cfg.file, "kill-test");
     const url = await second.statusUrl;
     await until(async () => (await v3.info()).docCount === 600);
     await until(async () => {
@@ -133,5 +136,61 @@ describe("transformer service", () => {
     expect(item).toMatchObject({ version: 3, title: "todo 3", group: "default" });
     expect(await v3.get("todo-item-status:t0003")).toMatchObject({ status: "active" });
     expect(await v3.get("todo-item-status:t0004")).toMatchObject({ status: "done" });
+  }, 60_000);
+
+  it("two services on the same databases: one transforms, the other waits for the lease and takes over when the first stops", async () => {
+    const cfg = await config("lease");
+    const v1 = store(cfg.v1);
+    const v3 = store(cfg.v3);
+    const parsed = await loadTransformConfig(cfg.file);
+    const first = await startTransformerService({ config: parsed, serverUrl: server.url, statusPort: false, lease: { owner: "first", retryMs: 50 } });
+    const second = await startTransformerService({ config: parsed, serverUrl: server.url, statusPort: false, lease: { owner: "second", retryMs: 50 } });
+    try {
+      expect((await first.status()).lease).toEqual({ held: true, owner: "first" });
+      expect((await second.status()).lease).toEqual({ held: false, owner: "first" });
+      await v1.put(todo(1));
+      await until(async () => (await v3.info()).docCount === 2);
+      await first.transformer.idle();
+      expect((await first.status()).writes).toBe(2);
+      expect((await second.status()).writes).toBe(0);
+      expect((await second.status()).running).toBe(false);
+      await first.close();
+      await second.leading();
+      expect((await second.status()).lease).toEqual({ held: true, owner: "second" });
+      await v1.put(todo(2));
+      await until(async () => (await v3.info()).docCount === 4);
+      await second.transformer.idle();
+      expect((await second.status()).writes).toBe(2);
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  });
+
+  it("two `divan serve --transform` processes: only one transforms; SIGTERM on it hands the lease to the other", async () => {
+    const cfg = await config("procs");
+    const v1 = store(cfg.v1);
+    await v1.create();
+    const a = serve(cfg.file);
+    const aUrl = await a.statusUrl;
+    const b = serve(cfg.file);
+    const bUrl = await b.statusUrl;
+    type Status = { writes: number; lease: { held: boolean; owner: string | null } };
+    const statusOf = async (url: string): Promise<Status> => (await (await fetch(url)).json()) as Status;
+    expect((await statusOf(aUrl)).lease.held).toBe(true);
+    expect((await statusOf(bUrl)).lease.held).toBe(false);
+    await v1.bulkDocs(Array.from({ length: 20 }, (_, i) => todo(i)));
+    const v3 = store(cfg.v3);
+    await until(async () => (await v3.info()).docCount === 40);
+    expect((await statusOf(aUrl)).writes).toBe(40);
+    expect((await statusOf(bUrl)).writes).toBe(0);
+    a.child.kill("SIGTERM");
+    expect(await exited(a.child)).toBe(0);
+    await until(async () => (await statusOf(bUrl)).lease.held);
+    await v1.put(todo(100));
+    await until(async () => (await v3.info()).docCount === 42);
+    expect((await statusOf(bUrl)).writes).toBe(2);
+    b.child.kill("SIGTERM");
+    expect(await exited(b.child)).toBe(0);
   }, 60_000);
 });
