@@ -80,7 +80,7 @@ export type InvariantName = (typeof INVARIANTS)[number];
  * - `old-app-wrote-after-release`: writes made with the old app version reached the server only after
  *   the new one shipped (written after the release, or written before it and pushed after).
  * - `retired`: the old app version was retired.
- * - `refused-write-kept`: the violation concerns a write the server refused (a todo, or a device's revision
+ * - `refused-write-kept`: the violation concerns a write the server refused (a entity, or a device's revision
  *   of a document) that the strategy reports and keeps where it can be recovered ({@link Strategy.refusedWrites}).
  *
  * There is no condition for a device that installed the new app offline: its new app must read and edit the
@@ -237,8 +237,8 @@ export interface RetireResult {
 }
 
 /**
- * A migration strategy. Created by a factory in `strategies/<name>/index.ts` and registered in
- * `strategies/all.ts`, which is the only list the comparison reads.
+ * A migration strategy. Created by a factory in `strategies/<name>/index.ts` for the app's change; the comparison
+ * lists every strategy in `examples/strategies.ts`.
  */
 export interface Strategy {
   /** Short, stable, kebab-case name used on the command line and in reports. */

@@ -77,7 +77,7 @@ export function createClientSideStrategy(options: ClientSideOptions): Strategy {
       // both leaves would be new). Deterministic merges, so the server and every device write the same revisions.
       const to = CHANGE_SHAPE(server.apps);
       const graph = graphOf(server);
-      // A deletion by a device that had not seen another device's migration wins over it (else the todo comes back).
+      // A deletion by a device that had not seen another device's migration wins over it (else the entity comes back).
       const shapes = server.apps.map((a) => a.shape);
       await honourConcurrentDeletes(server.main, { graph, shapes, deterministicRevs: true });
       await resolveMigrationConflicts(server.main, { graph, to, deterministicRevs: true });

@@ -276,7 +276,7 @@ export function createClientTransformerStrategy(options: ClientTransformerOption
     async settle() {
       // Every new-app device translates what replication brought it (local work: offline devices too), and
       // ends the translations other devices made of source revisions it now holds newer ones of.
-      // Lazy devices translate only what their app touches, and deletions: a todo an old app deleted must end in
+      // Lazy devices translate only what their app touches, and deletions: a entity an old app deleted must end in
       // the new version too (else the new version's documents of it stay, and it comes back).
       for (const state of devices.values()) {
         if (!lazy) await state.transformer.drain();

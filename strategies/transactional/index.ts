@@ -39,7 +39,7 @@ export const MAINTENANCE_DOC_ID = "_design/divan-maintenance";
 
 /**
  * The maintenance design document: refuses every write with a "maintenance" reason, except to design
- * documents and the deletions divan mirrors from the new database (`divan: { mirrored: true }`), so a todo
+ * documents and the deletions divan mirrors from the new database (`divan: { mirrored: true }`), so a entity
  * deleted after the switch does not live on in the old one.
  */
 export function maintenanceDesignDoc(message: string): { _id: string; validate_doc_update: string } {
@@ -234,7 +234,7 @@ export function createTransactionalStrategy(options: TransactionalOptions): Stra
       const next = await bindNew(device);
       // Keep what the device had not pushed: copy its old local database into the new one, migrated. A copy
       // starts new revision trees, so the old app's deletions are applied again in the new database: after each
-      // sync, whatever of a deleted todo the new database holds is deleted (deterministic tombstones).
+      // sync, whatever of a deleted entity the new database holds is deleted (deterministic tombstones).
       const graph = graphOf(device);
       await runMigration({ source: previous.store, target: next.store, plan: { graph, to: device.app.shape }, deterministicRevs: true, lease: false, followChanges: false });
       // Online, the new app starts from the new database (what new apps wrote since the switch); offline, from the copy.
@@ -244,7 +244,7 @@ export function createTransactionalStrategy(options: TransactionalOptions): Stra
         if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
       }
       // Todos deleted on the device with the old app, and (from the first time the server is reached) on the old
-      // database: the copy may hold a todo the device had not heard was deleted.
+      // database: the copy may hold a entity the device had not heard was deleted.
       const deleted = new Set<string>();
       const addDeleted = async (store: DocumentStore): Promise<void> => {
         for (const c of (await store.changes({})).results) {
@@ -272,7 +272,7 @@ export function createTransactionalStrategy(options: TransactionalOptions): Stra
         if (live.length > 0) await next.store.bulkDocs(live.map((d) => withDeterministicRev({ _id: d._id, _rev: d._rev!, _deleted: true })), { newEdits: false });
         return undefined;
       };
-      await synced(); // what the upgrade pulled of a todo the old app deleted
+      await synced(); // what the upgrade pulled of a entity the old app deleted
       return { ...next, synced };
     },
     settle: async (server) => {

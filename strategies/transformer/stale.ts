@@ -23,7 +23,7 @@
  * or a transformer's carrying one; not a tombstone that only ends a leaf) whose history meets a live leaf's,
  * every live leaf ends with a deterministic tombstone of the same type and version, and the caller translates
  * the entity again (so its other documents end too). Otherwise the edit would win CouchDB's order and leave a
- * half-deleted entity (a todo-item@3 without its todo-item-status@1).
+ * half-deleted entity (one document of a split entity without the other).
  *
  * A replica that has not yet received the newer source revision sees no stale leaf and leaves the conflict
  * alone; leaves with user edits are never touched (the transformer's conflict rule reports those). When

@@ -21,11 +21,12 @@ const NOT_YET_SPLIT = new Map([
   ["strategies/runner/runner.ts", "one function per runner phase: classify → plan → read stored → write → report"],
   ["strategies/transformer/transformer.ts", "the feeds and checkpoints apart from translation"],
   ["strategies/transformer/plan.ts", "planEntity, with the transformer"],
-  ["server/embedded/app.ts", "one route module per CouchDB resource"],
   ["strategies/client-transformer/index.ts", "the strategy factory, once strategies take the app as a parameter"],
   ["strategies/per-version-database/index.ts", "the strategy factory, once strategies take the app as a parameter"],
   ["strategies/per-version-documents/index.ts", "the strategy factory, once strategies take the app as a parameter"],
   ["examples/todo-app/world.ts", "the comparison world, once strategies take the app as a parameter"],
+  ["strategies/transactional/index.ts", "the device side (refused writes kept, deletions mirrored) apart from the copy-and-switch"],
+  ["server/transformer/service.ts", "the lease and the status listener apart from the feeds it starts"],
 ]);
 
 function sourceFiles(): string[] {
