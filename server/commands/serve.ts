@@ -107,15 +107,7 @@ export function register(program: Command): void {
       const opts = { ...flags, ...(config.transform === undefined ? {} : { transform: config.transform }) };
       const couchUrl = opts.transform === undefined ? undefined : process.env["COUCHDB_URL"];
       // Listening before anything is announced: a supervisor may send SIGTERM as soon as it reads a line.
-      const stopped = new Promise<void>((resolve) => {
-        const stop = (): void => {
-          process.removeListener("SIGINT", stop);
-          process.removeListener("SIGTERM", stop);
-          resolve();
-        };
-        process.on("SIGINT", stop);
-        process.on("SIGTERM", stop);
-      });
+      const stopped = untilStopped();
       let server: EmbeddedServer | undefined;
       if (couchUrl === undefined || couchUrl === "") {
         // The embedded server runs on express, an optional peer: loaded only when it is started.
