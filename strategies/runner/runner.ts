@@ -12,9 +12,9 @@
  *    `task-state:<id>`, which sorts before it) are fetched with it and skipped when their page comes; the
  *    target's current documents are fetched too and are the translation's base (no information loss).
  *    Pages are read ahead while earlier pages are written (`concurrency` pages in flight).
- * 3. **Checkpoint**: after a contiguous run of written pages, at most once a second (and when stopped),
- *    `_local/divan-migration-<id>` on the target records the last `_all_docs` key done, so a killed run resumes
- *    there. Rewriting a page again is harmless: an output equal to the stored document is not written.
+ * 3. **Checkpoint**: after every contiguous run of written pages, `_local/divan-migration-<id>` on the target
+ *    records the last `_all_docs` key done, so a killed run resumes there. Rewriting a page again is harmless:
+ *    an output equal to the stored document is not written.
  * 4. **Dirty re-migration**: remembers the source `update_seq` at the very first start; after the scan,
  *    follows `_changes` since then and migrates every changed document again until a page comes back
  *    empty (caught up). In place, the runner's own writes (id@rev) are ignored.
@@ -74,8 +74,6 @@ const DEFAULT_CONCURRENCY = 2;
 const DEFAULT_TTL = 30_000;
 /** Ids of one prefix from which a store is read by key range instead of by keys. */
 const RANGE_MIN_IDS = 16;
-/** Scan checkpoints are at least this far apart (ms): a killed run writes again at most about this much. */
-const SCAN_CHECKPOINT_MS = 1_000;
 /** Documents per `_bulk_docs` request: this many times the page size. */
 const WRITE_FANOUT = 4;
 
@@ -268,12 +266,9 @@ export class Migration extends TypedEmitter<MigrationEvents> {
       let dirtyRounds = 0;
       if (!aborted && this.o.followChanges !== false && !dry) {
         this.phase = "dirty";
-        let savedAt = Date.now();
-        let unsaved = false;
         for (;;) {
           if (this.o.signal?.aborted === true) {
             aborted = true;
-            if (unsaved) await save({ phase: "dirty", since });
             break;
           }
           check();
@@ -289,13 +284,7 @@ export class Migration extends TypedEmitter<MigrationEvents> {
           await this.process(await this.current([...changed], true), "dirty");
           since = page.lastSeq;
           dirtyRounds++;
-          // As in the scan, at most one checkpoint a second: reading changes again from an older one is harmless.
-          unsaved = true;
-          if (Date.now() - savedAt >= SCAN_CHECKPOINT_MS) {
-            await save({ phase: "dirty", since });
-            savedAt = Date.now();
-            unsaved = false;
-          }
+          await save({ phase: "dirty", since });
         }
       }
       if (!aborted && !dry) {
@@ -345,20 +334,13 @@ export class Migration extends TypedEmitter<MigrationEvents> {
     const tasks: Task[] = [];
     let chain = Promise.resolve();
     let failure: unknown;
-    // The key after the last contiguous run of written pages, checkpointed at most every SCAN_CHECKPOINT_MS (a
-    // checkpoint is a write, a commit on CouchDB: one per page was a tenth of a fast copy's requests).
-    let pending: string | undefined;
-    let checkpointedAt = -Infinity;
-    const flush = (): void => {
-      if (pending === undefined) return;
-      const k = pending;
-      pending = undefined;
-      checkpointedAt = Date.now();
-      chain = chain.then(() => checkpoint(k)).catch((e: unknown) => void (failure ??= e));
-    };
     const advance = (): void => {
-      while (tasks.length > 0 && tasks[0]!.done) pending = tasks.shift()!.lastKey;
-      if (Date.now() - checkpointedAt >= SCAN_CHECKPOINT_MS) flush();
+      let lastKey: string | undefined;
+      while (tasks.length > 0 && tasks[0]!.done) lastKey = tasks.shift()!.lastKey;
+      if (lastKey !== undefined) {
+        const k = lastKey;
+        chain = chain.then(() => checkpoint(k)).catch((e: unknown) => void (failure ??= e));
+      }
     };
     let key = startAfter;
     let aborted = false;
@@ -395,8 +377,6 @@ export class Migration extends TypedEmitter<MigrationEvents> {
       key = last.id;
     }
     await Promise.all(tasks.map((t) => t.promise));
-    // A stopped scan keeps every page it wrote (a completed one is followed by the next phase's checkpoint).
-    if (aborted || failure !== undefined) flush();
     await chain;
     if (failure !== undefined) throw failure;
     return !aborted;
