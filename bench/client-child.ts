@@ -23,6 +23,7 @@ import { openPouchStore } from "../store/pouch.js";
 import { pouchDefaults } from "../store/pouchdb-node.js";
 import type { Doc, DocumentStore } from "../store/port.js";
 import { withDeterministicRev } from "../strategies/runner/canonical.js";
+import { seed, todo } from "./harness.js";
 
 /** Page size of both sides (the runner's `batchSize`). */
 export const CLIENT_PAGE = 500;
@@ -31,18 +32,6 @@ export const CLIENT_CONCURRENCY = 2;
 
 const graph = createStepGraph(todoSteps);
 const path13 = graph.path(todoShapes.v1, todoShapes.v3);
-
-function todo(i: number): Doc {
-  return { _id: `todo-item:${String(i).padStart(8, "0")}`, schema: "todo-item", version: 1, title: `todo ${i}`, isDone: i % 2 === 0, createdAt: "2024-01-01T00:00:00.000Z" };
-}
-
-async function seed(store: DocumentStore, n: number): Promise<void> {
-  for (let i = 0; i < n; i += 5_000) {
-    const docs: Doc[] = [];
-    for (let j = i; j < Math.min(n, i + 5_000); j++) docs.push(todo(j));
-    await store.bulkDocs(docs);
-  }
-}
 
 /** Samples RSS every 50 ms while `fn` runs. */
 async function measured(fn: () => Promise<number>): Promise<{ ms: number; rssBefore: number; peakRss: number; written: number }> {

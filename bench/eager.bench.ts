@@ -43,7 +43,7 @@ import { httpStore } from "../store/http.js";
 import type { Doc, DocumentStore } from "../store/port.js";
 import type { Shape } from "../adapters/types.js";
 import { runMigration } from "../strategies/runner/runner.js";
-import { couchDbOf, median, type Benchmark, type Figure } from "./harness.js";
+import { couchDbOf, median, seed, todo, type Benchmark, type Figure } from "./harness.js";
 
 const N = Number(process.env["DIVAN_BENCH_EAGER_DOCS"] ?? 100_000);
 const COUCHDB_N = Number(process.env["DIVAN_BENCH_EAGER_COUCHDB_DOCS"] ?? N);
@@ -59,18 +59,6 @@ const SHAPES = [
   { name: "nosplit", to: todoShapes.v2, perDoc: 1, what: "1→2 (1 doc written per source doc)" },
 ] as const;
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-
-function todo(i: number): Doc {
-  return { _id: `todo-item:${String(i).padStart(8, "0")}`, schema: "todo-item", version: 1, title: `todo ${i}`, isDone: i % 2 === 0, createdAt: "2024-01-01T00:00:00.000Z" };
-}
-
-async function seed(store: DocumentStore, n: number): Promise<void> {
-  for (let i = 0; i < n; i += 5_000) {
-    const docs: Doc[] = [];
-    for (let j = i; j < Math.min(n, i + 5_000); j++) docs.push(todo(j));
-    await store.bulkDocs(docs);
-  }
-}
 
 /** The raw limit: `_all_docs` pages (with documents) → `_bulk_docs` into the target, no translation. */
 async function rawCopy(source: DocumentStore, target: DocumentStore): Promise<number> {

@@ -8,6 +8,7 @@
  */
 import nano from "nano";
 import { redact } from "../core/redact.js";
+import type { Doc, DocumentStore } from "../store/port.js";
 
 /** One ratio. */
 export interface Figure {
@@ -80,5 +81,19 @@ export async function couchDbOf(env: NodeJS.ProcessEnv): Promise<{ url: string; 
     return { url, name: `CouchDB ${(await nano(url).info()).version}` };
   } catch (e) {
     throw new Error(`COUCHDB_URL ${redact(url)} does not answer: ${redact(String(e))}`, { cause: e });
+  }
+}
+
+/** Todo `i` of the benchmarks' source database: a todo-item@1, ids sorted by `i`. */
+export function todo(i: number): Doc {
+  return { _id: `todo-item:${String(i).padStart(8, "0")}`, schema: "todo-item", version: 1, title: `todo ${i}`, isDone: i % 2 === 0, createdAt: "2024-01-01T00:00:00.000Z" };
+}
+
+/** Writes todos 0 … n-1 into `store`, 5,000 per request. */
+export async function seed(store: DocumentStore, n: number): Promise<void> {
+  for (let i = 0; i < n; i += 5_000) {
+    const docs: Doc[] = [];
+    for (let j = i; j < Math.min(n, i + 5_000); j++) docs.push(todo(j));
+    await store.bulkDocs(docs);
   }
 }
