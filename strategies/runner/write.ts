@@ -1,0 +1,187 @@
+/**
+ * The runner's "write" phase: the writes a batch's translations, copy-mode deletions and carried documents make on
+ * the target, and the `_bulk_docs` requests that make them.
+ */
+import type { Doc, WriteResult } from "../../store/port.js";
+import { sameContent, withDeterministicRev } from "./canonical.js";
+import { revOf, type Batch, type Item, type Job, type RunContext, type Write } from "./context.js";
+import { translationProblem } from "./plan.js";
+import { familyTargets, type Stored } from "./stored.js";
+import type { DocumentResult } from "./types.js";
+
+/** Documents per `_bulk_docs` request: this many times the page size. */
+const WRITE_FANOUT = 4;
+
+/** The writes of one batch, and which of them each entity answers for. */
+export interface PlannedWrites {
+  readonly writes: Write[];
+  readonly entities: { job: Job; writes: Write[] }[];
+}
+
+/**
+ * Plans the writes of the translated jobs (a translation that is invalid or loses information is quarantined instead)
+ * and, in a copy, the deletions of tombstoned entities (whose results are given here).
+ */
+export function planWrites(ctx: RunContext, jobs: readonly Job[], stored: Stored, inline: ReadonlyMap<string, Record<string, unknown>>, batch: Batch): PlannedWrites {
+  const copy = !ctx.inPlace;
+  const writes: Write[] = [];
+  const entities: { job: Job; writes: Write[] }[] = [];
+  for (const job of jobs) {
+    if (job.out === undefined) continue;
+    const problem = translationProblem(ctx, job);
+    if (problem !== undefined) {
+      for (const it of job.items) {
+        ctx.quarantineItem(it, problem.code, problem.reason);
+        if (copy) batch.copies.push(it);
+      }
+      continue;
+    }
+    const mine = entityWrites(ctx, job, stored, inline);
+    writes.push(...mine);
+    entities.push({ job, writes: mine });
+  }
+  if (copy) {
+    for (const del of batch.deletions) {
+      const targets = familyTargets(ctx, del);
+      let n = 0;
+      for (const id of targets) {
+        const rev = stored.storedRev.get(id);
+        if (rev === undefined) continue;
+        writes.push({ doc: { _id: id, _rev: rev, _deleted: true }, sources: [del.item] });
+        n++;
+      }
+      ctx.result({ status: n > 0 ? "migrated" : "skipped", id: del.item.doc._id, ...revOf(del.item.doc), ...(n > 0 ? { written: [...targets] } : { reason: "tombstone of a document the target does not have" }) } as DocumentResult);
+    }
+  }
+  return { writes, entities };
+}
+
+/** The writes of one translated entity: each output unless the target has it already; in place, the deletion of inputs it no longer has. */
+function entityWrites(ctx: RunContext, job: Job, stored: Stored, inline: ReadonlyMap<string, Record<string, unknown>>): Write[] {
+  const copy = !ctx.inPlace;
+  const mine: Write[] = [];
+  const outIds = new Set<string>();
+  for (const d of Object.values(job.out!)) {
+    if (typeof d._id !== "string") continue;
+    outIds.add(d._id);
+    const doc = { ...d } as Doc;
+    const cur = stored.current(doc._id);
+    const rev = copy ? stored.storedRev.get(doc._id) : (cur?._rev ?? doc._rev);
+    if (rev === undefined) delete doc._rev;
+    else doc._rev = rev;
+    delete doc._conflicts;
+    if (copy && doc._attachments !== undefined) doc._attachments = withInlineData(doc._attachments, inline);
+    if (doc._deleted === true && cur === undefined) continue; // nothing to delete
+    if (cur !== undefined && cur._deleted !== true && sameContent(cur, doc) && !(copy && cur._attachments !== undefined)) continue;
+    if (!copy && doc._deleted === true && stored.inBatch.get(doc._id)?._deleted === true) continue;
+    mine.push({ doc, sources: job.items });
+  }
+  if (!copy) {
+    // In place, input documents the output no longer has (an N→1 merge, a down path) are deleted.
+    for (const d of Object.values(job.input)) {
+      if (typeof d._id === "string" && typeof d._rev === "string" && !outIds.has(d._id)) {
+        mine.push({ doc: { _id: d._id, _rev: d._rev, _deleted: true }, sources: job.items });
+      }
+    }
+  }
+  return mine;
+}
+
+/** Writes `writes` (a dry run only counts them); the result of each write that got one. */
+export async function writeAll(ctx: RunContext, writes: readonly Write[]): Promise<Map<Write, WriteResult>> {
+  const outcome = new Map<Write, WriteResult>();
+  if (ctx.dry) {
+    ctx.totals.written += writes.length;
+    return outcome;
+  }
+  // A page's writes go in one request (a 1→2 split writes twice the page), bounded for huge fan-outs.
+  const perRequest = ctx.batchSize * WRITE_FANOUT;
+  for (let i = 0; i < writes.length; i += perRequest) {
+    const chunk = writes.length <= perRequest ? writes : writes.slice(i, i + perRequest);
+    const results = await writeChunk(ctx, chunk);
+    chunk.forEach((w, j) => {
+      const r = results[j];
+      if (r === undefined) return;
+      outcome.set(w, r);
+      if (r.ok) {
+        ctx.totals.written++;
+        // Remembered only for the dirty pass, which skips the run's own writes.
+        if (ctx.inPlace && ctx.o.followChanges !== false) ctx.own.add(`${r.id}@${r.rev}`);
+      }
+    });
+  }
+  return outcome;
+}
+
+/** One `_bulk_docs` request (two with deterministic revisions: those with a fixed revision go with `new_edits: false`). */
+async function writeChunk(ctx: RunContext, chunk: readonly Write[]): Promise<WriteResult[]> {
+  const det = ctx.o.deterministicRevs === true;
+  const payload = chunk.map((w) => {
+    if (det && w.doc._attachments === undefined) w.doc = withDeterministicRev(w.doc);
+    return w.doc;
+  });
+  if (!det) return ctx.retry(() => ctx.dst.bulkDocs(payload));
+  const plain = payload.filter((d) => d._revisions === undefined);
+  const fixed = payload.filter((d) => d._revisions !== undefined);
+  const r1 = fixed.length > 0 ? await ctx.retry(() => ctx.dst.bulkDocs(fixed, { newEdits: false })) : [];
+  const r2 = plain.length > 0 ? await ctx.retry(() => ctx.dst.bulkDocs(plain)) : [];
+  const byDoc = new Map<Doc, WriteResult>();
+  fixed.forEach((d, j) => byDoc.set(d, r1[j]!));
+  plain.forEach((d, j) => byDoc.set(d, r2[j]!));
+  return payload.map((d) => byDoc.get(d)!);
+}
+
+/**
+ * Copy mode: carries documents into the target unchanged, as replication would: every leaf revision (the
+ * winner and the losing ones) with its revision history and attachment bodies, written with `new_edits: false`.
+ * A document the target has at the same revision, without conflicts, is not written again.
+ */
+export async function carry(ctx: RunContext, items: readonly Item[], storedRev: ReadonlyMap<string, string>): Promise<void> {
+  const pending: Item[] = [];
+  for (const it of items) {
+    const conflicts = it.doc._conflicts ?? [];
+    if (it.doc._deleted === true && !storedRev.has(it.doc._id)) continue; // a tombstone of a document the target does not have
+    if (storedRev.get(it.doc._id) === it.doc._rev && conflicts.length === 0) {
+      ctx.result({ status: "copied", id: it.doc._id, ...revOf(it.doc) });
+      continue;
+    }
+    pending.push(it);
+  }
+  if (pending.length === 0) return;
+  const requests = pending.flatMap((it) => [it.doc._rev, ...(it.doc._conflicts ?? [])].filter((r): r is string => r !== undefined).map((rev) => ({ id: it.doc._id, rev })));
+  const got = await ctx.retry(() => ctx.src.bulkGet(requests, { revs: true, attachments: true }));
+  const byId = new Map<string, Doc[]>();
+  for (const r of got) {
+    if (!("ok" in r)) continue;
+    const { _conflicts, ...doc } = r.ok;
+    void _conflicts;
+    const list = byId.get(doc._id) ?? [];
+    list.push(doc as Doc);
+    byId.set(doc._id, list);
+  }
+  const payload = pending.flatMap((it) => byId.get(it.doc._id) ?? []);
+  const results = ctx.dry || payload.length === 0 ? [] : await ctx.retry(() => ctx.dst.bulkDocs(payload, { newEdits: false }));
+  const refused = new Map<string, { code: string; reason: string }>();
+  results.forEach((r) => {
+    if (r.ok) ctx.totals.written++;
+    else refused.set(r.id, r.error);
+  });
+  if (ctx.dry) ctx.totals.written += payload.length;
+  for (const it of pending) {
+    const err = refused.get(it.doc._id);
+    if (err !== undefined) ctx.quarantineItem(it, err.code, `the target refused the copy: ${err.reason}`);
+    else if (!byId.has(it.doc._id)) ctx.quarantineItem(it, "NOT_FOUND", `${it.doc._id}@${it.doc._rev ?? "?"} could not be read again to copy it (changed meanwhile; the dirty pass copies the new revision)`);
+    else ctx.result({ status: "copied", id: it.doc._id, ...revOf(it.doc) });
+  }
+}
+
+/** Attachments with stubs replaced by the inline bodies of the same digest. */
+function withInlineData(atts: Record<string, unknown>, inline: ReadonlyMap<string, Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, att] of Object.entries(atts)) {
+    const a = att as Record<string, unknown>;
+    const body = typeof a["digest"] === "string" ? inline.get(a["digest"]) : undefined;
+    out[name] = body === undefined ? a : { content_type: body["content_type"], data: body["data"] };
+  }
+  return out;
+}
