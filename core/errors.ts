@@ -27,6 +27,8 @@ export const ERROR_CODES = [
   "ENTITY_INCOMPLETE",
   // runner / strategies / server
   "LEASE_HELD",
+  // a listener of a run's events threw (the run goes on)
+  "LISTENER_FAILED",
   // a command refused to write into, or drop, a database that is not divan's copy of the source
   "NOT_A_COPY",
   "MAINTENANCE",

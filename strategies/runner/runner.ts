@@ -49,7 +49,7 @@
  * Design and `_local` documents are never touched. Tombstones: in place they are left as they are; in copy
  * mode the target documents of the deleted document's entity family are deleted too.
  */
-import { DivanError, isDivanError } from "../../core/errors.js";
+import { DivanError, isDivanError, messageOf } from "../../core/errors.js";
 import type { Doc } from "../../store/port.js";
 import { classifyBatch } from "./classify.js";
 import { defaultMigrationId, emptyTotals, recordKey, RunContext } from "./context.js";
@@ -90,6 +90,19 @@ export class Migration extends TypedEmitter<MigrationEvents> {
     super();
     this.ctx = new RunContext(options, this);
     this.id = options.id ?? defaultMigrationId(this.ctx.to, this.ctx.src, !this.ctx.inPlace);
+  }
+
+  /**
+   * A `progress` or `document` listener that throws does not stop the run: its error goes to the `error` listeners
+   * (`LISTENER_FAILED`, `attempt` 0, the thrown value as `cause`). Without one, or when an `error` listener itself
+   * throws, it is thrown again on a microtask (the host's uncaught-error handling), never dropped.
+   */
+  protected override listenerFailed(error: unknown, event: keyof MigrationEvents): void {
+    if (event === "error" || !this.has("error")) return super.listenerFailed(error, event);
+    const failure = new DivanError("LISTENER_FAILED", `a "${event}" listener of migration ${this.id} threw: ${messageOf(error)}; the run goes on, fix the listener`, {
+      cause: error,
+    });
+    this.emit("error", { error: failure, willRetry: false, attempt: 0 });
   }
 
   /** Runs the migration to the end (or until `signal` aborts). Rejects only when the store fails for good, the lease is held or the target is not a copy. */

@@ -205,7 +205,10 @@ export interface ProgressEvent {
 export interface MigrationEvents {
   progress: ProgressEvent;
   document: DocumentResult;
-  /** A store call failed and is retried (`willRetry`), or failed for good. */
+  /**
+   * A store call failed and is retried (`willRetry`), or failed for good; or a `progress` or `document` listener threw
+   * (`LISTENER_FAILED`, `attempt` 0, what it threw as `cause`), and the run went on.
+   */
   error: { readonly error: DivanError; readonly willRetry: boolean; readonly attempt: number };
 }
 

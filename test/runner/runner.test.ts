@@ -188,6 +188,54 @@ describe("eager runner, in place", () => {
   });
 });
 
+describe("listeners of a run", () => {
+  it("a document listener that throws does not stop the run: its error reaches the error listeners as LISTENER_FAILED", async () => {
+    const s = store();
+    await seed(s, 5);
+    const m = createMigration({ source: s, plan: { graph, to: V3 } });
+    const bug = new Error("listener bug");
+    let calls = 0;
+    m.on("document", () => {
+      calls++;
+      throw bug;
+    });
+    const errors: { code: string; cause: unknown; attempt: number; willRetry: boolean }[] = [];
+    m.on("error", (e) => errors.push({ code: e.error.code, cause: e.error.cause, attempt: e.attempt, willRetry: e.willRetry }));
+    const report = await m.run();
+    expect(report.completed).toBe(true);
+    expect(report.totals.migrated).toBe(5);
+    expect(calls).toBe(5);
+    expect(errors).toHaveLength(5);
+    expect(errors.every((e) => e.code === "LISTENER_FAILED" && e.cause === bug && e.attempt === 0 && !e.willRetry)).toBe(true);
+  });
+
+  it("an error listener that throws is not fed back to itself: its error is thrown again where the host sees it", async () => {
+    const s = store();
+    await seed(s, 1);
+    const m = createMigration({ source: s, plan: { graph, to: V3 } });
+    const bug = new Error("progress listener bug");
+    const errorBug = new Error("error listener bug");
+    m.on("progress", () => {
+      throw bug;
+    });
+    m.on("error", () => {
+      throw errorBug;
+    });
+    const uncaught: unknown[] = [];
+    const onUncaught = (e: unknown): void => void uncaught.push(e);
+    process.on("uncaughtException", onUncaught);
+    try {
+      const report = await m.run();
+      await new Promise((r) => setTimeout(r, 0));
+      expect(report.completed).toBe(true);
+      expect(uncaught.length).toBeGreaterThan(0);
+      expect(uncaught.every((e) => e === errorBug)).toBe(true);
+    } finally {
+      process.off("uncaughtException", onUncaught);
+    }
+  });
+});
+
 describe("eager runner, copy into another database", () => {
   it("writes the migrated documents into the target, copies unknown types and leaves the source unchanged", async () => {
     const src = store();
