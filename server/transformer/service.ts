@@ -14,18 +14,15 @@
  * releases the lease) or dies (its lease expires after `ttlMs`). A service that finds its lease taken stops
  * transforming and waits again.
  */
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { multiVersionIds, singleVersionIds } from "../../adapters/ids.js";
-import { DivanError, isDivanError, messageOf } from "../../core/errors.js";
-import { acquireLease, readLease, releaseLease } from "../../strategies/runner/local.js";
-import { defaultStateDb } from "../commands/migrate.js";
 import { redact } from "../../core/redact.js";
 import { openStore } from "../../store/open.js";
 import type { DocumentStore } from "../../store/port.js";
 import { createTransformer, type Transformer, type TransformerStatus } from "../../strategies/transformer/transformer.js";
 import { loadStepDefinitions } from "../config.js";
 import type { TransformConfig } from "./config.js";
+import { startLeaseLoop, type LeaseLoop } from "./lease.js";
+import { startStatusListener } from "./status-listener.js";
 
 /** Options of {@link startTransformerService}. */
 export interface TransformerServiceOptions {
@@ -113,50 +110,22 @@ export async function startTransformerService(options: TransformerServiceOptions
   });
   // The lease, then the transformer: at once when the lease is free, else when it is released or expires.
   const leaseOptions = options.lease === false ? undefined : (options.lease ?? {});
-  const ttl = leaseOptions?.ttlMs ?? 30_000;
-  const retryMs = leaseOptions?.retryMs ?? Math.max(10, Math.floor(ttl / 3));
-  const owner = leaseOptions?.owner ?? `transformer-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  let state: DocumentStore | undefined;
-  let ownState = false;
-  const key = `transform:${[...new Set((await Promise.all(sides.map(async (s) => (await s.store.info()).name))))].sort().join(",")}`;
-  if (leaseOptions !== undefined) {
-    state = leaseOptions.store;
-    if (state === undefined) {
-      state = await openStore(defaultStateDb(urls[0]!));
-      ownState = true;
-    }
-  }
-  let held = false;
-  let closed = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let tick: Promise<void> = Promise.resolve();
-  let becameLeader: () => void = () => {};
-  const leader = new Promise<void>((resolve) => (becameLeader = resolve));
-  const step = async (): Promise<void> => {
-    if (closed || state === undefined) return;
-    try {
-      await acquireLease(state, key, owner, ttl, Date.now());
-      if (!held) {
-        held = true;
-        await transformer.start();
-        becameLeader();
-      }
-    } catch (e) {
-      if (!isDivanError(e, "LEASE_HELD") && !isDivanError(e, "STORE_UNAVAILABLE")) options.log?.(`transformer lease on ${key}: ${messageOf(e)}`);
-      if (held) {
-        held = false;
-        options.log?.(`transformer lease on ${key} lost: stopping until it is free`);
-        await transformer.stop();
-      }
-    }
-    if (!closed) timer = setTimeout(() => (tick = step()), held ? Math.max(10, Math.floor(ttl / 3)) : retryMs);
-  };
-  if (state === undefined) {
-    held = true;
+  let lease: LeaseLoop | undefined;
+  if (leaseOptions === undefined) {
     await transformer.start();
-    becameLeader();
   } else {
-    await step();
+    const ttlMs = leaseOptions.ttlMs ?? 30_000;
+    lease = await startLeaseLoop({
+      key: `transform:${[...new Set(await Promise.all(sides.map(async (s) => (await s.store.info()).name)))].sort().join(",")}`,
+      store: leaseOptions.store,
+      firstUrl: urls[0]!,
+      owner: leaseOptions.owner ?? `transformer-${process.pid}-${Math.random().toString(36).slice(2)}`,
+      ttlMs,
+      retryMs: leaseOptions.retryMs ?? Math.max(10, Math.floor(ttlMs / 3)),
+      start: () => transformer.start(),
+      stop: () => transformer.stop(),
+      log: options.log,
+    });
   }
 
   const status = async (): Promise<ServiceStatus> => {
@@ -172,56 +141,23 @@ export async function startTransformerService(options: TransformerServiceOptions
         quarantined: s.quarantine.filter((q) => q.side === side.name).length,
       };
     });
-    const current = state === undefined ? undefined : await readLease(state, key);
-    return { ...s, databases, lease: state === undefined ? null : { held, owner: current !== undefined && current.expiresAt > Date.now() ? current.owner : null } };
+    return { ...s, databases, lease: lease === undefined ? null : { held: lease.held(), owner: await lease.owner() } };
   };
+  const listener = options.statusPort === false ? undefined : await startStatusListener(options.statusPort ?? 0, status);
 
-  let server: http.Server | undefined;
-  let statusUrl: string | undefined;
-  if (options.statusPort !== false) {
-    server = http.createServer((req, res) => {
-      if (req.method === "GET" && (req.url === "/_divan/status" || req.url?.startsWith("/_divan/status?"))) {
-        status().then(
-          (body) => {
-            res.writeHead(200, { "content-type": "application/json" });
-            res.end(JSON.stringify(body));
-          },
-          (e: unknown) => {
-            res.writeHead(500, { "content-type": "application/json" });
-            res.end(JSON.stringify({ error: "internal", reason: redact(messageOf(e)) }));
-          },
-        );
-        return;
-      }
-      res.writeHead(404, { "content-type": "application/json" });
-      res.end(JSON.stringify({ error: "not_found", reason: "GET /_divan/status" }));
-    });
-    const srv = server;
-    await new Promise<void>((resolve, reject) => {
-      srv.once("error", (e) => reject(new DivanError("STORE_UNAVAILABLE", `transformer status listener: ${messageOf(e)}`, { cause: e })));
-      srv.listen(typeof options.statusPort === "number" ? options.statusPort : 0, "127.0.0.1", () => resolve());
-    });
-    statusUrl = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/_divan/status`;
-  }
-
+  let closed = false;
   return {
     transformer,
-    statusUrl,
+    statusUrl: listener?.url,
     status,
-    leading: () => leader,
+    leading: () => lease?.leading ?? Promise.resolve(),
     async close() {
       if (closed) return;
       closed = true;
-      if (timer !== undefined) clearTimeout(timer);
-      await tick;
+      await lease?.stop();
       await transformer.stop();
-      if (state !== undefined && held) await releaseLease(state, key, owner).catch(() => undefined);
-      if (ownState) await state?.close();
-      if (server !== undefined) {
-        const srv = server;
-        srv.closeAllConnections();
-        await new Promise<void>((resolve) => srv.close(() => resolve()));
-      }
+      await lease?.release();
+      await listener?.close();
       await Promise.all([...stores.values()].map((s) => s.close()));
     },
   };

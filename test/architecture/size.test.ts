@@ -25,7 +25,6 @@ const NOT_YET_SPLIT = new Map([
   ["strategies/per-version-documents/index.ts", "the strategy factory, once strategies take the app as a parameter"],
   ["examples/todo-app/world.ts", "the comparison world, once strategies take the app as a parameter"],
   ["strategies/transactional/index.ts", "the device side (refused writes kept, deletions mirrored) apart from the copy-and-switch"],
-  ["server/transformer/service.ts", "the lease and the status listener apart from the feeds it starts"],
 ]);
 
 function sourceFiles(): string[] {
