@@ -380,8 +380,10 @@ async function followChanges(store: DocumentStore): Promise<ChangeFollower> {
  * The follow loop of `divan migrate --follow`: after every change, one pass (`pass`), a line for each pass that
  * wrote or quarantined something, until stopped. Returns the exit code of the last pass (see {@link exitCodeOf}).
  */
-async function follow(follower: ChangeFollower, pass: () => Promise<{ written: number; report: MigrationReport }>): Promise<0 | 1> {
+async function follow(follower: ChangeFollower, first: MigrationReport, pass: () => Promise<{ written: number; report: MigrationReport }>): Promise<0 | 1> {
   let code: 0 | 1 = 0;
+  // Each quarantined revision is printed once (by the first run or the pass that quarantined it), until it changes.
+  const printed = new Set(first.outstanding.map((q) => `${q.id}@${q.rev ?? ""}`));
   follower.stopOnSignals();
   process.stdout.write("following _changes: migrating old-version documents as they arrive (Ctrl-C or SIGTERM stops)\n");
   for (;;) {
@@ -389,10 +391,11 @@ async function follow(follower: ChangeFollower, pass: () => Promise<{ written: n
     if (follower.stopped) break;
     const { written, report } = await pass();
     code = exitCodeOf(report);
-    if (written > 0 || report.quarantined.length > 0) {
-      const t = report.totals;
-      process.stdout.write(`follow: migrated ${t.migrated}, written ${written}, quarantined ${t.quarantined}\n`);
-      for (const q of report.quarantined.slice(0, PRINTED_RECORDS)) process.stdout.write(redact(`quarantined ${formatRecord(q)}\n`));
+    const fresh = report.quarantined.filter((q) => !printed.has(`${q.id}@${q.rev ?? ""}`));
+    for (const q of fresh) printed.add(`${q.id}@${q.rev ?? ""}`);
+    if (written > 0 || fresh.length > 0) {
+      process.stdout.write(`follow: migrated ${report.totals.migrated}, written ${written}, quarantined ${fresh.length}\n`);
+      for (const q of fresh.slice(0, PRINTED_RECORDS)) process.stdout.write(redact(`quarantined ${formatRecord(q)}\n`));
     }
   }
   process.stdout.write("follow: stopped\n");
@@ -434,8 +437,9 @@ export function register(program: Command): void {
         stores.push(target);
         const state = dry ? undefined : await openStateDb(config, opts.target ?? db);
         stores.push(state);
-        const migration = (restart: boolean): Migration =>
+        const migration = (restart: boolean, retryQuarantined = true): Migration =>
           createMigration({
+            retryQuarantined,
             source,
             ...(target === undefined ? {} : { target }),
             plan: { graph, to },
@@ -478,9 +482,9 @@ export function register(program: Command): void {
           process.stdout.write(formatReport(report, verified));
           process.exitCode = exitCodeOf(report, verified);
           if (follower !== undefined) {
-            process.exitCode = await follow(follower, async () => {
+            process.exitCode = await follow(follower, report, async () => {
               const amended = await amendLateWrites(source, { graph, to, shapes: graph.shapes(), typeField: config.typeField, versionField: config.versionField });
-              const pass = await migration(false).run();
+              const pass = await migration(false, false).run();
               return { written: pass.totals.written + amended, report: pass };
             });
           }

@@ -18,7 +18,8 @@
  * 4. **Dirty re-migration**: remembers the source `update_seq` at the very first start; after the scan,
  *    follows `_changes` since then and migrates every changed document again until a page comes back
  *    empty (caught up). In place, the runner's own writes (id@rev) are ignored.
- * 5. **Retry and prune the quarantine**: documents quarantined by earlier runs of the job are tried again;
+ * 5. **Retry and prune the quarantine**: documents quarantined by earlier runs of the job are tried again (unless
+ *    `retryQuarantined: false`);
  *    a record whose revision is no longer a leaf of its document (it changed since) is dropped.
  *
  * ## Per-document outcomes (never a throw for one bad document)
@@ -38,13 +39,13 @@
  *   dirty pass migrates it again (the concurrent write is in `_changes`).
  *
  * ## Conflicted documents
- * Losing (non-deleted) revisions are read before anything is translated; each is a result of its own. In place,
- * an entity with a conflicted document is translated only when every losing revision can follow on its own
- * branch (it translates into exactly one document with its own id, valid, nothing lost: written as the child of
- * that revision); otherwise the whole entity, winner and losing revisions, is left as it is and quarantined
- * (`CONFLICT`), so translating the winner never rewrites a document a losing revision's entity shares. A copy
- * never translates a conflicted document (one translation per document would drop a leaf): it carries it with
- * every leaf and quarantines it.
+ * Losing (non-deleted) revisions are read before anything is translated; each is a result of its own. In place, every
+ * leaf is migrated on its own branch (`leaves.ts`): the winner's entity as usual, each losing revision's own document
+ * as that revision's child, the other documents its translation writes as content-derived root revisions (so they
+ * conflict as the leaves did). When a losing revision cannot follow, the whole entity, winner and losing revisions,
+ * is left as it is and quarantined (`CONFLICT`), so translating the winner never rewrites a document a losing
+ * revision's entity shares. A copy never translates a conflicted document (one translation per document would drop
+ * a leaf): it carries it with every leaf and quarantines it.
  *
  * Design and `_local` documents are never touched. Tombstones: in place they are left as they are; in copy
  * mode the target documents of the deleted document's entity family are deleted too.
@@ -54,7 +55,7 @@ import type { Doc } from "../../store/port.js";
 import { classifyBatch } from "./classify.js";
 import { defaultMigrationId, emptyTotals, recordKey, RunContext } from "./context.js";
 import { TypedEmitter } from "./events.js";
-import { conflictedEntity, losersOf, losingRevisions } from "./leaves.js";
+import { conflictedEntity, losersOf, losingRevisions, planLosers } from "./leaves.js";
 import { acquireLease, claimCopyTarget, QuarantineLog, readCheckpoint, recordJob, releaseLease, writeCheckpoint } from "./local.js";
 import { ancestorBases, planJobs, rebase, translate } from "./plan.js";
 import { flushQuarantine, pruneQuarantine, reportEntities } from "./report.js";
@@ -199,7 +200,7 @@ export class Migration extends TypedEmitter<MigrationEvents> {
       ({ since, aborted } = dirty);
       dirtyRounds = dirty.rounds;
     }
-    if (!aborted && !dry) {
+    if (!aborted && !dry && ctx.o.retryQuarantined !== false) {
       check();
       await this.retryQuarantined();
     }
@@ -339,7 +340,8 @@ export class Migration extends TypedEmitter<MigrationEvents> {
     // Losing revisions, read before anything is translated: an entity one of them cannot follow is left as it is.
     const losers = await losersOf(ctx, batch.conflicted);
     for (const leaves of losers.values()) ctx.totals.conflicts += leaves.length;
-    const jobs = planned.filter((job) => conflictedEntity(ctx, job, losers, batch.copies));
+    const leafPlans = await planLosers(ctx, losers);
+    const jobs = planned.filter((job) => conflictedEntity(ctx, job, losers, leafPlans, batch.copies));
     if (!copy) await ancestorBases(ctx, jobs);
     for (const job of jobs) translate(ctx, job, batch.copies);
 
@@ -353,7 +355,7 @@ export class Migration extends TypedEmitter<MigrationEvents> {
 
     await reportEntities(ctx, writes.entities, outcome, batch.copies);
     if (copy) await carry(ctx, batch.copies, stored.storedRev);
-    await losingRevisions(ctx, losers, new Set(batch.copies));
+    await losingRevisions(ctx, losers, leafPlans, new Set(batch.copies));
     ctx.progress(seen);
   }
 }

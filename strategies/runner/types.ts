@@ -101,6 +101,12 @@ export interface MigrationOptions {
   readonly followChanges?: boolean;
   /** Ignore a stored checkpoint and scan everything again (quarantine records stay, and are checked again). */
   readonly restart?: boolean;
+  /**
+   * Try the documents quarantined by earlier runs of the job again (default true: a fixed step or schema may let them
+   * through). `false` for a run whose steps and schemas are those of the run before (the passes of
+   * `divan migrate --follow`): a quarantined document that changes comes back through `_changes` anyway.
+   */
+  readonly retryQuarantined?: boolean;
   /** Document ids layout (default `<type>:<entityId>`). */
   readonly ids?: IdScheme;
   /** Field holding the document type (default `"schema"`). */

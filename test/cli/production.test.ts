@@ -132,6 +132,34 @@ describe("divan migrate --follow (amended)", () => {
     }
   }, 60_000);
 
+  it("prints a quarantined document once, not on every pass, until it changes", async () => {
+    const DB = database("cli-follow-quarantine");
+    const url = withCredentials(server.url, DB);
+    const bad = { ...todoV1(9), version: "one" };
+    await seed(server.url, DB, [todoV1(1), bad]);
+    const running = start(["migrate", "--db", url, "--to", "todo-item@3", "--follow"]);
+    const printed = (out: string): number => out.split("\n").filter((l) => l.startsWith("quarantined todo-item:t09")).length;
+    try {
+      await running.waitFor(/following _changes/);
+      for (const n of [7, 8]) {
+        expect((await couchFetch(`${server.url}/${DB}/todo-item:t0${n}`, { method: "PUT", body: JSON.stringify(todoV1(n)) })).status).toBe(201);
+        await until(async () => (await getJson(`${server.url}/${DB}/todo-item-status:t0${n}`)).status === 200);
+      }
+      // Edited and still malformed: a new revision, quarantined and printed once more.
+      const current = (await getJson(`${server.url}/${DB}/todo-item:t09`)).body as Record<string, unknown>;
+      expect((await couchFetch(`${server.url}/${DB}/todo-item:t09`, { method: "PUT", body: JSON.stringify({ ...current, title: "still bad" }) })).status).toBe(201);
+      await running.waitFor(/^quarantined todo-item:t09 \(rev 2-/m);
+      expect((await couchFetch(`${server.url}/${DB}/todo-item:t05`, { method: "PUT", body: JSON.stringify(todoV1(5)) })).status).toBe(201);
+      await until(async () => (await getJson(`${server.url}/${DB}/todo-item-status:t05`)).status === 200);
+      const { code, stdout } = await running.stop();
+      expect(code).toBe(1); // still quarantined
+      expect(printed(stdout)).toBe(2); // by the first run, and once after the edit
+      expect(stdout).toMatch(/^follow: migrated 0, written 0, quarantined 1$/m);
+    } finally {
+      running.kill();
+    }
+  }, 60_000);
+
   it("refuses --follow with --target or --dry-run: it migrates in place as documents arrive (exit 2, CONFIG_INVALID)", async () => {
     const DB = database("cli-follow-refused");
     await seed(server.url, DB, [todoV1(1)]);
