@@ -9,21 +9,7 @@
  * translation problem (`STEP_FAILED`, `ENTITY_INCOMPLETE`, `NO_PATH`) → `BAD_REQUEST`.
  */
 import { DivanError } from "../../core/errors.js";
-import type {
-  AllDocsOptions,
-  AllDocsPage,
-  BulkDocsOptions,
-  BulkGetRequest,
-  BulkGetResult,
-  ChangesOptions,
-  ChangesPage,
-  Doc,
-  DocumentStore,
-  FindRequest,
-  FindResult,
-  GetOptions,
-  WriteResult,
-} from "../../store/port.js";
+import type { BulkGetResult, DocumentStore, WriteResult } from "../../store/port.js";
 import type { LiveAdapter, LiveWriteResult } from "./adapter.js";
 
 function toWriteResult(r: LiveWriteResult): WriteResult {
@@ -40,8 +26,8 @@ export function liveStore(adapter: LiveAdapter): DocumentStore {
     name: store.name,
     capabilities: store.capabilities,
     info: () => store.info(),
-    get: (id: string, options: GetOptions = {}) => adapter.get(id, options.rev === undefined ? {} : { rev: options.rev }),
-    async bulkGet(requests: BulkGetRequest[]): Promise<BulkGetResult[]> {
+    get: (id, options = {}) => adapter.get(id, options.rev === undefined ? {} : { rev: options.rev }),
+    async bulkGet(requests) {
       const out: BulkGetResult[] = [];
       for (const r of requests) {
         try {
@@ -54,27 +40,27 @@ export function liveStore(adapter: LiveAdapter): DocumentStore {
       }
       return out;
     },
-    async allDocs(options: AllDocsOptions = {}): Promise<AllDocsPage> {
+    async allDocs(options = {}) {
       const page = await adapter.allDocs(options);
       return { totalRows: page.totalRows, rows: page.rows.map(({ problem: _p, ...row }) => row) };
     },
-    async bulkDocs(docs: Doc[], options: BulkDocsOptions = {}): Promise<WriteResult[]> {
+    async bulkDocs(docs, options = {}) {
       if (options.newEdits === false) return store.bulkDocs(docs, options);
       return (await adapter.bulkDocs(docs)).map(toWriteResult);
     },
-    async put(doc: Doc) {
+    async put(doc) {
       const [r] = (await adapter.bulkDocs([doc])).map(toWriteResult);
       if (r === undefined || !r.ok) {
         throw new DivanError(r?.error.code ?? "INTERNAL", r?.error.reason ?? `no write result for ${doc._id}`, { details: { id: doc._id } });
       }
       return { id: r.id, rev: r.rev };
     },
-    async remove(id: string, rev: string) {
+    async remove(id, rev) {
       const [r] = (await adapter.bulkDocs([{ _id: id, _rev: rev, _deleted: true }])).map(toWriteResult);
       if (r === undefined || !r.ok) throw new DivanError(r?.error.code ?? "INTERNAL", r?.error.reason ?? `no write result for ${id}`, { details: { id } });
       return { id: r.id, rev: r.rev };
     },
-    async changes(options: ChangesOptions = {}): Promise<ChangesPage> {
+    async changes(options = {}) {
       const page = await adapter.changes(options);
       return { results: page.results.filter((c) => c.problem === undefined), lastSeq: page.lastSeq };
     },
@@ -82,7 +68,7 @@ export function liveStore(adapter: LiveAdapter): DocumentStore {
     getLocal: (id) => store.getLocal(id),
     putLocal: (doc) => store.putLocal(doc),
     removeLocal: (id) => store.removeLocal(id),
-    async find(request: FindRequest): Promise<FindResult> {
+    async find(request) {
       const r = await adapter.find(request);
       return { docs: r.docs, warning: r.warning };
     },
