@@ -32,6 +32,7 @@
 import type { Doc, DocumentStore } from "../../store/port.js";
 import { withDeterministicRev } from "../runner/canonical.js";
 import { compareRevs, ending, isDeletion, isPristine, PROVENANCE_FIELD, provenanceOf } from "./provenance.js";
+import type { Transformer } from "./transformer.js";
 
 /** A side's name (the provenance `from`) and the store holding its documents. */
 export interface StaleScanSide {
@@ -148,6 +149,17 @@ export async function dropStaleTranslations(sides: readonly StaleScanSide[]): Pr
     }
   }
   return dropped;
+}
+
+/**
+ * What a transformer runs where its replica settles (after a sync on a device; on start and periodically in
+ * `divan serve --transform`): {@link dropStaleTranslations} over its sides, then the entities of the documents it
+ * ended a leaf of translated again. Resolves with those documents' ids.
+ */
+export async function endStaleTranslations(transformer: Transformer): Promise<string[]> {
+  const ended = await dropStaleTranslations(transformer.sides.map((side) => ({ name: side.name, store: side.store })));
+  if (ended.length > 0) await transformer.translateIds(ended);
+  return ended;
 }
 
 /** Tombstones for the live leaves of documents that also have a concurrent deletion leaf (see the module comment). */
