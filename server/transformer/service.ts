@@ -13,6 +13,12 @@
  * none). A second service waits and tries again every `retryMs`; it takes over when the first stops (which
  * releases the lease) or dies (its lease expires after `ttlMs`). A service that finds its lease taken stops
  * transforming and waits again.
+ *
+ * While it transforms, the service also ends stale translations as the per-version strategies do when they
+ * settle (`endStaleTranslations`: two translations of one document that met, e.g. one a device wrote while it
+ * upgraded offline and the service's, or a device's translation of an older revision): once when it starts
+ * transforming, then every `staleScanMs` of the config (default 60 s; each scan reads every document with its
+ * conflicts, so it is periodic, not per change). `GET /_divan/status` reports the scans under `stale`.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -23,6 +29,7 @@ import { defaultStateDb } from "../commands/migrate.js";
 import { redact } from "../../core/redact.js";
 import { openStore } from "../../store/open.js";
 import type { DocumentStore } from "../../store/port.js";
+import { endStaleTranslations } from "../../strategies/transformer/stale.js";
 import { createTransformer, type Transformer, type TransformerStatus } from "../../strategies/transformer/transformer.js";
 import { loadStepDefinitions } from "../config.js";
 import type { TransformConfig } from "./config.js";
@@ -72,6 +79,8 @@ export interface ServiceStatus extends TransformerStatus {
   readonly databases: readonly { side: string; database: string; pending: number; lagMs: number; lastError: string | null; quarantined: number }[];
   /** The lease: whether this service holds it (and transforms), and who holds it now. */
   readonly lease: { readonly held: boolean; readonly owner: string | null } | null;
+  /** The scans that end stale translations: how many ran, documents they ended a leaf of, the last one's time and error. */
+  readonly stale: { readonly scans: number; readonly ended: number; readonly lastScanAt: number | null; readonly lastError: string | null };
 }
 
 /** Starts the service: opens (and creates) every configured database and starts the transformer live. */
@@ -111,6 +120,35 @@ export async function startTransformerService(options: TransformerServiceOptions
       if (e.type === "quarantine") options.log?.(`quarantined ${e.record.id}@${e.record.rev ?? "?"} in ${e.record.side}: ${e.record.reason}`);
     },
   });
+  // Stale translations are ended on start and every `staleScanMs` while this service transforms (one scan at a time).
+  const staleEvery = config.staleScanMs ?? 60_000;
+  const stale = { scans: 0, ended: 0, lastScanAt: null as number | null, lastError: null as string | null };
+  let staleTimer: ReturnType<typeof setTimeout> | undefined;
+  let scanning: Promise<void> = Promise.resolve();
+  const scanStale = async (): Promise<void> => {
+    staleTimer = undefined;
+    if (closed || !held) return;
+    try {
+      await transformer.idle();
+      const ended = await endStaleTranslations(transformer);
+      stale.scans += 1;
+      stale.ended += ended.length;
+      stale.lastScanAt = Date.now();
+      stale.lastError = null;
+      if (ended.length > 0) options.log?.(`ended stale translations of ${ended.length} document(s): ${ended.slice(0, 5).join(", ")}${ended.length > 5 ? ", …" : ""}`);
+    } catch (e) {
+      stale.lastError = redact(messageOf(e));
+      options.log?.(`stale translation scan: ${stale.lastError}`);
+    }
+    if (!closed && held && staleEvery > 0) staleTimer = setTimeout(() => (scanning = scanning.then(scanStale)), staleEvery);
+  };
+  const startScans = (): void => {
+    scanning = scanning.then(scanStale);
+  };
+  const stopScans = (): void => {
+    if (staleTimer !== undefined) clearTimeout(staleTimer);
+    staleTimer = undefined;
+  };
   // The lease, then the transformer: at once when the lease is free, else when it is released or expires.
   const leaseOptions = options.lease === false ? undefined : (options.lease ?? {});
   const ttl = leaseOptions?.ttlMs ?? 30_000;
@@ -140,12 +178,15 @@ export async function startTransformerService(options: TransformerServiceOptions
         held = true;
         await transformer.start();
         becameLeader();
+        startScans();
       }
     } catch (e) {
       if (!isDivanError(e, "LEASE_HELD") && !isDivanError(e, "STORE_UNAVAILABLE")) options.log?.(`transformer lease on ${key}: ${messageOf(e)}`);
       if (held) {
         held = false;
         options.log?.(`transformer lease on ${key} lost: stopping until it is free`);
+        stopScans();
+        await scanning;
         await transformer.stop();
       }
     }
@@ -155,6 +196,7 @@ export async function startTransformerService(options: TransformerServiceOptions
     held = true;
     await transformer.start();
     becameLeader();
+    startScans();
   } else {
     await step();
   }
@@ -173,7 +215,7 @@ export async function startTransformerService(options: TransformerServiceOptions
       };
     });
     const current = state === undefined ? undefined : await readLease(state, key);
-    return { ...s, databases, lease: state === undefined ? null : { held, owner: current !== undefined && current.expiresAt > Date.now() ? current.owner : null } };
+    return { ...s, databases, lease: state === undefined ? null : { held, owner: current !== undefined && current.expiresAt > Date.now() ? current.owner : null }, stale: { ...stale } };
   };
 
   let server: http.Server | undefined;
@@ -214,6 +256,8 @@ export async function startTransformerService(options: TransformerServiceOptions
       closed = true;
       if (timer !== undefined) clearTimeout(timer);
       await tick;
+      stopScans();
+      await scanning;
       await transformer.stop();
       if (state !== undefined && held) await releaseLease(state, key, owner).catch(() => undefined);
       if (ownState) await state?.close();
