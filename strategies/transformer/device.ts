@@ -32,7 +32,7 @@ import { createTransformer, type Transformer, type TransformerSide } from "./tra
 
 /** One app version's documents on the device. */
 export interface DeviceVersion {
-  /** The app version (the transformer side's name, e.g. `"3.0.0"`). */
+  /** The app version (the transformer side's name, the provenance `from` of its translations). */
   readonly version: string;
   /** The device's database that holds them (a PouchDB or a divan store). */
   readonly db: PouchDB.Database | DocumentStore;
