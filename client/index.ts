@@ -6,6 +6,10 @@
  *   write documents at the app's versions whatever version is stored (live adapters, lazy migration).
  * - {@link createLiveAdapter} / {@link liveStore}: the same over any divan `DocumentStore`.
  * - {@link migrateLocal}: eager migrate-on-open with progress, a `_local` checkpoint and one migrator across tabs.
+ * - {@link migrateAfterSync}: what such a device runs after each sync (`client-side` strategy): old apps' edits that
+ *   conflict with the migration merged three ways (a real clash reported), concurrent deletions honoured, then `migrateLocal`.
+ * - {@link startDeviceTransformer}: the transformer a new-app device runs on its own databases (client-side
+ *   transformers), eager or lazy, with deterministic revisions; its `store` is what the app reads and writes.
  * - {@link syncChannel} / {@link compactChannel}: replication through an app version's channel (multi-version storage).
  *
  * @packageDocumentation
@@ -25,7 +29,15 @@ export {
 } from "../strategies/live/adapter.js";
 export { liveStore } from "../strategies/live/store.js";
 export { migrateLocal, type MigrateLocalOptions, type MigrateLocalResult } from "./migrate.js";
+export { migrateAfterSync, type MigrateAfterSyncOptions, type MigrateAfterSyncResult } from "./after-sync.js";
 export { lockKind, withLock, type LockKind, type LockOptions } from "./lock.js";
+export {
+  startDeviceTransformer,
+  type DeviceTransformer,
+  type DeviceTransformerOptions,
+  type DeviceVersion,
+} from "../strategies/transformer/device.js";
+export type { Transformer, TransformerStatus } from "../strategies/transformer/transformer.js";
 export { compactChannel, readRetirement, syncChannel, type ChannelSyncOptions, type ChannelSyncResult, type CompactOptions, type CompactResult, type LocalDatabase } from "./channel.js";
 export { createRegistry, type Registry, type SchemaFile } from "../schemas/registry.js";
 export { parseManifest, resolveManifest, type Manifest } from "../schemas/manifest.js";

@@ -15,7 +15,9 @@
  * `db` is a database name on the server (the embedded one, or `COUCHDB_URL`) or a full URL. `steps` is
  * resolved from the config file's directory and loaded as `divan migrate --steps` loads it
  * (`loadStepDefinitions` of `server/config.ts`, TypeScript included). `ids: "multi-version"` keeps every side in
- * one database (`<type>:<id>:v:<n>`).
+ * one database (`<type>:<id>:v:<n>`). `staleScanMs` (default 60000; 0: on start only) is how often the service
+ * ends stale translations (two translations of one document that met, e.g. a device's made offline and the
+ * service's), as the per-version strategies do when they settle.
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
@@ -36,6 +38,8 @@ export interface TransformConfig {
   readonly sides: readonly TransformSideConfig[];
   /** Checkpoint id (default `divan-transformer`). */
   readonly checkpointId?: string;
+  /** How often stale translations are ended, in ms (default 60000; 0: on start only). */
+  readonly staleScanMs?: number;
 }
 
 const bad = (file: string, why: string): DivanError => new DivanError("CONFIG_INVALID", `${file}: ${why}`, { details: { file } });
@@ -63,10 +67,13 @@ export async function loadTransformConfig(file: string): Promise<TransformConfig
     for (const [t, v] of Object.entries(shape)) if (!Number.isInteger(v)) throw bad(file, `sides[${i}].shape.${t} must be an integer major version`);
     return { name: r["name"], db: r["db"], shape: shape as Record<string, number> };
   });
+  const staleScanMs = o["staleScanMs"];
+  if (staleScanMs !== undefined && (!Number.isInteger(staleScanMs) || (staleScanMs as number) < 0)) throw bad(file, `"staleScanMs" must be a whole number of milliseconds (0: on start only)`);
   return {
     steps: path.resolve(path.dirname(file), o["steps"]),
     ids,
     sides,
     ...(typeof o["checkpointId"] === "string" ? { checkpointId: o["checkpointId"] } : {}),
+    ...(staleScanMs === undefined ? {} : { staleScanMs: staleScanMs as number }),
   };
 }

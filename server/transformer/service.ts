@@ -13,6 +13,12 @@
  * none). A second service waits and tries again every `retryMs`; it takes over when the first stops (which
  * releases the lease) or dies (its lease expires after `ttlMs`). A service that finds its lease taken stops
  * transforming and waits again.
+ *
+ * While it transforms, the service also ends stale translations as the per-version strategies do when they
+ * settle (`endStaleTranslations`: two translations of one document that met, e.g. one a device wrote while it
+ * upgraded offline and the service's, or a device's translation of an older revision): once when it starts
+ * transforming, then every `staleScanMs` of the config (default 60 s; each scan reads every document with its
+ * conflicts, so it is periodic, not per change). `GET /_divan/status` reports the scans under `stale`.
  */
 import { multiVersionIds, singleVersionIds } from "../../adapters/ids.js";
 import { redact } from "../../core/redact.js";
@@ -22,6 +28,7 @@ import { createTransformer, type Transformer, type TransformerStatus } from "../
 import { loadStepDefinitions } from "../config.js";
 import type { TransformConfig } from "./config.js";
 import { startLeaseLoop, type LeaseLoop } from "./lease.js";
+import { staleScans, type StaleScanStatus } from "./stale-scans.js";
 import { startStatusListener } from "./status-listener.js";
 
 /** Options of {@link startTransformerService}. */
@@ -69,6 +76,8 @@ export interface ServiceStatus extends TransformerStatus {
   readonly databases: readonly { side: string; database: string; pending: number; lagMs: number; lastError: string | null; quarantined: number }[];
   /** The lease: whether this service holds it (and transforms), and who holds it now. */
   readonly lease: { readonly held: boolean; readonly owner: string | null } | null;
+  /** The scans that end stale translations: how many ran, documents they ended a leaf of, the last one's time and error. */
+  readonly stale: StaleScanStatus;
 }
 
 /** Starts the service: opens (and creates) every configured database and starts the transformer live. */
@@ -108,11 +117,21 @@ export async function startTransformerService(options: TransformerServiceOptions
       if (e.type === "quarantine") options.log?.(`quarantined ${e.record.id}@${e.record.rev ?? "?"} in ${e.record.side}: ${e.record.reason}`);
     },
   });
+  // Stale translations are ended on start and every `staleScanMs` while this service transforms.
+  const stale = staleScans(transformer, config.staleScanMs ?? 60_000, options.log);
+  const startTransforming = async (): Promise<void> => {
+    await transformer.start();
+    stale.start();
+  };
+  const stopTransforming = async (): Promise<void> => {
+    await stale.stop();
+    await transformer.stop();
+  };
   // The lease, then the transformer: at once when the lease is free, else when it is released or expires.
   const leaseOptions = options.lease === false ? undefined : (options.lease ?? {});
   let lease: LeaseLoop | undefined;
   if (leaseOptions === undefined) {
-    await transformer.start();
+    await startTransforming();
   } else {
     const ttlMs = leaseOptions.ttlMs ?? 30_000;
     lease = await startLeaseLoop({
@@ -122,8 +141,8 @@ export async function startTransformerService(options: TransformerServiceOptions
       owner: leaseOptions.owner ?? `transformer-${process.pid}-${Math.random().toString(36).slice(2)}`,
       ttlMs,
       retryMs: leaseOptions.retryMs ?? Math.max(10, Math.floor(ttlMs / 3)),
-      start: () => transformer.start(),
-      stop: () => transformer.stop(),
+      start: startTransforming,
+      stop: stopTransforming,
       log: options.log,
     });
   }
@@ -141,7 +160,7 @@ export async function startTransformerService(options: TransformerServiceOptions
         quarantined: s.quarantine.filter((q) => q.side === side.name).length,
       };
     });
-    return { ...s, databases, lease: lease === undefined ? null : { held: lease.held(), owner: await lease.owner() } };
+    return { ...s, databases, lease: lease === undefined ? null : { held: lease.held(), owner: await lease.owner() }, stale: stale.status() };
   };
   const listener = options.statusPort === false ? undefined : await startStatusListener(options.statusPort ?? 0, status);
 
@@ -155,7 +174,7 @@ export async function startTransformerService(options: TransformerServiceOptions
       if (closed) return;
       closed = true;
       await lease?.stop();
-      await transformer.stop();
+      await stopTransforming();
       await lease?.release();
       await listener?.close();
       await Promise.all([...stores.values()].map((s) => s.close()));

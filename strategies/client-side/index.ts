@@ -1,8 +1,8 @@
 /**
  * `client-side`: each device migrates its own PouchDB when its app updates, then replicates.
  *
- * `client-side`: each device migrates its own PouchDB when its app updates (the eager runner on the
- * local database, as `divan/client`'s `migrateLocal` does), then replicates. New revisions are derived
+ * `client-side`: each device migrates its own PouchDB when its app updates (`divan/client`'s
+ * `migrateAfterSync`: the eager runner on the local database, after merging old edits into the migration), then replicates. New revisions are derived
  * deterministically from content and parent revision (`deterministicRevs`), so devices that migrate the
  * same documents write the same revisions: the Conflict storm ends with zero conflicts.
  *
@@ -10,19 +10,24 @@
  * migrated documents and cannot read them, and the documents they keep writing stay old until an updated
  * device migrates them (an updated device migrates again after every sync, i.e. on `settle`).
  */
-import type { StepDefinition } from "../../adapters/steps.js";
 import type { StepGraph } from "../../adapters/path.js";
+import type { StepDefinition } from "../../adapters/steps.js";
+import type { Shape } from "../../adapters/types.js";
 import { stepGraphOf } from "../steps.js";
 import type { DocumentStore } from "../../store/port.js";
 import { honourConcurrentDeletes } from "../deletes.js";
 import { resolveMigrationConflicts } from "../runner/conflicts.js";
-import { runMigration } from "../runner/runner.js";
 import { bindToMain, type AppVersion, type DeviceBinding, type DeviceContext, type ReleaseResult, type RetireResult, type Strategy, type StrategyOptions } from "../types.js";
 
 /** Options of {@link createClientSideStrategy}. */
 export interface ClientSideOptions extends StrategyOptions {
   /** The app's steps (default: the ones the server and device contexts carry). */
   readonly steps?: readonly StepDefinition[];
+  /**
+   * What an updated device runs when its app opens and after every sync: `migrateAfterSync` of `divan/client`
+   * (merge old apps' edits that conflict with the migration, then migrate; the comparison passes exactly that).
+   */
+  readonly migrateDevice: (local: DocumentStore, options: { readonly steps: StepGraph; readonly to: Shape; readonly shapes: readonly Shape[] }) => Promise<unknown>;
 }
 
 /** Creates the `client-side` strategy. */
@@ -31,16 +36,14 @@ export function createClientSideStrategy(options: ClientSideOptions): Strategy {
   const CHANGE_SHAPE = (apps: readonly AppVersion[]): Record<string, number> => ({ ...(apps.find((a) => a.version === CHANGE.to)?.shape ?? {}) });
   const graphOf = (context: { readonly steps: readonly StepDefinition[] }) => stepGraphOf(options.steps ?? context.steps);
   const upgraded = new Map<DocumentStore, AppVersion>();
-  const migrateLocal = async (local: DocumentStore, app: AppVersion, graph: StepGraph): Promise<void> => {
-    await runMigration({ source: local, plan: { graph, to: app.shape }, deterministicRevs: true, lease: false, followChanges: false, restart: true });
+  /** What an updated device runs when its app opens and after every sync ({@link ClientSideOptions.migrateDevice}). */
+  const migrate = async (local: DocumentStore, app: AppVersion, graph: StepGraph, apps: readonly AppVersion[]): Promise<void> => {
+    await options.migrateDevice(local, { steps: graph, to: app.shape, shapes: apps.map((a) => a.shape) });
   };
   /** An updated device's binding: after every sync it migrates what the sync brought, before its app reads it. */
   const migratingAfterSync = (device: DeviceContext): DeviceBinding => {
     const synced = async (): Promise<undefined> => {
-      const graph = graphOf(device);
-      await honourConcurrentDeletes(device.local, { graph, shapes: device.apps.map((a) => a.shape), deterministicRevs: true });
-      await resolveMigrationConflicts(device.local, { graph, to: device.app.shape, deterministicRevs: true });
-      await migrateLocal(device.local, device.app, graph);
+      await migrate(device.local, device.app, graphOf(device), device.apps);
       return undefined;
     };
     return { ...bindToMain(device), synced };
@@ -66,9 +69,7 @@ export function createClientSideStrategy(options: ClientSideOptions): Strategy {
       return migratingAfterSync(device);
     },
     upgradeDevice: async (device) => {
-      const graph = graphOf(device);
-      await resolveMigrationConflicts(device.local, { graph, to: device.app.shape, deterministicRevs: true });
-      await migrateLocal(device.local, device.app, graph);
+      await migrate(device.local, device.app, graphOf(device), device.apps);
       upgraded.set(device.local, device.app);
       return migratingAfterSync(device);
     },
@@ -81,12 +82,8 @@ export function createClientSideStrategy(options: ClientSideOptions): Strategy {
       const shapes = server.apps.map((a) => a.shape);
       await honourConcurrentDeletes(server.main, { graph, shapes, deterministicRevs: true });
       await resolveMigrationConflicts(server.main, { graph, to, deterministicRevs: true });
-      for (const [local, app] of upgraded) {
-        await honourConcurrentDeletes(local, { graph, shapes, deterministicRevs: true });
-        await resolveMigrationConflicts(local, { graph, to: app.shape, deterministicRevs: true });
-        // Updated devices migrate what old devices wrote since (deterministic: devices agree on the result).
-        await migrateLocal(local, app, graph);
-      }
+      // Updated devices merge and migrate what old devices wrote since (deterministic: devices agree on the result).
+      for (const [local, app] of upgraded) await migrate(local, app, graph, server.apps);
     },
     retire: async (): Promise<RetireResult> => ({ purgedDocs: 0, detail: "nothing to purge: every device migrates its own documents" }),
     close: async () => {

@@ -27,6 +27,10 @@
  *   apps read it. Entities no new app writes never get a new-version document, not even once the old
  *   version is retired: new apps keep reading them through their translation.
  *
+ * A new device runs `startDeviceTransformer` (`strategies/transformer/device.ts`, exported by `divan/client`),
+ * as a team's new app does: this module adds only what the comparison needs around it (its replications and the
+ * server's part of a retirement).
+ *
  * Old devices run nothing new. A new device's transformer writes deterministic revisions
  * (`deterministicRevs`), so devices translating the same document write the same revision and
  * replication merges them without conflicts; stale translations that still meet are ended in `settle`
@@ -35,19 +39,18 @@
  * the old versions' documents the new version holds translated (typed tombstones that only old channels
  * carry, and that end those documents, not their todos).
  */
-import { multiVersionIds, singleVersionIds } from "../../adapters/ids.js";
+import { multiVersionIds } from "../../adapters/ids.js";
 import type { StepDefinition } from "../../adapters/steps.js";
 import { DivanError, isDivanError } from "../../core/errors.js";
 import type { Fault } from "../../core/faults.js";
-import type { BulkDocsOptions, Doc, DocumentStore, WriteResult } from "../../store/port.js";
+import type { DocumentStore } from "../../store/port.js";
 import { replicate } from "../../store/replicate.js";
 import { versionView } from "../../store/versions.js";
 import { channelSelector } from "../channels.js";
 import { appMajor, versionSuffix } from "../versions.js";
 import { removeVersions, retiredVersions } from "../retire.js";
-import { lazyAccess } from "../transformer/lazy-access.js";
-import { dropStaleTranslations } from "../transformer/stale.js";
-import { createTransformer, type Transformer, type TransformerSide } from "../transformer/transformer.js";
+import { startDeviceTransformer, type DeviceTransformer } from "../transformer/device.js";
+import { createTransformer } from "../transformer/transformer.js";
 import type { AppVersion, DeviceBinding, DeviceContext, ReleaseResult, RetireResult, ServerContext, Strategy, StrategyOptions, SyncChannel } from "../types.js";
 
 /** Where the versions live: side by side in one database, or one database per major. */
@@ -79,8 +82,6 @@ interface DeviceStores {
   readonly old: DocumentStore;
   /** The new version's store. */
   readonly current: DocumentStore;
-  /** The store the new app reads and writes, given the (wrapped) store of the new version. */
-  readonly view: (current: DocumentStore) => DocumentStore;
   /** Its replications. */
   readonly sync: readonly SyncChannel[];
 }
@@ -114,7 +115,6 @@ const multiVersion: Layout = {
   storesOfNew: async (device) => ({
     old: device.local,
     current: device.local,
-    view: (current) => versionView(current, device.app.shape),
     // Unfiltered: the device translates the old versions, so it needs them (the server holds nothing else).
     sync: [{ local: device.local, database: "" }],
   }),
@@ -150,7 +150,7 @@ const multiDb: Layout = {
       { local: current, database: suffix },
       { local: device.local, database: versionSuffix(appMajor(old)) },
     ];
-    return { old: device.local, current, view: (c) => c, sync };
+    return { old: device.local, current, sync };
   },
   prepare: async (server, apps) => {
     for (const app of apps) await server.open(versionSuffix(appMajor(app)));
@@ -161,13 +161,6 @@ const multiDb: Layout = {
   }),
 };
 
-/** One upgraded (or new) device: its transformer, and the stores it keeps in step. */
-interface DeviceState {
-  readonly transformer: Transformer;
-  /** Its sides, for {@link dropStaleTranslations}. */
-  readonly sides: readonly TransformerSide[];
-}
-
 /**
  * Creates `client-transformer-documents` / `client-lazy-documents` (`multi-version`) or
  * `client-transformer-database` / `client-lazy-database` (`multi-db`), eager or lazy.
@@ -177,7 +170,7 @@ export function createClientTransformerStrategy(options: ClientTransformerOption
   const layout = options.storage === "multi-version" ? multiVersion : multiDb;
   const lazy = options.timing === "lazy";
   const name = `client-${lazy ? "lazy" : "transformer"}-${layout.word}`;
-  const devices = new Map<string, DeviceState>();
+  const devices = new Map<string, DeviceTransformer>();
   let retired = false;
 
   const appOf = (apps: readonly AppVersion[], version: string): AppVersion => {
@@ -187,48 +180,27 @@ export function createClientTransformerStrategy(options: ClientTransformerOption
   };
 
   /**
-   * Creates the device's transformer: the old side and the new one. Eager: the new side is back-filled from
-   * the old one (every entity the device holds, idempotent). Lazy: nothing is translated until the app
-   * touches it. Once the old version is retired, nothing is translated into it.
+   * Starts the device's transformer (`startDeviceTransformer` of `divan/client`) and returns the binding of the
+   * new app: it reads and writes through the device transformer's store. Eager: what a sync brought is
+   * translated right away, before the app reads it.
    */
-  const startDevice = async (device: DeviceContext, stores: DeviceStores, old: AppVersion): Promise<void> => {
-    await devices.get(device.device)?.transformer.stop();
-    const ids = options.storage === "multi-version" ? multiVersionIds : singleVersionIds;
-    const newSide: TransformerSide = { name: device.app.version, store: stores.current, shape: { ...device.app.shape } };
-    const oldSide: TransformerSide = { name: old.version, store: stores.old, shape: { ...old.shape } };
-    const transformer = createTransformer({
-      sides: lazy ? [oldSide, newSide] : [oldSide],
+  const startDevice = async (device: DeviceContext, stores: DeviceStores, old: AppVersion): Promise<DeviceBinding> => {
+    await devices.get(device.device)?.stop();
+    const state = await startDeviceTransformer({
+      old: { version: old.version, db: stores.old, shape: old.shape },
+      current: { version: device.app.version, db: stores.current, shape: device.app.shape },
       steps: options.steps ?? device.steps,
-      ids,
+      timing: lazy ? "lazy" : "eager",
+      retired,
       checkpointId: CHECKPOINT_ID,
-      deterministicRevs: true,
       ...(options.faults === undefined ? {} : { faults: options.faults }),
     });
-    // Retired first: the back-fill then reads what the retirement removed from the old side as gone, not as
-    // deleted by a user (a device upgrading after the retirement holds those tombstones).
-    if (retired) await transformer.retireSide(oldSide.name);
-    if (!lazy) await transformer.addSide(newSide, oldSide.name);
-    devices.set(device.device, { transformer, sides: [oldSide, newSide] });
-  };
-
-  /**
-   * The binding of a new-app device. Eager: the app's writes are translated as they are made. Lazy: reads
-   * show what the app touches translated, and writes store it (see {@link lazyAccess}).
-   */
-  const bindNew = (device: DeviceContext, stores: DeviceStores): DeviceBinding => {
-    const transformer = (): Transformer | undefined => devices.get(device.device)?.transformer;
-    const others = stores.old === stores.current ? [] : [stores.old];
-    const current = lazy
-      ? lazyAccess(stores.current, others, device.app.version, transformer, options.faults)
-      : afterWrite(stores.current, async () => {
-          await transformer()?.drain();
-        });
-    if (lazy) return { store: stores.view(current), sync: stores.sync };
-    // Eager: what a sync brought is translated right away, before the app reads it.
+    devices.set(device.device, state);
+    if (lazy) return { store: state.store, sync: stores.sync };
     const synced = async (): Promise<undefined> => {
-      await transformer()?.drain();
+      await state.transformer.drain();
     };
-    return { store: stores.view(current), sync: stores.sync, synced };
+    return { store: state.store, sync: stores.sync, synced };
   };
 
   return {
@@ -251,9 +223,7 @@ export function createClientTransformerStrategy(options: ClientTransformerOption
     async openDevice(device) {
       const old = appOf(device.apps, CHANGE.from);
       if (device.app.version !== CHANGE.to) return layout.bindOld(device, old);
-      const stores = await layout.storesOfNew(device, old);
-      await startDevice(device, stores, old);
-      return bindNew(device, stores);
+      return startDevice(device, await layout.storesOfNew(device, old), old);
     },
 
     async upgradeDevice(device, from, previous) {
@@ -268,9 +238,9 @@ export function createClientTransformerStrategy(options: ClientTransformerOption
       } catch (e) {
         if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
       }
-      await startDevice(device, stores, from);
+      const binding = await startDevice(device, stores, from);
       if (!lazy) await devices.get(device.device)?.transformer.drain();
-      return bindNew(device, stores);
+      return binding;
     },
 
     async settle() {
@@ -278,18 +248,7 @@ export function createClientTransformerStrategy(options: ClientTransformerOption
       // ends the translations other devices made of source revisions it now holds newer ones of.
       // Lazy devices translate only what their app touches, and deletions: a entity an old app deleted must end in
       // the new version too (else the new version's documents of it stay, and it comes back).
-      for (const state of devices.values()) {
-        if (!lazy) await state.transformer.drain();
-        else {
-          const deleted = new Set<string>();
-          for (const store of new Set(state.sides.map((s) => s.store))) {
-            for (const c of (await store.changes({})).results) if (c.deleted === true && !c.id.startsWith("_")) deleted.add(c.id);
-          }
-          if (deleted.size > 0) await state.transformer.translateIds([...deleted]);
-        }
-        const ended = await dropStaleTranslations(state.sides);
-        if (ended.length > 0) await state.transformer.translateIds(ended);
-      }
+      for (const state of devices.values()) await state.synced();
     },
 
     async retire(server, app): Promise<RetireResult> {
@@ -297,51 +256,14 @@ export function createClientTransformerStrategy(options: ClientTransformerOption
       retired = true;
       // Nothing is translated into the retired version any more; what it holds and what old devices still
       // push is translated out of it (lazily: when an app touches it).
-      for (const state of devices.values()) {
-        if (!lazy) await state.transformer.drain();
-        await state.transformer.retireSide(app.version);
-      }
+      for (const state of devices.values()) await state.retire();
       const { removed, detail } = await layout.retireOnServer(server, app, appOf(server.apps, CHANGE.to), options.steps ?? server.steps);
       return { purgedDocs: removed, detail: `every new-app device stopped translating into ${app.version}; ${detail}` };
     },
 
     async close() {
-      for (const state of devices.values()) await state.transformer.stop();
+      for (const state of devices.values()) await state.stop();
       devices.clear();
     },
   };
-}
-
-/**
- * `store`, with `then` run after each successful `bulkDocs`/`put`/`remove` (a client library translating
- * the app's writes as they are made). Every other call goes to `store` unchanged.
- */
-function afterWrite(store: DocumentStore, then: () => Promise<void>): DocumentStore {
-  return new Proxy(store, {
-    get(target, key, receiver) {
-      if (key === "bulkDocs") {
-        return async (docs: Doc[], o?: BulkDocsOptions): Promise<WriteResult[]> => {
-          const r = await target.bulkDocs(docs, o);
-          await then();
-          return r;
-        };
-      }
-      if (key === "put") {
-        return async (doc: Doc): Promise<{ id: string; rev: string }> => {
-          const r = await target.put(doc);
-          await then();
-          return r;
-        };
-      }
-      if (key === "remove") {
-        return async (id: string, rev: string): Promise<{ id: string; rev: string }> => {
-          const r = await target.remove(id, rev);
-          await then();
-          return r;
-        };
-      }
-      const value: unknown = Reflect.get(target, key, receiver);
-      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
 }

@@ -28,7 +28,7 @@ import { DivanError, isDivanError } from "../../core/errors.js";
 import type { DocumentStore } from "../../store/port.js";
 import { replicate } from "../../store/replicate.js";
 import { lazyAccess } from "../transformer/lazy-access.js";
-import { dropStaleTranslations } from "../transformer/stale.js";
+import { endStaleTranslations } from "../transformer/stale.js";
 import { createTransformer, type Transformer, type TransformerSide } from "../transformer/transformer.js";
 import { appMajor, shapeOfMajor, versionSuffix } from "../versions.js";
 import type { AppVersion, DeviceBinding, DeviceContext, ReleaseResult, RetireResult, ServerContext, Strategy, StrategyOptions } from "../types.js";
@@ -147,8 +147,8 @@ export function createPerVersionDatabaseStrategy(options: PerVersionDatabaseOpti
       if (transformer === undefined) return;
       await transformer.drain();
       // Two translations of one revision that met (an upgrading device's and the server's): one stays.
-      const ended = await dropStaleTranslations(transformer.sides.map((side) => ({ name: side.name, store: side.store })));
-      if (ended.length > 0) await transformer.translateIds(ended);
+      // The same scan `divan serve --transform` runs on start and every `staleScanMs`.
+      await endStaleTranslations(transformer);
     },
 
     async retire(server, app): Promise<RetireResult> {

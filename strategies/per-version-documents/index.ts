@@ -26,7 +26,7 @@ import type { DocumentStore } from "../../store/port.js";
 import { scanVersions, versionView } from "../../store/versions.js";
 import { channelSelector, compactThrough, type ChannelForm } from "../channels.js";
 import { lazyAccess } from "../transformer/lazy-access.js";
-import { dropStaleTranslations } from "../transformer/stale.js";
+import { endStaleTranslations } from "../transformer/stale.js";
 import { createTransformer, type Transformer } from "../transformer/transformer.js";
 import type {
   StrategyOptions,
@@ -220,8 +220,8 @@ export function createPerVersionDocumentsStrategy(options: PerVersionDocumentsOp
       const caughtUp = (): Promise<unknown> => (mode === "live" ? t.idle() : t.drain());
       await caughtUp();
       // Two translations of one revision that met (an upgrading device's and the server's): one stays.
-      const ended = await dropStaleTranslations(t.sides.map((side) => ({ name: side.name, store: side.store })));
-      if (ended.length > 0) await t.translateIds(ended);
+      // The same scan `divan serve --transform` runs on start and every `staleScanMs`.
+      await endStaleTranslations(t);
     },
 
     async retire(server: ServerContext, app: AppVersion): Promise<RetireResult> {

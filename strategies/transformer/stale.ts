@@ -29,9 +29,13 @@
  * alone; leaves with user edits are never touched (the transformer's conflict rule reports those). When
  * every leaf is stale, the winning one stays, for the transformer to bring up to date.
  */
-import type { Doc, DocumentStore } from "../../store/port.js";
+import type { Change, Doc, DocumentStore, Seq } from "../../store/port.js";
 import { withDeterministicRev } from "../runner/canonical.js";
 import { compareRevs, ending, isDeletion, isPristine, PROVENANCE_FIELD, provenanceOf } from "./provenance.js";
+import type { Transformer } from "./transformer.js";
+
+/** Documents (or changes) read per page. */
+const PAGE = 500;
 
 /** A side's name (the provenance `from`) and the store holding its documents. */
 export interface StaleScanSide {
@@ -130,17 +134,23 @@ export async function dropStaleTranslations(sides: readonly StaleScanSide[]): Pr
   const dropped: string[] = [];
   for (const store of new Set(sides.map((s) => s.store))) {
     const tombstones: Doc[] = await deletionsWin(store);
-    const page = await store.allDocs({ includeDocs: true, conflicts: true });
-    for (const row of page.rows) {
-      const winner = row.doc;
-      if (winner?._conflicts === undefined || winner._conflicts.length === 0) continue;
-      const losers = await Promise.all(winner._conflicts.map((rev) => store.get(winner._id, { rev })));
-      const leaves = [winner, ...losers];
-      if (tombstones.some((t) => t._id === winner._id)) continue;
-      const stale: Doc[] = [];
-      for (const leaf of leaves) if (await isStale(store, leaf, leaves)) stale.push(leaf);
-      const ended = stale.length === leaves.length ? stale.slice(1) : stale; // the winner is leaves[0]
-      for (const leaf of ended) tombstones.push(withDeterministicRev(ending({ _id: leaf._id, _rev: leaf._rev! }, "stale")));
+    const deleting = new Set(tombstones.map((t) => t._id));
+    // Page by page (the service scans whole databases periodically): memory stays bounded.
+    for (let startkey: string | undefined; ; ) {
+      const page = await store.allDocs({ includeDocs: true, conflicts: true, limit: PAGE, ...(startkey === undefined ? {} : { startkey, skip: 1 }) });
+      for (const row of page.rows) {
+        const winner = row.doc;
+        if (winner?._conflicts === undefined || winner._conflicts.length === 0) continue;
+        const losers = await Promise.all(winner._conflicts.map((rev) => store.get(winner._id, { rev })));
+        const leaves = [winner, ...losers];
+        if (deleting.has(winner._id)) continue;
+        const stale: Doc[] = [];
+        for (const leaf of leaves) if (await isStale(store, leaf, leaves)) stale.push(leaf);
+        const ended = stale.length === leaves.length ? stale.slice(1) : stale; // the winner is leaves[0]
+        for (const leaf of ended) tombstones.push(withDeterministicRev(ending({ _id: leaf._id, _rev: leaf._rev! }, "stale")));
+      }
+      if (page.rows.length < PAGE) break;
+      startkey = page.rows[page.rows.length - 1]!.id;
     }
     if (tombstones.length > 0) {
       await store.bulkDocs(tombstones, { newEdits: false });
@@ -150,11 +160,32 @@ export async function dropStaleTranslations(sides: readonly StaleScanSide[]): Pr
   return dropped;
 }
 
+/**
+ * What a transformer runs where its replica settles (after a sync on a device; on start and periodically in
+ * `divan serve --transform`): {@link dropStaleTranslations} over its sides, then the entities of the documents it
+ * ended a leaf of translated again. Resolves with those documents' ids.
+ */
+export async function endStaleTranslations(transformer: Transformer): Promise<string[]> {
+  const ended = await dropStaleTranslations(transformer.sides.map((side) => ({ name: side.name, store: side.store })));
+  if (ended.length > 0) await transformer.translateIds(ended);
+  return ended;
+}
+
 /** Tombstones for the live leaves of documents that also have a concurrent deletion leaf (see the module comment). */
 async function deletionsWin(store: DocumentStore): Promise<Doc[]> {
   const out: Doc[] = [];
-  const page = await store.changes({ style: "all_docs" });
-  for (const c of page.results) {
+  for (let since: Seq | undefined; ; ) {
+    const page = await store.changes({ style: "all_docs", limit: PAGE, ...(since === undefined ? {} : { since }) });
+    if (page.results.length === 0) return out;
+    since = page.lastSeq;
+    out.push(...(await concurrentDeletions(store, page.results)));
+  }
+}
+
+/** {@link deletionsWin} for one page of changes. */
+async function concurrentDeletions(store: DocumentStore, results: readonly Change[]): Promise<Doc[]> {
+  const out: Doc[] = [];
+  for (const c of results) {
     if (c.changes.length < 2 || c.id.startsWith("_")) continue;
     const leaves = (await store.bulkGet(c.changes.map(({ rev }) => ({ id: c.id, rev })), { revs: true })).flatMap((r) => ("ok" in r ? [r.ok] : []));
     const live = leaves.filter((l) => l._deleted !== true);

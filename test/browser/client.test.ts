@@ -22,6 +22,10 @@ type Api = {
   seedMany(name: string, count: number): Promise<void>;
   migrate(name: string): Promise<{ migrated: number; completed: boolean; lock: string; events: number }>;
   stored(name: string): Promise<Record<string, unknown>[]>;
+  deviceTransformer(
+    name: string,
+    timing: "eager" | "lazy",
+  ): Promise<{ read: Record<string, unknown>; oldB: Record<string, unknown>; storedNew: string[]; ended: string[] }>;
 };
 declare const divanTest: Api;
 
@@ -96,6 +100,21 @@ describe("divan/client in Chromium on PouchDB's IndexedDB adapter", () => {
     expect(stored.filter((d) => d["_conflicts"] !== undefined)).toEqual([]);
     await a.close();
     await b.close();
+    expect(errors).toEqual([]);
+  });
+
+  it("a new-app device's transformer (startDeviceTransformer): eager back-fills and translates the app's edit, lazy stores only what the app writes", async () => {
+    const page = await newPage();
+    const eager = await page.evaluate(() => divanTest.deviceTransformer("dt-eager", "eager"));
+    expect(eager.read).toMatchObject({ _id: "todo-item:a", version: 3, title: "one" });
+    expect(eager.oldB).toMatchObject({ version: 1, title: "two, edited" });
+    expect(eager.storedNew).toEqual(["todo-item:a:v:3", "todo-item:b:v:3"]);
+    expect(eager.ended).toEqual([]);
+    const lazy = await page.evaluate(() => divanTest.deviceTransformer("dt-lazy", "lazy"));
+    expect(lazy.read).toMatchObject({ _id: "todo-item:a", version: 3, title: "one" });
+    expect(lazy.oldB).toMatchObject({ version: 1, title: "two, edited" });
+    expect(lazy.storedNew).toEqual(["todo-item-status:b", "todo-item:b"]);
+    await page.close();
     expect(errors).toEqual([]);
   });
 });

@@ -10,13 +10,20 @@
  * - `divan migrate --target --switch offline|online` (transactional, transactional-online): copy, lock, verify.
  * - `divan serve --transform` with `"ids": "multi-version"` (per-version-documents): every version in one database.
  *   (`per-version-database`, one database per version, is `test/cli/transform.test.ts`.)
+ * - `divan serve --transform` ending stale translations (per-version-database): a device's offline translation
+ *   meets the service's; the service's scan ends the stale one, as the strategy does when it settles.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { uniqueDbName } from "../support/backends.js";
+import { startDeviceTransformer } from "../../client/index.js";
+import { todoSteps } from "../../examples/todo-app/steps/index.js";
+import { httpStore } from "../../store/http.js";
+import { pouchStore } from "../../store/pouch.js";
+import { replicate } from "../../store/replicate.js";
+import { MemoryPouchDB, uniqueDbName } from "../support/backends.js";
 import { couchFetch, externalServerUrl, startTestServer, type TestServer } from "../support/server.js";
 import { allDocs, bundleCli, drop, passwordShown, ROOT, seed, seedRevisions, statusOf, todoV1, TODO_APP, withCredentials, type BundledCli, type Json } from "./support.js";
 
@@ -284,6 +291,66 @@ describe("divan serve --transform with multi-version ids (per-version-documents)
       expect(stdout).toContain("divan transformers stopped");
     } finally {
       running.kill();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+describe("divan serve --transform ends stale translations (per-version-database, as the strategy does when it settles)", () => {
+  it("a device's offline translation of its own edit meets the service's translation of the revision before it: the scan ends the stale one, the edit stays, no conflict is left", async () => {
+    const [V1, V3] = [database("cli-stale-v1"), database("cli-stale-v3")];
+    const dir = await mkdtemp(path.join(tmpdir(), "divan-cli-stale-"));
+    const config = path.join(dir, "transform.json");
+    const shapes = { v1: { "todo-item": 1 }, v3: { "todo-item": 3, "todo-item-status": 1 } };
+    await writeFile(
+      config,
+      JSON.stringify({
+        steps: path.join(ROOT, "examples/todo-app/steps/index.ts"),
+        staleScanMs: 200,
+        sides: [
+          { name: "v1", db: V1, shape: shapes.v1 },
+          { name: "v3", db: V3, shape: shapes.v3 },
+        ],
+      }),
+    );
+    const external = externalServerUrl();
+    const running = start(["serve", "--port", "0", "--transform", config]);
+    const local: PouchDB.Database[] = [];
+    try {
+      const base = external ?? (await running.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+      const statusUrl = (await running.waitFor(/status at (http:\/\/127\.0\.0\.1:\d+\/_divan\/status)/))[1]!;
+      const [v1, v3] = [httpStore(`${base}/${V1}`), httpStore(`${base}/${V3}`)];
+      await v1.put(todoV1(1));
+      await until(async () => (await getJson(`${base}/${V3}/todo-item:t01`)).status === 200);
+
+      // A device of the old app edits the todo offline, then installs the new app offline: its transformer translates
+      // the edit into its own v3 database (deterministic revisions, as the service writes them), then it syncs.
+      const [oldDb, newDb] = [new MemoryPouchDB(uniqueDbName("dev-v1")), new MemoryPouchDB(uniqueDbName("dev-v3"))];
+      local.push(oldDb, newDb);
+      await replicate(v1, pouchStore(oldDb));
+      const t01 = await oldDb.get<Record<string, unknown>>("todo-item:t01");
+      await oldDb.put({ ...t01, title: "todo 1, edited offline" });
+      const device = await startDeviceTransformer({ old: { version: "v1", db: oldDb, shape: shapes.v1 }, current: { version: "v3", db: newDb, shape: shapes.v3 }, steps: todoSteps });
+      await device.stop();
+      await replicate(pouchStore(newDb), v3);
+      await replicate(pouchStore(oldDb), v1);
+
+      // Two translations met in v3; the service's periodic scan ends the stale one (translated from the older revision).
+      type Stale = { scans: number; ended: number; lastError: string | null };
+      await until(async () => ((await getJson(statusUrl)).body["stale"] as Stale).ended > 0);
+      await until(async () => (await getJson(`${base}/${V3}/todo-item:t01?conflicts=true`)).body["_conflicts"] === undefined);
+      const stale = (await getJson(statusUrl)).body["stale"] as Stale;
+      expect(stale.lastError).toBeNull();
+      expect(stale.scans).toBeGreaterThan(1);
+      expect((await getJson(`${base}/${V3}/todo-item:t01?conflicts=true`)).body).toMatchObject({ version: 3, title: "todo 1, edited offline" });
+      expect((await getJson(`${base}/${V3}/todo-item-status:t01?conflicts=true`)).body["_conflicts"]).toBeUndefined();
+      const { code, stderr } = await running.stop();
+      expect(code, stderr).toBe(0);
+      expect(stderr).toMatch(/ended stale translations of \d+ document\(s\): .*todo-item/);
+      expect(passwordShown(stderr)).toBeUndefined();
+    } finally {
+      running.kill();
+      for (const d of local) await d.destroy();
       await rm(dir, { recursive: true, force: true });
     }
   }, 60_000);

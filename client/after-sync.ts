@@ -1,0 +1,78 @@
+/**
+ * What a new-app device runs after each sync (`client-side` strategy): merge what old devices wrote into the
+ * migration, then migrate what the sync brought.
+ *
+ * An old app that edits a document offline while another device migrates it makes a conflict once both
+ * replicate: the old edit is a second child of the revision the migration started from. {@link migrateAfterSync}
+ * resolves it as the `client-side` strategy does after every sync:
+ *
+ * 1. a deletion made by a device that had not seen the migration wins over the migrated revision (else the
+ *    deleted entity comes back);
+ * 2. the old edit is merged three ways with the migrated leaf against their common ancestor: each attribute
+ *    takes the side that changed it. An attribute both sides changed to different values is a real conflict:
+ *    the merge keeps the migrated side's value, the old edit's value stays on a conflicting revision, and the
+ *    document is named in `conflicts` for the app to resolve (nothing is dropped);
+ * 3. {@link migrateLocal} migrates what old devices wrote since (its checkpoint makes this incremental).
+ *
+ * Every write has a revision derived from content and parent revision, so devices that resolve the same
+ * conflict write the same revision and replication converges. Browser-safe.
+ */
+import { createStepGraph, type StepGraph } from "../adapters/path.js";
+import type { StepDefinition } from "../adapters/steps.js";
+import type { Shape } from "../adapters/types.js";
+import { pouchStore } from "../store/pouch.js";
+import type { DocumentStore } from "../store/port.js";
+import { honourConcurrentDeletes } from "../strategies/deletes.js";
+import { resolveMigrationConflicts } from "../strategies/runner/conflicts.js";
+import { lockKind, withLock } from "./lock.js";
+import { migrateLocal, type MigrateLocalOptions, type MigrateLocalResult } from "./migrate.js";
+
+/** Options of {@link migrateAfterSync}: {@link migrateLocal}'s, and the shapes old apps store. */
+export interface MigrateAfterSyncOptions extends MigrateLocalOptions {
+  /**
+   * Every shape an entity's documents may have in the database (the old apps' and `to`), e.g.
+   * `[{ "task": 1 }, { "task": 3, "task-state": 1 }]`: a concurrent deletion ends the entity's documents of
+   * each. Default: `[to]`.
+   */
+  readonly shapes?: readonly Shape[];
+}
+
+/** What {@link migrateAfterSync} resolves with. */
+export interface MigrateAfterSyncResult extends MigrateLocalResult {
+  /** Entities deleted because a deletion was concurrent with the migration. */
+  readonly deleted: readonly string[];
+  /** Documents whose migration conflict was merged. */
+  readonly merged: readonly string[];
+  /**
+   * Documents where the old edit and the migrated side changed one attribute to different values: the old
+   * value is on a conflicting revision of the document, for the app to resolve.
+   */
+  readonly conflicts: readonly string[];
+}
+
+function isStore(db: PouchDB.Database | DocumentStore): db is DocumentStore {
+  return typeof (db as DocumentStore).replicationEndpoint === "function";
+}
+
+/**
+ * Run after every sync of a device whose app migrated its database with {@link migrateLocal} (and in place of
+ * `migrateLocal` when the app opens its database: with nothing synced it only migrates). Merges conflicts
+ * between old apps' edits and the migration, then migrates what is left, once across tabs.
+ */
+export async function migrateAfterSync(db: PouchDB.Database | DocumentStore, options: MigrateAfterSyncOptions): Promise<MigrateAfterSyncResult> {
+  const store = isStore(db) ? db : pouchStore(db);
+  const graph: StepGraph = Array.isArray(options.steps) ? createStepGraph(options.steps as readonly StepDefinition[]) : (options.steps as StepGraph);
+  const deterministicRevs = options.deterministicRevs ?? true;
+  const lockName = options.lockName ?? `divan-migrate:${store.name}`;
+  const { deleted, merged, conflicts } = await withLock(
+    lockName,
+    async () => {
+      const deleted = await honourConcurrentDeletes(store, { graph, shapes: options.shapes ?? [options.to], deterministicRevs });
+      const report = await resolveMigrationConflicts(store, { graph, to: options.to, deterministicRevs });
+      return { deleted, merged: report.resolved, conflicts: report.conflicts };
+    },
+    { kind: options.lock ?? lockKind() },
+  );
+  const result = await migrateLocal(store, { ...options, steps: graph, lockName });
+  return { ...result, deleted, merged, conflicts };
+}
