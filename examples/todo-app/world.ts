@@ -284,27 +284,17 @@ export class World {
       case "sync":
         await this.sync(this.device(event.device));
         return;
-      case "push-first-document": {
-        const d = this.device(event.device);
-        const id = this.#idOf(event.todo);
-        // The entity's first document under either id scheme (`<root>:<id>`, or `<root>:<id>:v:<n>` in
-        // multi-version storage), in the first channel whose database holds one (a device may hold an entity in
-        // its old version's database only).
-        let pushed = false;
-        const root = this.domain.root;
-        for (const channel of d.binding.sync) {
-          const first = (await channel.local.allDocs({ startkey: `${root}:${id}`, endkey: `${root}:${id}:\uffff` })).rows.filter(
-            (r) => r.id === `${root}:${id}` || r.id.startsWith(`${root}:${id}:v:`),
-          );
-          if (first.length === 0) continue;
-          await replicate(channel.local, await this.#channelRemote(channel), { docIds: first.map((r) => r.id) });
-          pushed = true;
-          break;
-        }
-        if (!pushed) throw new DivanError("CONFIG_INVALID", `push-first-document: device ${event.device} holds no ${root} of "${event.todo}".`);
+      case "push-first-document":
+        // The script judges that the device holds the todo; a strategy may still never have given it to it
+        // (`transactional` refuses an old app's late create). Then there is nothing to push: recorded as an
+        // action the device could not do (naming the todo, so caveats are judged on it), like an edit of it.
+        await this.#act(event.device, `push the first document of "${event.todo}"`, async (d) => {
+          const id = this.#idOf(event.todo);
+          await this.#pushFirstDocument(d, id);
+          return id;
+        });
         await this.strategy.settle(this.server);
         return;
-      }
       case "settle":
         await this.settle();
         return;
@@ -339,6 +329,24 @@ export class World {
         await this.#reinstall(this.device(event.device));
         return;
     }
+  }
+
+  /**
+   * Pushes the first document of entity `id` under either id scheme (`<root>:<id>`, or `<root>:<id>:v:<n>` in
+   * multi-version storage), from the first channel whose database holds one (a device may hold an entity in
+   * its old version's database only); `NOT_FOUND` when the device holds none.
+   */
+  async #pushFirstDocument(d: Device, id: string): Promise<void> {
+    const root = this.domain.root;
+    for (const channel of d.binding.sync) {
+      const first = (await channel.local.allDocs({ startkey: `${root}:${id}`, endkey: `${root}:${id}:\uffff` })).rows.filter(
+        (r) => r.id === `${root}:${id}` || r.id.startsWith(`${root}:${id}:v:`),
+      );
+      if (first.length === 0) continue;
+      await replicate(channel.local, await this.#channelRemote(channel), { docIds: first.map((r) => r.id) });
+      return;
+    }
+    throw new DivanError("NOT_FOUND", `Device "${d.name}" holds no ${root}:${id} to push.`, { details: { device: d.name, id } });
   }
 
   /** The device called `name`. */

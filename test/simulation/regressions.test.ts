@@ -555,6 +555,17 @@ describe("transactional: what the locked database refuses is reported and kept, 
         { kind: "upgrade", device: "d1" },
       ], 20);
     });
+
+    it(`${strategy}: a new-app device pushes the first document of a todo whose late create the locked database refused (it never received it)`, async () => {
+      await holds(strategy, [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+        { kind: "release" },
+        { kind: "device", device: "d2", app: "new" },
+        { kind: "settle" },
+        { kind: "push-first-document", device: "d2", todo: "t1" },
+      ], 20006);
+    });
   }
 });
 
