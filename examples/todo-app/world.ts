@@ -16,6 +16,8 @@ import { openStore } from "../../store/open.js";
 import { pouchDefaults } from "../../store/pouchdb-node.js";
 import { replicate } from "../../store/replicate.js";
 import { startLazyProxy } from "../../server/lazy/proxy.js";
+import type { InProcessFetch } from "../../server/lazy/inject.js";
+import { pouchStore } from "../../store/pouch.js";
 import type { Registry } from "../../schemas/registry.js";
 import type { StepDefinition } from "../../adapters/steps.js";
 import { todoSteps } from "./steps/index.js";
@@ -116,7 +118,8 @@ export interface WorldOptions {
   /**
    * `http` (default): the server at {@link serverUrl}, devices replicating through {@link proxy} (the truth).
    * `memory`: an in-process server of PouchDB memory databases that enforce `validate_doc_update`, the same
-   * replicator without sockets (the fast simulation world); a translating proxy still listens on 127.0.0.1.
+   * replicator without sockets (the fast simulation world); a translating proxy still listens on 127.0.0.1 (the invariants read it
+   * there), while devices replicate with it in process through its `fetch` (the same proxy code, no socket).
    */
   transport?: "http" | "memory";
   /** The server's URL (may carry credentials), e.g. `http://127.0.0.1:5984`; required for `http`. */
@@ -166,6 +169,8 @@ export class World {
   readonly #proxied = new Map<string, DocumentStore>();
   readonly #auth: string;
   readonly #memory: MemoryServer | undefined;
+  /** In the in-process world: translating proxies started so far, URL → their in-process fetch. */
+  readonly #inProcess = new Map<string, InProcessFetch>();
   #reinstalls = 0;
 
   private constructor(options: WorldOptions, database: string, main: DocumentStore, memory: MemoryServer | undefined) {
@@ -199,7 +204,14 @@ export class World {
       clock: this.clock,
       steps: options.steps ?? todoSteps,
       registry: options.registry,
-      translatingProxy: startLazyProxy,
+      translatingProxy:
+        memory === undefined
+          ? startLazyProxy
+          : async (o) => {
+              const proxy = await startLazyProxy(o);
+              this.#inProcess.set(proxy.url, proxy.fetch);
+              return proxy;
+            },
     };
   }
 
@@ -622,7 +634,17 @@ export class World {
   /** The store a channel replicates with, through the counting proxy. */
   async #channelRemote(channel: SyncChannel): Promise<DocumentStore> {
     if (channel.remoteUrl === undefined) return this.#proxiedStore(channel.database);
-    if (this.#memory !== undefined) return this.#remoteStore(channel.remoteUrl, channel.remoteUrl);
+    if (this.#memory !== undefined) {
+      // A translating proxy this world started: PouchDB's HTTP adapter talks to it in process, no socket.
+      const url = channel.remoteUrl;
+      const fetch = [...this.#inProcess].find(([base]) => url.startsWith(`${base}/`))?.[1];
+      if (fetch === undefined) return this.#remoteStore(url, url);
+      const existing = this.#proxied.get(url);
+      if (existing) return existing;
+      const store = pouchStore(new MemoryPouch(url, { adapter: "http", skip_setup: true, fetch } as PouchDB.Configuration.RemoteDatabaseConfiguration));
+      this.#proxied.set(url, store);
+      return store;
+    }
     const { serverUrl, dbName } = splitDatabaseUrl(channel.remoteUrl);
     return this.#remoteStore(channel.remoteUrl, `${requireHttp(this.options).proxy.mount(serverUrl)}/${encodeURIComponent(dbName)}`);
   }

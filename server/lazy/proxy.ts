@@ -27,6 +27,7 @@ import { DivanError, isDivanError } from "../../core/errors.js";
 import type { TranslatingProxy, TranslatingProxyOptions } from "../../strategies/proxy.js";
 import type { BulkGetRequest, Doc, DocumentStore, LiveFeed } from "../../store/port.js";
 import { badRequest, HttpError, isObject, listenLocal, objectBody, Query, route, sendJson, toCouchError } from "../embedded/http.js";
+import { inProcessFetch, type InProcessFetch } from "./inject.js";
 import { knows } from "./revmap.js";
 import { CHECKPOINT_PREFIX, couchStatusOf, KeyedLock, VersionView, type ViewChange } from "./views.js";
 
@@ -424,13 +425,22 @@ async function writeDocs(store: DocumentStore, v: VersionView, docs: Doc[], repl
   return results;
 }
 
+/** A running translating proxy, as {@link startLazyProxy} starts it. */
+export interface LazyProxy extends TranslatingProxy {
+  /**
+   * Answers a request to {@link TranslatingProxy.url} in process, exactly as over HTTP but without a socket
+   * (e.g. PouchDB's HTTP adapter's `fetch` option, for replication inside the process that runs the proxy).
+   */
+  readonly fetch: InProcessFetch;
+}
+
 /**
  * Starts a translating proxy over `options.store` serving one database per entry of `options.views`.
  * Implements the strategies' {@link TranslatingProxyOptions} port.
  *
  * @throws DivanError `CONFIG_INVALID` for duplicate or unusable view names, `STORE_UNAVAILABLE` when it cannot listen.
  */
-export async function startLazyProxy(options: TranslatingProxyOptions): Promise<TranslatingProxy> {
+export async function startLazyProxy(options: TranslatingProxyOptions): Promise<LazyProxy> {
   const graph = createStepGraph([...options.steps], { typeField: options.registry.typeField, versionField: options.registry.versionField });
   const lock = new KeyedLock();
   const views = new Map<string, VersionView>();
@@ -487,6 +497,7 @@ export async function startLazyProxy(options: TranslatingProxyOptions): Promise<
       if (!views.has(name)) throw new DivanError("CONFIG_INVALID", `The translating proxy serves no view "${name}".`, { details: { name } });
       return `${url}/${name}`;
     },
+    fetch: inProcessFetch(app),
     close: () => listener.close(),
   };
 }

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadTodoExample } from "../../examples/todo-app/compare.js";
 import { todoSteps } from "../../examples/todo-app/steps/index.js";
-import { startLazyProxy } from "../../server/lazy/proxy.js";
-import type { TranslatingProxy } from "../../strategies/proxy.js";
+import { startLazyProxy, type LazyProxy } from "../../server/lazy/proxy.js";
+import { pouchStore } from "../../store/pouch.js";
 import { httpStore } from "../../store/http.js";
 import { openStore } from "../../store/open.js";
 import type { Doc, DocumentStore } from "../../store/port.js";
@@ -13,7 +13,7 @@ import { startTestServer, type TestServer } from "../support/server.js";
 
 const MemoryPouch = pouchDefaults({ adapter: "memory" });
 let server: TestServer;
-let proxy: TranslatingProxy;
+let proxy: LazyProxy;
 let main: DocumentStore;
 const opened: DocumentStore[] = [];
 let n = 0;
@@ -144,5 +144,39 @@ describe("translating proxy (server-lazy)", () => {
     expect(((await (await fetch(`${proxy.urlOf("app-1-0-0")}/_local/ckpt`)).json()) as Doc)["last_seq"]).toBe("42");
     expect((await fetch(`${proxy.urlOf("app-3-0-0")}/_local/ckpt`)).status).toBe(404);
     expect(await main.getLocal("divan-lazy-local:app-1-0-0:ckpt")).toMatchObject({ last_seq: "42" });
+  });
+
+  it("the in-process fetch answers what the proxy answers over HTTP, and PouchDB replicates through it", async () => {
+    const v1 = proxy.urlOf("app-1-0-0");
+    const json = { "content-type": "application/json" };
+    const requests: [string, RequestInit][] = [
+      [proxy.url, {}],
+      [v1, {}],
+      [v1, { method: "HEAD" }],
+      [`${v1}/todo-item:${ID}?revs=true`, {}],
+      [`${v1}/todo-item-status:${ID}`, {}],
+      [`${v1}/_all_docs?include_docs=true`, {}],
+      [`${v1}/_changes?since=0`, {}],
+      [`${v1}/_revs_diff`, { method: "POST", headers: json, body: JSON.stringify({ [`todo-item:${ID}`]: ["9-abc"] }) }],
+      [`${v1}/_bulk_docs`, { method: "POST", headers: json, body: "not json" }],
+      [`${proxy.url}/nope`, {}],
+    ];
+    for (const [url, init] of requests) {
+      const [real, inProcess] = [await fetch(url, init), await proxy.fetch(url, init)];
+      const body = async (r: Response): Promise<unknown> => {
+        const text = await r.text();
+        return text === "" ? "" : JSON.parse(text);
+      };
+      expect({ status: inProcess.status, type: inProcess.headers.get("content-type"), body: await body(inProcess) }, `${init.method ?? "GET"} ${url}`).toEqual({
+        status: real.status,
+        type: real.headers.get("content-type"),
+        body: await body(real),
+      });
+    }
+    const phone = await device();
+    const remote = pouchStore(new MemoryPouch(v1, { adapter: "http", skip_setup: true, fetch: proxy.fetch } as PouchDB.Configuration.RemoteDatabaseConfiguration));
+    opened.push(remote);
+    await replicate(remote, phone);
+    expect(await phone.get(`todo-item:${ID}`)).toMatchObject({ version: 1, isDone: true });
   });
 });
