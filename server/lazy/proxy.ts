@@ -19,6 +19,11 @@
  * Not served: `continuous`/`eventsource` feeds (400), `_find`, attachments of translated documents,
  * `_selector` filters (400). `GET <id>?rev=` of an older revision of a translated document answers the
  * current one (its content is not kept).
+ *
+ * Conflicts: `GET <id>?conflicts=true` and `_all_docs?include_docs=true&conflicts=true` report `_conflicts`
+ * on a translated document whenever a stored document of its entity is in conflict, one synthetic revision
+ * per conflicting stored leaf, in every app version's view (`VersionView.conflicts`); the content of those
+ * revisions is not served.
  */
 import { randomUUID } from "node:crypto";
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from "express";
@@ -197,6 +202,7 @@ function readRoutes(app: Express, ctx: ProxyContext): void {
       ...(skip !== undefined ? { skip } : {}),
       descending: q.bool("descending") === true,
       includeDocs: q.bool("include_docs") === true,
+      conflicts: q.bool("conflicts") === true,
     });
     sendJson(res, 200, { total_rows: page.totalRows, offset: skip ?? 0, rows: page.rows });
   });
@@ -321,6 +327,11 @@ function documentRoutes(app: Express, ctx: ProxyContext): void {
     if (!("ok" in answer)) throw new HttpError(404, "not_found", "missing");
     const doc = answer["ok"] as Doc;
     if (doc._deleted === true && rev === undefined) throw new HttpError(404, "not_found", "deleted");
+    if (q.bool("conflicts") === true && doc._deleted !== true) {
+      const entry = await v.recorded(id);
+      const conflicts = entry === undefined ? [] : await v.conflicts(id, entry);
+      if (conflicts.length > 0) doc._conflicts = conflicts;
+    }
     sendJson(res, 200, doc);
   });
   const putDoc = route(async (req, res) => {

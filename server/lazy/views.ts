@@ -337,15 +337,53 @@ export class VersionView {
     return out;
   }
 
+  /**
+   * The `_conflicts` of view `id` served at `entry`: one revision per conflicting leaf (two devices' edits
+   * CouchDB keeps side by side, or a branch a clashing merge kept) of the stored document `id`, and of every
+   * stored document of the entity whose type this version does not have (an old version folds it into its
+   * documents), so every app version learns that the entity is in conflict, whichever document holds it.
+   * The revisions are synthetic (derived from the view, the stored document and its leaf) and of the served
+   * revision's generation; their content is not served. Empty when the view is deleted or nothing conflicts.
+   */
+  async conflicts(id: string, entry: ViewRev): Promise<string[]> {
+    if (entry.deleted) return [];
+    const page = await this.#store.allDocs({ keys: this.entityIds(id), includeDocs: true, conflicts: true });
+    const gen = generationOf(entry.rev);
+    const out: string[] = [];
+    for (const row of page.rows) {
+      const type = singleVersionIds.parse(row.id)?.type;
+      if (row.id !== id && (type === undefined || this.shape[type] !== undefined)) continue;
+      for (const leaf of row.doc?._conflicts ?? []) out.push(`${gen}-${stringMd5(canonicalJson({ view: this.name, id, conflict: `${row.id}@${leaf}` }))}`);
+    }
+    return out;
+  }
+
+  /** Sets the `_conflicts` of `doc`, a document that is not a view, from the store. */
+  async #plainConflicts(doc: Doc): Promise<void> {
+    const stored = await this.#store.get(doc._id, { conflicts: true }).catch((e: unknown) => (isDivanError(e, "NOT_FOUND") ? undefined : Promise.reject(e)));
+    if (stored?._conflicts !== undefined && stored._conflicts.length > 0) doc._conflicts = stored._conflicts;
+  }
+
   /** Rows of `_all_docs` at this version (family rows with synthetic revisions; problem rows left out in ranges). */
-  async allDocs(options: { keys?: string[]; startkey?: string; endkey?: string; limit?: number; skip?: number; descending?: boolean; includeDocs: boolean }): Promise<{ totalRows: number; rows: Record<string, unknown>[] }> {
-    const { includeDocs, ...rest } = options;
+  async allDocs(options: {
+    keys?: string[];
+    startkey?: string;
+    endkey?: string;
+    limit?: number;
+    skip?: number;
+    descending?: boolean;
+    includeDocs: boolean;
+    /** With `includeDocs`: each document's `_conflicts` ({@link conflicts} for views). */
+    conflicts?: boolean;
+  }): Promise<{ totalRows: number; rows: Record<string, unknown>[] }> {
+    const { includeDocs, conflicts, ...rest } = options;
     const page = await this.#adapter.allDocs({ ...rest, includeDocs: true });
     const rows: Record<string, unknown>[] = [];
     for (const row of page.rows) {
       if (!this.isView(row.id)) {
         if (row.problem !== undefined || row.error !== undefined) rows.push({ key: row.key, error: row.error ?? "not_found" });
         else rows.push({ id: row.id, key: row.key, value: row.value, ...(includeDocs ? { doc: row.doc ?? null } : {}) });
+        if (includeDocs && conflicts === true && row.doc) await this.#plainConflicts(row.doc);
         continue;
       }
       if (row.problem !== undefined || row.doc === undefined || row.doc === null) {
@@ -360,7 +398,13 @@ export class VersionView {
         if (options.keys !== undefined) rows.push({ id: row.id, key: row.key, value: { rev: served.entry.rev, deleted: true }, ...(includeDocs ? { doc: null } : {}) });
         continue;
       }
-      rows.push({ id: row.id, key: row.key, value: { rev: served.entry.rev }, ...(includeDocs ? { doc: this.render(row.id, served, false) } : {}) });
+      let doc: Doc | undefined;
+      if (includeDocs) {
+        doc = this.render(row.id, served, false);
+        const revs = conflicts === true ? await this.conflicts(row.id, served.entry) : [];
+        if (revs.length > 0) doc._conflicts = revs;
+      }
+      rows.push({ id: row.id, key: row.key, value: { rev: served.entry.rev }, ...(doc !== undefined ? { doc } : {}) });
     }
     return { totalRows: page.totalRows, rows };
   }
