@@ -30,6 +30,7 @@ import type { DocumentStore } from "../../store/port.js";
 import { replicate } from "../../store/replicate.js";
 import { singleVersionIds } from "../../adapters/ids.js";
 import { withDeterministicRev } from "../runner/canonical.js";
+import { honourConcurrentDeletes } from "../deletes.js";
 import { isDivanError } from "../../core/errors.js";
 import { runMigration } from "../runner/runner.js";
 import { bindToMain, type AppVersion, type Caveat, type RefusedWrite, type DeviceBinding, type DeviceContext, type ReleaseResult, type RetireResult, type ServerContext, type Strategy, type StrategyOptions } from "../types.js";
@@ -153,7 +154,7 @@ export function createTransactionalStrategy(options: TransactionalOptions): Stra
     return { store: local, sync: [{ local, database: suffixOf(device.app) }] };
   };
   let locked = false;
-  let mirror: { suffix: string; oldShape: Shape; since?: string } | undefined;
+  let mirror: { suffix: string; oldShape: Shape; newShape: Shape; since?: string } | undefined;
   const legacy: Caveat[] = [
     {
       invariant: "apps-read-their-data",
@@ -208,7 +209,7 @@ export function createTransactionalStrategy(options: TransactionalOptions): Stra
       const message = online ? `the database moved to ${server.database}${suffixOf(to)}; update the app` : `migrating to app ${to.version}; update the app`;
       const switched = await copyAndSwitch(server.main, { online, message, copy });
       locked = true;
-      mirror = { suffix: suffixOf(to), oldShape: { ...from.shape } };
+      mirror = { suffix: suffixOf(to), oldShape: { ...from.shape }, newShape: { ...to.shape } };
       await server.open(REFUSED_SUFFIX);
       const verifyStarted = Date.now();
       await verifyShape(targetDb, to.shape);
@@ -277,7 +278,11 @@ export function createTransactionalStrategy(options: TransactionalOptions): Stra
     },
     settle: async (server) => {
       if (mirror === undefined) return;
-      mirror.since = await mirrorDeletions(await server.open(mirror.suffix), server.main, mirror.oldShape, mirror.since);
+      const next = await server.open(mirror.suffix);
+      // A deletion wins over a concurrent edit in the new database (one device deletes a todo another edits
+      // offline): else the edited document lives on without the entity's other, deleted, documents.
+      await honourConcurrentDeletes(next, { graph: graphOf(server), shapes: [mirror.newShape] });
+      mirror.since = await mirrorDeletions(next, server.main, mirror.oldShape, mirror.since);
     },
     retire: async (server): Promise<RetireResult> => {
       // The old database is abandoned: lift maintenance so the retirement notice reaches the old apps.

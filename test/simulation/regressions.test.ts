@@ -556,6 +556,20 @@ describe("transactional: what the locked database refuses is reported and kept, 
       ], 20);
     });
 
+    it(`${strategy}: two upgraded devices, one deletes a todo while the other edits its title; no half-deleted todo`, async () => {
+      await holds(strategy, [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "create", device: "d1", todo: "t2", title: "title 2" },
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "settle" },
+        { kind: "release" },
+        { kind: "upgrade", device: "d1" },
+        { kind: "upgrade", device: "d2" },
+        { kind: "delete", device: "d2", todo: "t2" },
+        { kind: "edit-title", device: "d1", todo: "t2", title: "title 51" },
+      ], 50004);
+    });
+
     it(`${strategy}: a new-app device pushes the first document of a todo whose late create the locked database refused (it never received it)`, async () => {
       await holds(strategy, [
         { kind: "device", device: "d1", app: "old" },
