@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openEnv, runScript, type SimulationEnv } from "../../examples/todo-app/simulate/run.js";
-import { assertLegal, type Script } from "../../examples/todo-app/simulate/script.js";
+import { assertLegal, firstIllegal, type Script } from "../../examples/todo-app/simulate/script.js";
 import type { ScenarioEvent } from "../../examples/todo-app/world.js";
 import { createStrategy } from "../../examples/strategies.js";
 import { World } from "../../examples/todo-app/world.js";
@@ -672,5 +672,23 @@ describe("client-side: an updated device reads and edits what old devices wrote"
         { kind: "set-new-field", device: "d2", todo: "t2", value: "group 2" },
         { kind: "delete", device: "d2", todo: "t5" },
       ], 7098);
+  });
+});
+
+describe("the generator draws only edits a device can make", () => {
+  it("a device that synced after another pushed a todo's deletion edits it no more (it may have received the deletion; seed 50037)", async () => {
+    const events: ScenarioEvent[] = [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+      { kind: "settle" },
+      { kind: "delete", device: "d1", todo: "t1" },
+      { kind: "sync", device: "d1" },
+      { kind: "sync", device: "d2" },
+      { kind: "set-done", device: "d2", todo: "t1", done: true },
+    ];
+    expect(firstIllegal(events)).toEqual({ index: 7, reason: "the device has not received t1" });
+    // without the sync that may bring the deletion, the edit is concurrent with it, and legal
+    await holds("live-adapter", events.filter((_e, i) => i !== 6), 50037);
   });
 });
