@@ -26,7 +26,7 @@ import type { StepDefinition } from "../../adapters/steps.js";
 import type { Shape } from "../../adapters/types.js";
 import { DivanError } from "../../core/errors.js";
 import { stepGraphOf } from "../steps.js";
-import type { DocumentStore } from "../../store/port.js";
+import type { Doc, DocumentStore } from "../../store/port.js";
 import { replicate } from "../../store/replicate.js";
 import { singleVersionIds } from "../../adapters/ids.js";
 import { withDeterministicRev } from "../runner/canonical.js";
@@ -134,6 +134,27 @@ export async function keepRefusedWrites(local: DocumentStore, remote: DocumentSt
   return missing;
 }
 
+/**
+ * Ends the copies an upgrade made of data the server already had (the device held nothing unpushed of the
+ * entity, the ids in `unpushed` aside): such a copy, made from a revision older than the server's, is a second
+ * root next to the copy the switch made of the server's newer revision. Where the new local database holds
+ * both, the upgrade's (its revision in `copied`, id → revision) is deleted, with a deterministic tombstone:
+ * the server's, newer, stays, and no conflict a user never made remains.
+ */
+async function endStaleCopies(next: DocumentStore, copied: ReadonlyMap<string, string>, unpushed: ReadonlySet<string>): Promise<void> {
+  const entityOf = (id: string): string | undefined => singleVersionIds.parse(id)?.entityId;
+  const mine = new Set([...unpushed].flatMap((id) => entityOf(id) ?? []));
+  const ends: Doc[] = [];
+  for (const [id, rev] of copied) {
+    const entity = entityOf(id);
+    if (entity === undefined || mine.has(entity)) continue;
+    const doc = await next.get(id, { conflicts: true }).catch((e: unknown) => (isDivanError(e, "NOT_FOUND") ? undefined : Promise.reject(e)));
+    const leaves = doc === undefined ? [] : [doc._rev, ...(doc._conflicts ?? [])];
+    if (leaves.length > 1 && leaves.includes(rev)) ends.push(withDeterministicRev({ _id: id, _rev: rev, _deleted: true }));
+  }
+  if (ends.length > 0) await next.bulkDocs(ends, { newEdits: false });
+}
+
 /** Options of {@link createTransactionalStrategy}. */
 export interface TransactionalOptions extends StrategyOptions {
   /** Copy while apps write and lock only for the final catch-up (default false: lock for the whole copy). */
@@ -238,6 +259,9 @@ export function createTransactionalStrategy(options: TransactionalOptions): Stra
       // sync, whatever of a deleted entity the new database holds is deleted (deterministic tombstones).
       const graph = graphOf(device);
       await runMigration({ source: previous.store, target: next.store, plan: { graph, to: device.app.shape }, deterministicRevs: true, lease: false, followChanges: false });
+      // The revisions the copy made: where the device's data was stale (the server had newer revisions, copied
+      // at the switch), its copy is a second root next to the server's, which ends at the first sync (below).
+      const copied = new Map((await next.store.allDocs()).rows.flatMap((r): [string, string][] => (r.value === undefined ? [] : [[r.id, r.value.rev]])));
       // Online, the new app starts from the new database (what new apps wrote since the switch); offline, from the copy.
       try {
         await replicate(await device.server(suffixOf(device.app)), next.store);
@@ -260,8 +284,9 @@ export function createTransactionalStrategy(options: TransactionalOptions): Stra
         if (!recorded) {
           try {
             const main = await device.server("");
-            if (locked) await keepRefusedWrites(previous.store, main, await device.server(REFUSED_SUFFIX));
+            const unpushed = new Set(locked ? await keepRefusedWrites(previous.store, main, await device.server(REFUSED_SUFFIX)) : []);
             await addDeleted(main);
+            await endStaleCopies(next.store, copied, unpushed);
             recorded = true;
           } catch (e) {
             if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;

@@ -570,6 +570,20 @@ describe("transactional: what the locked database refuses is reported and kept, 
       ], 50004);
     });
 
+    it(`${strategy}: a device with a stale copy of a todo (offline while another marked it done) upgrades offline; no conflict`, async () => {
+      await holds(strategy, [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "create", device: "d2", todo: "t2", title: "title 6" },
+        { kind: "settle" },
+        { kind: "offline", device: "d1" },
+        { kind: "set-done", device: "d2", todo: "t2", done: true },
+        { kind: "settle" },
+        { kind: "release" },
+        { kind: "upgrade", device: "d1" },
+      ], 50189);
+    });
+
     it(`${strategy}: a new-app device pushes the first document of a todo whose late create the locked database refused (it never received it)`, async () => {
       await holds(strategy, [
         { kind: "device", device: "d1", app: "old" },
