@@ -493,6 +493,17 @@ export class VersionView {
           const revisions = doc._revisions as Revisions | undefined;
           const history = revisions?.ids.map((h, k) => `${revisions.start - k}-${h}`) ?? [];
           const linear = rec.entry === undefined || history.includes(rec.entry.rev);
+          // The entity was deleted (through another version's view) after this view served the revision the edit
+          // was made on: a deletion wins over a concurrent edit, else the edited document alone would come back
+          // next to the entity's deleted ones. The device's revision is recorded and not stored; the next read
+          // serves the deletion as its child.
+          if (linear && doc._deleted !== true && rec.entry !== undefined && !rec.entry.deleted) {
+            const stored = await this.#fresh(doc._id);
+            if ("doc" in stored && stored.doc === undefined) {
+              out[i] = await this.#recordWrite({ i, doc, adopt: true, pushed: doc }, true);
+              continue;
+            }
+          }
           // What the edit changed is merged onto the content stored now (another view's writes may have
           // changed it since this view served the revision the edit was made on).
           const merged = doc._deleted === true ? undefined : await this.#merged(doc, rec.entry, history);
