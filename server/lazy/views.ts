@@ -497,10 +497,12 @@ export class VersionView {
           // was made on: a deletion wins over a concurrent edit, else the edited document alone would come back
           // next to the entity's deleted ones. The device's revision is recorded and not stored; the next read
           // serves the deletion as its child.
-          if (linear && doc._deleted !== true && rec.entry !== undefined && !rec.entry.deleted) {
+          // When this view recorded the deletion already, the device's branch is ended with a tombstone served
+          // next to the view's.
+          if (doc._deleted !== true && rec.entry !== undefined && (linear ? !rec.entry.deleted : rec.entry.deleted)) {
             const stored = await this.#fresh(doc._id);
             if ("doc" in stored && stored.doc === undefined) {
-              out[i] = await this.#recordWrite({ i, doc, adopt: true, pushed: doc }, true);
+              out[i] = linear ? await this.#recordWrite({ i, doc, adopt: true, pushed: doc }, true) : await this.#endPushed(doc._id, doc._rev, revisions);
               continue;
             }
           }
@@ -590,6 +592,15 @@ export class VersionView {
     // Both edits changed one member: the current content stays on a stored conflict branch.
     if (clash) await this.#keepBranch(doc._id);
     return { ...out, _id: doc._id, _rev: doc._rev!, ...(doc._revisions === undefined ? {} : { _revisions: doc._revisions }) };
+  }
+
+  /** Ends the pushed branch `rev` of view `id` with a tombstone served next to the view's current revision. */
+  async #endPushed(id: string, rev: string, revisions: Revisions | undefined): Promise<ViewWrite> {
+    return retryOnConflict(`the revision record of ${id} in ${this.name}`, async (): Promise<ViewWrite | typeof AGAIN> => {
+      const rec = await this.#record(id);
+      if (rec.entry === undefined) return { id, ok: true, rev };
+      return (await this.#save(id, endBranch(rec.entry, rev, revisions), rec.localRev)) ? { id, ok: true, rev } : AGAIN;
+    });
   }
 
   /**

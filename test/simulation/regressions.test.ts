@@ -301,6 +301,24 @@ describe("server-lazy: concurrent edits and offline upgrades through the transla
     ], 50191);
   });
 
+  it("server-lazy: an upgraded device deletes a todo while a device upgraded offline marks it done; the todo ends deleted everywhere", async () => {
+    await holds("server-lazy", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "create", device: "d1", todo: "t2", title: "title 12" },
+      { kind: "release" },
+      { kind: "create", device: "d2", todo: "t4", title: "title 30" },
+      { kind: "settle" },
+      { kind: "offline", device: "d1" },
+      { kind: "upgrade", device: "d2" },
+      { kind: "upgrade", device: "d1" },
+      { kind: "delete", device: "d2", todo: "t4" },
+      { kind: "set-done", device: "d1", todo: "t4", done: true },
+      { kind: "create", device: "d1", todo: "t5", title: "title 96" },
+    ], 50191);
+  });
+
   it("server-lazy: two old devices edit different fields of a todo concurrently; both edits are kept", async () => {
     await holds("server-lazy", [
       { kind: "device", device: "d1", app: "old" },
