@@ -16,6 +16,8 @@ import { openStore } from "../../store/open.js";
 import { pouchDefaults } from "../../store/pouchdb-node.js";
 import { replicate } from "../../store/replicate.js";
 import { startLazyProxy } from "../../server/lazy/proxy.js";
+import type { InProcessFetch } from "../../server/lazy/inject.js";
+import { pouchStore } from "../../store/pouch.js";
 import type { Registry } from "../../schemas/registry.js";
 import type { StepDefinition } from "../../adapters/steps.js";
 import { todoSteps } from "./steps/index.js";
@@ -116,7 +118,8 @@ export interface WorldOptions {
   /**
    * `http` (default): the server at {@link serverUrl}, devices replicating through {@link proxy} (the truth).
    * `memory`: an in-process server of PouchDB memory databases that enforce `validate_doc_update`, the same
-   * replicator without sockets (the fast simulation world); a translating proxy still listens on 127.0.0.1.
+   * replicator without sockets (the fast simulation world); a translating proxy still listens on 127.0.0.1 (the invariants read it
+   * there), while devices replicate with it in process through its `fetch` (the same proxy code, no socket).
    */
   transport?: "http" | "memory";
   /** The server's URL (may carry credentials), e.g. `http://127.0.0.1:5984`; required for `http`. */
@@ -166,6 +169,8 @@ export class World {
   readonly #proxied = new Map<string, DocumentStore>();
   readonly #auth: string;
   readonly #memory: MemoryServer | undefined;
+  /** In the in-process world: translating proxies started so far, URL → their in-process fetch. */
+  readonly #inProcess = new Map<string, InProcessFetch>();
   #reinstalls = 0;
 
   private constructor(options: WorldOptions, database: string, main: DocumentStore, memory: MemoryServer | undefined) {
@@ -199,7 +204,14 @@ export class World {
       clock: this.clock,
       steps: options.steps ?? todoSteps,
       registry: options.registry,
-      translatingProxy: startLazyProxy,
+      translatingProxy:
+        memory === undefined
+          ? startLazyProxy
+          : async (o) => {
+              const proxy = await startLazyProxy(o);
+              this.#inProcess.set(proxy.url, proxy.fetch);
+              return proxy;
+            },
     };
   }
 
@@ -284,27 +296,17 @@ export class World {
       case "sync":
         await this.sync(this.device(event.device));
         return;
-      case "push-first-document": {
-        const d = this.device(event.device);
-        const id = this.#idOf(event.todo);
-        // The entity's first document under either id scheme (`<root>:<id>`, or `<root>:<id>:v:<n>` in
-        // multi-version storage), in the first channel whose database holds one (a device may hold an entity in
-        // its old version's database only).
-        let pushed = false;
-        const root = this.domain.root;
-        for (const channel of d.binding.sync) {
-          const first = (await channel.local.allDocs({ startkey: `${root}:${id}`, endkey: `${root}:${id}:\uffff` })).rows.filter(
-            (r) => r.id === `${root}:${id}` || r.id.startsWith(`${root}:${id}:v:`),
-          );
-          if (first.length === 0) continue;
-          await replicate(channel.local, await this.#channelRemote(channel), { docIds: first.map((r) => r.id) });
-          pushed = true;
-          break;
-        }
-        if (!pushed) throw new DivanError("CONFIG_INVALID", `push-first-document: device ${event.device} holds no ${root} of "${event.todo}".`);
+      case "push-first-document":
+        // The script judges that the device holds the todo; a strategy may still never have given it to it
+        // (`transactional` refuses an old app's late create). Then there is nothing to push: recorded as an
+        // action the device could not do (naming the todo, so caveats are judged on it), like an edit of it.
+        await this.#act(event.device, `push the first document of "${event.todo}"`, async (d) => {
+          const id = this.#idOf(event.todo);
+          await this.#pushFirstDocument(d, id);
+          return id;
+        });
         await this.strategy.settle(this.server);
         return;
-      }
       case "settle":
         await this.settle();
         return;
@@ -339,6 +341,24 @@ export class World {
         await this.#reinstall(this.device(event.device));
         return;
     }
+  }
+
+  /**
+   * Pushes the first document of entity `id` under either id scheme (`<root>:<id>`, or `<root>:<id>:v:<n>` in
+   * multi-version storage), from the first channel whose database holds one (a device may hold an entity in
+   * its old version's database only); `NOT_FOUND` when the device holds none.
+   */
+  async #pushFirstDocument(d: Device, id: string): Promise<void> {
+    const root = this.domain.root;
+    for (const channel of d.binding.sync) {
+      const first = (await channel.local.allDocs({ startkey: `${root}:${id}`, endkey: `${root}:${id}:\uffff` })).rows.filter(
+        (r) => r.id === `${root}:${id}` || r.id.startsWith(`${root}:${id}:v:`),
+      );
+      if (first.length === 0) continue;
+      await replicate(channel.local, await this.#channelRemote(channel), { docIds: first.map((r) => r.id) });
+      return;
+    }
+    throw new DivanError("NOT_FOUND", `Device "${d.name}" holds no ${root}:${id} to push.`, { details: { device: d.name, id } });
   }
 
   /** The device called `name`. */
@@ -614,7 +634,17 @@ export class World {
   /** The store a channel replicates with, through the counting proxy. */
   async #channelRemote(channel: SyncChannel): Promise<DocumentStore> {
     if (channel.remoteUrl === undefined) return this.#proxiedStore(channel.database);
-    if (this.#memory !== undefined) return this.#remoteStore(channel.remoteUrl, channel.remoteUrl);
+    if (this.#memory !== undefined) {
+      // A translating proxy this world started: PouchDB's HTTP adapter talks to it in process, no socket.
+      const url = channel.remoteUrl;
+      const fetch = [...this.#inProcess].find(([base]) => url.startsWith(`${base}/`))?.[1];
+      if (fetch === undefined) return this.#remoteStore(url, url);
+      const existing = this.#proxied.get(url);
+      if (existing) return existing;
+      const store = pouchStore(new MemoryPouch(url, { adapter: "http", skip_setup: true, fetch } as PouchDB.Configuration.RemoteDatabaseConfiguration));
+      this.#proxied.set(url, store);
+      return store;
+    }
     const { serverUrl, dbName } = splitDatabaseUrl(channel.remoteUrl);
     return this.#remoteStore(channel.remoteUrl, `${requireHttp(this.options).proxy.mount(serverUrl)}/${encodeURIComponent(dbName)}`);
   }

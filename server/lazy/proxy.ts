@@ -19,6 +19,11 @@
  * Not served: `continuous`/`eventsource` feeds (400), `_find`, attachments of translated documents,
  * `_selector` filters (400). `GET <id>?rev=` of an older revision of a translated document answers the
  * current one (its content is not kept).
+ *
+ * Conflicts: `GET <id>?conflicts=true` and `_all_docs?include_docs=true&conflicts=true` report `_conflicts`
+ * on a translated document whenever a stored document of its entity is in conflict, one synthetic revision
+ * per conflicting stored leaf, in every app version's view (`VersionView.conflicts`); the content of those
+ * revisions is not served.
  */
 import { randomUUID } from "node:crypto";
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from "express";
@@ -27,6 +32,7 @@ import { DivanError, isDivanError } from "../../core/errors.js";
 import type { TranslatingProxy, TranslatingProxyOptions } from "../../strategies/proxy.js";
 import type { BulkGetRequest, Doc, DocumentStore, LiveFeed } from "../../store/port.js";
 import { badRequest, HttpError, isObject, listenLocal, objectBody, Query, route, sendJson, toCouchError } from "../embedded/http.js";
+import { inProcessFetch, type InProcessFetch } from "./inject.js";
 import { knows } from "./revmap.js";
 import { CHECKPOINT_PREFIX, couchStatusOf, KeyedLock, VersionView, type ViewChange } from "./views.js";
 
@@ -196,6 +202,7 @@ function readRoutes(app: Express, ctx: ProxyContext): void {
       ...(skip !== undefined ? { skip } : {}),
       descending: q.bool("descending") === true,
       includeDocs: q.bool("include_docs") === true,
+      conflicts: q.bool("conflicts") === true,
     });
     sendJson(res, 200, { total_rows: page.totalRows, offset: skip ?? 0, rows: page.rows });
   });
@@ -320,6 +327,11 @@ function documentRoutes(app: Express, ctx: ProxyContext): void {
     if (!("ok" in answer)) throw new HttpError(404, "not_found", "missing");
     const doc = answer["ok"] as Doc;
     if (doc._deleted === true && rev === undefined) throw new HttpError(404, "not_found", "deleted");
+    if (q.bool("conflicts") === true && doc._deleted !== true) {
+      const entry = await v.recorded(id);
+      const conflicts = entry === undefined ? [] : await v.conflicts(id, entry);
+      if (conflicts.length > 0) doc._conflicts = conflicts;
+    }
     sendJson(res, 200, doc);
   });
   const putDoc = route(async (req, res) => {
@@ -424,13 +436,22 @@ async function writeDocs(store: DocumentStore, v: VersionView, docs: Doc[], repl
   return results;
 }
 
+/** A running translating proxy, as {@link startLazyProxy} starts it. */
+export interface LazyProxy extends TranslatingProxy {
+  /**
+   * Answers a request to {@link TranslatingProxy.url} in process, exactly as over HTTP but without a socket
+   * (e.g. PouchDB's HTTP adapter's `fetch` option, for replication inside the process that runs the proxy).
+   */
+  readonly fetch: InProcessFetch;
+}
+
 /**
  * Starts a translating proxy over `options.store` serving one database per entry of `options.views`.
  * Implements the strategies' {@link TranslatingProxyOptions} port.
  *
  * @throws DivanError `CONFIG_INVALID` for duplicate or unusable view names, `STORE_UNAVAILABLE` when it cannot listen.
  */
-export async function startLazyProxy(options: TranslatingProxyOptions): Promise<TranslatingProxy> {
+export async function startLazyProxy(options: TranslatingProxyOptions): Promise<LazyProxy> {
   const graph = createStepGraph([...options.steps], { typeField: options.registry.typeField, versionField: options.registry.versionField });
   const lock = new KeyedLock();
   const views = new Map<string, VersionView>();
@@ -487,6 +508,7 @@ export async function startLazyProxy(options: TranslatingProxyOptions): Promise<
       if (!views.has(name)) throw new DivanError("CONFIG_INVALID", `The translating proxy serves no view "${name}".`, { details: { name } });
       return `${url}/${name}`;
     },
+    fetch: inProcessFetch(app),
     close: () => listener.close(),
   };
 }

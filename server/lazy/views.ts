@@ -337,15 +337,53 @@ export class VersionView {
     return out;
   }
 
+  /**
+   * The `_conflicts` of view `id` served at `entry`: one revision per conflicting leaf (two devices' edits
+   * CouchDB keeps side by side, or a branch a clashing merge kept) of the stored document `id`, and of every
+   * stored document of the entity whose type this version does not have (an old version folds it into its
+   * documents), so every app version learns that the entity is in conflict, whichever document holds it.
+   * The revisions are synthetic (derived from the view, the stored document and its leaf) and of the served
+   * revision's generation; their content is not served. Empty when the view is deleted or nothing conflicts.
+   */
+  async conflicts(id: string, entry: ViewRev): Promise<string[]> {
+    if (entry.deleted) return [];
+    const page = await this.#store.allDocs({ keys: this.entityIds(id), includeDocs: true, conflicts: true });
+    const gen = generationOf(entry.rev);
+    const out: string[] = [];
+    for (const row of page.rows) {
+      const type = singleVersionIds.parse(row.id)?.type;
+      if (row.id !== id && (type === undefined || this.shape[type] !== undefined)) continue;
+      for (const leaf of row.doc?._conflicts ?? []) out.push(`${gen}-${stringMd5(canonicalJson({ view: this.name, id, conflict: `${row.id}@${leaf}` }))}`);
+    }
+    return out;
+  }
+
+  /** Sets the `_conflicts` of `doc`, a document that is not a view, from the store. */
+  async #plainConflicts(doc: Doc): Promise<void> {
+    const stored = await this.#store.get(doc._id, { conflicts: true }).catch((e: unknown) => (isDivanError(e, "NOT_FOUND") ? undefined : Promise.reject(e)));
+    if (stored?._conflicts !== undefined && stored._conflicts.length > 0) doc._conflicts = stored._conflicts;
+  }
+
   /** Rows of `_all_docs` at this version (family rows with synthetic revisions; problem rows left out in ranges). */
-  async allDocs(options: { keys?: string[]; startkey?: string; endkey?: string; limit?: number; skip?: number; descending?: boolean; includeDocs: boolean }): Promise<{ totalRows: number; rows: Record<string, unknown>[] }> {
-    const { includeDocs, ...rest } = options;
+  async allDocs(options: {
+    keys?: string[];
+    startkey?: string;
+    endkey?: string;
+    limit?: number;
+    skip?: number;
+    descending?: boolean;
+    includeDocs: boolean;
+    /** With `includeDocs`: each document's `_conflicts` ({@link conflicts} for views). */
+    conflicts?: boolean;
+  }): Promise<{ totalRows: number; rows: Record<string, unknown>[] }> {
+    const { includeDocs, conflicts, ...rest } = options;
     const page = await this.#adapter.allDocs({ ...rest, includeDocs: true });
     const rows: Record<string, unknown>[] = [];
     for (const row of page.rows) {
       if (!this.isView(row.id)) {
         if (row.problem !== undefined || row.error !== undefined) rows.push({ key: row.key, error: row.error ?? "not_found" });
         else rows.push({ id: row.id, key: row.key, value: row.value, ...(includeDocs ? { doc: row.doc ?? null } : {}) });
+        if (includeDocs && conflicts === true && row.doc) await this.#plainConflicts(row.doc);
         continue;
       }
       if (row.problem !== undefined || row.doc === undefined || row.doc === null) {
@@ -360,7 +398,13 @@ export class VersionView {
         if (options.keys !== undefined) rows.push({ id: row.id, key: row.key, value: { rev: served.entry.rev, deleted: true }, ...(includeDocs ? { doc: null } : {}) });
         continue;
       }
-      rows.push({ id: row.id, key: row.key, value: { rev: served.entry.rev }, ...(includeDocs ? { doc: this.render(row.id, served, false) } : {}) });
+      let doc: Doc | undefined;
+      if (includeDocs) {
+        doc = this.render(row.id, served, false);
+        const revs = conflicts === true ? await this.conflicts(row.id, served.entry) : [];
+        if (revs.length > 0) doc._conflicts = revs;
+      }
+      rows.push({ id: row.id, key: row.key, value: { rev: served.entry.rev }, ...(doc !== undefined ? { doc } : {}) });
     }
     return { totalRows: page.totalRows, rows };
   }
@@ -449,6 +493,19 @@ export class VersionView {
           const revisions = doc._revisions as Revisions | undefined;
           const history = revisions?.ids.map((h, k) => `${revisions.start - k}-${h}`) ?? [];
           const linear = rec.entry === undefined || history.includes(rec.entry.rev);
+          // The entity was deleted (through another version's view) after this view served the revision the edit
+          // was made on: a deletion wins over a concurrent edit, else the edited document alone would come back
+          // next to the entity's deleted ones. The device's revision is recorded and not stored; the next read
+          // serves the deletion as its child.
+          // When this view recorded the deletion already, the device's branch is ended with a tombstone served
+          // next to the view's.
+          if (doc._deleted !== true && rec.entry !== undefined && (linear ? !rec.entry.deleted : rec.entry.deleted)) {
+            const stored = await this.#fresh(doc._id);
+            if ("doc" in stored && stored.doc === undefined) {
+              out[i] = linear ? await this.#recordWrite({ i, doc, adopt: true, pushed: doc }, true) : await this.#endPushed(doc._id, doc._rev, revisions);
+              continue;
+            }
+          }
           // What the edit changed is merged onto the content stored now (another view's writes may have
           // changed it since this view served the revision the edit was made on).
           const merged = doc._deleted === true ? undefined : await this.#merged(doc, rec.entry, history);
@@ -535,6 +592,15 @@ export class VersionView {
     // Both edits changed one member: the current content stays on a stored conflict branch.
     if (clash) await this.#keepBranch(doc._id);
     return { ...out, _id: doc._id, _rev: doc._rev!, ...(doc._revisions === undefined ? {} : { _revisions: doc._revisions }) };
+  }
+
+  /** Ends the pushed branch `rev` of view `id` with a tombstone served next to the view's current revision. */
+  async #endPushed(id: string, rev: string, revisions: Revisions | undefined): Promise<ViewWrite> {
+    return retryOnConflict(`the revision record of ${id} in ${this.name}`, async (): Promise<ViewWrite | typeof AGAIN> => {
+      const rec = await this.#record(id);
+      if (rec.entry === undefined) return { id, ok: true, rev };
+      return (await this.#save(id, endBranch(rec.entry, rev, revisions), rec.localRev)) ? { id, ok: true, rev } : AGAIN;
+    });
   }
 
   /**

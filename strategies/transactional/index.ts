@@ -26,10 +26,11 @@ import type { StepDefinition } from "../../adapters/steps.js";
 import type { Shape } from "../../adapters/types.js";
 import { DivanError } from "../../core/errors.js";
 import { stepGraphOf } from "../steps.js";
-import type { DocumentStore } from "../../store/port.js";
+import type { Doc, DocumentStore } from "../../store/port.js";
 import { replicate } from "../../store/replicate.js";
 import { singleVersionIds } from "../../adapters/ids.js";
 import { withDeterministicRev } from "../runner/canonical.js";
+import { honourConcurrentDeletes } from "../deletes.js";
 import { isDivanError } from "../../core/errors.js";
 import { runMigration } from "../runner/runner.js";
 import { bindToMain, type AppVersion, type Caveat, type RefusedWrite, type DeviceBinding, type DeviceContext, type ReleaseResult, type RetireResult, type ServerContext, type Strategy, type StrategyOptions } from "../types.js";
@@ -133,6 +134,27 @@ export async function keepRefusedWrites(local: DocumentStore, remote: DocumentSt
   return missing;
 }
 
+/**
+ * Ends the copies an upgrade made of data the server already had (the device held nothing unpushed of the
+ * entity, the ids in `unpushed` aside): such a copy, made from a revision older than the server's, is a second
+ * root next to the copy the switch made of the server's newer revision. Where the new local database holds
+ * both, the upgrade's (its revision in `copied`, id → revision) is deleted, with a deterministic tombstone:
+ * the server's, newer, stays, and no conflict a user never made remains.
+ */
+async function endStaleCopies(next: DocumentStore, copied: ReadonlyMap<string, string>, unpushed: ReadonlySet<string>): Promise<void> {
+  const entityOf = (id: string): string | undefined => singleVersionIds.parse(id)?.entityId;
+  const mine = new Set([...unpushed].flatMap((id) => entityOf(id) ?? []));
+  const ends: Doc[] = [];
+  for (const [id, rev] of copied) {
+    const entity = entityOf(id);
+    if (entity === undefined || mine.has(entity)) continue;
+    const doc = await next.get(id, { conflicts: true }).catch((e: unknown) => (isDivanError(e, "NOT_FOUND") ? undefined : Promise.reject(e)));
+    const leaves = doc === undefined ? [] : [doc._rev, ...(doc._conflicts ?? [])];
+    if (leaves.length > 1 && leaves.includes(rev)) ends.push(withDeterministicRev({ _id: id, _rev: rev, _deleted: true }));
+  }
+  if (ends.length > 0) await next.bulkDocs(ends, { newEdits: false });
+}
+
 /** Options of {@link createTransactionalStrategy}. */
 export interface TransactionalOptions extends StrategyOptions {
   /** Copy while apps write and lock only for the final catch-up (default false: lock for the whole copy). */
@@ -153,7 +175,7 @@ export function createTransactionalStrategy(options: TransactionalOptions): Stra
     return { store: local, sync: [{ local, database: suffixOf(device.app) }] };
   };
   let locked = false;
-  let mirror: { suffix: string; oldShape: Shape; since?: string } | undefined;
+  let mirror: { suffix: string; oldShape: Shape; newShape: Shape; since?: string } | undefined;
   const legacy: Caveat[] = [
     {
       invariant: "apps-read-their-data",
@@ -208,7 +230,7 @@ export function createTransactionalStrategy(options: TransactionalOptions): Stra
       const message = online ? `the database moved to ${server.database}${suffixOf(to)}; update the app` : `migrating to app ${to.version}; update the app`;
       const switched = await copyAndSwitch(server.main, { online, message, copy });
       locked = true;
-      mirror = { suffix: suffixOf(to), oldShape: { ...from.shape } };
+      mirror = { suffix: suffixOf(to), oldShape: { ...from.shape }, newShape: { ...to.shape } };
       await server.open(REFUSED_SUFFIX);
       const verifyStarted = Date.now();
       await verifyShape(targetDb, to.shape);
@@ -237,6 +259,9 @@ export function createTransactionalStrategy(options: TransactionalOptions): Stra
       // sync, whatever of a deleted entity the new database holds is deleted (deterministic tombstones).
       const graph = graphOf(device);
       await runMigration({ source: previous.store, target: next.store, plan: { graph, to: device.app.shape }, deterministicRevs: true, lease: false, followChanges: false });
+      // The revisions the copy made: where the device's data was stale (the server had newer revisions, copied
+      // at the switch), its copy is a second root next to the server's, which ends at the first sync (below).
+      const copied = new Map((await next.store.allDocs()).rows.flatMap((r): [string, string][] => (r.value === undefined ? [] : [[r.id, r.value.rev]])));
       // Online, the new app starts from the new database (what new apps wrote since the switch); offline, from the copy.
       try {
         await replicate(await device.server(suffixOf(device.app)), next.store);
@@ -259,8 +284,9 @@ export function createTransactionalStrategy(options: TransactionalOptions): Stra
         if (!recorded) {
           try {
             const main = await device.server("");
-            if (locked) await keepRefusedWrites(previous.store, main, await device.server(REFUSED_SUFFIX));
+            const unpushed = new Set(locked ? await keepRefusedWrites(previous.store, main, await device.server(REFUSED_SUFFIX)) : []);
             await addDeleted(main);
+            await endStaleCopies(next.store, copied, unpushed);
             recorded = true;
           } catch (e) {
             if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
@@ -277,7 +303,11 @@ export function createTransactionalStrategy(options: TransactionalOptions): Stra
     },
     settle: async (server) => {
       if (mirror === undefined) return;
-      mirror.since = await mirrorDeletions(await server.open(mirror.suffix), server.main, mirror.oldShape, mirror.since);
+      const next = await server.open(mirror.suffix);
+      // A deletion wins over a concurrent edit in the new database (one device deletes a todo another edits
+      // offline): else the edited document lives on without the entity's other, deleted, documents.
+      await honourConcurrentDeletes(next, { graph: graphOf(server), shapes: [mirror.newShape] });
+      mirror.since = await mirrorDeletions(next, server.main, mirror.oldShape, mirror.since);
     },
     retire: async (server): Promise<RetireResult> => {
       // The old database is abandoned: lift maintenance so the retirement notice reaches the old apps.

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openEnv, runScript, type SimulationEnv } from "../../examples/todo-app/simulate/run.js";
-import { assertLegal, type Script } from "../../examples/todo-app/simulate/script.js";
+import { assertLegal, firstIllegal, type Script } from "../../examples/todo-app/simulate/script.js";
 import type { ScenarioEvent } from "../../examples/todo-app/world.js";
 import { createStrategy } from "../../examples/strategies.js";
 import { World } from "../../examples/todo-app/world.js";
@@ -284,6 +284,41 @@ describe("server-lazy: concurrent edits and offline upgrades through the transla
     ]);
   });
 
+  it("server-lazy: an old device deletes a todo while a device upgraded offline marks it done; no half-deleted todo", async () => {
+    await holds("server-lazy", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "create", device: "d1", todo: "t2", title: "title 12" },
+      { kind: "release" },
+      { kind: "create", device: "d2", todo: "t4", title: "title 30" },
+      { kind: "settle" },
+      { kind: "offline", device: "d1" },
+      { kind: "upgrade", device: "d1" },
+      { kind: "delete", device: "d2", todo: "t4" },
+      { kind: "set-done", device: "d1", todo: "t4", done: true },
+      { kind: "create", device: "d1", todo: "t5", title: "title 96" },
+    ], 50191);
+  });
+
+  it("server-lazy: an upgraded device deletes a todo while a device upgraded offline marks it done; the todo ends deleted everywhere", async () => {
+    await holds("server-lazy", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "create", device: "d1", todo: "t2", title: "title 12" },
+      { kind: "release" },
+      { kind: "create", device: "d2", todo: "t4", title: "title 30" },
+      { kind: "settle" },
+      { kind: "offline", device: "d1" },
+      { kind: "upgrade", device: "d2" },
+      { kind: "upgrade", device: "d1" },
+      { kind: "delete", device: "d2", todo: "t4" },
+      { kind: "set-done", device: "d1", todo: "t4", done: true },
+      { kind: "create", device: "d1", todo: "t5", title: "title 96" },
+    ], 50191);
+  });
+
   it("server-lazy: two old devices edit different fields of a todo concurrently; both edits are kept", async () => {
     await holds("server-lazy", [
       { kind: "device", device: "d1", app: "old" },
@@ -555,6 +590,45 @@ describe("transactional: what the locked database refuses is reported and kept, 
         { kind: "upgrade", device: "d1" },
       ], 20);
     });
+
+    it(`${strategy}: two upgraded devices, one deletes a todo while the other edits its title; no half-deleted todo`, async () => {
+      await holds(strategy, [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "create", device: "d1", todo: "t2", title: "title 2" },
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "settle" },
+        { kind: "release" },
+        { kind: "upgrade", device: "d1" },
+        { kind: "upgrade", device: "d2" },
+        { kind: "delete", device: "d2", todo: "t2" },
+        { kind: "edit-title", device: "d1", todo: "t2", title: "title 51" },
+      ], 50004);
+    });
+
+    it(`${strategy}: a device with a stale copy of a todo (offline while another marked it done) upgrades offline; no conflict`, async () => {
+      await holds(strategy, [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "create", device: "d2", todo: "t2", title: "title 6" },
+        { kind: "settle" },
+        { kind: "offline", device: "d1" },
+        { kind: "set-done", device: "d2", todo: "t2", done: true },
+        { kind: "settle" },
+        { kind: "release" },
+        { kind: "upgrade", device: "d1" },
+      ], 50189);
+    });
+
+    it(`${strategy}: a new-app device pushes the first document of a todo whose late create the locked database refused (it never received it)`, async () => {
+      await holds(strategy, [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+        { kind: "release" },
+        { kind: "device", device: "d2", app: "new" },
+        { kind: "settle" },
+        { kind: "push-first-document", device: "d2", todo: "t1" },
+      ], 20006);
+    });
   }
 });
 
@@ -647,5 +721,23 @@ describe("client-side: an updated device reads and edits what old devices wrote"
         { kind: "set-new-field", device: "d2", todo: "t2", value: "group 2" },
         { kind: "delete", device: "d2", todo: "t5" },
       ], 7098);
+  });
+});
+
+describe("the generator draws only edits a device can make", () => {
+  it("a device that synced after another pushed a todo's deletion edits it no more (it may have received the deletion; seed 50037)", async () => {
+    const events: ScenarioEvent[] = [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+      { kind: "settle" },
+      { kind: "delete", device: "d1", todo: "t1" },
+      { kind: "sync", device: "d1" },
+      { kind: "sync", device: "d2" },
+      { kind: "set-done", device: "d2", todo: "t1", done: true },
+    ];
+    expect(firstIllegal(events)).toEqual({ index: 7, reason: "the device has not received t1" });
+    // without the sync that may bring the deletion, the edit is concurrent with it, and legal
+    await holds("live-adapter", events.filter((_e, i) => i !== 6), 50037);
   });
 });

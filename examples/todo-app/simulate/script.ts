@@ -37,6 +37,11 @@ interface DeviceState {
   seen: Map<string, Set<number>>;
   /** Todos whose deletion this device has received. */
   deletes: Set<string>;
+  /**
+   * Todos whose deletion it may have received: another device had pushed it when this one synced (whether
+   * the server passed it on yet depends on the strategy). Such a todo is edited or deleted no more.
+   */
+  maybeDeleted: Set<string>;
 }
 
 interface TodoState {
@@ -134,7 +139,7 @@ export class ScriptState {
   }
 
   #holds(d: DeviceState, todo: string): boolean {
-    return d.seen.has(todo) && !d.deletes.has(todo);
+    return d.seen.has(todo) && !d.deletes.has(todo) && !d.maybeDeleted.has(todo);
   }
 
   #mayEdit(d: DeviceState, todo: string): Verdict {
@@ -152,7 +157,7 @@ export class ScriptState {
     const d = "device" in event ? this.devices.get(event.device) : undefined;
     switch (event.kind) {
       case "device":
-        this.devices.set(event.device, { app: event.app, online: true, dirty: false, unpushed: new Set(), gone: false, seen: new Map(), deletes: new Set() });
+        this.devices.set(event.device, { app: event.app, online: true, dirty: false, unpushed: new Set(), gone: false, seen: new Map(), deletes: new Set(), maybeDeleted: new Set() });
         return NONE;
       case "release":
         this.released = true;
@@ -185,6 +190,7 @@ export class ScriptState {
         if (d.online) {
           this.#push(d);
           this.#pull(d);
+          for (const t of this.#pendingDeletes) d.maybeDeleted.add(t);
         }
         return NONE;
       case "upgrade":
@@ -195,7 +201,7 @@ export class ScriptState {
         d.online = false;
         return NONE;
       case "reinstall":
-        Object.assign(d, { app: "new", online: true, dirty: false, unpushed: new Set(), seen: new Map(), deletes: new Set() });
+        Object.assign(d, { app: "new", online: true, dirty: false, unpushed: new Set(), seen: new Map(), deletes: new Set(), maybeDeleted: new Set() });
         return NONE;
       case "push-first-document":
         return NONE;
