@@ -12,6 +12,7 @@ import { sameShape, shapeKey, type Entity, type Shape } from "../../adapters/typ
 import { sameContent } from "../runner/canonical.js";
 import { resolveManifest } from "../../schemas/manifest.js";
 import type { Registry } from "../../schemas/registry.js";
+import { liveRows } from "../../store/rows.js";
 import type { AllDocsOptions, AllDocsPage, Change, ChangesOptions, Doc, DocumentStore, FindRequest, LiveFeed, LiveFeedHandlers, Selector } from "../../store/port.js";
 import { familiesOf, storedShape, type Graph, type Ref, type Stored, type View } from "./entities.js";
 import { project, sortDocs } from "./query.js";
@@ -125,10 +126,7 @@ export class LiveAdapter {
       }
     }
     const found = new Map<string, Doc | null>(known);
-    if (want.length > 0) {
-      const page = await this.store.allDocs({ keys: want, includeDocs: true });
-      for (const row of page.rows) found.set(row.key, row.doc ?? null);
-    }
+    if (want.length > 0) for (const row of await liveRows(this.store, want)) found.set(row.id, row.doc ?? null);
     for (const s of out.values()) {
       for (const t of s.ref.family.types) {
         const doc = found.get(this.#idOf(s.ref, t));
