@@ -82,10 +82,22 @@ export async function knownRevs(db: PouchDB.Database, id: string, revs: string[]
  * document only from a write without `_rev`).
  */
 export async function editsOfDeleted(db: PouchDB.Database, docs: readonly Doc[]): Promise<Set<string>> {
-  const ids = docs.flatMap((d) => (typeof d._rev === "string" && typeof d._id === "string" && !d._id.startsWith("_local/") ? [d._id] : []));
-  if (ids.length === 0) return new Set();
-  const rows = (await db.allDocs({ keys: [...new Set(ids)] })).rows as { key: string; value?: { deleted?: boolean } }[];
-  return new Set(rows.filter((r) => r.value?.deleted === true).map((r) => r.key));
+  const ids = new Set(docs.flatMap((d) => (typeof d._rev === "string" && typeof d._id === "string" && !d._id.startsWith("_local/") ? [d._id] : [])));
+  const deleted = new Set<string>();
+  // One get per id, not `allDocs({ keys })`: PouchDB answers `keys` with a whole `_all_docs` query per key. The get
+  // of a deleted document fails with reason `deleted`, that of one that never existed with `missing`.
+  await Promise.all(
+    [...ids].map((id) =>
+      db.get(id).then(
+        () => undefined,
+        (e: unknown) => {
+          if (!isObject(e) || e.status !== 404) throw e;
+          if (e.reason === "deleted") deleted.add(id);
+        },
+      ),
+    ),
+  );
+  return deleted;
 }
 
 /** CouchDB's answer to an edit it refuses as a conflict. */
