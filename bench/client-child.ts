@@ -1,7 +1,7 @@
 /**
  * One client-side migration in a process of its own, so its peak RSS is its own: `bench/client.bench.ts`
  * runs `node --import tsx bench/client-child.ts <job>` and reads one JSON line from stdout
- * (`{ ms, rssBefore, peakRss, written }`). Seeding happens before the clock starts and before `rssBefore`.
+ * (`{ ms, cpuMs, rssBefore, peakRss, written }`). Seeding happens before the clock starts and before `rssBefore`.
  *
  * Jobs (`<what>:<adapter>:<n>`):
  * - `divan:<memory|leveldb>:<n>`: `migrateLocal` of n todo-item@1 documents to v3 (1→3: two documents per source);
@@ -12,7 +12,8 @@
  * - `rxdb:memory:<n>`: RxDB's schema migration (version 0 → 1, the same 1→3 translation as a migration strategy) of n
  *   documents on its memory storage, default batch, `autoMigrate`. RxDB is a development dependency of the bench only.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { Session } from "node:inspector";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -33,17 +34,35 @@ export const CLIENT_CONCURRENCY = 2;
 const graph = createStepGraph(todoSteps);
 const path13 = graph.path(todoShapes.v1, todoShapes.v3);
 
-/** Samples RSS every 50 ms while `fn` runs. */
-async function measured(fn: () => Promise<number>): Promise<{ ms: number; rssBefore: number; peakRss: number; written: number }> {
+/**
+ * Samples RSS every 50 ms while `fn` runs; also its process CPU time. With `DIVAN_BENCH_CLIENT_PROFILE=<file>`,
+ * `fn` alone is profiled (V8 CPU profile written to `<file>`, open it in Chrome DevTools).
+ */
+async function measured(fn: () => Promise<number>): Promise<{ ms: number; cpuMs: number; rssBefore: number; peakRss: number; written: number }> {
+  const profile = process.env["DIVAN_BENCH_CLIENT_PROFILE"];
+  const session = profile === undefined ? undefined : new Session();
+  const post = (method: string): Promise<unknown> => new Promise((ok, fail) => session!.post(method, (e, r) => (e ? fail(e) : ok(r))));
+  if (session !== undefined) {
+    session.connect();
+    await post("Profiler.enable");
+    await post("Profiler.start");
+  }
   (globalThis as { gc?: () => void }).gc?.();
   const rssBefore = process.memoryUsage.rss();
   let peak = rssBefore;
   const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 50);
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const written = await fn();
   const ms = performance.now() - t0;
+  const c = process.cpuUsage(c0);
   clearInterval(timer);
-  return { ms, rssBefore, peakRss: Math.max(peak, process.memoryUsage.rss()), written };
+  if (session !== undefined) {
+    const { profile: p } = (await post("Profiler.stop")) as { profile: object };
+    await writeFile(profile!, JSON.stringify(p));
+    session.disconnect();
+  }
+  return { ms, cpuMs: (c.user + c.system) / 1000, rssBefore, peakRss: Math.max(peak, process.memoryUsage.rss()), written };
 }
 
 /** Reads `_all_docs` pages and hands each to `write`, at most `concurrency` writes in flight (read-ahead as the runner). */

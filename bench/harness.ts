@@ -2,7 +2,7 @@
  * Benchmark harness: every `bench/*.bench.ts` module default-exports a {@link Benchmark}; `bench/run.ts`
  * runs them and prints one line per figure: `bench <name>: <number>x (<what> over <baseline>)`.
  * Figures are ratios measured in one run on one machine; the only absolute figures are the transformer
- * lags in ms (`unit: "ms"`, printed `bench <name>: <number> ms (<what>)`). Benchmarks that talk to a
+ * lags in ms (`unit: "ms"`, printed `bench <name>: <number> ms (<what>)`) and its highest rate (`unit: "/s"`). Benchmarks that talk to a
  * server measure their server figures a second time on `COUCHDB_URL` when it is set ({@link couchDbOf}),
  * as figures whose names end in `.couchdb`.
  */
@@ -24,8 +24,8 @@ export interface Figure {
   readonly goal?: number;
   /** Whether the goal is a ceiling (`lower`, the default: times) or a floor (`higher`: throughputs). */
   readonly better?: "lower" | "higher";
-  /** `x` (default): a ratio over `over`; `ms`: an absolute duration (the few figures the issues ask for in ms). */
-  readonly unit?: "x" | "ms";
+  /** `x` (default): a ratio over `over`; `ms`: an absolute duration, `/s` a rate (the few absolute figures the issues ask for). */
+  readonly unit?: "x" | "ms" | "/s";
 }
 
 /** A benchmark module's default export. */

@@ -20,6 +20,7 @@ function formatFigure(f: Figure): string {
   const higher = f.better === "higher";
   const met = f.goal === undefined ? undefined : higher ? f.value >= f.goal : f.value <= f.goal;
   const goal = f.goal === undefined ? "" : ` [goal ${higher ? "≥" : "≤"} ${f.goal}: ${met ? "met" : "MISSED"}]`;
+  if (f.unit === "/s") return `bench ${f.name}: ${f.value.toFixed(0)}/s (${f.what})${goal}`;
   return f.unit === "ms"
     ? `bench ${f.name}: ${f.value.toFixed(1)} ms (${f.what})${goal}`
     : `bench ${f.name}: ${f.value.toFixed(2)}x (${f.what} over ${f.over})${goal}`;

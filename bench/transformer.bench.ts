@@ -15,6 +15,9 @@
  *   is the documents one entity needs in one target version: todo-item@2 in v2; todo-item@3 +
  *   todo-item-status@1 in v3. 1.00x is the minimum (every v1 write reaches v2 once and v3 once); the issue's
  *   loop bound is 2x. The line also shows documents per user write (3.00 = 1 in v2 + 2 in v3).
+ * - `transformer.max-rate`: the highest rate of user writes (writes/s) whose p99 lag stays ≤ 50 ms, found by a sweep
+ *   after the main run: steps of `DIVAN_BENCH_TRANSFORMER_SWEEP_SECONDS` (default 5; 0 leaves it out) at 10, 20, 40, …
+ *   writes/s until one misses, then one step halfway back.
  * Context lines (not figures): CPU ms per user write of the server process and of this process, the
  * server's raw rate for single-document PUTs measured in the same run, changes read and checkpoints.
  *
@@ -94,16 +97,16 @@ async function serverInProcess(): Promise<Server> {
 }
 
 /**
- * Writes `count` todo-item@1 documents `todo-item:<prefix><hex>` into `store` at the steady {@link RATE},
+ * Writes `count` todo-item@1 documents `todo-item:<prefix><hex>` into `store` at the steady `rate` ({@link RATE}),
  * without waiting for one to finish before the next is due; resolves with each write's acknowledgement time
  * (ms). `onWrite` sees each id and its start time.
  */
-async function paced(store: DocumentStore, count: number, prefix: string, onWrite?: (id: string, at: number) => void): Promise<number[]> {
+async function paced(store: DocumentStore, count: number, prefix: string, onWrite?: (id: string, at: number) => void, rate = RATE): Promise<number[]> {
   const start = performance.now();
   const writes: Promise<unknown>[] = [];
   const acks: number[] = [];
   for (let i = 0; i < count; i++) {
-    const wait = start + (i * 1000) / RATE - performance.now();
+    const wait = start + (i * 1000) / rate - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const id = `todo-item:${prefix}${i.toString(16).padStart(8, "0")}`;
     const w0 = performance.now();
@@ -161,10 +164,11 @@ async function measure(server: Server, suffix: string, where: string): Promise<F
       { name: "v3", store: v3!, shape: { "todo-item": 3, "todo-item-status": 1 } },
     ],
   });
-  const started = new Map<string, number>();
-  const lags: number[] = [];
+  // The probe times each write of the current run (the main run, then each sweep step) until it reaches v3.
+  let started = new Map<string, number>();
+  let lags: number[] = [];
+  let expected = total;
   let allSeen: () => void = () => undefined;
-  const done = new Promise<void>((r) => (allSeen = r));
   const feed = v3!.liveChanges(
     { since: "now" },
     {
@@ -173,10 +177,23 @@ async function measure(server: Server, suffix: string, where: string): Promise<F
         if (t0 === undefined) return;
         started.delete(c.id);
         lags.push(performance.now() - t0);
-        if (lags.length === total) allSeen();
+        if (lags.length === expected) allSeen();
       },
     },
   );
+  /** `count` writes at `rate` into v1, the lag of each to v3 (those that arrived within 30 s of the last write). */
+  const lagRun = async (count: number, rate: number, prefix: string): Promise<{ lags: number[]; acks: number[] }> => {
+    await t.idle(); // no backlog of an earlier run
+    started = new Map();
+    lags = [];
+    expected = count;
+    const done = new Promise<void>((r) => (allSeen = r));
+    const acks = await paced(v1!, count, prefix, (id, at) => started.set(id, at), rate);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([done, new Promise((r) => (timer = setTimeout(r, 30_000)))]);
+    clearTimeout(timer);
+    return { lags, acks };
+  };
   await t.start();
   // Warm-up at the same rate, not measured: a fresh server process and a fresh transformer are slower
   // for their first seconds (JIT, first _bulk_docs), which says nothing about the steady state.
@@ -186,13 +203,13 @@ async function measure(server: Server, suffix: string, where: string): Promise<F
   const serverCpu0 = await server.cpuMs();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const acks = await paced(v1!, total, "b", (id, at) => started.set(id, at));
-  await Promise.race([done, new Promise((r) => setTimeout(r, 30_000))]);
+  const { lags: mainLags, acks } = await lagRun(total, RATE, "b");
   const wall = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const serverCpu1 = await server.cpuMs();
   await t.idle();
   const status = await t.status();
+  const sweep = SWEEP_SECONDS > 0 ? await rateSweep(lagRun) : undefined;
   await t.stop();
   await feed.stop();
   for (const s of [v1!, v2!, v3!, raw!]) {
@@ -201,8 +218,8 @@ async function measure(server: Server, suffix: string, where: string): Promise<F
   }
   await server.close();
 
-  const p99 = percentile(lags, 99);
-  const p50 = percentile(lags, 50);
+  const p99 = percentile(mainLags, 99);
+  const p50 = percentile(mainLags, 50);
   const others = 2; // v2 and v3
   const setsPerWrite = (status.writeSets - before.writeSets) / total / others;
   const docsPerWrite = (status.writes - before.writes) / total;
@@ -217,8 +234,8 @@ async function measure(server: Server, suffix: string, where: string): Promise<F
       `user PUT acknowledged p50/p99 ${percentile(acks, 50).toFixed(1)}/${percentile(acks, 99).toFixed(1)} ms (without the transformer ${percentile(base.acks, 50).toFixed(1)}/${percentile(base.acks, 99).toFixed(1)} ms); ` +
       `run ${(wall / 1000).toFixed(1)} s; ${v1Changes} v1 changes read, ${status.skippedOwn - before.skippedOwn} own writes skipped unread, ${status.checkpoints - before.checkpoints} checkpoint writes`,
   );
-  const run = `${lags.length}/${total} writes reached v3, ${seconds} s at ${RATE}/s after a ${WARMUP_SECONDS} s warm-up, ${where}`;
-  return [
+  const run = `${mainLags.length}/${total} writes reached v3, ${seconds} s at ${RATE}/s after a ${WARMUP_SECONDS} s warm-up, ${where}`;
+  const figures: Figure[] = [
     { name: `transformer.p99-lag${suffix}`, value: p99, unit: "ms", what: `p99 lag of a v1 write to the v3 feed; ${run}`, over: "", goal: 50 },
     { name: `transformer.p50-lag${suffix}`, value: p50, unit: "ms", what: `p50 lag of a v1 write to the v3 feed, ${where}`, over: "" },
     {
@@ -229,6 +246,50 @@ async function measure(server: Server, suffix: string, where: string): Promise<F
       goal: 2,
     },
   ];
+  if (sweep !== undefined) {
+    figures.push({
+      name: `transformer.max-rate${suffix}`,
+      value: sweep.best,
+      unit: "/s",
+      what: `the highest rate of user writes (steps of ${SWEEP_SECONDS} s) whose p99 lag to the v3 feed stayed ≤ ${SWEEP_P99_MS} ms, ${where}; steps: ${sweep.steps.map((x) => `${x.rate}/s p99 ${Number.isFinite(x.p99) ? x.p99.toFixed(0) : "∞"} ms (user PUT acknowledged p99 ${x.ackP99.toFixed(0)} ms)`).join(", ")}`,
+      over: "",
+    });
+  }
+  return figures;
+}
+
+/** Seconds per step of the rate sweep (`DIVAN_BENCH_TRANSFORMER_SWEEP_SECONDS`, 0 leaves the sweep out). */
+const SWEEP_SECONDS = Number(process.env["DIVAN_BENCH_TRANSFORMER_SWEEP_SECONDS"] ?? "5");
+/** The lag bound of the sweep (the issue's p99 goal). */
+const SWEEP_P99_MS = 50;
+
+/**
+ * The highest sustained rate with p99 lag ≤ {@link SWEEP_P99_MS}: steps of {@link SWEEP_SECONDS} at 10, 20, 40, …
+ * writes/s (doubling) until one misses, then one step halfway between the last rate that held and the first that
+ * missed. A step misses when its p99 is over the bound or some write did not reach v3 (p99 ∞). 0 when 10/s misses.
+ */
+async function rateSweep(
+  lagRun: (count: number, rate: number, prefix: string) => Promise<{ lags: number[]; acks: number[] }>,
+): Promise<{ best: number; steps: { rate: number; p99: number; ackP99: number }[] }> {
+  const steps: { rate: number; p99: number; ackP99: number }[] = [];
+  const step = async (rate: number): Promise<boolean> => {
+    const count = Math.max(1, Math.round(rate * SWEEP_SECONDS));
+    const { lags, acks } = await lagRun(count, rate, `s${rate}-`);
+    const p99 = lags.length < count ? Number.POSITIVE_INFINITY : percentile(lags, 99);
+    steps.push({ rate, p99, ackP99: percentile(acks, 99) });
+    return p99 <= SWEEP_P99_MS;
+  };
+  let best = 0;
+  let rate = 10;
+  while (rate <= 6_400 && (await step(rate))) {
+    best = rate;
+    rate *= 2;
+  }
+  if (best > 0 && rate <= 6_400) {
+    const mid = Math.round((best + rate) / 2);
+    if (await step(mid)) best = mid;
+  }
+  return { best, steps };
 }
 
 export default bench;

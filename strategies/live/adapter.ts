@@ -6,12 +6,13 @@ import { matchesSelector } from "pouchdb-selector-core";
 import { DivanError, isDivanError, messageOf, type DivanErrorCode } from "../../core/errors.js";
 import { hasFault } from "../../core/faults.js";
 import { singleVersionIds } from "../../adapters/ids.js";
-import { createStepGraph, type StepGraph } from "../../adapters/path.js";
+import { createStepGraph, type CompiledPath, type StepGraph } from "../../adapters/path.js";
 import { isDeclarativeStep, type DeclarativeStep, type StepDefinition } from "../../adapters/steps.js";
 import { sameShape, shapeKey, type Entity, type Shape } from "../../adapters/types.js";
 import { sameContent } from "../runner/canonical.js";
 import { resolveManifest } from "../../schemas/manifest.js";
 import type { Registry } from "../../schemas/registry.js";
+import { liveRows } from "../../store/rows.js";
 import type { AllDocsOptions, AllDocsPage, Change, ChangesOptions, Doc, DocumentStore, FindRequest, LiveFeed, LiveFeedHandlers, Selector } from "../../store/port.js";
 import { familiesOf, storedShape, type Graph, type Ref, type Stored, type View } from "./entities.js";
 import { project, sortDocs } from "./query.js";
@@ -43,6 +44,7 @@ export class LiveAdapter {
   readonly #bundled: readonly StepDefinition[] | StepGraph;
   #graph: Graph;
   #stepsRev: string | undefined;
+  readonly #paths = new WeakMap<Graph, WeakMap<Shape, { to: Shape; path: CompiledPath }>>();
 
   constructor(store: DocumentStore, config: LiveConfig) {
     if (config.shape === undefined && config.manifest === undefined) {
@@ -113,27 +115,25 @@ export class LiveAdapter {
   async #load(refs: Iterable<Ref>, known?: Map<string, Doc | null>, scanned?: { lo: string; hi: string }): Promise<Map<string, Stored>> {
     const out = new Map<string, Stored>();
     const want: string[] = [];
+    const ids: { s: Stored; type: string; id: string }[] = [];
     for (const ref of refs) {
       if (out.has(ref.key)) continue;
-      out.set(ref.key, { ref, docs: new Map() });
+      const s: Stored = { ref, docs: new Map() };
+      out.set(ref.key, s);
       for (const t of ref.family.types) {
         const id = this.#idOf(ref, t);
+        ids.push({ s, type: t, id });
         // an id inside the key range a page scanned, and not in it, has no live document
         if (known !== undefined && known.has(id)) continue;
         if (scanned !== undefined && id >= scanned.lo && id <= scanned.hi) continue;
         want.push(id);
       }
     }
-    const found = new Map<string, Doc | null>(known);
-    if (want.length > 0) {
-      const page = await this.store.allDocs({ keys: want, includeDocs: true });
-      for (const row of page.rows) found.set(row.key, row.doc ?? null);
-    }
-    for (const s of out.values()) {
-      for (const t of s.ref.family.types) {
-        const doc = found.get(this.#idOf(s.ref, t));
-        if (doc !== undefined && doc !== null && doc._deleted !== true) s.docs.set(t, doc);
-      }
+    const found = new Map<string, Doc | null>();
+    if (want.length > 0) for (const row of await liveRows(this.store, want)) found.set(row.id, row.doc ?? null);
+    for (const { s, type, id } of ids) {
+      const doc = known?.get(id) ?? found.get(id);
+      if (doc !== undefined && doc !== null && doc._deleted !== true) s.docs.set(type, doc);
     }
     return out;
   }
@@ -161,8 +161,17 @@ export class LiveAdapter {
         { details: { entity: s.ref.entityId, missing: st.missing.map((t) => this.#idOf(s.ref, t)), stored: st.shape, app } },
       );
     }
-    const path = g.graph.path(st.shape, app);
+    const path = this.#pathTo(g, st.shape, app);
     return { docs: path(input), from: st.shape, up: path.direction === "up" };
+  }
+
+  /** The compiled path from a stored shape to the app's, kept per shape object (a family's shapes are built once per graph). */
+  #pathTo(g: Graph, from: Shape, app: Shape): CompiledPath {
+    let byShape = this.#paths.get(g);
+    if (byShape === undefined) this.#paths.set(g, (byShape = new WeakMap()));
+    let p = byShape.get(from);
+    if (p === undefined || p.to !== app) byShape.set(from, (p = { to: app, path: g.graph.path(from, app) }));
+    return p.path;
   }
 
   // ------------------------------------------------------------------------------------------ reads
@@ -252,25 +261,27 @@ export class LiveAdapter {
 
   #rowsOf(g: Graph, s: Stored, includeDocs: boolean, ups: [Stored, View][]): LiveRow[] {
     const appTypes = Object.keys(s.ref.family.app);
+    const rows: LiveRow[] = [];
     try {
       const view = this.#view(g, s);
       if (view.up) ups.push([s, view]);
-      return appTypes.flatMap((t) => {
+      for (const t of appTypes) {
         const doc = view.docs[t];
-        if (doc === undefined) return [];
+        if (doc === undefined) continue;
         const id = this.#idOf(s.ref, t);
         const row: LiveRow = { id, key: id };
         if (typeof doc._rev === "string") row.value = { rev: doc._rev };
         if (includeDocs) row.doc = doc as Doc;
-        return [row];
-      });
+        rows.push(row);
+      }
     } catch (e) {
-      return appTypes.map((t) => {
+      for (const t of appTypes) {
         const id = this.#idOf(s.ref, t);
         const problem = problemOf(e, id);
-        return { id, key: id, error: problem.code, problem };
-      });
+        rows.push({ id, key: id, error: problem.code, problem });
+      }
     }
+    return rows;
   }
 
   async #byKeys(g: Graph, keys: readonly string[], includeDocs: boolean): Promise<LivePage> {

@@ -4,7 +4,7 @@
  */
 import { serveChanges } from "../changes.js";
 import { badRequest, objectBody, Query, route, sendJson } from "../http.js";
-import { checkDocId, conflict, editsOfDeleted, methodNotAllowed, newId, param, rangeOptions, type RouteContext } from "./support.js";
+import { allDocs, checkDocId, conflict, editsOfDeleted, methodNotAllowed, newId, param, rangeOptions, type RouteContext } from "./support.js";
 
 /** Registers the database resource `/{db}` (PUT, DELETE, GET, POST) and its endpoints. */
 export function databaseRoutes(c: RouteContext): void {
@@ -86,7 +86,7 @@ function databaseEndpoints(c: RouteContext): void {
     route(async (req, res) => {
       if (req.method !== "GET" && req.method !== "POST" && req.method !== "HEAD") throw methodNotAllowed("GET,HEAD,POST");
       const { db: d } = db(req);
-      const r = await d.allDocs(rangeOptions(req, false));
+      const r = await allDocs(d, rangeOptions(req, false));
       sendJson(res, 200, r);
     }),
   );

@@ -82,10 +82,58 @@ export async function knownRevs(db: PouchDB.Database, id: string, revs: string[]
  * document only from a write without `_rev`).
  */
 export async function editsOfDeleted(db: PouchDB.Database, docs: readonly Doc[]): Promise<Set<string>> {
-  const ids = docs.flatMap((d) => (typeof d._rev === "string" && typeof d._id === "string" && !d._id.startsWith("_local/") ? [d._id] : []));
-  if (ids.length === 0) return new Set();
-  const rows = (await db.allDocs({ keys: [...new Set(ids)] })).rows as { key: string; value?: { deleted?: boolean } }[];
-  return new Set(rows.filter((r) => r.value?.deleted === true).map((r) => r.key));
+  const ids = new Set(docs.flatMap((d) => (typeof d._rev === "string" && typeof d._id === "string" && !d._id.startsWith("_local/") ? [d._id] : [])));
+  const deleted = new Set<string>();
+  // One get per id, not `allDocs({ keys })`: PouchDB answers `keys` with a whole `_all_docs` query per key. The get
+  // of a deleted document fails with reason `deleted`, that of one that never existed with `missing`.
+  await Promise.all(
+    [...ids].map((id) =>
+      db.get(id).then(
+        () => undefined,
+        (e: unknown) => {
+          if (!isObject(e) || e.status !== 404) throw e;
+          if (e.reason === "deleted") deleted.add(id);
+        },
+      ),
+    ),
+  );
+  return deleted;
+}
+
+/**
+ * `_all_docs` as PouchDB answers it, with `keys` read by one `get` per key: PouchDB answers `keys` with a whole
+ * `_all_docs` query (a read lock and an iterator) per key. Rows and their order are PouchDB's own: `skip`, `limit`
+ * and `descending` apply to the keys; a missing key is `{ key, error: "not_found" }`; a deleted document, a `_local/`
+ * key and the options this path does not take (`attachments`, `update_seq`) are answered by PouchDB itself.
+ */
+export async function allDocs(db: PouchDB.Database, opts: Record<string, unknown>): Promise<unknown> {
+  const keys = opts.keys;
+  if (!Array.isArray(keys) || opts.attachments === true || opts.update_seq === true) return db.allDocs(opts);
+  const skip = typeof opts.skip === "number" ? opts.skip : 0;
+  let picked = (keys as string[]).slice(skip, typeof opts.limit === "number" ? skip + opts.limit : undefined);
+  if (picked.length === 0) return db.allDocs(opts);
+  if (opts.descending === true) picked = picked.reverse();
+  const includeDocs = opts.include_docs === true;
+  const conflicts = opts.conflicts === true;
+  const single: Record<string, unknown> = { ...opts };
+  delete single.limit;
+  delete single.skip;
+  delete single.descending;
+  const pouchRow = async (key: string): Promise<unknown> => ((await db.allDocs({ ...single, keys: [key] })) as { rows: unknown[] }).rows[0];
+  const rows = await Promise.all(
+    picked.map(async (key): Promise<unknown> => {
+      if (typeof key !== "string" || key.startsWith("_local/")) return pouchRow(key);
+      try {
+        const doc = (await db.get(key, conflicts && includeDocs ? { conflicts: true } : {})) as Doc & { _rev: string };
+        return { id: key, key, value: { rev: doc._rev }, ...(includeDocs ? { doc } : {}) };
+      } catch (e) {
+        if (!isObject(e) || e.status !== 404) throw e;
+        return e.reason === "deleted" ? pouchRow(key) : { key, error: "not_found" };
+      }
+    }),
+  );
+  const info = await db.info();
+  return { total_rows: info.doc_count, offset: 0, rows };
 }
 
 /** CouchDB's answer to an edit it refuses as a conflict. */
