@@ -138,7 +138,13 @@ export interface PlannedWrite {
 /** What translating one entity into one target must do. */
 export type EntityPlan =
   | { readonly kind: "noop"; readonly reason: string }
-  | { readonly kind: "write"; readonly writes: readonly PlannedWrite[]; readonly conflict?: ConflictRecord }
+  | {
+      readonly kind: "write";
+      readonly writes: readonly PlannedWrite[];
+      readonly conflict?: ConflictRecord;
+      /** Once written, translate the entity back from the target into the source (it holds an edit the writes were waiting for). */
+      readonly translateBack?: boolean;
+    }
   /** A contributing source document has not arrived yet: retry later (its other documents are still on their way). Not an error. */
   | { readonly kind: "wait"; readonly missing: readonly string[] }
   /** Call again with {@link PlanInput.sourceAncestors} (earlier revisions of these source documents). */
@@ -242,6 +248,12 @@ export function planEntity(input: PlanInput): EntityPlan {
   }
   if (changed.length === 0) return { kind: "noop", reason: "the target already holds this translation" };
 
+  const finish = (doc: Doc): Doc => {
+    // Written as a child of `_rev` (an update, or a winning branch beside it): one generation more.
+    const provenance: Omit<Provenance, "hash"> = { from: input.source, id: primary._id, rev: primary._rev ?? "", revs, step, gen: revGeneration(doc._rev) + 1 };
+    const body = { ...doc };
+    return { ...body, [PROVENANCE_FIELD]: { ...provenance, hash: contentHash(body) } };
+  };
   // Fast-forward, or concurrent edits?
   const seenBySource = (d: Doc): boolean =>
     Object.values(live).some((s) => {
@@ -250,14 +262,38 @@ export function planEntity(input: PlanInput): EntityPlan {
     });
   let unseen = changed.filter((c) => c.current !== undefined && !isPristine(c.current) && !seenBySource(c.current));
   // The target's edits were made on the translation of the source's current revisions: the target is newer.
-  const onCurrent = (d: Doc): boolean => {
+  // So were they when the translation they were made on (its provenance `hash`) is what the source's current
+  // revisions translate to: the source changed since only what the target cannot show (a group set on the
+  // new version, seen from the old one).
+  let plain: Entity | undefined | null = null;
+  const onCurrent = (t: string, d: Doc): boolean => {
     const p = provenanceOf(d);
-    return p !== undefined && p.from === input.source && Object.entries(revs).every(([id, rev]) => p.revs[id] === rev);
+    if (p === undefined || p.from !== input.source) return false;
+    if (Object.entries(revs).every(([id, rev]) => p.revs[id] === rev)) return true;
+    if (plain === null) {
+      try {
+        plain = input.path(src, undefined);
+      } catch {
+        plain = undefined;
+      }
+    }
+    const o = plain?.[t];
+    return o !== undefined && p.hash === contentHash({ ...(o as Doc), _id: d._id });
   };
-  if (unseen.length > 0 && unseen.every((c) => onCurrent(c.current!))) {
+  if (unseen.length > 0 && unseen.every((c) => onCurrent(c.type, c.current!))) {
+    // Its other documents that are still translations of older source revisions (a device that upgraded
+    // offline translated the newer revision the server had not) are brought up to date here, and the edit
+    // is translated back once they are.
+    const outdated = changed.filter((c) => c.current !== undefined && isPristine(c.current) && !onCurrent(c.type, c.current));
+    if (outdated.length > 0) return { kind: "write", writes: outdated.map((c) => ({ doc: finish({ ...c.doc, _rev: c.current!._rev! }), mode: "update" as const })), translateBack: true };
     return { kind: "noop", reason: `${input.target} edited the translation of ${input.source}'s current revisions; the edit flows from there` };
   }
+  if (mixedTranslation(input, live, targetLive)) {
+    return { kind: "noop", reason: `${input.source} holds an edit of ${input.target}'s current revisions beside an outdated translation of older ones; ${input.target} is translated first` };
+  }
   if (unseen.length > 0 && reflectedInSource(input, live, targetLive)) unseen = [];
+  if (unseen.length > 0 && reflectedInBase(input, live, targetLive, translatedFrom(input.source, unseen.map((c) => c.current!)))) unseen = [];
+  if (unseen.length > 0 && invisibleToSource(input, live, targetLive, unseen.map((c) => c.current!))) unseen = [];
   if (unseen.length > 0) {
     const anc = input.sourceAncestors;
     if (anc === undefined) return { kind: "need-parents", ids: Object.values(live).filter((d) => !isPristine(d)).map((d) => d._id) };
@@ -274,11 +310,6 @@ export function planEntity(input: PlanInput): EntityPlan {
       if (reflectedInSource(input, before, targetLive)) unseen = [];
     }
   }
-  const finish = (doc: Doc): Doc => {
-    const provenance: Omit<Provenance, "hash"> = { from: input.source, id: primary._id, rev: primary._rev ?? "", revs, step };
-    const body = { ...doc };
-    return { ...body, [PROVENANCE_FIELD]: { ...provenance, hash: contentHash(body) } };
-  };
   if (unseen.length === 0) {
     return { kind: "write", writes: changed.map((c) => ({ doc: finish(c.current?._rev === undefined ? c.doc : { ...c.doc, _rev: c.current._rev }), mode: "update" })) };
   }
@@ -325,10 +356,83 @@ function translatedFrom(source: string, docs: readonly Doc[]): Map<string, strin
  * that it can represent, so writing the source's translation loses nothing (the target is its base).
  */
 function reflectedInSource(input: PlanInput, live: Record<string, Doc>, targetLive: Record<string, Doc>): boolean {
+  const back = translatedBack(input, live, targetLive);
+  return back !== undefined && Object.keys(input.from).every((t) => {
+    const b = back[t];
+    return b !== undefined && sameUserContent(b, live[t]!);
+  });
+}
+
+/**
+ * True when the target's current documents, translated back (with the source as base), give for every
+ * source document either its content or exactly what a transformer wrote there before users edited it (the
+ * provenance `hash`, written from the target at a source generation no older than `since`, the source
+ * revisions the target's edits were translated from): the source was edited on top of the target's current
+ * state. Its ancestors would show it ({@link PlanInput.sourceAncestors}), but a replica that received only
+ * the edited revision (a device that joined later) holds no ancestor bodies.
+ */
+function reflectedInBase(input: PlanInput, live: Record<string, Doc>, targetLive: Record<string, Doc>, since: ReadonlyMap<string, string>): boolean {
+  const back = translatedBack(input, live, targetLive);
+  return back !== undefined && Object.keys(input.from).every((t) => {
+    const b = back[t];
+    const s = live[t]!;
+    if (b === undefined) return false;
+    if (sameUserContent(b, s)) return true;
+    const p = provenanceOf(s);
+    return p !== undefined && p.from === input.target && p.gen !== undefined && p.gen >= revGeneration(since.get(s._id)) && p.hash === contentHash(b);
+  });
+}
+
+/**
+ * True when the source is a mix: one of its documents was edited on the translation of the target's current
+ * revision of a document (its provenance names it), while another is still a pristine translation of an
+ * older revision of that document whose content the current one changes. Translating it would take the
+ * outdated part for an edit; the target's revision is translated into the source first.
+ */
+function mixedTranslation(input: PlanInput, live: Record<string, Doc>, targetLive: Record<string, Doc>): boolean {
+  const current = new Map(Object.values(targetLive).map((d) => [d._id, d._rev]));
+  const named = (id: string, rev: string | undefined): boolean => Object.values(live).some((s) => { const p = provenanceOf(s); return p?.from === input.target && p.revs[id] === rev; });
+  const outdated = Object.entries(live).filter(([, s]) => {
+    const p = provenanceOf(s);
+    return p?.from === input.target && isPristine(s) && Object.entries(p.revs).some(([id, rev]) => current.has(id) && current.get(id) !== rev && named(id, current.get(id)));
+  });
+  if (outdated.length === 0) return false;
+  const back = translatedBack(input, live, targetLive);
+  return back !== undefined && outdated.some(([t, s]) => back[t] !== undefined && !sameUserContent(back[t]!, s));
+}
+
+/**
+ * True when the target's edits of `edited` changed nothing the source shape can show (a group set on the new
+ * version, which the old one has no field for): the target's current documents, translated back to the
+ * source shape and forward again without a base, give exactly what a transformer wrote from the source before
+ * the edits (each document's provenance `hash`). Translating the source with the target as base then keeps
+ * those edits, so there is nothing to conflict with, even where no ancestor shows that the source saw them.
+ */
+function invisibleToSource(input: PlanInput, live: Record<string, Doc>, targetLive: Record<string, Doc>, edited: readonly Doc[]): boolean {
+  if (!edited.every((d) => provenanceOf(d)?.from === input.source)) return false;
+  const back = translatedBack(input, live, targetLive);
+  if (back === undefined || Object.keys(input.from).some((t) => back[t] === undefined)) return false;
+  const src: Entity = {};
+  for (const [t, d] of Object.entries(back)) src[t] = stripProvenance(d);
+  let again: Entity;
+  try {
+    again = input.path(src, undefined);
+  } catch {
+    return false;
+  }
+  return edited.every((d) => {
+    const t = Object.entries(targetLive).find(([, x]) => x === d)?.[0];
+    const o = t === undefined ? undefined : again[t];
+    return o !== undefined && provenanceOf(d)!.hash === contentHash({ ...(o as Doc), _id: d._id });
+  });
+}
+
+/** The target's current documents translated back to the source shape with the source as base, each with its source id (`undefined` when the target lacks one or the path fails). */
+function translatedBack(input: PlanInput, live: Record<string, Doc>, targetLive: Record<string, Doc>): Record<string, Doc> | undefined {
   const tgt: Entity = {};
   for (const t of Object.keys(input.to)) {
     const d = targetLive[t];
-    if (d === undefined) return false;
+    if (d === undefined) return undefined;
     tgt[t] = stripProvenance(d);
   }
   const base: Entity = {};
@@ -337,13 +441,15 @@ function reflectedInSource(input: PlanInput, live: Record<string, Doc>, targetLi
   try {
     back = input.reversePath(tgt, { base });
   } catch {
-    return false;
+    return undefined;
   }
-  return Object.keys(input.from).every((t) => {
+  const out: Record<string, Doc> = {};
+  for (const t of Object.keys(input.from)) {
     const b = back[t];
     const s = live[t];
-    return b !== undefined && s !== undefined && sameUserContent({ ...(b as Doc), _id: s._id }, s);
-  });
+    if (b !== undefined && s !== undefined) out[t] = { ...(b as Doc), _id: s._id };
+  }
+  return out;
 }
 
 /**

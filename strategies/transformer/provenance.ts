@@ -26,6 +26,12 @@ export interface Provenance {
   readonly step: string;
   /** Hash of the written content (see {@link contentHash}); equal to the current content ⇔ pristine. */
   readonly hash: string;
+  /**
+   * The generation of the revision the transformer wrote (its parent's plus one). An app that edits a
+   * translation back to the very content it had (done, then not done again) writes a later generation:
+   * its edit is not mistaken for transformer output. Absent on output written before it was recorded.
+   */
+  readonly gen?: number;
 }
 
 /** Stable JSON: keys sorted at every level, `undefined` members dropped. */
@@ -111,10 +117,14 @@ export function isDeletion(doc: Doc): boolean {
   return m["ended"] === undefined && m["merged"] !== true;
 }
 
-/** True when `doc` was written by a transformer and nobody changed its content since. */
+/**
+ * True when `doc` was written by a transformer and nobody changed it since: its content hashes to its
+ * provenance `hash`, and it is still at the generation the transformer wrote (a document without `_rev`, a
+ * translation not stored yet, is judged by its content).
+ */
 export function isPristine(doc: Doc): boolean {
   const p = provenanceOf(doc);
-  return p !== undefined && p.hash === contentHash(doc);
+  return p !== undefined && p.hash === contentHash(doc) && (p.gen === undefined || doc._rev === undefined || revGeneration(doc._rev) === p.gen);
 }
 
 /** The generation of a revision (`3-abc` → 3); 0 when it has none. */

@@ -78,7 +78,7 @@ import {
   type PlanInput,
   type ReadDoc,
 } from "./plan.js";
-import { contentHash, isDeletion, provenanceOf, revGeneration } from "./provenance.js";
+import { isDeletion, isPristine, provenanceOf, revGeneration } from "./provenance.js";
 import { appendTransformerQuarantine, readTransformerQuarantine, type TransformerQuarantineRecord } from "./quarantine.js";
 
 /** One side: the documents of one version, in a store. */
@@ -337,6 +337,8 @@ class TransformerImpl implements Transformer {
   #wake: (() => void) | undefined;
   #lock: Promise<unknown> = Promise.resolve();
   #lastRetry = 0;
+  /** Ids written while a batch of changes is translated (see {@link #process}). */
+  #writtenIds: Set<string> | undefined;
 
   constructor(o: TransformerOptions) {
     this.#o = o;
@@ -855,7 +857,18 @@ class TransformerImpl implements Transformer {
         bySide.set(side, m);
       }
     }
-    for (const [side, ents] of bySide) await this.#translate(side, [...ents.values()], this.#targets(side), known, live);
+    // What one side's translation writes into another side's store outdates the feed's copy of it: read
+    // those documents again when that side is translated in turn.
+    const before = this.#writtenIds;
+    this.#writtenIds = new Set();
+    try {
+      for (const [side, ents] of bySide) {
+        for (const id of this.#writtenIds) known.delete(id);
+        await this.#translate(side, [...ents.values()], this.#targets(side), known, live);
+      }
+    } finally {
+      this.#writtenIds = before;
+    }
     feed.processed += changes.length;
     feed.unsaved += changes.length;
   }
@@ -863,7 +876,7 @@ class TransformerImpl implements Transformer {
   /** Pristine output of a transformer between our sides: its source was translated everywhere when it was written. */
   #isOwnOutput(doc: Doc): boolean {
     const p = provenanceOf(doc);
-    return p !== undefined && this.sides.some((s) => s.name === p.from) && p.hash === contentHash(doc);
+    return p !== undefined && this.sides.some((s) => s.name === p.from) && isPristine(doc);
   }
 
   /** The entity a document id of `side` belongs to, or `undefined` for ids the side does not hold. */
@@ -1056,6 +1069,7 @@ class TransformerImpl implements Transformer {
     const taken = new Map<string, EntityRef>();
     const updates: { entity: EntityRef; write: PlannedWrite }[] = [];
     const branches: { entity: EntityRef; write: PlannedWrite }[] = [];
+    const back = new Map<string, EntityRef>();
     for (const e of relevant) {
       const plan = await this.#plan(source, target, e, sourceDocs, targetDocs);
       switch (plan.kind) {
@@ -1079,6 +1093,7 @@ class TransformerImpl implements Transformer {
         }
         case "write":
           for (const w of plan.writes) (w.mode === "branch" ? branches : updates).push({ entity: e, write: w });
+          if (plan.translateBack === true) back.set(entityKey(e), e);
           if (plan.conflict !== undefined) {
             this.#conflicts.push(plan.conflict);
             if (this.#conflicts.length > MAX_RECORDS) this.#conflicts.shift();
@@ -1097,6 +1112,7 @@ class TransformerImpl implements Transformer {
         this.#writeSetsBySide[target.name] = (this.#writeSetsBySide[target.name] ?? 0) + 1;
       }
       targetFeed.written.add(`${id}@${rev}`);
+      this.#writtenIds?.add(id);
       this.#writes += 1;
       this.#writesBySide[target.name] = (this.#writesBySide[target.name] ?? 0) + 1;
       this.#o.onEvent?.({ type: "write", side: target.name, id, rev, from: source.name });
@@ -1140,6 +1156,8 @@ class TransformerImpl implements Transformer {
       }
     }
     for (const f of failed.values()) this.#writeFailed(source, target, f, sourceDocs, waitingNow);
+    const translatedBack = [...back.values()].filter((e) => !failed.has(entityKey(e)) && !taken.has(entityKey(e)));
+    if (translatedBack.length > 0) await this.#translate(target, translatedBack, [source]);
     return [...taken.values()];
   }
 

@@ -741,3 +741,95 @@ describe("the generator draws only edits a device can make", () => {
     await holds("live-adapter", events.filter((_e, i) => i !== 6), 50037);
   });
 });
+
+describe("an edit back to a translation's content is an edit, not transformer output", () => {
+  for (const strategy of ["per-version-database", "per-version-documents", "client-transformer-documents", "client-transformer-database"]) {
+    it(`${strategy}: a new app marks a todo done, another new app undoes it; the old app reads it not done`, async () => {
+      await holds(strategy, [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "device", device: "d3", app: "old" },
+        { kind: "release" },
+        { kind: "create", device: "d1", todo: "t2", title: "title 18" },
+        { kind: "upgrade", device: "d1" },
+        { kind: "upgrade", device: "d2" },
+        { kind: "set-done", device: "d1", todo: "t2", done: true },
+        { kind: "settle" },
+        { kind: "set-done", device: "d2", todo: "t2", done: false },
+      ], 7026);
+    });
+  }
+});
+
+describe("an old edit of a todo whose new-version edit changed nothing the old version shows is no conflict", () => {
+  for (const strategy of ["client-transformer-database", "client-transformer-documents"]) {
+    it(`${strategy}: a new app sets a group, an old app then edits the title; a device that joins later keeps both`, async () => {
+      await holds(strategy, [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "release" },
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "upgrade", device: "d1" },
+        { kind: "create", device: "d1", todo: "t3", title: "title 19" },
+        { kind: "set-new-field", device: "d1", todo: "t3", value: "group 0" },
+        { kind: "settle" },
+        { kind: "edit-title", device: "d2", todo: "t3", title: "title 23" },
+        { kind: "device", device: "d3", app: "new" },
+        { kind: "abandon", device: "d1" },
+      ], 7099);
+    });
+  }
+});
+
+describe("a new-version edit the old version cannot show does not conflict with later old edits (a re-installed device holds no ancestors)", () => {
+  it("client-transformer-documents: a new app sets a group, an old app edits the title; a re-installed new device keeps both", async () => {
+    await holds("client-transformer-documents", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+      { kind: "release" },
+      { kind: "upgrade", device: "d1" },
+      { kind: "device", device: "d3", app: "old" },
+      { kind: "set-new-field", device: "d1", todo: "t1", value: "group 1" },
+      { kind: "settle" },
+      { kind: "edit-title", device: "d3", todo: "t1", title: "title 18" },
+      { kind: "reinstall", device: "d1" },
+      { kind: "set-done", device: "d3", todo: "t1", done: true },
+    ], 1003);
+  });
+
+  it("client-lazy-documents: an old title edit concurrent with new-app group edits, then another title edit; the re-installed device reads the last title", async () => {
+    await holds("client-lazy-documents", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "offline", device: "d2" },
+      { kind: "create", device: "d2", todo: "t1", title: "title 5" },
+      { kind: "online", device: "d2" },
+      { kind: "create", device: "d2", todo: "t2", title: "title 16" },
+      { kind: "release" },
+      { kind: "device", device: "d3", app: "new" },
+      { kind: "settle" },
+      { kind: "reinstall", device: "d2" },
+      { kind: "edit-title", device: "d1", todo: "t1", title: "title 39" },
+      { kind: "set-new-field", device: "d3", todo: "t1", value: "group 0" },
+      { kind: "set-new-field", device: "d3", todo: "t1", value: "group 1" },
+      { kind: "settle" },
+      { kind: "edit-title", device: "d1", todo: "t1", title: "title 86" },
+    ], 1246);
+  });
+});
+
+describe("translations of two revisions of one old document meet: the newer one wins, the old app reads the new app's edit", () => {
+  it("per-version-documents: done offline with the old app, upgrade offline, title edited with the new app; done and the title reach every app", async () => {
+    await holds("per-version-documents", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+      { kind: "create", device: "d1", todo: "t2", title: "title 4" },
+      { kind: "create", device: "d1", todo: "t3", title: "title 6" },
+      { kind: "settle" },
+      { kind: "offline", device: "d1" },
+      { kind: "release" },
+      { kind: "set-done", device: "d1", todo: "t3", done: true },
+      { kind: "upgrade", device: "d1" },
+      { kind: "edit-title", device: "d1", todo: "t3", title: "title 37" },
+    ], 11018);
+  });
+});
