@@ -34,7 +34,9 @@ import type { BulkGetRequest, Doc, DocumentStore, LiveFeed } from "../../store/p
 import { badRequest, HttpError, isObject, listenLocal, objectBody, Query, route, sendJson, toCouchError } from "../embedded/http.js";
 import { inProcessFetch, type InProcessFetch } from "./inject.js";
 import { knows } from "./revmap.js";
-import { CHECKPOINT_PREFIX, couchStatusOf, KeyedLock, VersionView, type ViewChange } from "./views.js";
+import { KeyedLock } from "./lock.js";
+import { couchStatusOf } from "./status.js";
+import { CHECKPOINT_PREFIX, VersionView, type ViewChange } from "./views.js";
 
 const COUCHDB_VERSION = "3.3.3";
 const DEFAULT_LONGPOLL_TIMEOUT = 60_000;

@@ -20,6 +20,8 @@ import { AGAIN, CONFLICT_ATTEMPTS, retryOnConflict } from "../../core/retry.js";
 import type { Registry } from "../../schemas/registry.js";
 import { canonicalJson, contentOf } from "../../strategies/runner/canonical.js";
 import type { Doc, DocumentStore, Seq } from "../../store/port.js";
+import { KeyedLock } from "./lock.js";
+import { couchStatusOf } from "./status.js";
 import { adoptPushed, DELETED_HASH, endBranch, generationOf, hashOf, knows, mintChild, observe, onCurrent, parseViewRev, revisionsOf, viewHash, withContent, type Revisions, type ViewRev } from "./revmap.js";
 
 /** Prefix of the `_local` documents holding revision records. */
@@ -58,47 +60,6 @@ interface Pending {
   readonly merged?: boolean;
   /** The stored documents are to be written again, unchanged, after the record moved (see {@link VersionView.write}). */
   readonly touch?: boolean;
-}
-
-/** Serializes work per key (revision records are read-modify-write). */
-class KeyedLock {
-  readonly #tails = new Map<string, Promise<void>>();
-
-  async with<T>(keys: readonly string[], f: () => Promise<T>): Promise<T> {
-    const sorted = [...new Set(keys)].sort();
-    const releases: (() => void)[] = [];
-    try {
-      for (const k of sorted) {
-        const before = this.#tails.get(k) ?? Promise.resolve();
-        let release!: () => void;
-        const mine = new Promise<void>((r) => (release = r));
-        const tail = before.then(() => mine);
-        this.#tails.set(k, tail);
-        releases.push(() => {
-          release();
-          if (this.#tails.get(k) === tail) this.#tails.delete(k);
-        });
-        await before;
-      }
-      return await f();
-    } finally {
-      for (const r of releases.reverse()) r();
-    }
-  }
-}
-
-const STATUS: Record<string, [number, string]> = {
-  NOT_FOUND: [404, "not_found"],
-  CONFLICT: [409, "conflict"],
-  FORBIDDEN: [403, "forbidden"],
-  SCHEMA_INVALID: [403, "forbidden"],
-  UNAUTHORIZED: [401, "unauthorized"],
-  BAD_REQUEST: [400, "bad_request"],
-};
-
-/** CouchDB status and error name of a divan error code. */
-export function couchStatusOf(code: string): [number, string] {
-  return STATUS[code] ?? [500, code === "STORE_UNAVAILABLE" ? "service_unavailable" : "unknown_error"];
 }
 
 function failure(id: string, rev: string | undefined, code: string, reason: string): ViewWrite {
@@ -632,4 +593,3 @@ export class VersionView {
   }
 }
 
-export { KeyedLock };
