@@ -167,11 +167,9 @@ export class LiveAdapter {
 
   /** The compiled path from a stored shape to the app's, kept per shape object (a family's shapes are built once per graph). */
   #pathTo(g: Graph, from: Shape, app: Shape): CompiledPath {
-    let byShape = this.#paths.get(g);
-    if (byShape === undefined) this.#paths.set(g, (byShape = new WeakMap()));
-    let p = byShape.get(from);
-    if (p === undefined || p.to !== app) byShape.set(from, (p = { to: app, path: g.graph.path(from, app) }));
-    return p.path;
+    const byShape = this.#paths.get(g) ?? this.#paths.set(g, new WeakMap()).get(g)!;
+    const p = byShape.get(from);
+    return p !== undefined && p.to === app ? p.path : byShape.set(from, { to: app, path: g.graph.path(from, app) }).get(from)!.path;
   }
 
   // ------------------------------------------------------------------------------------------ reads
