@@ -105,12 +105,16 @@ export async function dropStaleTranslations(sides: readonly StaleScanSide[]): Pr
   /**
    * `other` holds what `leaf` was translated without: every source document `leaf` was translated from was
    * made on (a translation of) `other`'s document at `other`'s revision or an ancestor of it (its provenance
-   * names it), but `leaf` was written where that document was missing, so without it as base (a device that
+   * names it), but `leaf` was written where that document was missing (its history shares no revision with
+   * `other`'s), so without it as base (a device that
    * had only received the translation, and maybe edited it, translated it back). Translating the source
    * again, onto `other`, writes what `leaf` should have been.
    */
   const rebuilt = async (source: DocumentStore, holder: DocumentStore, leaf: Doc, other: Doc): Promise<boolean> => {
     const history = historyOf(await holder.get(other._id, { rev: other._rev!, revs: true }));
+    // Written beside a revision of `other`'s history (a winning branch of the conflict rule, or on an
+    // ancestor), it had that document as base: not what this rule ends.
+    if (historyOf(await holder.get(leaf._id, { rev: leaf._rev!, revs: true })).some((rev) => history.includes(rev))) return false;
     for (const [id, rev] of Object.entries(provenanceOf(leaf)!.revs)) {
       const found = (await source.bulkGet([{ id, rev }]))[0];
       const base = found !== undefined && "ok" in found ? provenanceOf(found.ok)?.revs[leaf._id] : undefined;
