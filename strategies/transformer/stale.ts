@@ -72,13 +72,20 @@ export async function dropStaleTranslations(sides: readonly StaleScanSide[]): Pr
     const i = historyOf(now).indexOf(rev);
     return i < 0 ? undefined : i;
   };
-  /** Older than the current source revisions (one of them strictly). */
-  const outdated = async (source: DocumentStore, revs: Readonly<Record<string, string>>): Promise<boolean> => {
+  /**
+   * Older than the current source revisions (one of them strictly), which are to be translated in turn: a
+   * current source revision that is itself pristine output translated from another side (a translation of
+   * this very document, maybe of this leaf) is never translated back, so it makes no leaf outdated.
+   */
+  const outdated = async (source: DocumentStore, from: string, revs: Readonly<Record<string, string>>): Promise<boolean> => {
     let older = false;
     for (const [id, rev] of Object.entries(revs)) {
       const i = await age(source, id, rev);
       if (i === undefined) return false;
-      if (i > 0) older = true;
+      if (i === 0) continue;
+      const now = (await currentOf(source, id))!;
+      if (isPristine(now) && provenanceOf(now)?.from !== from) return false;
+      older = true;
     }
     return older;
   };
@@ -126,7 +133,7 @@ export async function dropStaleTranslations(sides: readonly StaleScanSide[]): Pr
     const p = provenanceOf(leaf);
     const source = p === undefined ? undefined : storeOf.get(p.from);
     if (p === undefined || source === undefined || !isPristine(leaf)) return false;
-    if (await outdated(source, p.revs)) return true;
+    if (await outdated(source, p.from, p.revs)) return true;
     for (const other of leaves) if (other !== leaf && ((await covers(source, leaf, other)) || (await rebuilt(source, holder, leaf, other)))) return true;
     return false;
   };
