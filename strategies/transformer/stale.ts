@@ -76,13 +76,20 @@ export async function dropStaleTranslations(sides: readonly StaleScanSide[]): Pr
     const i = historyOf(now).indexOf(rev);
     return i < 0 ? undefined : i;
   };
-  /** Older than the current source revisions (one of them strictly). */
-  const outdated = async (source: DocumentStore, revs: Readonly<Record<string, string>>): Promise<boolean> => {
+  /**
+   * Older than the current source revisions (one of them strictly), which are to be translated in turn: a
+   * current source revision that is itself pristine output translated from another side (a translation of
+   * this very document, maybe of this leaf) is never translated back, so it makes no leaf outdated.
+   */
+  const outdated = async (source: DocumentStore, from: string, revs: Readonly<Record<string, string>>): Promise<boolean> => {
     let older = false;
     for (const [id, rev] of Object.entries(revs)) {
       const i = await age(source, id, rev);
       if (i === undefined) return false;
-      if (i > 0) older = true;
+      if (i === 0) continue;
+      const now = (await currentOf(source, id))!;
+      if (isPristine(now) && provenanceOf(now)?.from !== from) return false;
+      older = true;
     }
     return older;
   };
@@ -109,12 +116,16 @@ export async function dropStaleTranslations(sides: readonly StaleScanSide[]): Pr
   /**
    * `other` holds what `leaf` was translated without: every source document `leaf` was translated from was
    * made on (a translation of) `other`'s document at `other`'s revision or an ancestor of it (its provenance
-   * names it), but `leaf` was written where that document was missing, so without it as base (a device that
+   * names it), but `leaf` was written where that document was missing (its history shares no revision with
+   * `other`'s), so without it as base (a device that
    * had only received the translation, and maybe edited it, translated it back). Translating the source
    * again, onto `other`, writes what `leaf` should have been.
    */
   const rebuilt = async (source: DocumentStore, holder: DocumentStore, leaf: Doc, other: Doc): Promise<boolean> => {
     const history = historyOf(await holder.get(other._id, { rev: other._rev!, revs: true }));
+    // Written beside a revision of `other`'s history (a winning branch of the conflict rule, or on an
+    // ancestor), it had that document as base: not what this rule ends.
+    if (historyOf(await holder.get(leaf._id, { rev: leaf._rev!, revs: true })).some((rev) => history.includes(rev))) return false;
     for (const [id, rev] of Object.entries(provenanceOf(leaf)!.revs)) {
       const found = (await source.bulkGet([{ id, rev }]))[0];
       const base = found !== undefined && "ok" in found ? provenanceOf(found.ok)?.revs[leaf._id] : undefined;
@@ -126,7 +137,7 @@ export async function dropStaleTranslations(sides: readonly StaleScanSide[]): Pr
     const p = provenanceOf(leaf);
     const source = p === undefined ? undefined : storeOf.get(p.from);
     if (p === undefined || source === undefined || !isPristine(leaf)) return false;
-    if (await outdated(source, p.revs)) return true;
+    if (await outdated(source, p.from, p.revs)) return true;
     for (const other of leaves) if (other !== leaf && ((await covers(source, leaf, other)) || (await rebuilt(source, holder, leaf, other)))) return true;
     return false;
   };

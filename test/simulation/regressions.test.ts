@@ -833,3 +833,29 @@ describe("translations of two revisions of one old document meet: the newer one 
     ], 11018);
   });
 });
+
+describe("client transformers: the winning branch of a concurrent edit is not ended as a stale translation", () => {
+  for (const strategy of ["client-transformer-documents", "client-transformer-database"]) {
+    it(`${strategy}: an old title edit concurrent with a new-app done, then a group; the title stays on the server`, async () => {
+      await holds(strategy, [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "create", device: "d2", todo: "t1", title: "title 3" },
+        { kind: "release" },
+        { kind: "create", device: "d2", todo: "t2", title: "title 10" },
+        { kind: "device", device: "d3", app: "new" },
+        { kind: "device", device: "d4", app: "old" },
+        { kind: "offline", device: "d4" },
+        { kind: "settle" },
+        { kind: "set-new-field", device: "d3", todo: "t2", value: "group 0" },
+        { kind: "settle" },
+        { kind: "upgrade", device: "d1" },
+        { kind: "edit-title", device: "d2", todo: "t1", title: "title 58" },
+        { kind: "set-done", device: "d3", todo: "t1", done: true },
+        { kind: "sync", device: "d3" },
+        { kind: "set-new-field", device: "d3", todo: "t1", value: "group 2" },
+        { kind: "settle" },
+      ], 40065);
+    });
+  }
+});
