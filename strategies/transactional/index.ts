@@ -304,7 +304,7 @@ export function createTransactionalStrategy(options: TransactionalOptions): Stra
     settle: async (server) => {
       if (mirror === undefined) return;
       const next = await server.open(mirror.suffix);
-      // A deletion wins over a concurrent edit in the new database (one device deletes a todo another edits
+      // A deletion wins over a concurrent edit in the new database (one device deletes an entity another edits
       // offline): else the edited document lives on without the entity's other, deleted, documents.
       await honourConcurrentDeletes(next, { graph: graphOf(server), shapes: [mirror.newShape] });
       mirror.since = await mirrorDeletions(next, server.main, mirror.oldShape, mirror.since);
