@@ -145,8 +145,11 @@ export async function resolveMigrationConflicts(store: DocumentStore, options: R
         }
         continue;
       }
-      // Leaves all at an old version (old apps' concurrent edits) are no migration conflict: the runner migrates each
-      // on its own branch (strategies/runner/leaves.ts), with or without this merge before it.
+      if (old.length >= 2 && cur.length === 0 && old.length === leaves.length) {
+        // Users of the old app edited it concurrently: their conflict stays, one level up (see migrateConflictLeaves).
+        if (await migrateConflictLeaves(store, type, old, options)) resolved.push(c.id);
+        continue;
+      }
       const oldDoc = old[0];
       if (old.length !== 1 || oldDoc === undefined || cur.length === 0 || typeof oldDoc[vf] !== "number") continue;
       const parsed = ids.parse(c.id);
@@ -292,6 +295,43 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
   if (writes.length === 0) return { resolved: false, conflicts };
   const results = options.deterministicRevs === true ? await store.bulkDocs(writes.map((d) => withDeterministicRev(d)), { newEdits: false }) : await store.bulkDocs(writes);
   return { resolved: results.every((r) => r.ok), conflicts };
+}
+
+/**
+ * A document whose leaves are all at an old version (old apps' concurrent edits) cannot be migrated as one
+ * revision without dropping a leaf. Each leaf is translated on its own branch instead: the document's
+ * translation as the leaf's child, the entity's other documents as conflicting revisions of each other
+ * (deterministic, so replicas agree). The conflict stays the users', now at the target version, where the
+ * new app reads its winner and can resolve it.
+ */
+async function migrateConflictLeaves(store: DocumentStore, type: string, leaves: readonly Doc[], options: ResolveConflictsOptions): Promise<boolean> {
+  const vf = options.versionField ?? "version";
+  const writes: Doc[] = [];
+  const sorted = [...leaves].sort((a, b) => (a._rev! < b._rev! ? -1 : 1));
+  const siblingIds = new Set<string>();
+  try {
+    for (const leaf of sorted) {
+      const out = options.graph.path({ [type]: leaf[vf] as number }, options.to)({ [type]: { ...leaf } });
+      for (const d of Object.values(out)) {
+        if (typeof d._id !== "string") continue;
+        if (d._id === leaf._id) writes.push(withDeterministicRev({ ...withoutRevs(d), _rev: leaf._rev! }));
+        else {
+          siblingIds.add(d._id);
+          writes.push(withDeterministicRev(withoutRevs(d))); // a root revision: the translations of the leaves conflict as they did
+        }
+      }
+    }
+  } catch (e) {
+    if (!isDivanError(e)) throw e;
+    return false; // not translatable: the runner quarantines it
+  }
+  // The entity's other documents must not exist yet (else this is no plain old-version conflict).
+  if (siblingIds.size > 0) {
+    const existing = await store.allDocs({ keys: [...siblingIds] });
+    if (existing.rows.some((r) => r.value !== undefined)) return false;
+  }
+  const results = await store.bulkDocs(writes, { newEdits: false });
+  return results.every((r) => r.ok);
 }
 
 /** The newest revision both leaves grew from, as stored (undefined when none is known or its body is gone). */

@@ -2,13 +2,10 @@
  * Conflicted documents in a run: their losing revisions, whether their entity is translated, and each losing
  * revision's own migration on its branch (in place) or its copy with its document.
  */
-import type { Entity } from "../../adapters/types.js";
 import { DivanError, isDivanError } from "../../core/errors.js";
 import type { Doc } from "../../store/port.js";
-import { withDeterministicRev } from "./canonical.js";
-import { revOf, type Item, type Job, type RunContext, type Write } from "./context.js";
+import { revOf, type Item, type Job, type RunContext } from "./context.js";
 import { translationProblem } from "./plan.js";
-import { writeAll } from "./write.js";
 
 /** The losing (non-deleted) revisions of conflicted documents, read from the source; one gone meanwhile is left out. */
 export async function losersOf(ctx: RunContext, items: readonly Item[]): Promise<Map<Item, Item[]>> {
@@ -27,47 +24,12 @@ export async function losersOf(ctx: RunContext, items: readonly Item[]): Promise
   return out;
 }
 
-/** How one losing revision is migrated in place: its writes, nothing to do (`skip`), or why it cannot be (`problem`). */
-export type LeafPlan = { readonly docs: readonly Doc[] } | { readonly skip: string } | { readonly problem: { readonly code: string; readonly reason: string } };
-
 /**
- * In place: the plan of every losing revision of `losers` (none in a copy, which carries them). Each is migrated on
- * its own branch (see {@link planLeaf}); one whose translation also writes other documents the database already has
- * cannot be (they are written only as new documents), so it is a `problem`.
+ * In place: how one losing revision is migrated on its own branch: the write (its translation, as the revision's
+ * child), nothing to do (`skip`), or why it cannot be (`problem`): only a revision that translates into exactly one
+ * document with its own id, valid and with nothing lost, can.
  */
-export async function planLosers(ctx: RunContext, losers: ReadonlyMap<Item, readonly Item[]>): Promise<Map<Item, LeafPlan>> {
-  const plans = new Map<Item, LeafPlan>();
-  if (!ctx.inPlace) return plans;
-  const others = new Set<string>();
-  for (const leaves of losers.values()) {
-    for (const leaf of leaves) {
-      const plan = planLeaf(ctx, leaf);
-      plans.set(leaf, plan);
-      if ("docs" in plan) for (const d of plan.docs.slice(1)) others.add(d._id);
-    }
-  }
-  if (others.size === 0) return plans;
-  const page = await ctx.retry(() => ctx.src.allDocs({ keys: [...others] }));
-  const existing = new Set(page.rows.filter((r) => r.error === undefined && r.value !== undefined).map((r) => r.id));
-  for (const [leaf, plan] of plans) {
-    if (!("docs" in plan)) continue;
-    const taken = plan.docs.slice(1).filter((d) => existing.has(d._id)).map((d) => d._id);
-    if (taken.length > 0) {
-      plans.set(leaf, {
-        problem: { code: "CONFLICT", reason: `its translation also writes ${taken.join(", ")}, which the database already has (a losing revision's other documents are written only as new ones)` },
-      });
-    }
-  }
-  return plans;
-}
-
-/**
- * In place: how one losing revision is migrated on its own branch. Its translation must hold its own document (valid,
- * nothing lost): written as the revision's child. The other documents it writes (a split's new documents) are written
- * as root revisions derived from their content, so the leaves' translations conflict as the leaves did and replicas
- * that migrate the same leaves agree; the winner's translation writes its own. `docs` lists the document first.
- */
-function planLeaf(ctx: RunContext, leaf: Item): LeafPlan {
+export function planLeaf(ctx: RunContext, leaf: Item): { doc: Doc } | { skip: string } | { problem: { code: string; reason: string } } {
   const { doc, type, version } = leaf;
   if (doc._deleted === true || type === undefined || !ctx.known.has(type) || !ctx.selected(leaf)) {
     return { skip: "a losing revision divan does not migrate (deleted, unknown type or not selected)" };
@@ -87,26 +49,21 @@ function planLeaf(ctx: RunContext, leaf: Item): LeafPlan {
     if (!isDivanError(e)) throw e;
     return { problem: { code: e.code, reason: e.message } };
   }
-  const outs = Object.values(job.out).filter((d) => d._deleted !== true && typeof d._id === "string");
-  const own = outs.find((d) => d._id === doc._id);
-  if (own === undefined) {
+  const outs = Object.values(job.out).filter((d) => d._deleted !== true);
+  if (outs.length !== 1 || outs[0]!._id !== doc._id) {
     return {
       problem: {
         code: "CONFLICT",
-        reason: `its translation writes ${outs.map((d) => d._id).join(", ")} but not ${doc._id}: a losing revision is migrated on its own branch only when its translation keeps its document`,
+        reason: `its translation writes ${outs.map((d) => d._id).join(", ")}: only a losing revision that translates into itself can be migrated on its own branch`,
       },
     };
   }
   const problem = translationProblem(ctx, job);
   if (problem !== undefined) return { problem };
-  const content = (d: Entity[string]): Doc => {
-    const { _rev, _conflicts, _revisions, ...rest } = d;
-    void _rev;
-    void _conflicts;
-    void _revisions;
-    return rest as Doc;
-  };
-  return { docs: [{ ...content(own), _id: doc._id, _rev: doc._rev! }, ...outs.filter((d) => d !== own).map(content)] };
+  const { _conflicts, _revisions, ...out } = outs[0]!;
+  void _conflicts;
+  void _revisions;
+  return { doc: { ...out, _id: doc._id, _rev: doc._rev! } as Doc };
 }
 
 /**
@@ -115,7 +72,7 @@ function planLeaf(ctx: RunContext, leaf: Item): LeafPlan {
  * document and losing revision of it is left as it is and quarantined (`CONFLICT`), so a winner-only translation
  * never changes documents a losing revision's entity shares. Returns false when the entity is left.
  */
-export function conflictedEntity(ctx: RunContext, job: Job, losers: Map<Item, Item[]>, plans: ReadonlyMap<Item, LeafPlan>, copies: Item[]): boolean {
+export function conflictedEntity(ctx: RunContext, job: Job, losers: Map<Item, Item[]>, copies: Item[]): boolean {
   const conflicted = job.items.filter((it) => losers.has(it));
   if (conflicted.length === 0) return true;
   let problem: string | undefined;
@@ -124,7 +81,7 @@ export function conflictedEntity(ctx: RunContext, job: Job, losers: Map<Item, It
   } else {
     for (const it of conflicted) {
       for (const leaf of losers.get(it)!) {
-        const plan = plans.get(leaf)!;
+        const plan = planLeaf(ctx, leaf);
         if ("problem" in plan) problem ??= `its losing revision ${leaf.doc._id}@${leaf.doc._rev ?? "?"} cannot be migrated (${plan.problem.reason})`;
       }
     }
@@ -147,33 +104,32 @@ export function conflictedEntity(ctx: RunContext, job: Job, losers: Map<Item, It
  * Results (and, in place, writes) for the losing revisions of documents whose entity was not left as it is:
  * carried into a copy with their document, or migrated on their own branch in place (or skipped, or quarantined).
  */
-export async function losingRevisions(ctx: RunContext, losers: ReadonlyMap<Item, readonly Item[]>, plans: ReadonlyMap<Item, LeafPlan>, carried: ReadonlySet<Item>): Promise<void> {
-  const writes: { leaf: Item; writes: Write[] }[] = [];
+export async function losingRevisions(ctx: RunContext, losers: ReadonlyMap<Item, readonly Item[]>, carried: ReadonlySet<Item>): Promise<void> {
+  const writes: { leaf: Item; doc: Doc }[] = [];
   for (const [item, leaves] of losers) {
     for (const leaf of leaves) {
       if (!ctx.inPlace) {
         if (carried.has(item)) ctx.result({ status: "copied", id: leaf.doc._id, ...revOf(leaf.doc) });
         continue;
       }
-      const plan = plans.get(leaf)!;
-      // The other documents are root revisions derived from their content (written with `new_edits: false`).
-      if ("docs" in plan) writes.push({ leaf, writes: plan.docs.map((doc, i) => ({ doc: i === 0 ? { ...doc } : withDeterministicRev(doc), sources: [leaf] })) });
+      const plan = planLeaf(ctx, leaf);
+      if ("doc" in plan) writes.push({ leaf, doc: plan.doc });
       else if ("skip" in plan) ctx.skip(leaf, plan.skip);
       else ctx.quarantineItem(leaf, plan.problem.code, `a losing revision of a conflicted document: ${plan.problem.reason}; resolve the conflict, then run again`);
     }
   }
   if (writes.length === 0) return;
-  const outcome = await writeAll(ctx, writes.flatMap((w) => w.writes));
-  for (const { leaf, writes: ws } of writes) {
-    const failed = ctx.dry ? undefined : ws.map((w) => outcome.get(w)).find((r) => r?.ok !== true);
-    const ownResult = outcome.get(ws[0]!);
-    if (ctx.dry || failed === undefined) {
-      ctx.result({ status: "migrated", id: leaf.doc._id, ...revOf(leaf.doc), written: ws.map((w) => w.doc._id) });
-    } else if (ownResult !== undefined && !ownResult.ok && ownResult.error.code === "CONFLICT") {
+  const results = ctx.dry ? writes.map((w) => ({ id: w.doc._id, ok: true as const, rev: "" })) : await ctx.retry(() => ctx.dst.bulkDocs(writes.map((w) => w.doc)));
+  writes.forEach(({ leaf, doc }, i) => {
+    const r = results[i];
+    if (r?.ok === true) {
+      ctx.totals.written++;
+      if (ctx.o.followChanges !== false && !ctx.dry) ctx.own.add(`${r.id}@${r.rev}`);
+      ctx.result({ status: "migrated", id: leaf.doc._id, ...revOf(leaf.doc), written: [doc._id] });
+    } else if (r !== undefined && r.error.code === "CONFLICT") {
       ctx.result({ status: "conflict", id: leaf.doc._id, ...revOf(leaf.doc), current: undefined });
     } else {
-      const error = failed !== undefined && !failed.ok ? failed.error : undefined;
-      ctx.quarantineItem(leaf, error?.code ?? "INTERNAL", `the target refused the write of the losing revision's translation: ${error?.reason ?? "no result"}`);
+      ctx.quarantineItem(leaf, r?.error.code ?? "INTERNAL", `the target refused the write of the losing revision's translation: ${r?.error.reason ?? "no result"}`);
     }
-  }
+  });
 }

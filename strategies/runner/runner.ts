@@ -39,13 +39,16 @@
  *   dirty pass migrates it again (the concurrent write is in `_changes`).
  *
  * ## Conflicted documents
- * Losing (non-deleted) revisions are read before anything is translated; each is a result of its own. In place, every
- * leaf is migrated on its own branch (`leaves.ts`): the winner's entity as usual, each losing revision's own document
- * as that revision's child, the other documents its translation writes as content-derived root revisions (so they
- * conflict as the leaves did). When a losing revision cannot follow, the whole entity, winner and losing revisions,
- * is left as it is and quarantined (`CONFLICT`), so translating the winner never rewrites a document a losing
- * revision's entity shares. A copy never translates a conflicted document (one translation per document would drop
- * a leaf): it carries it with every leaf and quarantines it.
+ * Losing (non-deleted) revisions are read before anything is translated; each is a result of its own. In place,
+ * an entity with a conflicted document is translated only when every losing revision can follow on its own
+ * branch (it translates into exactly one document with its own id, valid, nothing lost: written as the child of
+ * that revision); otherwise the whole entity, winner and losing revisions, is left as it is and quarantined
+ * (`CONFLICT`), so translating the winner never rewrites a document a losing revision's entity shares, and a
+ * rollback gives every leaf back. (`resolveMigrationConflicts`, which `divan migrate --follow` runs before each
+ * pass, does translate a split leaf by leaf, its other documents as conflicting root revisions: `amended` never
+ * rolls back, and the down path could not fold those root revisions back into one document.) A copy never
+ * translates a conflicted document (one translation per document would drop a leaf): it carries it with every
+ * leaf and quarantines it.
  *
  * Design and `_local` documents are never touched. Tombstones: in place they are left as they are; in copy
  * mode the target documents of the deleted document's entity family are deleted too.
@@ -55,7 +58,7 @@ import type { Doc } from "../../store/port.js";
 import { classifyBatch } from "./classify.js";
 import { defaultMigrationId, emptyTotals, recordKey, RunContext } from "./context.js";
 import { TypedEmitter } from "./events.js";
-import { conflictedEntity, losersOf, losingRevisions, planLosers } from "./leaves.js";
+import { conflictedEntity, losersOf, losingRevisions } from "./leaves.js";
 import { acquireLease, claimCopyTarget, QuarantineLog, readCheckpoint, recordJob, releaseLease, writeCheckpoint } from "./local.js";
 import { ancestorBases, planJobs, rebase, translate } from "./plan.js";
 import { flushQuarantine, pruneQuarantine, reportEntities } from "./report.js";
@@ -340,8 +343,7 @@ export class Migration extends TypedEmitter<MigrationEvents> {
     // Losing revisions, read before anything is translated: an entity one of them cannot follow is left as it is.
     const losers = await losersOf(ctx, batch.conflicted);
     for (const leaves of losers.values()) ctx.totals.conflicts += leaves.length;
-    const leafPlans = await planLosers(ctx, losers);
-    const jobs = planned.filter((job) => conflictedEntity(ctx, job, losers, leafPlans, batch.copies));
+    const jobs = planned.filter((job) => conflictedEntity(ctx, job, losers, batch.copies));
     if (!copy) await ancestorBases(ctx, jobs);
     for (const job of jobs) translate(ctx, job, batch.copies);
 
@@ -355,7 +357,7 @@ export class Migration extends TypedEmitter<MigrationEvents> {
 
     await reportEntities(ctx, writes.entities, outcome, batch.copies);
     if (copy) await carry(ctx, batch.copies, stored.storedRev);
-    await losingRevisions(ctx, losers, leafPlans, new Set(batch.copies));
+    await losingRevisions(ctx, losers, new Set(batch.copies));
     ctx.progress(seen);
   }
 }

@@ -113,20 +113,17 @@ export async function writeAll(ctx: RunContext, writes: readonly Write[]): Promi
   return outcome;
 }
 
-/**
- * One `_bulk_docs` request; two when some documents carry a fixed revision (`_revisions`: deterministic revisions, or
- * a losing revision's root documents), which go with `new_edits: false`.
- */
+/** One `_bulk_docs` request (two with deterministic revisions: those with a fixed revision go with `new_edits: false`). */
 async function writeChunk(ctx: RunContext, chunk: readonly Write[]): Promise<WriteResult[]> {
   const det = ctx.o.deterministicRevs === true;
   const payload = chunk.map((w) => {
-    if (det && w.doc._attachments === undefined && w.doc._revisions === undefined) w.doc = withDeterministicRev(w.doc);
+    if (det && w.doc._attachments === undefined) w.doc = withDeterministicRev(w.doc);
     return w.doc;
   });
-  const fixed = payload.filter((d) => d._revisions !== undefined);
-  if (fixed.length === 0) return ctx.retry(() => ctx.dst.bulkDocs(payload));
+  if (!det) return ctx.retry(() => ctx.dst.bulkDocs(payload));
   const plain = payload.filter((d) => d._revisions === undefined);
-  const r1 = await ctx.retry(() => ctx.dst.bulkDocs(fixed, { newEdits: false }));
+  const fixed = payload.filter((d) => d._revisions !== undefined);
+  const r1 = fixed.length > 0 ? await ctx.retry(() => ctx.dst.bulkDocs(fixed, { newEdits: false })) : [];
   const r2 = plain.length > 0 ? await ctx.retry(() => ctx.dst.bulkDocs(plain)) : [];
   const byDoc = new Map<Doc, WriteResult>();
   fixed.forEach((d, j) => byDoc.set(d, r1[j]!));
