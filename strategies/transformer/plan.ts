@@ -294,8 +294,8 @@ export function planEntity(input: PlanInput): EntityPlan {
     return { kind: "noop", reason: `${input.source} holds an edit of ${input.target}'s current revisions beside an outdated translation of older ones; ${input.target} is translated first` };
   }
   // Whichever way the source is shown to have seen the target's edits, writing it must not overwrite a field
-  // the target's users changed (a status set to blocked reads as not done, like the active it replaced, so the
-  // old version "saw" it; marking the todo done there is still a concurrent edit of the same field).
+  // the target's users changed (a value the source shape reads like the one it replaced looks seen from there;
+  // changing that field on the source is still a concurrent edit of it).
   const keepsEdits = !overwritesEdits(input, live, targetLive, out, unseen.map((c) => c.current!));
   if (unseen.length > 0 && keepsEdits && reflectedInSource(input, live, targetLive)) unseen = [];
   if (unseen.length > 0 && keepsEdits && reflectedInBase(input, live, targetLive, translatedFrom(input.source, unseen.map((c) => c.current!)))) unseen = [];
