@@ -40,6 +40,8 @@ import {
   provenanceOf,
   revGeneration,
   sameUserContent,
+  stableJson,
+  userContent,
   type Provenance,
 } from "./provenance.js";
 
@@ -291,9 +293,13 @@ export function planEntity(input: PlanInput): EntityPlan {
   if (mixedTranslation(input, live, targetLive)) {
     return { kind: "noop", reason: `${input.source} holds an edit of ${input.target}'s current revisions beside an outdated translation of older ones; ${input.target} is translated first` };
   }
-  if (unseen.length > 0 && reflectedInSource(input, live, targetLive)) unseen = [];
-  if (unseen.length > 0 && reflectedInBase(input, live, targetLive, translatedFrom(input.source, unseen.map((c) => c.current!)))) unseen = [];
-  if (unseen.length > 0 && invisibleToSource(input, live, targetLive, unseen.map((c) => c.current!))) unseen = [];
+  // Whichever way the source is shown to have seen the target's edits, writing it must not overwrite a field
+  // the target's users changed (a value the source shape reads like the one it replaced looks seen from there;
+  // changing that field on the source is still a concurrent edit of it).
+  const keepsEdits = !overwritesEdits(input, live, targetLive, out, unseen.map((c) => c.current!));
+  if (unseen.length > 0 && keepsEdits && reflectedInSource(input, live, targetLive)) unseen = [];
+  if (unseen.length > 0 && keepsEdits && reflectedInBase(input, live, targetLive, translatedFrom(input.source, unseen.map((c) => c.current!)))) unseen = [];
+  if (unseen.length > 0 && keepsEdits && invisibleToSource(input, live, targetLive, unseen.map((c) => c.current!))) unseen = [];
   if (unseen.length > 0) {
     const anc = input.sourceAncestors;
     if (anc === undefined) return { kind: "need-parents", ids: Object.values(live).filter((d) => !isPristine(d)).map((d) => d._id) };
@@ -307,7 +313,7 @@ export function planEntity(input: PlanInput): EntityPlan {
         const newer = a.filter((d) => revGeneration(d._rev) >= revGeneration(since.get(d._id)));
         if (newer.length > 0) before[t] = newer[Math.min(i, newer.length - 1)]!;
       }
-      if (reflectedInSource(input, before, targetLive)) unseen = [];
+      if (keepsEdits && reflectedInSource(input, before, targetLive)) unseen = [];
     }
   }
   if (unseen.length === 0) {
@@ -424,6 +430,37 @@ function invisibleToSource(input: PlanInput, live: Record<string, Doc>, targetLi
     const t = Object.entries(targetLive).find(([, x]) => x === d)?.[0];
     const o = t === undefined ? undefined : again[t];
     return o !== undefined && provenanceOf(d)!.hash === contentHash({ ...(o as Doc), _id: d._id });
+  });
+}
+
+/**
+ * True when the translation `out` changes a field that users changed on one of the target documents `edited`:
+ * a field where the document differs from what a transformer wrote before the edits. That original is known
+ * when it is what the target's documents give translated back and forward again without a base (its
+ * provenance `hash` says so); otherwise nothing is known and the answer is false.
+ */
+function overwritesEdits(input: PlanInput, live: Record<string, Doc>, targetLive: Record<string, Doc>, out: Entity, edited: readonly Doc[]): boolean {
+  if (edited.length === 0) return false;
+  const back = translatedBack(input, live, targetLive);
+  if (back === undefined || Object.keys(input.from).some((t) => back[t] === undefined)) return false;
+  const src: Entity = {};
+  for (const [t, d] of Object.entries(back)) src[t] = stripProvenance(d);
+  let again: Entity;
+  try {
+    again = input.path(src, undefined);
+  } catch {
+    return false;
+  }
+  return edited.some((d) => {
+    const t = Object.entries(targetLive).find(([, x]) => x === d)?.[0];
+    const o = t === undefined ? undefined : again[t];
+    const w = t === undefined ? undefined : out[t];
+    const p = provenanceOf(d);
+    if (o === undefined || w === undefined || p === undefined || p.from !== input.source || p.hash !== contentHash({ ...(o as Doc), _id: d._id })) return false;
+    const mine = userContent(d);
+    const was = userContent({ ...(o as Doc), _id: d._id });
+    const now = userContent({ ...(w as Doc), _id: d._id });
+    return [...new Set([...Object.keys(mine), ...Object.keys(was)])].some((k) => stableJson(mine[k]) !== stableJson(was[k]) && stableJson(now[k]) !== stableJson(mine[k]));
   });
 }
 

@@ -859,3 +859,19 @@ describe("client transformers: the winning branch of a concurrent edit is not en
     });
   }
 });
+
+describe("a status the old version cannot show is still an edit of the status", () => {
+  for (const strategy of ["client-transformer-database", "client-transformer-documents"]) {
+    it(`${strategy}: an old app marks a todo done while a new app blocks it; "blocked" stays on a server revision`, async () => {
+      await holds(strategy, [
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "release" },
+        { kind: "create", device: "d2", todo: "t4", title: "title 34" },
+        { kind: "device", device: "d4", app: "new" },
+        { kind: "settle" },
+        { kind: "set-done", device: "d2", todo: "t4", done: true },
+        { kind: "set-status", device: "d4", todo: "t4", status: "blocked" },
+      ], 60099);
+    });
+  }
+});
