@@ -161,7 +161,10 @@ describe("divan migrate --follow (amended)", () => {
       const { code, stdout } = await running.stop();
       expect(code).toBe(1); // still quarantined
       expect(printed(stdout)).toBe(2); // by the first run, and once after the edit
-      expect(stdout).toMatch(/^follow: migrated 0, written 0, quarantined 1$/m);
+      // The pass that migrates t05 comes after the edit was quarantined, and quarantines nothing again (how the other
+      // changes group into passes depends on timing).
+      const passes = stdout.split("\n").filter((l) => /^follow: migrated \d+/.test(l));
+      expect(passes.at(-1)).toMatch(/^follow: migrated 1, written 2, quarantined 0$/);
     } finally {
       running.kill();
     }
