@@ -11,7 +11,9 @@
  * 2. the old edit is merged three ways with the migrated leaf against their common ancestor: each attribute
  *    takes the side that changed it. An attribute both sides changed to different values is a real conflict:
  *    the merge keeps the migrated side's value, the old edit's value stays on a conflicting revision, and the
- *    document is named in `conflicts` for the app to resolve (nothing is dropped);
+ *    document is named in `conflicts` for the app to resolve (nothing is dropped). Several old edits are merged
+ *    one after the other; two devices that each merged a different one of an old device's successive edits
+ *    agree on the later one once their merges meet;
  * 3. {@link migrateLocal} migrates what old devices wrote since (its checkpoint makes this incremental).
  *
  * Every write has a revision derived from content and parent revision, so devices that resolve the same

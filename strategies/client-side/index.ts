@@ -15,8 +15,6 @@ import type { StepDefinition } from "../../adapters/steps.js";
 import type { Shape } from "../../adapters/types.js";
 import { stepGraphOf } from "../steps.js";
 import type { DocumentStore } from "../../store/port.js";
-import { honourConcurrentDeletes } from "../deletes.js";
-import { resolveMigrationConflicts } from "../runner/conflicts.js";
 import { bindToMain, type AppVersion, type DeviceBinding, type DeviceContext, type ReleaseResult, type RetireResult, type Strategy, type StrategyOptions } from "../types.js";
 
 /** Options of {@link createClientSideStrategy}. */
@@ -33,7 +31,6 @@ export interface ClientSideOptions extends StrategyOptions {
 /** Creates the `client-side` strategy. */
 export function createClientSideStrategy(options: ClientSideOptions): Strategy {
   const CHANGE = options.change;
-  const CHANGE_SHAPE = (apps: readonly AppVersion[]): Record<string, number> => ({ ...(apps.find((a) => a.version === CHANGE.to)?.shape ?? {}) });
   const graphOf = (context: { readonly steps: readonly StepDefinition[] }) => stepGraphOf(options.steps ?? context.steps);
   const upgraded = new Map<DocumentStore, AppVersion>();
   /** What an updated device runs when its app opens and after every sync ({@link ClientSideOptions.migrateDevice}). */
@@ -74,15 +71,9 @@ export function createClientSideStrategy(options: ClientSideOptions): Strategy {
       return migratingAfterSync(device);
     },
     settle: async (server) => {
-      // An old device's edit of a document updated devices migrated meanwhile is a conflict: merge it first (once migrated,
-      // both leaves would be new). Deterministic merges, so the server and every device write the same revisions.
-      const to = CHANGE_SHAPE(server.apps);
+      // Only what a deployed app does: updated devices merge old devices' edits into the migration and migrate what
+      // old devices wrote since (deterministic revisions: devices agree on the result). The server runs nothing.
       const graph = graphOf(server);
-      // A deletion by a device that had not seen another device's migration wins over it (else the entity comes back).
-      const shapes = server.apps.map((a) => a.shape);
-      await honourConcurrentDeletes(server.main, { graph, shapes, deterministicRevs: true });
-      await resolveMigrationConflicts(server.main, { graph, to, deterministicRevs: true });
-      // Updated devices merge and migrate what old devices wrote since (deterministic: devices agree on the result).
       for (const [local, app] of upgraded) await migrate(local, app, graph, server.apps);
     },
     retire: async (): Promise<RetireResult> => ({ purgedDocs: 0, detail: "nothing to purge: every device migrates its own documents" }),

@@ -139,7 +139,7 @@ export async function resolveMigrationConflicts(store: DocumentStore, options: R
         const entity = ids.parse(c.id)?.entityId;
         if (entity !== undefined && !merged.has(entity)) {
           merged.add(entity);
-          const m = await mergeMigratedLeaves(store, entity, options);
+          const m = await mergeMigratedLeaves(store, entity, options, { id: c.id, revs: c.changes.map((x) => x.rev) });
           if (m.resolved) resolved.push(c.id);
           conflicts.push(...m.conflicts);
         }
@@ -150,8 +150,10 @@ export async function resolveMigrationConflicts(store: DocumentStore, options: R
         if (await migrateConflictLeaves(store, type, old, options)) resolved.push(c.id);
         continue;
       }
-      const oldDoc = old[0];
-      if (old.length !== 1 || oldDoc === undefined || cur.length === 0 || typeof oldDoc[vf] !== "number") continue;
+      // Several old leaves (old apps' concurrent edits): merged one at a time, in revision order, each on top of the
+      // last merge (the merge's write brings the document back in this changes feed for the next one).
+      const oldDoc = [...old].sort(byRev)[0];
+      if (oldDoc === undefined || cur.length === 0 || typeof oldDoc[vf] !== "number") continue;
       const parsed = ids.parse(c.id);
       if (parsed === undefined) continue;
       // The newest target-version leaf and the entity's other documents are what the migrated side holds.
@@ -221,7 +223,10 @@ export async function resolveMigrationConflicts(store: DocumentStore, options: R
         continue; // not translatable: leave the conflict for a human
       }
       // Marked, so a merged branch's end is not taken for a user's deletion (`strategies/deletes.ts`).
-      if (keep === undefined) writes.push({ _id: c.id, _rev: oldDoc._rev!, _deleted: true, divan: { merged: true } });
+      // With deterministic revisions it also names the merge (`into`), so replicas that each merged a different one of
+      // an old device's successive edits can tell which merge holds the later edit (see mergeMigratedLeaves).
+      const into = options.deterministicRevs === true ? writes.find((w) => w._id === c.id && w._rev === baseLeaf._rev) : undefined;
+      if (keep === undefined) writes.push({ _id: c.id, _rev: oldDoc._rev!, _deleted: true, divan: { merged: true, ...(into === undefined ? {} : { into: withDeterministicRev(into)._rev }) } });
       const results = options.deterministicRevs === true ? await store.bulkDocs(writes.map((d) => withDeterministicRev(d)), { newEdits: false }) : await store.bulkDocs(writes);
       const branched = branches.length === 0 ? [] : await store.bulkDocs(branches, { newEdits: false });
       if (results.every((r) => r.ok) && branched.every((r) => r.ok)) resolved.push(c.id);
@@ -229,6 +234,12 @@ export async function resolveMigrationConflicts(store: DocumentStore, options: R
     if (page.results.length === 0) return { resolved: [...new Set(resolved)], conflicts: [...new Set(conflicts)], lastSeq: page.lastSeq };
     since = page.lastSeq;
   }
+}
+
+/** Orders revisions by generation, then by hash: the same order on every replica. */
+function byRev(a: Doc, b: Doc): number {
+  const d = Number.parseInt(a._rev!, 10) - Number.parseInt(b._rev!, 10);
+  return d !== 0 ? d : a._rev! < b._rev! ? -1 : a._rev! > b._rev! ? 1 : 0;
 }
 
 /** The leaves of document `id` that are not deleted, with their histories (none when it is missing or deleted). */
@@ -243,19 +254,35 @@ async function liveLeaves(store: DocumentStore, id: string): Promise<Doc[]> {
 }
 
 /**
- * Conflicts between target-version leaves that two replicas migrated from different old revisions (one had
- * an old edit the other had not seen): each document of the entity with several such leaves is merged three
- * ways against the entity's common pre-migration ancestor translated up. Leaves that changed one attribute
- * to different values stay in conflict (both keep every other change): that conflict is the users'.
+ * Conflicts between target-version leaves that two replicas wrote from different old revisions (one had an
+ * old edit the other had not seen, or each merged a different old edit onto the migrated revision): each
+ * document of the entity with several such leaves is merged three ways against the newest revision its
+ * leaves share: a target-version one as it is, a pre-migration one translated up (the entity's, for a
+ * document whose leaves share none). Where two leaves changed one attribute differently and each value came
+ * from an old edit merged into it, the later of two successive old edits wins (the old app's user changed
+ * their mind; `ends` are the document's leaf revisions, merged branches' ends among them). Leaves that still
+ * changed one attribute to different values stay in conflict (both keep every other change): that conflict
+ * is the users'.
  */
-async function mergeMigratedLeaves(store: DocumentStore, entityId: string, options: ResolveConflictsOptions): Promise<{ resolved: boolean; conflicts: string[] }> {
+async function mergeMigratedLeaves(store: DocumentStore, entityId: string, options: ResolveConflictsOptions, ends: { readonly id: string; readonly revs: readonly string[] }): Promise<{ resolved: boolean; conflicts: string[] }> {
   const tf = options.typeField ?? "schema";
   const vf = options.versionField ?? "version";
   const ids = options.ids ?? singleVersionIds;
   const docs = new Map<string, Doc[]>();
   for (const t of Object.keys(options.to)) docs.set(t, await liveLeaves(store, ids.format(t, entityId, options.to[t]!)));
-  // The pre-migration ancestor: where the leaves of a document that existed before the migration meet.
-  let ancestor: Entity | undefined;
+  const up = (a: Doc): Entity | undefined => {
+    const t = a[tf];
+    if (typeof t !== "string" || typeof a[vf] !== "number" || a[vf] === options.to[t]) return undefined;
+    try {
+      return options.graph.path({ [t]: a[vf] as number }, options.to)({ [t]: { ...a } });
+    } catch (e) {
+      if (!isDivanError(e)) throw e;
+      return undefined;
+    }
+  };
+  // Where the leaves of each document meet: a migrated revision, or a pre-migration one (then the entity's).
+  const meeting = new Map<string, Doc>();
+  let entityAncestor: Entity | undefined;
   for (const [t, leaves] of docs) {
     if (leaves.length < 2) continue;
     const histories = leaves.map((l) => new Set(historyOf(l)));
@@ -263,28 +290,66 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
     if (rev === undefined) continue;
     const [found] = await store.bulkGet([{ id: leaves[0]!._id, rev }]);
     const a = found !== undefined && "ok" in found && found.ok._deleted !== true ? found.ok : undefined;
-    if (a === undefined || a[tf] !== t || typeof a[vf] !== "number" || a[vf] === options.to[t]) continue;
-    try {
-      ancestor = options.graph.path({ [t]: a[vf] as number }, options.to)({ [t]: { ...a } });
-    } catch (e) {
-      if (!isDivanError(e)) throw e;
-      continue;
-    }
-    break;
+    if (a === undefined || a[tf] !== t || typeof a[vf] !== "number") continue;
+    if (a[vf] === options.to[t]) meeting.set(t, a);
+    else entityAncestor ??= up(a);
   }
-  if (ancestor === undefined) return { resolved: false, conflicts: [] };
+  const ancestorOf = (t: string): Entity | undefined => {
+    const m = meeting.get(t);
+    return m !== undefined ? { [t]: m } : entityAncestor;
+  };
+  // The old edits merged into the leaves: each merged branch's end names the old edit (its parent) and the merge (`into`).
+  const merges = (await store.bulkGet(ends.revs.map((rev) => ({ id: ends.id, rev })), { revs: true })).flatMap((r) => {
+    if (!("ok" in r) || r.ok._deleted !== true) return [];
+    const mark = r.ok["divan"] as { merged?: unknown; into?: unknown } | undefined;
+    const history = historyOf(r.ok).slice(1);
+    return typeof mark === "object" && mark !== null && mark.merged === true && typeof mark.into === "string" && history[0] !== undefined
+      ? [{ into: mark.into, edit: history[0], history: new Set(history) }]
+      : [];
+  });
+  const intoBodies = new Map<string, Doc>();
+  for (const r of await store.bulkGet(merges.map((m) => ({ id: ends.id, rev: m.into })))) if ("ok" in r) intoBodies.set(r.ok._rev!, r.ok);
+  const eq = (a: unknown, b: unknown): boolean => canonicalJson(a ?? null) === canonicalJson(b ?? null);
+  /**
+   * Whether `later` (attribute `k` of `laterLeaf`) is what a merge of an old edit wrote, and `earlier` (of
+   * `earlierLeaf`) what a merge of an older edit of the same old branch wrote: the old app's user changed it again.
+   */
+  const supersedes = (k: string, laterLeaf: Doc, later: unknown, earlierLeaf: Doc, earlier: unknown): boolean => {
+    const holds = (leaf: Doc, value: unknown) => {
+      const h = new Set(historyOf(leaf));
+      return merges.filter((m) => h.has(m.into) && intoBodies.has(m.into) && eq((intoBodies.get(m.into) as Record<string, unknown>)[k], value));
+    };
+    const earlierMerges = holds(earlierLeaf, earlier);
+    return holds(laterLeaf, later).some((q) => earlierMerges.some((p) => p.edit !== q.edit && q.history.has(p.edit) && !p.history.has(q.edit)));
+  };
   const writes: Doc[] = [];
   const conflicts: string[] = [];
   for (const [t, leaves] of docs) {
     if (leaves.length < 2 || leaves.some((l) => l[vf] !== options.to[t])) continue;
+    const ancestor = ancestorOf(t);
+    if (ancestor === undefined) continue;
     // Fold the leaves into the newest one; an attribute two of them changed differently stays on both.
-    const [first, ...rest] = [...leaves].sort((a, b) => Number.parseInt(b._rev!, 10) - Number.parseInt(a._rev!, 10));
+    const [first, ...rest] = [...leaves].sort((a, b) => -byRev(a, b));
     let into: Entity = { [t]: first! };
     const kept: { leaf: Doc; content: Doc }[] = [];
     for (const leaf of rest) {
       const m = merge3(ancestor, { [t]: leaf }, into);
+      let clash = false;
+      if (m.conflicted.has(t)) {
+        // Each clashing attribute: the later of two successive old edits wins, on both sides.
+        const merged = { ...m.merged[t]! } as Record<string, unknown>;
+        const ours = { ...m.oursSide[t]! } as Record<string, unknown>;
+        for (const k of new Set([...Object.keys(merged), ...Object.keys(ours)])) {
+          if (eq(merged[k], ours[k])) continue;
+          if (leaf._id === ends.id && supersedes(k, leaf, ours[k], first!, merged[k])) merged[k] = ours[k];
+          else if (leaf._id === ends.id && supersedes(k, first!, merged[k], leaf, ours[k])) ours[k] = merged[k];
+          else clash = true;
+        }
+        m.merged[t] = merged as Entity[string];
+        m.oursSide[t] = ours as Entity[string];
+      }
       into = { [t]: { ...m.merged[t]!, _rev: first!._rev! } };
-      if (m.conflicted.has(t)) kept.push({ leaf, content: withoutRevs(m.oursSide[t]!) });
+      if (clash) kept.push({ leaf, content: withoutRevs(m.oursSide[t]!) });
       else writes.push({ _id: leaf._id, _rev: leaf._rev!, _deleted: true, divan: { merged: true } });
     }
     const result = withoutRevs(into[t]!);

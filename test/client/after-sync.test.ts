@@ -89,6 +89,59 @@ describe("migrateAfterSync (divan/client)", () => {
     expect(await updated.get("todo-item-status:b")).toMatchObject({ status: "done" });
   });
 
+  it("two updated devices each merge a different one of an old device's successive edits: the later title wins, on every replica (seed 50037)", async () => {
+    const { server, old, updated } = await world();
+    const second = db();
+    await replicate(server, second);
+    // The old app renames `a` and syncs; one updated device merges that edit and goes offline before pushing it.
+    const a = await old.get("todo-item:a");
+    await old.put({ ...a, title: "one, then two" });
+    await replicate(old, server);
+    await replicate(server, updated);
+    await migrateAfterSync(updated, { steps: todoSteps, to: todoShapes.v3, shapes });
+    // The old app renames it again; the other updated device merges that later edit.
+    await old.put({ ...(await old.get("todo-item:a")), title: "one, then three" });
+    await replicate(old, server);
+    await replicate(server, second);
+    await migrateAfterSync(second, { steps: todoSteps, to: todoShapes.v3, shapes });
+    // Both merges are children of the migrated revision; once they meet, every replica folds them the same way.
+    await replicate(updated, server);
+    await replicate(second, server);
+    await replicate(server, updated);
+    await replicate(server, second);
+    const results = [];
+    for (const store of [updated, second]) results.push(await migrateAfterSync(store, { steps: todoSteps, to: todoShapes.v3, shapes }));
+    expect(results.map((r) => r.conflicts)).toEqual([[], []]);
+    await replicate(updated, server);
+    await replicate(second, server);
+    await replicate(server, updated);
+    await replicate(server, second);
+    for (const store of [updated, second, server]) {
+      const item = await store.get("todo-item:a", { conflicts: true });
+      expect(item._conflicts ?? []).toEqual([]);
+      expect(item).toMatchObject({ version: 3, title: "one, then three" });
+    }
+    expect((await second.get("todo-item:a"))._rev).toBe((await updated.get("todo-item:a"))._rev);
+  });
+
+  it("merges two old devices' concurrent edits of a document it migrated meanwhile, one after the other (seed 1061)", async () => {
+    const { server, old, updated } = await world();
+    const other = db();
+    await replicate(old, other);
+    const a = await old.get("todo-item:a");
+    await old.put({ ...a, isDone: true });
+    await other.put({ ...(await other.get("todo-item:a")), title: "one, renamed" });
+    await replicate(old, server);
+    await replicate(other, server);
+    await replicate(server, updated);
+    const r = await migrateAfterSync(updated, { steps: todoSteps, to: todoShapes.v3, shapes });
+    expect(r.conflicts).toEqual([]);
+    const item = await updated.get("todo-item:a", { conflicts: true });
+    expect(item._conflicts ?? []).toEqual([]);
+    expect(item).toMatchObject({ version: 3, title: "one, renamed" });
+    expect(await updated.get("todo-item-status:a")).toMatchObject({ status: "done" });
+  });
+
   it("on a database nothing was synced into, it only migrates (as migrateLocal)", async () => {
     const store = db();
     await store.bulkDocs([{ _id: "todo-item:c", schema: "todo-item", version: 1, title: "three", isDone: true, createdAt: T }]);
