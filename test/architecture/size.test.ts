@@ -21,7 +21,6 @@ const NOT_YET_SPLIT = new Map([
   ["strategies/transformer/transformer.ts", "the feeds and checkpoints apart from translation"],
   ["strategies/transformer/plan.ts", "planEntity, with the transformer"],
   ["examples/todo-app/world.ts", "the comparison world, once strategies take the app as a parameter"],
-  ["strategies/transactional/index.ts", "the device side (refused writes kept, deletions mirrored) apart from the copy-and-switch"],
 ]);
 
 function sourceFiles(): string[] {
