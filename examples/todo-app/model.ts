@@ -9,7 +9,7 @@
  * on some revision. A todo deleted on one device and edited on another is *contested*: deleted or kept
  * are both right, as long as every replica agrees.
  */
-import type { AppFeatures, Status, Todo, TodoPatch } from "./app.js";
+import type { AppFeatures, Status, Todo, TodoList, TodoPatch } from "./app.js";
 
 /** The fields users set, as the model tracks them. */
 export type ModelField = "title" | "status" | "isImportant" | "group";
@@ -157,4 +157,57 @@ export function wrongFields(m: ModelTodo, shown: Todo, features: AppFeatures): s
   return (Object.keys(want) as (keyof Todo)[])
     .filter((k) => !ok[k](shown[k]))
     .map((k) => `${k} is ${JSON.stringify(shown[k])}, users set ${JSON.stringify(want[k])}${m.concurrent ? " (or another value they gave it concurrently)" : ""}`);
+}
+
+/** One device's list compared with the model. */
+export interface ReadCheck {
+  /** Where in the scenario (a check label, or `final`). */
+  at: string;
+  device: string;
+  app: string;
+  /** The device ran the old app version after the new one shipped. */
+  legacy: boolean;
+  /** Todos the model says the app should show. */
+  expected: number;
+  /** Of those, shown with every field right. */
+  correct: number;
+  /** What was wrong, one line each. */
+  problems: string[];
+}
+
+/** One device's `list` compared with `model`; `where` names the check and the device, and the app's features. */
+export function compareWithModel(
+  model: UserModel,
+  where: Pick<ReadCheck, "at" | "device" | "app" | "legacy"> & { readonly features: AppFeatures },
+  list: TodoList,
+): ReadCheck {
+  const problems: string[] = [];
+  const live = model.live();
+  let correct = 0;
+  const shown = new Map(list.todos.map((t) => [t.id, t]));
+  const unreadable = new Map(list.unreadable.map((u) => [u.id, u.reason]));
+  for (const m of model.all()) {
+    const got = shown.get(m.id);
+    if (!got) {
+      const why = unreadable.get(m.id);
+      if (!m.deleted || (m.contested && why !== undefined)) problems.push(`"${m.label}" (${m.id}) not shown: ${why ?? "no document on the device"}`);
+      continue;
+    }
+    if (m.deleted && !m.contested) {
+      problems.push(`"${m.label}" (${m.id}) was deleted but is shown`);
+      continue;
+    }
+    const wrong = wrongFields(m, got, where.features);
+    if (wrong.length > 0) problems.push(`"${m.label}" (${m.id}) shown wrong: ${wrong.join(", ")}`);
+    else if (!m.deleted) correct += 1;
+  }
+  return {
+    at: where.at,
+    device: where.device,
+    app: where.app,
+    legacy: where.legacy,
+    expected: live.length,
+    correct,
+    problems,
+  };
 }

@@ -11,13 +11,8 @@
  */
 import { DivanError, messageOf } from "../../core/errors.js";
 import type { Doc, DocumentStore } from "../../store/port.js";
-import { httpStore, splitDatabaseUrl } from "../../store/http.js";
 import { openStore } from "../../store/open.js";
-import { pouchDefaults } from "../../store/pouchdb-node.js";
 import { replicate } from "../../store/replicate.js";
-import { startLazyProxy } from "../../server/lazy/proxy.js";
-import type { InProcessFetch } from "../../server/lazy/inject.js";
-import { pouchStore } from "../../store/pouch.js";
 import type { Registry } from "../../schemas/registry.js";
 import type { StepDefinition } from "../../adapters/steps.js";
 import { todoSteps } from "./steps/index.js";
@@ -32,32 +27,18 @@ import type {
   Strategy,
   SyncChannel,
 } from "../../strategies/types.js";
-import { SUPPORT_NOTICE_ID, type TodoList, type TodoPatch } from "./app.js";
+import { SUPPORT_NOTICE_ID, type TodoPatch } from "./app.js";
 import { TODO_DOMAIN, type Domain, type DomainApp } from "./domain.js";
-import { UserModel, wrongFields } from "./model.js";
+import { compareWithModel, UserModel, type ReadCheck } from "./model.js";
 import type { CountingProxy } from "./proxy.js";
 import { seededClock, seededRandom, type Random } from "./seed.js";
 import { memoryServer, type MemoryServer } from "./simulate/memory.js";
+import { MemoryPouch, requireHttp, ServerConnections } from "./simulate/connections.js";
 import { ScriptState, type ActionFacts } from "./simulate/script.js";
 import type { AppRole, ScenarioEvent } from "./events.js";
 
 export type { AppRole, ScenarioEvent } from "./events.js";
-
-/** One device's list compared with the model. */
-export interface ReadCheck {
-  /** Where in the scenario (a check label, or `final`). */
-  at: string;
-  device: string;
-  app: string;
-  /** The device ran the old app version after the new one shipped. */
-  legacy: boolean;
-  /** Todos the model says the app should show. */
-  expected: number;
-  /** Of those, shown with every field right. */
-  correct: number;
-  /** What was wrong, one line each. */
-  problems: string[];
-}
+export type { ReadCheck } from "./model.js";
 
 /** Facts of a run that caveats are judged on (what app versions did when), whatever the script. */
 export interface RunFacts {
@@ -137,8 +118,6 @@ export interface WorldOptions {
 
 let worldCounter = 0;
 
-const MemoryPouch = pouchDefaults({ adapter: "memory" });
-
 /** A running world. Create with {@link World.create}, play events, then {@link World.close}. */
 export class World {
   readonly options: WorldOptions;
@@ -153,7 +132,7 @@ export class World {
   readonly checks: ReadCheck[] = [];
   readonly refused: RefusedAction[] = [];
   /** Databases on the server: suffix (`""` for main) → direct store. */
-  readonly serverStores = new Map<string, DocumentStore>();
+  readonly serverStores: Map<string, DocumentStore>;
   readonly oldApp: AppVersion;
   readonly newApp: AppVersion;
   released = false;
@@ -166,11 +145,7 @@ export class World {
   step = 0;
   readonly server: ServerContext;
   readonly #database: string;
-  readonly #proxied = new Map<string, DocumentStore>();
-  readonly #auth: string;
-  readonly #memory: MemoryServer | undefined;
-  /** In the in-process world: translating proxies started so far, URL → their in-process fetch. */
-  readonly #inProcess = new Map<string, InProcessFetch>();
+  readonly #connections: ServerConnections;
   #reinstalls = 0;
 
   private constructor(options: WorldOptions, database: string, main: DocumentStore, memory: MemoryServer | undefined) {
@@ -179,7 +154,6 @@ export class World {
     this.domain = options.domain ?? TODO_DOMAIN;
     this.model = new UserModel(this.domain.newDefault);
     this.#database = database;
-    this.#memory = memory;
     this.clock = seededClock();
     this.random = seededRandom(options.seed);
     const find = (version: string): AppVersion => {
@@ -193,25 +167,17 @@ export class World {
     };
     this.oldApp = find(options.strategy.change.from);
     this.newApp = find(options.strategy.change.to);
-    const url = memory === undefined ? new URL(requireHttp(options).serverUrl) : undefined;
-    this.#auth = url?.username ? `${url.username}:${url.password}@` : "";
-    this.serverStores.set("", main);
+    this.#connections = new ServerConnections(options, database, main, memory);
+    this.serverStores = this.#connections.stores;
     this.server = {
       database,
       main,
-      open: async (suffix) => this.#serverStore(suffix),
+      open: async (suffix) => this.#connections.serverStore(suffix),
       apps: options.apps,
       clock: this.clock,
       steps: options.steps ?? todoSteps,
       registry: options.registry,
-      translatingProxy:
-        memory === undefined
-          ? startLazyProxy
-          : async (o) => {
-              const proxy = await startLazyProxy(o);
-              this.#inProcess.set(proxy.url, proxy.fetch);
-              return proxy;
-            },
+      translatingProxy: this.#connections.translatingProxy,
     };
   }
 
@@ -355,7 +321,7 @@ export class World {
         (r) => r.id === `${root}:${id}` || r.id.startsWith(`${root}:${id}:v:`),
       );
       if (first.length === 0) continue;
-      await replicate(channel.local, await this.#channelRemote(channel), { docIds: first.map((r) => r.id) });
+      await replicate(channel.local, await this.#connections.channelRemote(channel), { docIds: first.map((r) => r.id) });
       return;
     }
     throw new DivanError("NOT_FOUND", `Device "${d.name}" holds no ${root}:${id} to push.`, { details: { device: d.name, id } });
@@ -372,7 +338,7 @@ export class World {
   async sync(d: Device): Promise<number> {
     let written = 0;
     for (const channel of d.binding.sync) {
-      const remote = await this.#channelRemote(channel);
+      const remote = await this.#connections.channelRemote(channel);
       const push = await replicate(channel.local, remote, channel.pushSelector ? { selector: channel.pushSelector } : {});
       const pull = await replicate(remote, channel.local, channel.pullSelector ? { selector: channel.pullSelector } : {});
       written += push.docsWritten + pull.docsWritten;
@@ -411,7 +377,7 @@ export class World {
         d.retired = true;
         continue;
       }
-      out.push(this.#compare(label, d, list));
+      out.push(compareWithModel(this.model, { at: label, device: d.name, app: d.app.version, legacy: this.released && d.app.version === this.oldApp.version, features: d.todoApp.features }, list));
     }
     this.checks.push(...out);
     return out;
@@ -426,7 +392,7 @@ export class World {
 
   /** The direct (not proxied) store of server database `suffix`. */
   serverStore(suffix: string): Promise<DocumentStore> {
-    return this.#serverStore(suffix);
+    return this.#connections.serverStore(suffix);
   }
 
   /**
@@ -434,8 +400,7 @@ export class World {
    * database at `channel.remoteUrl` (e.g. a translating proxy) when the channel names one.
    */
   async remoteOf(channel: SyncChannel): Promise<DocumentStore> {
-    if (channel.remoteUrl === undefined) return this.#serverStore(channel.database);
-    return this.#remoteStore(`direct ${channel.remoteUrl}`, channel.remoteUrl);
+    return this.#connections.remoteOf(channel);
   }
 
   /** Stops the strategy, destroys every database the run created and closes every store. */
@@ -453,7 +418,7 @@ export class World {
       await s.destroy();
       await s.close();
     });
-    for (const s of this.#proxied.values()) await attempt(() => s.close());
+    for (const s of this.#connections.proxiedStores()) await attempt(() => s.close());
     for (const s of this.serverStores.values()) await attempt(async () => {
       await s.destroy();
       await s.close();
@@ -461,38 +426,6 @@ export class World {
     if (errors.length > 0) {
       throw new DivanError("INTERNAL", `Closing the world failed: ${errors.map(messageOf).join("; ")}`, { cause: errors[0] });
     }
-  }
-
-  #compare(at: string, d: Device, list: TodoList): ReadCheck {
-    const problems: string[] = [];
-    const live = this.model.live();
-    let correct = 0;
-    const shown = new Map(list.todos.map((t) => [t.id, t]));
-    const unreadable = new Map(list.unreadable.map((u) => [u.id, u.reason]));
-    for (const m of this.model.all()) {
-      const got = shown.get(m.id);
-      if (!got) {
-        const why = unreadable.get(m.id);
-        if (!m.deleted || (m.contested && why !== undefined)) problems.push(`"${m.label}" (${m.id}) not shown: ${why ?? "no document on the device"}`);
-        continue;
-      }
-      if (m.deleted && !m.contested) {
-        problems.push(`"${m.label}" (${m.id}) was deleted but is shown`);
-        continue;
-      }
-      const wrong = wrongFields(m, got, d.todoApp.features);
-      if (wrong.length > 0) problems.push(`"${m.label}" (${m.id}) shown wrong: ${wrong.join(", ")}`);
-      else if (!m.deleted) correct += 1;
-    }
-    return {
-      at,
-      device: d.name,
-      app: d.app.version,
-      legacy: this.released && d.app.version === this.oldApp.version,
-      expected: live.length,
-      correct,
-      problems,
-    };
   }
 
   async #update(device: string, todo: string, patch: TodoPatch, facts: ActionFacts): Promise<void> {
@@ -560,11 +493,11 @@ export class World {
     const offline = (): boolean => this.devices.get(name)?.online === false;
     const server = async (suffix: string): Promise<DocumentStore> => {
       if (offline()) throw new DivanError("STORE_UNAVAILABLE", `Device "${name}" is offline.`, { details: { device: name } });
-      return this.#proxiedStore(suffix);
+      return this.#connections.proxiedStore(suffix);
     };
     const remote = async (url: string): Promise<DocumentStore> => {
       if (offline()) throw new DivanError("STORE_UNAVAILABLE", `Device "${name}" is offline.`, { details: { device: name } });
-      return this.#channelRemote({ local, database: "", remoteUrl: url });
+      return this.#connections.channelRemote({ local, database: "", remoteUrl: url });
     };
     const context: DeviceContext = {
       device: name,
@@ -617,57 +550,6 @@ export class World {
     });
   }
 
-  async #serverStore(suffix: string): Promise<DocumentStore> {
-    if (!/^[a-z0-9_$()+/-]*$/.test(suffix)) {
-      throw new DivanError("CONFIG_INVALID", `"${suffix}" cannot be part of a CouchDB database name.`, { details: { suffix } });
-    }
-    const existing = this.serverStores.get(suffix);
-    if (existing) return existing;
-    const store =
-      this.#memory !== undefined
-        ? await this.#memory.open(this.#database + suffix)
-        : await openStore(`${requireHttp(this.options).serverUrl.replace(/\/$/, "")}/${encodeURIComponent(this.#database + suffix)}`);
-    this.serverStores.set(suffix, store);
-    return store;
-  }
-
-  /** The store a channel replicates with, through the counting proxy. */
-  async #channelRemote(channel: SyncChannel): Promise<DocumentStore> {
-    if (channel.remoteUrl === undefined) return this.#proxiedStore(channel.database);
-    if (this.#memory !== undefined) {
-      // A translating proxy this world started: PouchDB's HTTP adapter talks to it in process, no socket.
-      const url = channel.remoteUrl;
-      const fetch = [...this.#inProcess].find(([base]) => url.startsWith(`${base}/`))?.[1];
-      if (fetch === undefined) return this.#remoteStore(url, url);
-      const existing = this.#proxied.get(url);
-      if (existing) return existing;
-      const store = pouchStore(new MemoryPouch(url, { adapter: "http", skip_setup: true, fetch } as PouchDB.Configuration.RemoteDatabaseConfiguration));
-      this.#proxied.set(url, store);
-      return store;
-    }
-    const { serverUrl, dbName } = splitDatabaseUrl(channel.remoteUrl);
-    return this.#remoteStore(channel.remoteUrl, `${requireHttp(this.options).proxy.mount(serverUrl)}/${encodeURIComponent(dbName)}`);
-  }
-
-  async #remoteStore(key: string, url: string): Promise<DocumentStore> {
-    const existing = this.#proxied.get(key);
-    if (existing) return existing;
-    const store = httpStore(url);
-    this.#proxied.set(key, store);
-    return store;
-  }
-
-  async #proxiedStore(suffix: string): Promise<DocumentStore> {
-    const direct = await this.#serverStore(suffix);
-    if (this.#memory !== undefined) return direct;
-    const existing = this.#proxied.get(suffix);
-    if (existing) return existing;
-    const proxy = new URL(requireHttp(this.options).proxy.url);
-    const store = httpStore(`${proxy.protocol}//${this.#auth}${proxy.host}/${encodeURIComponent(this.#database + suffix)}`);
-    this.#proxied.set(suffix, store);
-    return store;
-  }
-
   async #writeNotice(store: DocumentStore): Promise<void> {
     const notice: Doc = {
       _id: SUPPORT_NOTICE_ID,
@@ -682,14 +564,6 @@ export class World {
     }
     await store.put(notice);
   }
-}
-
-/** The options of an HTTP world (`transport` `http`), or `CONFIG_INVALID` when the server URL or proxy is missing. */
-function requireHttp(options: WorldOptions): { serverUrl: string; proxy: CountingProxy } {
-  if (options.serverUrl === undefined || options.proxy === undefined) {
-    throw new DivanError("CONFIG_INVALID", "An http world needs serverUrl and proxy; pass transport: \"memory\" for the in-process world.");
-  }
-  return { serverUrl: options.serverUrl, proxy: options.proxy };
 }
 
 /** Every document of a store (deleted ones excluded, `_local` never listed), in id order. */

@@ -43,54 +43,60 @@ export interface PerVersionDatabaseOptions extends StrategyOptions {
   readonly dropRetired?: boolean;
 }
 
+async function sideFor(server: ServerContext, major: number): Promise<TransformerSide> {
+  const store: DocumentStore = await server.open(versionSuffix(major));
+  return { name: `v${major}`, store, shape: shapeOfMajor(server.apps, major) };
+}
+
+function bind(local: DocumentStore, device: DeviceContext): DeviceBinding {
+  return { store: local, sync: [{ local, database: versionSuffix(appMajor(device.app)) }] };
+}
+
+/**
+ * A device that installed the new app version, holding old-version documents whose translations it has
+ * not received yet (it upgraded offline, or before the server translated them): until it has, it reads
+ * them translated by a transformer of its own (from the old database into the new one only: the server
+ * translates the new app's edits back; deterministic revisions, as the server writes them, so what it
+ * stores when its app edits meets the server's translation without a conflict, and what still meets,
+ * `settle` ends), and keeps replicating its old database. At the first sync after which everything it
+ * holds is translated, it drops the old database's channel.
+ */
+async function upgrading(
+  device: DeviceContext,
+  from: AppVersion,
+  previous: DeviceBinding,
+  local: DocumentStore,
+  steps: readonly StepDefinition[],
+): Promise<DeviceBinding> {
+  const old = previous.sync[0]?.local ?? device.local;
+  const oldSide = `v${appMajor(from)}`;
+  const newSide = `v${appMajor(device.app)}`;
+  const oldShape = shapeOfMajor(device.apps, appMajor(from));
+  const t = createTransformer({
+    sides: [
+      { name: oldSide, store: old, shape: oldShape },
+      { name: newSide, store: local, shape: shapeOfMajor(device.apps, appMajor(device.app)) },
+    ],
+    steps,
+    deterministicRevs: true,
+  });
+  await t.retireSide(oldSide);
+  const done = async (): Promise<DeviceBinding | undefined> => {
+    const held = (await old.allDocs()).rows.filter((r) => oldShape[singleVersionIds.parse(r.id)?.type ?? ""] !== undefined);
+    const translated = await t.translated(oldSide);
+    if (held.some((r) => translated.get(r.id) !== r.value?.rev)) return undefined;
+    await t.stop();
+    return bind(local, device);
+  };
+  const now = await done();
+  if (now !== undefined) return now;
+  return { store: lazyAccess(local, [old], newSide, () => t), sync: [...previous.sync, ...bind(local, device).sync], synced: done };
+}
+
 /** Creates the `per-version-database` strategy. */
 export function createPerVersionDatabaseStrategy(options: PerVersionDatabaseOptions): Strategy {
   let transformer: Transformer | undefined;
   const sides = new Map<number, TransformerSide>();
-
-  const sideFor = async (server: ServerContext, major: number): Promise<TransformerSide> => {
-    const store: DocumentStore = await server.open(versionSuffix(major));
-    return { name: `v${major}`, store, shape: shapeOfMajor(server.apps, major) };
-  };
-  const bind = (local: DocumentStore, device: DeviceContext): DeviceBinding => ({
-    store: local,
-    sync: [{ local, database: versionSuffix(appMajor(device.app)) }],
-  });
-
-  /**
-   * A device that installed the new app version, holding old-version documents whose translations it has
-   * not received yet (it upgraded offline, or before the server translated them): until it has, it reads
-   * them translated by a transformer of its own (from the old database into the new one only: the server
-   * translates the new app's edits back; deterministic revisions, as the server writes them, so what it
-   * stores when its app edits meets the server's translation without a conflict, and what still meets,
-   * `settle` ends), and keeps replicating its old database. At the first sync after which everything it
-   * holds is translated, it drops the old database's channel.
-   */
-  const upgrading = async (device: DeviceContext, from: AppVersion, previous: DeviceBinding, local: DocumentStore): Promise<DeviceBinding> => {
-    const old = previous.sync[0]?.local ?? device.local;
-    const oldSide = `v${appMajor(from)}`;
-    const newSide = `v${appMajor(device.app)}`;
-    const oldShape = shapeOfMajor(device.apps, appMajor(from));
-    const t = createTransformer({
-      sides: [
-        { name: oldSide, store: old, shape: oldShape },
-        { name: newSide, store: local, shape: shapeOfMajor(device.apps, appMajor(device.app)) },
-      ],
-      steps: options.steps ?? device.steps,
-      deterministicRevs: true,
-    });
-    await t.retireSide(oldSide);
-    const done = async (): Promise<DeviceBinding | undefined> => {
-      const held = (await old.allDocs()).rows.filter((r) => oldShape[singleVersionIds.parse(r.id)?.type ?? ""] !== undefined);
-      const translated = await t.translated(oldSide);
-      if (held.some((r) => translated.get(r.id) !== r.value?.rev)) return undefined;
-      await t.stop();
-      return bind(local, device);
-    };
-    const now = await done();
-    if (now !== undefined) return now;
-    return { store: lazyAccess(local, [old], newSide, () => t), sync: [...previous.sync, ...bind(local, device).sync], synced: done };
-  };
 
   return {
     name: "per-version-database",
@@ -140,7 +146,7 @@ export function createPerVersionDatabaseStrategy(options: PerVersionDatabaseOpti
       } catch (e) {
         if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
       }
-      return upgrading(device, from, previous, local);
+      return upgrading(device, from, previous, local, options.steps ?? device.steps);
     },
 
     async settle() {

@@ -19,27 +19,14 @@
 import semver from "semver";
 import type { StepDefinition } from "../../adapters/steps.js";
 import { multiVersionIds } from "../../adapters/ids.js";
-import { DivanError, isDivanError } from "../../core/errors.js";
-import { hasFault, type Fault } from "../../core/faults.js";
-import { replicate } from "../../store/replicate.js";
-import type { DocumentStore } from "../../store/port.js";
-import { scanVersions, versionView } from "../../store/versions.js";
-import { channelSelector, compactThrough, type ChannelForm } from "../channels.js";
-import { lazyAccess } from "../transformer/lazy-access.js";
+import { DivanError } from "../../core/errors.js";
+import type { Fault } from "../../core/faults.js";
+import type { ChannelForm } from "../channels.js";
 import { endStaleTranslations } from "../transformer/stale.js";
 import { createTransformer, type Transformer } from "../transformer/transformer.js";
-import type {
-  StrategyOptions,
-  AppVersion,
-  DeviceBinding,
-  DeviceContext,
-  ReleaseResult,
-  RetireResult,
-  ServerContext,
-  Strategy,
-  VersionShape,
-} from "../types.js";
+import type { StrategyOptions, AppVersion, ReleaseResult, RetireResult, ServerContext, Strategy, VersionShape } from "../types.js";
 import { removeVersions, retiredVersions, type Removal } from "../retire.js";
+import { deviceSide } from "./device.js";
 import { writeRetiredGuard, writeRetirement } from "./retire.js";
 
 /** Options of {@link createPerVersionDocumentsStrategy}. */
@@ -82,77 +69,11 @@ const CHECKPOINT_ID = "divan-per-version-documents";
 
 /** Creates the `per-version-documents` strategy. */
 export function createPerVersionDocumentsStrategy(options: PerVersionDocumentsOptions): Strategy {
-  const channel = options.channel ?? "exact";
-  const form: ChannelForm = channel === "none" ? "exact" : channel;
   const removal: Removal = options.removal ?? "delete";
   const mode = options.mode ?? "live";
   let transformer: Transformer | undefined;
   const supported = new Map<string, VersionShape>();
-  let compactions = 0;
-
-  const selectorOf = (shape: VersionShape) => channelSelector(shape, { form });
-  const bind = (local: DocumentStore, app: AppVersion): DeviceBinding => {
-    const selector = selectorOf(app.shape);
-    const filter = channel === "none" ? {} : { pullSelector: selector, pushSelector: selector };
-    return { store: versionView(local, app.shape), sync: [{ local, database: "", ...filter }] };
-  };
-  /** The server as `device` reaches it, or `undefined` while it is offline. */
-  const reach = async (device: DeviceContext): Promise<DocumentStore | undefined> => {
-    try {
-      return await device.server("");
-    } catch (e) {
-      if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
-      return undefined;
-    }
-  };
-
-  /**
-   * A device that installed the new app version, holding old-version documents the server's translations
-   * of which it has not received yet (it upgraded offline, or the server had not translated what it just
-   * pushed). It compacts (client compaction: its data copied through the new channel into a fresh database)
-   * at the first sync after which it holds every translation, and until then reads its old documents as
-   * the server translates them, with a transformer of its own: from the old version to the new one only
-   * (the server translates the new app's edits back), with deterministic revisions, as the server writes
-   * them, so the translations it stores when its app edits meet the server's without a conflict (what
-   * still meets, two translations of one revision on different parents, `settle` ends: `stale.ts`). It
-   * replicates both versions meanwhile, so its old documents stay current.
-   */
-  const upgrading = async (device: DeviceContext, from: AppVersion, local: DocumentStore): Promise<DeviceBinding> => {
-    const to = device.app;
-    const t = createTransformer({
-      sides: [
-        { name: from.version, store: local, shape: { ...from.shape } },
-        { name: to.version, store: local, shape: { ...to.shape } },
-      ],
-      steps: options.steps ?? device.steps,
-      ids: multiVersionIds,
-      deterministicRevs: true,
-    });
-    await t.retireSide(from.version);
-    const selector = selectorOf(to.shape);
-    const faulty = hasFault(options.faults, "compact-without-push");
-    const compact = async (): Promise<DeviceBinding | undefined> => {
-      const remote = await reach(device);
-      if (remote === undefined) return undefined;
-      const olds = await scanVersions(local, retiredVersions(from.shape, [to.shape]));
-      const translated = await t.translated(from.version);
-      if (!faulty && olds.some((r) => translated.get(r.id) !== r.rev)) return undefined;
-      await t.stop();
-      compactions += 1;
-      const fresh = await device.openLocal(`-compact-${compactions}`);
-      await compactThrough(local, fresh, selector, faulty ? {} : { push: remote });
-      await replicate(remote, fresh, channel === "none" ? {} : { selector });
-      return bind(fresh, to);
-    };
-    const now = await compact();
-    if (now !== undefined) return now;
-    const both = channel === "none" ? {} : { pullSelector: { $or: [selectorOf(from.shape), selector] }, pushSelector: { $or: [selectorOf(from.shape), selector] } };
-    return {
-      store: versionView(lazyAccess(local, [], to.version, () => t), to.shape),
-      sync: [{ local, database: "", ...both }],
-      synced: compact,
-    };
-  };
+  const device = deviceSide(options);
 
   const started = (): Transformer => {
     if (transformer === undefined) {
@@ -201,19 +122,8 @@ export function createPerVersionDocumentsStrategy(options: PerVersionDocumentsOp
       return { downtimeMs: 0, documentsWritten: written };
     },
 
-    openDevice: async (device: DeviceContext) => bind(device.local, device.app),
-
-    async upgradeDevice(device: DeviceContext, from: AppVersion, previous: DeviceBinding): Promise<DeviceBinding> {
-      const old = previous.sync[0]?.local ?? device.local;
-      // Online: push what the old app wrote, pull the new version's documents. Offline: nothing yet.
-      const remote = await reach(device);
-      if (remote !== undefined) {
-        const pushSelector = previous.sync[0]?.pushSelector;
-        if (!hasFault(options.faults, "compact-without-push")) await replicate(old, remote, pushSelector === undefined ? {} : { selector: pushSelector });
-        await replicate(remote, old, channel === "none" ? {} : { selector: selectorOf(device.app.shape) });
-      }
-      return upgrading(device, from, old);
-    },
+    openDevice: device.openDevice,
+    upgradeDevice: device.upgradeDevice,
 
     async settle(): Promise<void> {
       const t = started();

@@ -26,14 +26,12 @@ import type { StepDefinition } from "../../adapters/steps.js";
 import type { Shape } from "../../adapters/types.js";
 import { DivanError } from "../../core/errors.js";
 import { stepGraphOf } from "../steps.js";
-import type { Doc, DocumentStore } from "../../store/port.js";
-import { replicate } from "../../store/replicate.js";
+import type { DocumentStore } from "../../store/port.js";
 import { singleVersionIds } from "../../adapters/ids.js";
-import { withDeterministicRev } from "../runner/canonical.js";
 import { honourConcurrentDeletes } from "../deletes.js";
-import { isDivanError } from "../../core/errors.js";
 import { runMigration } from "../runner/runner.js";
-import { bindToMain, type AppVersion, type Caveat, type RefusedWrite, type DeviceBinding, type DeviceContext, type ReleaseResult, type RetireResult, type ServerContext, type Strategy, type StrategyOptions } from "../types.js";
+import type { AppVersion, Caveat, RefusedWrite, ReleaseResult, RetireResult, ServerContext, Strategy, StrategyOptions } from "../types.js";
+import { bindNew, bindOld, REFUSED_SUFFIX, suffixOf, upgradeToNew } from "./device.js";
 
 /** The id of the maintenance design document. */
 export const MAINTENANCE_DOC_ID = "_design/divan-maintenance";
@@ -116,44 +114,44 @@ export async function copyAndSwitch(source: DocumentStore, options: { readonly o
   return { written, downtimeMs: Date.now() - lockedAt };
 }
 
-/** The suffix of the database of refused writes (`<main>-refused`). */
-export const REFUSED_SUFFIX = "-refused";
-
-/**
- * Keeps what the server refused from `local`: every document whose current revision `remote` lacks is
- * replicated, with its history, into `refused`. Returns the ids kept.
- */
-export async function keepRefusedWrites(local: DocumentStore, remote: DocumentStore, refused: DocumentStore): Promise<string[]> {
-  // Deletions too: the changes feed lists every document with its current revision.
-  const page = await local.changes({});
-  const revs: Record<string, string[]> = {};
-  for (const c of page.results) if (!c.id.startsWith("_") && c.changes[0] !== undefined) revs[c.id] = [c.changes[0].rev];
-  if (Object.keys(revs).length === 0) return [];
-  const missing = Object.keys(await remote.revsDiff(revs));
-  if (missing.length > 0) await replicate(local, refused, { docIds: missing });
-  return missing;
-}
-
-/**
- * Ends the copies an upgrade made of data the server already had (the device held nothing unpushed of the
- * entity, the ids in `unpushed` aside): such a copy, made from a revision older than the server's, is a second
- * root next to the copy the switch made of the server's newer revision. Where the new local database holds
- * both, the upgrade's (its revision in `copied`, id → revision) is deleted, with a deterministic tombstone:
- * the server's, newer, stays, and no conflict a user never made remains.
- */
-async function endStaleCopies(next: DocumentStore, copied: ReadonlyMap<string, string>, unpushed: ReadonlySet<string>): Promise<void> {
-  const entityOf = (id: string): string | undefined => singleVersionIds.parse(id)?.entityId;
-  const mine = new Set([...unpushed].flatMap((id) => entityOf(id) ?? []));
-  const ends: Doc[] = [];
-  for (const [id, rev] of copied) {
-    const entity = entityOf(id);
-    if (entity === undefined || mine.has(entity)) continue;
-    const doc = await next.get(id, { conflicts: true }).catch((e: unknown) => (isDivanError(e, "NOT_FOUND") ? undefined : Promise.reject(e)));
-    const leaves = doc === undefined ? [] : [doc._rev, ...(doc._conflicts ?? [])];
-    if (leaves.length > 1 && leaves.includes(rev)) ends.push(withDeterministicRev({ _id: id, _rev: rev, _deleted: true }));
-  }
-  if (ends.length > 0) await next.bulkDocs(ends, { newEdits: false });
-}
+/** What the strategy costs the old apps: they lose write access at the switch. */
+const LEGACY: Caveat[] = [
+  {
+    invariant: "apps-read-their-data",
+    when: "old-app-after-release",
+    reason: "legacy apps lose support: the old database is read-only after the switch and the new one is not readable by old apps",
+  },
+  {
+    invariant: "apps-read-their-data",
+    when: "old-app-wrote-after-release",
+    reason: "what old apps write after the switch is refused by the old database, so no app reads it",
+  },
+  {
+    invariant: "no-lost-fields",
+    when: "refused-write-kept",
+    reason: "old apps' writes after the switch are refused (maintenance): they are kept in the refused-writes database, not in the new one",
+  },
+  {
+    invariant: "no-lost-documents",
+    when: "refused-write-kept",
+    reason: "what old apps create or delete after the switch is refused: kept in the refused-writes database, not in the new one",
+  },
+  {
+    invariant: "converged",
+    when: "refused-write-kept",
+    reason: "old devices keep local edits the locked old database refuses (and the refused-writes database keeps them too)",
+  },
+  {
+    invariant: "expected-conflicts-only",
+    when: "old-app-wrote-after-release",
+    reason: "an edit made with the old app after the copy is copied again when the device upgrades, and differs from the server's copy",
+  },
+  {
+    invariant: "expected-conflicts-only",
+    when: "retired",
+    reason: "the retirement notice is written on both databases, and a device that upgrades copies the old one's into the new one",
+  },
+];
 
 /** Options of {@link createTransactionalStrategy}. */
 export interface TransactionalOptions extends StrategyOptions {
@@ -168,51 +166,9 @@ export function createTransactionalStrategy(options: TransactionalOptions): Stra
   const CHANGE = options.change;
   const graphOf = (context: { readonly steps: readonly StepDefinition[] }) => stepGraphOf(options.steps ?? context.steps);
   const online = options.online === true;
-  const suffixOf = (app: AppVersion): string => `-v${Number.parseInt(app.version, 10)}`;
   const isNew = (app: AppVersion): boolean => app.version === CHANGE.to;
-  const bindNew = async (device: DeviceContext): Promise<DeviceBinding> => {
-    const local = await device.openLocal(suffixOf(device.app));
-    return { store: local, sync: [{ local, database: suffixOf(device.app) }] };
-  };
   let locked = false;
   let mirror: { suffix: string; oldShape: Shape; newShape: Shape; since?: string } | undefined;
-  const legacy: Caveat[] = [
-    {
-      invariant: "apps-read-their-data",
-      when: "old-app-after-release",
-      reason: "legacy apps lose support: the old database is read-only after the switch and the new one is not readable by old apps",
-    },
-    {
-      invariant: "apps-read-their-data",
-      when: "old-app-wrote-after-release",
-      reason: "what old apps write after the switch is refused by the old database, so no app reads it",
-    },
-    {
-      invariant: "no-lost-fields",
-      when: "refused-write-kept",
-      reason: "old apps' writes after the switch are refused (maintenance): they are kept in the refused-writes database, not in the new one",
-    },
-    {
-      invariant: "no-lost-documents",
-      when: "refused-write-kept",
-      reason: "what old apps create or delete after the switch is refused: kept in the refused-writes database, not in the new one",
-    },
-    {
-      invariant: "converged",
-      when: "refused-write-kept",
-      reason: "old devices keep local edits the locked old database refuses (and the refused-writes database keeps them too)",
-    },
-    {
-      invariant: "expected-conflicts-only",
-      when: "old-app-wrote-after-release",
-      reason: "an edit made with the old app after the copy is copied again when the device upgrades, and differs from the server's copy",
-    },
-    {
-      invariant: "expected-conflicts-only",
-      when: "retired",
-      reason: "the retirement notice is written on both databases, and a device that upgrades copies the old one's into the new one",
-    },
-  ];
   return {
     name: online ? "transactional-online" : "transactional",
     description: online
@@ -220,7 +176,7 @@ export function createTransactionalStrategy(options: TransactionalOptions): Stra
       : "Maintenance window: refuse writes, copy and migrate into a new database, verify, switch; old apps lose write access.",
     taxonomy: { storage: "single-version", timing: "eager", place: "server" },
     change: CHANGE,
-    caveats: legacy,
+    caveats: LEGACY,
     migrationCode: "steps",
     prepareServer: async () => {},
     release: async (server: ServerContext, from, to): Promise<ReleaseResult> => {
@@ -237,70 +193,8 @@ export function createTransactionalStrategy(options: TransactionalOptions): Stra
       // The window lasts until apps may switch: verifying is part of it.
       return { downtimeMs: switched.downtimeMs + (Date.now() - verifyStarted), documentsWritten: switched.written };
     },
-    openDevice: async (device) => {
-      if (isNew(device.app)) return bindNew(device);
-      const binding = bindToMain(device);
-      // After every sync of an old app, keep what the locked database refused.
-      const synced = async (): Promise<undefined> => {
-        if (!locked) return undefined;
-        try {
-          await keepRefusedWrites(device.local, await device.server(""), await device.server(REFUSED_SUFFIX));
-        } catch (e) {
-          if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
-        }
-        return undefined;
-      };
-      return { ...binding, synced };
-    },
-    upgradeDevice: async (device, _from, previous) => {
-      const next = await bindNew(device);
-      // Keep what the device had not pushed: copy its old local database into the new one, migrated. A copy
-      // starts new revision trees, so the old app's deletions are applied again in the new database: after each
-      // sync, whatever of a deleted entity the new database holds is deleted (deterministic tombstones).
-      const graph = graphOf(device);
-      await runMigration({ source: previous.store, target: next.store, plan: { graph, to: device.app.shape }, deterministicRevs: true, lease: false, followChanges: false });
-      // The revisions the copy made: where the device's data was stale (the server had newer revisions, copied
-      // at the switch), its copy is a second root next to the server's, which ends at the first sync (below).
-      const copied = new Map((await next.store.allDocs()).rows.flatMap((r): [string, string][] => (r.value === undefined ? [] : [[r.id, r.value.rev]])));
-      // Online, the new app starts from the new database (what new apps wrote since the switch); offline, from the copy.
-      try {
-        await replicate(await device.server(suffixOf(device.app)), next.store);
-      } catch (e) {
-        if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
-      }
-      // Todos deleted on the device with the old app, and (from the first time the server is reached) on the old
-      // database: the copy may hold a entity the device had not heard was deleted.
-      const deleted = new Set<string>();
-      const addDeleted = async (store: DocumentStore): Promise<void> => {
-        for (const c of (await store.changes({})).results) {
-          const entity = c.deleted === true ? singleVersionIds.parse(c.id)?.entityId : undefined;
-          if (entity !== undefined) deleted.add(entity);
-        }
-      };
-      await addDeleted(previous.store);
-      // What the old app wrote and the locked database never took is recorded as refused too, at the first sync.
-      let recorded = false;
-      const synced = async (): Promise<undefined> => {
-        if (!recorded) {
-          try {
-            const main = await device.server("");
-            const unpushed = new Set(locked ? await keepRefusedWrites(previous.store, main, await device.server(REFUSED_SUFFIX)) : []);
-            await addDeleted(main);
-            await endStaleCopies(next.store, copied, unpushed);
-            recorded = true;
-          } catch (e) {
-            if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
-          }
-        }
-        const ids = [...deleted].flatMap((e) => Object.entries(device.app.shape).map(([t, v]) => singleVersionIds.format(t, e, v)));
-        if (ids.length === 0) return undefined;
-        const live = (await next.store.bulkGet(ids.map((id) => ({ id })))).flatMap((r) => ("ok" in r && r.ok._deleted !== true ? [r.ok] : []));
-        if (live.length > 0) await next.store.bulkDocs(live.map((d) => withDeterministicRev({ _id: d._id, _rev: d._rev!, _deleted: true })), { newEdits: false });
-        return undefined;
-      };
-      await synced(); // what the upgrade pulled of a entity the old app deleted
-      return { ...next, synced };
-    },
+    openDevice: async (device) => (isNew(device.app) ? bindNew(device) : bindOld(device, () => locked)),
+    upgradeDevice: async (device, _from, previous) => upgradeToNew(device, previous, { graph: graphOf(device), locked: () => locked }),
     settle: async (server) => {
       if (mirror === undefined) return;
       const next = await server.open(mirror.suffix);

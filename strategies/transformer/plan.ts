@@ -167,52 +167,22 @@ function newest(revs: readonly string[]): string | undefined {
   return best;
 }
 
+/** A translated document that differs from the target's current one (`undefined`: the target holds none). */
+interface Changed {
+  readonly type: string;
+  readonly doc: Doc;
+  readonly current: Doc | undefined;
+}
+
 /**
  * Plans the translation of one entity from a source side into a target side.
  * Pure: decides from the documents given (see the module comment for the conflict rule).
  */
 export function planEntity(input: PlanInput): EntityPlan {
-  const { sourceDocs, targetDocs, ids, entity } = input;
+  const read = readEntity(input);
+  if ("kind" in read) return read;
+  const { live, targetLive } = read;
   const fromTypes = Object.keys(input.from);
-  const live: Record<string, Doc> = {};
-  const missing: string[] = [];
-  let deleted = false;
-  for (const t of fromTypes) {
-    const r = sourceDocs[t];
-    if (r === undefined || r.state === "missing") missing.push(r?.id ?? ids.format(t, entity.entityId, input.from[t]!));
-    else if (r.state === "deleted") deleted = true;
-    else live[t] = r.doc;
-  }
-  const targetLive: Record<string, Doc> = {};
-  for (const [t, r] of Object.entries(targetDocs)) if (r.state === "live") targetLive[t] = r.doc;
-
-  if (deleted) {
-    // Tombstones keep their type and version: a filtered replication (a channel) then passes each one
-    // to the devices of its own version only, where a bare tombstone would have to reach every device.
-    const writes: PlannedWrite[] = Object.entries(targetLive).map(([t, d]) => ({
-      doc: { _id: d._id, _rev: d._rev!, _deleted: true, [input.typeField]: t, [input.versionField]: d[input.versionField] },
-      mode: "update" as const,
-    }));
-    return writes.length === 0 ? { kind: "noop", reason: "deleted on both sides" } : { kind: "write", writes };
-  }
-  if (Object.keys(live).length === 0) return { kind: "noop", reason: "no source documents" };
-  // An entity is never created again once deleted: a target tombstone is a deletion the source has not
-  // received yet (it flows from there, and wins over a concurrent edit), not room for a new translation.
-  const gone = Object.values(targetDocs).find((r) => r.state === "deleted");
-  if (gone !== undefined) return { kind: "noop", reason: `${input.target} deleted ${gone.id}; the deletion flows from there` };
-  if (missing.length > 0) return { kind: "wait", missing };
-
-  for (const t of fromTypes) {
-    const d = live[t]!;
-    if (d[input.versionField] !== input.from[t]) {
-      return {
-        kind: "quarantine",
-        id: d._id,
-        rev: d._rev,
-        reason: `${d._id} has ${input.versionField} ${JSON.stringify(d[input.versionField])}, but ${input.source} holds ${t}@${String(input.from[t])}`,
-      };
-    }
-  }
 
   // Translate, with the target's current documents as the base (no information loss). A target that
   // holds none is no base at all (as the runner passes it): an empty base only made the path try, and
@@ -235,19 +205,7 @@ export function planEntity(input: PlanInput): EntityPlan {
   const primary = live[fromTypes[0]!]!;
   const step = input.path.steps.length === 0 ? "identity" : input.path.steps.join(" / ");
 
-  // Documents that differ from what the target holds.
-  const changed: { type: string; doc: Doc; current: Doc | undefined }[] = [];
-  for (const [t, v] of Object.entries(input.to)) {
-    const o = out[t];
-    if (o === undefined) continue;
-    const id = ids.format(t, entity.entityId, v);
-    const doc: Doc = { ...(o as Doc), _id: id };
-    delete doc._rev;
-    delete doc._deleted;
-    const current = targetLive[t];
-    if (current !== undefined && sameUserContent(doc, current)) continue;
-    changed.push({ type: t, doc, current });
-  }
+  const changed = changedDocs(input, out, targetLive);
   if (changed.length === 0) return { kind: "noop", reason: "the target already holds this translation" };
 
   const finish = (doc: Doc): Doc => {
@@ -320,6 +278,83 @@ export function planEntity(input: PlanInput): EntityPlan {
     return { kind: "write", writes: changed.map((c) => ({ doc: finish(c.current?._rev === undefined ? c.doc : { ...c.doc, _rev: c.current._rev }), mode: "update" })) };
   }
 
+  return concurrentEdit(input, live, changed, unseen, finish);
+}
+
+/**
+ * Reads the entity's documents on both sides, or says why there is nothing to translate yet: deleted (the deletion
+ * is carried over), no source documents, a target tombstone, a source document not arrived, or one at another version.
+ */
+function readEntity(input: PlanInput): { readonly live: Record<string, Doc>; readonly targetLive: Record<string, Doc> } | EntityPlan {
+  const { sourceDocs, targetDocs, ids, entity } = input;
+  const fromTypes = Object.keys(input.from);
+  const live: Record<string, Doc> = {};
+  const missing: string[] = [];
+  let deleted = false;
+  for (const t of fromTypes) {
+    const r = sourceDocs[t];
+    if (r === undefined || r.state === "missing") missing.push(r?.id ?? ids.format(t, entity.entityId, input.from[t]!));
+    else if (r.state === "deleted") deleted = true;
+    else live[t] = r.doc;
+  }
+  const targetLive: Record<string, Doc> = {};
+  for (const [t, r] of Object.entries(targetDocs)) if (r.state === "live") targetLive[t] = r.doc;
+
+  if (deleted) {
+    // Tombstones keep their type and version: a filtered replication (a channel) then passes each one
+    // to the devices of its own version only, where a bare tombstone would have to reach every device.
+    const writes: PlannedWrite[] = Object.entries(targetLive).map(([t, d]) => ({
+      doc: { _id: d._id, _rev: d._rev!, _deleted: true, [input.typeField]: t, [input.versionField]: d[input.versionField] },
+      mode: "update" as const,
+    }));
+    return writes.length === 0 ? { kind: "noop", reason: "deleted on both sides" } : { kind: "write", writes };
+  }
+  if (Object.keys(live).length === 0) return { kind: "noop", reason: "no source documents" };
+  // An entity is never created again once deleted: a target tombstone is a deletion the source has not
+  // received yet (it flows from there, and wins over a concurrent edit), not room for a new translation.
+  const gone = Object.values(targetDocs).find((r) => r.state === "deleted");
+  if (gone !== undefined) return { kind: "noop", reason: `${input.target} deleted ${gone.id}; the deletion flows from there` };
+  if (missing.length > 0) return { kind: "wait", missing };
+
+  for (const t of fromTypes) {
+    const d = live[t]!;
+    if (d[input.versionField] !== input.from[t]) {
+      return {
+        kind: "quarantine",
+        id: d._id,
+        rev: d._rev,
+        reason: `${d._id} has ${input.versionField} ${JSON.stringify(d[input.versionField])}, but ${input.source} holds ${t}@${String(input.from[t])}`,
+      };
+    }
+  }
+  return { live, targetLive };
+}
+
+/** The translated documents `out` that differ from what the target holds, each with the target's current document. */
+function changedDocs(input: PlanInput, out: Entity, targetLive: Record<string, Doc>): Changed[] {
+  const { ids, entity } = input;
+  const changed: Changed[] = [];
+  for (const [t, v] of Object.entries(input.to)) {
+    const o = out[t];
+    if (o === undefined) continue;
+    const id = ids.format(t, entity.entityId, v);
+    const doc: Doc = { ...(o as Doc), _id: id };
+    delete doc._rev;
+    delete doc._deleted;
+    const current = targetLive[t];
+    if (current !== undefined && sameUserContent(doc, current)) continue;
+    changed.push({ type: t, doc, current });
+  }
+  return changed;
+}
+
+/**
+ * The target holds edits (`unseen`) the source has not seen, nor the source's edits reflect: the newer edit wins
+ * (CouchDB's revision order, then the sides' ranks); when the source's does, its translation is written as a
+ * winning branch and the conflict reported.
+ */
+function concurrentEdit(input: PlanInput, live: Record<string, Doc>, changed: readonly Changed[], unseen: readonly Changed[], finish: (doc: Doc) => Doc): EntityPlan {
+  const { entity } = input;
   const sourceEdit = newest(Object.values(live).filter((d) => !isPristine(d)).map((d) => d._rev ?? ""));
   if (sourceEdit === undefined) {
     // The source only carries older transformer output: the target's edit is newer and flows the other way.
