@@ -66,7 +66,7 @@ import { currentDocs, inlineAttachments, readStored } from "./stored.js";
 import type { CheckpointState, MigrationEvents, MigrationOptions, MigrationReport, MigrationTotals } from "./types.js";
 import { carry, planWrites, writeAll } from "./write.js";
 
-export { defaultMigrationId, planTarget } from "./context.js";
+export { defaultMigrationId } from "./context.js";
 
 const DEFAULT_TTL = 30_000;
 

@@ -4,10 +4,8 @@
  */
 import { isDivanError } from "../../core/errors.js";
 import type { AllDocsRow, Doc, DocumentStore } from "../../store/port.js";
+import { liveRows } from "../../store/rows.js";
 import type { Batch, Job, RunContext } from "./context.js";
-
-/** Ids of one prefix from which a store is read by key range instead of by keys. */
-const RANGE_MIN_IDS = 16;
 
 /** The target's documents a batch replaces. */
 export interface Stored {
@@ -96,49 +94,7 @@ export async function inlineAttachments(ctx: RunContext, jobs: readonly Job[]): 
   return out;
 }
 
-/**
- * The current rows (with documents) of `ids` in `store`. Ids sharing a prefix (`<type>:`) are asked for as
- * one `_all_docs` key range rather than as `keys`: a range answers for every id in it, present or not, in
- * one index seek, where `keys` costs a lookup per id (and, on PouchDB, a query per id) although on a fresh
- * copy target or for siblings that do not exist every one of them misses. A range holding many documents
- * that were not asked for is cut off by a limit and the rest asked for by `keys`; small groups go by `keys`.
- * Either way it is one read at one moment, like a single `keys` request.
- */
-export async function rowsOf(ctx: RunContext, store: DocumentStore, ids: ReadonlySet<string>, conflicts: boolean): Promise<AllDocsRow[]> {
-  const groups = new Map<string, string[]>();
-  for (const id of ids) {
-    const colon = id.indexOf(":");
-    const prefix = colon < 0 ? id : id.slice(0, colon + 1);
-    let g = groups.get(prefix);
-    if (g === undefined) groups.set(prefix, (g = []));
-    g.push(id);
-  }
-  const byKeys: string[] = [];
-  const ranges: string[][] = [];
-  for (const g of groups.values()) {
-    if (g.length >= RANGE_MIN_IDS) ranges.push(g);
-    else byKeys.push(...g);
-  }
-  const rows: AllDocsRow[] = [];
-  const extra = conflicts ? { conflicts: true } : {};
-  const keysQuery = async (keys: string[]): Promise<void> => {
-    if (keys.length === 0) return;
-    const page = await ctx.retry(() => store.allDocs({ keys, includeDocs: true, ...extra }));
-    for (const row of page.rows) if (row.error === undefined && row.value !== undefined) rows.push(row);
-  };
-  const rangeQuery = async (group: string[]): Promise<void> => {
-    group.sort();
-    const first = group[0]!;
-    const last = group[group.length - 1]!;
-    const limit = group.length * 2 + RANGE_MIN_IDS;
-    const page = await ctx.retry(() => store.allDocs({ startkey: first, endkey: last, limit, includeDocs: true, ...extra }));
-    for (const row of page.rows) if (ids.has(row.id) && row.value !== undefined) rows.push(row);
-    if (page.rows.length >= limit) {
-      // Cut off: ask for the ids after the last row by key.
-      const seen = page.rows[page.rows.length - 1]!.id;
-      await keysQuery(group.filter((id) => id > seen));
-    }
-  };
-  await Promise.all([keysQuery(byKeys), ...ranges.map(rangeQuery)]);
-  return rows;
+/** The live rows (with documents) of `ids` in `store`, read the cheap way ({@link liveRows}) with the run's retry. */
+export function rowsOf(ctx: RunContext, store: DocumentStore, ids: ReadonlySet<string>, conflicts: boolean): Promise<AllDocsRow[]> {
+  return liveRows(store, ids, { conflicts, read: (query) => ctx.retry(query) });
 }
