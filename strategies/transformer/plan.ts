@@ -443,6 +443,23 @@ function mixedTranslation(input: PlanInput, live: Record<string, Doc>, targetLiv
 }
 
 /**
+ * The target's current documents translated back to the source shape and forward again without a base: what a
+ * transformer wrote from the source before any target edit, when the provenance hashes match it; undefined when
+ * the round trip cannot be made.
+ */
+function roundTrip(input: PlanInput, live: Record<string, Doc>, targetLive: Record<string, Doc>): Entity | undefined {
+  const back = translatedBack(input, live, targetLive);
+  if (back === undefined || Object.keys(input.from).some((t) => back[t] === undefined)) return undefined;
+  const src: Entity = {};
+  for (const [t, d] of Object.entries(back)) src[t] = stripProvenance(d);
+  try {
+    return input.path(src, undefined);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * True when the target's edits of `edited` changed nothing the source shape can show (a group set on the new
  * version, which the old one has no field for): the target's current documents, translated back to the
  * source shape and forward again without a base, give exactly what a transformer wrote from the source before
@@ -451,16 +468,8 @@ function mixedTranslation(input: PlanInput, live: Record<string, Doc>, targetLiv
  */
 function invisibleToSource(input: PlanInput, live: Record<string, Doc>, targetLive: Record<string, Doc>, edited: readonly Doc[]): boolean {
   if (!edited.every((d) => provenanceOf(d)?.from === input.source)) return false;
-  const back = translatedBack(input, live, targetLive);
-  if (back === undefined || Object.keys(input.from).some((t) => back[t] === undefined)) return false;
-  const src: Entity = {};
-  for (const [t, d] of Object.entries(back)) src[t] = stripProvenance(d);
-  let again: Entity;
-  try {
-    again = input.path(src, undefined);
-  } catch {
-    return false;
-  }
+  const again = roundTrip(input, live, targetLive);
+  if (again === undefined) return false;
   return edited.every((d) => {
     const t = Object.entries(targetLive).find(([, x]) => x === d)?.[0];
     const o = t === undefined ? undefined : again[t];
@@ -476,16 +485,8 @@ function invisibleToSource(input: PlanInput, live: Record<string, Doc>, targetLi
  */
 function overwritesEdits(input: PlanInput, live: Record<string, Doc>, targetLive: Record<string, Doc>, out: Entity, edited: readonly Doc[]): boolean {
   if (edited.length === 0) return false;
-  const back = translatedBack(input, live, targetLive);
-  if (back === undefined || Object.keys(input.from).some((t) => back[t] === undefined)) return false;
-  const src: Entity = {};
-  for (const [t, d] of Object.entries(back)) src[t] = stripProvenance(d);
-  let again: Entity;
-  try {
-    again = input.path(src, undefined);
-  } catch {
-    return false;
-  }
+  const again = roundTrip(input, live, targetLive);
+  if (again === undefined) return false;
   return edited.some((d) => {
     const t = Object.entries(targetLive).find(([, x]) => x === d)?.[0];
     const o = t === undefined ? undefined : again[t];
