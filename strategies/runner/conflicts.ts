@@ -108,6 +108,17 @@ function merge3(ancestor: Entity, ours: Entity, theirs: Entity): { merged: Entit
   return { merged, oursSide, conflicted };
 }
 
+/** The revisions among `revs` (a document's leaves, deleted ones included) that end a merged branch (`divan: { merged: true }`). */
+async function mergedBranchEnds(store: DocumentStore, id: string, revs: readonly string[], leaves: readonly Doc[]): Promise<string[]> {
+  const live = new Set(leaves.map((l) => l._rev));
+  const ends = revs.filter((rev) => !live.has(rev));
+  return (await store.bulkGet(ends.map((rev) => ({ id, rev })))).flatMap((r) => {
+    if (!("ok" in r)) return [];
+    const mark = r.ok["divan"];
+    return typeof mark === "object" && mark !== null && (mark as { merged?: unknown }).merged === true ? [r.ok._rev!] : [];
+  });
+}
+
 /**
  * Finds documents with exactly one old-version leaf and at least one target-version leaf, and merges them
  * as the module comment says (the merge becomes the winner's child). Other conflicts are left alone.
@@ -170,14 +181,8 @@ export async function resolveMigrationConflicts(store: DocumentStore, options: R
           sibDocs.set(r.ok._id, r.ok);
         }
       }
-      // Ends of branches merged before (`divan: { merged: true }`): an old edit made on top of one builds on what was merged.
-      const live = new Set(leaves.map((l) => l._rev));
-      const endRevs = c.changes.map((x) => x.rev).filter((rev) => !live.has(rev));
-      const mergedEnds = (await store.bulkGet(endRevs.map((rev) => ({ id: c.id, rev })))).flatMap((r) => {
-        if (!("ok" in r)) return [];
-        const mark = r.ok["divan"];
-        return typeof mark === "object" && mark !== null && (mark as { merged?: unknown }).merged === true ? [r.ok._rev!] : [];
-      });
+      // Ends of branches merged before: an old edit made on top of one builds on what was merged.
+      const mergedEnds = await mergedBranchEnds(store, c.id, c.changes.map((x) => x.rev), leaves);
       const up = (d: Doc): Entity => options.graph.path({ [type]: d[vf] as number }, options.to)({ [type]: { ...d } });
       const writes: Doc[] = [];
       const branches: Doc[] = [];
