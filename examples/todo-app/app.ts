@@ -172,10 +172,18 @@ export class TodoApp {
     return { status: nextStatus, wrote: docs.length > 0 };
   }
 
-  /** Deletes a todo (every document of the entity). */
+  /**
+   * Deletes a todo: every document of the entity, each with its conflicting revisions (deleting only the
+   * winning revision would let CouchDB pick a conflicting one as the next winner, and the todo would come back).
+   */
   async remove(id: string): Promise<void> {
     const { item, status } = await this.#load(id);
-    const docs = [item, ...(status ? [status] : [])].map((d) => ({ _id: d._id, _rev: d._rev, _deleted: true }) as Doc);
+    const docs: Doc[] = [];
+    for (const d of [item, ...(status ? [status] : [])]) {
+      const leaves = await this.#o.store.get(d._id, { conflicts: true });
+      const conflicts = Array.isArray(leaves["_conflicts"]) ? (leaves["_conflicts"] as string[]) : [];
+      for (const rev of [d._rev, ...conflicts]) docs.push({ _id: d._id, _rev: rev, _deleted: true } as Doc);
+    }
     await this.#write(docs);
   }
 

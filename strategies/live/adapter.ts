@@ -111,14 +111,18 @@ export class LiveAdapter {
     return singleVersionIds.format(type, ref.entityId, 0);
   }
 
-  /** Reads every document of the given entities (`known` documents are reused, `null` = known absent). */
-  async #load(refs: Iterable<Ref>, known?: Map<string, Doc | null>, scanned?: { lo: string; hi: string }): Promise<Map<string, Stored>> {
+  /**
+   * Reads every document of the given entities (`known` documents are reused, `null` = known absent); with
+   * `conflicts`, also the conflicting revisions of each. A document the stored shape misses is looked up once
+   * more: when it is deleted, the entity was deleted and a concurrent edit kept only its other documents.
+   */
+  async #load(refs: Iterable<Ref>, known?: Map<string, Doc | null>, scanned?: { lo: string; hi: string }, conflicts = false): Promise<Map<string, Stored>> {
     const out = new Map<string, Stored>();
     const want: string[] = [];
     const ids: { s: Stored; type: string; id: string }[] = [];
     for (const ref of refs) {
       if (out.has(ref.key)) continue;
-      const s: Stored = { ref, docs: new Map() };
+      const s: Stored = { ref, docs: new Map(), deleted: new Set(), ...(conflicts ? { conflicts: new Map<string, string[]>() } : {}) };
       out.set(ref.key, s);
       for (const t of ref.family.types) {
         const id = this.#idOf(ref, t);
@@ -130,10 +134,23 @@ export class LiveAdapter {
       }
     }
     const found = new Map<string, Doc | null>();
-    if (want.length > 0) for (const row of await liveRows(this.store, want)) found.set(row.id, row.doc ?? null);
+    if (want.length > 0) for (const row of await liveRows(this.store, want, { conflicts })) found.set(row.id, row.doc ?? null);
     for (const { s, type, id } of ids) {
       const doc = known?.get(id) ?? found.get(id);
-      if (doc !== undefined && doc !== null && doc._deleted !== true) s.docs.set(type, doc);
+      if (doc === undefined || doc === null || doc._deleted === true) continue;
+      const { _conflicts, ...rest } = doc as Doc & { _conflicts?: string[] };
+      s.docs.set(type, rest as Doc);
+      if (_conflicts !== undefined && _conflicts.length > 0) s.conflicts?.set(type, _conflicts);
+    }
+    const missing = new Map<string, { s: Stored; type: string }>();
+    for (const s of out.values()) {
+      for (const type of storedShape(this.registry, s)?.missing ?? []) missing.set(this.#idOf(s.ref, type), { s, type });
+    }
+    if (missing.size > 0) {
+      for (const row of (await this.store.allDocs({ keys: [...missing.keys()] })).rows) {
+        const m = missing.get(row.id);
+        if (m !== undefined && row.value?.deleted === true) m.s.deleted!.add(m.type);
+      }
     }
     return out;
   }
@@ -152,6 +169,9 @@ export class LiveAdapter {
       const d = s.docs.get(t);
       if (d !== undefined) input[t] = d;
     }
+    if (sameShape(st.shape, app) && st.missing.length === 0) return { docs: input, from: st.shape, up: false };
+    // deleted on one device while edited on another: the edit kept some documents alive, the deletion won the others
+    if (st.missing.length > 0 && st.missing.every((t) => s.deleted?.has(t) === true)) return { docs: {}, from: undefined, up: false };
     if (sameShape(st.shape, app)) return { docs: input, from: st.shape, up: false };
     if (st.missing.length > 0) {
       const have = Object.values(input).map((d) => d._id).join(", ");
@@ -175,16 +195,17 @@ export class LiveAdapter {
   // ------------------------------------------------------------------------------------------ reads
 
   /**
-   * Reads one document at the app's version.
+   * Reads one document at the app's version (with `conflicts`, a document no step translates lists its
+   * conflicting revisions; an entity's are the adapter's own business: its deletion deletes them).
    *
    * @throws DivanError `NOT_FOUND` (also for a type the app's version does not have, e.g. a 4.0 app asking
    * for `task-state:…`), `STEP_FAILED`, `ENTITY_INCOMPLETE`, `NO_PATH`.
    */
-  async get(id: string, options: { rev?: string } = {}): Promise<Doc> {
+  async get(id: string, options: { rev?: string; conflicts?: boolean } = {}): Promise<Doc> {
     if (options.rev !== undefined) return this.store.get(id, { rev: options.rev });
     const g = await this.#refresh();
     const ref = this.#ref(g, id);
-    if (ref === undefined) return this.store.get(id);
+    if (ref === undefined) return this.store.get(id, options.conflicts === true ? { conflicts: true } : {});
     const stored = (await this.#load([ref])).get(ref.key)!;
     if (ref.family.app[ref.type] === undefined) {
       throw new DivanError("NOT_FOUND", `${id}: app shape ${shapeKey(this.shape)} has no ${ref.type}; its content is part of ${Object.keys(ref.family.app).map((t) => this.#idOf(ref, t)).join(", ") || "no document this app reads"}`, { details: { id } });
@@ -356,7 +377,7 @@ export class LiveAdapter {
           continue;
         }
         const doc = v.docs[t];
-        if (s.docs.size === 0) put({ id, seq: c.seq, changes: c.changes, deleted: true });
+        if (v.from === undefined) put({ id, seq: c.seq, changes: c.changes, deleted: true });
         else if (doc !== undefined) {
           const change: LiveChange = { id, seq: c.seq, changes: typeof doc._rev === "string" ? [{ rev: doc._rev }] : c.changes, doc: doc as Doc };
           put(change);
@@ -449,7 +470,8 @@ export class LiveAdapter {
       grp.items.push({ i, doc });
       groups.set(ref.key, grp);
     });
-    const stored = await this.#load([...groups.values()].map((x) => x.ref));
+    const deleting = docs.some((d) => d._deleted === true);
+    const stored = await this.#load([...groups.values()].map((x) => x.ref), undefined, undefined, deleting);
     const lead = new Map<number, number>(); // input index → index in writes whose result it takes when its id is not written
     for (const grp of groups.values()) {
       const s = stored.get(grp.ref.key)!;
@@ -503,7 +525,8 @@ export class LiveAdapter {
     const ref = s.ref;
     const app = ref.family.app;
     if (items.some((d) => d._deleted === true)) {
-      const out: Doc[] = [...s.docs.values()].map((d) => ({ _id: d._id, _rev: d._rev!, _deleted: true }) as Doc);
+      // every leaf: deleting only the winning revisions would let a conflicting one win next, and the entity come back
+      const out: Doc[] = [...s.docs].flatMap(([t, d]) => [d._rev!, ...(s.conflicts?.get(t) ?? [])].map((rev) => ({ _id: d._id, _rev: rev, _deleted: true }) as Doc));
       for (const d of items) if (!s.docs.has(this.#typeOfId(d._id)) && typeof d._rev === "string") out.push(d);
       return { writes: out.length > 0 ? out : [...items], unchanged: new Map() };
     }
@@ -541,6 +564,12 @@ export class LiveAdapter {
       const doc = { ...d, _id: id } as Doc;
       outIds.add(id);
       const cur = s.docs.get(t);
+      // a document outside the stored shape (next to a conflicting older leaf that won) that the app did not
+      // write: the translation's guess is not the user's change, the stored document stays
+      if (cur !== undefined && typeof cur._rev === "string" && st !== undefined && st[t] === undefined && !items.some((x) => this.#typeOfId(x._id) === t)) {
+        unchanged.set(id, cur._rev);
+        continue;
+      }
       if (doc._rev === undefined && cur !== undefined && typeof cur._rev === "string") doc._rev = cur._rev;
       if (cur !== undefined && typeof cur._rev === "string" && cur._rev === doc._rev && sameContent(cur, doc)) {
         unchanged.set(id, cur._rev);
@@ -554,7 +583,8 @@ export class LiveAdapter {
     }
     for (const [t, d] of s.docs) {
       const id = this.#idOf(ref, t);
-      if (!outIds.has(id)) docs.push({ _id: id, _rev: d._rev!, _deleted: true } as Doc);
+      // a type the edit's shape drops goes; a document outside the stored shape (next to a conflicting older leaf) stays
+      if (!outIds.has(id) && (st === undefined || st[t] !== undefined)) docs.push({ _id: id, _rev: d._rev!, _deleted: true } as Doc);
     }
     return { writes: docs, unchanged };
   }

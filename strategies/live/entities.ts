@@ -25,6 +25,10 @@ export interface Stored {
   readonly ref: Ref;
   /** Live documents by type. */
   readonly docs: Map<string, Doc>;
+  /** Types whose document is deleted (a tombstone, not just absent), among those the stored shape misses. */
+  readonly deleted?: Set<string>;
+  /** Conflicting live revisions of the documents by type, when they were read (for a deletion). */
+  readonly conflicts?: Map<string, string[]>;
 }
 
 export interface View {

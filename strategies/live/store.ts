@@ -26,7 +26,7 @@ export function liveStore(adapter: LiveAdapter): DocumentStore {
     name: store.name,
     capabilities: store.capabilities,
     info: () => store.info(),
-    get: (id, options = {}) => adapter.get(id, options.rev === undefined ? {} : { rev: options.rev }),
+    get: (id, options = {}) => adapter.get(id, { ...(options.rev === undefined ? {} : { rev: options.rev }), ...(options.conflicts === true ? { conflicts: true } : {}) }),
     async bulkGet(requests) {
       const out: BulkGetResult[] = [];
       for (const r of requests) {

@@ -8,7 +8,9 @@
  *
  * What a device "has received" is judged from the script alone, conservatively: a todo (and each edit or
  * deletion of it) reaches the server when the device that made it syncs or settles online, and reaches
- * other devices only through a `settle` while they are online (the strategy has then caught up).
+ * other devices only through a `settle` while they are online (the strategy has then caught up). A deletion a
+ * device may have received (pushed by another device, or by an online upgrade, which may push and pull) ends
+ * its edits and deletions of that todo.
  * Nothing here reads a clock or `Math.random`: the generator is a function of its seed.
  */
 import { DivanError } from "../../../core/errors.js";
@@ -75,6 +77,8 @@ export class ScriptState {
   #pendingDeletes = new Set<string>();
   #settled = new Map<string, Set<number>>();
   #settledDeletes = new Set<string>();
+  /** Deletions an online upgrade may have pushed (whether it does depends on the strategy). */
+  #upgradeDeletes = new Set<string>();
   #last: ScenarioEvent["kind"] | undefined;
   readonly #played: ScenarioEvent[] = [];
 
@@ -171,6 +175,7 @@ export class ScriptState {
         for (const [t, v] of this.#pending) merge(this.#settled, t, v);
         for (const t of this.#pendingDeletes) this.#settledDeletes.add(t);
         for (const x of online) this.#pull(x);
+        for (const x of online) for (const t of this.#upgradeDeletes) x.maybeDeleted.add(t);
         return NONE;
       }
       case "check":
@@ -190,10 +195,16 @@ export class ScriptState {
         if (d.online) {
           this.#push(d);
           this.#pull(d);
-          for (const t of this.#pendingDeletes) d.maybeDeleted.add(t);
+          for (const t of [...this.#pendingDeletes, ...this.#upgradeDeletes]) d.maybeDeleted.add(t);
         }
         return NONE;
       case "upgrade":
+        // Online, a strategy may push and pull while it upgrades: the device's deletions may reach the server
+        // (so a device that syncs later may never see the todo), and it may receive the deletions pushed so far.
+        if (d.online) {
+          for (const t of d.deletes) this.#upgradeDeletes.add(t);
+          for (const t of [...this.#pendingDeletes, ...this.#settledDeletes, ...this.#upgradeDeletes]) d.maybeDeleted.add(t);
+        }
         d.app = "new";
         return NONE;
       case "abandon":
