@@ -3,26 +3,29 @@
  * the device's data into the new database, deleting again what the old app or the old database deleted.
  */
 import type { StepGraph } from "../../adapters/path.js";
+import type { Shape } from "../../adapters/types.js";
 import type { DocumentStore, Doc } from "../../store/port.js";
 import { replicate } from "../../store/replicate.js";
 import { singleVersionIds } from "../../adapters/ids.js";
 import { withDeterministicRev } from "../runner/canonical.js";
 import { isDivanError } from "../../core/errors.js";
 import { runMigration } from "../runner/runner.js";
+import { resolveMigrationConflicts } from "../runner/conflicts.js";
 import { bindToMain, type AppVersion, type DeviceBinding, type DeviceContext } from "../types.js";
 
 /** The suffix of the database of refused writes (`<main>-refused`). */
 export const REFUSED_SUFFIX = "-refused";
 
 /**
- * Keeps what the server refused from `local`: every document whose current revision `remote` lacks is
+ * Keeps what the server refused from `local`: every document with a leaf revision `remote` lacks is
  * replicated, with its history, into `refused`. Returns the ids kept.
  */
 export async function keepRefusedWrites(local: DocumentStore, remote: DocumentStore, refused: DocumentStore): Promise<string[]> {
-  // Deletions too: the changes feed lists every document with its current revision.
-  const page = await local.changes({});
+  // Every leaf, deletions too: a refused edit made on a revision another device had already replaced loses
+  // CouchDB's order to the server's revision pulled since, and stays on the device as a conflicting leaf.
+  const page = await local.changes({ style: "all_docs" });
   const revs: Record<string, string[]> = {};
-  for (const c of page.results) if (!c.id.startsWith("_") && c.changes[0] !== undefined) revs[c.id] = [c.changes[0].rev];
+  for (const c of page.results) if (!c.id.startsWith("_") && c.changes.length > 0) revs[c.id] = c.changes.map((x) => x.rev);
   if (Object.keys(revs).length === 0) return [];
   const missing = Object.keys(await remote.revsDiff(revs));
   if (missing.length > 0) await replicate(local, refused, { docIds: missing });
@@ -48,6 +51,16 @@ async function endStaleCopies(next: DocumentStore, copied: ReadonlyMap<string, s
     if (leaves.length > 1 && leaves.includes(rev)) ends.push(withDeterministicRev({ _id: id, _rev: rev, _deleted: true }));
   }
   if (ends.length > 0) await next.bulkDocs(ends, { newEdits: false });
+}
+
+/**
+ * Translates, in `target` (a copy just made), each leaf of the documents the copy carried in conflict: old apps'
+ * concurrent edits, which one translation per document would drop. Each leaf is translated on its own branch
+ * (deterministic revisions, so the server's copy and a device's agree), and the users' conflict reaches the new
+ * app at the new version, where it reads the winner and can resolve it.
+ */
+export async function migrateCopiedConflicts(target: DocumentStore, graph: StepGraph, to: Shape): Promise<void> {
+  await resolveMigrationConflicts(target, { graph, to, deterministicRevs: true });
 }
 
 /** The suffix of the database of app version `app` (`-v<major>`). */
@@ -87,6 +100,7 @@ export async function upgradeToNew(device: DeviceContext, previous: DeviceBindin
   // starts new revision trees, so the old app's deletions are applied again in the new database: after each
   // sync, whatever of a deleted entity the new database holds is deleted (deterministic tombstones).
   await runMigration({ source: previous.store, target: next.store, plan: { graph, to: device.app.shape }, deterministicRevs: true, lease: false, followChanges: false });
+  await migrateCopiedConflicts(next.store, graph, device.app.shape);
   // The revisions the copy made: where the device's data was stale (the server had newer revisions, copied
   // at the switch), its copy is a second root next to the server's, which ends at the first sync (below).
   const copied = new Map((await next.store.allDocs()).rows.flatMap((r): [string, string][] => (r.value === undefined ? [] : [[r.id, r.value.rev]])));
