@@ -35,20 +35,23 @@ export async function keepRefusedWrites(local: DocumentStore, remote: DocumentSt
 /**
  * Ends the copies an upgrade made of data the server already had (the device held nothing unpushed of the
  * entity, the ids in `unpushed` aside): such a copy, made from a revision older than the server's, is a second
- * root next to the copy the switch made of the server's newer revision. Where the new local database holds
- * both, the upgrade's (its revision in `copied`, id → revision) is deleted, with a deterministic tombstone:
- * the server's, newer, stays, and no conflict a user never made remains.
+ * root next to the copy the switch made of the server's newer revision. `lacking` (id → revisions) are the
+ * leaves the copy made that the new server database lacked before the device pushed anything: a leaf the switch
+ * made too (the same revision: deterministic) is never one of them, so a conflict the users made stays. Where the
+ * new local database holds a lacking leaf and another one, the lacking one is deleted, with a deterministic
+ * tombstone: the server's, newer, stays, and no conflict a user never made remains.
  */
-async function endStaleCopies(next: DocumentStore, copied: ReadonlyMap<string, string>, unpushed: ReadonlySet<string>): Promise<void> {
+async function endStaleCopies(next: DocumentStore, lacking: ReadonlyMap<string, readonly string[]>, unpushed: ReadonlySet<string>): Promise<void> {
   const entityOf = (id: string): string | undefined => singleVersionIds.parse(id)?.entityId;
   const mine = new Set([...unpushed].flatMap((id) => entityOf(id) ?? []));
   const ends: Doc[] = [];
-  for (const [id, rev] of copied) {
+  for (const [id, revs] of lacking) {
     const entity = entityOf(id);
     if (entity === undefined || mine.has(entity)) continue;
     const doc = await next.get(id, { conflicts: true }).catch((e: unknown) => (isDivanError(e, "NOT_FOUND") ? undefined : Promise.reject(e)));
-    const leaves = doc === undefined ? [] : [doc._rev, ...(doc._conflicts ?? [])];
-    if (leaves.length > 1 && leaves.includes(rev)) ends.push(withDeterministicRev({ _id: id, _rev: rev, _deleted: true }));
+    const leaves = doc === undefined ? [] : [doc._rev!, ...(doc._conflicts ?? [])];
+    if (!leaves.some((rev) => !revs.includes(rev))) continue; // nothing of the server's to keep
+    for (const rev of revs) if (leaves.includes(rev)) ends.push(withDeterministicRev({ _id: id, _rev: rev, _deleted: true }));
   }
   if (ends.length > 0) await next.bulkDocs(ends, { newEdits: false });
 }
@@ -101,15 +104,10 @@ export async function upgradeToNew(device: DeviceContext, previous: DeviceBindin
   // sync, whatever of a deleted entity the new database holds is deleted (deterministic tombstones).
   await runMigration({ source: previous.store, target: next.store, plan: { graph, to: device.app.shape }, deterministicRevs: true, lease: false, followChanges: false });
   await migrateCopiedConflicts(next.store, graph, device.app.shape);
-  // The revisions the copy made: where the device's data was stale (the server had newer revisions, copied
-  // at the switch), its copy is a second root next to the server's, which ends at the first sync (below).
-  const copied = new Map((await next.store.allDocs()).rows.flatMap((r): [string, string][] => (r.value === undefined ? [] : [[r.id, r.value.rev]])));
-  // Online, the new app starts from the new database (what new apps wrote since the switch); offline, from the copy.
-  try {
-    await replicate(await device.server(suffixOf(device.app)), next.store);
-  } catch (e) {
-    if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
-  }
+  // The leaves the copy made: where the device's data was stale (the server had newer revisions, copied at the
+  // switch), its copy is a second root next to the server's, which ends when the server is first reached (below).
+  const copied: Record<string, string[]> = {};
+  for (const c of (await next.store.changes({ style: "all_docs" })).results) if (c.deleted !== true) copied[c.id] = c.changes.map((x) => x.rev);
   // Todos deleted on the device with the old app, and (from the first time the server is reached) on the old
   // database: the copy may hold a entity the device had not heard was deleted.
   const deleted = new Set<string>();
@@ -120,26 +118,45 @@ export async function upgradeToNew(device: DeviceContext, previous: DeviceBindin
     }
   };
   await addDeleted(previous.store);
-  // What the old app wrote and the locked database never took is recorded as refused too, at the first sync.
-  let recorded = false;
-  const synced = async (): Promise<undefined> => {
-    if (!recorded) {
-      try {
-        const main = await device.server("");
-        const unpushed = new Set(locked() ? await keepRefusedWrites(previous.store, main, await device.server(REFUSED_SUFFIX)) : []);
-        await addDeleted(main);
-        await endStaleCopies(next.store, copied, unpushed);
-        recorded = true;
-      } catch (e) {
-        if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
-      }
-    }
+  const endDeleted = async (): Promise<void> => {
     const ids = [...deleted].flatMap((e) => Object.entries(device.app.shape).map(([t, v]) => singleVersionIds.format(t, e, v)));
-    if (ids.length === 0) return undefined;
+    if (ids.length === 0) return;
     const live = (await next.store.bulkGet(ids.map((id) => ({ id })))).flatMap((r) => ("ok" in r && r.ok._deleted !== true ? [r.ok] : []));
     if (live.length > 0) await next.store.bulkDocs(live.map((d) => withDeterministicRev({ _id: d._id, _rev: d._rev!, _deleted: true })), { newEdits: false });
-    return undefined;
   };
-  await synced(); // what the upgrade pulled of a entity the old app deleted
-  return { ...next, synced };
+  const later: DeviceBinding = { ...next, synced: async () => (await endDeleted(), undefined) };
+  /**
+   * The first contact with the server, before the device pushes anything to the new database: records what the
+   * old app wrote that the locked database never took as refused, asks which of the copy's leaves the switch did
+   * not make, pulls the new database (what new apps wrote since the switch) and ends the stale copies. False offline.
+   */
+  const firstContact = async (): Promise<boolean> => {
+    try {
+      const main = await device.server("");
+      const remote = await device.server(suffixOf(device.app));
+      const unpushed = new Set(locked() ? await keepRefusedWrites(previous.store, main, await device.server(REFUSED_SUFFIX)) : []);
+      await addDeleted(main);
+      const lacking = new Map(Object.entries(await remote.revsDiff(copied)).map(([id, d]): [string, string[]] => [id, d.missing]));
+      await replicate(remote, next.store);
+      await endStaleCopies(next.store, lacking, unpushed);
+      await endDeleted();
+      return true;
+    } catch (e) {
+      if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
+      return false;
+    }
+  };
+  if (await firstContact()) return later;
+  // Offline: until the server is reached, the device pushes nothing to the new database (then it pushes at once).
+  await endDeleted();
+  const [channel] = next.sync;
+  return {
+    store: next.store,
+    sync: [{ ...channel!, pushSelector: { _id: { $in: [] } } }],
+    synced: async () => {
+      if (!(await firstContact())) return undefined;
+      await replicate(next.store, await device.server(suffixOf(device.app)));
+      return later;
+    },
+  };
 }
