@@ -32,22 +32,44 @@ export async function keepRefusedWrites(local: DocumentStore, remote: DocumentSt
   return missing;
 }
 
+/** The live leaves (id → revisions) of the documents `ids` of `store` that exist and are not deleted. */
+async function leavesOf(store: DocumentStore, ids: readonly string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (ids.length === 0) return out;
+  for (const row of (await store.allDocs({ keys: [...ids], includeDocs: true, conflicts: true })).rows) {
+    if (row.doc !== undefined && row.doc !== null) out.set(row.id, [row.doc._rev!, ...(row.doc._conflicts ?? [])].sort());
+  }
+  return out;
+}
+
 /**
- * Ends the copies an upgrade made of data the server already had (the device held nothing unpushed of the
- * entity, the ids in `unpushed` aside): such a copy, made from a revision older than the server's, is a second
- * root next to the copy the switch made of the server's newer revision. `lacking` (id → revisions) are the
- * leaves the copy made that the new server database lacked before the device pushed anything: a leaf the switch
- * made too (the same revision: deterministic) is never one of them, so a conflict the users made stays. Where the
- * new local database holds a lacking leaf and another one, the lacking one is deleted, with a deterministic
- * tombstone: the server's, newer, stays, and no conflict a user never made remains.
+ * Ends the copies an upgrade made of data the server already had, from a revision older than the server's: such
+ * a copy is a second root next to the copy the switch made of the server's newer revision. `copied` are the
+ * leaves the upgrade's copy made (id → revisions); `old` is the device's old local database and `main` the locked
+ * old server database. An entity is stale when neither the device nor the server holds its old documents in
+ * conflict and the device's revision is not the server's (an entity the device wrote and never pushed, in
+ * `unpushed`, aside). The copy of an entity whose old documents the device holds as the server does is the
+ * switch's own (deterministic revisions), and one in conflict is the users' conflict, which stays. Where the new
+ * local database holds a stale copy and another leaf, the copy is deleted, with a deterministic tombstone: the
+ * server's, newer, stays, and no conflict a user never made remains.
  */
-async function endStaleCopies(next: DocumentStore, lacking: ReadonlyMap<string, readonly string[]>, unpushed: ReadonlySet<string>): Promise<void> {
+async function endStaleCopies(next: DocumentStore, copied: ReadonlyMap<string, readonly string[]>, sources: { readonly old: DocumentStore; readonly main: DocumentStore; readonly unpushed: ReadonlySet<string> }): Promise<void> {
   const entityOf = (id: string): string | undefined => singleVersionIds.parse(id)?.entityId;
-  const mine = new Set([...unpushed].flatMap((id) => entityOf(id) ?? []));
-  const ends: Doc[] = [];
-  for (const [id, revs] of lacking) {
+  const olds = (await sources.old.allDocs()).rows.filter((r) => r.value !== undefined && r.value.deleted !== true && !r.id.startsWith("_")).map((r) => r.id);
+  const [mine, theirs] = await Promise.all([leavesOf(sources.old, olds), leavesOf(sources.main, olds)]);
+  const keep = new Set([...sources.unpushed].flatMap((id) => entityOf(id) ?? []));
+  const stale = new Set<string>();
+  for (const [id, revs] of mine) {
     const entity = entityOf(id);
-    if (entity === undefined || mine.has(entity)) continue;
+    if (entity === undefined) continue;
+    const there = theirs.get(id) ?? [];
+    if (revs.length > 1 || there.length > 1) keep.add(entity);
+    else if (there.length === 1 && there[0] !== revs[0]) stale.add(entity);
+  }
+  const ends: Doc[] = [];
+  for (const [id, revs] of copied) {
+    const entity = entityOf(id);
+    if (entity === undefined || keep.has(entity) || !stale.has(entity)) continue;
     const doc = await next.get(id, { conflicts: true }).catch((e: unknown) => (isDivanError(e, "NOT_FOUND") ? undefined : Promise.reject(e)));
     const leaves = doc === undefined ? [] : [doc._rev!, ...(doc._conflicts ?? [])];
     if (!leaves.some((rev) => !revs.includes(rev))) continue; // nothing of the server's to keep
@@ -105,9 +127,15 @@ export async function upgradeToNew(device: DeviceContext, previous: DeviceBindin
   await runMigration({ source: previous.store, target: next.store, plan: { graph, to: device.app.shape }, deterministicRevs: true, lease: false, followChanges: false });
   await migrateCopiedConflicts(next.store, graph, device.app.shape);
   // The leaves the copy made: where the device's data was stale (the server had newer revisions, copied at the
-  // switch), its copy is a second root next to the server's, which ends when the server is first reached (below).
-  const copied: Record<string, string[]> = {};
-  for (const c of (await next.store.changes({ style: "all_docs" })).results) if (c.deleted !== true) copied[c.id] = c.changes.map((x) => x.rev);
+  // switch), its copy is a second root next to the server's, which ends at the first sync (below).
+  const copied = new Map<string, string[]>();
+  for (const c of (await next.store.changes({ style: "all_docs" })).results) if (c.deleted !== true) copied.set(c.id, c.changes.map((x) => x.rev));
+  // Online, the new app starts from the new database (what new apps wrote since the switch); offline, from the copy.
+  try {
+    await replicate(await device.server(suffixOf(device.app)), next.store);
+  } catch (e) {
+    if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
+  }
   // Todos deleted on the device with the old app, and (from the first time the server is reached) on the old
   // database: the copy may hold a entity the device had not heard was deleted.
   const deleted = new Set<string>();
@@ -118,45 +146,26 @@ export async function upgradeToNew(device: DeviceContext, previous: DeviceBindin
     }
   };
   await addDeleted(previous.store);
-  const endDeleted = async (): Promise<void> => {
+  // What the old app wrote and the locked database never took is recorded as refused too, at the first sync.
+  let recorded = false;
+  const synced = async (): Promise<undefined> => {
+    if (!recorded) {
+      try {
+        const main = await device.server("");
+        const unpushed = new Set(locked() ? await keepRefusedWrites(previous.store, main, await device.server(REFUSED_SUFFIX)) : []);
+        await addDeleted(main);
+        await endStaleCopies(next.store, copied, { old: previous.store, main, unpushed });
+        recorded = true;
+      } catch (e) {
+        if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
+      }
+    }
     const ids = [...deleted].flatMap((e) => Object.entries(device.app.shape).map(([t, v]) => singleVersionIds.format(t, e, v)));
-    if (ids.length === 0) return;
+    if (ids.length === 0) return undefined;
     const live = (await next.store.bulkGet(ids.map((id) => ({ id })))).flatMap((r) => ("ok" in r && r.ok._deleted !== true ? [r.ok] : []));
     if (live.length > 0) await next.store.bulkDocs(live.map((d) => withDeterministicRev({ _id: d._id, _rev: d._rev!, _deleted: true })), { newEdits: false });
+    return undefined;
   };
-  const later: DeviceBinding = { ...next, synced: async () => (await endDeleted(), undefined) };
-  /**
-   * The first contact with the server, before the device pushes anything to the new database: records what the
-   * old app wrote that the locked database never took as refused, asks which of the copy's leaves the switch did
-   * not make, pulls the new database (what new apps wrote since the switch) and ends the stale copies. False offline.
-   */
-  const firstContact = async (): Promise<boolean> => {
-    try {
-      const main = await device.server("");
-      const remote = await device.server(suffixOf(device.app));
-      const unpushed = new Set(locked() ? await keepRefusedWrites(previous.store, main, await device.server(REFUSED_SUFFIX)) : []);
-      await addDeleted(main);
-      const lacking = new Map(Object.entries(await remote.revsDiff(copied)).map(([id, d]): [string, string[]] => [id, d.missing]));
-      await replicate(remote, next.store);
-      await endStaleCopies(next.store, lacking, unpushed);
-      await endDeleted();
-      return true;
-    } catch (e) {
-      if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
-      return false;
-    }
-  };
-  if (await firstContact()) return later;
-  // Offline: until the server is reached, the device pushes nothing to the new database (then it pushes at once).
-  await endDeleted();
-  const [channel] = next.sync;
-  return {
-    store: next.store,
-    sync: [{ ...channel!, pushSelector: { _id: { $in: [] } } }],
-    synced: async () => {
-      if (!(await firstContact())) return undefined;
-      await replicate(next.store, await device.server(suffixOf(device.app)));
-      return later;
-    },
-  };
+  await synced(); // what the upgrade pulled of a entity the old app deleted
+  return { ...next, synced };
 }
