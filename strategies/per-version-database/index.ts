@@ -53,6 +53,26 @@ function bind(local: DocumentStore, device: DeviceContext): DeviceBinding {
 }
 
 /**
+ * Whether the old version's server database (`remote`) holds every deletion of an old-version document that
+ * `old` (an upgrading device's old local database) holds: the old app's deletions reach the new version through
+ * the server's transformer only, since the device's new database may not hold the translation they delete.
+ * False while offline.
+ */
+async function deletionsPushed(old: DocumentStore, oldShape: Readonly<Record<string, number>>, remote: () => Promise<DocumentStore>): Promise<boolean> {
+  const revs: Record<string, string[]> = {};
+  for (const c of (await old.changes({})).results) {
+    if (c.deleted === true && c.changes[0] !== undefined && oldShape[singleVersionIds.parse(c.id)?.type ?? ""] !== undefined) revs[c.id] = [c.changes[0].rev];
+  }
+  if (Object.keys(revs).length === 0) return true;
+  try {
+    return Object.values(await (await remote()).revsDiff(revs)).every((d) => d.missing.length === 0);
+  } catch (e) {
+    if (isDivanError(e, "STORE_UNAVAILABLE")) return false;
+    throw e;
+  }
+}
+
+/**
  * A device that installed the new app version, holding old-version documents whose translations it has
  * not received yet (it upgraded offline, or before the server translated them): until it has, it reads
  * them translated by a transformer of its own (from the old database into the new one only: the server
@@ -81,10 +101,12 @@ async function upgrading(
     deterministicRevs: true,
   });
   await t.retireSide(oldSide);
+  const oldDatabase = previous.sync[0]?.database ?? versionSuffix(appMajor(from));
   const done = async (): Promise<DeviceBinding | undefined> => {
     const held = (await old.allDocs()).rows.filter((r) => oldShape[singleVersionIds.parse(r.id)?.type ?? ""] !== undefined);
     const translated = await t.translated(oldSide);
     if (held.some((r) => translated.get(r.id) !== r.value?.rev)) return undefined;
+    if (!(await deletionsPushed(old, oldShape, () => device.server(oldDatabase)))) return undefined;
     await t.stop();
     return bind(local, device);
   };

@@ -31,7 +31,7 @@ import { singleVersionIds } from "../../adapters/ids.js";
 import { honourConcurrentDeletes } from "../deletes.js";
 import { runMigration } from "../runner/runner.js";
 import type { AppVersion, Caveat, RefusedWrite, ReleaseResult, RetireResult, ServerContext, Strategy, StrategyOptions } from "../types.js";
-import { bindNew, bindOld, REFUSED_SUFFIX, suffixOf, upgradeToNew } from "./device.js";
+import { bindNew, bindOld, migrateCopiedConflicts, REFUSED_SUFFIX, suffixOf, upgradeToNew } from "./device.js";
 
 /** The id of the maintenance design document. */
 export const MAINTENANCE_DOC_ID = "_design/divan-maintenance";
@@ -39,12 +39,16 @@ export const MAINTENANCE_DOC_ID = "_design/divan-maintenance";
 /**
  * The maintenance design document: refuses every write with a "maintenance" reason, except to design
  * documents and the deletions divan mirrors from the new database (`divan: { mirrored: true }`), so a entity
- * deleted after the switch does not live on in the old one.
+ * deleted after the switch does not live on in the old one. With `notices` (once the old app is retired), it
+ * also lets through documents that carry no type (`notices.typeField`) and replace none that does: the notices
+ * that tell old apps to update. Data stays refused, so what an old app writes late is still refused and kept.
  */
-export function maintenanceDesignDoc(message: string): { _id: string; validate_doc_update: string } {
+export function maintenanceDesignDoc(message: string, notices?: { readonly typeField: string }): { _id: string; validate_doc_update: string } {
+  const tf = JSON.stringify(notices?.typeField ?? "");
+  const notice = notices === undefined ? "" : ` if (typeof newDoc[${tf}] !== "string" && !(oldDoc && typeof oldDoc[${tf}] === "string")) return;`;
   return {
     _id: MAINTENANCE_DOC_ID,
-    validate_doc_update: `function (newDoc, oldDoc, userCtx, secObj) { if (newDoc._id.indexOf("_design/") === 0) return; if (newDoc._deleted === true && newDoc.divan && newDoc.divan.mirrored === true) return; throw({ forbidden: ${JSON.stringify(`maintenance: ${message}`)} }); }`,
+    validate_doc_update: `function (newDoc, oldDoc, userCtx, secObj) { if (newDoc._id.indexOf("_design/") === 0) return; if (newDoc._deleted === true && newDoc.divan && newDoc.divan.mirrored === true) return;${notice} throw({ forbidden: ${JSON.stringify(`maintenance: ${message}`)} }); }`,
   };
 }
 
@@ -66,9 +70,9 @@ export async function mirrorDeletions(next: DocumentStore, old: DocumentStore, o
   return page.lastSeq;
 }
 
-/** Turns maintenance mode on (idempotent). */
-export async function enterMaintenance(store: DocumentStore, message: string): Promise<void> {
-  const doc = maintenanceDesignDoc(message);
+/** Turns maintenance mode on (idempotent; see {@link maintenanceDesignDoc} for `notices`). */
+export async function enterMaintenance(store: DocumentStore, message: string, notices?: { readonly typeField: string }): Promise<void> {
+  const doc = maintenanceDesignDoc(message, notices);
   const current = await store.get(MAINTENANCE_DOC_ID).catch(() => undefined);
   await store.put({ ...doc, ...(current?._rev === undefined ? {} : { _rev: current._rev }) });
 }
@@ -185,6 +189,7 @@ export function createTransactionalStrategy(options: TransactionalOptions): Stra
         (await runMigration({ source: server.main, target: targetDb, plan: { graph: graphOf(server), to: to.shape }, deterministicRevs: true })).totals.written; // no lease: one process runs the comparison
       const message = online ? `the database moved to ${server.database}${suffixOf(to)}; update the app` : `migrating to app ${to.version}; update the app`;
       const switched = await copyAndSwitch(server.main, { online, message, copy });
+      await migrateCopiedConflicts(targetDb, graphOf(server), to.shape);
       locked = true;
       mirror = { suffix: suffixOf(to), oldShape: { ...from.shape }, newShape: { ...to.shape } };
       await server.open(REFUSED_SUFFIX);
@@ -203,18 +208,19 @@ export function createTransactionalStrategy(options: TransactionalOptions): Stra
       await honourConcurrentDeletes(next, { graph: graphOf(server), shapes: [mirror.newShape] });
       mirror.since = await mirrorDeletions(next, server.main, mirror.oldShape, mirror.since);
     },
-    retire: async (server): Promise<RetireResult> => {
-      // The old database is abandoned: lift maintenance so the retirement notice reaches the old apps.
-      const doc = await server.main.get(MAINTENANCE_DOC_ID).catch(() => undefined);
-      if (doc?._rev !== undefined) await server.main.remove(MAINTENANCE_DOC_ID, doc._rev);
-      return { purgedDocs: 0, detail: "the old database was read-only since the switch; old apps are told to update" };
+    retire: async (server, app): Promise<RetireResult> => {
+      // The retirement notice (a document without a type) reaches the old apps; their late writes are still refused and kept.
+      if (locked) await enterMaintenance(server.main, `app ${app.version} is retired; update the app`, { typeField: "schema" });
+      return { purgedDocs: 0, detail: "the old database was read-only since the switch and still refuses data; old apps are told to update" };
     },
     close: async () => {},
     refusedWrites: async (server): Promise<RefusedWrite[]> => {
       if (!locked) return [];
       const store = await server.open(REFUSED_SUFFIX);
       const changes = await store.changes({ style: "all_docs" });
-      const leaves = await store.bulkGet(changes.results.flatMap((c) => c.changes.map(({ rev }) => ({ id: c.id, rev }))), { revs: true });
+      // A device keeps a document with every leaf: the ones the old database has were not refused.
+      const missing = await server.main.revsDiff(Object.fromEntries(changes.results.map((c) => [c.id, c.changes.map(({ rev }) => rev)])));
+      const leaves = await store.bulkGet(Object.entries(missing).flatMap(([id, d]) => d.missing.map((rev) => ({ id, rev }))), { revs: true });
       return leaves.flatMap((r) => {
         if (!("ok" in r)) return [];
         const h = r.ok._revisions;
