@@ -18,6 +18,12 @@
  *
  * A record also keeps the content of its recent revisions (the base a concurrent edit is merged from) and the
  * branches such merges ended (tombstones served next to the current revision, {@link endBranch}).
+ *
+ * A view older than the stored shape cannot show every stored member (an old app sees "not done" for every
+ * status but done). Its revisions stand for the stored entity too ({@link stateHash}, {@link ViewRev.stored}):
+ * when another version changes what the view cannot show, the view gets a new revision with the same content,
+ * so an edit a device pushes tells which stored state it was made on, and one that would overwrite a
+ * member changed since keeps the stored entity on a conflict branch instead of dropping it.
  */
 import { stringMd5 } from "pouchdb-md5";
 import { canonicalJson, contentOf } from "../../strategies/runner/canonical.js";

@@ -569,7 +569,7 @@ export class VersionView {
   async #merged(doc: Doc, entry: ViewRev | undefined, history: readonly string[]): Promise<Doc | undefined> {
     const common = history.find((r) => onCurrent(entry, r));
     const base = common === undefined ? undefined : entry?.contents?.[common];
-    if (base === undefined) return undefined;
+    if (common === undefined || base === undefined) return undefined;
     const now = await this.#fresh(doc._id);
     if (!("doc" in now) || now.doc === undefined) return undefined;
     const mine = pushedContent(doc) as Record<string, unknown>;
@@ -587,7 +587,7 @@ export class VersionView {
     // Both edits changed one member: the current content stays on a stored conflict branch. A view older than the
     // stored shape also checks what it cannot show: a stored member the edit overwrites that another version
     // changed since the revision the edit was made on (a status other than done, to an old app's "done").
-    if (clash || (await this.#overwritesUnseen(merged, entry?.stored?.[common!]))) await this.#keepBranch(doc._id);
+    if (clash || (await this.#overwritesUnseen(merged, entry?.stored?.[common]))) await this.#keepBranch(doc._id);
     return merged;
   }
 
