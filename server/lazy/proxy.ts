@@ -23,7 +23,9 @@
  * Conflicts: `GET <id>?conflicts=true` and `_all_docs?include_docs=true&conflicts=true` report `_conflicts`
  * on a translated document whenever a stored document of its entity is in conflict, one synthetic revision
  * per conflicting stored leaf, in every app version's view (`VersionView.conflicts`); the content of those
- * revisions is not served.
+ * revisions is not served. An old version's edit that would overwrite a stored member the version cannot show,
+ * changed by another version since the revision the edit was made on, keeps the stored entity on such a
+ * conflict branch (`revmap.ts`).
  */
 import { randomUUID } from "node:crypto";
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from "express";

@@ -18,6 +18,12 @@
  *
  * A record also keeps the content of its recent revisions (the base a concurrent edit is merged from) and the
  * branches such merges ended (tombstones served next to the current revision, {@link endBranch}).
+ *
+ * A view older than the stored shape cannot show every stored member (an old app sees "not done" for every
+ * status but done). Its revisions stand for the stored entity too ({@link stateHash}, {@link ViewRev.stored}):
+ * when another version changes what the view cannot show, the view gets a new revision with the same content,
+ * so an edit a device pushes tells which stored state it was made on, and one that would overwrite a
+ * member changed since keeps the stored entity on a conflict branch instead of dropping it.
  */
 import { stringMd5 } from "pouchdb-md5";
 import { canonicalJson, contentOf } from "../../strategies/runner/canonical.js";
@@ -43,12 +49,22 @@ export interface ViewRev {
   /** The content of recent revisions (the current one too), by revision: the base of a merge. At most {@link CONTENTS_KEPT}. */
   readonly contents?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /**
+   * For a view older than the stored shape: the stored entity at the newest shape (type → content) each recent
+   * revision stood for, by revision (the same revisions as {@link contents}). A revision stands for the stored
+   * entity too, not only for what the view shows of it: an edit made on it is merged against what was stored
+   * then, so it never overwrites unseen what another version changed meanwhile where this one cannot see it.
+   */
+  readonly stored?: Readonly<Record<string, StoredEntity>>;
+  /**
    * Branches a merge ended: a tombstone revision and its ancestors (hashes, newest first, its own first),
    * served next to the current revision, so a device that pushed the merged edit ends its branch. At most
    * {@link ENDED_KEPT}.
    */
   readonly ended?: readonly EndedBranch[];
 }
+
+/** A stored entity at the newest shape: type → content. */
+export type StoredEntity = Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 
 /** A branch ended by a merge ({@link ViewRev.ended}). */
 export interface EndedBranch {
@@ -89,9 +105,22 @@ export function viewHash(doc: Doc | undefined): string {
   return stringMd5(canonicalJson(content));
 }
 
-/** What a new record keeps of the one it replaces: recent contents and ended branches. */
-function kept(previous: ViewRev | undefined): Pick<ViewRev, "contents" | "ended"> {
-  return { ...(previous?.contents === undefined ? {} : { contents: previous.contents }), ...(previous?.ended === undefined ? {} : { ended: previous.ended }) };
+/** What a new record keeps of the one it replaces: recent contents, stored entities and ended branches. */
+function kept(previous: ViewRev | undefined): Pick<ViewRev, "contents" | "stored" | "ended"> {
+  return {
+    ...(previous?.contents === undefined ? {} : { contents: previous.contents }),
+    ...(previous?.stored === undefined ? {} : { stored: previous.stored }),
+    ...(previous?.ended === undefined ? {} : { ended: previous.ended }),
+  };
+}
+
+/**
+ * The hash a record keeps for view content `doc` over stored entity `stored` (none: a view at the stored shape,
+ * whose content is what is stored): {@link viewHash} of the content, combined with the stored entity's.
+ */
+export function stateHash(doc: Doc | undefined, stored: StoredEntity | undefined): string {
+  const view = viewHash(doc);
+  return view === DELETED_HASH || stored === undefined ? view : stringMd5(canonicalJson({ view, stored }));
 }
 
 /** The child of `parent` (none: a first revision) for content `hash`. Deterministic. */
@@ -102,11 +131,15 @@ export function mintChild(parent: ViewRev | undefined, hash: string, deleted: bo
   return { v: 1, rev: `${gen + 1}-${id}`, hash, deleted, ancestors, ...kept(parent) };
 }
 
-/** `entry` also keeping `doc` (`undefined`: a deletion, nothing to keep) as the content of its current revision. */
-export function withContent(entry: ViewRev, doc: Doc | undefined): ViewRev {
+/**
+ * `entry` also keeping `doc` (`undefined`: a deletion, nothing to keep) as the content of its current revision,
+ * and `stored` as the stored entity it stands for.
+ */
+export function withContent(entry: ViewRev, doc: Doc | undefined, stored?: StoredEntity): ViewRev {
   if (doc === undefined) return entry;
   const contents = Object.entries({ ...entry.contents, [entry.rev]: contentOf(doc) }).slice(-CONTENTS_KEPT);
-  return { ...entry, contents: Object.fromEntries(contents) };
+  const entities = stored === undefined ? entry.stored : Object.fromEntries(Object.entries({ ...entry.stored, [entry.rev]: stored }).slice(-CONTENTS_KEPT));
+  return { ...entry, contents: Object.fromEntries(contents), ...(entities === undefined ? {} : { stored: entities }) };
 }
 
 /**
@@ -171,11 +204,13 @@ export function parseViewRev(body: Record<string, unknown> | undefined): ViewRev
   if (!Array.isArray(ancestors) || !ancestors.every((a): a is string => typeof a === "string")) return undefined;
   const out: ViewRev = { v: 1, rev, hash, deleted, ancestors };
   const contents = body["contents"];
+  const stored = body["stored"];
   const ended = body["ended"];
   const branches = Array.isArray(ended) ? ended.filter((e): e is EndedBranch => typeof e === "object" && e !== null && typeof (e as EndedBranch).rev === "string" && Array.isArray((e as EndedBranch).ancestors)) : [];
   return {
     ...out,
     ...(typeof contents === "object" && contents !== null && !Array.isArray(contents) ? { contents: contents as Record<string, Record<string, unknown>> } : {}),
+    ...(typeof stored === "object" && stored !== null && !Array.isArray(stored) ? { stored: stored as Record<string, StoredEntity> } : {}),
     ...(branches.length > 0 ? { ended: branches } : {}),
   };
 }

@@ -22,7 +22,25 @@ import { canonicalJson, contentOf } from "../../strategies/runner/canonical.js";
 import type { Doc, DocumentStore, Seq } from "../../store/port.js";
 import { KeyedLock } from "./lock.js";
 import { couchStatusOf } from "./status.js";
-import { adoptPushed, DELETED_HASH, endBranch, generationOf, hashOf, knows, mintChild, observe, onCurrent, parseViewRev, revisionsOf, viewHash, withContent, type Revisions, type ViewRev } from "./revmap.js";
+import {
+  adoptPushed,
+  DELETED_HASH,
+  endBranch,
+  generationOf,
+  hashOf,
+  knows,
+  mintChild,
+  observe,
+  onCurrent,
+  parseViewRev,
+  revisionsOf,
+  stateHash,
+  viewHash,
+  withContent,
+  type Revisions,
+  type StoredEntity,
+  type ViewRev,
+} from "./revmap.js";
 
 /** Prefix of the `_local` documents holding revision records. */
 export const REV_RECORD_PREFIX = "divan-lazy-rev";
@@ -257,6 +275,20 @@ export class VersionView {
 
   // ------------------------------------------------------------------------------ reads
 
+  /**
+   * The stored entity of view `id` at the newest shape, as the newest view reads it (type → content), for a view
+   * older than the stored shape; `undefined` for the newest view (its content is what is stored).
+   */
+  async #storedEntity(id: string): Promise<StoredEntity | undefined> {
+    const parsed = singleVersionIds.parse(id);
+    if (this.#newest === this || parsed === undefined) return undefined;
+    const types = Object.keys(this.#project(this.#newest.shape, parsed.type));
+    const page = await this.#newest.#adapter.allDocs({ keys: types.map((t) => singleVersionIds.format(t, parsed.entityId, 0)), includeDocs: true });
+    const out: Record<string, Record<string, unknown>> = {};
+    for (const row of page.rows) if (row.doc !== undefined && row.doc !== null) out[singleVersionIds.parse(row.id)!.type] = contentOf(row.doc);
+    return out;
+  }
+
   /** The translated document `id` now: the document, `undefined` when absent, or why it cannot be read. */
   async #fresh(id: string): Promise<{ doc: Doc | undefined } | { problem: RowProblem }> {
     const page = await this.#adapter.allDocs({ keys: [id], includeDocs: true });
@@ -275,14 +307,15 @@ export class VersionView {
     return this.#lock.with([this.#localId(id)], () =>
       retryOnConflict(`the revision record of ${id} in ${this.name}`, async (): Promise<Served | undefined | RowProblem | typeof AGAIN> => {
         const rec = await this.#record(id);
-        if (precomputed !== undefined && rec.entry !== undefined && viewHash(precomputed.doc) === rec.entry.hash) {
+        const stored = await this.#storedEntity(id);
+        if (precomputed !== undefined && rec.entry !== undefined && stateHash(precomputed.doc, stored) === rec.entry.hash) {
           return { entry: rec.entry, doc: rec.entry.deleted ? undefined : precomputed.doc };
         }
         const now = await this.#fresh(id);
         if ("problem" in now) return now.problem;
         const current = now.doc;
-        const observed = observe(rec.entry, viewHash(current));
-        const entry = observed.changed && observed.entry !== undefined ? withContent(observed.entry, current) : observed.entry;
+        const observed = observe(rec.entry, stateHash(current, stored));
+        const entry = observed.changed && observed.entry !== undefined ? withContent(observed.entry, current, stored) : observed.entry;
         if (entry === undefined) return undefined;
         if (!observed.changed || (await this.#save(id, entry, rec.localRev))) return { entry, doc: entry.deleted ? undefined : current };
         return AGAIN;
@@ -536,7 +569,7 @@ export class VersionView {
   async #merged(doc: Doc, entry: ViewRev | undefined, history: readonly string[]): Promise<Doc | undefined> {
     const common = history.find((r) => onCurrent(entry, r));
     const base = common === undefined ? undefined : entry?.contents?.[common];
-    if (base === undefined) return undefined;
+    if (common === undefined || base === undefined) return undefined;
     const now = await this.#fresh(doc._id);
     if (!("doc" in now) || now.doc === undefined) return undefined;
     const mine = pushedContent(doc) as Record<string, unknown>;
@@ -550,9 +583,32 @@ export class VersionView {
       if (k in mine) out[k] = mine[k];
       else delete out[k];
     }
-    // Both edits changed one member: the current content stays on a stored conflict branch.
-    if (clash) await this.#keepBranch(doc._id);
-    return { ...out, _id: doc._id, _rev: doc._rev!, ...(doc._revisions === undefined ? {} : { _revisions: doc._revisions }) };
+    const merged: Doc = { ...out, _id: doc._id, _rev: doc._rev!, ...(doc._revisions === undefined ? {} : { _revisions: doc._revisions }) };
+    // Both edits changed one member: the current content stays on a stored conflict branch. A view older than the
+    // stored shape also checks what it cannot show: a stored member the edit overwrites that another version
+    // changed since the revision the edit was made on (a status other than done, to an old app's "done").
+    if (clash || (await this.#overwritesUnseen(merged, entry?.stored?.[common]))) await this.#keepBranch(doc._id);
+    return merged;
+  }
+
+  /**
+   * True when storing `doc` (at this view's shape, translated up onto what is stored now) changes a stored member
+   * that differs from `then`, the stored entity of the revision the edit was made on: another version's edit
+   * the device had not received. False without `then` (the newest view, or a record from before it was kept).
+   */
+  async #overwritesUnseen(doc: Doc, then: StoredEntity | undefined): Promise<boolean> {
+    if (then === undefined) return false;
+    const up = await this.#upToNewest([doc]);
+    const now = await this.#storedEntity(doc._id);
+    if (up === undefined || now === undefined) return false;
+    const same = (a: unknown, b: unknown): boolean => canonicalJson(a ?? null) === canonicalJson(b ?? null);
+    return up.some((d) => {
+      const type = singleVersionIds.parse(d._id)!.type;
+      const mine = pushedContent(d) as Record<string, unknown>;
+      const current = now[type] ?? {};
+      const before = then[type] ?? {};
+      return [...new Set([...Object.keys(mine), ...Object.keys(current)])].some((k) => k !== "_id" && !same(mine[k], current[k]) && !same(current[k], before[k]));
+    });
   }
 
   /** Ends the pushed branch `rev` of view `id` with a tombstone served next to the view's current revision. */
@@ -576,7 +632,8 @@ export class VersionView {
     if (replicated && !t.adopt && t.merged !== true) return { id, ok: true, rev: t.doc._rev! };
     // A device holds what it pushed under its revision; a merge is what is stored (served next).
     const held = t.merged === true ? t.doc : t.pushed;
-    const hash = viewHash(held);
+    const stored = await this.#storedEntity(id);
+    const hash = stateHash(held, stored);
     const deleted = hash === DELETED_HASH;
     return retryOnConflict(`the revision record of ${id} in ${this.name}`, async (): Promise<ViewWrite | typeof AGAIN> => {
       const rec = await this.#record(id);
@@ -587,7 +644,7 @@ export class VersionView {
           : replicated
             ? adoptPushed(t.doc._rev!, revisions, hash, rec.entry)
             : mintChild(rec.entry, hash, deleted);
-      const entry = withContent(next, deleted ? undefined : held);
+      const entry = withContent(next, deleted ? undefined : held, stored);
       return (await this.#save(id, entry, rec.localRev)) ? { id, ok: true, rev: replicated ? t.doc._rev! : entry.rev } : AGAIN;
     }).catch((e: unknown) => (isDivanError(e, "CONFLICT") ? failure(id, t.doc._rev, "CONFLICT", messageOf(e)) : Promise.reject(e)));
   }

@@ -12,6 +12,9 @@
  * new app offline migrates its own documents as the server does: both write revisions derived from content
  * and parent (`deterministicRevs`), so the same migration of the same revision is the same revision
  * everywhere, and a device's offline edits migrated from a newer revision merge like any concurrent edit.
+ * A new-app device does the same after every sync: an old app's late write it pulled before the server's
+ * follower migrated it is migrated (and merged) on the device, with the revisions the server writes, so the
+ * new app reads and edits it at once.
  */
 import type { StepGraph } from "../../adapters/path.js";
 import type { StepDefinition } from "../../adapters/steps.js";
@@ -24,7 +27,7 @@ import { honourConcurrentDeletes } from "../deletes.js";
 import { stepGraphOf } from "../steps.js";
 import { resolveMigrationConflicts } from "../runner/conflicts.js";
 import { runMigration } from "../runner/runner.js";
-import { bindToMain, type AppVersion, type DeviceContext, type ReleaseResult, type RetireResult, type ServerContext, type Strategy, type StrategyOptions } from "../types.js";
+import { bindToMain, type AppVersion, type DeviceBinding, type DeviceContext, type ReleaseResult, type RetireResult, type ServerContext, type Strategy, type StrategyOptions } from "../types.js";
 
 /** Options of {@link createAmendedStrategy}. */
 export interface AmendedOptions extends StrategyOptions {
@@ -57,7 +60,8 @@ export interface AmendLateWritesOptions {
  * Returns the documents written.
  */
 export async function amendLateWrites(store: DocumentStore, options: AmendLateWritesOptions): Promise<number> {
-  const ended = hasFault(options.faults, "migration-wins-over-delete") ? [] : await honourConcurrentDeletes(store, { graph: options.graph, shapes: options.shapes });
+  // Deterministic revisions, as every write here: a device that amends what it pulled writes what the server writes.
+  const ended = hasFault(options.faults, "migration-wins-over-delete") ? [] : await honourConcurrentDeletes(store, { graph: options.graph, shapes: options.shapes, deterministicRevs: true });
   const fixed = hasFault(options.faults, "skip-migration-merge")
     ? { resolved: [] }
     : await resolveMigrationConflicts(store, {
@@ -83,6 +87,23 @@ export function createAmendedStrategy(options: AmendedOptions): Strategy {
     const report = await runMigration({ source: server.main, plan: { graph, to: target.shape }, deterministicRevs: true });
     return report.totals.written + amended;
   };
+  /**
+   * What a new-app device runs on its own database when it upgrades offline and after every sync: what the server
+   * runs, so both write the same revisions.
+   */
+  const migrateDevice = async (device: DeviceContext): Promise<void> => {
+    const graph = stepGraphOf(options.steps ?? device.steps);
+    await amendLateWrites(device.local, { graph, to: device.app.shape, shapes: device.apps.map((a) => a.shape), ...(options.faults === undefined ? {} : { faults: options.faults }) });
+    await runMigration({ source: device.local, plan: { graph, to: device.app.shape }, deterministicRevs: true, lease: false, followChanges: false, restart: true });
+  };
+  /** A new-app device's binding: after every sync it migrates what the sync brought, before its app reads it. */
+  const newApp = (device: DeviceContext): DeviceBinding => ({
+    ...bindToMain(device),
+    synced: async () => {
+      await migrateDevice(device);
+      return undefined;
+    },
+  });
   return {
     name: "amended",
     description: "In-place server-side eager migration that keeps following _changes after the release and migrates old documents that arrive late.",
@@ -102,7 +123,7 @@ export function createAmendedStrategy(options: AmendedOptions): Strategy {
       released = server;
       return { downtimeMs: 0, documentsWritten: await migrate(server) };
     },
-    openDevice: async (device) => bindToMain(device),
+    openDevice: async (device) => (device.app.version === options.change.to ? newApp(device) : bindToMain(device)),
     upgradeDevice: async (device: DeviceContext) => {
       // Online, the new app starts from migrated documents: push what the old app wrote, let the server
       // migrate it, pull. Offline, the device migrates its own documents the same way, with the same revisions.
@@ -114,10 +135,9 @@ export function createAmendedStrategy(options: AmendedOptions): Strategy {
         await replicate(remote, device.local);
       } catch (e) {
         if (!isDivanError(e, "STORE_UNAVAILABLE")) throw e;
-        const graph = stepGraphOf(options.steps ?? device.steps);
-        await runMigration({ source: device.local, plan: { graph, to: device.app.shape }, deterministicRevs: true, lease: false, followChanges: false, restart: true });
+        await migrateDevice(device);
       }
-      return bindToMain(device);
+      return newApp(device);
     },
     settle: async (server) => {
       await migrate(server);

@@ -68,10 +68,10 @@ function same(a: unknown, b: unknown): boolean {
  * top; its deletions of them go to the old database (the old view carries them to the server); the rest
  * is `fresh`'s. `caughtUp`, after each sync, applies the pending edits whose document the new view has
  * brought, as edits of what it serves (what they changed only: no conflict, nothing of another device's
- * edit overwritten), and tells when nothing is pending any more and everything the old database holds has
- * arrived translated.
+ * edit overwritten), and tells how many it applied (the binding pushes them within the same sync) and whether
+ * nothing is pending any more and everything the old database holds has arrived translated.
  */
-function offline(fresh: DocumentStore, live: DocumentStore): { store: DocumentStore; caughtUp(): Promise<boolean> } {
+function offline(fresh: DocumentStore, live: DocumentStore): { store: DocumentStore; caughtUp(): Promise<{ applied: number; done: boolean }> } {
   const pending = async (): Promise<PendingEdits> => {
     const doc = await fresh.getLocal(PENDING_ID);
     return doc?.["v"] === 1 ? (doc as unknown as PendingEdits) : { v: 1, edits: {} };
@@ -145,6 +145,7 @@ function offline(fresh: DocumentStore, live: DocumentStore): { store: DocumentSt
     store,
     async caughtUp() {
       const p = await pending();
+      let applied = 0;
       for (const [id, { base, doc }] of Object.entries(p.edits)) {
         let served: Doc;
         try {
@@ -174,11 +175,12 @@ function offline(fresh: DocumentStore, live: DocumentStore): { store: DocumentSt
         else if (parent === undefined) await fresh.bulkDocs([withDeterministicRev(onto(content as Doc))], { newEdits: false });
         else await fresh.bulkDocs([withDeterministicRev(onto({ ...parent, _revisions: undefined } as Doc))], { newEdits: false });
         delete p.edits[id];
+        applied += 1;
       }
       await save(p);
-      if (Object.keys(p.edits).length > 0) return false;
+      if (Object.keys(p.edits).length > 0) return { applied, done: false };
       const held = (await live.allDocs({ includeDocs: true })).rows.flatMap((r) => (r.doc === undefined || r.doc === null ? [] : [r.id]));
-      return (await oldOnly(held)).size === 0;
+      return { applied, done: (await oldOnly(held)).size === 0 };
     },
   };
 }
@@ -220,10 +222,11 @@ export function createServerLazyStrategy(options: ServerLazyStrategyOptions): St
     async upgradeDevice(device: DeviceContext, from: AppVersion, previous: DeviceBinding): Promise<DeviceBinding> {
       const fresh = await device.openLocal(`-${viewName(device.app.version)}`);
       const channel = channelOf(fresh, device.app);
-      if (device.remote === undefined) throw new DivanError("CONFIG_INVALID", "server-lazy upgrades devices through DeviceContext.remote.");
+      const remote = device.remote;
+      if (remote === undefined) throw new DivanError("CONFIG_INVALID", "server-lazy upgrades devices through DeviceContext.remote.");
       try {
-        for (const old of previous.sync) await replicate(old.local, await device.remote(old.remoteUrl ?? started().urlOf(viewName(from.version))));
-        await replicate(await device.remote(channel.remoteUrl!), fresh);
+        for (const old of previous.sync) await replicate(old.local, await remote(old.remoteUrl ?? started().urlOf(viewName(from.version))));
+        await replicate(await remote(channel.remoteUrl!), fresh);
         // the old version's copy is pushed and no longer replicated: drop it (tombstones stay local)
         for (const old of previous.sync) if (old.local !== fresh) await discard(old.local);
       } catch (e) {
@@ -237,7 +240,11 @@ export function createServerLazyStrategy(options: ServerLazyStrategyOptions): St
           store: upgraded.store,
           sync: [...previous.sync, channel],
           synced: async () => {
-            if (!(await upgraded.caughtUp())) return undefined;
+            const { applied, done } = await upgraded.caughtUp();
+            // The edits just applied are pushed at once, within this sync: a device that never syncs again
+            // (or whose app closes now) must not keep them to itself.
+            if (applied > 0) await replicate(fresh, await remote(channel.remoteUrl!));
+            if (!done) return undefined;
             for (const old of olds) if (old !== fresh) await discard(old);
             return { store: fresh, sync: [channel] };
           },

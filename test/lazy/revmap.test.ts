@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { adoptPushed, DELETED_HASH, generationOf, knows, mintChild, observe, parseViewRev, revisionsOf, viewHash } from "../../server/lazy/revmap.js";
+import { adoptPushed, DELETED_HASH, generationOf, knows, mintChild, observe, parseViewRev, revisionsOf, stateHash, viewHash, withContent } from "../../server/lazy/revmap.js";
 
 const doc = { _id: "todo-item:a", schema: "todo-item", version: 1, title: "milk", isDone: false };
 
@@ -75,5 +75,21 @@ describe("revision map of translated views", () => {
     expect(parseViewRev({ v: 2, rev: "1-a", hash: "h", deleted: false, ancestors: ["a"] })).toBeUndefined();
     expect(parseViewRev({ v: 1, rev: "1-a", hash: "h", deleted: false, ancestors: [1] })).toBeUndefined();
     expect(parseViewRev(undefined)).toBeUndefined();
+  });
+
+  it("an old view's revision stands for the stored entity too: the same content over another stored status is a new revision", () => {
+    const active = { "todo-item-status": { status: "active" } };
+    const rejected = { "todo-item-status": { status: "rejected" } };
+    expect(stateHash(doc, undefined)).toBe(viewHash(doc));
+    expect(stateHash(doc, active)).toBe(stateHash({ ...doc }, { "todo-item-status": { status: "active" } }));
+    expect(stateHash(doc, rejected)).not.toBe(stateHash(doc, active));
+    expect(stateHash(undefined, active)).toBe(DELETED_HASH);
+    const first = withContent(observe(undefined, stateHash(doc, active)).entry!, doc, active);
+    const next = observe(first, stateHash(doc, rejected));
+    expect(next.changed).toBe(true);
+    const child = withContent(next.entry!, doc, rejected);
+    expect(child.stored?.[first.rev]).toEqual(active);
+    expect(child.stored?.[child.rev]).toEqual(rejected);
+    expect(parseViewRev({ ...child })?.stored).toEqual(child.stored);
   });
 });

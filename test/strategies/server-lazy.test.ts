@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { comparisonFixture } from "../support/comparison.js";
 import { createStrategy } from "../../examples/strategies.js";
+import { openEnv, runScript } from "../../examples/todo-app/simulate/run.js";
+import { assertLegal, type Script } from "../../examples/todo-app/simulate/script.js";
 
 const { run } = comparisonFixture({ strategies: ["server-lazy"], scenarios: ["basti", "legacy-forever", "haneen", "marten"], seed: 11 });
 
@@ -42,5 +44,37 @@ describe("strategy server-lazy (single-version, lazy, server)", () => {
     const context = { translatingProxy: undefined } as unknown as Parameters<typeof s.prepareServer>[0];
     await expect(s.prepareServer(context)).rejects.toMatchObject({ code: "CONFIG_INVALID" });
     await s.close();
+  });
+
+  it("an old app's done, made after it received a status the old version cannot show, replaces it without a conflict", async () => {
+    const script: Script = {
+      seed: 1,
+      events: [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "create", device: "d1", todo: "t1", title: "a" },
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "settle" },
+        { kind: "release" },
+        { kind: "upgrade", device: "d2" },
+        { kind: "set-status", device: "d2", todo: "t1", status: "blocked" },
+        { kind: "sync", device: "d2" },
+        { kind: "sync", device: "d1" },
+        { kind: "set-done", device: "d1", todo: "t1", done: true },
+        { kind: "sync", device: "d1" },
+        { kind: "set-new-field", device: "d2", todo: "t1", value: "group 1" },
+        { kind: "sync", device: "d2" },
+        { kind: "set-done", device: "d1", todo: "t1", done: false },
+        { kind: "sync", device: "d1" },
+      ],
+    };
+    assertLegal(script);
+    const env = await openEnv("memory");
+    try {
+      const v = await runScript(() => createStrategy("server-lazy"), script, env);
+      expect(v.details).toEqual([]);
+      expect(v.status).toBe("pass"); // a conflict on this todo, which nobody edited concurrently, would fail expected-conflicts-only
+    } finally {
+      await env.close();
+    }
   });
 });

@@ -1,0 +1,95 @@
+/**
+ * The minimal scripts of the classes of failure fresh seeds (80000–81999) found in `server-lazy` and `amended`
+ * (issue 16). Each failed before its fix; they run in the fast in-process world with the same invariants and
+ * caveats as compare.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openEnv, runScript, type SimulationEnv } from "../../examples/todo-app/simulate/run.js";
+import { assertLegal, type Script } from "../../examples/todo-app/simulate/script.js";
+import type { ScenarioEvent } from "../../examples/todo-app/world.js";
+import { createStrategy } from "../../examples/strategies.js";
+
+let env: SimulationEnv;
+beforeAll(async () => {
+  env = await openEnv("memory");
+});
+afterAll(async () => {
+  await env.close();
+});
+
+/** Plays `events` against `strategy` and expects no unexpected violation (the details show when there is one). */
+async function holds(strategy: string, events: ScenarioEvent[], seed = 1): Promise<void> {
+  const script: Script = { seed, events };
+  assertLegal(script);
+  const v = await runScript(() => createStrategy(strategy), script, env);
+  expect(v.details, `${strategy}: ${v.details.join("; ")}`).toEqual([]);
+  expect(["pass", "expected"], `${strategy}: expected violations ${v.expected.join(", ")}`).toContain(v.status);
+}
+
+describe("server-lazy", () => {
+  it("an edit the new app made offline, before the new version's documents arrived, reaches the server in the sync that brings them (seed 81525)", async () => {
+    await holds("server-lazy", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "offline", device: "d1" },
+      { kind: "create", device: "d1", todo: "t2", title: "title 6" },
+      { kind: "release" },
+      { kind: "upgrade", device: "d1" },
+      { kind: "set-status", device: "d1", todo: "t2", status: "blocked" },
+      { kind: "online", device: "d1" },
+      { kind: "sync", device: "d1" },
+      { kind: "abandon", device: "d1" },
+    ], 81525);
+  });
+
+  it("an old app's done does not silently overwrite a concurrent status the old version cannot show (seed 81951)", async () => {
+    await holds("server-lazy", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 3" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "device", device: "d3", app: "old" },
+      { kind: "settle" },
+      { kind: "offline", device: "d2" },
+      { kind: "set-done", device: "d3", todo: "t1", done: true },
+      { kind: "create", device: "d1", todo: "t4", title: "title 76" },
+      { kind: "online", device: "d2" },
+      { kind: "create", device: "d3", todo: "t5", title: "title 96" },
+      { kind: "release" },
+      { kind: "upgrade", device: "d2" },
+      { kind: "set-status", device: "d2", todo: "t1", status: "rejected" },
+    ], 81951);
+  });
+});
+
+describe("amended", () => {
+  it("a new-app device edits an old app's late write it pulled before the server migrated it (seed 81643)", async () => {
+    await holds("amended", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+      { kind: "settle" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "sync", device: "d2" },
+      { kind: "edit-title", device: "d2", todo: "t1", title: "title 11" },
+      { kind: "release" },
+      { kind: "device", device: "d4", app: "new" },
+      { kind: "sync", device: "d2" },
+      { kind: "sync", device: "d4" },
+      { kind: "edit-title", device: "d4", todo: "t1", title: "title 85" },
+    ], 81643);
+  });
+
+  it("a re-installed device edits a todo an old device edited after the migration and pushed (seed 81387)", async () => {
+    await holds("amended", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 2" },
+      { kind: "create", device: "d1", todo: "t2", title: "title 3" },
+      { kind: "settle" },
+      { kind: "release" },
+      { kind: "edit-title", device: "d1", todo: "t2", title: "title 10" },
+      { kind: "sync", device: "d1" },
+      { kind: "device", device: "d3", app: "old" },
+      { kind: "reinstall", device: "d3" },
+      { kind: "sync", device: "d3" },
+      { kind: "set-new-field", device: "d3", todo: "t2", value: "group 0" },
+    ], 81387);
+  });
+});
