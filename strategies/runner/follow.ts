@@ -35,6 +35,11 @@ export class ChangeFollower {
     return this.unmatched.size;
   }
 
+  /** How many entries it holds: writes whose change is not read yet and changes no write matched (yet). */
+  get held(): number {
+    return this.written.size + this.unmatched.size;
+  }
+
   /** Reads one page of at most `limit` changes after {@link since}; how many it had. */
   async read(limit: number): Promise<number> {
     const s = this.since;
