@@ -10,6 +10,7 @@ import { DivanError, isDivanError } from "../../core/errors.js";
 import type { Doc, DocumentStore } from "../../store/port.js";
 import { matchesSelector } from "pouchdb-selector-core";
 import type { TypedEmitter } from "./events.js";
+import type { ChangeFollower } from "./follow.js";
 import type { QuarantineLog } from "./local.js";
 import type { DocumentResult, MigrationEvents, MigrationOptions, MigrationTotals, QuarantineRecord } from "./types.js";
 
@@ -98,8 +99,8 @@ export class RunContext {
   /** Entity families: types connected by a step. */
   readonly families: Map<string, readonly string[]>;
   private readonly paths = new Map<string, CompiledPath | DivanError>();
-  /** In place, the run's own writes (`id@rev`), which the dirty pass skips. */
-  readonly own = new Set<string>();
+  /** In place (unless `followChanges: false`): the source's `_changes`, matched against the run's own writes. */
+  follower: ChangeFollower | undefined;
   /** Ids a scan page fetched with their entity: skipped when their own page comes. */
   readonly claimed = new Set<string>();
   totals = emptyTotals();
@@ -166,6 +167,11 @@ export class RunContext {
         wait *= 2;
       }
     }
+  }
+
+  /** Records a write of the run to the source (in place), which the dirty pass is not to migrate again. */
+  wrote(id: string, rev: string): void {
+    if (this.inPlace) this.follower?.wrote(id, rev);
   }
 
   /** A source document with its type and version. */

@@ -124,7 +124,7 @@ export async function losingRevisions(ctx: RunContext, losers: ReadonlyMap<Item,
     const r = results[i];
     if (r?.ok === true) {
       ctx.totals.written++;
-      if (ctx.o.followChanges !== false && !ctx.dry) ctx.own.add(`${r.id}@${r.rev}`);
+      if (!ctx.dry) ctx.wrote(r.id, r.rev);
       ctx.result({ status: "migrated", id: leaf.doc._id, ...revOf(leaf.doc), written: [doc._id] });
     } else if (r !== undefined && r.error.code === "CONFLICT") {
       ctx.result({ status: "conflict", id: leaf.doc._id, ...revOf(leaf.doc), current: undefined });

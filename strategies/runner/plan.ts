@@ -2,8 +2,9 @@
  * The runner's "plan" phase: each classified entity's path to the target, its translation (with the stored target
  * documents and older target-version revisions as base), and the checks a translation must pass before it is written.
  */
+import type { CompiledPath, StepGraph } from "../../adapters/path.js";
 import type { Entity, Shape } from "../../adapters/types.js";
-import { shapeKey } from "../../adapters/types.js";
+import { sameShape, shapeKey } from "../../adapters/types.js";
 import { DivanError, isDivanError } from "../../core/errors.js";
 import type { Doc } from "../../store/port.js";
 import { canonicalJson } from "./canonical.js";
@@ -199,34 +200,47 @@ function lostInTranslation(ctx: RunContext, job: Job): string | undefined {
   if (direction !== "up" && registry === undefined) return undefined;
   const outShape: Shape = {};
   const live: Entity = {};
-  for (const [t, d] of Object.entries(job.out)) {
+  for (const t in job.out) {
+    const d = job.out[t]!;
     if (d._deleted === true) continue;
     outShape[t] = d[ctx.versionField] as number;
     live[t] = d;
   }
   let back: Entity;
   try {
-    back = plan.graph.path(outShape, job.path.from)(live);
+    back = backPath(plan.graph, job.path, outShape)(live);
   } catch (e) {
     if (!isDivanError(e)) throw e;
     return `it cannot be translated back from ${shapeKey(outShape)} (${e.message}), so the translation may lose information`;
   }
-  for (const [t, d] of Object.entries(job.input)) {
+  for (const t in job.input) {
+    const d = job.input[t]!;
     const b = back[t];
-    const fields =
-      direction === "up"
-        ? [...new Set([...Object.keys(d), ...Object.keys(b ?? {})])].filter((f) => !REVISION_FIELDS.has(f))
-        : Object.keys(d).filter((f) => !f.startsWith("_") && !namedBy(registry!, t, d[ctx.versionField], f));
-    for (const f of fields) {
-      const was = d[f];
-      const back = b?.[f];
-      // Most attributes come back as the very same value: compare their canonical JSON only when they differ.
-      if (was !== back && canonicalJson(was) !== canonicalJson(back)) {
-        return `${d._id}: its attribute "${f}" (${preview(was)}) does not come back when the translation to ${shapeKey(outShape)} is translated back (${preview(back)}); the steps drop or overwrite it`;
-      }
+    // Most attributes come back as the very same value: compare their canonical JSON only when they differ.
+    const lost = (f: string): boolean => d[f] !== b?.[f] && canonicalJson(d[f]) !== canonicalJson(b?.[f]);
+    let field: string | undefined;
+    if (direction === "up") {
+      for (const f of Object.keys(d)) if (!REVISION_FIELDS.has(f) && lost(f)) field ??= f;
+      if (field === undefined && b !== undefined) for (const f of Object.keys(b)) if (!REVISION_FIELDS.has(f) && !Object.hasOwn(d, f) && lost(f)) field ??= f;
+    } else {
+      for (const f of Object.keys(d)) if (!f.startsWith("_") && !namedBy(registry!, t, d[ctx.versionField], f) && lost(f)) field ??= f;
+    }
+    if (field !== undefined) {
+      return `${d._id}: its attribute "${field}" (${preview(d[field])}) does not come back when the translation to ${shapeKey(outShape)} is translated back (${preview(b?.[field])}); the steps drop or overwrite it`;
     }
   }
   return undefined;
+}
+
+/** Per forward path: the path back from its target shape (the shape of nearly every translation it makes). */
+const backPaths = new WeakMap<CompiledPath, CompiledPath>();
+
+/** The path from `outShape` back to `path`'s source shape (looked up once per forward path in the usual case). */
+function backPath(graph: StepGraph, path: CompiledPath, outShape: Shape): CompiledPath {
+  if (!sameShape(outShape, path.to)) return graph.path(outShape, path.from);
+  let back = backPaths.get(path);
+  if (back === undefined) backPaths.set(path, (back = graph.path(path.to, path.from)));
+  return back;
 }
 
 /** Top-level fields that are revision metadata, not content. */

@@ -2,7 +2,7 @@
  * The runner's "report" phase: each translated document's result from what its writes got, and the run's quarantine
  * kept on the target (written as it grows, pruned of records whose revision is gone).
  */
-import type { Doc, WriteResult } from "../../store/port.js";
+import type { WriteResult } from "../../store/port.js";
 import { revOf, type Item, type RunContext, type Write } from "./context.js";
 import { currentDocs, storedOrNull } from "./stored.js";
 import type { PlannedWrites } from "./write.js";
@@ -12,29 +12,30 @@ import type { PlannedWrites } from "./write.js";
  * carrying the current stored document, or quarantined when the target refused a write (in a copy, also carried).
  */
 export async function reportEntities(ctx: RunContext, entities: PlannedWrites["entities"], outcome: ReadonlyMap<Write, WriteResult>, copies: Item[]): Promise<void> {
-  const failed = async (ws: readonly Write[]): Promise<{ conflict?: Doc | null; error?: { code: string; reason: string } } | undefined> => {
+  // Synchronous unless a write failed: an entity whose writes all went through costs no promise.
+  const failed = (ws: readonly Write[]): { conflict: string } | { error: { code: string; reason: string } } | undefined => {
     for (const w of ws) {
       const r = outcome.get(w);
       if (r === undefined || r.ok) continue;
-      if (r.error.code === "CONFLICT") return { conflict: await storedOrNull(ctx, w.doc._id) };
-      return { error: r.error };
+      return r.error.code === "CONFLICT" ? { conflict: w.doc._id } : { error: r.error };
     }
     return undefined;
   };
   for (const { job, writes: ws } of entities) {
-    const f = await failed(ws);
-    const writtenIds = new Set(ws.map((w) => w.doc._id));
+    const f = failed(ws);
+    const current = f !== undefined && "conflict" in f ? await storedOrNull(ctx, f.conflict) : undefined;
+    const writtenIds = ws.map((w) => w.doc._id);
     for (const it of job.items) {
       const isInput = job.input[it.type!] === it.doc;
       if (f === undefined) {
-        if (!isInput && !writtenIds.has(it.doc._id)) ctx.skip(it, "already at the target version (used as the translation's base)");
+        if (!isInput && !writtenIds.includes(it.doc._id)) ctx.skip(it, "already at the target version (used as the translation's base)");
         else if (ws.length === 0) ctx.skip(it, "the target already has this content");
-        else ctx.result({ status: "migrated", id: it.doc._id, ...revOf(it.doc), written: ws.map((w) => w.doc._id) });
-      } else if (f.error !== undefined) {
+        else ctx.result({ status: "migrated", id: it.doc._id, ...revOf(it.doc), written: writtenIds });
+      } else if ("error" in f) {
         ctx.quarantineItem(it, f.error.code, `the target refused the write: ${f.error.reason}`);
         if (!ctx.inPlace) copies.push(it);
       } else {
-        ctx.result({ status: "conflict", id: it.doc._id, ...revOf(it.doc), current: f.conflict ?? undefined });
+        ctx.result({ status: "conflict", id: it.doc._id, ...revOf(it.doc), current: current ?? undefined });
       }
     }
   }

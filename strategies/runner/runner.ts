@@ -15,9 +15,11 @@
  * 3. **Checkpoint**: after every contiguous run of written pages, `_local/divan-migration-<id>` on the target
  *    records the last `_all_docs` key done, so a killed run resumes there. Rewriting a page again is harmless:
  *    an output equal to the stored document is not written.
- * 4. **Dirty re-migration**: remembers the source `update_seq` at the very first start; after the scan,
- *    follows `_changes` since then and migrates every changed document again until a page comes back
- *    empty (caught up). In place, the runner's own writes (id@rev) are ignored.
+ * 4. **Dirty re-migration**: remembers the source `update_seq` at the very first start and follows `_changes`
+ *    since then; after the scan, migrates every changed document again until a page comes back empty (caught
+ *    up). In place, the feed is followed during the scan already, and each change of the run's own writes
+ *    (`id@rev`) drops out with its write as it arrives, so only the edits of others are migrated again and
+ *    the run holds only the writes in flight, never every id it wrote.
  * 5. **Retry and prune the quarantine**: documents quarantined by earlier runs of the job are tried again (unless
  *    `retryQuarantined: false`);
  *    a record whose revision is no longer a leaf of its document (it changed since) is dropped.
@@ -59,6 +61,7 @@ import { classifyBatch } from "./classify.js";
 import { defaultMigrationId, emptyTotals, recordKey, RunContext } from "./context.js";
 import { TypedEmitter } from "./events.js";
 import { conflictedEntity, losersOf, losingRevisions } from "./leaves.js";
+import { ChangeFollower } from "./follow.js";
 import { acquireLease, claimCopyTarget, QuarantineLog, readCheckpoint, recordJob, releaseLease, writeCheckpoint } from "./local.js";
 import { ancestorBases, planJobs, rebase, translate } from "./plan.js";
 import { flushQuarantine, pruneQuarantine, reportEntities } from "./report.js";
@@ -69,6 +72,8 @@ import { carry, planWrites, writeAll } from "./write.js";
 export { defaultMigrationId } from "./context.js";
 
 const DEFAULT_TTL = 30_000;
+/** While the scan writes, `_changes` is read in pages of this many times the page size (a page writes up to twice its size). */
+const FOLLOW_PAGES = 4;
 
 /** Saves the checkpoint (and the pending quarantine records) in a phase. */
 type Save = (state: Omit<CheckpointState, "v" | "totals" | "updatedAt" | "startSeq">) => Promise<void>;
@@ -188,6 +193,8 @@ export class Migration extends TypedEmitter<MigrationEvents> {
     };
 
     let since = cp?.phase === "done" || cp?.phase === "dirty" ? cp.since : startSeq;
+    const follower = ctx.o.followChanges !== false && !dry ? new ChangeFollower(ctx, since) : undefined;
+    ctx.follower = follower;
     let aborted = false;
     if (cp === undefined || cp.phase === "scan") {
       ctx.phase = "scan";
@@ -198,8 +205,8 @@ export class Migration extends TypedEmitter<MigrationEvents> {
       if (!aborted) await save({ phase: "dirty", since: startSeq });
     }
     let dirtyRounds = 0;
-    if (!aborted && ctx.o.followChanges !== false && !dry) {
-      const dirty = await this.dirty(since, save, check);
+    if (!aborted && follower !== undefined) {
+      const dirty = await this.dirty(follower, since, save, check);
       ({ since, aborted } = dirty);
       dirtyRounds = dirty.rounds;
     }
@@ -249,9 +256,12 @@ export class Migration extends TypedEmitter<MigrationEvents> {
         chain = chain.then(() => checkpoint(k)).catch((e: unknown) => void (failure ??= e));
       }
     };
+    // In place, the feed is read as the scan writes: each own write's change drops out as it arrives.
+    const follower = ctx.inPlace ? ctx.follower : undefined;
     let key = startAfter;
     let aborted = false;
     for (;;) {
+      failure ??= follower?.failure;
       if (failure !== undefined) break;
       if (ctx.aborted) {
         aborted = true;
@@ -278,6 +288,7 @@ export class Migration extends TypedEmitter<MigrationEvents> {
         ),
       };
       tasks.push(task);
+      follower?.follow(ctx.batchSize * FOLLOW_PAGES);
       const open = (): Promise<void>[] => tasks.filter((t) => !t.done).map((t) => t.promise);
       while (open().length >= ctx.concurrency && failure === undefined) await Promise.race(open());
       if (rows.length < ctx.batchSize) break;
@@ -285,15 +296,17 @@ export class Migration extends TypedEmitter<MigrationEvents> {
     }
     await Promise.all(tasks.map((t) => t.promise));
     await chain;
+    await follower?.settled().catch((e: unknown) => void (failure ??= e));
     if (failure !== undefined) throw failure;
     return !aborted;
   }
 
   /**
-   * Dirty re-migration: follows `_changes` from `since` and migrates every changed document again until a page comes
-   * back empty (caught up). In place, the run's own writes (id@rev) are left out.
+   * Dirty re-migration: follows `_changes` on from `follower.since` (which was `from` when nothing unmatched was
+   * left) and migrates every document others changed again, until a page comes back empty and nothing is left.
+   * The checkpoint's `since` moves only when every change before it is migrated.
    */
-  private async dirty(from: string, save: Save, check: () => void): Promise<{ since: string; aborted: boolean; rounds: number }> {
+  private async dirty(follower: ChangeFollower, from: string, save: Save, check: () => void): Promise<{ since: string; aborted: boolean; rounds: number }> {
     const ctx = this.ctx;
     ctx.phase = "dirty";
     let since = from;
@@ -301,20 +314,19 @@ export class Migration extends TypedEmitter<MigrationEvents> {
     for (;;) {
       if (ctx.aborted) return { since, aborted: true, rounds };
       check();
-      const s = since;
-      const page = await ctx.retry(() => ctx.src.changes({ since: s, limit: ctx.batchSize }));
-      if (page.results.length === 0) return { since, aborted: false, rounds };
-      const changed = new Set<string>();
-      for (const c of page.results) {
-        const rev = c.changes[0]?.rev;
-        if (ctx.inPlace && rev !== undefined && ctx.own.has(`${c.id}@${rev}`)) continue;
-        changed.add(c.id);
+      const read = await follower.read(ctx.batchSize);
+      while (follower.pending >= ctx.batchSize || (read < ctx.batchSize && follower.pending > 0)) {
+        if (ctx.aborted) return { since, aborted: true, rounds };
+        const changed = follower.take(ctx.batchSize);
+        ctx.total += changed.length;
+        await this.process(await currentDocs(ctx, changed, true), "dirty");
+        rounds++;
       }
-      ctx.total += changed.size;
-      await this.process(await currentDocs(ctx, [...changed], true), "dirty");
-      since = page.lastSeq;
-      rounds++;
-      await save({ phase: "dirty", since });
+      if (follower.pending === 0 && follower.since !== since) {
+        since = follower.since;
+        await save({ phase: "dirty", since });
+      }
+      if (read === 0 && follower.pending === 0) return { since, aborted: false, rounds };
     }
   }
 

@@ -187,7 +187,7 @@ export interface MigrationReport {
    * whose document has not changed since): what is stored, and what makes the CLI exit 1.
    */
   readonly outstanding: readonly QuarantineRecord[];
-  /** Dirty-pass rounds (`_changes` pages processed after the scan). */
+  /** Dirty-pass rounds: batches of documents others changed, migrated again after the scan. */
   readonly dirtyRounds: number;
   /** Wall time in ms. */
   readonly elapsedMs: number;

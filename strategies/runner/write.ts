@@ -105,8 +105,7 @@ export async function writeAll(ctx: RunContext, writes: readonly Write[]): Promi
       outcome.set(w, r);
       if (r.ok) {
         ctx.totals.written++;
-        // Remembered only for the dirty pass, which skips the run's own writes.
-        if (ctx.inPlace && ctx.o.followChanges !== false) ctx.own.add(`${r.id}@${r.rev}`);
+        ctx.wrote(r.id, r.rev);
       }
     });
   }

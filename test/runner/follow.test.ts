@@ -1,0 +1,106 @@
+import { afterEach, describe, expect, it } from "vitest";
+import type { AllDocsOptions, Doc, DocumentStore } from "../../store/port.js";
+import type { RunContext } from "../../strategies/runner/context.js";
+import { ChangeFollower } from "../../strategies/runner/follow.js";
+import { createMigration, runMigration } from "../../strategies/runner/runner.js";
+import type { DocumentResult } from "../../strategies/runner/types.js";
+import { contents, graph, memoryStore, todoV1, V3 } from "./fixtures.js";
+
+const open: DocumentStore[] = [];
+function store(): DocumentStore {
+  const s = memoryStore("follow");
+  open.push(s);
+  return s;
+}
+afterEach(async () => {
+  for (const s of open.splice(0)) await s.destroy().catch(() => undefined);
+});
+
+/** A follower of `s` from its current sequence, with the two members of a run it uses. */
+async function followerOf(s: DocumentStore): Promise<ChangeFollower> {
+  const ctx = { src: s, retry: <T>(fn: () => Promise<T>) => fn() } as unknown as RunContext;
+  return new ChangeFollower(ctx, (await s.info()).updateSeq);
+}
+
+async function put(s: DocumentStore, doc: Doc): Promise<string> {
+  const [r] = await s.bulkDocs([doc]);
+  if (r?.ok !== true) throw new Error(`write of ${doc._id} failed`);
+  return r.rev;
+}
+
+describe("the change follower", () => {
+  it("drops an own write's change whether the change is read before or after the write's answer, and keeps the others'", async () => {
+    const s = store();
+    const f = await followerOf(s);
+    const revA = await put(s, todoV1(1));
+    f.wrote("todo-item:000001", revA); // the answer first, then the change
+    const revB = await put(s, todoV1(2));
+    await put(s, todoV1(3)); // someone else's
+    expect(await f.read(10)).toBe(3);
+    expect(f.pending).toBe(2); // b's answer has not come yet, c is not the run's
+    f.wrote("todo-item:000002", revB); // the change first, then the answer
+    expect(f.pending).toBe(1);
+    expect(f.take(10)).toEqual(["todo-item:000003"]);
+    expect(f.held).toBe(0);
+    expect(await f.read(10)).toBe(0);
+  });
+
+  it("takes an id changed twice once, and at most n ids", async () => {
+    const s = store();
+    const f = await followerOf(s);
+    const rev = await put(s, todoV1(1));
+    await f.read(10);
+    await put(s, { ...todoV1(1), title: "again", _rev: rev });
+    for (let i = 2; i <= 4; i++) await put(s, todoV1(i));
+    await f.read(10);
+    expect(f.take(2)).toEqual(["todo-item:000001", "todo-item:000002"]);
+    expect(f.take(10)).toEqual(["todo-item:000003", "todo-item:000004"]);
+    expect(f.pending).toBe(0);
+  });
+});
+
+describe("eager runner, in place, following the feed during the scan", () => {
+  it("migrates each document once: its own writes never come back in the dirty pass", async () => {
+    const s = store();
+    const docs: Doc[] = [];
+    for (let i = 0; i < 60; i++) docs.push(todoV1(i));
+    await s.bulkDocs(docs);
+    const results: DocumentResult[] = [];
+    const m = createMigration({ source: s, plan: { graph, to: V3 }, batchSize: 7, concurrency: 3 });
+    m.on("document", (r) => results.push(r));
+    const report = await m.run();
+    expect(report.completed).toBe(true);
+    expect(report.dirtyRounds).toBe(0);
+    expect(report.totals.migrated).toBe(60);
+    expect(results.map((r) => r.id).sort()).toEqual(docs.map((d) => d._id));
+    expect(results.every((r) => r.status === "migrated")).toBe(true);
+    expect(report.lastSeq).toBe((await s.info()).updateSeq);
+  });
+
+  it("migrates again a migrated document an old app overwrote during the scan, and the documents it added", async () => {
+    const inner = store();
+    const docs: Doc[] = [];
+    for (let i = 0; i < 40; i++) docs.push(todoV1(i));
+    await inner.bulkDocs(docs);
+    let pages = 0;
+    const busy: DocumentStore = Object.create(inner) as DocumentStore;
+    busy.allDocs = async (o?: AllDocsOptions) => {
+      if (o?.keys === undefined && ++pages === 4) {
+        // Pages 1–3 are read (and todo-item:000000 on page 1 most likely written): the old app writes it back at v1.
+        const cur = await inner.get("todo-item:000000");
+        if (cur["version"] === 3) await put(inner, { ...todoV1(0, { title: "old app" }), _rev: cur._rev! });
+        await put(inner, todoV1(900));
+      }
+      return inner.allDocs(o);
+    };
+    const report = await runMigration({ source: busy, plan: { graph, to: V3 }, batchSize: 5, concurrency: 2 });
+    expect(report.completed).toBe(true);
+    expect(report.dirtyRounds).toBeGreaterThan(0);
+    const after = await contents(inner);
+    const items = after.filter((d) => d["schema"] === "todo-item");
+    expect(items).toHaveLength(41);
+    expect(items.filter((d) => d["version"] !== 3).map((d) => d._id)).toEqual([]);
+    expect(items.find((d) => d._id === "todo-item:000000")?.["title"]).toBe("old app");
+    expect(after.filter((d) => d["schema"] === "todo-item-status")).toHaveLength(41);
+  });
+});
