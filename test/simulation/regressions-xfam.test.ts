@@ -117,3 +117,22 @@ describe("a source edited on an older translation did not see the target's edit"
     await holds("client-transformer-database", events, 81305);
   });
 });
+
+describe("an edit of a translation rebuilt without its base is merged onto the document it was translated from", () => {
+  it("client-transformer-*: a todo created and grouped on 3.0 reached an old device as 1.0 only; upgraded offline, the device edits the title; title and group are kept, without a conflict", async () => {
+    const events: ScenarioEvent[] = [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "release" },
+      { kind: "upgrade", device: "d1" },
+      { kind: "create", device: "d1", todo: "t3", title: "title 33" },
+      { kind: "set-new-field", device: "d1", todo: "t3", value: "group 1" },
+      { kind: "settle" },
+      { kind: "offline", device: "d2" },
+      { kind: "upgrade", device: "d2" },
+      { kind: "edit-title", device: "d2", todo: "t3", title: "title 99" },
+    ];
+    await holds("client-transformer-documents", events, 11027);
+    await holds("client-transformer-database", events, 11027);
+  });
+});
