@@ -136,3 +136,38 @@ describe("an edit of a translation rebuilt without its base is merged onto the d
     await holds("client-transformer-database", events, 11027);
   });
 });
+
+describe("a device that upgraded offline reads and edits what it holds only as the old version's translation", () => {
+  it("client-lazy-*: a todo created on 3.0 reached an old device as 1.0 only; upgraded offline, the device marks it not done", async () => {
+    const events: ScenarioEvent[] = [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "release" },
+      { kind: "upgrade", device: "d1" },
+      { kind: "create", device: "d1", todo: "t3", title: "title 33" },
+      { kind: "settle" },
+      { kind: "offline", device: "d2" },
+      { kind: "upgrade", device: "d2" },
+      { kind: "set-done", device: "d2", todo: "t3", done: false },
+    ];
+    await holds("client-lazy-documents", events, 11027);
+    await holds("client-lazy-database", events, 11027);
+  });
+
+  it("client-lazy-*: the same todo grouped on 3.0 first; the offline-upgraded device edits its title; title and group are kept, without a conflict", async () => {
+    const events: ScenarioEvent[] = [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "release" },
+      { kind: "upgrade", device: "d1" },
+      { kind: "create", device: "d1", todo: "t3", title: "title 33" },
+      { kind: "set-new-field", device: "d1", todo: "t3", value: "group 1" },
+      { kind: "settle" },
+      { kind: "offline", device: "d2" },
+      { kind: "upgrade", device: "d2" },
+      { kind: "edit-title", device: "d2", todo: "t3", title: "title 99" },
+    ];
+    await holds("client-lazy-documents", events, 11027);
+    await holds("client-lazy-database", events, 11027);
+  });
+});
