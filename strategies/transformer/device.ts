@@ -123,7 +123,7 @@ export async function startDeviceTransformer(options: DeviceTransformerOptions):
         }
         if (deleted.size > 0) await transformer.translateIds([...deleted]);
       }
-      return endStaleTranslations(transformer);
+      return endStaleTranslations(transformer, { steps: options.steps });
     },
     async retire() {
       if (!lazy) await transformer.drain();

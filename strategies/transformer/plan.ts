@@ -214,12 +214,16 @@ export function planEntity(input: PlanInput): EntityPlan {
     const body = { ...doc };
     return { ...body, [PROVENANCE_FIELD]: { ...provenance, hash: contentHash(body) } };
   };
-  // Fast-forward, or concurrent edits?
-  const seenBySource = (d: Doc): boolean =>
-    Object.values(live).some((s) => {
+  // Fast-forward, or concurrent edits? A source document edited on the translation of an older revision of `d`
+  // did not see `d`'s edit, even when another source document was translated from it (the leaves of two replicas'
+  // translations, one of each document, can win side by side).
+  const seenBySource = (d: Doc): boolean => {
+    const named = Object.values(live).flatMap((s) => {
       const p = provenanceOf(s);
-      return p !== undefined && p.from === input.target && p.revs[d._id] === d._rev;
+      return p !== undefined && p.from === input.target && p.revs[d._id] !== undefined ? [{ s, rev: p.revs[d._id] }] : [];
     });
+    return named.some((n) => n.rev === d._rev) && named.every((n) => n.rev === d._rev || isPristine(n.s));
+  };
   let unseen = changed.filter((c) => c.current !== undefined && !isPristine(c.current) && !seenBySource(c.current));
   // The target's edits were made on the translation of the source's current revisions: the target is newer.
   // So were they when the translation they were made on (its provenance `hash`) is what the source's current
@@ -360,6 +364,12 @@ function concurrentEdit(input: PlanInput, live: Record<string, Doc>, changed: re
     // The source only carries older transformer output: the target's edit is newer and flows the other way.
     return { kind: "noop", reason: `${input.target} holds an edit ${input.source} has not seen; it flows from there` };
   }
+  if (editsInvisibleToTarget(input, live)) {
+    // The source's edits changed only what the target cannot show (a group set on the new version, seen from the
+    // old one): its translation would only put back the older source revision it was made from. The target's edit
+    // flows the other way, onto the source's documents as base, and keeps both.
+    return { kind: "noop", reason: `${input.source}'s edits are invisible to ${input.target}; ${input.target}'s edit flows from there` };
+  }
   const targetEdit = newest(unseen.map((c) => c.current!._rev ?? ""))!;
   const order = compareRevs(sourceEdit, targetEdit) || input.sourceRank - input.targetRank;
   if (order <= 0) return { kind: "noop", reason: `concurrent edit: ${input.target}@${targetEdit} wins over ${input.source}@${sourceEdit}` };
@@ -473,6 +483,30 @@ function invisibleToSource(input: PlanInput, live: Record<string, Doc>, targetLi
   return edited.every((d) => {
     const t = Object.entries(targetLive).find(([, x]) => x === d)?.[0];
     const o = t === undefined ? undefined : again[t];
+    // A document edited back to what the transformer wrote (A, B, then A) was set by a user field by field.
+    return o !== undefined && provenanceOf(d)!.hash === contentHash({ ...(o as Doc), _id: d._id }) && provenanceOf(d)!.hash !== contentHash(d);
+  });
+}
+
+/**
+ * True when every edited (not pristine) source document was edited only where the target shape cannot show it:
+ * translated to the target shape and back without a base, it gives exactly what a transformer wrote from the
+ * target before the edit (its provenance `hash`), and its content differs from that (a document edited back to
+ * what the transformer wrote, A then B then A, was set by a user field by field: it is no proof).
+ */
+function editsInvisibleToTarget(input: PlanInput, live: Record<string, Doc>): boolean {
+  const edited = Object.entries(live).filter(([, d]) => !isPristine(d));
+  if (edited.some(([, d]) => provenanceOf(d)?.from !== input.target || provenanceOf(d)!.hash === contentHash(d))) return false;
+  const src: Entity = {};
+  for (const [t, d] of Object.entries(live)) src[t] = stripProvenance(d);
+  let again: Entity;
+  try {
+    again = input.reversePath(input.path(src, undefined), undefined);
+  } catch {
+    return false;
+  }
+  return edited.every(([t, d]) => {
+    const o = again[t];
     return o !== undefined && provenanceOf(d)!.hash === contentHash({ ...(o as Doc), _id: d._id });
   });
 }
@@ -496,7 +530,9 @@ function overwritesEdits(input: PlanInput, live: Record<string, Doc>, targetLive
     const mine = userContent(d);
     const was = userContent({ ...(o as Doc), _id: d._id });
     const now = userContent({ ...(w as Doc), _id: d._id });
-    return [...new Set([...Object.keys(mine), ...Object.keys(was)])].some((k) => stableJson(mine[k]) !== stableJson(was[k]) && stableJson(now[k]) !== stableJson(mine[k]));
+    // Edited back to what the transformer wrote (A, B, then A): every field may be one a user set again.
+    const reset = p.hash === contentHash(d);
+    return [...new Set([...Object.keys(mine), ...Object.keys(was)])].some((k) => (reset || stableJson(mine[k]) !== stableJson(was[k])) && stableJson(now[k]) !== stableJson(mine[k]));
   });
 }
 

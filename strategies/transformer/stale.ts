@@ -19,6 +19,11 @@
  * tombstone (`divan: { ended: "stale" }`: it ends that leaf, not the entity), so every replica that decides
  * the same writes the same revision, and replication converges.
  *
+ * A user's edit of such a rebuilt translation (a device that upgraded offline holding only the old version's
+ * translation of a new-version document, and edited it with the new app) is merged instead: the fields the edit
+ * changed are set on the leaf it should have been made on, as a child of it, and the edited leaf ends
+ * (`divan: { merged: true }`), both with deterministic revisions; a field that leaf changed too stays a conflict.
+ *
  * A deletion wins over a concurrent edit of the same document: when a document has a deletion leaf (an app's,
  * or a transformer's carrying one; not a tombstone that only ends a leaf) whose history meets a live leaf's,
  * every live leaf ends with a deterministic tombstone of the same type and version, and the caller translates
@@ -29,9 +34,13 @@
  * alone; leaves with user edits are never touched (the transformer's conflict rule reports those). When
  * every leaf is stale, the winning one stays, for the transformer to bring up to date.
  */
+import { createStepGraph } from "../../adapters/path.js";
+import type { StepDefinition } from "../../adapters/steps.js";
+import type { Entity, Shape } from "../../adapters/types.js";
 import type { Change, Doc, DocumentStore, Seq } from "../../store/port.js";
 import { withDeterministicRev } from "../runner/canonical.js";
-import { compareRevs, ending, isDeletion, isPristine, PROVENANCE_FIELD, provenanceOf } from "./provenance.js";
+import { familiesOf, familyOf, familyShape } from "./plan.js";
+import { compareRevs, contentHash, ending, isDeletion, isPristine, PROVENANCE_FIELD, provenanceOf, stableJson, userContent } from "./provenance.js";
 import type { Transformer } from "./transformer.js";
 
 /** Documents (or changes) read per page. */
@@ -41,6 +50,17 @@ const PAGE = 500;
 export interface StaleScanSide {
   readonly name: string;
   readonly store: DocumentStore;
+  /** Type → major version the side holds (needed, with the steps, to merge edits of rebuilt translations). */
+  readonly shape?: Shape;
+}
+
+/** What {@link dropStaleTranslations} needs besides the sides to merge an edit of a translation rebuilt without its base. */
+export interface StaleScanOptions {
+  /** Every step between the sides' shapes (without them, such edits stay in conflict). */
+  readonly steps?: readonly StepDefinition[];
+  /** Attribute holding the type (default `schema`) and the major version (default `version`). */
+  readonly typeField?: string;
+  readonly versionField?: string;
 }
 
 /** The revisions of a document's history, newest first (`_revisions` expanded to `<gen>-<hash>`). */
@@ -56,8 +76,11 @@ function historyOf(doc: Doc): string[] {
  * translated again: `Transformer.translateIds`). Scans each store once (`_all_docs` with conflicts), so it
  * belongs where a replica settles, not on every write.
  */
-export async function dropStaleTranslations(sides: readonly StaleScanSide[]): Promise<string[]> {
+export async function dropStaleTranslations(sides: readonly StaleScanSide[], options: StaleScanOptions = {}): Promise<string[]> {
   const storeOf = new Map(sides.map((s) => [s.name, s.store]));
+  const [typeField, versionField] = [options.typeField ?? "schema", options.versionField ?? "version"];
+  const graph = options.steps === undefined ? undefined : createStepGraph(options.steps, { typeField, versionField });
+  const families = familiesOf(options.steps ?? []);
   const current = new Map<DocumentStore, Map<string, Promise<Doc | undefined>>>();
   const currentOf = (store: DocumentStore, id: string): Promise<Doc | undefined> => {
     let docs = current.get(store);
@@ -133,6 +156,52 @@ export async function dropStaleTranslations(sides: readonly StaleScanSide[]): Pr
     }
     return true;
   };
+  /**
+   * `leaf`, a user's edit of a translation that was {@link rebuilt} without `other` as base (a device that had only
+   * received the old version's translation of `other` and upgraded offline), merged onto `other`: the fields the
+   * edit changed (against the translation it was made on, its provenance `hash` proves which) set on `other`.
+   * Returns the merged document (a child of `other`) and the tombstone ending `leaf` (`divan: { merged: true }`),
+   * both with deterministic revisions; `undefined` when the translation cannot be rebuilt here or `other` changed
+   * one of those fields too (a concurrent edit: the conflict stays).
+   */
+  const merged = async (source: DocumentStore, holder: DocumentStore, leaf: Doc, other: Doc): Promise<Doc[] | undefined> => {
+    const p = provenanceOf(leaf)!;
+    const type = String(leaf[typeField]);
+    const from = sides.find((x) => x.name === p.from)?.shape;
+    const to = sides.find((x) => x.name !== p.from && x.shape?.[type] === leaf[versionField])?.shape;
+    if (graph === undefined || from === undefined || to === undefined) return undefined;
+    const src: Entity = {};
+    let at: string | undefined; // the revision of `other` the source was translated from
+    for (const [id, rev] of Object.entries(p.revs)) {
+      const found = (await source.bulkGet([{ id, rev }]))[0];
+      if (found === undefined || !("ok" in found)) return undefined;
+      at ??= provenanceOf(found.ok)?.revs[leaf._id];
+      const { [PROVENANCE_FIELD]: _p, _revisions: _r, ...body } = found.ok;
+      src[String(body[typeField])] = body;
+    }
+    const family = familyOf(families, type);
+    let out: Entity;
+    try {
+      out = graph.path(familyShape(families, from, family), familyShape(families, to, family))(src, undefined);
+    } catch {
+      return undefined;
+    }
+    const o = out[type];
+    if (o === undefined || contentHash({ ...o, _id: leaf._id }) !== p.hash) return undefined;
+    // What `other` changed since the revision the edit was (indirectly) made on: a field both changed is a
+    // concurrent edit. That revision's body may be gone; the translation then stands for it.
+    const then = at === undefined || at === other._rev ? other : await holder.get(other._id, { rev: at }).catch(() => ({ ...o, _id: leaf._id }));
+    const [mine, was, theirs, base] = [userContent(leaf), userContent({ ...o, _id: leaf._id }), userContent(other), userContent(then)];
+    const { _conflicts: _c, _revisions: _o, ...doc } = other;
+    for (const k of new Set([...Object.keys(mine), ...Object.keys(was)])) {
+      const [m, w, t] = [stableJson(mine[k]), stableJson(was[k]), stableJson(theirs[k])];
+      if (m === w) continue;
+      if (t !== stableJson(base[k]) && t !== m) return undefined;
+      if (mine[k] === undefined) delete doc[k];
+      else doc[k] = mine[k];
+    }
+    return [withDeterministicRev(doc), withDeterministicRev({ _id: leaf._id, _rev: leaf._rev!, _deleted: true, [PROVENANCE_FIELD]: { merged: true } })];
+  };
   const isStale = async (holder: DocumentStore, leaf: Doc, leaves: readonly Doc[]): Promise<boolean> => {
     const p = provenanceOf(leaf);
     const source = p === undefined ? undefined : storeOf.get(p.from);
@@ -140,6 +209,21 @@ export async function dropStaleTranslations(sides: readonly StaleScanSide[]): Pr
     if (await outdated(source, p.from, p.revs)) return true;
     for (const other of leaves) if (other !== leaf && ((await covers(source, leaf, other)) || (await rebuilt(source, holder, leaf, other)))) return true;
     return false;
+  };
+
+  /** The writes merging the first edited leaf that was rebuilt without another leaf as base onto it (see `merged`). */
+  const mergeRebuilt = async (holder: DocumentStore, leaves: readonly Doc[]): Promise<Doc[]> => {
+    for (const leaf of leaves) {
+      const p = provenanceOf(leaf);
+      const source = p === undefined ? undefined : storeOf.get(p.from);
+      if (source === undefined || isPristine(leaf)) continue;
+      for (const other of leaves) {
+        if (other === leaf || !(await rebuilt(source, holder, leaf, other))) continue;
+        const writes = await merged(source, holder, leaf, other);
+        if (writes !== undefined) return writes;
+      }
+    }
+    return [];
   };
 
   const dropped: string[] = [];
@@ -159,6 +243,7 @@ export async function dropStaleTranslations(sides: readonly StaleScanSide[]): Pr
         for (const leaf of leaves) if (await isStale(store, leaf, leaves)) stale.push(leaf);
         const ended = stale.length === leaves.length ? stale.slice(1) : stale; // the winner is leaves[0]
         for (const leaf of ended) tombstones.push(withDeterministicRev(ending({ _id: leaf._id, _rev: leaf._rev! }, "stale")));
+        if (ended.length === 0) tombstones.push(...(await mergeRebuilt(store, leaves)));
       }
       if (page.rows.length < PAGE) break;
       startkey = page.rows[page.rows.length - 1]!.id;
@@ -176,8 +261,8 @@ export async function dropStaleTranslations(sides: readonly StaleScanSide[]): Pr
  * `divan serve --transform`): {@link dropStaleTranslations} over its sides, then the entities of the documents it
  * ended a leaf of translated again. Resolves with those documents' ids.
  */
-export async function endStaleTranslations(transformer: Transformer): Promise<string[]> {
-  const ended = await dropStaleTranslations(transformer.sides.map((side) => ({ name: side.name, store: side.store })));
+export async function endStaleTranslations(transformer: Transformer, options: StaleScanOptions = {}): Promise<string[]> {
+  const ended = await dropStaleTranslations(transformer.sides.map((side) => ({ name: side.name, store: side.store, shape: side.shape })), options);
   if (ended.length > 0) await transformer.translateIds(ended);
   return ended;
 }

@@ -28,11 +28,25 @@ import { RETRYABLE, sourceDoc, writeDeterministic, writeFailed, type WriteFailur
 export async function touched(state: TransformerState, side: TransformerSide, entities: readonly EntityRef[]): Promise<{ active: EntityRef[]; docs: Map<string, Record<string, ReadDoc>>; known: Map<string, ReadDoc> }> {
   const docs = await readDocs(state, side, entities);
   const known = new Map<string, ReadDoc>();
+  const own: EntityRef[] = [];
   const active = entities.filter((e) => {
     const found = Object.values(docs.get(entityKey(e)) ?? {});
     for (const r of found) if (r.state !== "missing") known.set(r.state === "live" ? r.doc._id : r.id, r);
-    return found.some((r) => r.state === "deleted" || (r.state === "live" && !isOwnOutput(state, r.doc)));
+    const moved = found.some((r) => r.state === "deleted" || (r.state === "live" && !isOwnOutput(state, r.doc)));
+    if (!moved && found.some((r) => r.state === "live")) own.push(e);
+    return moved;
   });
+  // Output translated from documents this replica never received (a device that upgraded offline holds only the old
+  // version's translation of what a new-app device created) is translated like any document while no other side
+  // holds a document of the entity, as a back-fill would: else the app of that other side could not read it here.
+  if (own.length > 0) {
+    const elsewhere = new Set<string>();
+    for (const other of state.sides) {
+      if (other === side) continue;
+      for (const [k, found] of await readDocs(state, other, own)) if (Object.values(found).some((r) => r.state !== "missing")) elsewhere.add(k);
+    }
+    active.push(...own.filter((e) => !elsewhere.has(entityKey(e))));
+  }
   return { active, docs, known };
 }
 
