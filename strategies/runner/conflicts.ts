@@ -69,7 +69,10 @@ function withoutRevs(doc: Entity[string]): Doc {
   return out;
 }
 
-/** A common ancestor at the target shape: for each document type, a hash of each attribute (`bases.ts`). */
+/**
+ * A common ancestor at the target shape: for each document type, a hash of each attribute (`bases.ts`); `unknown`
+ * when no replica that migrates holds it (the merge then cannot tell which side changed an attribute).
+ */
 type AncestorHashes = Record<string, AttributeHashes>;
 
 /** The hashes of an ancestor entity read in full. */
@@ -83,9 +86,10 @@ function hashesOf(entity: Entity): AncestorHashes {
  * Three-way merge of target-shape entities: `ours` (the old edit translated up) and `theirs` (the stored
  * target documents) against `ancestor` (the common ancestor translated up, as attribute hashes). Returns the
  * merge with `theirs`' values where both changed an attribute, the same with `ours`' values, and the ids of the
- * documents where that happened. `divan` is provenance, not content: both results keep `theirs`'.
+ * documents where that happened. `divan` is provenance, not content: both results keep `theirs`'. With an
+ * `unknown` ancestor every attribute the two sides hold differently counts as changed by both.
  */
-function merge3(ancestor: AncestorHashes, ours: Entity, theirs: Entity): { merged: Entity; oursSide: Entity; conflicted: Set<string> } {
+function merge3(ancestor: AncestorHashes | "unknown", ours: Entity, theirs: Entity): { merged: Entity; oursSide: Entity; conflicted: Set<string> } {
   const merged: Entity = {};
   const oursSide: Entity = {};
   const conflicted = new Set<string>();
@@ -100,8 +104,8 @@ function merge3(ancestor: AncestorHashes, ours: Entity, theirs: Entity): { merge
       oursSide[type] = only;
       continue;
     }
-    const a = ancestor[type] ?? {};
-    const isAncestor = (k: string, v: unknown): boolean => valueHash(v) === (a[k] ?? valueHash(undefined));
+    const a = ancestor === "unknown" ? undefined : (ancestor[type] ?? {});
+    const isAncestor = (k: string, v: unknown): boolean => a !== undefined && valueHash(v) === (a[k] ?? valueHash(undefined));
     const m: Record<string, unknown> = {};
     const s: Record<string, unknown> = {};
     for (const k of new Set([...Object.keys(o), ...Object.keys(t)])) {
@@ -248,6 +252,12 @@ export async function resolveMigrationConflicts(store: DocumentStore, options: R
           let conflicted = new Set<string>();
           if (ancestor !== undefined) {
             ({ merged, oursSide, conflicted } = merge3(ancestor, upOld, theirsOfLeaf));
+          } else if (options.recordBases === true) {
+            // No replica that migrates ever held the ancestor (the migration translated an old edit concurrent with this
+            // one): what the old edit holds differently (translated with the stored documents as base, so it keeps what
+            // the old version cannot show) is the users' clash, kept on a conflicting revision, never overwritten.
+            const ours = options.graph.path({ [type]: oldDoc[vf] as number }, options.to)({ [type]: { ...oldDoc } }, { base: theirsOfLeaf });
+            ({ merged, oursSide, conflicted } = merge3("unknown", ours, theirsOfLeaf));
           } else {
             merged = options.graph.path({ [type]: oldDoc[vf] as number }, options.to)({ [type]: { ...oldDoc } }, { base: theirsOfLeaf });
           }

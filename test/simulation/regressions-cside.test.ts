@@ -45,4 +45,23 @@ describe("client-side: devices merge an old edit the same way, whatever bodies t
       80263,
     );
   });
+
+  it("the migration translated an old edit concurrent with another old device's edit of the same title: no replica holds their ancestor, so the other title is kept as a conflict, never overwritten (seed 80587)", async () => {
+    await holds(
+      [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "create", device: "d1", todo: "t1", title: "title 5" },
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "settle" },
+        { kind: "offline", device: "d1" },
+        { kind: "release" },
+        { kind: "edit-title", device: "d1", todo: "t1", title: "title 12" },
+        { kind: "edit-title", device: "d2", todo: "t1", title: "title 57" },
+        { kind: "sync", device: "d2" },
+        { kind: "device", device: "d3", app: "new" },
+        { kind: "settle" },
+      ],
+      80587,
+    );
+  });
 });
