@@ -70,7 +70,7 @@ export async function migrateAfterSync(db: PouchDB.Database | DocumentStore, opt
     lockName,
     async () => {
       const deleted = await honourConcurrentDeletes(store, { graph, shapes: options.shapes ?? [options.to], deterministicRevs });
-      const report = await resolveMigrationConflicts(store, { graph, to: options.to, deterministicRevs });
+      const report = await resolveMigrationConflicts(store, { graph, to: options.to, deterministicRevs, recordBases: true });
       return { deleted, merged: report.resolved, conflicts: report.conflicts };
     },
     { kind: options.lock ?? lockKind() },

@@ -73,6 +73,7 @@ export async function migrateLocal(db: PouchDB.Database | DocumentStore, options
         plan: { graph, to: options.to },
         lease: false,
         deterministicRevs: options.deterministicRevs ?? true,
+        recordBases: true,
         ...(options.registry !== undefined ? { verify: options.registry } : {}),
         ...(options.id !== undefined ? { id: options.id } : {}),
         ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),

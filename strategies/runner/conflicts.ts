@@ -17,6 +17,7 @@ import type { Entity, Shape } from "../../adapters/types.js";
 import { singleVersionIds, type IdScheme } from "../../adapters/ids.js";
 import type { Doc, DocumentStore, Seq } from "../../store/port.js";
 import { isDivanError } from "../../core/errors.js";
+import { attributeHashes, basesOf, valueHash, withBases, type AttributeHashes } from "./bases.js";
 import { canonicalJson, sameContent, withDeterministicRev } from "./canonical.js";
 
 /** Options of {@link resolveMigrationConflicts}. */
@@ -31,6 +32,11 @@ export interface ResolveConflictsOptions {
   readonly versionField?: string;
   /** Write the merge with revisions derived from content (replicas that resolve the same conflict agree). */
   readonly deterministicRevs?: boolean;
+  /**
+   * The migration recorded its bases (`divan.bases`, `strategies/runner/bases.ts`): merge against them where the
+   * ancestor's body is not here, and record each merged old edit's on what the merge writes.
+   */
+  readonly recordBases?: boolean;
 }
 
 /** What {@link resolveMigrationConflicts} did. */
@@ -64,12 +70,26 @@ function withoutRevs(doc: Entity[string]): Doc {
 }
 
 /**
- * Three-way merge of target-shape entities: `ours` (the old edit translated up) and `theirs` (the stored
- * target documents) against `ancestor` (the common ancestor translated up). Returns the merge with
- * `theirs`' values where both changed an attribute, the same with `ours`' values, and the ids of the
- * documents where that happened.
+ * A common ancestor at the target shape: for each document type, a hash of each attribute (`bases.ts`); `unknown`
+ * when no replica that migrates holds it (the merge then cannot tell which side changed an attribute).
  */
-function merge3(ancestor: Entity, ours: Entity, theirs: Entity): { merged: Entity; oursSide: Entity; conflicted: Set<string> } {
+type AncestorHashes = Record<string, AttributeHashes>;
+
+/** The hashes of an ancestor entity read in full. */
+function hashesOf(entity: Entity): AncestorHashes {
+  const out: AncestorHashes = {};
+  for (const [t, d] of Object.entries(entity)) out[t] = attributeHashes(d);
+  return out;
+}
+
+/**
+ * Three-way merge of target-shape entities: `ours` (the old edit translated up) and `theirs` (the stored
+ * target documents) against `ancestor` (the common ancestor translated up, as attribute hashes). Returns the
+ * merge with `theirs`' values where both changed an attribute, the same with `ours`' values, and the ids of the
+ * documents where that happened. `divan` is provenance, not content: both results keep `theirs`'. With an
+ * `unknown` ancestor every attribute the two sides hold differently counts as changed by both.
+ */
+function merge3(ancestor: AncestorHashes | "unknown", ours: Entity, theirs: Entity): { merged: Entity; oursSide: Entity; conflicted: Set<string> } {
   const merged: Entity = {};
   const oursSide: Entity = {};
   const conflicted = new Set<string>();
@@ -84,16 +104,17 @@ function merge3(ancestor: Entity, ours: Entity, theirs: Entity): { merged: Entit
       oursSide[type] = only;
       continue;
     }
-    const a = ancestor[type] ?? {};
+    const a = ancestor === "unknown" ? undefined : (ancestor[type] ?? {});
+    const isAncestor = (k: string, v: unknown): boolean => a !== undefined && valueHash(v) === (a[k] ?? valueHash(undefined));
     const m: Record<string, unknown> = {};
     const s: Record<string, unknown> = {};
     for (const k of new Set([...Object.keys(o), ...Object.keys(t)])) {
-      if (REV_FIELDS.has(k) || k === "_id") continue;
-      const [av, ov, tv] = [(a as Record<string, unknown>)[k], (o as Record<string, unknown>)[k], (t as Record<string, unknown>)[k]];
+      if (REV_FIELDS.has(k) || k === "_id" || k === "divan") continue;
+      const [ov, tv] = [(o as Record<string, unknown>)[k], (t as Record<string, unknown>)[k]];
       let mv: unknown;
       let sv: unknown;
-      if (eq(ov, av) || eq(ov, tv)) mv = sv = tv;
-      else if (eq(tv, av)) mv = sv = ov;
+      if (isAncestor(k, ov) || eq(ov, tv)) mv = sv = tv;
+      else if (isAncestor(k, tv)) mv = sv = ov;
       else {
         mv = tv;
         sv = ov;
@@ -102,10 +123,26 @@ function merge3(ancestor: Entity, ours: Entity, theirs: Entity): { merged: Entit
       if (mv !== undefined) m[k] = mv;
       if (sv !== undefined) s[k] = sv;
     }
-    merged[type] = { ...m, _id: t._id } as Entity[string];
-    oursSide[type] = { ...s, _id: t._id } as Entity[string];
+    const divan = (t as Record<string, unknown>)["divan"];
+    merged[type] = { ...m, ...(divan === undefined ? {} : { divan }), _id: t._id } as Entity[string];
+    oursSide[type] = { ...s, ...(divan === undefined ? {} : { divan }), _id: t._id } as Entity[string];
   }
   return { merged, oursSide, conflicted };
+}
+
+/**
+ * The ancestor of an old revision (its `history`, newest first) and the target documents `theirs` that their
+ * recorded bases give: for each document, the newest revision of the history it records (none for a document
+ * that records none of them).
+ */
+function recordedAncestor(history: readonly string[], theirs: Entity): AncestorHashes {
+  const out: AncestorHashes = {};
+  for (const [t, d] of Object.entries(theirs)) {
+    const bases = basesOf(d);
+    const rev = history.find((r) => bases[r] !== undefined);
+    if (rev !== undefined) out[t] = bases[rev]!;
+  }
+  return out;
 }
 
 /** The revisions among `revs` (a document's leaves, deleted ones included) that end a merged branch (`divan: { merged: true }`). */
@@ -187,29 +224,52 @@ export async function resolveMigrationConflicts(store: DocumentStore, options: R
       const writes: Doc[] = [];
       const branches: Doc[] = [];
       let keep: Doc | undefined;
+      const [withHistory] = options.recordBases === true ? await store.bulkGet([{ id: c.id, rev: oldDoc._rev! }], { revs: true }) : [];
+      const oldHistory = withHistory !== undefined && "ok" in withHistory ? historyOf(withHistory.ok) : undefined;
       try {
+        const upOld = up(oldDoc);
         // The old edit is merged into every target-version leaf (several: new apps' own concurrent edits, left to
         // the app as they are); the newest one also gets the entity's other documents.
         for (const leaf of [baseLeaf, ...cur.filter((l) => l !== baseLeaf)]) {
           const theirsOfLeaf: Entity = { ...theirs, [type]: leaf };
-          const ancestor = await commonAncestor(store, oldDoc, leaf, mergedEnds);
+          const body = await commonAncestor(store, oldDoc, leaf, mergedEnds);
+          const recorded = oldHistory === undefined ? {} : recordedAncestor(oldHistory, theirsOfLeaf);
+          // What the merge writes records the old edit as one of its bases (its next edit merges against it), unless the
+          // base it records already gives the same hashes (so replicas that merge different edits of one old branch
+          // leave a document those edits did not change as it was, at one revision).
+          const recording = (d: Doc, t: string): Doc => {
+            const hashes = options.recordBases === true && upOld[t] !== undefined ? attributeHashes(upOld[t]!) : undefined;
+            return hashes === undefined || (recorded[t] !== undefined && canonicalJson(recorded[t]) === canonicalJson(hashes)) ? d : withBases(d, { [oldDoc._rev!]: hashes });
+          };
+          const ancestor: AncestorHashes | undefined =
+            body !== undefined && body[tf] === type && typeof body[vf] === "number" && body[vf] !== options.to[type]
+              ? { ...hashesOf(up(body)), ...recorded }
+              : recorded[type] !== undefined
+                ? recorded
+                : undefined;
           let merged: Entity;
           let oursSide: Entity = {};
           let conflicted = new Set<string>();
-          if (ancestor !== undefined && ancestor[tf] === type && typeof ancestor[vf] === "number" && ancestor[vf] !== options.to[type]) {
-            ({ merged, oursSide, conflicted } = merge3(up(ancestor), up(oldDoc), theirsOfLeaf));
+          if (ancestor !== undefined) {
+            ({ merged, oursSide, conflicted } = merge3(ancestor, upOld, theirsOfLeaf));
+          } else if (options.recordBases === true) {
+            // No replica that migrates ever held the ancestor (the migration translated an old edit concurrent with this
+            // one): what the old edit holds differently (translated with the stored documents as base, so it keeps what
+            // the old version cannot show) is the users' clash, kept on a conflicting revision, never overwritten.
+            const ours = options.graph.path({ [type]: oldDoc[vf] as number }, options.to)({ [type]: { ...oldDoc } }, { base: theirsOfLeaf });
+            ({ merged, oursSide, conflicted } = merge3("unknown", ours, theirsOfLeaf));
           } else {
             merged = options.graph.path({ [type]: oldDoc[vf] as number }, options.to)({ [type]: { ...oldDoc } }, { base: theirsOfLeaf });
           }
           for (const [t, d] of Object.entries(merged)) {
             if (typeof d._id !== "string") continue;
-            const content = withoutRevs(d);
+            const content = recording(withoutRevs(d), t);
             if (d._id === c.id) {
               writes.push({ ...content, _rev: leaf._rev! });
               // The old side of an attribute both changed stays on the old edit's branch.
               if (leaf === baseLeaf && conflicted.has(t)) {
                 keep = oldDoc;
-                writes.push({ ...withoutRevs(oursSide[t]!), _rev: oldDoc._rev! });
+                writes.push({ ...recording(withoutRevs(oursSide[t]!), t), _rev: oldDoc._rev! });
               }
             } else if (leaf === baseLeaf) {
               const s = sibDocs.get(d._id);
@@ -217,7 +277,7 @@ export async function resolveMigrationConflicts(store: DocumentStore, options: R
               if (s !== undefined && conflicted.has(t)) {
                 // A sibling branch of the stored revision: a conflict of this document, as a concurrent edit makes one.
                 const parent = historyOf(s)[1];
-                branches.push(withDeterministicRev({ ...withoutRevs(oursSide[t]!), ...(parent === undefined ? {} : { _rev: parent }) }));
+                branches.push(withDeterministicRev({ ...recording(withoutRevs(oursSide[t]!), t), ...(parent === undefined ? {} : { _rev: parent }) }));
               }
             }
           }
@@ -299,9 +359,9 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
     if (a[vf] === options.to[t]) meeting.set(t, a);
     else entityAncestor ??= up(a);
   }
-  const ancestorOf = (t: string): Entity | undefined => {
+  const ancestorOf = (t: string): AncestorHashes | undefined => {
     const m = meeting.get(t);
-    return m !== undefined ? { [t]: m } : entityAncestor;
+    return m !== undefined ? { [t]: attributeHashes(m) } : entityAncestor === undefined ? undefined : hashesOf(entityAncestor);
   };
   // The old edits merged into the leaves: each merged branch's end names the old edit (its parent) and the merge (`into`).
   const merges = (await store.bulkGet(ends.revs.map((rev) => ({ id: ends.id, rev })), { revs: true })).flatMap((r) => {
@@ -353,7 +413,7 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
         m.merged[t] = merged as Entity[string];
         m.oursSide[t] = ours as Entity[string];
       }
-      into = { [t]: { ...m.merged[t]!, _rev: first!._rev! } };
+      into = { [t]: { ...withBases(m.merged[t]!, basesOf(leaf)), _rev: first!._rev! } };
       if (clash) kept.push({ leaf, content: withoutRevs(m.oursSide[t]!) });
       else writes.push({ _id: leaf._id, _rev: leaf._rev!, _deleted: true, divan: { merged: true } });
     }

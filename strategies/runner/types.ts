@@ -97,6 +97,12 @@ export interface MigrationOptions {
    * revision and no conflict (client-side migration).
    */
   readonly deterministicRevs?: boolean;
+  /**
+   * In place: every written translation records, for each old revision it translated, a hash of each of its
+   * attributes (`divan.bases`, see `strategies/runner/bases.ts`), so a replica without the old revision's body can
+   * still merge a concurrent old edit three ways (client-side migration).
+   */
+  readonly recordBases?: boolean;
   /** After the pass, follow `_changes` since the start and migrate documents changed meanwhile (default true). */
   readonly followChanges?: boolean;
   /** Ignore a stored checkpoint and scan everything again (quarantine records stay, and are checked again). */

@@ -3,6 +3,7 @@
  * the target, and the `_bulk_docs` requests that make them.
  */
 import type { Doc, WriteResult } from "../../store/port.js";
+import { attributeHashes, withBases, type AttributeHashes } from "./bases.js";
 import { sameContent, withDeterministicRev } from "./canonical.js";
 import { revOf, type Batch, type Item, type Job, type RunContext, type Write } from "./context.js";
 import { translationProblem } from "./plan.js";
@@ -74,7 +75,7 @@ function entityWrites(ctx: RunContext, job: Job, stored: Stored, inline: Readonl
     if (doc._deleted === true && cur === undefined) continue; // nothing to delete
     if (cur !== undefined && cur._deleted !== true && sameContent(cur, doc) && !(copy && cur._attachments !== undefined)) continue;
     if (!copy && doc._deleted === true && stored.inBatch.get(doc._id)?._deleted === true) continue;
-    mine.push({ doc, sources: job.items });
+    mine.push({ doc: !copy && ctx.o.recordBases === true && doc._deleted !== true ? recordingBases(doc, job.items) : doc, sources: job.items });
   }
   if (!copy) {
     // In place, input documents the output no longer has (an N→1 merge, a down path) are deleted.
@@ -85,6 +86,14 @@ function entityWrites(ctx: RunContext, job: Job, stored: Stored, inline: Readonl
     }
   }
   return mine;
+}
+
+/** `doc` recording the hashes of its attributes as the translation of each source revision (`divan.bases`). */
+function recordingBases(doc: Doc, sources: readonly Item[]): Doc {
+  const hashes = attributeHashes(doc);
+  const bases: Record<string, AttributeHashes> = {};
+  for (const it of sources) if (typeof it.doc._rev === "string") bases[it.doc._rev] = hashes;
+  return withBases(doc, bases);
 }
 
 /** Writes `writes` (a dry run only counts them); the result of each write that got one. */

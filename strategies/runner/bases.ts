@@ -1,0 +1,50 @@
+/**
+ * What a migrated document records of the old revisions it grew from, so that any replica can merge a
+ * concurrent old edit three ways without the ancestor's body. Browser-safe.
+ *
+ * A replica that received a migrated document by replication holds the bodies of its leaves only: the old
+ * revision it was migrated from (the common ancestor of an old app's concurrent edit) is a revision id in its
+ * history, nothing more. So every document an in-place migration writes with `recordBases` carries
+ * `divan: { bases: { <old rev>: { <attribute>: <hash> } } }`: for the old revision it translated (and, after a
+ * merge, each old edit merged into it), a hash of each attribute of its translation. Two replicas then merge the
+ * same conflict the same way whether or not they hold the ancestor's body, and their deterministic revisions
+ * agree. An app keeps the attribute as it keeps every attribute it does not know.
+ */
+import { stringMd5 } from "pouchdb-md5";
+import { canonicalJson } from "../../core/json.js";
+
+/** Attribute → hash of its value, for one document as one old revision translates. */
+export type AttributeHashes = Readonly<Record<string, string>>;
+
+/** Old revision → the hashes of its translation, as a document records them. */
+export type Bases = Readonly<Record<string, AttributeHashes>>;
+
+/** Attributes that are no content of their own: ids, revision fields, divan's provenance. */
+const NOT_CONTENT: ReadonlySet<string> = new Set(["_id", "_rev", "_revisions", "_conflicts", "_deleted", "divan"]);
+
+/** The hash of one attribute value (a missing attribute hashes like `null`). */
+export function valueHash(value: unknown): string {
+  return stringMd5(canonicalJson(value ?? null)).slice(0, 16);
+}
+
+/** The hash of each content attribute of `doc`. */
+export function attributeHashes(doc: Readonly<Record<string, unknown>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(doc)) if (!NOT_CONTENT.has(k) && v !== undefined) out[k] = valueHash(v);
+  return out;
+}
+
+/** The bases `doc` records (none when it records none, or something else). */
+export function basesOf(doc: Readonly<Record<string, unknown>> | undefined): Bases {
+  const divan = doc?.["divan"];
+  if (typeof divan !== "object" || divan === null) return {};
+  const bases = (divan as { bases?: unknown }).bases;
+  return typeof bases === "object" && bases !== null && !Array.isArray(bases) ? (bases as Bases) : {};
+}
+
+/** `doc` recording `bases` besides what it records already (a later record of one revision replaces the earlier). */
+export function withBases<D extends Readonly<Record<string, unknown>>>(doc: D, bases: Bases): D {
+  const divan = doc["divan"];
+  const rest = typeof divan === "object" && divan !== null && !Array.isArray(divan) ? (divan as Record<string, unknown>) : {};
+  return { ...doc, divan: { ...rest, bases: { ...basesOf(doc), ...bases } } };
+}

@@ -1,0 +1,67 @@
+/**
+ * The classes of `client-side` failures fresh seeds found (issue 16), as minimal scripts. Each failed before its
+ * fix; they run in the fast in-process world with the same invariants and caveats as compare.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openEnv, runScript, type SimulationEnv } from "../../examples/todo-app/simulate/run.js";
+import { assertLegal, type Script } from "../../examples/todo-app/simulate/script.js";
+import type { ScenarioEvent } from "../../examples/todo-app/world.js";
+import { createStrategy } from "../../examples/strategies.js";
+
+let env: SimulationEnv;
+beforeAll(async () => {
+  env = await openEnv("memory");
+});
+afterAll(async () => {
+  await env.close();
+});
+
+/** Plays `events` against `client-side` and expects no unexpected violation (the details show when there is one). */
+async function holds(events: ScenarioEvent[], seed = 1): Promise<void> {
+  const script: Script = { seed, events };
+  assertLegal(script);
+  const v = await runScript(() => createStrategy("client-side"), script, env);
+  expect(v.details, `client-side: ${v.details.join("; ")}`).toEqual([]);
+  expect(["pass", "expected"], `client-side: expected violations ${v.expected.join(", ")}`).toContain(v.status);
+}
+
+describe("client-side: devices merge an old edit the same way, whatever bodies they hold", () => {
+  it("a device that joined after the migration holds no body of the old revision it grew from, and still merges a clashing old edit three ways (seed 80263)", async () => {
+    await holds(
+      [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+        { kind: "sync", device: "d1" },
+        { kind: "release" },
+        { kind: "offline", device: "d1" },
+        { kind: "device", device: "d2", app: "new" },
+        { kind: "sync", device: "d2" },
+        { kind: "device", device: "d3", app: "new" },
+        { kind: "create", device: "d3", todo: "t3", title: "title 50" },
+        { kind: "edit-title", device: "d1", todo: "t1", title: "title 53" },
+        { kind: "settle" },
+        { kind: "edit-title", device: "d3", todo: "t1", title: "title 129" },
+      ],
+      80263,
+    );
+  });
+
+  it("the migration translated an old edit concurrent with another old device's edit of the same title: no replica holds their ancestor, so the other title is kept as a conflict, never overwritten (seed 80587)", async () => {
+    await holds(
+      [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "create", device: "d1", todo: "t1", title: "title 5" },
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "settle" },
+        { kind: "offline", device: "d1" },
+        { kind: "release" },
+        { kind: "edit-title", device: "d1", todo: "t1", title: "title 12" },
+        { kind: "edit-title", device: "d2", todo: "t1", title: "title 57" },
+        { kind: "sync", device: "d2" },
+        { kind: "device", device: "d3", app: "new" },
+        { kind: "settle" },
+      ],
+      80587,
+    );
+  });
+});
