@@ -6,8 +6,11 @@
  * and migrated into a new database (`<main>-v<major>`) by the eager runner, the copy is verified (every
  * document of the new shape at its version), and apps switch: a device bound to the new app replicates
  * with the new database. The old database stays in maintenance: old apps can read but never write again
- * (they are told to update). The measured downtime is the window during which writes were refused
- * before the switch. Rollback drops the new database.
+ * (they are told to update; once the old app is retired, the lock also lets through the untyped notice that
+ * tells them, and still refuses their data). A document old apps edited concurrently is in conflict at the
+ * switch: the copy carries it and each leaf is translated on its own branch, so the users' conflict reaches the
+ * new app. The measured downtime is the window during which writes were refused before the switch. Rollback
+ * drops the new database.
  *
  * Online (`transactional-online`): copy and migrate while apps keep writing, let the runner's dirty pass
  * follow `_changes`, then lock briefly (maintenance on), catch up with the last changes, and switch: the
