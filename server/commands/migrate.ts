@@ -38,6 +38,7 @@ import type { DocumentStore } from "../../store/port.js";
 import { NodePouchDB } from "../../store/pouchdb-node.js";
 import { amendLateWrites } from "../../strategies/amended/index.js";
 import { copyAndSwitch } from "../../strategies/transactional/index.js";
+import { migrateCopiedConflicts } from "../../strategies/transactional/device.js";
 import { createMigration, type Migration } from "../../strategies/runner/runner.js";
 import type { MigrationReport, QuarantineRecord } from "../../strategies/runner/types.js";
 import { verifyStore, type VerifyReport } from "../../strategies/runner/verify.js";
@@ -466,7 +467,13 @@ export function register(program: Command): void {
               return r.totals.written;
             },
           });
-          const report = reports[reports.length - 1]!;
+          // Old apps' concurrent edits the copy carried in conflict are translated edit by edit, as the strategy does:
+          // the users' conflict is then at the new version, and no longer outstanding.
+          const translated = dry ? new Set<string>() : new Set((await migrateCopiedConflicts(target, graph, to)).resolved);
+          const carried = (q: QuarantineRecord): boolean => !(q.code === "CONFLICT" && translated.has(q.id));
+          const last = reports[reports.length - 1]!;
+          const report: MigrationReport = { ...last, quarantined: last.quarantined.filter(carried), outstanding: last.outstanding.filter(carried) };
+          if (translated.size > 0) process.stdout.write(`conflicts: ${translated.size} document(s) the copy carried in conflict now hold each user's edit at the new version\n`);
           const verified = await verifyStore(target, registry, to, { exclude: new Set(report.outstanding.map((q) => q.id)) });
           process.stdout.write(formatReport(report, verified));
           process.stdout.write(

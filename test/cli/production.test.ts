@@ -25,7 +25,7 @@ import { pouchStore } from "../../store/pouch.js";
 import { replicate } from "../../store/replicate.js";
 import { MemoryPouchDB, uniqueDbName } from "../support/backends.js";
 import { couchFetch, externalServerUrl, startTestServer, type TestServer } from "../support/server.js";
-import { allDocs, bundleCli, drop, passwordShown, ROOT, seed, seedRevisions, statusOf, todoV1, TODO_APP, withCredentials, type BundledCli, type Json } from "./support.js";
+import { allDocs, bundleCli, drop, leaves, passwordShown, ROOT, seed, seedRevisions, statusOf, todoV1, TODO_APP, withCredentials, type BundledCli, type Json } from "./support.js";
 
 let cli: BundledCli;
 let server: TestServer;
@@ -246,6 +246,22 @@ describe("divan migrate --target --switch (transactional, transactional-online)"
       expect(((await put.json()) as { reason: string }).reason).toContain("maintenance: this database moved to");
     }, 60_000);
   }
+
+  it("--switch translates old apps' concurrent edits edit by edit: the users' conflict reaches the target at v3", async () => {
+    const DB = database("cli-switch-conflict");
+    const TARGET = database("cli-switch-conflict-v3");
+    await seed(server.url, DB, []);
+    const base = todoV1(1);
+    const branch = (hash: string, title: string): Json => ({ ...base, title, _rev: `2-${hash}`, _revisions: { start: 2, ids: [hash, "0000000000000000000000000000a0a0"] } });
+    await seedRevisions(server.url, DB, [branch("0000000000000000000000000000b0b0", "from phone"), branch("0000000000000000000000000000c0c0", "from tablet")]);
+    const r = await cli.run(["migrate", "--db", withCredentials(server.url, DB), "--target", withCredentials(server.url, TARGET), "--to", "todo-item@3", "--switch", "offline"]);
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).toContain("0 invalid");
+    expect(r.stdout).toContain("conflicts: 1 document(s) the copy carried in conflict now hold each user's edit at the new version");
+    expect(r.stdout).not.toContain("quarantined todo-item:t01");
+    const titles = [...(await leaves(server.url, TARGET, "todo-item:t01")).values()].map((d) => [d.version, d.title]);
+    expect(titles.sort()).toEqual([[3, "from phone"], [3, "from tablet"]]);
+  }, 60_000);
 
   it("refuses --switch without --target or with an unknown mode (exit 2, CONFIG_INVALID), touching nothing", async () => {
     const DB = database("cli-switch-refused");
