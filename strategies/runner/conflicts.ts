@@ -358,12 +358,7 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
   const ancestorOf = (t: string): AncestorHashes | undefined => {
     const m = meeting.get(t);
     if (m !== undefined) return { [t]: attributeHashes(m) };
-    if (entityAncestor !== undefined) return hashesOf(entityAncestor);
-    // No body of where they meet here: the newest old revision every leaf records as a base.
-    const leaves = docs.get(t) ?? [];
-    const shared = Object.keys(basesOf(leaves[0])).filter((rev) => leaves.every((l) => basesOf(l)[rev] !== undefined));
-    const newest = shared.sort((a, b) => Number.parseInt(b, 10) - Number.parseInt(a, 10) || (a < b ? -1 : 1))[0];
-    return newest === undefined ? undefined : { [t]: basesOf(leaves[0])[newest]! };
+    return entityAncestor === undefined ? undefined : hashesOf(entityAncestor);
   };
   // The old edits merged into the leaves: each merged branch's end names the old edit (its parent) and the merge (`into`).
   // (Read for every document of the entity: the conflict at hand may be a sibling's, the marks are the old document's.)
