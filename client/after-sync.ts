@@ -13,7 +13,10 @@
  *    the merge keeps the migrated side's value, the old edit's value stays on a conflicting revision, and the
  *    document is named in `conflicts` for the app to resolve (nothing is dropped). Several old edits are merged
  *    one after the other; two devices that each merged a different one of an old device's successive edits
- *    agree on the later one once their merges meet;
+ *    agree on the later one once their merges meet, on every document of the entity. The ancestor is read from the
+ *    bases the migrated documents record (`divan.bases`: attribute hashes of each old revision they translate), so a
+ *    device that never held the ancestor's body merges exactly as the one that migrated it; where no migrating
+ *    replica ever held it, what the two sides hold differently is kept as a reported conflict;
  * 3. {@link migrateLocal} migrates what old devices wrote since (its checkpoint makes this incremental).
  *
  * Every write has a revision derived from content and parent revision, so devices that resolve the same

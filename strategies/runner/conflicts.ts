@@ -234,13 +234,9 @@ export async function resolveMigrationConflicts(store: DocumentStore, options: R
           const theirsOfLeaf: Entity = { ...theirs, [type]: leaf };
           const body = await commonAncestor(store, oldDoc, leaf, mergedEnds);
           const recorded = oldHistory === undefined ? {} : recordedAncestor(oldHistory, theirsOfLeaf);
-          // What the merge writes records the old edit as one of its bases (its next edit merges against it), unless the
-          // base it records already gives the same hashes (so replicas that merge different edits of one old branch
-          // leave a document those edits did not change as it was, at one revision).
-          const recording = (d: Doc, t: string): Doc => {
-            const hashes = options.recordBases === true && upOld[t] !== undefined ? attributeHashes(upOld[t]!) : undefined;
-            return hashes === undefined || (recorded[t] !== undefined && canonicalJson(recorded[t]) === canonicalJson(hashes)) ? d : withBases(d, { [oldDoc._rev!]: hashes });
-          };
+          // Every document the merge writes records the old edit as one of its bases: its next edit merges against it, and
+          // where two replicas merged different edits of one old branch, the later edit is told (see mergeMigratedLeaves).
+          const recording = (d: Doc, t: string): Doc => (options.recordBases === true && upOld[t] !== undefined ? withBases(d, { [oldDoc._rev!]: attributeHashes(upOld[t]!) }) : d);
           const ancestor: AncestorHashes | undefined =
             body !== undefined && body[tf] === type && typeof body[vf] === "number" && body[vf] !== options.to[type]
               ? { ...hashesOf(up(body)), ...recorded }
@@ -361,19 +357,24 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
   }
   const ancestorOf = (t: string): AncestorHashes | undefined => {
     const m = meeting.get(t);
-    return m !== undefined ? { [t]: attributeHashes(m) } : entityAncestor === undefined ? undefined : hashesOf(entityAncestor);
+    if (m !== undefined) return { [t]: attributeHashes(m) };
+    return entityAncestor === undefined ? undefined : hashesOf(entityAncestor);
   };
   // The old edits merged into the leaves: each merged branch's end names the old edit (its parent) and the merge (`into`).
-  const merges = (await store.bulkGet(ends.revs.map((rev) => ({ id: ends.id, rev })), { revs: true })).flatMap((r) => {
+  // (Read for every document of the entity: the conflict at hand may be a sibling's, the marks are the old document's.)
+  const feed = await store.changes({ docIds: Object.keys(options.to).map((t) => ids.format(t, entityId, options.to[t]!)), style: "all_docs" });
+  const endRevs = [{ id: ends.id, revs: ends.revs }, ...feed.results.filter((c) => c.id !== ends.id).map((c) => ({ id: c.id, revs: c.changes.map((x) => x.rev) }))];
+  const merges = (await store.bulkGet(endRevs.flatMap((e) => e.revs.map((rev) => ({ id: e.id, rev }))), { revs: true })).flatMap((r) => {
     if (!("ok" in r) || r.ok._deleted !== true) return [];
     const mark = r.ok["divan"] as { merged?: unknown; into?: unknown } | undefined;
     const history = historyOf(r.ok).slice(1);
     return typeof mark === "object" && mark !== null && mark.merged === true && typeof mark.into === "string" && history[0] !== undefined
-      ? [{ into: mark.into, edit: history[0], history: new Set(history) }]
+      ? [{ id: r.ok._id, into: mark.into, edit: history[0], history: new Set(history) }]
       : [];
   });
+  const lineage = new Map(merges.map((m) => [m.edit, m.history]));
   const intoBodies = new Map<string, Doc>();
-  for (const r of await store.bulkGet(merges.map((m) => ({ id: ends.id, rev: m.into })))) if ("ok" in r) intoBodies.set(r.ok._rev!, r.ok);
+  for (const r of await store.bulkGet(merges.map((m) => ({ id: m.id, rev: m.into })))) if ("ok" in r) intoBodies.set(`${r.ok._id}@${r.ok._rev!}`, r.ok);
   const eq = (a: unknown, b: unknown): boolean => canonicalJson(a ?? null) === canonicalJson(b ?? null);
   /**
    * Whether `later` (attribute `k` of `laterLeaf`) is what a merge of an old edit wrote, and `earlier` (of
@@ -382,10 +383,19 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
   const supersedes = (k: string, laterLeaf: Doc, later: unknown, earlierLeaf: Doc, earlier: unknown): boolean => {
     const holds = (leaf: Doc, value: unknown) => {
       const h = new Set(historyOf(leaf));
-      return merges.filter((m) => h.has(m.into) && intoBodies.has(m.into) && eq((intoBodies.get(m.into) as Record<string, unknown>)[k], value));
+      return merges.filter((m) => m.id === leaf._id && h.has(m.into) && eq((intoBodies.get(`${m.id}@${m.into}`) as Record<string, unknown> | undefined)?.[k], value) && intoBodies.has(`${m.id}@${m.into}`));
     };
     const earlierMerges = holds(earlierLeaf, earlier);
-    return holds(laterLeaf, later).some((q) => earlierMerges.some((p) => p.edit !== q.edit && q.history.has(p.edit) && !p.history.has(q.edit)));
+    if (holds(laterLeaf, later).some((q) => earlierMerges.some((p) => p.edit !== q.edit && q.history.has(p.edit) && !p.history.has(q.edit)))) return true;
+    // The same told by the bases the leaves record (any document: a sibling's value came from the old edit too).
+    const [bl, be] = [basesOf(laterLeaf), basesOf(earlierLeaf)];
+    const gives = (hashes: AttributeHashes, value: unknown): boolean => (hashes[k] ?? valueHash(undefined)) === valueHash(value);
+    return Object.keys(bl).some(
+      (q) =>
+        be[q] === undefined &&
+        gives(bl[q]!, later) &&
+        Object.keys(be).some((p) => p !== q && bl[p] === undefined && gives(be[p]!, earlier) && lineage.get(q)?.has(p) === true && lineage.get(p)?.has(q) !== true),
+    );
   };
   const writes: Doc[] = [];
   const conflicts: string[] = [];
@@ -399,20 +409,21 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
     const kept: { leaf: Doc; content: Doc }[] = [];
     for (const leaf of rest) {
       const m = merge3(ancestor, { [t]: leaf }, into);
+      // Each attribute the two leaves hold differently: the later of two successive old edits wins, on both sides (also
+      // where the other leaf holds the ancestor's value: its old edit set it back). What is left different clashes.
+      const merged = { ...m.merged[t]! } as Record<string, unknown>;
+      const ours = { ...m.oursSide[t]! } as Record<string, unknown>;
+      const mine = leaf as Record<string, unknown>;
+      const other = into[t]! as Record<string, unknown>;
       let clash = false;
-      if (m.conflicted.has(t)) {
-        // Each clashing attribute: the later of two successive old edits wins, on both sides.
-        const merged = { ...m.merged[t]! } as Record<string, unknown>;
-        const ours = { ...m.oursSide[t]! } as Record<string, unknown>;
-        for (const k of new Set([...Object.keys(merged), ...Object.keys(ours)])) {
-          if (eq(merged[k], ours[k])) continue;
-          if (leaf._id === ends.id && supersedes(k, leaf, ours[k], first!, merged[k])) merged[k] = ours[k];
-          else if (leaf._id === ends.id && supersedes(k, first!, merged[k], leaf, ours[k])) ours[k] = merged[k];
-          else clash = true;
-        }
-        m.merged[t] = merged as Entity[string];
-        m.oursSide[t] = ours as Entity[string];
+      for (const k of new Set([...Object.keys(mine), ...Object.keys(other)])) {
+        if (REV_FIELDS.has(k) || k === "_id" || k === "divan" || eq(mine[k], other[k])) continue;
+        if (supersedes(k, leaf, mine[k], first!, other[k])) merged[k] = ours[k] = mine[k];
+        else if (supersedes(k, first!, other[k], leaf, mine[k])) merged[k] = ours[k] = other[k];
+        if (!eq(merged[k], ours[k])) clash = true;
       }
+      m.merged[t] = merged as Entity[string];
+      m.oursSide[t] = ours as Entity[string];
       into = { [t]: { ...withBases(m.merged[t]!, basesOf(leaf)), _rev: first!._rev! } };
       if (clash) kept.push({ leaf, content: withoutRevs(m.oursSide[t]!) });
       else writes.push({ _id: leaf._id, _rev: leaf._rev!, _deleted: true, divan: { merged: true } });

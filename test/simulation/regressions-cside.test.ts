@@ -64,4 +64,25 @@ describe("client-side: devices merge an old edit the same way, whatever bodies t
       80587,
     );
   });
+
+  it("two devices each merge a different one of an old device's successive done / not done: the later one wins on the status document too (the status-document clash across two merges)", async () => {
+    await holds([
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+      { kind: "settle" },
+      { kind: "release" },
+      { kind: "device", device: "d2", app: "new" },
+      { kind: "sync", device: "d2" },
+      { kind: "sync", device: "d2" },
+      { kind: "set-done", device: "d1", todo: "t1", done: true },
+      { kind: "sync", device: "d1" },
+      { kind: "sync", device: "d2" },
+      { kind: "offline", device: "d2" },
+      { kind: "set-done", device: "d1", todo: "t1", done: false },
+      { kind: "sync", device: "d1" },
+      { kind: "device", device: "d3", app: "new" },
+      { kind: "sync", device: "d3" },
+      { kind: "sync", device: "d3" },
+    ]);
+  });
 });
