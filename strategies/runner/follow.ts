@@ -11,8 +11,11 @@ export class ChangeFollower {
   since: string;
   /** Writes of the run whose change has not been read yet (`id@rev`). */
   private readonly written = new Set<string>();
-  /** Changes read that no write of the run matched (yet): `id@rev` → id. */
-  private readonly unmatched = new Map<string, string>();
+  /**
+   * Changes read that no write of the run matched (yet), in the order read: `id@rev` → the id and the sequence the
+   * page it came in was read from (every change before that one is matched or taken).
+   */
+  private readonly unmatched = new Map<string, { readonly id: string; readonly from: string }>();
   private reading: Promise<void> | undefined;
   /** Why a read of {@link follow} failed. */
   failure: unknown;
@@ -46,7 +49,7 @@ export class ChangeFollower {
     const page = await this.ctx.retry(() => this.ctx.src.changes({ since: s, limit }));
     for (const c of page.results) {
       const key = `${c.id}@${c.changes[0]?.rev ?? ""}`;
-      if (!this.written.delete(key)) this.unmatched.set(key, c.id);
+      if (!this.written.delete(key)) this.unmatched.set(key, { id: c.id, from: s });
     }
     this.since = page.lastSeq;
     return page.results.length;
@@ -75,14 +78,23 @@ export class ChangeFollower {
     if (this.failure !== undefined) throw this.failure;
   }
 
-  /** Takes the ids of up to `n` unmatched changes (the same id at two revisions is one id). */
+  /** Takes the ids of up to `n` unmatched changes, the earliest read first (the same id at two revisions is one id). */
   take(n: number): string[] {
     const ids = new Set<string>();
-    for (const [key, id] of this.unmatched) {
+    for (const [key, { id }] of this.unmatched) {
       if (ids.size >= n && !ids.has(id)) break;
       ids.add(id);
       this.unmatched.delete(key);
     }
     return [...ids];
+  }
+
+  /**
+   * The sequence a checkpoint may hold once the changes taken so far are migrated: every change before it is the
+   * run's own or taken. While none of the run's writes is in flight.
+   */
+  get done(): string {
+    for (const { from } of this.unmatched.values()) return from;
+    return this.since;
   }
 }

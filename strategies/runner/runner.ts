@@ -302,30 +302,34 @@ export class Migration extends TypedEmitter<MigrationEvents> {
   }
 
   /**
-   * Dirty re-migration: follows `_changes` on from `follower.since` (which was `from` when nothing unmatched was
-   * left) and migrates every document others changed again, until a page comes back empty and nothing is left.
-   * The checkpoint's `since` moves only when every change before it is migrated.
+   * Dirty re-migration: follows `_changes` on from `follower.since` and migrates every document others changed
+   * again, until a page comes back empty and nothing is left. The checkpoint's `since` (`from` at first) moves after
+   * every batch, to where every change before it is migrated or the run's own.
    */
   private async dirty(follower: ChangeFollower, from: string, save: Save, check: () => void): Promise<{ since: string; aborted: boolean; rounds: number }> {
     const ctx = this.ctx;
     ctx.phase = "dirty";
     let since = from;
     let rounds = 0;
+    const checkpoint = async (): Promise<void> => {
+      if (follower.done === since) return;
+      since = follower.done;
+      await save({ phase: "dirty", since });
+    };
     for (;;) {
       if (ctx.aborted) return { since, aborted: true, rounds };
       check();
       const read = await follower.read(ctx.batchSize);
       while (follower.pending >= ctx.batchSize || (read < ctx.batchSize && follower.pending > 0)) {
         if (ctx.aborted) return { since, aborted: true, rounds };
+        check();
         const changed = follower.take(ctx.batchSize);
         ctx.total += changed.length;
         await this.process(await currentDocs(ctx, changed, true), "dirty");
         rounds++;
+        await checkpoint();
       }
-      if (follower.pending === 0 && follower.since !== since) {
-        since = follower.since;
-        await save({ phase: "dirty", since });
-      }
+      await checkpoint();
       if (read === 0 && follower.pending === 0) return { since, aborted: false, rounds };
     }
   }
