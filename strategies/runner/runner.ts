@@ -17,9 +17,10 @@
  *    an output equal to the stored document is not written.
  * 4. **Dirty re-migration**: remembers the source `update_seq` at the very first start and follows `_changes`
  *    since then; after the scan, migrates every changed document again until a page comes back empty (caught
- *    up). In place, the feed is followed during the scan already, and each change of the run's own writes
- *    (`id@rev`) drops out with its write as it arrives, so only the edits of others are migrated again and
- *    the run holds only the writes in flight, never every id it wrote.
+ *    up). In place, the feed is followed during the scan already (unless the scan resumes), and each change of
+ *    the run's own writes (`id@rev`) drops out with its write as it arrives, so only the edits of others are
+ *    migrated again and the run holds only the writes in flight, never every id it wrote. The dirty pass
+ *    checkpoints after every batch.
  * 5. **Retry and prune the quarantine**: documents quarantined by earlier runs of the job are tried again (unless
  *    `retryQuarantined: false`);
  *    a record whose revision is no longer a leaf of its document (it changed since) is dropped.
@@ -256,8 +257,10 @@ export class Migration extends TypedEmitter<MigrationEvents> {
         chain = chain.then(() => checkpoint(k)).catch((e: unknown) => void (failure ??= e));
       }
     };
-    // In place, the feed is read as the scan writes: each own write's change drops out as it arrives.
-    const follower = ctx.inPlace ? ctx.follower : undefined;
+    // In place, the feed is read as the scan writes: each own write's change drops out as it arrives. Not when the
+    // scan resumes: the feed starts with the earlier runs' writes, which no write of this run matches; read while
+    // the scan writes, they would only slow it down (the dirty pass reads them after it, as others' changes).
+    const follower = ctx.inPlace && startAfter === undefined ? ctx.follower : undefined;
     let key = startAfter;
     let aborted = false;
     for (;;) {
