@@ -38,6 +38,11 @@ export class ChangeFollower {
     return this.unmatched.size;
   }
 
+  /** Writes of the run whose change has not been read yet: how far the reading lags behind the writing. */
+  get lag(): number {
+    return this.written.size;
+  }
+
   /** How many entries it holds: writes whose change is not read yet and changes no write matched (yet). */
   get held(): number {
     return this.written.size + this.unmatched.size;

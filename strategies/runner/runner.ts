@@ -291,7 +291,17 @@ export class Migration extends TypedEmitter<MigrationEvents> {
         ),
       };
       tasks.push(task);
-      follower?.follow(ctx.batchSize * FOLLOW_PAGES);
+      if (follower !== undefined) {
+        follower.follow(ctx.batchSize * FOLLOW_PAGES);
+        // Backpressure: when the reading lags more than twice a follow page behind the writing, the scan waits for it
+        // to catch up once (own writes whose change never comes, e.g. superseded, do not stop it for longer).
+        if (follower.lag > 2 * ctx.batchSize * FOLLOW_PAGES) {
+          await follower.settled().catch(() => undefined);
+          follower.follow(ctx.batchSize * FOLLOW_PAGES);
+          await follower.settled().catch(() => undefined);
+          failure ??= follower.failure;
+        }
+      }
       const open = (): Promise<void>[] => tasks.filter((t) => !t.done).map((t) => t.promise);
       while (open().length >= ctx.concurrency && failure === undefined) await Promise.race(open());
       if (rows.length < ctx.batchSize) break;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { AllDocsOptions, Doc, DocumentStore } from "../../store/port.js";
+import type { AllDocsOptions, BulkDocsOptions, ChangesOptions, Doc, DocumentStore } from "../../store/port.js";
 import type { RunContext } from "../../strategies/runner/context.js";
 import { ChangeFollower } from "../../strategies/runner/follow.js";
 import { readCheckpoint } from "../../strategies/runner/local.js";
@@ -142,5 +142,34 @@ describe("eager runner, in place, following the feed during the scan", () => {
     expect(items).toHaveLength(50);
     expect(items.filter((d) => d["version"] !== 3).map((d) => d._id)).toEqual([]);
     expect(after.filter((d) => d["schema"] === "todo-item-status")).toHaveLength(50);
+  });
+
+  it("keeps the writes whose change is not read yet bounded when the feed is slower than the writes", async () => {
+    const inner = store();
+    const docs: Doc[] = [];
+    for (let i = 0; i < 300; i++) docs.push(todoV1(i));
+    await inner.bulkDocs(docs);
+    let acknowledged = 0;
+    let read = 0;
+    let lag = 0;
+    const slow: DocumentStore = Object.create(inner) as DocumentStore;
+    slow.bulkDocs = async (d: Doc[], o?: BulkDocsOptions) => {
+      const r = await inner.bulkDocs(d, o);
+      acknowledged += r.filter((x) => x.ok).length;
+      lag = Math.max(lag, acknowledged - read);
+      return r;
+    };
+    slow.changes = async (o?: ChangesOptions) => {
+      await new Promise((r) => setTimeout(r, 20)); // a feed far slower than the writes
+      const page = await inner.changes(o);
+      read += page.results.length;
+      return page;
+    };
+    const report = await runMigration({ source: slow, plan: { graph, to: V3 }, batchSize: 5, concurrency: 2 });
+    expect(report.completed).toBe(true);
+    expect(report.totals.written).toBe(600);
+    expect(report.dirtyRounds).toBe(0);
+    // at most twice a follow page (2 × 4 × 5 writes) behind, plus the pages in flight and one follow page
+    expect(lag).toBeLessThanOrEqual(2 * 4 * 5 + 2 * 10 + 4 * 5 + 10);
   });
 });
