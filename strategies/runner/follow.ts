@@ -1,10 +1,15 @@
 /**
  * The source's `_changes`, followed by a run: each change is matched against the run's own writes (`id@rev`), so only
- * the changes of others are left for the dirty pass. A change and its write may come in either order (the change
- * can be read before the `_bulk_docs` answer arrives): whichever comes second cancels the first. Followed while
- * the scan writes, both sides hold only what is in flight, never every document the run wrote.
+ * the changes of others are left for the dirty pass.
+ *
+ * A change and its write may come in either order (the change can be read before the `_bulk_docs` answer arrives):
+ * whichever comes second cancels the first. Followed while the scan writes, both sides hold only what is in flight,
+ * never every document the run wrote.
  */
-import type { RunContext } from "./context.js";
+import type { ChangesPage } from "../../store/port.js";
+
+/** Reads one page of the source's `_changes` (with the run's retry). */
+export type ReadChanges = (since: string, limit: number) => Promise<ChangesPage>;
 
 export class ChangeFollower {
   /** The sequence the feed has been read up to. */
@@ -21,7 +26,7 @@ export class ChangeFollower {
   failure: unknown;
 
   constructor(
-    private readonly ctx: RunContext,
+    private readonly readChanges: ReadChanges,
     since: string,
   ) {
     this.since = since;
@@ -51,7 +56,7 @@ export class ChangeFollower {
   /** Reads one page of at most `limit` changes after {@link since}; how many it had. */
   async read(limit: number): Promise<number> {
     const s = this.since;
-    const page = await this.ctx.retry(() => this.ctx.src.changes({ since: s, limit }));
+    const page = await this.readChanges(s, limit);
     for (const c of page.results) {
       const key = `${c.id}@${c.changes[0]?.rev ?? ""}`;
       if (!this.written.delete(key)) this.unmatched.set(key, { id: c.id, from: s });

@@ -194,7 +194,7 @@ export class Migration extends TypedEmitter<MigrationEvents> {
     };
 
     let since = cp?.phase === "done" || cp?.phase === "dirty" ? cp.since : startSeq;
-    const follower = ctx.o.followChanges !== false && !dry ? new ChangeFollower(ctx, since) : undefined;
+    const follower = ctx.o.followChanges !== false && !dry ? new ChangeFollower((s, limit) => ctx.retry(() => ctx.src.changes({ since: s, limit })), since) : undefined;
     ctx.follower = follower;
     let aborted = false;
     if (cp === undefined || cp.phase === "scan") {

@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { AllDocsOptions, BulkDocsOptions, ChangesOptions, Doc, DocumentStore } from "../../store/port.js";
-import type { RunContext } from "../../strategies/runner/context.js";
 import { ChangeFollower } from "../../strategies/runner/follow.js";
 import { readCheckpoint } from "../../strategies/runner/local.js";
 import { createMigration, runMigration } from "../../strategies/runner/runner.js";
@@ -17,10 +16,9 @@ afterEach(async () => {
   for (const s of open.splice(0)) await s.destroy().catch(() => undefined);
 });
 
-/** A follower of `s` from its current sequence, with the two members of a run it uses. */
+/** A follower of `s` from its current sequence. */
 async function followerOf(s: DocumentStore): Promise<ChangeFollower> {
-  const ctx = { src: s, retry: <T>(fn: () => Promise<T>) => fn() } as unknown as RunContext;
-  return new ChangeFollower(ctx, (await s.info()).updateSeq);
+  return new ChangeFollower((since, limit) => s.changes({ since, limit }), (await s.info()).updateSeq);
 }
 
 async function put(s: DocumentStore, doc: Doc): Promise<string> {
