@@ -17,9 +17,10 @@
  *    an output equal to the stored document is not written.
  * 4. **Dirty re-migration**: remembers the source `update_seq` at the very first start and follows `_changes`
  *    since then; after the scan, migrates every changed document again until a page comes back empty (caught
- *    up). In place, the feed is followed during the scan already, and each change of the run's own writes
- *    (`id@rev`) drops out with its write as it arrives, so only the edits of others are migrated again and
- *    the run holds only the writes in flight, never every id it wrote.
+ *    up). In place, the feed is followed during the scan already (unless the scan resumes), and each change of
+ *    the run's own writes (`id@rev`) drops out with its write as it arrives, so only the edits of others are
+ *    migrated again and the run holds only the writes in flight, never every id it wrote. The dirty pass
+ *    checkpoints after every batch.
  * 5. **Retry and prune the quarantine**: documents quarantined by earlier runs of the job are tried again (unless
  *    `retryQuarantined: false`);
  *    a record whose revision is no longer a leaf of its document (it changed since) is dropped.
@@ -193,7 +194,7 @@ export class Migration extends TypedEmitter<MigrationEvents> {
     };
 
     let since = cp?.phase === "done" || cp?.phase === "dirty" ? cp.since : startSeq;
-    const follower = ctx.o.followChanges !== false && !dry ? new ChangeFollower(ctx, since) : undefined;
+    const follower = ctx.o.followChanges !== false && !dry ? new ChangeFollower((s, limit) => ctx.retry(() => ctx.src.changes({ since: s, limit })), since) : undefined;
     ctx.follower = follower;
     let aborted = false;
     if (cp === undefined || cp.phase === "scan") {
@@ -256,8 +257,10 @@ export class Migration extends TypedEmitter<MigrationEvents> {
         chain = chain.then(() => checkpoint(k)).catch((e: unknown) => void (failure ??= e));
       }
     };
-    // In place, the feed is read as the scan writes: each own write's change drops out as it arrives.
-    const follower = ctx.inPlace ? ctx.follower : undefined;
+    // In place, the feed is read as the scan writes: each own write's change drops out as it arrives. Not when the
+    // scan resumes: the feed starts with the earlier runs' writes, which no write of this run matches; read while
+    // the scan writes, they would only slow it down (the dirty pass reads them after it, as others' changes).
+    const follower = ctx.inPlace && startAfter === undefined ? ctx.follower : undefined;
     let key = startAfter;
     let aborted = false;
     for (;;) {
@@ -288,7 +291,17 @@ export class Migration extends TypedEmitter<MigrationEvents> {
         ),
       };
       tasks.push(task);
-      follower?.follow(ctx.batchSize * FOLLOW_PAGES);
+      if (follower !== undefined) {
+        follower.follow(ctx.batchSize * FOLLOW_PAGES);
+        // Backpressure: when the reading lags more than twice a follow page behind the writing, the scan waits for it
+        // to catch up once (own writes whose change never comes, e.g. superseded, do not stop it for longer).
+        if (follower.lag > 2 * ctx.batchSize * FOLLOW_PAGES) {
+          await follower.settled().catch(() => undefined);
+          follower.follow(ctx.batchSize * FOLLOW_PAGES);
+          await follower.settled().catch(() => undefined);
+          failure ??= follower.failure;
+        }
+      }
       const open = (): Promise<void>[] => tasks.filter((t) => !t.done).map((t) => t.promise);
       while (open().length >= ctx.concurrency && failure === undefined) await Promise.race(open());
       if (rows.length < ctx.batchSize) break;
@@ -302,30 +315,34 @@ export class Migration extends TypedEmitter<MigrationEvents> {
   }
 
   /**
-   * Dirty re-migration: follows `_changes` on from `follower.since` (which was `from` when nothing unmatched was
-   * left) and migrates every document others changed again, until a page comes back empty and nothing is left.
-   * The checkpoint's `since` moves only when every change before it is migrated.
+   * Dirty re-migration: follows `_changes` on from `follower.since` and migrates every document others changed
+   * again, until a page comes back empty and nothing is left. The checkpoint's `since` (`from` at first) moves after
+   * every batch, to where every change before it is migrated or the run's own.
    */
   private async dirty(follower: ChangeFollower, from: string, save: Save, check: () => void): Promise<{ since: string; aborted: boolean; rounds: number }> {
     const ctx = this.ctx;
     ctx.phase = "dirty";
     let since = from;
     let rounds = 0;
+    const checkpoint = async (): Promise<void> => {
+      if (follower.done === since) return;
+      since = follower.done;
+      await save({ phase: "dirty", since });
+    };
     for (;;) {
       if (ctx.aborted) return { since, aborted: true, rounds };
       check();
       const read = await follower.read(ctx.batchSize);
       while (follower.pending >= ctx.batchSize || (read < ctx.batchSize && follower.pending > 0)) {
         if (ctx.aborted) return { since, aborted: true, rounds };
+        check();
         const changed = follower.take(ctx.batchSize);
         ctx.total += changed.length;
         await this.process(await currentDocs(ctx, changed, true), "dirty");
         rounds++;
+        await checkpoint();
       }
-      if (follower.pending === 0 && follower.since !== since) {
-        since = follower.since;
-        await save({ phase: "dirty", since });
-      }
+      await checkpoint();
       if (read === 0 && follower.pending === 0) return { since, aborted: false, rounds };
     }
   }

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { AllDocsOptions, Doc, DocumentStore } from "../../store/port.js";
-import type { RunContext } from "../../strategies/runner/context.js";
+import type { AllDocsOptions, BulkDocsOptions, ChangesOptions, Doc, DocumentStore } from "../../store/port.js";
 import { ChangeFollower } from "../../strategies/runner/follow.js";
+import { readCheckpoint } from "../../strategies/runner/local.js";
 import { createMigration, runMigration } from "../../strategies/runner/runner.js";
 import type { DocumentResult } from "../../strategies/runner/types.js";
 import { contents, graph, memoryStore, todoV1, V3 } from "./fixtures.js";
@@ -16,10 +16,9 @@ afterEach(async () => {
   for (const s of open.splice(0)) await s.destroy().catch(() => undefined);
 });
 
-/** A follower of `s` from its current sequence, with the two members of a run it uses. */
+/** A follower of `s` from its current sequence. */
 async function followerOf(s: DocumentStore): Promise<ChangeFollower> {
-  const ctx = { src: s, retry: <T>(fn: () => Promise<T>) => fn() } as unknown as RunContext;
-  return new ChangeFollower(ctx, (await s.info()).updateSeq);
+  return new ChangeFollower((since, limit) => s.changes({ since, limit }), (await s.info()).updateSeq);
 }
 
 async function put(s: DocumentStore, doc: Doc): Promise<string> {
@@ -102,5 +101,73 @@ describe("eager runner, in place, following the feed during the scan", () => {
     expect(items.filter((d) => d["version"] !== 3).map((d) => d._id)).toEqual([]);
     expect(items.find((d) => d._id === "todo-item:000000")?.["title"]).toBe("old app");
     expect(after.filter((d) => d["schema"] === "todo-item-status")).toHaveLength(41);
+  });
+
+  it("checkpoints the dirty pass after every batch, so a run stopped in it resumes there and ends with every document migrated", async () => {
+    const inner = store();
+    const docs: Doc[] = [];
+    for (let i = 0; i < 20; i++) docs.push(todoV1(i));
+    await inner.bulkDocs(docs);
+    // Another writer adds 30 documents while the scan reads its first page: six dirty batches of 5, read in two pages of
+    // changes while the scan writes (pages of 4 × 5), so the fifth batch is past the first page.
+    let added = false;
+    const busy: DocumentStore = Object.create(inner) as DocumentStore;
+    busy.allDocs = async (o?: AllDocsOptions) => {
+      if (o?.keys === undefined && !added) {
+        added = true;
+        const more: Doc[] = [];
+        for (let i = 500; i < 530; i++) more.push(todoV1(i));
+        await inner.bulkDocs(more);
+      }
+      return inner.allDocs(o);
+    };
+    const stop = new AbortController();
+    let dirtyBatches = 0;
+    const first = createMigration({ source: busy, plan: { graph, to: V3 }, batchSize: 5, signal: stop.signal });
+    first.on("progress", (p) => {
+      if (p.phase === "dirty" && ++dirtyBatches === 5) stop.abort();
+    });
+    const r1 = await first.run();
+    expect(r1.completed).toBe(false);
+    const cp = await readCheckpoint(inner, r1.id);
+    expect(cp?.phase).toBe("dirty");
+    expect(cp?.since).not.toBe(r1.startSeq);
+    const r2 = await runMigration({ source: inner, plan: { graph, to: V3 }, batchSize: 5 });
+    expect(r2.completed).toBe(true);
+    expect(r2.resumed).toBe(true);
+    const after = await contents(inner);
+    const items = after.filter((d) => d["schema"] === "todo-item");
+    expect(items).toHaveLength(50);
+    expect(items.filter((d) => d["version"] !== 3).map((d) => d._id)).toEqual([]);
+    expect(after.filter((d) => d["schema"] === "todo-item-status")).toHaveLength(50);
+  });
+
+  it("keeps the writes whose change is not read yet bounded when the feed is slower than the writes", async () => {
+    const inner = store();
+    const docs: Doc[] = [];
+    for (let i = 0; i < 300; i++) docs.push(todoV1(i));
+    await inner.bulkDocs(docs);
+    let acknowledged = 0;
+    let read = 0;
+    let lag = 0;
+    const slow: DocumentStore = Object.create(inner) as DocumentStore;
+    slow.bulkDocs = async (d: Doc[], o?: BulkDocsOptions) => {
+      const r = await inner.bulkDocs(d, o);
+      acknowledged += r.filter((x) => x.ok).length;
+      lag = Math.max(lag, acknowledged - read);
+      return r;
+    };
+    slow.changes = async (o?: ChangesOptions) => {
+      await new Promise((r) => setTimeout(r, 20)); // a feed far slower than the writes
+      const page = await inner.changes(o);
+      read += page.results.length;
+      return page;
+    };
+    const report = await runMigration({ source: slow, plan: { graph, to: V3 }, batchSize: 5, concurrency: 2 });
+    expect(report.completed).toBe(true);
+    expect(report.totals.written).toBe(600);
+    expect(report.dirtyRounds).toBe(0);
+    // at most twice a follow page (2 × 4 × 5 writes) behind, plus the pages in flight and one follow page
+    expect(lag).toBeLessThanOrEqual(2 * 4 * 5 + 2 * 10 + 4 * 5 + 10);
   });
 });
