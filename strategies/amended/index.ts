@@ -13,8 +13,9 @@
  * and parent (`deterministicRevs`), so the same migration of the same revision is the same revision
  * everywhere, and a device's offline edits migrated from a newer revision merge like any concurrent edit.
  * A new-app device does the same after every sync: an old app's late write it pulled before the server's
- * follower migrated it is migrated (and merged) on the device, with the revisions the server writes, so the
- * new app reads and edits it at once.
+ * follower migrated it is migrated on the device, with the revision the server writes, so the new app reads
+ * and edits it at once. Merging old edits into the migration stays with the server, which holds the revisions
+ * both grew from (a device that joined after the release has no body of them, and would merge two ways).
  */
 import type { StepGraph } from "../../adapters/path.js";
 import type { StepDefinition } from "../../adapters/steps.js";
@@ -60,8 +61,7 @@ export interface AmendLateWritesOptions {
  * Returns the documents written.
  */
 export async function amendLateWrites(store: DocumentStore, options: AmendLateWritesOptions): Promise<number> {
-  // Deterministic revisions, as every write here: a device that amends what it pulled writes what the server writes.
-  const ended = hasFault(options.faults, "migration-wins-over-delete") ? [] : await honourConcurrentDeletes(store, { graph: options.graph, shapes: options.shapes, deterministicRevs: true });
+  const ended = hasFault(options.faults, "migration-wins-over-delete") ? [] : await honourConcurrentDeletes(store, { graph: options.graph, shapes: options.shapes });
   const fixed = hasFault(options.faults, "skip-migration-merge")
     ? { resolved: [] }
     : await resolveMigrationConflicts(store, {
@@ -88,12 +88,11 @@ export function createAmendedStrategy(options: AmendedOptions): Strategy {
     return report.totals.written + amended;
   };
   /**
-   * What a new-app device runs on its own database when it upgrades offline and after every sync: what the server
-   * runs, so both write the same revisions.
+   * What a new-app device runs on its own database when it upgrades offline and after every sync: the server's
+   * migration pass, so both write the same revisions.
    */
   const migrateDevice = async (device: DeviceContext): Promise<void> => {
     const graph = stepGraphOf(options.steps ?? device.steps);
-    await amendLateWrites(device.local, { graph, to: device.app.shape, shapes: device.apps.map((a) => a.shape), ...(options.faults === undefined ? {} : { faults: options.faults }) });
     await runMigration({ source: device.local, plan: { graph, to: device.app.shape }, deterministicRevs: true, lease: false, followChanges: false, restart: true });
   };
   /** A new-app device's binding: after every sync it migrates what the sync brought, before its app reads it. */

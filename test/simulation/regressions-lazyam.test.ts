@@ -92,4 +92,17 @@ describe("amended", () => {
       { kind: "set-new-field", device: "d3", todo: "t2", value: "group 0" },
     ], 81387);
   });
+
+  it("a new-app device that joined after the release leaves merging an old edit to the server, which holds the revision both grew from (seed 91148)", async () => {
+    await holds("amended", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+      { kind: "settle" },
+      { kind: "release" },
+      { kind: "device", device: "d3", app: "new" },
+      { kind: "sync", device: "d3" },
+      { kind: "set-done", device: "d1", todo: "t1", done: true },
+      { kind: "edit-title", device: "d3", todo: "t1", title: "title 109" },
+    ], 91148);
+  });
 });
