@@ -78,9 +78,6 @@ function historyOf(doc: Doc): string[] {
  */
 export async function dropStaleTranslations(sides: readonly StaleScanSide[], options: StaleScanOptions = {}): Promise<string[]> {
   const storeOf = new Map(sides.map((s) => [s.name, s.store]));
-  const [typeField, versionField] = [options.typeField ?? "schema", options.versionField ?? "version"];
-  const graph = options.steps === undefined ? undefined : createStepGraph(options.steps, { typeField, versionField });
-  const families = familiesOf(options.steps ?? []);
   const current = new Map<DocumentStore, Map<string, Promise<Doc | undefined>>>();
   const currentOf = (store: DocumentStore, id: string): Promise<Doc | undefined> => {
     let docs = current.get(store);
@@ -156,52 +153,6 @@ export async function dropStaleTranslations(sides: readonly StaleScanSide[], opt
     }
     return true;
   };
-  /**
-   * `leaf`, a user's edit of a translation that was {@link rebuilt} without `other` as base (a device that had only
-   * received the old version's translation of `other` and upgraded offline), merged onto `other`: the fields the
-   * edit changed (against the translation it was made on, its provenance `hash` proves which) set on `other`.
-   * Returns the merged document (a child of `other`) and the tombstone ending `leaf` (`divan: { merged: true }`),
-   * both with deterministic revisions; `undefined` when the translation cannot be rebuilt here or `other` changed
-   * one of those fields too (a concurrent edit: the conflict stays).
-   */
-  const merged = async (source: DocumentStore, holder: DocumentStore, leaf: Doc, other: Doc): Promise<Doc[] | undefined> => {
-    const p = provenanceOf(leaf)!;
-    const type = String(leaf[typeField]);
-    const from = sides.find((x) => x.name === p.from)?.shape;
-    const to = sides.find((x) => x.name !== p.from && x.shape?.[type] === leaf[versionField])?.shape;
-    if (graph === undefined || from === undefined || to === undefined) return undefined;
-    const src: Entity = {};
-    let at: string | undefined; // the revision of `other` the source was translated from
-    for (const [id, rev] of Object.entries(p.revs)) {
-      const found = (await source.bulkGet([{ id, rev }]))[0];
-      if (found === undefined || !("ok" in found)) return undefined;
-      at ??= provenanceOf(found.ok)?.revs[leaf._id];
-      const { [PROVENANCE_FIELD]: _p, _revisions: _r, ...body } = found.ok;
-      src[String(body[typeField])] = body;
-    }
-    const family = familyOf(families, type);
-    let out: Entity;
-    try {
-      out = graph.path(familyShape(families, from, family), familyShape(families, to, family))(src, undefined);
-    } catch {
-      return undefined;
-    }
-    const o = out[type];
-    if (o === undefined || contentHash({ ...o, _id: leaf._id }) !== p.hash) return undefined;
-    // What `other` changed since the revision the edit was (indirectly) made on: a field both changed is a
-    // concurrent edit. That revision's body may be gone; the translation then stands for it.
-    const then = at === undefined || at === other._rev ? other : await holder.get(other._id, { rev: at }).catch(() => ({ ...o, _id: leaf._id }));
-    const [mine, was, theirs, base] = [userContent(leaf), userContent({ ...o, _id: leaf._id }), userContent(other), userContent(then)];
-    const { _conflicts: _c, _revisions: _o, ...doc } = other;
-    for (const k of new Set([...Object.keys(mine), ...Object.keys(was)])) {
-      const [m, w, t] = [stableJson(mine[k]), stableJson(was[k]), stableJson(theirs[k])];
-      if (m === w) continue;
-      if (t !== stableJson(base[k]) && t !== m) return undefined;
-      if (mine[k] === undefined) delete doc[k];
-      else doc[k] = mine[k];
-    }
-    return [withDeterministicRev(doc), withDeterministicRev({ _id: leaf._id, _rev: leaf._rev!, _deleted: true, [PROVENANCE_FIELD]: { merged: true } })];
-  };
   const isStale = async (holder: DocumentStore, leaf: Doc, leaves: readonly Doc[]): Promise<boolean> => {
     const p = provenanceOf(leaf);
     const source = p === undefined ? undefined : storeOf.get(p.from);
@@ -211,21 +162,7 @@ export async function dropStaleTranslations(sides: readonly StaleScanSide[], opt
     return false;
   };
 
-  /** The writes merging the first edited leaf that was rebuilt without another leaf as base onto it (see `merged`). */
-  const mergeRebuilt = async (holder: DocumentStore, leaves: readonly Doc[]): Promise<Doc[]> => {
-    for (const leaf of leaves) {
-      const p = provenanceOf(leaf);
-      const source = p === undefined ? undefined : storeOf.get(p.from);
-      if (source === undefined || isPristine(leaf)) continue;
-      for (const other of leaves) {
-        if (other === leaf || !(await rebuilt(source, holder, leaf, other))) continue;
-        const writes = await merged(source, holder, leaf, other);
-        if (writes !== undefined) return writes;
-      }
-    }
-    return [];
-  };
-
+  const mergeRebuilt = rebuiltEditMerger(sides, options, storeOf, rebuilt);
   const dropped: string[] = [];
   for (const store of new Set(sides.map((s) => s.store))) {
     const tombstones: Doc[] = await deletionsWin(store);
@@ -298,4 +235,79 @@ async function concurrentDeletions(store: DocumentStore, results: readonly Chang
     for (const l of live) out.push(withDeterministicRev({ ...typed, _id: l._id, _rev: l._rev!, _deleted: true }));
   }
   return out;
+}
+
+/**
+ * The merge of an edit of a translation rebuilt without its base (see the module comment): given a document's leaves,
+ * the writes that merge the first such edited leaf onto the leaf it should have been made on, or none.
+ */
+function rebuiltEditMerger(
+  sides: readonly StaleScanSide[],
+  options: StaleScanOptions,
+  storeOf: ReadonlyMap<string, DocumentStore>,
+  rebuilt: (source: DocumentStore, holder: DocumentStore, leaf: Doc, other: Doc) => Promise<boolean>,
+): (holder: DocumentStore, leaves: readonly Doc[]) => Promise<Doc[]> {
+  const [typeField, versionField] = [options.typeField ?? "schema", options.versionField ?? "version"];
+  const graph = options.steps === undefined ? undefined : createStepGraph(options.steps, { typeField, versionField });
+  const families = familiesOf(options.steps ?? []);
+  /**
+   * `leaf`, a user's edit of a translation that was {@link rebuilt} without `other` as base (a device that had only
+   * received the old version's translation of `other` and upgraded offline), merged onto `other`: the fields the
+   * edit changed (against the translation it was made on, its provenance `hash` proves which) set on `other`.
+   * Returns the merged document (a child of `other`) and the tombstone ending `leaf` (`divan: { merged: true }`),
+   * both with deterministic revisions; `undefined` when the translation cannot be rebuilt here or `other` changed
+   * one of those fields too (a concurrent edit: the conflict stays).
+   */
+  const merged = async (source: DocumentStore, holder: DocumentStore, leaf: Doc, other: Doc): Promise<Doc[] | undefined> => {
+    const p = provenanceOf(leaf)!;
+    const type = String(leaf[typeField]);
+    const from = sides.find((x) => x.name === p.from)?.shape;
+    const to = sides.find((x) => x.name !== p.from && x.shape?.[type] === leaf[versionField])?.shape;
+    if (graph === undefined || from === undefined || to === undefined) return undefined;
+    const src: Entity = {};
+    let at: string | undefined; // the revision of `other` the source was translated from
+    for (const [id, rev] of Object.entries(p.revs)) {
+      const found = (await source.bulkGet([{ id, rev }]))[0];
+      if (found === undefined || !("ok" in found)) return undefined;
+      at ??= provenanceOf(found.ok)?.revs[leaf._id];
+      const { [PROVENANCE_FIELD]: _p, _revisions: _r, ...body } = found.ok;
+      src[String(body[typeField])] = body;
+    }
+    const family = familyOf(families, type);
+    let out: Entity;
+    try {
+      out = graph.path(familyShape(families, from, family), familyShape(families, to, family))(src, undefined);
+    } catch {
+      return undefined;
+    }
+    const o = out[type];
+    if (o === undefined || contentHash({ ...o, _id: leaf._id }) !== p.hash) return undefined;
+    // What `other` changed since the revision the edit was (indirectly) made on: a field both changed is a
+    // concurrent edit. That revision's body may be gone; the translation then stands for it.
+    const then = at === undefined || at === other._rev ? other : await holder.get(other._id, { rev: at }).catch(() => ({ ...o, _id: leaf._id }));
+    const [mine, was, theirs, base] = [userContent(leaf), userContent({ ...o, _id: leaf._id }), userContent(other), userContent(then)];
+    const { _conflicts: _c, _revisions: _o, ...doc } = other;
+    for (const k of new Set([...Object.keys(mine), ...Object.keys(was)])) {
+      const [m, w, t] = [stableJson(mine[k]), stableJson(was[k]), stableJson(theirs[k])];
+      if (m === w) continue;
+      if (t !== stableJson(base[k]) && t !== m) return undefined;
+      if (mine[k] === undefined) delete doc[k];
+      else doc[k] = mine[k];
+    }
+    return [withDeterministicRev(doc), withDeterministicRev({ _id: leaf._id, _rev: leaf._rev!, _deleted: true, [PROVENANCE_FIELD]: { merged: true } })];
+  };
+  /** The writes merging the first edited leaf that was rebuilt without another leaf as base onto it (see `merged`). */
+  return async (holder: DocumentStore, leaves: readonly Doc[]): Promise<Doc[]> => {
+    for (const leaf of leaves) {
+      const p = provenanceOf(leaf);
+      const source = p === undefined ? undefined : storeOf.get(p.from);
+      if (source === undefined || isPristine(leaf)) continue;
+      for (const other of leaves) {
+        if (other === leaf || !(await rebuilt(source, holder, leaf, other))) continue;
+        const writes = await merged(source, holder, leaf, other);
+        if (writes !== undefined) return writes;
+      }
+    }
+    return [];
+  };
 }
