@@ -16,7 +16,7 @@ import {
   type PlanInput,
   type ReadDoc,
 } from "./plan.js";
-import { isDeletion, revGeneration } from "./provenance.js";
+import { compareRevs, isDeletion, isPristine, provenanceOf, revGeneration } from "./provenance.js";
 import { isOwnOutput, MAX_RECORDS, targets, type TransformerState } from "./state.js";
 import type { QuarantineEntry, TransformerSide } from "./types.js";
 import { RETRYABLE, sourceDoc, writeDeterministic, writeFailed, type WriteFailure } from "./write.js";
@@ -207,12 +207,47 @@ export async function planOne(
     ...(state.o.faults === undefined ? {} : { faults: state.o.faults }),
   };
   const first = planEntity(input);
-  const plan = first.kind === "need-parents" ? planEntity({ ...input, sourceAncestors: await ancestors(source, input.sourceDocs, first.ids) }) : first;
+  let plan = first.kind === "need-parents" ? planEntity({ ...input, sourceAncestors: await ancestors(source, input.sourceDocs, first.ids) }) : first;
+  if (state.retired.has(source.name)) plan = keepEndedBranches(plan, input);
   // A retired side receives no translations, only deletions: an entity deleted elsewhere is deleted there too.
   if (state.retired.has(target.name) && !(plan.kind === "write" && plan.writes.every((w) => w.doc._deleted === true))) {
     return { kind: "noop", reason: `${target.name} is retired: it receives deletions only` };
   }
   return plan;
+}
+
+/**
+ * A retired side's document an old device edited beside the revision the target was translated from (a sibling,
+ * not a descendant: the retirement ended that revision's branch, so the target's translation is the only copy of
+ * its edit): its translation is written as a winning branch, and the target's document stays as a conflict
+ * revision (reported) instead of being overwritten.
+ */
+function keepEndedBranches(plan: EntityPlan, input: PlanInput): EntityPlan {
+  if (plan.kind !== "write") return plan;
+  const current = new Map<string, string>();
+  for (const r of Object.values(input.sourceDocs)) if (r.state === "live") current.set(r.doc._id, r.doc._rev ?? "");
+  const targetLive = new Map<string, Doc>();
+  for (const r of Object.values(input.targetDocs)) if (r.state === "live") targetLive.set(r.doc._id, r.doc);
+  // Translated from a revision no older than the source's current one, but another: not one of its ancestors.
+  const ended = (w: PlannedWrite): boolean => {
+    const d = targetLive.get(w.doc._id);
+    const p = d === undefined ? undefined : provenanceOf(d);
+    if (w.mode !== "update" || w.doc._deleted === true || d === undefined || p?.from !== input.source || !isPristine(d)) return false;
+    return Object.entries(p.revs).some(([id, rev]) => {
+      const now = current.get(id);
+      return now !== undefined && rev !== now && revGeneration(rev) >= revGeneration(now);
+    });
+  };
+  const kept = plan.writes.filter(ended);
+  if (kept.length === 0) return plan;
+  const loserRevs: Record<string, string> = {};
+  for (const w of kept) loserRevs[w.doc._id] = w.doc._rev ?? "";
+  const winnerRev = [...current.values()].reduce((a, b) => (compareRevs(b, a) > 0 ? b : a), "");
+  return {
+    ...plan,
+    writes: plan.writes.map((w) => (kept.includes(w) ? { ...w, mode: "branch" as const } : w)),
+    conflict: plan.conflict ?? { family: input.entity.family, entityId: input.entity.entityId, winner: input.source, winnerRev, loser: input.target, loserRevs },
+  };
 }
 
 /**
