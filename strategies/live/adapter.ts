@@ -3,7 +3,7 @@
  * entity by entity as it touches them (lazy, client-side). How it reads, writes and where it stops: README, "Live adapters".
  */
 import { matchesSelector } from "pouchdb-selector-core";
-import { DivanError, isDivanError, messageOf, type DivanErrorCode } from "../../core/errors.js";
+import { DivanError, isDivanError } from "../../core/errors.js";
 import { hasFault } from "../../core/faults.js";
 import { singleVersionIds } from "../../adapters/ids.js";
 import { createStepGraph, type CompiledPath, type StepGraph } from "../../adapters/path.js";
@@ -14,20 +14,12 @@ import { resolveManifest } from "../../schemas/manifest.js";
 import type { Registry } from "../../schemas/registry.js";
 import { liveRows } from "../../store/rows.js";
 import type { AllDocsOptions, AllDocsPage, Change, ChangesOptions, Doc, DocumentStore, FindRequest, LiveFeed, LiveFeedHandlers, Selector } from "../../store/port.js";
-import { familiesOf, storedShape, type Graph, type Ref, type Stored, type View } from "./entities.js";
+import { familiesOf, markDeleted, storedShape, type Graph, type Ref, type Stored, type View } from "./entities.js";
+import { isGraph, problemOf, toLiveResult } from "./results.js";
 import { project, sortDocs } from "./query.js";
 import type { LiveChange, LiveChangesPage, LiveConfig, LiveFindResult, LivePage, LiveRow, LiveWriteResult, RowProblem } from "./types.js";
 
 export type { LiveChange, LiveChangesPage, LiveConfig, LiveFindResult, LivePage, LiveRow, LiveWriteResult, RowProblem } from "./types.js";
-
-function problemOf(e: unknown, id: string): RowProblem {
-  if (isDivanError(e)) return { code: e.code, reason: e.message, details: { id, ...e.details } };
-  return { code: "STEP_FAILED", reason: `reading ${id} failed: ${messageOf(e)}`, details: { id } };
-}
-
-function isGraph(s: readonly StepDefinition[] | StepGraph): s is StepGraph {
-  return !Array.isArray(s) && typeof (s as StepGraph).path === "function";
-}
 
 /**
  * A live adapter over one store for one app version. Create it with {@link createLiveAdapter} (or through
@@ -111,11 +103,7 @@ export class LiveAdapter {
     return singleVersionIds.format(type, ref.entityId, 0);
   }
 
-  /**
-   * Reads every document of the given entities (`known` documents are reused, `null` = known absent); with
-   * `conflicts`, also the conflicting revisions of each. A document the stored shape misses is looked up once
-   * more: when it is deleted, the entity was deleted and a concurrent edit kept only its other documents.
-   */
+  /** Reads every document of the given entities (`known` reused, `null` = known absent; `conflicts`: their conflicting revisions too). */
   async #load(refs: Iterable<Ref>, known?: Map<string, Doc | null>, scanned?: { lo: string; hi: string }, conflicts = false): Promise<Map<string, Stored>> {
     const out = new Map<string, Stored>();
     const want: string[] = [];
@@ -142,16 +130,7 @@ export class LiveAdapter {
       s.docs.set(type, rest as Doc);
       if (_conflicts !== undefined && _conflicts.length > 0) s.conflicts?.set(type, _conflicts);
     }
-    const missing = new Map<string, { s: Stored; type: string }>();
-    for (const s of out.values()) {
-      for (const type of storedShape(this.registry, s)?.missing ?? []) missing.set(this.#idOf(s.ref, type), { s, type });
-    }
-    if (missing.size > 0) {
-      for (const row of (await this.store.allDocs({ keys: [...missing.keys()] })).rows) {
-        const m = missing.get(row.id);
-        if (m !== undefined && row.value?.deleted === true) m.s.deleted!.add(m.type);
-      }
-    }
+    await markDeleted(this.store, this.registry, out.values(), (ref, t) => this.#idOf(ref, t));
     return out;
   }
 
@@ -195,8 +174,7 @@ export class LiveAdapter {
   // ------------------------------------------------------------------------------------------ reads
 
   /**
-   * Reads one document at the app's version (with `conflicts`, a document no step translates lists its
-   * conflicting revisions; an entity's are the adapter's own business: its deletion deletes them).
+   * Reads one document at the app's version (`conflicts`: only for documents no step translates).
    *
    * @throws DivanError `NOT_FOUND` (also for a type the app's version does not have, e.g. a 4.0 app asking
    * for `task-state:…`), `STEP_FAILED`, `ENTITY_INCOMPLETE`, `NO_PATH`.
@@ -564,8 +542,7 @@ export class LiveAdapter {
       const doc = { ...d, _id: id } as Doc;
       outIds.add(id);
       const cur = s.docs.get(t);
-      // a document outside the stored shape (next to a conflicting older leaf that won) that the app did not
-      // write: the translation's guess is not the user's change, the stored document stays
+      // a document outside the stored shape (next to an older leaf that won a conflict) the app did not write stays
       if (cur !== undefined && typeof cur._rev === "string" && st !== undefined && st[t] === undefined && !items.some((x) => this.#typeOfId(x._id) === t)) {
         unchanged.set(id, cur._rev);
         continue;
@@ -614,12 +591,6 @@ export class LiveAdapter {
       }
     }
   }
-}
-
-function toLiveResult(r: { id: string; ok: boolean; rev?: string; error?: { code: DivanErrorCode; reason: string } }, id: string): LiveWriteResult {
-  if (r.ok && typeof r.rev === "string") return { id, ok: true, rev: r.rev };
-  const error = r.error ?? { code: "INTERNAL" as const, reason: "write failed" };
-  return { id, ok: false, error: { code: error.code, reason: error.reason, details: { id } } };
 }
 
 /** Creates a live adapter over `store` for the app described by `config`. */

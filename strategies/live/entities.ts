@@ -5,7 +5,7 @@ import { stepTypes, typeFamilies } from "../../adapters/families.js";
 import type { StepGraph } from "../../adapters/path.js";
 import { shapeKey, type Entity, type Shape } from "../../adapters/types.js";
 import type { Registry } from "../../schemas/registry.js";
-import type { Doc } from "../../store/port.js";
+import type { Doc, DocumentStore } from "../../store/port.js";
 
 export interface Family {
   readonly types: readonly string[];
@@ -82,4 +82,18 @@ export function storedShape(registry: Registry, s: Stored): { shape: Shape; miss
   const app = s.ref.family.app;
   if ([...present].every(([t, v]) => app[t] === v)) return { shape: app, missing: Object.keys(app).filter((t) => !present.has(t)) };
   return undefined;
+}
+
+/**
+ * Notes, in each entity's `deleted`, the documents its stored shape misses that are deleted (tombstones, not
+ * just absent): the entity was deleted while a concurrent edit kept its other documents alive.
+ */
+export async function markDeleted(store: DocumentStore, registry: Registry, entities: Iterable<Stored>, idOf: (ref: Ref, type: string) => string): Promise<void> {
+  const missing = new Map<string, { s: Stored; type: string }>();
+  for (const s of entities) for (const type of storedShape(registry, s)?.missing ?? []) missing.set(idOf(s.ref, type), { s, type });
+  if (missing.size === 0) return;
+  for (const row of (await store.allDocs({ keys: [...missing.keys()] })).rows) {
+    const m = missing.get(row.id);
+    if (m !== undefined && row.value?.deleted === true) m.s.deleted?.add(m.type);
+  }
 }
