@@ -5,8 +5,9 @@
  * run (ids, bodies, conflict leaves, quarantine), and nothing was written twice (every leaf has the revision
  * generation the uninterrupted run gave it). On the test server: embedded, or `COUCHDB_URL`.
  *
- * A kill point is "after the run's first progress line, plus a random delay": every run gets past its start-up
- * (lease, checkpoint, quarantine loaded) and makes some progress, so the 20 points spread over the whole migration.
+ * A kill point is "after the run's first progress line (for the second half of the kills: its first after the scan),
+ * plus a random delay": every run gets past its start-up (lease, checkpoint, quarantine loaded) and makes some
+ * progress, so the 20 points spread over the whole migration.
  * The seed is printed on failure (`KILL_SEED=<seed>` replays it).
  */
 import { spawn } from "node:child_process";
@@ -50,10 +51,11 @@ async function corpusDb(prefix: string): Promise<{ url: string; store: DocumentS
 }
 
 /**
- * Runs `divan migrate` on `url`; with `killAfterMs`, SIGKILLs it that long after its first progress line, and
- * resolves with the phase of the last progress line it printed (`scan` or `dirty`).
+ * Runs `divan migrate` on `url`; with `killAfterMs`, SIGKILLs it that long after its first progress line (of phase
+ * `killIn`, when given: a run that prints none ends normally), and resolves with the phase of the last progress
+ * line it printed (`scan` or `dirty`).
  */
-function migrate(url: string, killAfterMs?: number): Promise<{ killed: string } | number> {
+function migrate(url: string, killAfterMs?: number, killIn?: "dirty"): Promise<{ killed: string } | number> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cli.file, "migrate", "--db", url, "--to", "3.0.0", "--lease-owner", "kill-test"], { cwd: TODO_APP, stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
@@ -62,7 +64,7 @@ function migrate(url: string, killAfterMs?: number): Promise<{ killed: string } 
     child.stdout.setEncoding("utf8");
     child.stdout.on("data", (chunk: string) => {
       for (const m of chunk.matchAll(/^progress \d+\/\d+ \((\w+)\)$/gm)) phase = m[1]!;
-      if (killAfterMs === undefined || armed || !chunk.includes("progress ")) return;
+      if (killAfterMs === undefined || armed || !chunk.includes("progress ") || (killIn !== undefined && phase !== killIn)) return;
       armed = true;
       setTimeout(() => child.kill("SIGKILL"), killAfterMs);
     });
@@ -92,9 +94,11 @@ describe("the corpus migrated by runs killed with SIGKILL", () => {
     const [reference, victim] = await Promise.all([corpusDb("corpus-kill-ref"), corpusDb("corpus-kill")]);
     const uninterrupted = migrate(reference.url); // alongside the killed runs: another database
 
+    // The first half of the kills lands wherever the run is; the second half after a run reached the pass after the
+    // scan (how long the scan takes depends on the machine's load, so random delays alone may never get past it).
     const killedIn: string[] = [];
     for (let i = 0; i < KILLS; i++) {
-      const outcome = await migrate(victim.url, Math.floor(random() * 600));
+      const outcome = await migrate(victim.url, Math.floor(random() * 600), i < KILLS / 2 ? undefined : "dirty");
       if (typeof outcome === "object") killedIn.push(outcome.killed);
     }
     expect(await migrate(victim.url), `seed ${startSeed}`).toBe(1);
