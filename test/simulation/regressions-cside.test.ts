@@ -2,32 +2,15 @@
  * The classes of `client-side` failures fresh seeds found (issue 16), as minimal scripts. Each failed before its
  * fix; they run in the fast in-process world with the same invariants and caveats as compare.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openEnv, runScript, type SimulationEnv } from "../../examples/todo-app/simulate/run.js";
-import { assertLegal, type Script } from "../../examples/todo-app/simulate/script.js";
-import type { ScenarioEvent } from "../../examples/todo-app/world.js";
-import { createStrategy } from "../../examples/strategies.js";
+import { describe, it } from "vitest";
+import { useRegressionEnv } from "./holds.js";
 
-let env: SimulationEnv;
-beforeAll(async () => {
-  env = await openEnv("memory");
-});
-afterAll(async () => {
-  await env.close();
-});
-
-/** Plays `events` against `client-side` and expects no unexpected violation (the details show when there is one). */
-async function holds(events: ScenarioEvent[], seed = 1): Promise<void> {
-  const script: Script = { seed, events };
-  assertLegal(script);
-  const v = await runScript(() => createStrategy("client-side"), script, env);
-  expect(v.details, `client-side: ${v.details.join("; ")}`).toEqual([]);
-  expect(["pass", "expected"], `client-side: expected violations ${v.expected.join(", ")}`).toContain(v.status);
-}
+const { holds } = useRegressionEnv();
 
 describe("client-side: devices merge an old edit the same way, whatever bodies they hold", () => {
   it("a device that joined after the migration holds no body of the old revision it grew from, and still merges a clashing old edit three ways (seed 80263)", async () => {
     await holds(
+      "client-side",
       [
         { kind: "device", device: "d1", app: "old" },
         { kind: "create", device: "d1", todo: "t1", title: "title 1" },
@@ -48,6 +31,7 @@ describe("client-side: devices merge an old edit the same way, whatever bodies t
 
   it("the migration translated an old edit concurrent with another old device's edit of the same title: no replica holds their ancestor, so the other title is kept as a conflict, never overwritten (seed 80587)", async () => {
     await holds(
+      "client-side",
       [
         { kind: "device", device: "d1", app: "old" },
         { kind: "create", device: "d1", todo: "t1", title: "title 5" },
@@ -66,7 +50,7 @@ describe("client-side: devices merge an old edit the same way, whatever bodies t
   });
 
   it("two devices each merge a different one of an old device's successive done / not done: the later one wins on the status document too (the status-document clash across two merges)", async () => {
-    await holds([
+    await holds("client-side", [
       { kind: "device", device: "d1", app: "old" },
       { kind: "create", device: "d1", todo: "t1", title: "title 1" },
       { kind: "settle" },

@@ -3,31 +3,12 @@
  * Each script failed before its fix; they run in the fast in-process world with the same invariants and
  * caveats as compare.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openEnv, runScript, type SimulationEnv } from "../../examples/todo-app/simulate/run.js";
-import { assertLegal, firstIllegal, type Script } from "../../examples/todo-app/simulate/script.js";
+import { describe, expect, it } from "vitest";
+import { firstIllegal } from "../../examples/todo-app/simulate/script.js";
 import type { ScenarioEvent } from "../../examples/todo-app/world.js";
-import { createStrategy } from "../../examples/strategies.js";
+import { useRegressionEnv } from "./holds.js";
 
-let env: SimulationEnv;
-beforeAll(async () => {
-  env = await openEnv("memory");
-});
-afterAll(async () => {
-  await env.close();
-});
-
-/**
- * Plays `events` against `strategy` and expects no unexpected violation (the details show when there is
- * one); with `noCaveat`, no violation at all, not even one a caveat predicts.
- */
-async function holds(strategy: string, events: ScenarioEvent[], seed = 1, noCaveat = false): Promise<void> {
-  const script: Script = { seed, events };
-  assertLegal(script);
-  const v = await runScript(() => createStrategy(strategy), script, env);
-  expect(v.details, `${strategy}: ${v.details.join("; ")}`).toEqual([]);
-  expect(noCaveat ? ["pass"] : ["pass", "expected"], `${strategy}: expected violations ${v.expected.join(", ")}`).toContain(v.status);
-}
+const { holds } = useRegressionEnv();
 
 describe("an online upgrade may push and pull deletions (seed 80118)", () => {
   // d1 deletes t1 and upgrades online: most strategies push the deletion while upgrading, so d2, joining

@@ -3,28 +3,10 @@
  * (issue 16). Each failed before its fix; they run in the fast in-process world with the same invariants and
  * caveats as compare.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openEnv, runScript, type SimulationEnv } from "../../examples/todo-app/simulate/run.js";
-import { assertLegal, type Script } from "../../examples/todo-app/simulate/script.js";
-import type { ScenarioEvent } from "../../examples/todo-app/world.js";
-import { createStrategy } from "../../examples/strategies.js";
+import { describe, it } from "vitest";
+import { useRegressionEnv } from "./holds.js";
 
-let env: SimulationEnv;
-beforeAll(async () => {
-  env = await openEnv("memory");
-});
-afterAll(async () => {
-  await env.close();
-});
-
-/** Plays `events` against `strategy` and expects no unexpected violation (the details show when there is one). */
-async function holds(strategy: string, events: ScenarioEvent[], seed = 1): Promise<void> {
-  const script: Script = { seed, events };
-  assertLegal(script);
-  const v = await runScript(() => createStrategy(strategy), script, env);
-  expect(v.details, `${strategy}: ${v.details.join("; ")}`).toEqual([]);
-  expect(["pass", "expected"], `${strategy}: expected violations ${v.expected.join(", ")}`).toContain(v.status);
-}
+const { holds } = useRegressionEnv();
 
 describe("server-lazy", () => {
   it("an edit the new app made offline, before the new version's documents arrived, reaches the server in the sync that brings them (seed 81525)", async () => {

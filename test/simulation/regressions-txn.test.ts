@@ -3,29 +3,13 @@
  * `transactional-online` and `per-version-database` (issue 16). Each failed before its fix; they run in the
  * fast in-process world with the same invariants and caveats as compare.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openEnv, runScript, type SimulationEnv } from "../../examples/todo-app/simulate/run.js";
-import { assertLegal, type Script } from "../../examples/todo-app/simulate/script.js";
+import { describe, expect, it } from "vitest";
 import type { ScenarioEvent } from "../../examples/todo-app/world.js";
 import { createStrategy } from "../../examples/strategies.js";
 import { World } from "../../examples/todo-app/world.js";
+import { useRegressionEnv } from "./holds.js";
 
-let env: SimulationEnv;
-beforeAll(async () => {
-  env = await openEnv("memory");
-});
-afterAll(async () => {
-  await env.close();
-});
-
-/** Plays `events` against `strategy` and expects no unexpected violation (the details show when there is one). */
-async function holds(strategy: string, events: ScenarioEvent[], seed = 1): Promise<void> {
-  const script: Script = { seed, events };
-  assertLegal(script);
-  const v = await runScript(() => createStrategy(strategy), script, env);
-  expect(v.details, `${strategy}: ${v.details.join("; ")}`).toEqual([]);
-  expect(["pass", "expected"], `${strategy}: expected violations ${v.expected.join(", ")}`).toContain(v.status);
-}
+const { holds, env } = useRegressionEnv();
 
 /** Two old devices edit one todo concurrently and both sync before the release: the main database holds their conflict. */
 const concurrentOldEdits: ScenarioEvent[] = [
@@ -45,7 +29,7 @@ for (const strategy of ["transactional", "transactional-online"]) {
     });
 
     it(`${strategy}: the new database holds the users' conflict at the new version, with both edits`, async () => {
-      const world = await World.create({ strategy: createStrategy(strategy), scenario: "conflict at the switch", seed: 80662, transport: "memory", registry: env.registry, apps: env.apps });
+      const world = await World.create({ strategy: createStrategy(strategy), scenario: "conflict at the switch", seed: 80662, transport: "memory", registry: env().registry, apps: env().apps });
       try {
         await world.play([...concurrentOldEdits, { kind: "release" }]);
         const id = world.model.idOf("t2")!;

@@ -3,28 +3,11 @@
  * `npm run simulate -- --runs 2000 --seed 80000`, shrunk with `--minimize`). Each failed before its fix; they run
  * in the fast in-process world with the same invariants and caveats as compare.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openEnv, runScript, type SimulationEnv } from "../../examples/todo-app/simulate/run.js";
-import { assertLegal, type Script } from "../../examples/todo-app/simulate/script.js";
+import { describe, it } from "vitest";
 import type { ScenarioEvent } from "../../examples/todo-app/world.js";
-import { createStrategy } from "../../examples/strategies.js";
+import { useRegressionEnv } from "./holds.js";
 
-let env: SimulationEnv;
-beforeAll(async () => {
-  env = await openEnv("memory");
-});
-afterAll(async () => {
-  await env.close();
-});
-
-/** Plays `events` against `strategy` and expects no violation a caveat does not predict (the details show it). */
-async function holds(strategy: string, events: ScenarioEvent[], seed: number): Promise<void> {
-  const script: Script = { seed, events };
-  assertLegal(script);
-  const v = await runScript(() => createStrategy(strategy), script, env);
-  expect(v.details, `${strategy}: ${v.details.join("; ")}`).toEqual([]);
-  expect(["pass", "expected"], `${strategy}: expected violations ${v.expected.join(", ")}`).toContain(v.status);
-}
+const { holds } = useRegressionEnv();
 
 describe("an edit of what the other version cannot show is not translated back over that version's concurrent edit", () => {
   it("client-transformer-documents: a group set twice on 3.0 and a 1.0 title edit made on the translation before them; the title is kept with the group, without a conflict", async () => {

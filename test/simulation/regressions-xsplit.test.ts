@@ -2,28 +2,10 @@
  * Minimal scripts of the per-version-documents failures of seeds 81438 and 81945 (an old device's edit pushed
  * after a retirement overwrote the only copy of a concurrent edit); each failed before its fix.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openEnv, runScript, type SimulationEnv } from "../../examples/todo-app/simulate/run.js";
-import { assertLegal, type Script } from "../../examples/todo-app/simulate/script.js";
-import type { ScenarioEvent } from "../../examples/todo-app/world.js";
-import { createStrategy } from "../../examples/strategies.js";
+import { describe, it } from "vitest";
+import { useRegressionEnv } from "./holds.js";
 
-let env: SimulationEnv;
-beforeAll(async () => {
-  env = await openEnv("memory");
-});
-afterAll(async () => {
-  await env.close();
-});
-
-/** Plays `events` against `strategy` and expects no unexpected violation (the details show when there is one). */
-async function holds(strategy: string, events: ScenarioEvent[], seed = 1): Promise<void> {
-  const script: Script = { seed, events };
-  assertLegal(script);
-  const v = await runScript(() => createStrategy(strategy), script, env);
-  expect(v.details, `${strategy}: ${v.details.join("; ")}`).toEqual([]);
-  expect(["pass", "expected"], `${strategy}: expected violations ${v.expected.join(", ")}`).toContain(v.status);
-}
+const { holds } = useRegressionEnv();
 
 describe("a retirement keeps the edits its removal ended", () => {
   // The server translates d1's edit, the retirement ends the old revision it came from (translated), and d2's

@@ -2,32 +2,14 @@
  * The examples of each class of failure the simulation found (issue 16), as minimal scripts. Each failed
  * before its fix; they run in the fast in-process world with the same invariants and caveats as compare.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openEnv, runScript, type SimulationEnv } from "../../examples/todo-app/simulate/run.js";
-import { assertLegal, firstIllegal, type Script } from "../../examples/todo-app/simulate/script.js";
+import { describe, expect, it } from "vitest";
+import { firstIllegal } from "../../examples/todo-app/simulate/script.js";
 import type { ScenarioEvent } from "../../examples/todo-app/world.js";
 import { createStrategy } from "../../examples/strategies.js";
 import { World } from "../../examples/todo-app/world.js";
+import { useRegressionEnv } from "./holds.js";
 
-let env: SimulationEnv;
-beforeAll(async () => {
-  env = await openEnv("memory");
-});
-afterAll(async () => {
-  await env.close();
-});
-
-/**
- * Plays `events` against `strategy` and expects no unexpected violation (the details show when there is
- * one); with `noCaveat`, no violation at all, not even one a caveat predicts.
- */
-async function holds(strategy: string, events: ScenarioEvent[], seed = 1, noCaveat = false): Promise<void> {
-  const script: Script = { seed, events };
-  assertLegal(script);
-  const v = await runScript(() => createStrategy(strategy), script, env);
-  expect(v.details, `${strategy}: ${v.details.join("; ")}`).toEqual([]);
-  expect(noCaveat ? ["pass"] : ["pass", "expected"], `${strategy}: expected violations ${v.expected.join(", ")}`).toContain(v.status);
-}
+const { holds, env } = useRegressionEnv();
 
 describe("deletes are not undone", () => {
   it("amended: an old device deletes a todo the server has just migrated in place, before it syncs", async () => {
@@ -509,7 +491,7 @@ describe("amended: a device that installs the new app offline reads and edits it
 describe("transactional: what the locked database refuses is reported and kept, never dropped", () => {
   for (const strategy of ["transactional", "transactional-online"]) {
     it(`${strategy}: an old device edits and deletes after the switch; both are kept as refused writes, and its upgrade carries them into the new database`, async () => {
-      const world = await World.create({ strategy: createStrategy(strategy), scenario: "refused writes", seed: 1, transport: "memory", registry: env.registry, apps: env.apps });
+      const world = await World.create({ strategy: createStrategy(strategy), scenario: "refused writes", seed: 1, transport: "memory", registry: env().registry, apps: env().apps });
       try {
         await world.play([
           { kind: "device", device: "d1", app: "old" },
