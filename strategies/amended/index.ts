@@ -17,6 +17,7 @@
  * and edits it at once. Merging old edits into the migration stays with the server, which holds the revisions
  * both grew from (a device that joined after the release has no body of them, and would merge two ways).
  */
+import { identityOf } from "../catalog.js";
 import type { StepGraph } from "../../adapters/path.js";
 import type { StepDefinition } from "../../adapters/steps.js";
 import type { Shape } from "../../adapters/types.js";
@@ -104,10 +105,7 @@ export function createAmendedStrategy(options: AmendedOptions): Strategy {
     },
   });
   return {
-    name: "amended",
-    description: "In-place server-side eager migration that keeps following _changes after the release and migrates old documents that arrive late.",
-    taxonomy: { storage: "single-version", timing: "eager", place: "server" },
-    change: options.change,
+    ...identityOf("amended", options.change),
     caveats: [
       {
         invariant: "apps-read-their-data",

@@ -10,6 +10,7 @@
  * migrated documents and cannot read them, and the documents they keep writing stay old until an updated
  * device migrates them (an updated device migrates again after every sync, i.e. on `settle`).
  */
+import { identityOf } from "../catalog.js";
 import type { StepGraph } from "../../adapters/path.js";
 import type { StepDefinition } from "../../adapters/steps.js";
 import type { Shape } from "../../adapters/types.js";
@@ -46,10 +47,7 @@ export function createClientSideStrategy(options: ClientSideOptions): Strategy {
     return { ...bindToMain(device), synced };
   };
   return {
-    name: "client-side",
-    description: "Each device migrates its own PouchDB when its app updates, with deterministic revisions so devices migrating the same documents do not conflict.",
-    taxonomy: { storage: "single-version", timing: "eager", place: "client" },
-    change: CHANGE,
+    ...identityOf("client-side", CHANGE),
     caveats: [
       {
         invariant: "apps-read-their-data",

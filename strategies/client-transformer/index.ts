@@ -39,6 +39,7 @@
  * the old versions' documents the new version holds translated (typed tombstones that only old channels
  * carry, and that end those documents, not their todos).
  */
+import { identityOf } from "../catalog.js";
 import { multiVersionIds } from "../../adapters/ids.js";
 import type { StepDefinition } from "../../adapters/steps.js";
 import { DivanError, isDivanError } from "../../core/errors.js";
@@ -89,9 +90,7 @@ interface DeviceStores {
 /** What differs between the two storages. */
 interface Layout {
   /** The last word of the strategy names (`client-transformer-<word>`, `client-lazy-<word>`). */
-  readonly word: string;
-  /** How the versions are stored, for the description. */
-  readonly description: string;
+  readonly word: "documents" | "database";
   /** The binding of a device running the old app. */
   bindOld(device: DeviceContext, old: AppVersion): DeviceBinding;
   /** The stores of a device running the new app. */
@@ -107,7 +106,6 @@ interface Layout {
 
 const multiVersion: Layout = {
   word: "documents",
-  description: "Every version of a document side by side in one server database",
   bindOld: (device, old) => {
     const selector = channelSelector(old.shape);
     return { store: versionView(device.local, old.shape), sync: [{ local: device.local, database: "", pullSelector: selector, pushSelector: selector }] };
@@ -139,7 +137,6 @@ const multiVersion: Layout = {
 
 const multiDb: Layout = {
   word: "database",
-  description: "One server database per schema major, and one local database per version on new-app devices",
   bindOld: (device, old) => ({ store: device.local, sync: [{ local: device.local, database: versionSuffix(appMajor(old)) }] }),
   storesOfNew: async (device, old) => {
     const suffix = versionSuffix(appMajor(device.app));
@@ -169,7 +166,7 @@ export function createClientTransformerStrategy(options: ClientTransformerOption
   const CHANGE = options.change;
   const layout = options.storage === "multi-version" ? multiVersion : multiDb;
   const lazy = options.timing === "lazy";
-  const name = `client-${lazy ? "lazy" : "transformer"}-${layout.word}`;
+  const name = `client-${lazy ? "lazy" : "transformer"}-${layout.word}` as const;
   const devices = new Map<string, DeviceTransformer>();
   let retired = false;
 
@@ -204,12 +201,7 @@ export function createClientTransformerStrategy(options: ClientTransformerOption
   };
 
   return {
-    name,
-    description: lazy
-      ? `${layout.description}; a new-app device translates an entity only when its app touches it: reads show the translation, writes store it and translate the edit to the other version (deterministic revisions). The server only stores and replicates.`
-      : `${layout.description}; new-app devices keep the versions in step with a transformer of their own (deterministic revisions). The server only stores and replicates.`,
-    taxonomy: { storage: options.storage, timing: lazy ? "lazy" : "eager", place: "client" },
-    change: CHANGE,
+    ...identityOf(name, CHANGE),
     caveats: [],
     migrationCode: "steps",
 

@@ -21,6 +21,7 @@
  *
  * Conflicts: reading never writes (no write-back), so devices only write what users change.
  */
+import { identityOf } from "../catalog.js";
 import type { StepDefinition } from "../../adapters/steps.js";
 import type { Shape } from "../../adapters/types.js";
 import { createLiveAdapter } from "../live/adapter.js";
@@ -92,13 +93,7 @@ export function createLiveAdapterStrategy(options: LiveAdapterStrategyOptions): 
       : [];
 
   return {
-    name: legacy === "none" ? "live-adapter-new-app-only" : "live-adapter",
-    description:
-      legacy === "none"
-        ? `Live adapters in the new app only: ${to} reads every old version and writes its own; the plain ${from} app cannot read what ${to} wrote.`
-        : "Live adapters (divan/client) in every app: documents are read at the app's version and migrated only when written; old apps learn new declarative steps from a replicated document.",
-    taxonomy: { storage: "single-version", timing: "lazy", place: "client" },
-    change: options.change,
+    ...identityOf(legacy === "none" ? "live-adapter-new-app-only" : "live-adapter", options.change),
     caveats: legacyCaveats,
     migrationCode: "steps",
     prepareServer: async () => {},

@@ -4,16 +4,14 @@
  * `divan check` classifies a change as additive. Apps tolerate missing attributes, keep attributes they do not know
  * when they edit a document, and ignore types they do not know. Every device replicates the one database.
  */
+import { identityOf } from "../catalog.js";
 import { WITHOUT_MIGRATION, type RetireResult, type Strategy, type StrategyOptions } from "../types.js";
 
 /** Creates the `non-breaking` strategy for the additive app change `options.change`. */
 export function createNonBreakingStrategy(options: StrategyOptions): Strategy {
   const { from, to } = options.change;
   return {
-    name: "non-breaking",
-    description: `An additive change (${from} → ${to}): apps default missing attributes, keep unknown ones and ignore unknown types; nothing is migrated.`,
-    taxonomy: { storage: "single-version", timing: "none", place: "none" },
-    change: options.change,
+    ...identityOf("non-breaking", options.change),
     caveats: [],
     migrationCode: [],
     ...WITHOUT_MIGRATION,

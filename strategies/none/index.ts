@@ -5,16 +5,14 @@
  * the documents old apps wrote (and keep writing, e.g. offline devices that sync after the release), and
  * old apps cannot read the documents the new app writes. Every device replicates the one database.
  */
+import { identityOf } from "../catalog.js";
 import { WITHOUT_MIGRATION, type RetireResult, type Strategy, type StrategyOptions } from "../types.js";
 
 /** Creates the `none` strategy for the app change `options.change`. */
 export function createNoneStrategy(options: StrategyOptions): Strategy {
   const { from, to } = options.change;
   return {
-    name: "none",
-    description: `A breaking change (${from} → ${to}) shipped without any migration: the baseline that shows what breaks.`,
-    taxonomy: { storage: "single-version", timing: "none", place: "none" },
-    change: options.change,
+    ...identityOf("none", options.change),
     caveats: [
       {
         invariant: "apps-read-their-data",

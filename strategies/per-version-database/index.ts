@@ -22,6 +22,7 @@
  *
  * The steps are the ones the server context carries (the app's, from its config); options can override them.
  */
+import { identityOf } from "../catalog.js";
 import { singleVersionIds } from "../../adapters/ids.js";
 import type { StepDefinition } from "../../adapters/steps.js";
 import { DivanError, isDivanError } from "../../core/errors.js";
@@ -121,11 +122,7 @@ export function createPerVersionDatabaseStrategy(options: PerVersionDatabaseOpti
   const sides = new Map<number, TransformerSide>();
 
   return {
-    name: "per-version-database",
-    description:
-      "One database per schema major, kept in step by bidirectional server transformers; every app version replicates with its own database.",
-    taxonomy: { storage: "multi-db", timing: "eager", place: "server" },
-    change: options.change,
+    ...identityOf("per-version-database", options.change),
     caveats: [],
     migrationCode: "steps",
 

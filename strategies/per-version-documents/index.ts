@@ -16,6 +16,7 @@
  * maps them to the versions of the app's shape; the device's database holds the versioned ids that
  * replicate.
  */
+import { identityOf } from "../catalog.js";
 import semver from "semver";
 import type { StepDefinition } from "../../adapters/steps.js";
 import { multiVersionIds } from "../../adapters/ids.js";
@@ -83,11 +84,7 @@ export function createPerVersionDocumentsStrategy(options: PerVersionDocumentsOp
   };
 
   return {
-    name: "per-version-documents",
-    description:
-      "Every version of a document side by side in one database, kept in step by server transformers; each app version replicates only its versions through a Mango channel.",
-    taxonomy: { storage: "multi-version", timing: "eager", place: "server" },
-    change: options.change,
+    ...identityOf("per-version-documents", options.change),
     caveats: [],
     migrationCode: options.migrationCode ?? "steps",
 

@@ -19,6 +19,7 @@
  * edits what it holds there through a live adapter and pending edits (see `offline`) until the new
  * version's documents arrived, at a sync.
  */
+import { identityOf } from "../catalog.js";
 import { createLiveAdapter } from "../live/adapter.js";
 import { liveStore } from "../live/store.js";
 import { DivanError, isDivanError } from "../../core/errors.js";
@@ -197,11 +198,7 @@ export function createServerLazyStrategy(options: ServerLazyStrategyOptions): St
   const channelOf = (local: DocumentStore, app: AppVersion): SyncChannel => ({ local, database: "", remoteUrl: started().urlOf(viewName(app.version)) });
 
   return {
-    name: "server-lazy",
-    description:
-      "A translating proxy serves the one server database as a database per app version: plain apps of every version replicate with their own, reads translate, writes migrate the documents they touch.",
-    taxonomy: { storage: "single-version", timing: "lazy", place: "server" },
-    change: options.change,
+    ...identityOf("server-lazy", options.change),
     caveats: [],
     migrationCode: "steps",
     async prepareServer(server: ServerContext): Promise<void> {

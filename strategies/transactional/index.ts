@@ -25,6 +25,7 @@
  * (deterministic revisions, so their copies of the server's documents are the same revisions: no
  * conflicts), keeping edits they had not pushed yet.
  */
+import { identityOf } from "../catalog.js";
 import type { StepDefinition } from "../../adapters/steps.js";
 import type { Shape } from "../../adapters/types.js";
 import { DivanError } from "../../core/errors.js";
@@ -177,12 +178,7 @@ export function createTransactionalStrategy(options: TransactionalOptions): Stra
   let locked = false;
   let mirror: { suffix: string; oldShape: Shape; newShape: Shape; since?: string } | undefined;
   return {
-    name: online ? "transactional-online" : "transactional",
-    description: online
-      ? "Copy and migrate into a new database while apps keep writing, follow _changes, then switch under a short write lock."
-      : "Maintenance window: refuse writes, copy and migrate into a new database, verify, switch; old apps lose write access.",
-    taxonomy: { storage: "single-version", timing: "eager", place: "server" },
-    change: CHANGE,
+    ...identityOf(online ? "transactional-online" : "transactional", CHANGE),
     caveats: LEGACY,
     migrationCode: "steps",
     prepareServer: async () => {},
