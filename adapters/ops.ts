@@ -1,5 +1,5 @@
 /**
- * Declarative lens operations (CONVENTIONS §1): plain JSON records whose reverse is derived by
+ * Declarative lens operations: plain JSON records whose reverse is derived by
  * {@link reverseOp}, never written by hand, and compiled once into closures.
  *
  * Every operation acts on one document type of the entity (`type`); {@link defineStep} fills it in

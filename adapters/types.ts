@@ -7,7 +7,7 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 
 /**
  * A CouchDB/PouchDB document. Every attribute is kept unless a step says otherwise; `_id`, `_rev`,
- * `_deleted` and `_attachments` are handled by the path (CONVENTIONS §9), never by operations.
+ * `_deleted` and `_attachments` are handled by the path, never by operations.
  */
 export interface Doc {
   _id?: string;

@@ -1,5 +1,5 @@
 /**
- * One migrator across browser tabs (CONVENTIONS §8): an exclusive lock by name.
+ * One migrator across browser tabs: an exclusive lock by name.
  *
  * - `web-locks`: `navigator.locks.request(name, fn)` where the browser has it (every current browser).
  * - `broadcast-channel`: leader election over a `BroadcastChannel` for browsers without Web Locks. A

@@ -1,5 +1,5 @@
 /**
- * The `divan/client` PouchDB plugin, registered explicitly (CONVENTIONS §12):
+ * The `divan/client` PouchDB plugin, registered explicitly:
  *
  * ```ts
  * import PouchDB from "pouchdb-browser";

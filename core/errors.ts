@@ -1,5 +1,5 @@
 /**
- * Divan's single error class and its stable codes (CONVENTIONS §6).
+ * Divan's single error class and its stable codes.
  *
  * Every failure divan reports carries a stable string `code` that programs can switch on,
  * a message that tells a human what to do, and the underlying `cause`.

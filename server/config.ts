@@ -1,5 +1,5 @@
 /**
- * An app's divan configuration (DESIGN §9): `divan.config.ts` (or `.mts`, `.js`, `.mjs`, `.json`) in the
+ * An app's divan configuration: `divan.config.ts` (or `.mts`, `.js`, `.mjs`, `.json`) in the
  * app's root names where its schemas, manifests and steps are, the document field names and the database.
  *
  * ```ts

@@ -1,5 +1,5 @@
 /**
- * The document-store port (CONVENTIONS §3): the only way strategies, runners and transformers
+ * The document-store port: the only way strategies, runners and transformers
  * touch a database. Two implementations: PouchDB (any adapter) and CouchDB HTTP through nano.
  *
  * Shapes follow CouchDB's HTTP API so that documents and results look the same on both backends.

@@ -1,7 +1,7 @@
 /**
  * The todo app's domain API (create, edit, set status, group, delete, list), as each app version implements it.
  *
- * The todo app's domain API, as each app version implements it (DESIGN §4): create, edit title,
+ * The todo app's domain API, as each app version implements it: create, edit title,
  * mark done / set status, mark important, set group, delete, list. An app version reads and writes
  * exactly the documents its manifest resolves to (its shape); it ignores types it does not know,
  * cannot read a document of another major (it reports it as unreadable, with the reason), and keeps

@@ -1,5 +1,5 @@
 /**
- * The todo app's divan configuration, as an app keeps it next to its code (DESIGN §9). `divan init`
+ * The todo app's divan configuration, as an app keeps it next to its code. `divan init`
  * copies this folder's config, schemas, manifests, steps and types as the template of a new app.
  *
  * Paths are relative to this file. The database is left to `--db URL` (or add `db: "http://…/todos"`).

@@ -1,7 +1,7 @@
 /**
  * The invariant checker run after every scenario: converged, nothing lost, every app version reads correctly.
  *
- * The invariant checker, run at quiescence after every scenario (DESIGN §7): every replica
+ * The invariant checker, run at quiescence after every scenario: every replica
  * converged; no document and no field lost (compared with the model of what users did); every app
  * version reads every todo correctly; server writes bounded (nothing keeps writing after quiescence);
  * conflicts only where the strategy's caveat predicts them. Violations are returned, never thrown away:

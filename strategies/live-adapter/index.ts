@@ -1,5 +1,5 @@
 /**
- * `live-adapter`: single-version, lazy, client-side (DESIGN §1; the article's "adapter migration").
+ * `live-adapter`: single-version, lazy, client-side ("adapter migration").
  *
  * Every device replicates the one database. The app reads documents of any version through a live
  * adapter (`divan/client`) that translates them to its own shape, and writes its own version; an edit

@@ -1,5 +1,5 @@
 /**
- * The state of a run (CONVENTIONS §8). Browser-safe.
+ * The state of a run. Browser-safe.
  *
  * - In `_local` documents of the database a run writes (one writer: the lease holder): the checkpoint
  *   (`_local/divan-migration-<id>`), the quarantine (a head `_local/divan-quarantine-<id>` and pages of bounded

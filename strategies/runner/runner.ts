@@ -1,5 +1,5 @@
 /**
- * The eager migration runner (DESIGN §5, issue 7), shared by every eager strategy and by
+ * The eager migration runner (issue 7), shared by every eager strategy and by
  * `divan/client`'s `migrateLocal`. Browser-safe: no Node built-ins.
  *
  * ## What a run does

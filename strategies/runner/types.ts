@@ -1,5 +1,5 @@
 /**
- * Public types of the eager migration runner (DESIGN §5, issue 7): options, per-document results,
+ * Public types of the eager migration runner (issue 7): options, per-document results,
  * the report, the checkpoint/lease/quarantine documents and the typed event map.
  *
  * Browser-safe: this module and every module of `strategies/runner/` import no Node built-ins, so
@@ -141,7 +141,7 @@ export type DocumentResult =
 
 /**
  * A document (or a losing revision of a conflicted one) the runner could not migrate, left where it was
- * (DESIGN §2 "never lose a document"). A record is kept while `(id, rev)` is still a leaf of the document:
+ * ("never lose a document"). A record is kept while `(id, rev)` is still a leaf of the document:
  * a later run retries it, and drops the record once the document has changed.
  */
 export interface QuarantineRecord {

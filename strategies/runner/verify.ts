@@ -1,5 +1,5 @@
 /**
- * Verify and rollback around a run (DESIGN §5). Browser-safe.
+ * Verify and rollback around a run. Browser-safe.
  */
 import type { StepGraph } from "../../adapters/path.js";
 import type { Shape } from "../../adapters/types.js";

@@ -1,5 +1,5 @@
 /**
- * `server-lazy`: single-version, lazy, server-side (DESIGN §1) — the server-side twin of `live-adapter`.
+ * `server-lazy`: single-version, lazy, server-side — the server-side twin of `live-adapter`.
  *
  * The server keeps one database; documents stay at whatever version they were written in until someone
  * writes them. A translating proxy (`server/lazy/proxy.ts`, started by this strategy on 127.0.0.1 and

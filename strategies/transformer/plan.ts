@@ -2,7 +2,7 @@
  * The pure half of a transformer: which entity a document belongs to, and what translating it must write.
  *
  * The pure half of a transformer: which entity a document belongs to, and what translating one entity
- * from a source side to a target side must write (DESIGN §2: target-oriented, no loops, no loss).
+ * from a source side to a target side must write (target-oriented, no loops, no loss).
  * No I/O, no clock: `planEntity` is a function of the documents it is given.
  *
  * ## Conflict rule (documented, deterministic)

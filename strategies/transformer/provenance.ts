@@ -1,5 +1,5 @@
 /**
- * Provenance of transformer output (DESIGN §2 "no loops") and the content comparisons the
+ * Provenance of transformer output ("no loops") and the content comparisons the
  * transformer decides with. Pure and browser-safe.
  *
  * Every document a transformer writes carries `divan: {@link Provenance}`. Apps keep unknown

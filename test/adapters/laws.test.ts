@@ -1,6 +1,6 @@
 /**
  * Step and path laws, property-tested on documents generated from the todo JSON Schemas
- * (CONVENTIONS §1, issue 5): outputs validate; down(up(x)) = x; up(down(y), base y) = y; a translation
+ * (issue 5): outputs validate; down(up(x)) = x; up(down(y), base y) = y; a translation
  * applied to its own output's reverse is stable. ≥1000 cases per step and per todo path.
  */
 import { join } from "node:path";

@@ -13,7 +13,7 @@ const v3Entity = (): Entity => ({
   "todo-item-status": { _id: "todo-item-status:e1", _rev: "2-status", schema: "todo-item-status", version: 1, status: "blocked", by: "ann" },
 });
 
-describe("document ids (DESIGN §2)", () => {
+describe("document ids", () => {
   it("parses and formats entity, multi-version and singleton ids", () => {
     expect(parseDocId("todo-item:8f5e")).toEqual({ type: "todo-item", entityId: "8f5e", version: undefined });
     expect(parseDocId("todo-item:8f5e:v:3")).toEqual({ type: "todo-item", entityId: "8f5e", version: 3 });

@@ -1,5 +1,5 @@
 /**
- * `divan.config.*` (DESIGN §9): discovery in the working directory, `--config FILE`, paths relative to the
+ * `divan.config.*`: discovery in the working directory, `--config FILE`, paths relative to the
  * config file, command line over config over defaults, `CONFIG_INVALID` naming file and field; and
  * `divan init` into a fresh folder, where `divan check` and `divan types --check` then pass.
  */

@@ -123,7 +123,7 @@ describe("registry", () => {
 });
 
 describe("manifests", () => {
-  it("resolve the todo app versions to the shapes of DESIGN §4", async () => {
+  it("resolve the todo app versions to the shapes the todo example documents", async () => {
     const manifests = await loadManifests(join(TODO, "manifests"));
     expect(manifests.map((m) => m.version)).toEqual(["1.0.0", "1.1.0", "2.0.0", "3.0.0"]);
     expect(manifests.map((m) => resolveManifest(m, registry))).toEqual([
