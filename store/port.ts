@@ -20,6 +20,13 @@ export interface Doc {
   [key: string]: unknown;
 }
 
+/** The revisions of a document's history, newest first (`_revisions`, read with `revs: true`, expanded to `<gen>-<hash>`). */
+export function historyOf(doc: Doc): string[] {
+  const r = doc._revisions;
+  if (r === undefined) return doc._rev === undefined ? [] : [doc._rev];
+  return r.ids.map((id, i) => `${r.start - i}-${id}`);
+}
+
 /** An opaque update sequence. Never parse, compare or add. */
 export type Seq = string;
 

@@ -17,7 +17,7 @@
 import { singleVersionIds, type IdScheme } from "../adapters/ids.js";
 import type { StepGraph } from "../adapters/path.js";
 import { isDivanError } from "../core/errors.js";
-import type { Doc, DocumentStore } from "../store/port.js";
+import { historyOf, type Doc, type DocumentStore } from "../store/port.js";
 import { withDeterministicRev } from "./runner/canonical.js";
 import { familiesOf, familyOf } from "./transformer/plan.js";
 
@@ -32,12 +32,6 @@ export interface ConcurrentDeletesOptions {
   readonly deterministicRevs?: boolean;
 }
 
-/** The revisions of a document's history, newest first. */
-function historyOf(doc: Doc): string[] {
-  const r = doc._revisions;
-  if (r === undefined) return doc._rev === undefined ? [] : [doc._rev];
-  return r.ids.map((id, i) => `${r.start - i}-${id}`);
-}
 
 /** True for the tombstone that ends a merged conflict branch. */
 function isMergeEnd(doc: Doc): boolean {

@@ -37,7 +37,7 @@
 import { createStepGraph } from "../../adapters/path.js";
 import type { StepDefinition } from "../../adapters/steps.js";
 import type { Entity, Shape } from "../../adapters/types.js";
-import type { Change, Doc, DocumentStore, Seq } from "../../store/port.js";
+import { historyOf, type Change, type Doc, type DocumentStore, type Seq } from "../../store/port.js";
 import { withDeterministicRev } from "../runner/canonical.js";
 import { familiesOf, familyOf, familyShape } from "./plan.js";
 import { compareRevs, contentHash, ending, isDeletion, isPristine, PROVENANCE_FIELD, provenanceOf, stableJson, userContent } from "./provenance.js";
@@ -63,12 +63,6 @@ export interface StaleScanOptions {
   readonly versionField?: string;
 }
 
-/** The revisions of a document's history, newest first (`_revisions` expanded to `<gen>-<hash>`). */
-function historyOf(doc: Doc): string[] {
-  const r = doc._revisions;
-  if (r === undefined) return doc._rev === undefined ? [] : [doc._rev];
-  return r.ids.map((id, i) => `${r.start - i}-${id}`);
-}
 
 /**
  * Ends every stale leaf (see the module comment) of the documents in the sides' stores with a
