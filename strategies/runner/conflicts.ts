@@ -83,13 +83,126 @@ function hashesOf(entity: Entity): AncestorHashes {
 }
 
 /**
+ * Attributes of one document a side of a three-way merge may have changed and then changed back (`any`: every
+ * attribute). Such a side holds the ancestor's value, but not because it left it alone: its user's last value is that
+ * one, and a merge that lets the other side's change win loses it. Replication carries only a branch's last revision,
+ * so where the side's intermediate revisions are not here, a side with two or more user revisions past the ancestor
+ * counts as having changed every attribute back.
+ */
+export type ChangedBack = ReadonlySet<string> | "any";
+
+/**
+ * What {@link ChangedBack} `leaf`'s side holds since the ancestor revision `ancestorRev` (whose attribute hashes at the
+ * target shape are `ancestor`). `hashesAt` gives a revision's attribute hashes at the target shape, undefined when it
+ * cannot be translated. Revisions divan wrote (a translation of an old revision, a merge recording a further base) are
+ * no user's: where their bodies are here they do not count. Where the side's intermediate revisions are all here, the
+ * answer is exact: the attributes one of them held differently from the ancestor.
+ */
+export async function changedBack(
+  store: DocumentStore,
+  leaf: Doc,
+  ancestorRev: string | undefined,
+  ancestor: AttributeHashes | undefined,
+  hashesAt: (d: Doc) => AttributeHashes | undefined,
+  versionField = "version",
+): Promise<ChangedBack> {
+  const none: ReadonlySet<string> = new Set(keptOf(leaf));
+  if (ancestorRev === undefined) return none;
+  const [read] = leaf._revisions === undefined ? await store.bulkGet([{ id: leaf._id, rev: leaf._rev! }], { revs: true }) : [{ ok: leaf }];
+  if (read === undefined || !("ok" in read)) return none;
+  const history = historyOf(read.ok);
+  let at = history.indexOf(ancestorRev);
+  if (at < 0) {
+    // Another document of the entity (the migration created it): its side starts at the revision that translated the
+    // ancestor (records it as a base).
+    const all = await store.bulkGet(history.map((rev) => ({ id: leaf._id, rev })));
+    for (let i = all.length - 1; i >= 0 && at < 0; i--) {
+      const r = all[i]!;
+      if ("ok" in r && basesOf(r.ok)[ancestorRev] !== undefined) at = i;
+    }
+    // Without recorded bases: the migration created it (its first revision), from the ancestor or a later revision of that side.
+    if (at < 0) at = history.length - 1;
+    ancestorRev = history[at]!;
+  }
+  if (at < 1) return none;
+  const between = history.slice(1, at);
+  // The side's revisions, leaf first, and their parents (the ancestor last): undefined where the body is not here.
+  const found = await store.bulkGet([...between, ancestorRev].map((rev) => ({ id: leaf._id, rev })));
+  const bodies: (Doc | undefined)[] = [read.ok, ...found.map((r) => ("ok" in r && r.ok._deleted !== true ? r.ok : undefined))];
+  const out = new Set<string>(keptOf(read.ok));
+  const nothing = valueHash(undefined);
+  if (ancestor !== undefined) {
+    // An old edit merged on this side since the ancestor changed an attribute, and the side kept its own value (the
+    // merge found both changed it): that value is no more "untouched" than the old edit's.
+    const before = basesOf(bodies[bodies.length - 1]);
+    for (const [q, h] of Object.entries(basesOf(read.ok))) {
+      if (before[q] !== undefined) continue;
+      for (const k of new Set([...Object.keys(h), ...Object.keys(ancestor)])) {
+        const v = h[k] ?? nothing;
+        if (v !== (ancestor[k] ?? nothing) && v !== valueHash((read.ok as Record<string, unknown>)[k])) out.add(k);
+      }
+    }
+  }
+  const vf = (d: Doc): unknown => d[versionField];
+  const divans = (d: Doc, parent: Doc | undefined): boolean => {
+    if (parent === undefined) return false;
+    if (vf(d) !== vf(parent)) return true; // a translation
+    const [mine, theirs] = [Object.keys(basesOf(d)), new Set(Object.keys(basesOf(parent)))];
+    return mine.some((k) => !theirs.has(k)); // a merge records the old edit it merged
+  };
+  let users = 0;
+  let missing = false;
+  for (let i = 0; i < bodies.length - 1; i++) {
+    const d = bodies[i];
+    if (d === undefined) {
+      missing = true;
+      users++;
+      continue;
+    }
+    if (!divans(d, bodies[i + 1])) users++;
+    if (i === 0) continue; // the leaf's own values are what the merge compares
+    const h = hashesAt(d);
+    if (h === undefined || ancestor === undefined) {
+      missing = true;
+      continue;
+    }
+    for (const k of new Set([...Object.keys(h), ...Object.keys(ancestor)])) if ((h[k] ?? nothing) !== (ancestor[k] ?? nothing)) out.add(k);
+  }
+  return missing && users >= 2 ? "any" : out;
+}
+
+/** The attributes a document keeps at its ancestor's value against another side's change (`divan.kept`, see merge3). */
+function keptOf(doc: Readonly<Record<string, unknown>>): string[] {
+  const divan = doc["divan"];
+  const kept = typeof divan === "object" && divan !== null ? (divan as { kept?: unknown }).kept : undefined;
+  return Array.isArray(kept) ? kept.filter((k): k is string => typeof k === "string") : [];
+}
+
+/** `doc` recording `kept` as the attributes it keeps (nothing recorded when there are none). */
+function withKept(doc: Record<string, unknown>, kept: ReadonlySet<string>): Record<string, unknown> {
+  const divan = doc["divan"];
+  const rest = typeof divan === "object" && divan !== null && !Array.isArray(divan) ? { ...(divan as Record<string, unknown>) } : {};
+  delete rest["kept"];
+  if (kept.size > 0) rest["kept"] = [...kept].sort();
+  return Object.keys(rest).length === 0 && divan === undefined ? doc : { ...doc, divan: rest };
+}
+
+const changed = (back: ChangedBack | undefined, k: string): boolean => back !== undefined && (back === "any" || back.has(k));
+
+/**
  * Three-way merge of target-shape entities: `ours` (the old edit translated up) and `theirs` (the stored
  * target documents) against `ancestor` (the common ancestor translated up, as attribute hashes). Returns the
  * merge with `theirs`' values where both changed an attribute, the same with `ours`' values, and the ids of the
  * documents where that happened. `divan` is provenance, not content: both results keep `theirs`'. With an
- * `unknown` ancestor every attribute the two sides hold differently counts as changed by both.
+ * `unknown` ancestor every attribute the two sides hold differently counts as changed by both; so does one a side
+ * holds at the ancestor's value after changing it back (`back`, per document type; see {@link changedBack}).
  */
-function merge3(ancestor: AncestorHashes | "unknown", ours: Entity, theirs: Entity): { merged: Entity; oursSide: Entity; conflicted: Set<string> } {
+function merge3(
+  ancestor: AncestorHashes | "unknown",
+  ours: Entity,
+  theirs: Entity,
+  back: { readonly ours?: Readonly<Record<string, ChangedBack>>; readonly theirs?: Readonly<Record<string, ChangedBack>> } = {},
+): { merged: Entity; oursSide: Entity; conflicted: Set<string> } {
   const merged: Entity = {};
   const oursSide: Entity = {};
   const conflicted = new Set<string>();
@@ -108,24 +221,29 @@ function merge3(ancestor: AncestorHashes | "unknown", ours: Entity, theirs: Enti
     const isAncestor = (k: string, v: unknown): boolean => a !== undefined && valueHash(v) === (a[k] ?? valueHash(undefined));
     const m: Record<string, unknown> = {};
     const s: Record<string, unknown> = {};
+    const [keptM, keptS] = [new Set(keptOf(t)), new Set(keptOf(o))];
     for (const k of new Set([...Object.keys(o), ...Object.keys(t)])) {
       if (REV_FIELDS.has(k) || k === "_id" || k === "divan") continue;
       const [ov, tv] = [(o as Record<string, unknown>)[k], (t as Record<string, unknown>)[k]];
       let mv: unknown;
       let sv: unknown;
-      if (isAncestor(k, ov) || eq(ov, tv)) mv = sv = tv;
-      else if (isAncestor(k, tv)) mv = sv = ov;
+      // A side that holds the ancestor's value after changing it back did not leave it alone: a clash, not the other's.
+      if (eq(ov, tv) || (isAncestor(k, ov) && !changed(back.ours?.[type], k))) mv = sv = tv;
+      else if (isAncestor(k, tv) && !changed(back.theirs?.[type], k)) mv = sv = ov;
       else {
         mv = tv;
         sv = ov;
         conflicted.add(type);
+        // The side that holds the ancestor's value says it keeps it on purpose, so no later merge takes it for untouched.
+        if (isAncestor(k, tv)) keptM.add(k);
+        if (isAncestor(k, ov)) keptS.add(k);
       }
       if (mv !== undefined) m[k] = mv;
       if (sv !== undefined) s[k] = sv;
     }
     const divan = (t as Record<string, unknown>)["divan"];
-    merged[type] = { ...m, ...(divan === undefined ? {} : { divan }), _id: t._id } as Entity[string];
-    oursSide[type] = { ...s, ...(divan === undefined ? {} : { divan }), _id: t._id } as Entity[string];
+    merged[type] = withKept({ ...m, ...(divan === undefined ? {} : { divan }), _id: t._id }, keptM) as Entity[string];
+    oursSide[type] = withKept({ ...s, ...(divan === undefined ? {} : { divan }), _id: t._id }, keptS) as Entity[string];
   }
   return { merged, oursSide, conflicted };
 }
@@ -247,7 +365,22 @@ export async function resolveMigrationConflicts(store: DocumentStore, options: R
           let oursSide: Entity = {};
           let conflicted = new Set<string>();
           if (ancestor !== undefined) {
-            ({ merged, oursSide, conflicted } = merge3(ancestor, upOld, theirsOfLeaf));
+            // Either side may have changed an attribute and changed it back since the ancestor (undo).
+            const ancestorRev = body?._rev ?? oldHistory?.find((r) => basesOf(leaf)[r] !== undefined);
+            const hashesAt = (d: Doc): AttributeHashes | undefined => {
+              if (d[vf] === options.to[type]) return attributeHashes(d);
+              try {
+                const u = up(d)[type];
+                return u === undefined ? undefined : attributeHashes(u);
+              } catch (e) {
+                if (!isDivanError(e)) throw e;
+                return undefined;
+              }
+            };
+            const theirsBack: Record<string, ChangedBack> = {};
+            for (const [t, d] of Object.entries(theirsOfLeaf)) if (ancestor[t] !== undefined && typeof d._id === "string") theirsBack[t] = await changedBack(store, { ...d, _id: d._id }, ancestorRev, ancestor[t], t === type ? hashesAt : (x) => (x[tf] === t ? attributeHashes(x) : undefined), vf);
+            const back = { ours: { [type]: await changedBack(store, oldDoc, ancestorRev, ancestor[type], hashesAt, vf) }, theirs: theirsBack };
+            ({ merged, oursSide, conflicted } = merge3(ancestor, upOld, theirsOfLeaf, back));
           } else if (options.recordBases === true) {
             // No replica that migrates ever held the ancestor (the migration translated an old edit concurrent with this
             // one): what the old edit holds differently (translated with the stored documents as base, so it keeps what
@@ -344,6 +477,7 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
   // Where the leaves of each document meet: a migrated revision, or a pre-migration one (then the entity's).
   const meeting = new Map<string, Doc>();
   let entityAncestor: Entity | undefined;
+  let entityAncestorRev: string | undefined;
   for (const [t, leaves] of docs) {
     if (leaves.length < 2) continue;
     const histories = leaves.map((l) => new Set(historyOf(l)));
@@ -353,7 +487,10 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
     const a = found !== undefined && "ok" in found && found.ok._deleted !== true ? found.ok : undefined;
     if (a === undefined || a[tf] !== t || typeof a[vf] !== "number") continue;
     if (a[vf] === options.to[t]) meeting.set(t, a);
-    else entityAncestor ??= up(a);
+    else if (entityAncestor === undefined) {
+      entityAncestor = up(a);
+      entityAncestorRev = a._rev;
+    }
   }
   const ancestorOf = (t: string): AncestorHashes | undefined => {
     const m = meeting.get(t);
@@ -403,12 +540,20 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
     if (leaves.length < 2 || leaves.some((l) => l[vf] !== options.to[t])) continue;
     const ancestor = ancestorOf(t);
     if (ancestor === undefined) continue;
+    // A leaf whose side changed an attribute and changed it back (undo) keeps it against the other's change: a clash.
+    const ancestorRev = meeting.get(t)?._rev ?? entityAncestorRev;
+    const hashesAt = (d: Doc): AttributeHashes | undefined => {
+      if (d[vf] === options.to[t]) return attributeHashes(d);
+      const u = up(d)?.[t];
+      return u === undefined ? undefined : attributeHashes(u);
+    };
+    const backOf = (leaf: Doc): Promise<ChangedBack> => changedBack(store, leaf, ancestorRev, ancestor[t], hashesAt, vf);
     // Fold the leaves into the newest one; an attribute two of them changed differently stays on both.
     const [first, ...rest] = [...leaves].sort((a, b) => -byRev(a, b));
     let into: Entity = { [t]: first! };
     const kept: { leaf: Doc; content: Doc }[] = [];
     for (const leaf of rest) {
-      const m = merge3(ancestor, { [t]: leaf }, into);
+      const m = merge3(ancestor, { [t]: leaf }, into, { ours: { [t]: await backOf(leaf) }, theirs: { [t]: await backOf(first!) } });
       // Each attribute the two leaves hold differently: the later of two successive old edits wins, on both sides (also
       // where the other leaf holds the ancestor's value: its old edit set it back). What is left different clashes.
       const merged = { ...m.merged[t]! } as Record<string, unknown>;
