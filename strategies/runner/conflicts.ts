@@ -367,19 +367,25 @@ export async function resolveMigrationConflicts(store: DocumentStore, options: R
           if (ancestor !== undefined) {
             // Either side may have changed an attribute and changed it back since the ancestor (undo).
             const ancestorRev = body?._rev ?? oldHistory?.find((r) => basesOf(leaf)[r] !== undefined);
-            const hashesAt = (d: Doc): AttributeHashes | undefined => {
-              if (d[vf] === options.to[type]) return attributeHashes(d);
-              try {
-                const u = up(d)[type];
-                return u === undefined ? undefined : attributeHashes(u);
-              } catch (e) {
-                if (!isDivanError(e)) throw e;
-                return undefined;
-              }
-            };
-            const theirsBack: Record<string, ChangedBack> = {};
-            for (const [t, d] of Object.entries(theirsOfLeaf)) if (ancestor[t] !== undefined && typeof d._id === "string") theirsBack[t] = await changedBack(store, { ...d, _id: d._id }, ancestorRev, ancestor[t], t === type ? hashesAt : (x) => (x[tf] === t ? attributeHashes(x) : undefined), vf);
-            const back = { ours: { [type]: await changedBack(store, oldDoc, ancestorRev, ancestor[type], hashesAt, vf) }, theirs: theirsBack };
+            const hashesAt =
+              (t: string) =>
+              (d: Doc): AttributeHashes | undefined => {
+                if (d[tf] === t && d[vf] === options.to[t]) return attributeHashes(d);
+                if (d[tf] !== type || d[vf] === options.to[type]) return undefined;
+                try {
+                  const u = up(d)[t];
+                  return u === undefined ? undefined : attributeHashes(u);
+                } catch (e) {
+                  if (!isDivanError(e)) throw e;
+                  return undefined;
+                }
+              };
+            const back: { ours: Record<string, ChangedBack>; theirs: Record<string, ChangedBack> } = { ours: {}, theirs: {} };
+            for (const t of Object.keys(ancestor)) {
+              const d = theirsOfLeaf[t];
+              back.ours[t] = await changedBack(store, oldDoc, ancestorRev, ancestor[t], hashesAt(t), vf);
+              if (d !== undefined && typeof d._id === "string") back.theirs[t] = await changedBack(store, { ...d, _id: d._id }, ancestorRev, ancestor[t], hashesAt(t), vf);
+            }
             ({ merged, oursSide, conflicted } = merge3(ancestor, upOld, theirsOfLeaf, back));
           } else if (options.recordBases === true) {
             // No replica that migrates ever held the ancestor (the migration translated an old edit concurrent with this
