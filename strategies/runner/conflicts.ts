@@ -17,7 +17,7 @@ import type { Entity, Shape } from "../../adapters/types.js";
 import { singleVersionIds, type IdScheme } from "../../adapters/ids.js";
 import type { Doc, DocumentStore, Seq } from "../../store/port.js";
 import { isDivanError } from "../../core/errors.js";
-import { attributeHashes, basesOf, valueHash, withBases, type AttributeHashes } from "./bases.js";
+import { attributeHashes, basesOf, changedBackAcross, valueHash, withBases, type AttributeHashes, type ChangedBack } from "./bases.js";
 import { canonicalJson, sameContent, withDeterministicRev } from "./canonical.js";
 
 /** Options of {@link resolveMigrationConflicts}. */
@@ -83,15 +83,6 @@ function hashesOf(entity: Entity): AncestorHashes {
 }
 
 /**
- * Attributes of one document a side of a three-way merge may have changed and then changed back (`any`: every
- * attribute). Such a side holds the ancestor's value, but not because it left it alone: its user's last value is that
- * one, and a merge that lets the other side's change win loses it. Replication carries only a branch's last revision,
- * so where the side's intermediate revisions are not here, a side with two or more user revisions past the ancestor
- * counts as having changed every attribute back.
- */
-export type ChangedBack = ReadonlySet<string> | "any";
-
-/**
  * What {@link ChangedBack} `leaf`'s side holds since the ancestor revision `ancestorRev` (whose attribute hashes at the
  * target shape are `ancestor`). `hashesAt` gives a revision's attribute hashes at the target shape, undefined when it
  * cannot be translated. Revisions divan wrote (a translation of an old revision, a merge recording a further base) are
@@ -125,9 +116,9 @@ export async function changedBack(
     ancestorRev = history[at]!;
   }
   if (at < 1) return none;
-  const between = history.slice(1, at);
+  const revs = history.slice(1, at);
   // The side's revisions, leaf first, and their parents (the ancestor last): undefined where the body is not here.
-  const found = await store.bulkGet([...between, ancestorRev].map((rev) => ({ id: leaf._id, rev })));
+  const found = await store.bulkGet([...revs, ancestorRev].map((rev) => ({ id: leaf._id, rev })));
   const bodies: (Doc | undefined)[] = [read.ok, ...found.map((r) => ("ok" in r && r.ok._deleted !== true ? r.ok : undefined))];
   const out = new Set<string>(keptOf(read.ok));
   const nothing = valueHash(undefined);
@@ -151,24 +142,15 @@ export async function changedBack(
     return mine.some((k) => !theirs.has(k)); // a merge records the old edit it merged
   };
   let users = 0;
-  let missing = false;
+  const between: (AttributeHashes | undefined)[] = [];
   for (let i = 0; i < bodies.length - 1; i++) {
     const d = bodies[i];
-    if (d === undefined) {
-      missing = true;
-      users++;
-      continue;
-    }
-    if (!divans(d, bodies[i + 1])) users++;
-    if (i === 0) continue; // the leaf's own values are what the merge compares
-    const h = hashesAt(d);
-    if (h === undefined || ancestor === undefined) {
-      missing = true;
-      continue;
-    }
-    for (const k of new Set([...Object.keys(h), ...Object.keys(ancestor)])) if ((h[k] ?? nothing) !== (ancestor[k] ?? nothing)) out.add(k);
+    if (d === undefined || !divans(d, bodies[i + 1])) users++;
+    if (i > 0) between.push(d === undefined || ancestor === undefined ? undefined : hashesAt(d));
   }
-  return missing && users >= 2 ? "any" : out;
+  if (ancestor === undefined) return between.length > 0 && users >= 2 ? "any" : out;
+  const back = changedBackAcross(ancestor, between, users);
+  return back === "any" ? back : new Set([...out, ...back]);
 }
 
 /** The attributes a document keeps at its ancestor's value against another side's change (`divan.kept`, see merge3). */
