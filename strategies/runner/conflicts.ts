@@ -9,7 +9,8 @@
  * a real conflict: the merge keeps the migrated side's value and the old edit's value stays on a
  * conflicting revision of that document, for the app to resolve (never dropped). Without a readable
  * common ancestor the old edit is translated up with the migrated leaf as its base (so what the old
- * version cannot represent survives). The merge is written on top of the winning revision, and the other
+ * version cannot represent survives). A side that holds the ancestor's value after changing it back (an undo:
+ * replication carried only its last revision) is no untouched side: the attribute clashes. The merge is written on top of the winning revision, and the other
  * leaves end (or carry the old side of a conflict). Browser-safe.
  */
 import type { StepGraph } from "../../adapters/path.js";
@@ -89,7 +90,7 @@ function hashesOf(entity: Entity): AncestorHashes {
  * no user's: where their bodies are here they do not count. Where the side's intermediate revisions are all here, the
  * answer is exact: the attributes one of them held differently from the ancestor.
  */
-export async function changedBack(
+async function changedBack(
   store: DocumentStore,
   leaf: Doc,
   ancestorRev: string | undefined,
