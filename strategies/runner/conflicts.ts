@@ -84,8 +84,8 @@ function hashesOf(entity: Entity): AncestorHashes {
 }
 
 /**
- * What {@link ChangedBack} `leaf`'s side holds since the ancestor revision `ancestorRev` (whose attribute hashes at the
- * target shape are `ancestor`). `hashesAt` gives a revision's attribute hashes at the target shape, undefined when it
+ * What {@link ChangedBack} `leaf`'s side holds since the ancestor, revision `ancestorAt.rev` of document `ancestorAt.id`
+ * (whose attribute hashes at the target shape are `ancestor`). `hashesAt` gives a revision's attribute hashes at the target shape, undefined when it
  * cannot be translated. Revisions divan wrote (a translation of an old revision, a merge recording a further base) are
  * no user's: where their bodies are here they do not count. Where the side's intermediate revisions are all here, the
  * answer is exact: the attributes one of them held differently from the ancestor.
@@ -93,17 +93,20 @@ function hashesOf(entity: Entity): AncestorHashes {
 async function changedBack(
   store: DocumentStore,
   leaf: Doc,
-  ancestorRev: string | undefined,
+  ancestorAt: { readonly id: string; readonly rev: string | undefined },
   ancestor: AttributeHashes | undefined,
   hashesAt: (d: Doc) => AttributeHashes | undefined,
   versionField = "version",
 ): Promise<ChangedBack> {
   const none: ReadonlySet<string> = new Set(keptOf(leaf));
+  let ancestorRev = ancestorAt.rev;
   if (ancestorRev === undefined) return none;
   const [read] = leaf._revisions === undefined ? await store.bulkGet([{ id: leaf._id, rev: leaf._rev! }], { revs: true }) : [{ ok: leaf }];
   if (read === undefined || !("ok" in read)) return none;
   const history = historyOf(read.ok);
   let at = history.indexOf(ancestorRev);
+  // The ancestor's own document without it in its history: the ancestor is on a branch merged into this one.
+  if (at < 0 && leaf._id === ancestorAt.id) return none;
   if (at < 0) {
     // Another document of the entity (the migration created it): its side starts at the revision that translated the
     // ancestor (records it as a base).
@@ -366,8 +369,9 @@ export async function resolveMigrationConflicts(store: DocumentStore, options: R
             const back: { ours: Record<string, ChangedBack>; theirs: Record<string, ChangedBack> } = { ours: {}, theirs: {} };
             for (const t of Object.keys(ancestor)) {
               const d = theirsOfLeaf[t];
-              back.ours[t] = await changedBack(store, oldDoc, ancestorRev, ancestor[t], hashesAt(t), vf);
-              if (d !== undefined && typeof d._id === "string") back.theirs[t] = await changedBack(store, { ...d, _id: d._id }, ancestorRev, ancestor[t], hashesAt(t), vf);
+              const at = { id: c.id, rev: ancestorRev };
+              back.ours[t] = await changedBack(store, oldDoc, at, ancestor[t], hashesAt(t), vf);
+              if (d !== undefined && typeof d._id === "string") back.theirs[t] = await changedBack(store, { ...d, _id: d._id }, at, ancestor[t], hashesAt(t), vf);
             }
             ({ merged, oursSide, conflicted } = merge3(ancestor, upOld, theirsOfLeaf, back));
           } else if (options.recordBases === true) {
@@ -466,7 +470,7 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
   // Where the leaves of each document meet: a migrated revision, or a pre-migration one (then the entity's).
   const meeting = new Map<string, Doc>();
   let entityAncestor: Entity | undefined;
-  let entityAncestorRev: string | undefined;
+  let entityAncestorAt: { id: string; rev: string | undefined } | undefined;
   for (const [t, leaves] of docs) {
     if (leaves.length < 2) continue;
     const histories = leaves.map((l) => new Set(historyOf(l)));
@@ -478,7 +482,7 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
     if (a[vf] === options.to[t]) meeting.set(t, a);
     else if (entityAncestor === undefined) {
       entityAncestor = up(a);
-      entityAncestorRev = a._rev;
+      entityAncestorAt = { id: a._id, rev: a._rev };
     }
   }
   const ancestorOf = (t: string): AncestorHashes | undefined => {
@@ -530,13 +534,14 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
     const ancestor = ancestorOf(t);
     if (ancestor === undefined) continue;
     // A leaf whose side changed an attribute and changed it back (undo) keeps it against the other's change: a clash.
-    const ancestorRev = meeting.get(t)?._rev ?? entityAncestorRev;
+    const meet = meeting.get(t);
+    const ancestorAt = meet !== undefined ? { id: meet._id, rev: meet._rev } : (entityAncestorAt ?? { id: "", rev: undefined });
     const hashesAt = (d: Doc): AttributeHashes | undefined => {
       if (d[vf] === options.to[t]) return attributeHashes(d);
       const u = up(d)?.[t];
       return u === undefined ? undefined : attributeHashes(u);
     };
-    const backOf = (leaf: Doc): Promise<ChangedBack> => changedBack(store, leaf, ancestorRev, ancestor[t], hashesAt, vf);
+    const backOf = (leaf: Doc): Promise<ChangedBack> => changedBack(store, leaf, ancestorAt, ancestor[t], hashesAt, vf);
     // Fold the leaves into the newest one; an attribute two of them changed differently stays on both.
     const [first, ...rest] = [...leaves].sort((a, b) => -byRev(a, b));
     let into: Entity = { [t]: first! };
