@@ -18,7 +18,8 @@ import type { Entity, Shape } from "../../adapters/types.js";
 import { singleVersionIds, type IdScheme } from "../../adapters/ids.js";
 import type { Doc, DocumentStore, Seq } from "../../store/port.js";
 import { isDivanError } from "../../core/errors.js";
-import { attributeHashes, basesOf, changedBackAcross, valueHash, withBases, type AttributeHashes, type ChangedBack } from "./bases.js";
+import { attributeHashes, basesOf, valueHash, withBases, type AttributeHashes, type ChangedBack } from "./bases.js";
+import { changed, changedBack, historyOf, keptOf, withKept } from "./undo.js";
 import { canonicalJson, sameContent, withDeterministicRev } from "./canonical.js";
 
 /** Options of {@link resolveMigrationConflicts}. */
@@ -54,13 +55,6 @@ export interface ResolveConflictsReport {
   readonly lastSeq: Seq;
 }
 
-/** The revisions of a document's history, newest first. */
-function historyOf(doc: Doc): string[] {
-  const r = doc._revisions;
-  if (r === undefined) return doc._rev === undefined ? [] : [doc._rev];
-  return r.ids.map((id, i) => `${r.start - i}-${id}`);
-}
-
 const REV_FIELDS = new Set(["_rev", "_revisions", "_conflicts"]);
 
 /** A document without its revision fields (to write it on top of another revision). */
@@ -82,98 +76,6 @@ function hashesOf(entity: Entity): AncestorHashes {
   for (const [t, d] of Object.entries(entity)) out[t] = attributeHashes(d);
   return out;
 }
-
-/**
- * What {@link ChangedBack} `leaf`'s side holds since the ancestor, revision `ancestorAt.rev` of document `ancestorAt.id`
- * (whose attribute hashes at the target shape are `ancestor`). `hashesAt` gives a revision's attribute hashes at the target shape, undefined when it
- * cannot be translated. Revisions divan wrote (a translation of an old revision, a merge recording a further base) are
- * no user's: where their bodies are here they do not count. Where the side's intermediate revisions are all here, the
- * answer is exact: the attributes one of them held differently from the ancestor.
- */
-async function changedBack(
-  store: DocumentStore,
-  leaf: Doc,
-  ancestorAt: { readonly id: string; readonly rev: string | undefined },
-  ancestor: AttributeHashes | undefined,
-  hashesAt: (d: Doc) => AttributeHashes | undefined,
-  versionField = "version",
-): Promise<ChangedBack> {
-  const none: ReadonlySet<string> = new Set(keptOf(leaf));
-  let ancestorRev = ancestorAt.rev;
-  if (ancestorRev === undefined) return none;
-  const [read] = leaf._revisions === undefined ? await store.bulkGet([{ id: leaf._id, rev: leaf._rev! }], { revs: true }) : [{ ok: leaf }];
-  if (read === undefined || !("ok" in read)) return none;
-  const history = historyOf(read.ok);
-  let at = history.indexOf(ancestorRev);
-  // The ancestor's own document without it in its history: the ancestor is on a branch merged into this one.
-  if (at < 0 && leaf._id === ancestorAt.id) return none;
-  if (at < 0) {
-    // Another document of the entity (the migration created it): its side starts at the revision that translated the
-    // ancestor (records it as a base).
-    const all = await store.bulkGet(history.map((rev) => ({ id: leaf._id, rev })));
-    for (let i = all.length - 1; i >= 0 && at < 0; i--) {
-      const r = all[i]!;
-      if ("ok" in r && basesOf(r.ok)[ancestorRev] !== undefined) at = i;
-    }
-    // Without recorded bases: the migration created it (its first revision), from the ancestor or a later revision of that side.
-    if (at < 0) at = history.length - 1;
-    ancestorRev = history[at]!;
-  }
-  if (at < 1) return none;
-  const revs = history.slice(1, at);
-  // The side's revisions, leaf first, and their parents (the ancestor last): undefined where the body is not here.
-  const found = await store.bulkGet([...revs, ancestorRev].map((rev) => ({ id: leaf._id, rev })));
-  const bodies: (Doc | undefined)[] = [read.ok, ...found.map((r) => ("ok" in r && r.ok._deleted !== true ? r.ok : undefined))];
-  const out = new Set<string>(keptOf(read.ok));
-  const nothing = valueHash(undefined);
-  if (ancestor !== undefined) {
-    // An old edit merged on this side since the ancestor changed an attribute, and the side kept its own value (the
-    // merge found both changed it): that value is no more "untouched" than the old edit's.
-    const before = basesOf(bodies[bodies.length - 1]);
-    for (const [q, h] of Object.entries(basesOf(read.ok))) {
-      if (before[q] !== undefined) continue;
-      for (const k of new Set([...Object.keys(h), ...Object.keys(ancestor)])) {
-        const v = h[k] ?? nothing;
-        if (v !== (ancestor[k] ?? nothing) && v !== valueHash((read.ok as Record<string, unknown>)[k])) out.add(k);
-      }
-    }
-  }
-  const vf = (d: Doc): unknown => d[versionField];
-  const divans = (d: Doc, parent: Doc | undefined): boolean => {
-    if (parent === undefined) return false;
-    if (vf(d) !== vf(parent)) return true; // a translation
-    const [mine, theirs] = [Object.keys(basesOf(d)), new Set(Object.keys(basesOf(parent)))];
-    return mine.some((k) => !theirs.has(k)); // a merge records the old edit it merged
-  };
-  let users = 0;
-  const between: (AttributeHashes | undefined)[] = [];
-  for (let i = 0; i < bodies.length - 1; i++) {
-    const d = bodies[i];
-    if (d === undefined || !divans(d, bodies[i + 1])) users++;
-    if (i > 0) between.push(d === undefined || ancestor === undefined ? undefined : hashesAt(d));
-  }
-  if (ancestor === undefined) return between.length > 0 && users >= 2 ? "any" : out;
-  const back = changedBackAcross(ancestor, between, users);
-  return back === "any" ? back : new Set([...out, ...back]);
-}
-
-/** The attributes a document keeps at its ancestor's value against another side's change (`divan.kept`, see merge3). */
-function keptOf(doc: Readonly<Record<string, unknown>>): string[] {
-  const divan = doc["divan"];
-  const kept = typeof divan === "object" && divan !== null ? (divan as { kept?: unknown }).kept : undefined;
-  return Array.isArray(kept) ? kept.filter((k): k is string => typeof k === "string") : [];
-}
-
-/** `doc` recording `kept` as the attributes it keeps (nothing recorded when there are none). */
-function withKept(doc: Record<string, unknown>, kept: ReadonlySet<string>): Record<string, unknown> {
-  const divan = doc["divan"];
-  const rest = typeof divan === "object" && divan !== null && !Array.isArray(divan) ? { ...(divan as Record<string, unknown>) } : {};
-  delete rest["kept"];
-  if (kept.size > 0) rest["kept"] = [...kept].sort();
-  return Object.keys(rest).length === 0 && divan === undefined ? doc : { ...doc, divan: rest };
-}
-
-const changed = (back: ChangedBack | undefined, k: string): boolean => back !== undefined && (back === "any" || back.has(k));
 
 /**
  * Three-way merge of target-shape entities: `ours` (the old edit translated up) and `theirs` (the stored
@@ -351,29 +253,8 @@ export async function resolveMigrationConflicts(store: DocumentStore, options: R
           let oursSide: Entity = {};
           let conflicted = new Set<string>();
           if (ancestor !== undefined) {
-            // Either side may have changed an attribute and changed it back since the ancestor (undo).
-            const ancestorRev = body?._rev ?? oldHistory?.find((r) => basesOf(leaf)[r] !== undefined);
-            const hashesAt =
-              (t: string) =>
-              (d: Doc): AttributeHashes | undefined => {
-                if (d[tf] === t && d[vf] === options.to[t]) return attributeHashes(d);
-                if (d[tf] !== type || d[vf] === options.to[type]) return undefined;
-                try {
-                  const u = up(d)[t];
-                  return u === undefined ? undefined : attributeHashes(u);
-                } catch (e) {
-                  if (!isDivanError(e)) throw e;
-                  return undefined;
-                }
-              };
-            const back: { ours: Record<string, ChangedBack>; theirs: Record<string, ChangedBack> } = { ours: {}, theirs: {} };
-            for (const t of Object.keys(ancestor)) {
-              const d = theirsOfLeaf[t];
-              const at = { id: c.id, rev: ancestorRev };
-              back.ours[t] = await changedBack(store, oldDoc, at, ancestor[t], hashesAt(t), vf);
-              if (d !== undefined && typeof d._id === "string") back.theirs[t] = await changedBack(store, { ...d, _id: d._id }, at, ancestor[t], hashesAt(t), vf);
-            }
-            ({ merged, oursSide, conflicted } = merge3(ancestor, upOld, theirsOfLeaf, back));
+            const at = { id: c.id, rev: body?._rev ?? oldHistory?.find((r) => basesOf(leaf)[r] !== undefined) }; // an undo on either side clashes
+            ({ merged, oursSide, conflicted } = merge3(ancestor, upOld, theirsOfLeaf, await backsOf(store, options, at, ancestor, oldDoc, theirsOfLeaf)));
           } else if (options.recordBases === true) {
             // No replica that migrates ever held the ancestor (the migration translated an old edit concurrent with this
             // one): what the old edit holds differently (translated with the stored documents as base, so it keeps what
@@ -421,6 +302,43 @@ export async function resolveMigrationConflicts(store: DocumentStore, options: R
     if (page.results.length === 0) return { resolved: [...new Set(resolved)], conflicts: [...new Set(conflicts)], lastSeq: page.lastSeq };
     since = page.lastSeq;
   }
+}
+
+/**
+ * What each side of the merge of old edit `oldDoc` into the target documents `theirs` may have changed back since the
+ * ancestor (`at`, attribute hashes `ancestor`), per document type (see `undo.ts`).
+ */
+async function backsOf(
+  store: DocumentStore,
+  options: ResolveConflictsOptions,
+  at: { readonly id: string; readonly rev: string | undefined },
+  ancestor: AncestorHashes,
+  oldDoc: Doc,
+  theirs: Entity,
+): Promise<{ ours: Record<string, ChangedBack>; theirs: Record<string, ChangedBack> }> {
+  const tf = options.typeField ?? "schema";
+  const vf = options.versionField ?? "version";
+  const type = oldDoc[tf] as string;
+  const hashesAt =
+    (t: string) =>
+    (d: Doc): AttributeHashes | undefined => {
+      if (d[tf] === t && d[vf] === options.to[t]) return attributeHashes(d);
+      if (d[tf] !== type || d[vf] === options.to[type]) return undefined;
+      try {
+        const u = options.graph.path({ [type]: d[vf] as number }, options.to)({ [type]: { ...d } })[t];
+        return u === undefined ? undefined : attributeHashes(u);
+      } catch (e) {
+        if (!isDivanError(e)) throw e;
+        return undefined;
+      }
+    };
+  const back: { ours: Record<string, ChangedBack>; theirs: Record<string, ChangedBack> } = { ours: {}, theirs: {} };
+  for (const t of Object.keys(ancestor)) {
+    const d = theirs[t];
+    back.ours[t] = await changedBack(store, oldDoc, at, ancestor[t], hashesAt(t), vf);
+    if (d !== undefined && typeof d._id === "string") back.theirs[t] = await changedBack(store, { ...d, _id: d._id }, at, ancestor[t], hashesAt(t), vf);
+  }
+  return back;
 }
 
 /** Orders revisions by generation, then by hash: the same order on every replica. */
@@ -534,13 +452,8 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
     const ancestor = ancestorOf(t);
     if (ancestor === undefined) continue;
     // A leaf whose side changed an attribute and changed it back (undo) keeps it against the other's change: a clash.
-    const meet = meeting.get(t);
-    const ancestorAt = meet !== undefined ? { id: meet._id, rev: meet._rev } : (entityAncestorAt ?? { id: "", rev: undefined });
-    const hashesAt = (d: Doc): AttributeHashes | undefined => {
-      if (d[vf] === options.to[t]) return attributeHashes(d);
-      const u = up(d)?.[t];
-      return u === undefined ? undefined : attributeHashes(u);
-    };
+    const ancestorAt = ((meet) => (meet !== undefined ? { id: meet._id, rev: meet._rev } : (entityAncestorAt ?? { id: "", rev: undefined })))(meeting.get(t));
+    const hashesAt = (d: Doc): AttributeHashes | undefined => (d[vf] === options.to[t] ? attributeHashes(d) : ((u) => (u === undefined ? undefined : attributeHashes(u)))(up(d)?.[t]));
     const backOf = (leaf: Doc): Promise<ChangedBack> => changedBack(store, leaf, ancestorAt, ancestor[t], hashesAt, vf);
     // Fold the leaves into the newest one; an attribute two of them changed differently stays on both.
     const [first, ...rest] = [...leaves].sort((a, b) => -byRev(a, b));
