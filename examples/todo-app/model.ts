@@ -55,6 +55,8 @@ export class UserModel {
   readonly #todos = new Map<string, ModelTodo>();
   readonly #labels = new Map<string, string>();
   readonly #groupDefault: unknown;
+  /** Every revision a user's change wrote (`<doc id>@<rev>`). */
+  readonly #revisions = new Set<string>();
 
   /** `groupDefault`: the new field's value on an entity nobody set it on (the todo app's group: `"default"`). */
   constructor(groupDefault: unknown = "default") {
@@ -86,10 +88,21 @@ export class UserModel {
     return this.#labels.get(label);
   }
 
-  /** Records a successful change. */
-  updated(id: string, patch: TodoPatch, kind: ActionKind = SEQUENTIAL): void {
+  /**
+   * Records a successful change; `revisions` are the revisions it wrote (`<doc id>@<rev>`), when known. CouchDB
+   * derives a revision id from its content and its parent, so two devices that make the identical change on the same
+   * revision write one revision: when every revision a change wrote is one an earlier change wrote, it is that
+   * change, and what users did on top of it since (on its line) stays the latest.
+   */
+  updated(id: string, patch: TodoPatch, kind: ActionKind = SEQUENTIAL, revisions: readonly string[] = []): void {
     const m = this.#todos.get(id);
     if (!m) return;
+    const known = revisions.length > 0 && revisions.every((r) => this.#revisions.has(r));
+    for (const r of revisions) this.#revisions.add(r);
+    if (known) {
+      this.#note(m, kind);
+      return;
+    }
     const next: Partial<Record<ModelField, unknown>> = {};
     if (patch.title !== undefined) next.title = patch.title;
     if (patch.status !== undefined) next.status = patch.status;

@@ -428,12 +428,25 @@ export class World {
     }
   }
 
+  /** The revisions (`<doc id>@<rev>`) device `d` holds of the documents of entity `id`, in every local database. */
+  async #revisionsOf(d: Device, id: string): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const store of d.locals.values()) {
+      for (const row of (await store.allDocs()).rows) if (row.id.includes(id) && row.value !== undefined) out.add(`${row.id}@${row.value.rev}`);
+    }
+    return out;
+  }
+
   async #update(device: string, todo: string, patch: TodoPatch, facts: ActionFacts): Promise<void> {
     await this.#act(device, `update "${todo}" ${JSON.stringify(patch)}`, async (d) => {
       const id = this.#idOf(todo);
+      const before = await this.#revisionsOf(d, id);
       const { status, wrote } = await d.todoApp.update(id, patch);
       // What the device wrote, from what it saw: marking done what it shows as done writes nothing.
-      if (wrote) this.model.updated(id, patch.done === undefined ? patch : { ...patch, done: undefined, status }, facts);
+      if (wrote) {
+        const written = [...(await this.#revisionsOf(d, id))].filter((r) => !before.has(r));
+        this.model.updated(id, patch.done === undefined ? patch : { ...patch, done: undefined, status }, facts, written);
+      }
       return id;
     });
   }

@@ -18,6 +18,7 @@ import { stringMd5 } from "pouchdb-md5";
 import { isDivanError, messageOf } from "../../core/errors.js";
 import { AGAIN, CONFLICT_ATTEMPTS, retryOnConflict } from "../../core/retry.js";
 import type { Registry } from "../../schemas/registry.js";
+import { attributeHashes, changedBackAcross, type AttributeHashes } from "../../strategies/runner/bases.js";
 import { canonicalJson, contentOf } from "../../strategies/runner/canonical.js";
 import type { Doc, DocumentStore, Seq } from "../../store/port.js";
 import { KeyedLock } from "./lock.js";
@@ -78,6 +79,11 @@ interface Pending {
   readonly merged?: boolean;
   /** The stored documents are to be written again, unchanged, after the record moved (see {@link VersionView.write}). */
   readonly touch?: boolean;
+  /**
+   * Translate the edit up onto this stored entity (the one of the revision it was made on) rather than onto what is
+   * stored now: the edit changed back what this view cannot show, and what is stored now stays on a kept branch.
+   */
+  readonly onto?: StoredEntity;
 }
 
 function failure(id: string, rev: string | undefined, code: string, reason: string): ViewWrite {
@@ -144,10 +150,10 @@ export class VersionView {
   /**
    * The documents to store for an edit made at this view's shape: the edited entity (the pushed documents
    * over the rest of the entity as this view reads it) translated up to the newest shape with the newest
-   * stored state as base. `undefined` when this view is the newest or the entity cannot be read at the
+   * stored state (or `onto`, see {@link Pending.onto}) as base. `undefined` when this view is the newest or the entity cannot be read at the
    * newest shape (then the edit is written at this view's shape, onto a newer stored entity if there is one).
    */
-  async #upToNewest(pushed: readonly Doc[]): Promise<Doc[] | undefined> {
+  async #upToNewest(pushed: readonly Doc[], onto?: StoredEntity): Promise<Doc[] | undefined> {
     if (this.#newest === this) return undefined;
     const first = singleVersionIds.parse(pushed[0]!._id);
     if (first === undefined) return undefined;
@@ -164,6 +170,7 @@ export class VersionView {
     if (theirs.rows.some((r) => r.problem !== undefined)) return undefined;
     const base: Entity = {};
     for (const row of theirs.rows) if (row.doc) base[singleVersionIds.parse(row.id)!.type] = row.doc;
+    for (const [t, c] of Object.entries(onto ?? {})) base[t] = { ...c, _id: idOf(t) } as Doc;
     const up = this.#graph.path(from, to)(entity, Object.keys(base).length > 0 ? { base } : {});
     return Object.entries(up).map(([t, d]) => {
       const { _rev, _revisions, ...rest } = d;
@@ -174,11 +181,11 @@ export class VersionView {
   }
 
   /** Writes one entity's edit (documents at this view's shape); one result per pushed document. */
-  async #writeEntity(pushed: readonly Doc[]): Promise<LiveWriteResult[]> {
+  async #writeEntity(pushed: readonly Doc[], onto?: StoredEntity): Promise<LiveWriteResult[]> {
     const deleting = pushed.some((d) => d._deleted === true);
     let newest: Doc[] | undefined;
     try {
-      newest = deleting ? undefined : await this.#upToNewest(pushed);
+      newest = deleting ? undefined : await this.#upToNewest(pushed, onto);
     } catch (e) {
       const reason = messageOf(e);
       const code = isDivanError(e) ? e.code : "STEP_FAILED";
@@ -502,7 +509,9 @@ export class VersionView {
           }
           // What the edit changed is merged onto the content stored now (another view's writes may have
           // changed it since this view served the revision the edit was made on).
-          const merged = doc._deleted === true ? undefined : await this.#merged(doc, rec.entry, history);
+          const mergedOnto = doc._deleted === true ? undefined : await this.#merged(doc, rec.entry, history);
+          const merged = mergedOnto?.doc;
+          const onto = mergedOnto?.onto === undefined ? {} : { onto: mergedOnto.onto };
           // A concurrent edit without a common revision the record keeps: stored as it is, and what it
           // overwrites stays on a stored conflict branch, as CouchDB keeps both edits of a conflict.
           if (!linear && merged === undefined && doc._deleted !== true && rec.entry !== undefined && !rec.entry.deleted) await this.#keepBranch(doc._id);
@@ -512,7 +521,7 @@ export class VersionView {
           const now = linear || merged !== undefined ? await this.#fresh(doc._id) : undefined;
           const same = now !== undefined && "doc" in now && viewHash(now.doc) === viewHash(merged ?? doc);
           if (merged === undefined) queued.push({ i, doc, adopt: linear, pushed: doc, touch: same });
-          else queued.push({ i, doc: merged, adopt: linear, merged: !linear, pushed: doc, touch: same });
+          else queued.push({ i, doc: merged, adopt: linear, merged: !linear, pushed: doc, touch: same, ...onto });
         } else {
           const current = rec.entry !== undefined && !rec.entry.deleted ? rec.entry.rev : undefined;
           if ((doc._rev ?? undefined) !== current) {
@@ -542,7 +551,10 @@ export class VersionView {
         });
         const results: LiveWriteResult[] = new Array(writes.length);
         for (const ks of byEntity.values()) {
-          const res = await this.#writeEntity(ks.map((k) => writes[k]!.doc));
+          const res = await this.#writeEntity(
+            ks.map((k) => writes[k]!.doc),
+            ks.map((k) => writes[k]!.onto).find((o) => o !== undefined),
+          );
           ks.forEach((k, j) => (results[k] = res[j]!));
         }
         const retry: typeof writes = [];
@@ -566,7 +578,7 @@ export class VersionView {
    * the record keeps), with the pushed `_rev` and `_revisions`. `undefined` when that content is not kept or
    * the view has no current content.
    */
-  async #merged(doc: Doc, entry: ViewRev | undefined, history: readonly string[]): Promise<Doc | undefined> {
+  async #merged(doc: Doc, entry: ViewRev | undefined, history: readonly string[]): Promise<{ doc: Doc; onto?: StoredEntity } | undefined> {
     const common = history.find((r) => onCurrent(entry, r));
     const base = common === undefined ? undefined : entry?.contents?.[common];
     if (common === undefined || base === undefined) return undefined;
@@ -576,19 +588,52 @@ export class VersionView {
     const current = contentOf(now.doc);
     const out: Record<string, unknown> = { ...current };
     const same = (a: unknown, b: unknown): boolean => canonicalJson(a ?? null) === canonicalJson(b ?? null);
+    // Either side may have changed a member and changed it back since `common` (undo): then it holds the base's value
+    // on purpose, and the other side's change of it clashes rather than wins.
+    const baseHashes = attributeHashes(base);
+    const contentAt = (rev: string): AttributeHashes | undefined => {
+      const c = entry?.contents?.[rev];
+      return c === undefined ? undefined : attributeHashes(c);
+    };
+    const pushedPast = history.indexOf(common);
+    const mineBack = changedBackAcross(baseHashes, history.slice(1, Math.max(1, pushedPast)).map(contentAt), pushedPast);
+    const line = entry === undefined ? [] : entry.ancestors.map((h, i) => `${generationOf(entry.rev) - i}-${h}`);
+    const linePast = line.indexOf(common);
+    const currentBack = changedBackAcross(baseHashes, line.slice(1, Math.max(1, linePast)).map(contentAt), linePast);
+    const back = (b: typeof mineBack, k: string): boolean => b === "any" || b.has(k);
     let clash = false;
-    for (const k of new Set([...Object.keys(base), ...Object.keys(mine)])) {
-      if (k === "_id" || same(mine[k], base[k])) continue;
+    for (const k of new Set([...Object.keys(base), ...Object.keys(mine), ...Object.keys(current)])) {
+      if (k === "_id" || k === "_rev" || k === "_revisions") continue;
+      if (same(mine[k], base[k])) {
+        // The push changed it back while the view's line changed it: the push's value, the line's on a kept branch.
+        if (back(mineBack, k) && !same(current[k], base[k])) {
+          clash = true;
+          if (k in mine) out[k] = mine[k];
+          else delete out[k];
+        }
+        continue;
+      }
       if (!same(current[k], base[k]) && !same(current[k], mine[k])) clash = true;
+      else if (same(current[k], base[k]) && back(currentBack, k) && !same(current[k], mine[k])) clash = true;
       if (k in mine) out[k] = mine[k];
       else delete out[k];
     }
     const merged: Doc = { ...out, _id: doc._id, _rev: doc._rev!, ...(doc._revisions === undefined ? {} : { _revisions: doc._revisions }) };
+    // A view older than the stored shape cannot show every stored member: where the edit changed a member back and
+    // another version changed the stored entity since the revision the edit was made on (a status other than done,
+    // while an old app set done and undid it), the edit is translated onto the stored entity it was made on, and what
+    // is stored now stays on a kept branch (a conflict, for the app to resolve).
+    const then = entry?.stored?.[common];
+    let onto: StoredEntity | undefined;
+    if (then !== undefined && [...new Set([...Object.keys(base), ...Object.keys(mine)])].some((k) => k !== "_id" && same(mine[k], base[k]) && back(mineBack, k))) {
+      const now = await this.#storedEntity(doc._id);
+      if (now !== undefined && canonicalJson(now) !== canonicalJson(then)) onto = then;
+    }
     // Both edits changed one member: the current content stays on a stored conflict branch. A view older than the
     // stored shape also checks what it cannot show: a stored member the edit overwrites that another version
     // changed since the revision the edit was made on (a status other than done, to an old app's "done").
-    if (clash || (await this.#overwritesUnseen(merged, entry?.stored?.[common]))) await this.#keepBranch(doc._id);
-    return merged;
+    if (clash || onto !== undefined || (await this.#overwritesUnseen(merged, then))) await this.#keepBranch(doc._id);
+    return onto === undefined ? { doc: merged } : { doc: merged, onto };
   }
 
   /**

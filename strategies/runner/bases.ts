@@ -48,3 +48,29 @@ export function withBases<D extends Readonly<Record<string, unknown>>>(doc: D, b
   const rest = typeof divan === "object" && divan !== null && !Array.isArray(divan) ? (divan as Record<string, unknown>) : {};
   return { ...doc, divan: { ...rest, bases: { ...basesOf(doc), ...bases } } };
 }
+
+/**
+ * Attributes of one document a side of a three-way merge may have changed and then changed back since the common
+ * ancestor (`any`: every attribute). Such a side holds the ancestor's value, but not because it left it alone: its
+ * user's last value is that one, and a merge that lets the other side's change win loses it.
+ */
+export type ChangedBack = ReadonlySet<string> | "any";
+
+/**
+ * The rule both merges of concurrent edits apply (the runner's, `conflicts.ts`, and the translating proxy's): what a
+ * side may have changed back, from its revisions strictly between the ancestor (attribute hashes `ancestor`) and its
+ * last one, `between` (their attribute hashes, undefined where the body is not at hand), and `users`, how many of the
+ * side's revisions past the ancestor a user wrote (one whose author is not known counts). Replication carries only a
+ * branch's last revision, so a side with a body missing and two or more user revisions past the ancestor may have
+ * changed any attribute back; otherwise exactly the attributes one of its revisions held differently.
+ */
+export function changedBackAcross(ancestor: AttributeHashes, between: readonly (AttributeHashes | undefined)[], users: number): ChangedBack {
+  if (users >= 2 && between.some((h) => h === undefined)) return "any";
+  const nothing = valueHash(undefined);
+  const out = new Set<string>();
+  for (const h of between) {
+    if (h === undefined) continue;
+    for (const k of new Set([...Object.keys(h), ...Object.keys(ancestor)])) if ((h[k] ?? nothing) !== (ancestor[k] ?? nothing)) out.add(k);
+  }
+  return out;
+}

@@ -9,7 +9,8 @@
  * a real conflict: the merge keeps the migrated side's value and the old edit's value stays on a
  * conflicting revision of that document, for the app to resolve (never dropped). Without a readable
  * common ancestor the old edit is translated up with the migrated leaf as its base (so what the old
- * version cannot represent survives). The merge is written on top of the winning revision, and the other
+ * version cannot represent survives). A side that holds the ancestor's value after changing it back (an undo:
+ * replication carried only its last revision) is no untouched side: the attribute clashes. The merge is written on top of the winning revision, and the other
  * leaves end (or carry the old side of a conflict). Browser-safe.
  */
 import type { StepGraph } from "../../adapters/path.js";
@@ -17,7 +18,8 @@ import type { Entity, Shape } from "../../adapters/types.js";
 import { singleVersionIds, type IdScheme } from "../../adapters/ids.js";
 import type { Doc, DocumentStore, Seq } from "../../store/port.js";
 import { isDivanError } from "../../core/errors.js";
-import { attributeHashes, basesOf, valueHash, withBases, type AttributeHashes } from "./bases.js";
+import { attributeHashes, basesOf, valueHash, withBases, type AttributeHashes, type ChangedBack } from "./bases.js";
+import { changed, changedBack, historyOf, keptOf, withKept } from "./undo.js";
 import { canonicalJson, sameContent, withDeterministicRev } from "./canonical.js";
 
 /** Options of {@link resolveMigrationConflicts}. */
@@ -53,13 +55,6 @@ export interface ResolveConflictsReport {
   readonly lastSeq: Seq;
 }
 
-/** The revisions of a document's history, newest first. */
-function historyOf(doc: Doc): string[] {
-  const r = doc._revisions;
-  if (r === undefined) return doc._rev === undefined ? [] : [doc._rev];
-  return r.ids.map((id, i) => `${r.start - i}-${id}`);
-}
-
 const REV_FIELDS = new Set(["_rev", "_revisions", "_conflicts"]);
 
 /** A document without its revision fields (to write it on top of another revision). */
@@ -87,9 +82,15 @@ function hashesOf(entity: Entity): AncestorHashes {
  * target documents) against `ancestor` (the common ancestor translated up, as attribute hashes). Returns the
  * merge with `theirs`' values where both changed an attribute, the same with `ours`' values, and the ids of the
  * documents where that happened. `divan` is provenance, not content: both results keep `theirs`'. With an
- * `unknown` ancestor every attribute the two sides hold differently counts as changed by both.
+ * `unknown` ancestor every attribute the two sides hold differently counts as changed by both; so does one a side
+ * holds at the ancestor's value after changing it back (`back`, per document type; see {@link changedBack}).
  */
-function merge3(ancestor: AncestorHashes | "unknown", ours: Entity, theirs: Entity): { merged: Entity; oursSide: Entity; conflicted: Set<string> } {
+function merge3(
+  ancestor: AncestorHashes | "unknown",
+  ours: Entity,
+  theirs: Entity,
+  back: { readonly ours?: Readonly<Record<string, ChangedBack>>; readonly theirs?: Readonly<Record<string, ChangedBack>> } = {},
+): { merged: Entity; oursSide: Entity; conflicted: Set<string> } {
   const merged: Entity = {};
   const oursSide: Entity = {};
   const conflicted = new Set<string>();
@@ -108,24 +109,29 @@ function merge3(ancestor: AncestorHashes | "unknown", ours: Entity, theirs: Enti
     const isAncestor = (k: string, v: unknown): boolean => a !== undefined && valueHash(v) === (a[k] ?? valueHash(undefined));
     const m: Record<string, unknown> = {};
     const s: Record<string, unknown> = {};
+    const [keptM, keptS] = [new Set(keptOf(t)), new Set(keptOf(o))];
     for (const k of new Set([...Object.keys(o), ...Object.keys(t)])) {
       if (REV_FIELDS.has(k) || k === "_id" || k === "divan") continue;
       const [ov, tv] = [(o as Record<string, unknown>)[k], (t as Record<string, unknown>)[k]];
       let mv: unknown;
       let sv: unknown;
-      if (isAncestor(k, ov) || eq(ov, tv)) mv = sv = tv;
-      else if (isAncestor(k, tv)) mv = sv = ov;
+      // A side that holds the ancestor's value after changing it back did not leave it alone: a clash, not the other's.
+      if (eq(ov, tv) || (isAncestor(k, ov) && !changed(back.ours?.[type], k))) mv = sv = tv;
+      else if (isAncestor(k, tv) && !changed(back.theirs?.[type], k)) mv = sv = ov;
       else {
         mv = tv;
         sv = ov;
         conflicted.add(type);
+        // The side that holds the ancestor's value says it keeps it on purpose, so no later merge takes it for untouched.
+        if (isAncestor(k, tv)) keptM.add(k);
+        if (isAncestor(k, ov)) keptS.add(k);
       }
       if (mv !== undefined) m[k] = mv;
       if (sv !== undefined) s[k] = sv;
     }
     const divan = (t as Record<string, unknown>)["divan"];
-    merged[type] = { ...m, ...(divan === undefined ? {} : { divan }), _id: t._id } as Entity[string];
-    oursSide[type] = { ...s, ...(divan === undefined ? {} : { divan }), _id: t._id } as Entity[string];
+    merged[type] = withKept({ ...m, ...(divan === undefined ? {} : { divan }), _id: t._id }, keptM) as Entity[string];
+    oursSide[type] = withKept({ ...s, ...(divan === undefined ? {} : { divan }), _id: t._id }, keptS) as Entity[string];
   }
   return { merged, oursSide, conflicted };
 }
@@ -247,7 +253,8 @@ export async function resolveMigrationConflicts(store: DocumentStore, options: R
           let oursSide: Entity = {};
           let conflicted = new Set<string>();
           if (ancestor !== undefined) {
-            ({ merged, oursSide, conflicted } = merge3(ancestor, upOld, theirsOfLeaf));
+            const at = { id: c.id, rev: body?._rev ?? oldHistory?.find((r) => basesOf(leaf)[r] !== undefined) }; // an undo on either side clashes
+            ({ merged, oursSide, conflicted } = merge3(ancestor, upOld, theirsOfLeaf, await backsOf(store, options, at, ancestor, oldDoc, theirsOfLeaf)));
           } else if (options.recordBases === true) {
             // No replica that migrates ever held the ancestor (the migration translated an old edit concurrent with this
             // one): what the old edit holds differently (translated with the stored documents as base, so it keeps what
@@ -297,6 +304,43 @@ export async function resolveMigrationConflicts(store: DocumentStore, options: R
   }
 }
 
+/**
+ * What each side of the merge of old edit `oldDoc` into the target documents `theirs` may have changed back since the
+ * ancestor (`at`, attribute hashes `ancestor`), per document type (see `undo.ts`).
+ */
+async function backsOf(
+  store: DocumentStore,
+  options: ResolveConflictsOptions,
+  at: { readonly id: string; readonly rev: string | undefined },
+  ancestor: AncestorHashes,
+  oldDoc: Doc,
+  theirs: Entity,
+): Promise<{ ours: Record<string, ChangedBack>; theirs: Record<string, ChangedBack> }> {
+  const tf = options.typeField ?? "schema";
+  const vf = options.versionField ?? "version";
+  const type = oldDoc[tf] as string;
+  const hashesAt =
+    (t: string) =>
+    (d: Doc): AttributeHashes | undefined => {
+      if (d[tf] === t && d[vf] === options.to[t]) return attributeHashes(d);
+      if (d[tf] !== type || d[vf] === options.to[type]) return undefined;
+      try {
+        const u = options.graph.path({ [type]: d[vf] as number }, options.to)({ [type]: { ...d } })[t];
+        return u === undefined ? undefined : attributeHashes(u);
+      } catch (e) {
+        if (!isDivanError(e)) throw e;
+        return undefined;
+      }
+    };
+  const back: { ours: Record<string, ChangedBack>; theirs: Record<string, ChangedBack> } = { ours: {}, theirs: {} };
+  for (const t of Object.keys(ancestor)) {
+    const d = theirs[t];
+    back.ours[t] = await changedBack(store, oldDoc, at, ancestor[t], hashesAt(t), vf);
+    if (d !== undefined && typeof d._id === "string") back.theirs[t] = await changedBack(store, { ...d, _id: d._id }, at, ancestor[t], hashesAt(t), vf);
+  }
+  return back;
+}
+
 /** Orders revisions by generation, then by hash: the same order on every replica. */
 function byRev(a: Doc, b: Doc): number {
   const d = Number.parseInt(a._rev!, 10) - Number.parseInt(b._rev!, 10);
@@ -344,6 +388,7 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
   // Where the leaves of each document meet: a migrated revision, or a pre-migration one (then the entity's).
   const meeting = new Map<string, Doc>();
   let entityAncestor: Entity | undefined;
+  let entityAncestorAt: { id: string; rev: string | undefined } | undefined;
   for (const [t, leaves] of docs) {
     if (leaves.length < 2) continue;
     const histories = leaves.map((l) => new Set(historyOf(l)));
@@ -353,7 +398,10 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
     const a = found !== undefined && "ok" in found && found.ok._deleted !== true ? found.ok : undefined;
     if (a === undefined || a[tf] !== t || typeof a[vf] !== "number") continue;
     if (a[vf] === options.to[t]) meeting.set(t, a);
-    else entityAncestor ??= up(a);
+    else if (entityAncestor === undefined) {
+      entityAncestor = up(a);
+      entityAncestorAt = { id: a._id, rev: a._rev };
+    }
   }
   const ancestorOf = (t: string): AncestorHashes | undefined => {
     const m = meeting.get(t);
@@ -403,12 +451,16 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
     if (leaves.length < 2 || leaves.some((l) => l[vf] !== options.to[t])) continue;
     const ancestor = ancestorOf(t);
     if (ancestor === undefined) continue;
+    // A leaf whose side changed an attribute and changed it back (undo) keeps it against the other's change: a clash.
+    const ancestorAt = ((meet) => (meet !== undefined ? { id: meet._id, rev: meet._rev } : (entityAncestorAt ?? { id: "", rev: undefined })))(meeting.get(t));
+    const hashesAt = (d: Doc): AttributeHashes | undefined => (d[vf] === options.to[t] ? attributeHashes(d) : ((u) => (u === undefined ? undefined : attributeHashes(u)))(up(d)?.[t]));
+    const backOf = (leaf: Doc): Promise<ChangedBack> => changedBack(store, leaf, ancestorAt, ancestor[t], hashesAt, vf);
     // Fold the leaves into the newest one; an attribute two of them changed differently stays on both.
     const [first, ...rest] = [...leaves].sort((a, b) => -byRev(a, b));
     let into: Entity = { [t]: first! };
     const kept: { leaf: Doc; content: Doc }[] = [];
     for (const leaf of rest) {
-      const m = merge3(ancestor, { [t]: leaf }, into);
+      const m = merge3(ancestor, { [t]: leaf }, into, { ours: { [t]: await backOf(leaf) }, theirs: { [t]: await backOf(first!) } });
       // Each attribute the two leaves hold differently: the later of two successive old edits wins, on both sides (also
       // where the other leaf holds the ancestor's value: its old edit set it back). What is left different clashes.
       const merged = { ...m.merged[t]! } as Record<string, unknown>;

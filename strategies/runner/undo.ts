@@ -1,0 +1,107 @@
+/**
+ * Telling "untouched" from "changed and changed back" (an undo) on one side of a three-way merge of concurrent edits,
+ * where replication carried only the side's last revision (`conflicts.ts`). Browser-safe.
+ */
+import type { Doc, DocumentStore } from "../../store/port.js";
+import { basesOf, changedBackAcross, valueHash, type AttributeHashes, type ChangedBack } from "./bases.js";
+
+/** The revisions of a document's history, newest first. */
+export function historyOf(doc: Doc): string[] {
+  const r = doc._revisions;
+  if (r === undefined) return doc._rev === undefined ? [] : [doc._rev];
+  return r.ids.map((id, i) => `${r.start - i}-${id}`);
+}
+
+/**
+ * What {@link ChangedBack} `leaf`'s side holds since the ancestor, revision `ancestorAt.rev` of document `ancestorAt.id`
+ * (whose attribute hashes at the target shape are `ancestor`). `hashesAt` gives a revision's attribute hashes at the target shape, undefined when it
+ * cannot be translated. Revisions divan wrote (a translation of an old revision, a merge recording a further base) are
+ * no user's: where their bodies are here they do not count. Where the side's intermediate revisions are all here, the
+ * answer is exact: the attributes one of them held differently from the ancestor.
+ */
+export async function changedBack(
+  store: DocumentStore,
+  leaf: Doc,
+  ancestorAt: { readonly id: string; readonly rev: string | undefined },
+  ancestor: AttributeHashes | undefined,
+  hashesAt: (d: Doc) => AttributeHashes | undefined,
+  versionField = "version",
+): Promise<ChangedBack> {
+  const none: ReadonlySet<string> = new Set(keptOf(leaf));
+  let ancestorRev = ancestorAt.rev;
+  if (ancestorRev === undefined) return none;
+  const [read] = leaf._revisions === undefined ? await store.bulkGet([{ id: leaf._id, rev: leaf._rev! }], { revs: true }) : [{ ok: leaf }];
+  if (read === undefined || !("ok" in read)) return none;
+  const history = historyOf(read.ok);
+  let at = history.indexOf(ancestorRev);
+  // The ancestor's own document without it in its history: the ancestor is on a branch merged into this one.
+  if (at < 0 && leaf._id === ancestorAt.id) return none;
+  if (at < 0) {
+    // Another document of the entity (the migration created it): its side starts at the revision that translated the
+    // ancestor (records it as a base).
+    const all = await store.bulkGet(history.map((rev) => ({ id: leaf._id, rev })));
+    for (let i = all.length - 1; i >= 0 && at < 0; i--) {
+      const r = all[i]!;
+      if ("ok" in r && basesOf(r.ok)[ancestorRev] !== undefined) at = i;
+    }
+    // Without recorded bases: the migration created it (its first revision), from the ancestor or a later revision of that side.
+    if (at < 0) at = history.length - 1;
+    ancestorRev = history[at]!;
+  }
+  if (at < 1) return none;
+  const revs = history.slice(1, at);
+  // The side's revisions, leaf first, and their parents (the ancestor last): undefined where the body is not here.
+  const found = await store.bulkGet([...revs, ancestorRev].map((rev) => ({ id: leaf._id, rev })));
+  const bodies: (Doc | undefined)[] = [read.ok, ...found.map((r) => ("ok" in r && r.ok._deleted !== true ? r.ok : undefined))];
+  const out = new Set<string>(keptOf(read.ok));
+  const nothing = valueHash(undefined);
+  if (ancestor !== undefined) {
+    // An old edit merged on this side since the ancestor changed an attribute, and the side kept its own value (the
+    // merge found both changed it): that value is no more "untouched" than the old edit's.
+    const before = basesOf(bodies[bodies.length - 1]);
+    for (const [q, h] of Object.entries(basesOf(read.ok))) {
+      if (before[q] !== undefined) continue;
+      for (const k of new Set([...Object.keys(h), ...Object.keys(ancestor)])) {
+        const v = h[k] ?? nothing;
+        if (v !== (ancestor[k] ?? nothing) && v !== valueHash((read.ok as Record<string, unknown>)[k])) out.add(k);
+      }
+    }
+  }
+  const vf = (d: Doc): unknown => d[versionField];
+  const divans = (d: Doc, parent: Doc | undefined): boolean => {
+    if (parent === undefined) return false;
+    if (vf(d) !== vf(parent)) return true; // a translation
+    const [mine, theirs] = [Object.keys(basesOf(d)), new Set(Object.keys(basesOf(parent)))];
+    return mine.some((k) => !theirs.has(k)); // a merge records the old edit it merged
+  };
+  let users = 0;
+  const between: (AttributeHashes | undefined)[] = [];
+  for (let i = 0; i < bodies.length - 1; i++) {
+    const d = bodies[i];
+    if (d === undefined || !divans(d, bodies[i + 1])) users++;
+    if (i > 0) between.push(d === undefined || ancestor === undefined ? undefined : hashesAt(d));
+  }
+  if (ancestor === undefined) return between.length > 0 && users >= 2 ? "any" : out;
+  const back = changedBackAcross(ancestor, between, users);
+  return back === "any" ? back : new Set([...out, ...back]);
+}
+
+/** The attributes a document keeps at its ancestor's value against another side's change (`divan.kept`, see merge3). */
+export function keptOf(doc: Readonly<Record<string, unknown>>): string[] {
+  const divan = doc["divan"];
+  const kept = typeof divan === "object" && divan !== null ? (divan as { kept?: unknown }).kept : undefined;
+  return Array.isArray(kept) ? kept.filter((k): k is string => typeof k === "string") : [];
+}
+
+/** `doc` recording `kept` as the attributes it keeps (nothing recorded when there are none). */
+export function withKept(doc: Record<string, unknown>, kept: ReadonlySet<string>): Record<string, unknown> {
+  const divan = doc["divan"];
+  const rest = typeof divan === "object" && divan !== null && !Array.isArray(divan) ? { ...(divan as Record<string, unknown>) } : {};
+  delete rest["kept"];
+  if (kept.size > 0) rest["kept"] = [...kept].sort();
+  return Object.keys(rest).length === 0 && divan === undefined ? doc : { ...doc, divan: rest };
+}
+
+/** Whether `back` says attribute `k` may have been changed back. */
+export const changed = (back: ChangedBack | undefined, k: string): boolean => back !== undefined && (back === "any" || back.has(k));
+
