@@ -4,28 +4,11 @@
  * undoing side and let the other side's value win; the undoing user's last value was on no server revision. Each
  * script failed before its fix; they run in the fast in-process world with the same invariants and caveats as compare.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openEnv, runScript, type SimulationEnv } from "../../examples/todo-app/simulate/run.js";
-import { assertLegal, type Script } from "../../examples/todo-app/simulate/script.js";
+import { describe, it } from "vitest";
 import type { ScenarioEvent } from "../../examples/todo-app/world.js";
-import { createStrategy } from "../../examples/strategies.js";
+import { useRegressionEnv } from "./holds.js";
 
-let env: SimulationEnv;
-beforeAll(async () => {
-  env = await openEnv("memory");
-});
-afterAll(async () => {
-  await env.close();
-});
-
-/** Plays `events` against `strategy` and expects no unexpected violation (the details show when there is one). */
-async function holds(strategy: string, events: ScenarioEvent[], seed: number): Promise<void> {
-  const script: Script = { seed, events };
-  assertLegal(script);
-  const v = await runScript(() => createStrategy(strategy), script, env);
-  expect(v.details, `${strategy}: ${v.details.join("; ")}`).toEqual([]);
-  expect(["pass", "expected"], `${strategy}: expected violations ${v.expected.join(", ")}`).toContain(v.status);
-}
+const { holds } = useRegressionEnv();
 
 /** A new-app device sets done and undoes it while an old device's offline "done" waits to sync (seed 80523). */
 const newUndoes: ScenarioEvent[] = [
