@@ -2,7 +2,7 @@
  * One app version's view of the single server database, for the translating proxy: translated reads, synthetic
  * revisions, writes translated up.
  *
- * One app version's view of the single server database, for the translating proxy: documents read
+ * Documents are read
  * through the live adapter (`strategies/live/adapter.ts`, the same translation core the client-side twin uses),
  * with synthetic revisions from the revision map (`revmap.ts`) kept in `_local` documents of the server
  * database, and writes translated up onto the stored newest shape.
@@ -10,18 +10,20 @@
  * Documents of a type no step names (preferences, `_design/`, unknown types) are not views: they pass
  * through with their real revisions.
  */
+import { stepTypes, typeFamilies } from "../../adapters/families.js";
 import { singleVersionIds } from "../../adapters/ids.js";
 import type { StepGraph } from "../../adapters/path.js";
 import { sameShape, type Entity, type Shape } from "../../adapters/types.js";
-import { createLiveAdapter, type LiveAdapter, type LiveChange, type LiveWriteResult, type RowProblem } from "../../strategies/live/adapter.js";
+import { createLiveAdapter, type LiveAdapter, type LiveWriteResult, type RowProblem } from "../../strategies/live/adapter.js";
 import { stringMd5 } from "pouchdb-md5";
 import { isDivanError, messageOf } from "../../core/errors.js";
 import { AGAIN, CONFLICT_ATTEMPTS, retryOnConflict } from "../../core/retry.js";
 import type { Registry } from "../../schemas/registry.js";
-import { attributeHashes, changedBackAcross, type AttributeHashes } from "../../strategies/runner/bases.js";
 import { canonicalJson, contentOf } from "../../strategies/runner/canonical.js";
 import type { Doc, DocumentStore, Seq } from "../../store/port.js";
 import { KeyedLock } from "./lock.js";
+import { listAllDocs, listChanges, type AllDocsOptions, type ChangesOptions, type Served, type ViewChange } from "./listing.js";
+import { changedBackSides, mergeContents, pushChangedBack, sameValue } from "./merge.js";
 import { couchStatusOf } from "./status.js";
 import {
   adoptPushed,
@@ -48,20 +50,7 @@ export const REV_RECORD_PREFIX = "divan-lazy-rev";
 /** Prefix of the `_local` documents holding devices' checkpoints. */
 export const CHECKPOINT_PREFIX = "divan-lazy-local";
 
-/** A view document as served: its current revision record and content (undefined when deleted). */
-export interface Served {
-  readonly entry: ViewRev;
-  readonly doc: Doc | undefined;
-}
-
-/** One translated change. */
-export interface ViewChange {
-  id: string;
-  seq: Seq;
-  changes: { rev: string }[];
-  deleted?: boolean;
-  doc?: Doc;
-}
+export type { Served, ViewChange };
 
 /** The outcome of writing one document through a view: its revision, or a CouchDB-style error. */
 export type ViewWrite = { id: string; ok: true; rev: string } | { id: string; ok: false; rev?: string; status: number; error: string; reason: string };
@@ -115,7 +104,7 @@ export class VersionView {
   /** The newest app version's view: writes are stored at its shape. */
   readonly #newest: VersionView;
   /** Type → the types of its entity family (connected by steps). */
-  readonly #families = new Map<string, string[]>();
+  readonly #families: ReadonlyMap<string, readonly string[]>;
 
   constructor(options: { name: string; shape: Shape; store: DocumentStore; registry: Registry; graph: StepGraph; lock?: KeyedLock; newest?: VersionView }) {
     this.name = options.name;
@@ -123,21 +112,10 @@ export class VersionView {
     this.#store = options.store;
     this.#graph = options.graph;
     this.#adapter = createLiveAdapter(options.store, { registry: options.registry, steps: options.graph, shape: options.shape });
-    this.#familyTypes = new Set(options.graph.steps.flatMap((s) => [...Object.keys(s.from), ...Object.keys(s.to)]));
+    this.#families = typeFamilies(options.graph.steps.map(stepTypes));
+    this.#familyTypes = new Set(this.#families.keys());
     this.#lock = options.lock ?? new KeyedLock();
     this.#newest = options.newest ?? this;
-    const groups: Set<string>[] = [];
-    for (const st of options.graph.steps) {
-      const ts = [...Object.keys(st.from), ...Object.keys(st.to)];
-      const hit = groups.filter((g) => ts.some((t) => g.has(t)));
-      const merged = new Set<string>(ts);
-      for (const g of hit) {
-        for (const t of g) merged.add(t);
-        groups.splice(groups.indexOf(g), 1);
-      }
-      groups.push(merged);
-    }
-    for (const g of groups) for (const t of g) this.#families.set(t, [...g].sort());
   }
 
   /** `shape` restricted to the family of `type`. */
@@ -360,101 +338,19 @@ export class VersionView {
   }
 
   /** Sets the `_conflicts` of `doc`, a document that is not a view, from the store. */
-  async #plainConflicts(doc: Doc): Promise<void> {
+  async plainConflicts(doc: Doc): Promise<void> {
     const stored = await this.#store.get(doc._id, { conflicts: true }).catch((e: unknown) => (isDivanError(e, "NOT_FOUND") ? undefined : Promise.reject(e)));
     if (stored?._conflicts !== undefined && stored._conflicts.length > 0) doc._conflicts = stored._conflicts;
   }
 
   /** Rows of `_all_docs` at this version (family rows with synthetic revisions; problem rows left out in ranges). */
-  async allDocs(options: {
-    keys?: string[];
-    startkey?: string;
-    endkey?: string;
-    limit?: number;
-    skip?: number;
-    descending?: boolean;
-    includeDocs: boolean;
-    /** With `includeDocs`: each document's `_conflicts` ({@link conflicts} for views). */
-    conflicts?: boolean;
-  }): Promise<{ totalRows: number; rows: Record<string, unknown>[] }> {
-    const { includeDocs, conflicts, ...rest } = options;
-    const page = await this.#adapter.allDocs({ ...rest, includeDocs: true });
-    const rows: Record<string, unknown>[] = [];
-    for (const row of page.rows) {
-      if (!this.isView(row.id)) {
-        if (row.problem !== undefined || row.error !== undefined) rows.push({ key: row.key, error: row.error ?? "not_found" });
-        else rows.push({ id: row.id, key: row.key, value: row.value, ...(includeDocs ? { doc: row.doc ?? null } : {}) });
-        if (includeDocs && conflicts === true && row.doc) await this.#plainConflicts(row.doc);
-        continue;
-      }
-      if (row.problem !== undefined || row.doc === undefined || row.doc === null) {
-        const rec = options.keys !== undefined && row.problem === undefined ? await this.recorded(row.id) : undefined;
-        if (rec?.deleted === true) rows.push({ id: row.id, key: row.key, value: { rev: rec.rev, deleted: true }, ...(includeDocs ? { doc: null } : {}) });
-        else if (options.keys !== undefined) rows.push({ key: row.key, error: "not_found" });
-        continue;
-      }
-      const served = await this.serve(row.id, { doc: row.doc });
-      if (served === undefined || "code" in served) continue;
-      if (served.doc === undefined) {
-        if (options.keys !== undefined) rows.push({ id: row.id, key: row.key, value: { rev: served.entry.rev, deleted: true }, ...(includeDocs ? { doc: null } : {}) });
-        continue;
-      }
-      let doc: Doc | undefined;
-      if (includeDocs) {
-        doc = this.render(row.id, served, false);
-        const revs = conflicts === true ? await this.conflicts(row.id, served.entry) : [];
-        if (revs.length > 0) doc._conflicts = revs;
-      }
-      rows.push({ id: row.id, key: row.key, value: { rev: served.entry.rev }, ...(doc !== undefined ? { doc } : {}) });
-    }
-    return { totalRows: page.totalRows, rows };
+  allDocs(options: AllDocsOptions): Promise<{ totalRows: number; rows: Record<string, unknown>[] }> {
+    return listAllDocs(this, this.#adapter, options);
   }
 
-  /**
-   * One page of translated changes after `since`: reads raw pages until one translates to at least one
-   * change or the feed is exhausted (a page of only untranslatable or unchanged views must not end a
-   * replication early). `lastSeq` is the last raw sequence read.
-   */
-  async changes(options: { since?: Seq | "now"; limit?: number; includeDocs: boolean; docIds?: readonly string[]; descending?: boolean }): Promise<{ results: ViewChange[]; lastSeq: Seq }> {
-    let since = options.since;
-    const wanted = options.docIds === undefined ? undefined : new Set(options.docIds);
-    const rawIds = options.docIds === undefined ? undefined : [...new Set(options.docIds.flatMap((id) => (this.isView(id) ? this.entityIds(id) : [id])))];
-    for (let pages = 0; ; pages++) {
-      const page = await this.#adapter.changes({
-        ...(since !== undefined ? { since } : {}),
-        ...(options.limit !== undefined ? { limit: options.limit } : {}),
-        ...(rawIds !== undefined ? { docIds: rawIds } : {}),
-        ...(options.descending === true ? { descending: true } : {}),
-        includeDocs: true,
-        style: "all_docs",
-      });
-      const results: ViewChange[] = [];
-      for (const c of page.results) {
-        if (wanted !== undefined && !wanted.has(c.id)) continue;
-        const change = await this.#translateChange(c, options.includeDocs);
-        if (change !== undefined) results.push(change);
-      }
-      const exhausted = page.results.length === 0 || page.lastSeq === since || options.descending === true || options.limit === undefined;
-      if (results.length > 0 || exhausted || pages > 10_000) return { results, lastSeq: page.lastSeq };
-      since = page.lastSeq;
-    }
-  }
-
-  async #translateChange(c: LiveChange, includeDocs: boolean): Promise<ViewChange | undefined> {
-    if (!this.isView(c.id)) {
-      const out: ViewChange = { id: c.id, seq: c.seq, changes: c.changes };
-      if (c.deleted === true) out.deleted = true;
-      if (includeDocs && c.doc !== undefined) out.doc = c.doc;
-      return out;
-    }
-    if (c.problem !== undefined) return undefined;
-    const served = await this.serve(c.id, { doc: c.deleted === true ? undefined : c.doc });
-    if (served === undefined || "code" in served) return undefined;
-    // Every leaf: the current revision, and the tombstones of branches a merge ended.
-    const out: ViewChange = { id: c.id, seq: c.seq, changes: [served.entry.rev, ...(served.entry.ended ?? []).map((e) => e.rev)].map((rev) => ({ rev })) };
-    if (served.doc === undefined) out.deleted = true;
-    if (includeDocs) out.doc = this.render(c.id, served, false);
-    return out;
+  /** One page of translated changes after `since` (see {@link listChanges}). */
+  changes(options: ChangesOptions): Promise<{ results: ViewChange[]; lastSeq: Seq }> {
+    return listChanges(this, this.#adapter, options);
   }
 
   // ------------------------------------------------------------------------------ writes
@@ -585,39 +481,10 @@ export class VersionView {
     const now = await this.#fresh(doc._id);
     if (!("doc" in now) || now.doc === undefined) return undefined;
     const mine = pushedContent(doc) as Record<string, unknown>;
-    const current = contentOf(now.doc);
-    const out: Record<string, unknown> = { ...current };
-    const same = (a: unknown, b: unknown): boolean => canonicalJson(a ?? null) === canonicalJson(b ?? null);
     // Either side may have changed a member and changed it back since `common` (undo): then it holds the base's value
     // on purpose, and the other side's change of it clashes rather than wins.
-    const baseHashes = attributeHashes(base);
-    const contentAt = (rev: string): AttributeHashes | undefined => {
-      const c = entry?.contents?.[rev];
-      return c === undefined ? undefined : attributeHashes(c);
-    };
-    const pushedPast = history.indexOf(common);
-    const mineBack = changedBackAcross(baseHashes, history.slice(1, Math.max(1, pushedPast)).map(contentAt), pushedPast);
-    const line = entry === undefined ? [] : entry.ancestors.map((h, i) => `${generationOf(entry.rev) - i}-${h}`);
-    const linePast = line.indexOf(common);
-    const currentBack = changedBackAcross(baseHashes, line.slice(1, Math.max(1, linePast)).map(contentAt), linePast);
-    const back = (b: typeof mineBack, k: string): boolean => b === "any" || b.has(k);
-    let clash = false;
-    for (const k of new Set([...Object.keys(base), ...Object.keys(mine), ...Object.keys(current)])) {
-      if (k === "_id" || k === "_rev" || k === "_revisions") continue;
-      if (same(mine[k], base[k])) {
-        // The push changed it back while the view's line changed it: the push's value, the line's on a kept branch.
-        if (back(mineBack, k) && !same(current[k], base[k])) {
-          clash = true;
-          if (k in mine) out[k] = mine[k];
-          else delete out[k];
-        }
-        continue;
-      }
-      if (!same(current[k], base[k]) && !same(current[k], mine[k])) clash = true;
-      else if (same(current[k], base[k]) && back(currentBack, k) && !same(current[k], mine[k])) clash = true;
-      if (k in mine) out[k] = mine[k];
-      else delete out[k];
-    }
+    const back = changedBackSides(entry, history, common, base);
+    const { out, clash } = mergeContents(base, mine, contentOf(now.doc), back);
     const merged: Doc = { ...out, _id: doc._id, _rev: doc._rev!, ...(doc._revisions === undefined ? {} : { _revisions: doc._revisions }) };
     // A view older than the stored shape cannot show every stored member: where the edit changed a member back and
     // another version changed the stored entity since the revision the edit was made on (a status other than done,
@@ -625,7 +492,7 @@ export class VersionView {
     // is stored now stays on a kept branch (a conflict, for the app to resolve).
     const then = entry?.stored?.[common];
     let onto: StoredEntity | undefined;
-    if (then !== undefined && [...new Set([...Object.keys(base), ...Object.keys(mine)])].some((k) => k !== "_id" && same(mine[k], base[k]) && back(mineBack, k))) {
+    if (then !== undefined && pushChangedBack(base, mine, back.mine)) {
       const now = await this.#storedEntity(doc._id);
       if (now !== undefined && canonicalJson(now) !== canonicalJson(then)) onto = then;
     }
@@ -646,7 +513,7 @@ export class VersionView {
     const up = await this.#upToNewest([doc]);
     const now = await this.#storedEntity(doc._id);
     if (up === undefined || now === undefined) return false;
-    const same = (a: unknown, b: unknown): boolean => canonicalJson(a ?? null) === canonicalJson(b ?? null);
+    const same = sameValue;
     return up.some((d) => {
       const type = singleVersionIds.parse(d._id)!.type;
       const mine = pushedContent(d) as Record<string, unknown>;

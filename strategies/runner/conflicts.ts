@@ -16,10 +16,10 @@
 import type { StepGraph } from "../../adapters/path.js";
 import type { Entity, Shape } from "../../adapters/types.js";
 import { singleVersionIds, type IdScheme } from "../../adapters/ids.js";
-import type { Doc, DocumentStore, Seq } from "../../store/port.js";
+import { historyOf, type Doc, type DocumentStore, type Seq } from "../../store/port.js";
 import { isDivanError } from "../../core/errors.js";
 import { attributeHashes, basesOf, valueHash, withBases, type AttributeHashes, type ChangedBack } from "./bases.js";
-import { changed, changedBack, historyOf, keptOf, withKept } from "./undo.js";
+import { changed, changedBack, keptOf, withKept } from "./undo.js";
 import { canonicalJson, sameContent, withDeterministicRev } from "./canonical.js";
 
 /** Options of {@link resolveMigrationConflicts}. */
@@ -206,102 +206,124 @@ export async function resolveMigrationConflicts(store: DocumentStore, options: R
       }
       // Several old leaves (old apps' concurrent edits): merged one at a time, in revision order, each on top of the
       // last merge (the merge's write brings the document back in this changes feed for the next one).
-      const oldDoc = [...old].sort(byRev)[0];
-      if (oldDoc === undefined || cur.length === 0 || typeof oldDoc[vf] !== "number") continue;
-      const parsed = ids.parse(c.id);
-      if (parsed === undefined) continue;
-      // The newest target-version leaf and the entity's other documents are what the migrated side holds.
-      const baseLeaf = [...cur].sort((a, b) => Number.parseInt(b._rev!, 10) - Number.parseInt(a._rev!, 10))[0]!;
-      const theirs: Entity = { [type]: baseLeaf };
-      const siblings = Object.keys(options.to).filter((t) => t !== type).map((t) => ids.format(t, parsed.entityId, options.to[t]!));
-      const sib = await store.bulkGet(siblings.map((id) => ({ id })), { revs: true });
-      const sibDocs = new Map<string, Doc>();
-      for (const r of sib) {
-        if (!("ok" in r) || r.ok._deleted === true) continue;
-        const t = r.ok[tf];
-        if (typeof t === "string") {
-          theirs[t] = r.ok;
-          sibDocs.set(r.ok._id, r.ok);
-        }
-      }
-      // Ends of branches merged before: an old edit made on top of one builds on what was merged.
-      const mergedEnds = await mergedBranchEnds(store, c.id, c.changes.map((x) => x.rev), leaves);
-      const up = (d: Doc): Entity => options.graph.path({ [type]: d[vf] as number }, options.to)({ [type]: { ...d } });
-      const writes: Doc[] = [];
-      const branches: Doc[] = [];
-      let keep: Doc | undefined;
-      const [withHistory] = options.recordBases === true ? await store.bulkGet([{ id: c.id, rev: oldDoc._rev! }], { revs: true }) : [];
-      const oldHistory = withHistory !== undefined && "ok" in withHistory ? historyOf(withHistory.ok) : undefined;
-      try {
-        const upOld = up(oldDoc);
-        // The old edit is merged into every target-version leaf (several: new apps' own concurrent edits, left to
-        // the app as they are); the newest one also gets the entity's other documents.
-        for (const leaf of [baseLeaf, ...cur.filter((l) => l !== baseLeaf)]) {
-          const theirsOfLeaf: Entity = { ...theirs, [type]: leaf };
-          const body = await commonAncestor(store, oldDoc, leaf, mergedEnds);
-          const recorded = oldHistory === undefined ? {} : recordedAncestor(oldHistory, theirsOfLeaf);
-          // Every document the merge writes records the old edit as one of its bases: its next edit merges against it, and
-          // where two replicas merged different edits of one old branch, the later edit is told (see mergeMigratedLeaves).
-          const recording = (d: Doc, t: string): Doc => (options.recordBases === true && upOld[t] !== undefined ? withBases(d, { [oldDoc._rev!]: attributeHashes(upOld[t]!) }) : d);
-          const ancestor: AncestorHashes | undefined =
-            body !== undefined && body[tf] === type && typeof body[vf] === "number" && body[vf] !== options.to[type]
-              ? { ...hashesOf(up(body)), ...recorded }
-              : recorded[type] !== undefined
-                ? recorded
-                : undefined;
-          let merged: Entity;
-          let oursSide: Entity = {};
-          let conflicted = new Set<string>();
-          if (ancestor !== undefined) {
-            const at = { id: c.id, rev: body?._rev ?? oldHistory?.find((r) => basesOf(leaf)[r] !== undefined) }; // an undo on either side clashes
-            ({ merged, oursSide, conflicted } = merge3(ancestor, upOld, theirsOfLeaf, await backsOf(store, options, at, ancestor, oldDoc, theirsOfLeaf)));
-          } else if (options.recordBases === true) {
-            // No replica that migrates ever held the ancestor (the migration translated an old edit concurrent with this
-            // one): what the old edit holds differently (translated with the stored documents as base, so it keeps what
-            // the old version cannot show) is the users' clash, kept on a conflicting revision, never overwritten.
-            const ours = options.graph.path({ [type]: oldDoc[vf] as number }, options.to)({ [type]: { ...oldDoc } }, { base: theirsOfLeaf });
-            ({ merged, oursSide, conflicted } = merge3("unknown", ours, theirsOfLeaf));
-          } else {
-            merged = options.graph.path({ [type]: oldDoc[vf] as number }, options.to)({ [type]: { ...oldDoc } }, { base: theirsOfLeaf });
-          }
-          for (const [t, d] of Object.entries(merged)) {
-            if (typeof d._id !== "string") continue;
-            const content = recording(withoutRevs(d), t);
-            if (d._id === c.id) {
-              writes.push({ ...content, _rev: leaf._rev! });
-              // The old side of an attribute both changed stays on the old edit's branch.
-              if (leaf === baseLeaf && conflicted.has(t)) {
-                keep = oldDoc;
-                writes.push({ ...recording(withoutRevs(oursSide[t]!), t), _rev: oldDoc._rev! });
-              }
-            } else if (leaf === baseLeaf) {
-              const s = sibDocs.get(d._id);
-              writes.push({ ...content, ...(s?._rev === undefined ? {} : { _rev: s._rev }) });
-              if (s !== undefined && conflicted.has(t)) {
-                // A sibling branch of the stored revision: a conflict of this document, as a concurrent edit makes one.
-                const parent = historyOf(s)[1];
-                branches.push(withDeterministicRev({ ...recording(withoutRevs(oursSide[t]!), t), ...(parent === undefined ? {} : { _rev: parent }) }));
-              }
-            }
-          }
-          if (leaf === baseLeaf) for (const t of conflicted) conflicts.push(ids.format(t, parsed.entityId, options.to[t]!));
-        }
-      } catch (e) {
-        if (!isDivanError(e)) throw e;
-        continue; // not translatable: leave the conflict for a human
-      }
-      // Marked, so a merged branch's end is not taken for a user's deletion (`strategies/deletes.ts`).
-      // With deterministic revisions it also names the merge (`into`), so replicas that each merged a different one of
-      // an old device's successive edits can tell which merge holds the later edit (see mergeMigratedLeaves).
-      const into = options.deterministicRevs === true ? writes.find((w) => w._id === c.id && w._rev === baseLeaf._rev) : undefined;
-      if (keep === undefined) writes.push({ _id: c.id, _rev: oldDoc._rev!, _deleted: true, divan: { merged: true, ...(into === undefined ? {} : { into: withDeterministicRev(into)._rev }) } });
-      const results = options.deterministicRevs === true ? await store.bulkDocs(writes.map((d) => withDeterministicRev(d)), { newEdits: false }) : await store.bulkDocs(writes);
-      const branched = branches.length === 0 ? [] : await store.bulkDocs(branches, { newEdits: false });
-      if (results.every((r) => r.ok) && branched.every((r) => r.ok)) resolved.push(c.id);
+      if (await mergeOldLeaf(store, options, { id: c.id, revs: c.changes.map((x) => x.rev) }, type, leaves, conflicts)) resolved.push(c.id);
     }
     if (page.results.length === 0) return { resolved: [...new Set(resolved)], conflicts: [...new Set(conflicts)], lastSeq: page.lastSeq };
     since = page.lastSeq;
   }
+}
+
+
+/**
+ * Merges the oldest old-version leaf of document `c` (`leaves`, its live leaves, of type `type`) into every
+ * target-version leaf, three ways where an ancestor is known; true when every write succeeded. Attributes both sides
+ * changed stay on a conflicting revision, and their document ids are added to `conflicts`.
+ */
+async function mergeOldLeaf(
+  store: DocumentStore,
+  options: ResolveConflictsOptions,
+  c: { readonly id: string; readonly revs: readonly string[] },
+  type: string,
+  leaves: readonly Doc[],
+  conflicts: string[],
+): Promise<boolean> {
+  const tf = options.typeField ?? "schema";
+  const vf = options.versionField ?? "version";
+  const ids = options.ids ?? singleVersionIds;
+  const old = leaves.filter((d) => d[tf] === type && d[vf] !== options.to[type]);
+  const cur = leaves.filter((d) => d[tf] === type && d[vf] === options.to[type]);
+  const oldDoc = [...old].sort(byRev)[0];
+  if (oldDoc === undefined || cur.length === 0 || typeof oldDoc[vf] !== "number") return false;
+  const parsed = ids.parse(c.id);
+  if (parsed === undefined) return false;
+  // The newest target-version leaf and the entity's other documents are what the migrated side holds.
+  const baseLeaf = [...cur].sort((a, b) => Number.parseInt(b._rev!, 10) - Number.parseInt(a._rev!, 10))[0]!;
+  const theirs: Entity = { [type]: baseLeaf };
+  const siblings = Object.keys(options.to).filter((t) => t !== type).map((t) => ids.format(t, parsed.entityId, options.to[t]!));
+  const sib = await store.bulkGet(siblings.map((id) => ({ id })), { revs: true });
+  const sibDocs = new Map<string, Doc>();
+  for (const r of sib) {
+    if (!("ok" in r) || r.ok._deleted === true) continue;
+    const t = r.ok[tf];
+    if (typeof t === "string") {
+      theirs[t] = r.ok;
+      sibDocs.set(r.ok._id, r.ok);
+    }
+  }
+  // Ends of branches merged before: an old edit made on top of one builds on what was merged.
+  const mergedEnds = await mergedBranchEnds(store, c.id, c.revs, leaves);
+  const up = (d: Doc): Entity => options.graph.path({ [type]: d[vf] as number }, options.to)({ [type]: { ...d } });
+  const writes: Doc[] = [];
+  const branches: Doc[] = [];
+  let keep: Doc | undefined;
+  const [withHistory] = options.recordBases === true ? await store.bulkGet([{ id: c.id, rev: oldDoc._rev! }], { revs: true }) : [];
+  const oldHistory = withHistory !== undefined && "ok" in withHistory ? historyOf(withHistory.ok) : undefined;
+  try {
+    const upOld = up(oldDoc);
+    // The old edit is merged into every target-version leaf (several: new apps' own concurrent edits, left to
+    // the app as they are); the newest one also gets the entity's other documents.
+    for (const leaf of [baseLeaf, ...cur.filter((l) => l !== baseLeaf)]) {
+      const theirsOfLeaf: Entity = { ...theirs, [type]: leaf };
+      const body = await commonAncestor(store, oldDoc, leaf, mergedEnds);
+      const recorded = oldHistory === undefined ? {} : recordedAncestor(oldHistory, theirsOfLeaf);
+      // Every document the merge writes records the old edit as one of its bases: its next edit merges against it, and
+      // where two replicas merged different edits of one old branch, the later edit is told (see mergeMigratedLeaves).
+      const recording = (d: Doc, t: string): Doc => (options.recordBases === true && upOld[t] !== undefined ? withBases(d, { [oldDoc._rev!]: attributeHashes(upOld[t]!) }) : d);
+      const ancestor: AncestorHashes | undefined =
+        body !== undefined && body[tf] === type && typeof body[vf] === "number" && body[vf] !== options.to[type]
+          ? { ...hashesOf(up(body)), ...recorded }
+          : recorded[type] !== undefined
+            ? recorded
+            : undefined;
+      let merged: Entity;
+      let oursSide: Entity = {};
+      let conflicted = new Set<string>();
+      if (ancestor !== undefined) {
+        const at = { id: c.id, rev: body?._rev ?? oldHistory?.find((r) => basesOf(leaf)[r] !== undefined) }; // an undo on either side clashes
+        ({ merged, oursSide, conflicted } = merge3(ancestor, upOld, theirsOfLeaf, await backsOf(store, options, at, ancestor, oldDoc, theirsOfLeaf)));
+      } else if (options.recordBases === true) {
+        // No replica that migrates ever held the ancestor (the migration translated an old edit concurrent with this
+        // one): what the old edit holds differently (translated with the stored documents as base, so it keeps what
+        // the old version cannot show) is the users' clash, kept on a conflicting revision, never overwritten.
+        const ours = options.graph.path({ [type]: oldDoc[vf] as number }, options.to)({ [type]: { ...oldDoc } }, { base: theirsOfLeaf });
+        ({ merged, oursSide, conflicted } = merge3("unknown", ours, theirsOfLeaf));
+      } else {
+        merged = options.graph.path({ [type]: oldDoc[vf] as number }, options.to)({ [type]: { ...oldDoc } }, { base: theirsOfLeaf });
+      }
+      for (const [t, d] of Object.entries(merged)) {
+        if (typeof d._id !== "string") continue;
+        const content = recording(withoutRevs(d), t);
+        if (d._id === c.id) {
+          writes.push({ ...content, _rev: leaf._rev! });
+          // The old side of an attribute both changed stays on the old edit's branch.
+          if (leaf === baseLeaf && conflicted.has(t)) {
+            keep = oldDoc;
+            writes.push({ ...recording(withoutRevs(oursSide[t]!), t), _rev: oldDoc._rev! });
+          }
+        } else if (leaf === baseLeaf) {
+          const s = sibDocs.get(d._id);
+          writes.push({ ...content, ...(s?._rev === undefined ? {} : { _rev: s._rev }) });
+          if (s !== undefined && conflicted.has(t)) {
+            // A sibling branch of the stored revision: a conflict of this document, as a concurrent edit makes one.
+            const parent = historyOf(s)[1];
+            branches.push(withDeterministicRev({ ...recording(withoutRevs(oursSide[t]!), t), ...(parent === undefined ? {} : { _rev: parent }) }));
+          }
+        }
+      }
+      if (leaf === baseLeaf) for (const t of conflicted) conflicts.push(ids.format(t, parsed.entityId, options.to[t]!));
+    }
+  } catch (e) {
+    if (!isDivanError(e)) throw e;
+    return false; // not translatable: leave the conflict for a human
+  }
+  // Marked, so a merged branch's end is not taken for a user's deletion (`strategies/deletes.ts`).
+  // With deterministic revisions it also names the merge (`into`), so replicas that each merged a different one of
+  // an old device's successive edits can tell which merge holds the later edit (see mergeMigratedLeaves).
+  const into = options.deterministicRevs === true ? writes.find((w) => w._id === c.id && w._rev === baseLeaf._rev) : undefined;
+  if (keep === undefined) writes.push({ _id: c.id, _rev: oldDoc._rev!, _deleted: true, divan: { merged: true, ...(into === undefined ? {} : { into: withDeterministicRev(into)._rev }) } });
+  const results = options.deterministicRevs === true ? await store.bulkDocs(writes.map((d) => withDeterministicRev(d)), { newEdits: false }) : await store.bulkDocs(writes);
+  const branched = branches.length === 0 ? [] : await store.bulkDocs(branches, { newEdits: false });
+  return results.every((r) => r.ok) && branched.every((r) => r.ok);
 }
 
 /**

@@ -2,15 +2,8 @@
  * Telling "untouched" from "changed and changed back" (an undo) on one side of a three-way merge of concurrent edits,
  * where replication carried only the side's last revision (`conflicts.ts`). Browser-safe.
  */
-import type { Doc, DocumentStore } from "../../store/port.js";
+import { historyOf, type Doc, type DocumentStore } from "../../store/port.js";
 import { basesOf, changedBackAcross, valueHash, type AttributeHashes, type ChangedBack } from "./bases.js";
-
-/** The revisions of a document's history, newest first. */
-export function historyOf(doc: Doc): string[] {
-  const r = doc._revisions;
-  if (r === undefined) return doc._rev === undefined ? [] : [doc._rev];
-  return r.ids.map((id, i) => `${r.start - i}-${id}`);
-}
 
 /**
  * What {@link ChangedBack} `leaf`'s side holds since the ancestor, revision `ancestorAt.rev` of document `ancestorAt.id`
