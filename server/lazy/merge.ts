@@ -3,14 +3,14 @@
  * revision record keeps: pure, so both its rules (clashes, members changed back) are tested on their own.
  */
 import { attributeHashes, changedBackAcross, type AttributeHashes, type ChangedBack } from "../../strategies/runner/bases.js";
-import { canonicalJson } from "../../strategies/runner/canonical.js";
+import { jsonEqual } from "../../core/json.js";
 import { generationOf, type ViewRev } from "./revmap.js";
 
 type Content = Record<string, unknown>;
 
 /** True when two member values are the same JSON (absent and `null` alike). */
 export function sameValue(a: unknown, b: unknown): boolean {
-  return canonicalJson(a ?? null) === canonicalJson(b ?? null);
+  return jsonEqual(a ?? null, b ?? null);
 }
 
 const backs = (b: ChangedBack, k: string): boolean => b === "any" || b.has(k);

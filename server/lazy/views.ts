@@ -17,6 +17,7 @@ import { sameShape, type Entity, type Shape } from "../../adapters/types.js";
 import { createLiveAdapter, type LiveAdapter, type LiveWriteResult, type RowProblem } from "../../strategies/live/adapter.js";
 import { stringMd5 } from "pouchdb-md5";
 import { isDivanError, messageOf } from "../../core/errors.js";
+import { jsonEqual } from "../../core/json.js";
 import { AGAIN, CONFLICT_ATTEMPTS, retryOnConflict } from "../../core/retry.js";
 import type { Registry } from "../../schemas/registry.js";
 import { canonicalJson, contentOf } from "../../strategies/runner/canonical.js";
@@ -494,7 +495,7 @@ export class VersionView {
     let onto: StoredEntity | undefined;
     if (then !== undefined && pushChangedBack(base, mine, back.mine)) {
       const now = await this.#storedEntity(doc._id);
-      if (now !== undefined && canonicalJson(now) !== canonicalJson(then)) onto = then;
+      if (now !== undefined && !jsonEqual(now, then)) onto = then;
     }
     // Both edits changed one member: the current content stays on a stored conflict branch. A view older than the
     // stored shape also checks what it cannot show: a stored member the edit overwrites that another version
