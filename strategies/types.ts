@@ -270,6 +270,13 @@ export interface Strategy {
   upgradeDevice(device: DeviceContext, from: AppVersion, previous: DeviceBinding): Promise<DeviceBinding>;
   /** Resolves when server-side background work (transformers, re-migration) has caught up. */
   settle(server: ServerContext): Promise<void>;
+  /**
+   * Resolves when the server's live work (a transformer following `_changes`) has handled every write made so
+   * far, without the clean-ups `settle` runs. Between a device's push and its pull, as time passes between two
+   * syncs in the field: what another device pushed before is translated when this one pulls. A strategy with
+   * nothing live on the server leaves it out.
+   */
+  caughtUp?(server: ServerContext): Promise<void>;
   /** Support for `app` ends: purge what only it needed. */
   retire(server: ServerContext, app: AppVersion): Promise<RetireResult>;
   /** Stops everything the strategy started (feeds, transformers). Idempotent. */

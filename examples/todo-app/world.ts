@@ -340,6 +340,7 @@ export class World {
     for (const channel of d.binding.sync) {
       const remote = await this.#connections.channelRemote(channel);
       const push = await replicate(channel.local, remote, channel.pushSelector ? { selector: channel.pushSelector } : {});
+      await this.strategy.caughtUp?.(this.server);
       const pull = await replicate(remote, channel.local, channel.pullSelector ? { selector: channel.pullSelector } : {});
       written += push.docsWritten + pull.docsWritten;
     }

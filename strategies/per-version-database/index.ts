@@ -168,6 +168,10 @@ export function createPerVersionDatabaseStrategy(options: PerVersionDatabaseOpti
       return upgrading(device, from, previous, local, options.steps ?? device.steps);
     },
 
+    async caughtUp() {
+      await transformer?.drain();
+    },
+
     async settle() {
       if (transformer === undefined) return;
       await transformer.drain();

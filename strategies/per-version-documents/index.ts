@@ -122,10 +122,12 @@ export function createPerVersionDocumentsStrategy(options: PerVersionDocumentsOp
     openDevice: device.openDevice,
     upgradeDevice: device.upgradeDevice,
 
+    // `drain` mode translates inside `settle` only.
+    ...(mode === "live" ? { caughtUp: async (): Promise<void> => void (await started().idle()) } : {}),
+
     async settle(): Promise<void> {
       const t = started();
-      const caughtUp = (): Promise<unknown> => (mode === "live" ? t.idle() : t.drain());
-      await caughtUp();
+      await (mode === "live" ? t.idle() : t.drain());
       // Two translations of one revision that met (an upgrading device's and the server's): one stays.
       // The same scan `divan serve --transform` runs on start and every `staleScanMs`.
       await endStaleTranslations(t);
