@@ -472,7 +472,13 @@ export function register(program: Command): void {
           const translated = dry ? new Set<string>() : new Set((await migrateCopiedConflicts(target, graph, to)).resolved);
           const carried = (q: QuarantineRecord): boolean => !(q.code === "CONFLICT" && translated.has(q.id));
           const last = reports[reports.length - 1]!;
-          const report: MigrationReport = { ...last, quarantined: last.quarantined.filter(carried), outstanding: last.outstanding.filter(carried) };
+          const quarantined = last.quarantined.filter(carried);
+          const report: MigrationReport = {
+            ...last,
+            totals: { ...last.totals, quarantined: last.totals.quarantined - (last.quarantined.length - quarantined.length) },
+            quarantined,
+            outstanding: last.outstanding.filter(carried),
+          };
           if (translated.size > 0) process.stdout.write(`conflicts: ${translated.size} document(s) the copy carried in conflict now hold each user's edit at the new version\n`);
           const verified = await verifyStore(target, registry, to, { exclude: new Set(report.outstanding.map((q) => q.id)) });
           process.stdout.write(formatReport(report, verified));

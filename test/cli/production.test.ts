@@ -259,6 +259,7 @@ describe("divan migrate --target --switch (transactional, transactional-online)"
     expect(r.stdout).toContain("0 invalid");
     expect(r.stdout).toContain("conflicts: 1 document(s) the copy carried in conflict now hold each user's edit at the new version");
     expect(r.stdout).not.toContain("quarantined todo-item:t01");
+    expect(r.stdout).toContain("quarantined 0,");
     const titles = [...(await leaves(server.url, TARGET, "todo-item:t01")).values()].map((d) => [d.version, d.title]);
     expect(titles.sort()).toEqual([[3, "from phone"], [3, "from tablet"]]);
   }, 60_000);
