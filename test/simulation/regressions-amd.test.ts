@@ -1,0 +1,27 @@
+/**
+ * The minimal scripts of the classes of failure fresh seeds (100000 on) found in `amended`, `server-lazy` and
+ * `transactional*` (issue 16). Each failed before its fix; they run in the fast in-process world with the same
+ * invariants and caveats as compare.
+ */
+import { describe, it } from "vitest";
+import { useRegressionEnv } from "./holds.js";
+
+const { holds } = useRegressionEnv();
+
+describe("amended", () => {
+  it("an old app that deletes a todo whose late edit conflicts with the migration deletes the status document it does not know (seed 101874)", async () => {
+    await holds("amended", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "offline", device: "d1" },
+      { kind: "online", device: "d1" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 3" },
+      { kind: "create", device: "d1", todo: "t2", title: "title 4" },
+      { kind: "settle" },
+      { kind: "release" },
+      { kind: "edit-title", device: "d1", todo: "t2", title: "title 13" },
+      { kind: "sync", device: "d1" },
+      { kind: "delete", device: "d1", todo: "t2" },
+      { kind: "upgrade", device: "d1" },
+    ], 101874);
+  });
+});
