@@ -529,7 +529,12 @@ export class VersionView {
     return retryOnConflict(`the revision record of ${id} in ${this.name}`, async (): Promise<ViewWrite | typeof AGAIN> => {
       const rec = await this.#record(id);
       if (rec.entry === undefined) return { id, ok: true, rev };
-      return (await this.#save(id, endBranch(rec.entry, rev, revisions), rec.localRev)) ? { id, ok: true, rev } : AGAIN;
+      if (!(await this.#save(id, endBranch(rec.entry, rev, revisions), rec.localRev))) return AGAIN;
+      // Nothing stored changes: the deleted entity's tombstones are written again, so the feed shows the pushing
+      // device the tombstone that ends its branch (else it keeps its edit, alone, as a live leaf).
+      const tombstones = (await this.#store.allDocs({ keys: this.entityIds(id) })).rows.flatMap((r) => (r.value?.deleted === true ? [{ _id: r.id, _rev: r.value.rev, _deleted: true } as Doc] : []));
+      if (tombstones.length > 0) await this.#store.bulkDocs(tombstones);
+      return { id, ok: true, rev };
     });
   }
 

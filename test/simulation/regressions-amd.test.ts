@@ -25,3 +25,23 @@ describe("amended", () => {
     ], 101874);
   });
 });
+
+describe("server-lazy", () => {
+  it("a device that upgraded offline sets a status on a todo an old device deleted meanwhile; its status document ends deleted on the device too (seed 108814)", async () => {
+    await holds("server-lazy", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "offline", device: "d1" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 2" },
+      { kind: "online", device: "d1" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "device", device: "d3", app: "old" },
+      { kind: "settle" },
+      { kind: "offline", device: "d3" },
+      { kind: "release" },
+      { kind: "upgrade", device: "d3" },
+      { kind: "set-done", device: "d2", todo: "t1", done: true },
+      { kind: "set-status", device: "d3", todo: "t1", status: "blocked" },
+      { kind: "delete", device: "d1", todo: "t1" },
+    ], 108814);
+  });
+});
