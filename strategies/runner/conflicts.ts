@@ -443,6 +443,8 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
       : [];
   });
   const lineage = new Map(merges.map((m) => [m.edit, m.history]));
+  // An old revision a leaf grew from (a device migrated its own later old edit) has the leaf's history before it.
+  for (const leaves of docs.values()) for (const l of leaves) historyOf(l).forEach((rev, i, h) => lineage.has(rev) || lineage.set(rev, new Set(h.slice(i))));
   const intoBodies = new Map<string, Doc>();
   for (const r of await store.bulkGet(merges.map((m) => ({ id: m.id, rev: m.into })))) if ("ok" in r) intoBodies.set(`${r.ok._id}@${r.ok._rev!}`, r.ok);
   const eq = (a: unknown, b: unknown): boolean => canonicalJson(a ?? null) === canonicalJson(b ?? null);

@@ -24,6 +24,23 @@ describe("amended", () => {
       { kind: "upgrade", device: "d1" },
     ], 101874);
   });
+
+  it("an old device sets done as another did, then not done offline, and upgrades offline; its status reaches the server (seed 108849)", async () => {
+    await holds("amended", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+      { kind: "settle" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "offline", device: "d1" },
+      { kind: "settle" },
+      { kind: "set-done", device: "d2", todo: "t1", done: true },
+      { kind: "set-done", device: "d1", todo: "t1", done: true },
+      { kind: "release" },
+      { kind: "settle" },
+      { kind: "set-done", device: "d1", todo: "t1", done: false },
+      { kind: "upgrade", device: "d1" },
+    ], 108849);
+  });
 });
 
 describe("server-lazy", () => {
