@@ -76,8 +76,13 @@ export async function honourConcurrentDeletes(store: DocumentStore, options: Con
     else await store.bulkDocs([...writes]);
   };
   const page = await store.changes({ style: "all_docs" });
-  // Deleted on every leaf: the entity's other documents go too.
-  const ended = page.results.filter((c) => c.deleted === true && !c.id.startsWith("_")).map((c) => othersOf(c.id)).filter((o) => o !== undefined);
+  // Deleted on every leaf, a document every shape has (one an old app knows): the entity's other documents go too.
+  // (A document only older shapes have is deleted by the migration that merged it into another.)
+  const everywhere = (id: string): boolean => {
+    const type = ids.parse(id)?.type;
+    return type !== undefined && options.shapes.every((shape) => shape[type] !== undefined);
+  };
+  const ended = page.results.filter((c) => c.deleted === true && !c.id.startsWith("_") && everywhere(c.id)).map((c) => othersOf(c.id)).filter((o) => o !== undefined);
   const orphans = await endLive([...new Set(ended.flatMap((o) => o.others))]);
   await write(orphans);
   const orphaned = new Set(orphans.map((d) => d._id));
