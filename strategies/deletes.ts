@@ -11,8 +11,11 @@
  * deleted, perhaps after editing it, a revision the winner's line built on). Tombstones that end a merged
  * losing branch carry `divan: { merged: true }` (`strategies/runner/conflicts.ts`) and are left alone. When one is
  * found, every live leaf of the document and the entity's other documents (e.g. the `task-state`
- * the migration split off) are deleted. With `deterministicRevs` the tombstones' revisions come from their
- * content and parent, so every replica that applies the rule writes the same ones. Browser-safe.
+ * the migration split off) are deleted. Likewise a document deleted on every leaf ends the entity's other
+ * documents: an old app deletes the only document it knows (and each of its conflicting revisions), never the
+ * ones a migration split off, which would otherwise stay, live, as the deleted entity. With `deterministicRevs`
+ * the tombstones' revisions come from their content and parent, so every replica that applies the rule writes
+ * the same ones. Browser-safe.
  */
 import { singleVersionIds, type IdScheme } from "../adapters/ids.js";
 import type { StepGraph } from "../adapters/path.js";
@@ -44,7 +47,46 @@ export async function honourConcurrentDeletes(store: DocumentStore, options: Con
   const ids = options.ids ?? singleVersionIds;
   const families = familiesOf(options.graph.steps);
   const deleted: string[] = [];
+  /** The entity's documents other than `id` (of every shape), or `undefined` for an id outside the scheme. */
+  const othersOf = (id: string): { entityId: string; others: string[] } | undefined => {
+    const parsed = ids.parse(id);
+    if (parsed === undefined) return undefined;
+    const family = familyOf(families, parsed.type);
+    const others = new Set<string>();
+    for (const shape of options.shapes) {
+      for (const [t, v] of Object.entries(shape)) if (familyOf(families, t) === family) others.add(ids.format(t, parsed.entityId, v));
+    }
+    others.delete(id);
+    return { entityId: parsed.entityId ?? id, others: [...others] };
+  };
+  /** Tombstones for every live leaf of the documents among `others` (a conflicting leaf would win once the winner is gone). */
+  const endLive = async (others: readonly string[]): Promise<Doc[]> => {
+    const rows = others.length === 0 ? [] : (await store.allDocs({ keys: [...others] })).rows;
+    const out: Doc[] = [];
+    for (const row of rows) {
+      if (row.value === undefined || row.value.deleted === true) continue;
+      const doc = await store.get(row.id, { conflicts: true });
+      for (const rev of [doc._rev!, ...(doc._conflicts ?? [])]) out.push({ _id: row.id, _rev: rev, _deleted: true });
+    }
+    return out;
+  };
+  const write = async (writes: readonly Doc[]): Promise<void> => {
+    if (writes.length === 0) return;
+    if (options.deterministicRevs === true) await store.bulkDocs(writes.map((d) => withDeterministicRev(d)), { newEdits: false });
+    else await store.bulkDocs([...writes]);
+  };
   const page = await store.changes({ style: "all_docs" });
+  // Deleted on every leaf, a document every shape has (one an old app knows): the entity's other documents go too.
+  // (A document only older shapes have is deleted by the migration that merged it into another.)
+  const everywhere = (id: string): boolean => {
+    const type = ids.parse(id)?.type;
+    return type !== undefined && options.shapes.every((shape) => shape[type] !== undefined);
+  };
+  const ended = page.results.filter((c) => c.deleted === true && !c.id.startsWith("_") && everywhere(c.id)).map((c) => othersOf(c.id)).filter((o) => o !== undefined);
+  const orphans = await endLive([...new Set(ended.flatMap((o) => o.others))]);
+  await write(orphans);
+  const orphaned = new Set(orphans.map((d) => d._id));
+  for (const o of ended) if (o.others.some((id) => orphaned.has(id))) deleted.push(o.entityId);
   for (const c of page.results) {
     if (c.changes.length < 2 || c.id.startsWith("_")) continue;
     let winner: Doc;
@@ -61,21 +103,13 @@ export async function honourConcurrentDeletes(store: DocumentStore, options: Con
     const history = new Set(historyOf(winner));
     const concurrent = read.some((r) => "ok" in r && r.ok._deleted === true && !isMergeEnd(r.ok) && historyOf(r.ok).slice(1).some((rev) => history.has(rev)));
     if (!concurrent) continue;
-    const parsed = ids.parse(c.id);
     const writes: Doc[] = [...live].map((rev) => ({ _id: c.id, _rev: rev!, _deleted: true }));
-    if (parsed !== undefined) {
-      const family = familyOf(families, parsed.type);
-      const others = new Set<string>();
-      for (const shape of options.shapes) {
-        for (const [t, v] of Object.entries(shape)) if (familyOf(families, t) === family) others.add(ids.format(t, parsed.entityId, v));
-      }
-      others.delete(c.id);
-      const rows = others.size === 0 ? [] : (await store.allDocs({ keys: [...others] })).rows;
-      for (const row of rows) if (row.value !== undefined && row.value.deleted !== true) writes.push({ _id: row.id, _rev: row.value.rev, _deleted: true });
-      deleted.push(parsed.entityId ?? c.id);
+    const entity = othersOf(c.id);
+    if (entity !== undefined) {
+      writes.push(...(await endLive(entity.others)));
+      deleted.push(entity.entityId);
     }
-    if (options.deterministicRevs === true) await store.bulkDocs(writes.map((d) => withDeterministicRev(d)), { newEdits: false });
-    else await store.bulkDocs(writes);
+    await write(writes);
   }
   return deleted;
 }

@@ -20,7 +20,7 @@ import { isDivanError, messageOf } from "../../core/errors.js";
 import { jsonEqual } from "../../core/json.js";
 import { AGAIN, CONFLICT_ATTEMPTS, retryOnConflict } from "../../core/retry.js";
 import type { Registry } from "../../schemas/registry.js";
-import { canonicalJson, contentOf } from "../../strategies/runner/canonical.js";
+import { canonicalJson, contentOf, withDeterministicRev } from "../../strategies/runner/canonical.js";
 import type { Doc, DocumentStore, Seq } from "../../store/port.js";
 import { KeyedLock } from "./lock.js";
 import { listAllDocs, listChanges, type AllDocsOptions, type ChangesOptions, type Served, type ViewChange } from "./listing.js";
@@ -529,7 +529,13 @@ export class VersionView {
     return retryOnConflict(`the revision record of ${id} in ${this.name}`, async (): Promise<ViewWrite | typeof AGAIN> => {
       const rec = await this.#record(id);
       if (rec.entry === undefined) return { id, ok: true, rev };
-      return (await this.#save(id, endBranch(rec.entry, rev, revisions), rec.localRev)) ? { id, ok: true, rev } : AGAIN;
+      if (!(await this.#save(id, endBranch(rec.entry, rev, revisions), rec.localRev))) return AGAIN;
+      // Nothing stored changes: the deleted entity's tombstones get a child tombstone (CouchDB refuses to update a
+      // deleted document, so as a replicated revision), and the feed shows the pushing device the tombstone that
+      // ends its branch (else it keeps its edit, alone, as a live leaf the view does not have).
+      const tombstones = (await this.#store.allDocs({ keys: this.entityIds(id) })).rows.flatMap((r) => (r.value?.deleted === true ? [withDeterministicRev({ _id: r.id, _rev: r.value.rev, _deleted: true })] : []));
+      if (tombstones.length > 0) await this.#store.bulkDocs(tombstones, { newEdits: false });
+      return { id, ok: true, rev };
     });
   }
 

@@ -70,6 +70,7 @@ export async function amendLateWrites(store: DocumentStore, options: AmendLateWr
         to: options.to,
         // The revisions a device writes when it migrates its own documents offline, so the two migrations agree.
         deterministicRevs: true,
+        recordBases: true,
         ...(options.typeField === undefined ? {} : { typeField: options.typeField }),
         ...(options.versionField === undefined ? {} : { versionField: options.versionField }),
       });
@@ -85,7 +86,7 @@ export function createAmendedStrategy(options: AmendedOptions): Strategy {
     const graph = stepGraphOf(options.steps ?? server.steps);
     const amended = await amendLateWrites(server.main, { graph, to: target.shape, shapes: server.apps.map((a) => a.shape), ...(options.faults === undefined ? {} : { faults: options.faults }) });
     // No lease: one process runs the comparison (a deployment gives one in a state database, as the CLI does).
-    const report = await runMigration({ source: server.main, plan: { graph, to: target.shape }, deterministicRevs: true });
+    const report = await runMigration({ source: server.main, plan: { graph, to: target.shape }, deterministicRevs: true, recordBases: true });
     return report.totals.written + amended;
   };
   /**
@@ -94,7 +95,7 @@ export function createAmendedStrategy(options: AmendedOptions): Strategy {
    */
   const migrateDevice = async (device: DeviceContext): Promise<void> => {
     const graph = stepGraphOf(options.steps ?? device.steps);
-    await runMigration({ source: device.local, plan: { graph, to: device.app.shape }, deterministicRevs: true, lease: false, followChanges: false, restart: true });
+    await runMigration({ source: device.local, plan: { graph, to: device.app.shape }, deterministicRevs: true, recordBases: true, lease: false, followChanges: false, restart: true });
   };
   /** A new-app device's binding: after every sync it migrates what the sync brought, before its app reads it. */
   const newApp = (device: DeviceContext): DeviceBinding => ({

@@ -381,6 +381,16 @@ async function liveLeaves(store: DocumentStore, id: string): Promise<Doc[]> {
 }
 
 /**
+ * Each old edit's history (itself included): those merged into a leaf (from their merged branch's end), and each old
+ * revision a leaf grew from (a device migrated its own later old edit), from the leaf's history.
+ */
+function lineageOf(merges: readonly { edit: string; history: Set<string> }[], docs: ReadonlyMap<string, readonly Doc[]>): Map<string, Set<string>> {
+  const lineage = new Map(merges.map((m) => [m.edit, m.history]));
+  for (const leaves of docs.values()) for (const l of leaves) historyOf(l).forEach((rev, i, h) => lineage.has(rev) || lineage.set(rev, new Set(h.slice(i))));
+  return lineage;
+}
+
+/**
  * Conflicts between target-version leaves that two replicas wrote from different old revisions (one had an
  * old edit the other had not seen, or each merged a different old edit onto the migrated revision): each
  * document of the entity with several such leaves is merged three ways against the newest revision its
@@ -442,7 +452,7 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
       ? [{ id: r.ok._id, into: mark.into, edit: history[0], history: new Set(history) }]
       : [];
   });
-  const lineage = new Map(merges.map((m) => [m.edit, m.history]));
+  const lineage = lineageOf(merges, docs);
   const intoBodies = new Map<string, Doc>();
   for (const r of await store.bulkGet(merges.map((m) => ({ id: m.id, rev: m.into })))) if ("ok" in r) intoBodies.set(`${r.ok._id}@${r.ok._rev!}`, r.ok);
   const eq = (a: unknown, b: unknown): boolean => canonicalJson(a ?? null) === canonicalJson(b ?? null);

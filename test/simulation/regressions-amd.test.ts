@@ -1,0 +1,64 @@
+/**
+ * The minimal scripts of the classes of failure fresh seeds (100000 on) found in `amended`, `server-lazy` and
+ * `transactional*` (issue 16). Each failed before its fix; they run in the fast in-process world with the same
+ * invariants and caveats as compare.
+ */
+import { describe, it } from "vitest";
+import { useRegressionEnv } from "./holds.js";
+
+const { holds } = useRegressionEnv();
+
+describe("amended", () => {
+  it("an old app that deletes a todo whose late edit conflicts with the migration deletes the status document it does not know (seed 101874)", async () => {
+    await holds("amended", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "offline", device: "d1" },
+      { kind: "online", device: "d1" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 3" },
+      { kind: "create", device: "d1", todo: "t2", title: "title 4" },
+      { kind: "settle" },
+      { kind: "release" },
+      { kind: "edit-title", device: "d1", todo: "t2", title: "title 13" },
+      { kind: "sync", device: "d1" },
+      { kind: "delete", device: "d1", todo: "t2" },
+      { kind: "upgrade", device: "d1" },
+    ], 101874);
+  });
+
+  it("an old device sets done as another did, then not done offline, and upgrades offline; its status reaches the server (seed 108849)", async () => {
+    await holds("amended", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+      { kind: "settle" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "offline", device: "d1" },
+      { kind: "settle" },
+      { kind: "set-done", device: "d2", todo: "t1", done: true },
+      { kind: "set-done", device: "d1", todo: "t1", done: true },
+      { kind: "release" },
+      { kind: "settle" },
+      { kind: "set-done", device: "d1", todo: "t1", done: false },
+      { kind: "upgrade", device: "d1" },
+    ], 108849);
+  });
+});
+
+describe("server-lazy", () => {
+  it("a device that upgraded offline sets a status on a todo an old device deleted meanwhile; its status document ends deleted on the device too (seed 108814)", async () => {
+    await holds("server-lazy", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "offline", device: "d1" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 2" },
+      { kind: "online", device: "d1" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "device", device: "d3", app: "old" },
+      { kind: "settle" },
+      { kind: "offline", device: "d3" },
+      { kind: "release" },
+      { kind: "upgrade", device: "d3" },
+      { kind: "set-done", device: "d2", todo: "t1", done: true },
+      { kind: "set-status", device: "d3", todo: "t1", status: "blocked" },
+      { kind: "delete", device: "d1", todo: "t1" },
+    ], 108814);
+  });
+});
