@@ -77,7 +77,13 @@ export function createLiveAdapterStrategy(options: LiveAdapterStrategyOptions): 
       ...(legacy === "steps-from-database" && !hasFault(options.faults, "ignore-steps-document") ? { stepsDocId: STEPS_DOC_ID } : {}),
       ...(options.faults === undefined ? {} : { faults: options.faults }),
     });
-    return { store: liveStore(adapter), sync };
+    // After each sync, deletions the sync completed end on the device (a late status document of a deleted todo).
+    let since: string | undefined;
+    const synced = async (): Promise<undefined> => {
+      since = (await adapter.endDeleted(since)).lastSeq;
+      return undefined;
+    };
+    return { store: liveStore(adapter), sync, synced };
   };
 
   const legacyCaveats: Caveat[] =

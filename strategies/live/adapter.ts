@@ -9,12 +9,12 @@ import { singleVersionIds } from "../../adapters/ids.js";
 import { createStepGraph, type CompiledPath, type StepGraph } from "../../adapters/path.js";
 import { isDeclarativeStep, type DeclarativeStep, type StepDefinition } from "../../adapters/steps.js";
 import { sameShape, shapeKey, type Entity, type Shape } from "../../adapters/types.js";
-import { sameContent } from "../runner/canonical.js";
+import { sameContent, withDeterministicRev } from "../runner/canonical.js";
 import { resolveManifest } from "../../schemas/manifest.js";
 import type { Registry } from "../../schemas/registry.js";
 import { liveRows } from "../../store/rows.js";
 import type { AllDocsOptions, AllDocsPage, Change, ChangesOptions, Doc, DocumentStore, FindRequest, LiveFeed, LiveFeedHandlers, Selector } from "../../store/port.js";
-import { familiesOf, markDeleted, storedShape, type Graph, type Ref, type Stored, type View } from "./entities.js";
+import { familiesOf, markDeleted, readsDeleted, storedShape, type Graph, type Ref, type Stored, type View } from "./entities.js";
 import { isGraph, problemOf, toLiveResult } from "./results.js";
 import { project, sortDocs } from "./query.js";
 import type { LiveChange, LiveChangesPage, LiveConfig, LiveFindResult, LivePage, LiveRow, LiveWriteResult, RowProblem } from "./types.js";
@@ -150,7 +150,7 @@ export class LiveAdapter {
     }
     if (sameShape(st.shape, app) && st.missing.length === 0) return { docs: input, from: st.shape, up: false };
     // deleted on one device while edited on another: the edit kept some documents alive, the deletion won the others
-    if (st.missing.length > 0 && st.missing.every((t) => s.deleted?.has(t) === true)) return { docs: {}, from: undefined, up: false };
+    if (readsDeleted(st, s)) return { docs: {}, from: undefined, up: false };
     if (sameShape(st.shape, app)) return { docs: input, from: st.shape, up: false };
     if (st.missing.length > 0) {
       const have = Object.values(input).map((d) => d._id).join(", ");
@@ -415,6 +415,34 @@ export class LiveAdapter {
     const fields = request.fields;
     const projected = fields === undefined ? skipped : skipped.map((d) => project(d, fields));
     return { docs: projected, problems, warning: "divan/client: a lazy find scans and translates every document; indexes are not used" };
+  }
+
+  /**
+   * Ends the deletions a sync completed (an app calls it after each sync): an entity that reads as deleted (a
+   * document of it is a tombstone while another is live: edited concurrently with the deletion, or replicated
+   * after it, e.g. a status document its device pushed late) has every live revision of its documents deleted.
+   * The tombstones' revisions derive from content and parent, so devices that end the same entity write the
+   * same ones. Looks at the entities changed since `since` (an opaque sequence; default: from the beginning);
+   * returns their ids and the sequence to pass next time.
+   */
+  async endDeleted(since?: string): Promise<{ ended: string[]; lastSeq: string }> {
+    const g = await this.#refresh();
+    const page = await this.store.changes(since === undefined ? {} : { since });
+    const refs = new Map<string, Ref>();
+    for (const c of page.results) {
+      const ref = this.#ref(g, c.id);
+      if (ref !== undefined) refs.set(ref.key, ref);
+    }
+    const ended: string[] = [];
+    const writes: Doc[] = [];
+    for (const s of (await this.#load(refs.values(), undefined, undefined, true)).values()) {
+      const st = s.docs.size === 0 ? undefined : storedShape(this.registry, s);
+      if (st === undefined || !readsDeleted(st, s)) continue;
+      ended.push(s.ref.entityId ?? s.ref.key);
+      for (const [t, d] of s.docs) for (const rev of [d._rev!, ...(s.conflicts?.get(t) ?? [])]) writes.push(withDeterministicRev({ _id: d._id, _rev: rev, _deleted: true }));
+    }
+    if (writes.length > 0) await this.store.bulkDocs(writes, { newEdits: false });
+    return { ended, lastSeq: page.lastSeq };
   }
 
   // ------------------------------------------------------------------------------------------ writes

@@ -85,6 +85,14 @@ export function storedShape(registry: Registry, s: Stored): { shape: Shape; miss
 }
 
 /**
+ * True when an entity stored at `st` reads as deleted: documents its stored shape needs are missing and every one
+ * of them is a tombstone (deleted on one device while another device edited, or had not yet pushed, the others).
+ */
+export function readsDeleted(st: { readonly missing: readonly string[] }, s: Stored): boolean {
+  return st.missing.length > 0 && st.missing.every((t) => s.deleted?.has(t) === true);
+}
+
+/**
  * Notes, in each entity's `deleted`, the documents its stored shape misses that are deleted (tombstones, not
  * just absent): the entity was deleted while a concurrent edit kept its other documents alive.
  */
