@@ -19,7 +19,9 @@
  * - `live-adapter-new-app-only` (`legacy: "none"`): only the new app has an adapter; the old app is the
  *   plain app as it shipped. It cannot read or edit what the new app wrote: declared as a caveat, never faked.
  *
- * Conflicts: reading never writes (no write-back), so devices only write what users change.
+ * Conflicts: reading never writes (no write-back), so devices only write what users change, and, after each
+ * sync, the end of deletions the sync completed (a document of a deleted todo that arrived late, with
+ * deterministic tombstones: see `LiveAdapter.endDeleted`).
  */
 import { identityOf } from "../catalog.js";
 import type { StepDefinition } from "../../adapters/steps.js";
