@@ -9,14 +9,14 @@ import { singleVersionIds } from "../../adapters/ids.js";
 import { createStepGraph, type CompiledPath, type StepGraph } from "../../adapters/path.js";
 import { isDeclarativeStep, type DeclarativeStep, type StepDefinition } from "../../adapters/steps.js";
 import { sameShape, shapeKey, type Entity, type Shape } from "../../adapters/types.js";
-import { sameContent, withDeterministicRev } from "../runner/canonical.js";
+import { sameContent } from "../runner/canonical.js";
 import { resolveManifest } from "../../schemas/manifest.js";
 import type { Registry } from "../../schemas/registry.js";
 import { liveRows } from "../../store/rows.js";
 import type { AllDocsOptions, AllDocsPage, Change, ChangesOptions, Doc, DocumentStore, FindRequest, LiveFeed, LiveFeedHandlers, Selector } from "../../store/port.js";
-import { familiesOf, markDeleted, readsDeleted, storedShape, type Graph, type Ref, type Stored, type View } from "./entities.js";
+import { endingWrites, familiesOf, markDeleted, readsDeleted, storedShape, type Graph, type Ref, type Stored, type View } from "./entities.js";
 import { isGraph, problemOf, toLiveResult } from "./results.js";
-import { project, sortDocs } from "./query.js";
+import { scanFind } from "./query.js";
 import type { LiveChange, LiveChangesPage, LiveConfig, LiveFindResult, LivePage, LiveRow, LiveWriteResult, RowProblem } from "./types.js";
 
 export type { LiveChange, LiveChangesPage, LiveConfig, LiveFindResult, LivePage, LiveRow, LiveWriteResult, RowProblem } from "./types.js";
@@ -389,32 +389,8 @@ export class LiveAdapter {
    * sorts, skips, limits and projects. Documents that cannot be translated are listed in `problems`.
    */
   async find(request: FindRequest): Promise<LiveFindResult> {
-    const docs: Doc[] = [];
-    const problems: { id: string; problem: RowProblem }[] = [];
     const g = await this.#refresh();
-    const pageSize = 500;
-    let skip = 0;
-    const seen = new Set<string>();
-    let startkey: string | undefined;
-    for (;;) {
-      const raw = await this.store.allDocs({ includeDocs: true, limit: pageSize, skip, ...(startkey !== undefined ? { startkey } : {}) });
-      const page = await this.#translatePage(g, raw, { includeDocs: true });
-      for (const r of page.rows) {
-        if (r.id.startsWith("_design/") || seen.has(r.id)) continue;
-        seen.add(r.id);
-        if (r.problem !== undefined) problems.push({ id: r.id, problem: r.problem });
-        else if (r.doc !== undefined && r.doc !== null && matchesSelector(r.doc, request.selector)) docs.push(r.doc);
-      }
-      const last = raw.rows[raw.rows.length - 1];
-      if (raw.rows.length < pageSize || last === undefined) break;
-      startkey = last.id;
-      skip = 1;
-    }
-    const sorted = request.sort === undefined ? docs : sortDocs(docs, request.sort);
-    const skipped = sorted.slice(request.skip ?? 0, request.limit === undefined ? undefined : (request.skip ?? 0) + request.limit);
-    const fields = request.fields;
-    const projected = fields === undefined ? skipped : skipped.map((d) => project(d, fields));
-    return { docs: projected, problems, warning: "divan/client: a lazy find scans and translates every document; indexes are not used" };
+    return scanFind(this.store, (page) => this.#translatePage(g, page, { includeDocs: true }), request);
   }
 
   /**
@@ -433,14 +409,7 @@ export class LiveAdapter {
       const ref = this.#ref(g, c.id);
       if (ref !== undefined) refs.set(ref.key, ref);
     }
-    const ended: string[] = [];
-    const writes: Doc[] = [];
-    for (const s of (await this.#load(refs.values(), undefined, undefined, true)).values()) {
-      const st = s.docs.size === 0 ? undefined : storedShape(this.registry, s);
-      if (st === undefined || !readsDeleted(st, s)) continue;
-      ended.push(s.ref.entityId ?? s.ref.key);
-      for (const [t, d] of s.docs) for (const rev of [d._rev!, ...(s.conflicts?.get(t) ?? [])]) writes.push(withDeterministicRev({ _id: d._id, _rev: rev, _deleted: true }));
-    }
+    const { ended, writes } = endingWrites(this.registry, (await this.#load(refs.values(), undefined, undefined, true)).values());
     if (writes.length > 0) await this.store.bulkDocs(writes, { newEdits: false });
     return { ended, lastSeq: page.lastSeq };
   }
