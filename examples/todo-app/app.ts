@@ -173,11 +173,13 @@ export class TodoApp {
   }
 
   /**
-   * Deletes a todo: every document of the entity, each with its conflicting revisions (deleting only the
-   * winning revision would let CouchDB pick a conflicting one as the next winner, and the todo would come back).
+   * Deletes a todo: every document of the entity the device holds, each with its conflicting revisions (deleting
+   * only the winning revision would let CouchDB pick a conflicting one as the next winner, and the todo would come
+   * back). A todo whose status document has not replicated yet is deleted too: what the device holds goes, and a
+   * status document arriving later belongs to a deleted todo.
    */
   async remove(id: string): Promise<void> {
-    const { item, status } = await this.#load(id);
+    const { item, status } = await this.#load(id, true);
     const docs: Doc[] = [];
     for (const d of [item, ...(status ? [status] : [])]) {
       const leaves = await this.#o.store.get(d._id, { conflicts: true });
@@ -223,8 +225,8 @@ export class TodoApp {
     return v;
   }
 
-  /** Why this app version cannot read the entity, or `undefined` when it can. */
-  #problem(id: string, item: Doc, status: Doc | undefined): string | undefined {
+  /** Why this app version cannot read the entity (or, with `partial`, delete it), or `undefined` when it can. */
+  #problem(id: string, item: Doc, status: Doc | undefined, partial = false): string | undefined {
     const r = this.#o.registry;
     const wanted = this.#major(ITEM);
     const have = r.identify(item);
@@ -235,7 +237,7 @@ export class TodoApp {
     if (!verdict.ok) return `${item._id} is invalid: ${verdict.errors.map((e) => `${e.pointer} ${e.message}`).join("; ")}`;
     const statusMajor = this.#o.app.shape[STATUS];
     if (statusMajor !== undefined) {
-      if (!status) return `${STATUS}:${id} is missing (app ${this.version} needs it next to ${item._id})`;
+      if (!status) return partial ? undefined : `${STATUS}:${id} is missing (app ${this.version} needs it next to ${item._id})`;
       const s = r.identify(status);
       if (s?.version !== statusMajor) {
         return `${status._id} is ${STATUS}@${String(s?.version)}; app ${this.version} reads ${STATUS}@${statusMajor}`;
@@ -246,8 +248,8 @@ export class TodoApp {
     return undefined;
   }
 
-  /** Reads an entity for an edit; refuses one this app version cannot read. */
-  async #load(id: string): Promise<{ item: Doc; status?: Doc }> {
+  /** Reads an entity for an edit; refuses one this app version cannot read (`partial`: one without its status document is read). */
+  async #load(id: string, partial = false): Promise<{ item: Doc; status?: Doc }> {
     const store = this.#o.store;
     const item = await store.get(`${ITEM}:${id}`);
     let status: Doc | undefined;
@@ -258,7 +260,7 @@ export class TodoApp {
         if (!isDivanError(e, "NOT_FOUND")) throw e;
       }
     }
-    const problem = this.#problem(id, item, status);
+    const problem = this.#problem(id, item, status, partial);
     if (problem) {
       throw new DivanError("SCHEMA_INVALID", `App ${this.version} cannot edit todo ${id}: ${problem}.`, {
         details: { id, app: this.version },

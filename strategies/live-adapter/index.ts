@@ -19,7 +19,9 @@
  * - `live-adapter-new-app-only` (`legacy: "none"`): only the new app has an adapter; the old app is the
  *   plain app as it shipped. It cannot read or edit what the new app wrote: declared as a caveat, never faked.
  *
- * Conflicts: reading never writes (no write-back), so devices only write what users change.
+ * Conflicts: reading never writes (no write-back), so devices only write what users change, and, after each
+ * sync, the end of deletions the sync completed (a document of a deleted todo that arrived late, with
+ * deterministic tombstones: see `LiveAdapter.endDeleted`).
  */
 import { identityOf } from "../catalog.js";
 import type { StepDefinition } from "../../adapters/steps.js";
@@ -77,7 +79,13 @@ export function createLiveAdapterStrategy(options: LiveAdapterStrategyOptions): 
       ...(legacy === "steps-from-database" && !hasFault(options.faults, "ignore-steps-document") ? { stepsDocId: STEPS_DOC_ID } : {}),
       ...(options.faults === undefined ? {} : { faults: options.faults }),
     });
-    return { store: liveStore(adapter), sync };
+    // After each sync, deletions the sync completed end on the device (a late status document of a deleted todo).
+    let since: string | undefined;
+    const synced = async (): Promise<undefined> => {
+      since = (await adapter.endDeleted(since)).lastSeq;
+      return undefined;
+    };
+    return { store: liveStore(adapter), sync, synced };
   };
 
   const legacyCaveats: Caveat[] =

@@ -14,9 +14,9 @@ import { resolveManifest } from "../../schemas/manifest.js";
 import type { Registry } from "../../schemas/registry.js";
 import { liveRows } from "../../store/rows.js";
 import type { AllDocsOptions, AllDocsPage, Change, ChangesOptions, Doc, DocumentStore, FindRequest, LiveFeed, LiveFeedHandlers, Selector } from "../../store/port.js";
-import { familiesOf, markDeleted, storedShape, type Graph, type Ref, type Stored, type View } from "./entities.js";
+import { endingWrites, familiesOf, markDeleted, readsDeleted, storedShape, type Graph, type Ref, type Stored, type View } from "./entities.js";
 import { isGraph, problemOf, toLiveResult } from "./results.js";
-import { project, sortDocs } from "./query.js";
+import { scanFind } from "./query.js";
 import type { LiveChange, LiveChangesPage, LiveConfig, LiveFindResult, LivePage, LiveRow, LiveWriteResult, RowProblem } from "./types.js";
 
 export type { LiveChange, LiveChangesPage, LiveConfig, LiveFindResult, LivePage, LiveRow, LiveWriteResult, RowProblem } from "./types.js";
@@ -150,7 +150,7 @@ export class LiveAdapter {
     }
     if (sameShape(st.shape, app) && st.missing.length === 0) return { docs: input, from: st.shape, up: false };
     // deleted on one device while edited on another: the edit kept some documents alive, the deletion won the others
-    if (st.missing.length > 0 && st.missing.every((t) => s.deleted?.has(t) === true)) return { docs: {}, from: undefined, up: false };
+    if (readsDeleted(st, s)) return { docs: {}, from: undefined, up: false };
     if (sameShape(st.shape, app)) return { docs: input, from: st.shape, up: false };
     if (st.missing.length > 0) {
       const have = Object.values(input).map((d) => d._id).join(", ");
@@ -389,32 +389,29 @@ export class LiveAdapter {
    * sorts, skips, limits and projects. Documents that cannot be translated are listed in `problems`.
    */
   async find(request: FindRequest): Promise<LiveFindResult> {
-    const docs: Doc[] = [];
-    const problems: { id: string; problem: RowProblem }[] = [];
     const g = await this.#refresh();
-    const pageSize = 500;
-    let skip = 0;
-    const seen = new Set<string>();
-    let startkey: string | undefined;
-    for (;;) {
-      const raw = await this.store.allDocs({ includeDocs: true, limit: pageSize, skip, ...(startkey !== undefined ? { startkey } : {}) });
-      const page = await this.#translatePage(g, raw, { includeDocs: true });
-      for (const r of page.rows) {
-        if (r.id.startsWith("_design/") || seen.has(r.id)) continue;
-        seen.add(r.id);
-        if (r.problem !== undefined) problems.push({ id: r.id, problem: r.problem });
-        else if (r.doc !== undefined && r.doc !== null && matchesSelector(r.doc, request.selector)) docs.push(r.doc);
-      }
-      const last = raw.rows[raw.rows.length - 1];
-      if (raw.rows.length < pageSize || last === undefined) break;
-      startkey = last.id;
-      skip = 1;
+    return scanFind(this.store, (page) => this.#translatePage(g, page, { includeDocs: true }), request);
+  }
+
+  /**
+   * Ends the deletions a sync completed (an app calls it after each sync): an entity that reads as deleted (a
+   * document of it is a tombstone while another is live: edited concurrently with the deletion, or replicated
+   * after it, e.g. a status document its device pushed late) has every live revision of its documents deleted.
+   * The tombstones' revisions derive from content and parent, so devices that end the same entity write the
+   * same ones. Looks at the entities changed since `since` (an opaque sequence; default: from the beginning);
+   * returns their ids and the sequence to pass next time.
+   */
+  async endDeleted(since?: string): Promise<{ ended: string[]; lastSeq: string }> {
+    const g = await this.#refresh();
+    const page = await this.store.changes(since === undefined ? {} : { since });
+    const refs = new Map<string, Ref>();
+    for (const c of page.results) {
+      const ref = this.#ref(g, c.id);
+      if (ref !== undefined) refs.set(ref.key, ref);
     }
-    const sorted = request.sort === undefined ? docs : sortDocs(docs, request.sort);
-    const skipped = sorted.slice(request.skip ?? 0, request.limit === undefined ? undefined : (request.skip ?? 0) + request.limit);
-    const fields = request.fields;
-    const projected = fields === undefined ? skipped : skipped.map((d) => project(d, fields));
-    return { docs: projected, problems, warning: "divan/client: a lazy find scans and translates every document; indexes are not used" };
+    const { ended, writes } = endingWrites(this.registry, (await this.#load(refs.values(), undefined, undefined, true)).values());
+    if (writes.length > 0) await this.store.bulkDocs(writes, { newEdits: false });
+    return { ended, lastSeq: page.lastSeq };
   }
 
   // ------------------------------------------------------------------------------------------ writes

@@ -5,6 +5,7 @@ import { stepTypes, typeFamilies } from "../../adapters/families.js";
 import type { StepGraph } from "../../adapters/path.js";
 import { shapeKey, type Entity, type Shape } from "../../adapters/types.js";
 import type { Registry } from "../../schemas/registry.js";
+import { withDeterministicRev } from "../runner/canonical.js";
 import type { Doc, DocumentStore } from "../../store/port.js";
 
 export interface Family {
@@ -82,6 +83,30 @@ export function storedShape(registry: Registry, s: Stored): { shape: Shape; miss
   const app = s.ref.family.app;
   if ([...present].every(([t, v]) => app[t] === v)) return { shape: app, missing: Object.keys(app).filter((t) => !present.has(t)) };
   return undefined;
+}
+
+/**
+ * True when an entity stored at `st` reads as deleted: documents its stored shape needs are missing and every one
+ * of them is a tombstone (deleted on one device while another device edited, or had not yet pushed, the others).
+ */
+export function readsDeleted(st: { readonly missing: readonly string[] }, s: Stored): boolean {
+  return st.missing.length > 0 && st.missing.every((t) => s.deleted?.has(t) === true);
+}
+
+/**
+ * The tombstones that end the entities among `entities` (read with their conflicts) that read as deleted: one for
+ * every live revision of their documents, with revisions derived from content and parent (replicas agree).
+ */
+export function endingWrites(registry: Registry, entities: Iterable<Stored>): { ended: string[]; writes: Doc[] } {
+  const ended: string[] = [];
+  const writes: Doc[] = [];
+  for (const s of entities) {
+    const st = s.docs.size === 0 ? undefined : storedShape(registry, s);
+    if (st === undefined || !readsDeleted(st, s)) continue;
+    ended.push(s.ref.entityId ?? s.ref.key);
+    for (const [t, d] of s.docs) for (const rev of [d._rev!, ...(s.conflicts?.get(t) ?? [])]) writes.push(withDeterministicRev({ _id: d._id, _rev: rev, _deleted: true }));
+  }
+  return { ended, writes };
 }
 
 /**

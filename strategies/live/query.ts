@@ -1,7 +1,9 @@
 /**
- * Mango `sort` and `fields` applied in memory, to documents a live adapter translated (their stored form has no index).
+ * Mango queries answered in memory, on documents a live adapter translated (their stored form has no index).
  */
-import type { Doc } from "../../store/port.js";
+import { matchesSelector } from "pouchdb-selector-core";
+import type { AllDocsPage, Doc, DocumentStore, FindRequest } from "../../store/port.js";
+import type { LiveFindResult, LivePage, RowProblem } from "./types.js";
 
 const hasOwn = Object.prototype.hasOwnProperty;
 
@@ -41,4 +43,37 @@ export function project(doc: Doc, fields: readonly string[]): Doc {
     if (v !== undefined) out[f] = v;
   }
   return out as Doc;
+}
+
+/**
+ * A Mango query over every document of `store`, read page by page and translated by `translate` (a stored
+ * `_all_docs` page, read with `includeDocs`, at the app's version): matched, sorted, skipped, limited and
+ * projected in memory; documents that cannot be translated are listed in `problems`.
+ */
+export async function scanFind(store: DocumentStore, translate: (page: AllDocsPage) => Promise<LivePage>, request: FindRequest): Promise<LiveFindResult> {
+  const docs: Doc[] = [];
+  const problems: { id: string; problem: RowProblem }[] = [];
+  const pageSize = 500;
+  let skip = 0;
+  const seen = new Set<string>();
+  let startkey: string | undefined;
+  for (;;) {
+    const raw = await store.allDocs({ includeDocs: true, limit: pageSize, skip, ...(startkey !== undefined ? { startkey } : {}) });
+    const page = await translate(raw);
+    for (const r of page.rows) {
+      if (r.id.startsWith("_design/") || seen.has(r.id)) continue;
+      seen.add(r.id);
+      if (r.problem !== undefined) problems.push({ id: r.id, problem: r.problem });
+      else if (r.doc !== undefined && r.doc !== null && matchesSelector(r.doc, request.selector)) docs.push(r.doc);
+    }
+    const last = raw.rows[raw.rows.length - 1];
+    if (raw.rows.length < pageSize || last === undefined) break;
+    startkey = last.id;
+    skip = 1;
+  }
+  const sorted = request.sort === undefined ? docs : sortDocs(docs, request.sort);
+  const skipped = sorted.slice(request.skip ?? 0, request.limit === undefined ? undefined : (request.skip ?? 0) + request.limit);
+  const fields = request.fields;
+  const projected = fields === undefined ? skipped : skipped.map((d) => project(d, fields));
+  return { docs: projected, problems, warning: "divan/client: a lazy find scans and translates every document; indexes are not used" };
 }

@@ -212,3 +212,37 @@ describe("divan/client plugin", () => {
     expect(await d.get("todo-item-status:w")).toMatchObject({ status: "done" });
   });
 });
+
+describe("ending deletions a sync completed", () => {
+  /** A v3 todo whose todo-item is deleted and whose status document arrived after (two conflicting leaves). */
+  const lateStatus = async (d: PouchDB.Database, id: string): Promise<void> => {
+    const [item] = v3(id, "garden", "active");
+    const put = await d.put(item as PouchDB.Core.PutDocument<{}>);
+    await d.remove(item!._id, put.rev);
+    const status = `todo-item-status:${id}`;
+    const leaf = (rev: string, value: string): Doc => ({ _id: status, _rev: rev, schema: "todo-item-status", version: 1, status: value });
+    await d.bulkDocs([leaf("1-aaa", "done"), leaf("1-bbb", "blocked")] as PouchDB.Core.PutDocument<{}>[], { new_edits: false });
+  };
+
+  it("deletes every live leaf of an entity that reads as deleted, with the same revisions on every device, and nothing else", async () => {
+    const [a, b] = [db(), db()];
+    for (const d of [a, b]) {
+      await lateStatus(d, "x");
+      await seed(d, [...v3("kept", "garden", "done"), v3("waits", "garden", "active")[0]!]); // complete; status not arrived (not deleted)
+      d.divan({ registry, steps: todoSteps, manifest: manifest("3.0.0") });
+      expect(await d.divan.allDocs({ keys: ["todo-item-status:x"] })).toMatchObject({ rows: [{ error: "not_found" }] });
+    }
+    const first = await a.divan.adapter.endDeleted();
+    expect(first.ended).toEqual(["x"]);
+    await b.divan.adapter.endDeleted();
+    const leaves = async (d: PouchDB.Database) => (await d.changes({ style: "all_docs", doc_ids: ["todo-item-status:x"] } as PouchDB.Core.ChangesOptions)).results[0];
+    const [la, lb] = [await leaves(a), await leaves(b)];
+    expect(la?.deleted).toBe(true);
+    expect(la?.changes.map((c) => c.rev).sort()).toEqual(lb?.changes.map((c) => c.rev).sort());
+    await expect(a.get("todo-item-status:x", { conflicts: true })).rejects.toMatchObject({ status: 404 });
+    expect(await a.get("todo-item-status:kept")).toMatchObject({ status: "done" });
+    expect(await a.get("todo-item:waits")).toMatchObject({ version: 3 });
+    // from the sequence it returned, nothing is left to end
+    expect((await a.divan.adapter.endDeleted(first.lastSeq)).ended).toEqual([]);
+  });
+});

@@ -60,7 +60,7 @@ describe("the todo app domain API", () => {
     ]);
   });
 
-  it("3.0 writes todo-item@3 with its todo-item-status@1 and reports an entity whose status has not arrived", async () => {
+  it("3.0 writes todo-item@3 with its todo-item-status@1, reports an entity whose status has not arrived and deletes it on request", async () => {
     const store = freshStore();
     const v3 = appOn(store, "3.0.0");
     const { id, docIds } = await v3.create("apply for a visa");
@@ -72,6 +72,11 @@ describe("the todo app domain API", () => {
     expect((await v3.list()).unreadable).toEqual([
       { id, reason: `todo-item-status:${id} is missing (app 3.0.0 needs it next to todo-item:${id})` },
     ]);
+    // an edit needs the status; a delete removes what the device holds
+    await expect(v3.update(id, { title: "apply for two visas" })).rejects.toMatchObject({ code: "SCHEMA_INVALID" });
+    await v3.remove(id);
+    expect(await v3.list()).toEqual({ todos: [], unreadable: [] });
+    await expect(store.get(`todo-item:${id}`)).rejects.toMatchObject({ code: "NOT_FOUND" });
   });
 
   it("refuses features newer than the app and documents of another major", async () => {
