@@ -7,10 +7,11 @@ import { multiVersionIds } from "../../adapters/ids.js";
 import { isDivanError } from "../../core/errors.js";
 import { hasFault, type Fault } from "../../core/faults.js";
 import { replicate } from "../../store/replicate.js";
-import type { DocumentStore } from "../../store/port.js";
+import type { DocumentStore, Selector } from "../../store/port.js";
 import { scanVersions, versionView } from "../../store/versions.js";
 import { channelSelector, compactThrough, type ChannelForm } from "../channels.js";
 import { lazyAccess } from "../transformer/lazy-access.js";
+import { PROVENANCE_FIELD } from "../transformer/provenance.js";
 import { createTransformer } from "../transformer/transformer.js";
 import type { AppVersion, DeviceBinding, DeviceContext, Strategy, VersionShape } from "../types.js";
 import { retiredVersions } from "../retire.js";
@@ -21,6 +22,13 @@ export interface DeviceSideOptions {
   readonly steps?: readonly StepDefinition[];
   readonly faults?: readonly Fault[];
 }
+
+/**
+ * What a device pulls besides its channel's selector: not the tombstones a retirement wrote (`retire.ts`). They end
+ * the server's copies of what only the retired app needed; a device keeps its copies (as `purge` leaves them) until
+ * its upgrade compacts them away, so an app upgraded offline after the retirement still reads its todos.
+ */
+const KEEP_RETIRED: Selector = { $not: { [`${PROVENANCE_FIELD}.ended`]: "retired" } };
 
 /** The server as `device` reaches it, or `undefined` while it is offline. */
 async function reach(device: DeviceContext): Promise<DocumentStore | undefined> {
@@ -41,7 +49,7 @@ export function deviceSide(options: DeviceSideOptions): Pick<Strategy, "openDevi
   const selectorOf = (shape: VersionShape) => channelSelector(shape, { form });
   const bind = (local: DocumentStore, app: AppVersion): DeviceBinding => {
     const selector = selectorOf(app.shape);
-    const filter = channel === "none" ? {} : { pullSelector: selector, pushSelector: selector };
+    const filter = channel === "none" ? { pullSelector: KEEP_RETIRED } : { pullSelector: { $and: [selector, KEEP_RETIRED] }, pushSelector: selector };
     return { store: versionView(local, app.shape), sync: [{ local, database: "", ...filter }] };
   };
 
@@ -85,7 +93,8 @@ export function deviceSide(options: DeviceSideOptions): Pick<Strategy, "openDevi
     };
     const now = await compact();
     if (now !== undefined) return now;
-    const both = channel === "none" ? {} : { pullSelector: { $or: [selectorOf(from.shape), selector] }, pushSelector: { $or: [selectorOf(from.shape), selector] } };
+    const either = { $or: [selectorOf(from.shape), selector] };
+    const both = channel === "none" ? { pullSelector: KEEP_RETIRED } : { pullSelector: { $and: [either, KEEP_RETIRED] }, pushSelector: either };
     return {
       store: versionView(lazyAccess(local, [], to.version, () => t), to.shape),
       sync: [{ local, database: "", ...both }],
