@@ -43,7 +43,38 @@ const retireConflicted: ScenarioEvent[] = [
   { kind: "retire" },
 ];
 
+/**
+ * An old and a new-app device edit a todo's title concurrently, and the new app then sets it done (seed 100643). The
+ * old edit was translated before the new one reached the server, so the new edit, replicated beside that translation,
+ * won CouchDB's choice there while the conflict rule let the old edit win on the old side; the new version's "done"
+ * then never reached the old app. The side whose edit wins the rule is translated again into the other side.
+ */
+const concurrentTitles: ScenarioEvent[] = [
+  { kind: "device", device: "d1", app: "old" },
+  { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+  { kind: "create", device: "d1", todo: "t2", title: "title 2" },
+  { kind: "offline", device: "d1" },
+  { kind: "create", device: "d1", todo: "t3", title: "title 8" },
+  { kind: "device", device: "d2", app: "old" },
+  { kind: "release" },
+  { kind: "online", device: "d1" },
+  { kind: "sync", device: "d1" },
+  { kind: "edit-title", device: "d1", todo: "t1", title: "title 23" },
+  { kind: "upgrade", device: "d2" },
+  { kind: "device", device: "d3", app: "new" },
+  { kind: "offline", device: "d1" },
+  { kind: "settle" },
+  { kind: "online", device: "d1" },
+  { kind: "offline", device: "d3" },
+  { kind: "edit-title", device: "d2", todo: "t1", title: "title 79" },
+  { kind: "settle" },
+  { kind: "set-done", device: "d2", todo: "t1", done: true },
+];
+
 describe("per-version-documents", () => {
+  it("the side whose edit wins a concurrent edit wins on both sides, so a later edit flows to the old app (seed 100643)", async () => {
+    await holds("per-version-documents", concurrentTitles, 100643);
+  });
   it("the retirement leaves a document with a conflicting leaf, so the older leaf is not translated over the newer edit (seed 101584)", async () => {
     await holds("per-version-documents", retireConflicted, 101584);
   });
