@@ -71,7 +71,36 @@ const concurrentTitles: ScenarioEvent[] = [
   { kind: "set-done", device: "d2", todo: "t1", done: true },
 ];
 
+/**
+ * A new-app device sets a todo done, an old device syncs its old-version translation, upgrades offline and sets
+ * another status (the class of per-version-database seed 95295, which no longer reproduces as generated): the
+ * device's transformer rebuilt the new-version documents without their base, so its edit was a second branch of the
+ * status document, an unreported conflict. The server's settle merges such an edit onto its base.
+ */
+const editOfRebuiltTranslation: ScenarioEvent[] = [
+  { kind: "device", device: "d1", app: "old" },
+  { kind: "create", device: "d1", todo: "t1", title: "a" },
+  { kind: "settle" },
+  { kind: "release" },
+  { kind: "device", device: "d2", app: "new" },
+  { kind: "sync", device: "d2" },
+  { kind: "set-done", device: "d2", todo: "t1", done: true },
+  { kind: "settle" },
+  { kind: "offline", device: "d1" },
+  { kind: "upgrade", device: "d1" },
+  { kind: "set-status", device: "d1", todo: "t1", status: "active" },
+];
+
+describe("per-version-database", () => {
+  it("an offline-upgraded device's edit of a todo it held only as the old version's translation is merged, not a conflict (class of seed 95295)", async () => {
+    await holds("per-version-database", editOfRebuiltTranslation);
+  });
+});
+
 describe("per-version-documents", () => {
+  it("an offline-upgraded device's edit of a todo it held only as the old version's translation is merged, not a conflict", async () => {
+    await holds("per-version-documents", editOfRebuiltTranslation);
+  });
   it("the side whose edit wins a concurrent edit wins on both sides, so a later edit flows to the old app (seed 100643)", async () => {
     await holds("per-version-documents", concurrentTitles, 100643);
   });
