@@ -119,7 +119,6 @@ async function upgrading(
 /** Creates the `per-version-database` strategy. */
 export function createPerVersionDatabaseStrategy(options: PerVersionDatabaseOptions): Strategy {
   let transformer: Transformer | undefined;
-  let steps: readonly StepDefinition[] = [];
   const sides = new Map<number, TransformerSide>();
 
   return {
@@ -133,8 +132,7 @@ export function createPerVersionDatabaseStrategy(options: PerVersionDatabaseOpti
       const side = await sideFor(server, appMajor(from));
       sides.set(appMajor(from), side);
       // Deterministic revisions, as upgrading devices write the translations they store: the same translation, the same revision.
-      steps = options.steps ?? server.steps;
-      transformer = createTransformer({ sides: [side], steps, retryMs: 200, deterministicRevs: true });
+      transformer = createTransformer({ sides: [side], steps: options.steps ?? server.steps, retryMs: 200, deterministicRevs: true });
       await transformer.start();
     },
 
@@ -178,9 +176,8 @@ export function createPerVersionDatabaseStrategy(options: PerVersionDatabaseOpti
       if (transformer === undefined) return;
       await transformer.drain();
       // Two translations of one revision that met (an upgrading device's and the server's): one stays.
-      // The same scan `divan serve --transform` runs on start and every `staleScanMs`. With the steps, a device's
-      // edit of a translation it rebuilt without its base (upgraded offline) is merged onto that base.
-      await endStaleTranslations(transformer, { steps });
+      // The same scan `divan serve --transform` runs on start and every `staleScanMs`.
+      await endStaleTranslations(transformer);
     },
 
     async retire(server, app): Promise<RetireResult> {

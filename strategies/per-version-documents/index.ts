@@ -93,7 +93,6 @@ export function createPerVersionDocumentsStrategy(options: PerVersionDocumentsOp
   const removal: Removal = options.removal ?? "delete";
   const mode = options.mode ?? "live";
   let transformer: Transformer | undefined;
-  let steps: readonly StepDefinition[] = [];
   const supported = new Map<string, VersionShape>();
   const device = deviceSide(options);
 
@@ -114,10 +113,9 @@ export function createPerVersionDocumentsStrategy(options: PerVersionDocumentsOp
       const app = server.apps.find((a) => a.version === from);
       if (app === undefined) throw new DivanError("CONFIG_INVALID", `per-version-documents: no manifest for app ${from}.`, { details: { app: from } });
       supported.set(app.version, app.shape);
-      steps = options.steps ?? server.steps;
       transformer = createTransformer({
         sides: [{ name: app.version, store: server.main, shape: { ...app.shape } }],
-        steps,
+        steps: options.steps ?? server.steps,
         ids: multiVersionIds,
         checkpointId: CHECKPOINT_ID,
         // As upgrading devices write the translations they store: the same translation, the same revision.
@@ -151,9 +149,8 @@ export function createPerVersionDocumentsStrategy(options: PerVersionDocumentsOp
       const t = started();
       await (mode === "live" ? t.idle() : t.drain());
       // Two translations of one revision that met (an upgrading device's and the server's): one stays.
-      // The same scan `divan serve --transform` runs on start and every `staleScanMs`. With the steps, a device's
-      // edit of a translation it rebuilt without its base (upgraded offline) is merged onto that base.
-      await endStaleTranslations(t, { steps });
+      // The same scan `divan serve --transform` runs on start and every `staleScanMs`.
+      await endStaleTranslations(t);
     },
 
     async retire(server: ServerContext, app: AppVersion): Promise<RetireResult> {
