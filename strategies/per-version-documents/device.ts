@@ -7,11 +7,10 @@ import { multiVersionIds } from "../../adapters/ids.js";
 import { isDivanError } from "../../core/errors.js";
 import { hasFault, type Fault } from "../../core/faults.js";
 import { replicate } from "../../store/replicate.js";
-import type { DocumentStore, Selector } from "../../store/port.js";
+import type { Doc, DocumentStore } from "../../store/port.js";
 import { scanVersions, versionView } from "../../store/versions.js";
-import { channelSelector, compactThrough, type ChannelForm } from "../channels.js";
+import { channelSelector, compactThrough, RETIRED_DOC_ID, retirementOf, type ChannelForm } from "../channels.js";
 import { lazyAccess } from "../transformer/lazy-access.js";
-import { PROVENANCE_FIELD } from "../transformer/provenance.js";
 import { createTransformer } from "../transformer/transformer.js";
 import type { AppVersion, DeviceBinding, DeviceContext, Strategy, VersionShape } from "../types.js";
 import { retiredVersions } from "../retire.js";
@@ -22,13 +21,6 @@ export interface DeviceSideOptions {
   readonly steps?: readonly StepDefinition[];
   readonly faults?: readonly Fault[];
 }
-
-/**
- * What a device pulls besides its channel's selector: not the tombstones a retirement wrote (`retire.ts`). They end
- * the server's copies of what only the retired app needed; a device keeps its copies (as `purge` leaves them) until
- * its upgrade compacts them away, so an app upgraded offline after the retirement still reads its todos.
- */
-const KEEP_RETIRED: Selector = { $not: { [`${PROVENANCE_FIELD}.ended`]: "retired" } };
 
 /** The server as `device` reaches it, or `undefined` while it is offline. */
 async function reach(device: DeviceContext): Promise<DocumentStore | undefined> {
@@ -49,7 +41,7 @@ export function deviceSide(options: DeviceSideOptions): Pick<Strategy, "openDevi
   const selectorOf = (shape: VersionShape) => channelSelector(shape, { form });
   const bind = (local: DocumentStore, app: AppVersion): DeviceBinding => {
     const selector = selectorOf(app.shape);
-    const filter = channel === "none" ? { pullSelector: KEEP_RETIRED } : { pullSelector: { $and: [selector, KEEP_RETIRED] }, pushSelector: selector };
+    const filter = channel === "none" ? {} : { pullSelector: selector, pushSelector: selector };
     return { store: versionView(local, app.shape), sync: [{ local, database: "", ...filter }] };
   };
 
@@ -93,8 +85,7 @@ export function deviceSide(options: DeviceSideOptions): Pick<Strategy, "openDevi
     };
     const now = await compact();
     if (now !== undefined) return now;
-    const either = { $or: [selectorOf(from.shape), selector] };
-    const both = channel === "none" ? { pullSelector: KEEP_RETIRED } : { pullSelector: { $and: [either, KEEP_RETIRED] }, pushSelector: either };
+    const both = channel === "none" ? {} : { pullSelector: { $or: [selectorOf(from.shape), selector] }, pushSelector: { $or: [selectorOf(from.shape), selector] } };
     return {
       store: versionView(lazyAccess(local, [], to.version, () => t), to.shape),
       sync: [{ local, database: "", ...both }],
@@ -114,5 +105,33 @@ export function deviceSide(options: DeviceSideOptions): Pick<Strategy, "openDevi
     return upgrading(device, from, old);
   };
 
-  return { openDevice: async (device) => bind(device.local, device.app), upgradeDevice };
+  /**
+   * An old app's binding: after a sync that brought the `divan-retired` signal retiring its version (and the
+   * tombstones that end its documents), the device also pulls the documents of the oldest supported version, so the
+   * new app, installed offline from then on, reads its todos (the `newer` channel holds them from the start).
+   */
+  const open = async (device: DeviceContext): Promise<DeviceBinding> => {
+    const { local, app } = device;
+    const binding = bind(local, app);
+    if (channel !== "exact") return binding;
+    const synced = async (): Promise<DeviceBinding | undefined> => {
+      let notice: Doc;
+      try {
+        notice = await local.get(RETIRED_DOC_ID);
+      } catch (e) {
+        if (isDivanError(e, "NOT_FOUND")) return undefined;
+        throw e;
+      }
+      const entry = retirementOf(notice, app.version);
+      const next = entry === undefined ? undefined : device.apps.find((a) => a.version === entry.minimumVersion);
+      const remote = next === undefined ? undefined : await reach(device);
+      if (next === undefined || remote === undefined) return undefined;
+      await replicate(remote, local, { selector: selectorOf(next.shape) });
+      const both = { $or: [selectorOf(app.shape), selectorOf(next.shape)] };
+      return { ...binding, sync: [{ local, database: "", pullSelector: both, pushSelector: selectorOf(app.shape) }] };
+    };
+    return { ...binding, synced };
+  };
+
+  return { openDevice: open, upgradeDevice };
 }

@@ -10,7 +10,8 @@ const { holds } = useRegressionEnv();
 
 /**
  * An old device syncs after the retirement, then upgrades offline (seed 101312): the retirement's tombstones of its
- * old documents had reached it, so the new app found nothing to read. A device keeps its copies until it compacts.
+ * old documents had reached it, so the new app found nothing to read. A device told that its version is retired
+ * pulls the supported version's documents from then on.
  */
 const upgradeOfflineAfterRetirement: ScenarioEvent[] = [
   { kind: "release" },
