@@ -7,9 +7,9 @@ import { multiVersionIds } from "../../adapters/ids.js";
 import { isDivanError } from "../../core/errors.js";
 import { hasFault, type Fault } from "../../core/faults.js";
 import { replicate } from "../../store/replicate.js";
-import type { DocumentStore } from "../../store/port.js";
+import type { Doc, DocumentStore } from "../../store/port.js";
 import { scanVersions, versionView } from "../../store/versions.js";
-import { channelSelector, compactThrough, type ChannelForm } from "../channels.js";
+import { channelSelector, compactThrough, RETIRED_DOC_ID, retirementOf, type ChannelForm } from "../channels.js";
 import { lazyAccess } from "../transformer/lazy-access.js";
 import { createTransformer } from "../transformer/transformer.js";
 import type { AppVersion, DeviceBinding, DeviceContext, Strategy, VersionShape } from "../types.js";
@@ -105,5 +105,33 @@ export function deviceSide(options: DeviceSideOptions): Pick<Strategy, "openDevi
     return upgrading(device, from, old);
   };
 
-  return { openDevice: async (device) => bind(device.local, device.app), upgradeDevice };
+  /**
+   * An old app's binding: after a sync that brought the `divan-retired` signal retiring its version (and the
+   * tombstones that end its documents), the device also pulls the documents of the oldest supported version, so the
+   * new app, installed offline from then on, reads its todos (the `newer` channel holds them from the start).
+   */
+  const open = async (device: DeviceContext): Promise<DeviceBinding> => {
+    const { local, app } = device;
+    const binding = bind(local, app);
+    if (channel !== "exact") return binding;
+    const synced = async (): Promise<DeviceBinding | undefined> => {
+      let notice: Doc;
+      try {
+        notice = await local.get(RETIRED_DOC_ID);
+      } catch (e) {
+        if (isDivanError(e, "NOT_FOUND")) return undefined;
+        throw e;
+      }
+      const entry = retirementOf(notice, app.version);
+      const next = entry === undefined ? undefined : device.apps.find((a) => a.version === entry.minimumVersion);
+      const remote = next === undefined ? undefined : await reach(device);
+      if (next === undefined || remote === undefined) return undefined;
+      await replicate(remote, local, { selector: selectorOf(next.shape) });
+      const both = { $or: [selectorOf(app.shape), selectorOf(next.shape)] };
+      return { ...binding, sync: [{ local, database: "", pullSelector: both, pushSelector: selectorOf(app.shape) }] };
+    };
+    return { ...binding, synced };
+  };
+
+  return { openDevice: open, upgradeDevice };
 }

@@ -25,6 +25,7 @@ import type { Fault } from "../../core/faults.js";
 import type { ChannelForm } from "../channels.js";
 import { endStaleTranslations } from "../transformer/stale.js";
 import { createTransformer, type Transformer } from "../transformer/transformer.js";
+import type { DocumentStore } from "../../store/port.js";
 import type { StrategyOptions, AppVersion, ReleaseResult, RetireResult, ServerContext, Strategy, VersionShape } from "../types.js";
 import { removeVersions, retiredVersions, type Removal } from "../retire.js";
 import { deviceSide } from "./device.js";
@@ -67,6 +68,25 @@ export interface PerVersionDocumentsOptions extends StrategyOptions {
 
 /** The `_local` checkpoint id of this strategy's transformer. */
 const CHECKPOINT_ID = "divan-per-version-documents";
+
+/**
+ * The documents of `translated` (id → revision) that hold no conflicting leaf: only a winner is translated, so ending
+ * it would leave a losing leaf (an older edit the users' conflict kept) as the document's winner, which the retired
+ * side, still a source, would then translate over the newer edit. Such a document stays, as untranslated ones do.
+ */
+async function withoutConflicts(store: DocumentStore, translated: ReadonlyMap<string, string>): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const ids = [...translated.keys()];
+  for (let i = 0; i < ids.length; i += 500) {
+    const page = await store.allDocs({ keys: ids.slice(i, i + 500), includeDocs: true, conflicts: true });
+    for (const row of page.rows) {
+      const conflicts = row.doc?.["_conflicts"];
+      const rev = translated.get(row.id);
+      if (rev !== undefined && (!Array.isArray(conflicts) || conflicts.length === 0)) out.set(row.id, rev);
+    }
+  }
+  return out;
+}
 
 /** Creates the `per-version-documents` strategy. */
 export function createPerVersionDocumentsStrategy(options: PerVersionDocumentsOptions): Strategy {
@@ -143,7 +163,7 @@ export function createPerVersionDocumentsStrategy(options: PerVersionDocumentsOp
       await t.retireSide(app.version);
       const kept = [...supported.values()];
       const versions = retiredVersions(shape, kept);
-      const removed = await removeVersions(server.main, versions, { removal, only: await t.translated(app.version) });
+      const removed = await removeVersions(server.main, versions, { removal, only: await withoutConflicts(server.main, await t.translated(app.version)) });
       const minimum = semver.sort([...supported.keys()])[0] ?? app.version;
       const list = Object.entries(versions).map(([type, v]) => `${type}@${v.join(",")}`).join(", ") || "nothing";
       const message = `App ${app.version} is no longer supported: please update to ${minimum} or later.`;

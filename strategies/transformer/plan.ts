@@ -139,7 +139,16 @@ export interface PlannedWrite {
 
 /** What translating one entity into one target must do. */
 export type EntityPlan =
-  | { readonly kind: "noop"; readonly reason: string }
+  | {
+      readonly kind: "noop";
+      readonly reason: string;
+      /**
+       * The target's edit wins a concurrent edit: translate the entity back from the target into the source, where it
+       * must win too (the source's translation of the target may have lost CouchDB's choice to an edit that reached
+       * the source after it was written).
+       */
+      readonly translateBack?: boolean;
+    }
   | {
       readonly kind: "write";
       readonly writes: readonly PlannedWrite[];
@@ -372,7 +381,7 @@ function concurrentEdit(input: PlanInput, live: Record<string, Doc>, changed: re
   }
   const targetEdit = newest(unseen.map((c) => c.current!._rev ?? ""))!;
   const order = compareRevs(sourceEdit, targetEdit) || input.sourceRank - input.targetRank;
-  if (order <= 0) return { kind: "noop", reason: `concurrent edit: ${input.target}@${targetEdit} wins over ${input.source}@${sourceEdit}` };
+  if (order <= 0) return { kind: "noop", reason: `concurrent edit: ${input.target}@${targetEdit} wins over ${input.source}@${sourceEdit}`, translateBack: true };
   const loserRevs: Record<string, string> = {};
   for (const c of unseen) loserRevs[c.current!._id] = c.current!._rev ?? "";
   const unseenIds = new Set(unseen.map((c) => c.type));

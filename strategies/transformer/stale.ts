@@ -189,11 +189,12 @@ export async function dropStaleTranslations(sides: readonly StaleScanSide[], opt
 
 /**
  * What a transformer runs where its replica settles (after a sync on a device; on start and periodically in
- * `divan serve --transform`): {@link dropStaleTranslations} over its sides, then the entities of the documents it
- * ended a leaf of translated again. Resolves with those documents' ids.
+ * `divan serve --transform`): {@link dropStaleTranslations} over its sides, with its steps unless `options` gives
+ * others, then the entities of the documents it ended a leaf of translated again. Resolves with those documents' ids.
  */
 export async function endStaleTranslations(transformer: Transformer, options: StaleScanOptions = {}): Promise<string[]> {
-  const ended = await dropStaleTranslations(transformer.sides.map((side) => ({ name: side.name, store: side.store, shape: side.shape })), options);
+  const sides = transformer.sides.map((side) => ({ name: side.name, store: side.store, shape: side.shape }));
+  const ended = await dropStaleTranslations(sides, { ...options, steps: options.steps ?? transformer.steps });
   if (ended.length > 0) await transformer.translateIds(ended);
   return ended;
 }

@@ -54,6 +54,7 @@
  * await t.stop();
  * ```
  */
+import type { StepDefinition } from "../../adapters/steps.js";
 import { messageOf } from "../../core/errors.js";
 import type { Doc } from "../../store/port.js";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
@@ -93,6 +94,10 @@ class TransformerImpl implements Transformer {
 
   get sides(): readonly TransformerSide[] {
     return this.#state.sides;
+  }
+
+  get steps(): readonly StepDefinition[] {
+    return this.#state.o.steps;
   }
 
   async start(): Promise<void> {

@@ -127,11 +127,11 @@ async function deletedByUser(store: DocumentStore, id: string): Promise<boolean>
  * (`known` ones not at all), then each target, in parallel, reads its current documents of the whole
  * batch with one request and writes the batch's updates with one `_bulk_docs`. `live`: see {@link translateInto}.
  */
-export async function translate(state: TransformerState, source: TransformerSide, entities: readonly EntityRef[], targets: readonly TransformerSide[], known?: ReadonlyMap<string, ReadDoc>, live = false): Promise<void> {
+export async function translate(state: TransformerState, source: TransformerSide, entities: readonly EntityRef[], targets: readonly TransformerSide[], known?: ReadonlyMap<string, ReadDoc>, live = false, winnerBack = false): Promise<void> {
   if (entities.length === 0) return;
   const sourceDocs = await readDocs(state, source, entities, known);
   const waitingNow = new Set<string>();
-  await Promise.all(targets.map((target) => translateInto(state, source, target, entities, sourceDocs, waitingNow, live)));
+  await Promise.all(targets.map((target) => translateInto(state, source, target, entities, sourceDocs, waitingNow, live, winnerBack)));
   for (const e of entities) {
     if (waitingNow.has(entityKey(e))) continue;
     state.waiting.delete(`${source.name}\u0000${entityKey(e)}`);
@@ -156,6 +156,7 @@ async function translateInto(
   sourceDocs: ReadonlyMap<string, Record<string, ReadDoc>>,
   waitingNow: Set<string>,
   live: boolean,
+  winnerBack: boolean,
 ): Promise<void> {
   const relevant = entities.filter((e) => {
     const to = familyShape(state.families, target.shape, e.family);
@@ -172,10 +173,10 @@ async function translateInto(
     (isNew ? fresh : rest).push(e);
   }
   const [taken] = await Promise.all([
-    fresh.length === 0 ? [] : writeInto(state, source, target, fresh, sourceDocs, undefined, waitingNow),
-    rest.length === 0 ? [] : readDocs(state, target, rest).then((docs) => writeInto(state, source, target, rest, sourceDocs, docs, waitingNow)),
+    fresh.length === 0 ? [] : writeInto(state, source, target, fresh, sourceDocs, undefined, waitingNow, winnerBack),
+    rest.length === 0 ? [] : readDocs(state, target, rest).then((docs) => writeInto(state, source, target, rest, sourceDocs, docs, waitingNow, winnerBack)),
   ]);
-  if (taken.length > 0) await writeInto(state, source, target, taken, sourceDocs, await readDocs(state, target, taken), waitingNow);
+  if (taken.length > 0) await writeInto(state, source, target, taken, sourceDocs, await readDocs(state, target, taken), waitingNow, winnerBack);
 }
 
 /** The plan of one entity from `source` into `target`, given both sides' documents (asking for the source's ancestors when the plan needs them). */
@@ -253,7 +254,9 @@ function keepEndedBranches(plan: EntityPlan, input: PlanInput): EntityPlan {
 /**
  * Plans and writes `relevant` into `target`, given the target's documents (`undefined`: assumed absent).
  * Returns the entities whose assumed-absent documents turned out to exist (409), to be written again
- * after reading them; with documents given, a 409 makes the entity wait for a retry instead.
+ * after reading them; with documents given, a 409 makes the entity wait for a retry instead. An entity whose
+ * target edit wins a concurrent edit is translated back into the source (unless `winnerBack`: this already is
+ * such a translation back, and the rule does not ask twice).
  */
 async function writeInto(
   state: TransformerState,
@@ -263,17 +266,21 @@ async function writeInto(
   sourceDocs: ReadonlyMap<string, Record<string, ReadDoc>>,
   targetDocs: ReadonlyMap<string, Record<string, ReadDoc>> | undefined,
   waitingNow: Set<string>,
+  winnerBack: boolean,
 ): Promise<EntityRef[]> {
   const sourceFeed = state.feeds.get(source.store)!;
   const taken = new Map<string, EntityRef>();
   const updates: { entity: EntityRef; write: PlannedWrite }[] = [];
   const branches: { entity: EntityRef; write: PlannedWrite }[] = [];
   const back = new Map<string, EntityRef>();
+  const winners = new Map<string, EntityRef>();
   for (const e of relevant) {
     const plan = await planOne(state, source, target, e, sourceDocs, targetDocs);
     switch (plan.kind) {
       case "need-parents":
+        break;
       case "noop":
+        if (plan.translateBack === true && !winnerBack) winners.set(entityKey(e), e);
         break;
       case "wait":
         waitingNow.add(entityKey(e));
@@ -356,6 +363,7 @@ async function writeInto(
   }
   for (const f of failed.values()) writeFailed(state, source, target, f, sourceDocs, waitingNow);
   const translatedBack = [...back.values()].filter((e) => !failed.has(entityKey(e)) && !taken.has(entityKey(e)));
-  if (translatedBack.length > 0) await translate(state, target, translatedBack, [source]);
+  if (translatedBack.length > 0) await translate(state, target, translatedBack, [source], undefined, false, winnerBack);
+  if (winners.size > 0) await translate(state, target, [...winners.values()], [source], undefined, false, true);
   return [...taken.values()];
 }

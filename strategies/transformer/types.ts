@@ -142,6 +142,8 @@ export interface TransformerStatus {
 export interface Transformer {
   /** The sides, oldest first. */
   readonly sides: readonly TransformerSide[];
+  /** The steps between the sides' shapes. */
+  readonly steps: readonly StepDefinition[];
   /** Loads checkpoints and follows every database live until {@link Transformer.stop}. */
   start(): Promise<void>;
   /** Processes everything pending (and retries waiting entities once); resolves with the documents written. */
