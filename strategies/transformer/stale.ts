@@ -32,7 +32,8 @@
  *
  * A replica that has not yet received the newer source revision sees no stale leaf and leaves the conflict
  * alone; leaves with user edits are never touched (the transformer's conflict rule reports those). When
- * every leaf is stale, the winning one stays, for the transformer to bring up to date.
+ * every leaf is stale, the one translated from the newest source revisions stays (on a tie, the winning one), for
+ * the transformer to bring up to date: replicas whose sources are at different revisions then keep the same leaf.
  */
 import { createStepGraph } from "../../adapters/path.js";
 import type { StepDefinition } from "../../adapters/steps.js";
@@ -156,6 +157,24 @@ export async function dropStaleTranslations(sides: readonly StaleScanSide[], opt
     return false;
   };
 
+  /**
+   * Of leaves that are all stale, the one translated from the newest source revisions (the fewest revisions behind
+   * the current ones; the first in CouchDB's order on a tie): what another replica, whose source is at that revision,
+   * keeps too, as it finds only the others outdated. Keeping CouchDB's winner instead, two replicas could end
+   * complementary leaves and, once replicated, every leaf of the document: a deletion nobody made.
+   */
+  const newestTranslation = async (leaves: readonly Doc[]): Promise<Doc> => {
+    let best: { leaf: Doc; behind: number } | undefined;
+    for (const leaf of leaves) {
+      const p = provenanceOf(leaf)!;
+      const source = storeOf.get(p.from)!;
+      let behind = 0;
+      for (const [id, rev] of Object.entries(p.revs)) behind += (await age(source, id, rev)) ?? Number.POSITIVE_INFINITY;
+      if (best === undefined || behind < best.behind) best = { leaf, behind };
+    }
+    return best!.leaf;
+  };
+
   const mergeRebuilt = rebuiltEditMerger(sides, options, storeOf, rebuilt);
   const dropped: string[] = [];
   for (const store of new Set(sides.map((s) => s.store))) {
@@ -172,7 +191,8 @@ export async function dropStaleTranslations(sides: readonly StaleScanSide[], opt
         if (deleting.has(winner._id)) continue;
         const stale: Doc[] = [];
         for (const leaf of leaves) if (await isStale(store, leaf, leaves)) stale.push(leaf);
-        const ended = stale.length === leaves.length ? stale.slice(1) : stale; // the winner is leaves[0]
+        const freshest = stale.length === leaves.length ? await newestTranslation(leaves) : undefined;
+        const ended = stale.length === leaves.length ? stale.filter((l) => l !== freshest) : stale;
         for (const leaf of ended) tombstones.push(withDeterministicRev(ending({ _id: leaf._id, _rev: leaf._rev! }, "stale")));
         if (ended.length === 0) tombstones.push(...(await mergeRebuilt(store, leaves)));
       }

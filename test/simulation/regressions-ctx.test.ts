@@ -32,3 +32,28 @@ describe("client-side transformers keep the last value users set", () => {
     ], 100264);
   });
 });
+
+describe("client-side transformers end only stale leaves, never a whole document", () => {
+  // d2 (offline) translated t2's first title, d3 its second; d1's third title reaches d3 before d4. Every leaf of the
+  // status document was stale on d3, which kept CouchDB's winner (d2's, the older translation), while d4 ended that
+  // one as outdated: once replicated, every leaf was ended, read as a deletion, and t2 was gone everywhere (in the
+  // full script, its status only). The leaf translated from the newest source revisions stays.
+  it("client-transformer-database: two devices each end one of two stale translations of a status (seed 101414)", async () => {
+    await holds("client-transformer-database", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t2", title: "title 9" },
+      { kind: "release" },
+      { kind: "device", device: "d2", app: "new" },
+      { kind: "sync", device: "d1" },
+      { kind: "edit-title", device: "d1", todo: "t2", title: "title 22" },
+      { kind: "sync", device: "d2" },
+      { kind: "create", device: "d1", todo: "t4", title: "title 33" },
+      { kind: "device", device: "d3", app: "new" },
+      { kind: "offline", device: "d2" },
+      { kind: "settle" },
+      { kind: "create", device: "d1", todo: "t5", title: "title 64" },
+      { kind: "edit-title", device: "d1", todo: "t2", title: "title 71" },
+      { kind: "device", device: "d4", app: "new" },
+    ], 101414);
+  });
+});
