@@ -22,7 +22,9 @@
  * A user's edit of such a rebuilt translation (a device that upgraded offline holding only the old version's
  * translation of a new-version document, and edited it with the new app) is merged instead: the fields the edit
  * changed are set on the leaf it should have been made on, as a child of it, and the edited leaf ends
- * (`divan: { merged: true }`), both with deterministic revisions; a field that leaf changed too stays a conflict.
+ * (`divan: { merged: true }`), both with deterministic revisions; a field that leaf changed too stays a conflict (changed
+ * since the newest of its revisions the source holds the translation of: a group set on the new version after the
+ * translation does not change the old version's document, so it was seen as much as the old version shows it).
  *
  * A deletion wins over a concurrent edit of the same document: when a document has a deletion leaf (an app's,
  * or a transformer's carrying one; not a tombstone that only ends a leaf) whose history meets a live leaf's,
@@ -41,7 +43,7 @@ import type { Entity, Shape } from "../../adapters/types.js";
 import { historyOf, type Change, type Doc, type DocumentStore, type Seq } from "../../store/port.js";
 import { withDeterministicRev } from "../runner/canonical.js";
 import { familiesOf, familyOf, familyShape } from "./plan.js";
-import { compareRevs, contentHash, ending, isDeletion, isPristine, PROVENANCE_FIELD, provenanceOf, stableJson, userContent } from "./provenance.js";
+import { compareRevs, contentHash, ending, isDeletion, isPristine, PROVENANCE_FIELD, provenanceOf, sameUserContent, stableJson, userContent } from "./provenance.js";
 import type { Transformer } from "./transformer.js";
 
 /** Documents (or changes) read per page. */
@@ -297,8 +299,29 @@ function rebuiltEditMerger(
     const o = out[type];
     if (o === undefined || contentHash({ ...o, _id: leaf._id }) !== p.hash) return undefined;
     // What `other` changed since the revision the edit was (indirectly) made on: a field both changed is a
-    // concurrent edit. That revision's body may be gone; the translation then stands for it.
-    const then = at === undefined || at === other._rev ? other : await holder.get(other._id, { rev: at }).catch(() => ({ ...o, _id: leaf._id }));
+    // concurrent edit. That revision's body may be gone; the translation then stands for it. A later revision of
+    // `other` that changed only what the source cannot show (a group, seen from the old version) was made on as
+    // well: the source held its translation (which is why no newer one was written there).
+    const path = graph.path(familyShape(families, from, family), familyShape(families, to, family));
+    const shows = (r: Doc): boolean => {
+      const { [PROVENANCE_FIELD]: _p, _revisions: _r, _conflicts: _c, ...body } = r;
+      try {
+        const up = path(src, { base: { [type]: body } })[type];
+        return up !== undefined && sameUserContent({ ...up, _id: r._id }, r);
+      } catch {
+        return false;
+      }
+    };
+    const history = at === undefined ? [] : historyOf(await holder.get(other._id, { rev: other._rev!, revs: true }));
+    let then: Doc | undefined;
+    for (const rev of history.slice(0, Math.max(0, history.indexOf(at!)))) {
+      const r = rev === other._rev ? other : await holder.get(other._id, { rev }).catch(() => undefined);
+      if (r !== undefined && shows(r)) {
+        then = r;
+        break;
+      }
+    }
+    then ??= at === undefined || at === other._rev ? other : await holder.get(other._id, { rev: at }).catch(() => ({ ...o, _id: leaf._id }));
     const [mine, was, theirs, base] = [userContent(leaf), userContent({ ...o, _id: leaf._id }), userContent(other), userContent(then)];
     const { _conflicts: _c, _revisions: _o, ...doc } = other;
     for (const k of new Set([...Object.keys(mine), ...Object.keys(was)])) {

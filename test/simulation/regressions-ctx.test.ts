@@ -3,6 +3,7 @@
  * `client-lazy-*`); each failed before its fix.
  */
 import { describe, it } from "vitest";
+import type { ScenarioEvent } from "../../examples/todo-app/world.js";
 import { useRegressionEnv } from "./holds.js";
 
 const { holds } = useRegressionEnv();
@@ -55,5 +56,27 @@ describe("client-side transformers end only stale leaves, never a whole document
       { kind: "edit-title", device: "d1", todo: "t2", title: "title 71" },
       { kind: "device", device: "d4", app: "new" },
     ], 101414);
+  });
+});
+
+describe("an offline-upgraded device's edit of a field the old version cannot show", () => {
+  // d1 groups t3 after its translation reached the old version (the group changes nothing there, so nothing new is
+  // written); d2 holds only that translation, upgrades offline and sets the group itself. Its edit was made on the
+  // translation of d1's grouped revision: the group it sets is the later one, without a conflict (eager), and is
+  // not lost (lazy). A variant of seed 11027, written by hand.
+  it("client-transformer-*, client-lazy-*: the group set on 3.0 earlier is replaced by the offline-upgraded device's", async () => {
+    const events: ScenarioEvent[] = [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "release" },
+      { kind: "upgrade", device: "d1" },
+      { kind: "create", device: "d1", todo: "t3", title: "title 33" },
+      { kind: "set-new-field", device: "d1", todo: "t3", value: "group 1" },
+      { kind: "settle" },
+      { kind: "offline", device: "d2" },
+      { kind: "upgrade", device: "d2" },
+      { kind: "set-new-field", device: "d2", todo: "t3", value: "group 2" },
+    ];
+    for (const strategy of ["client-transformer-documents", "client-transformer-database", "client-lazy-documents", "client-lazy-database"]) await holds(strategy, events, 11027);
   });
 });
