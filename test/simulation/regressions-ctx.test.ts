@@ -80,3 +80,49 @@ describe("an offline-upgraded device's edit of a field the old version cannot sh
     for (const strategy of ["client-transformer-documents", "client-transformer-database", "client-lazy-documents", "client-lazy-database"]) await holds(strategy, events, 11027);
   });
 });
+
+describe("a translation written on a user's edit of the new version is no stale copy", () => {
+  // d2 and d4 each group t2 (concurrently), then each translates d3's old-app title onto its own group: two
+  // translations of one source revision, each the only copy of one group. Ending one of them as a copy of the other
+  // lost a group; they are the users' conflict. A bare translation (no group) beside them is the copy.
+  it("client-transformer-documents: two devices translate one title onto their own concurrent groups (seed 105120)", async () => {
+    await holds("client-transformer-documents", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "create", device: "d1", todo: "t2", title: "title 4" },
+      { kind: "release" },
+      { kind: "device", device: "d3", app: "old" },
+      { kind: "device", device: "d4", app: "new" },
+      { kind: "create", device: "d4", todo: "t3", title: "title 52" },
+      { kind: "settle" },
+      { kind: "edit-title", device: "d3", todo: "t2", title: "title 76" },
+      { kind: "upgrade", device: "d2" },
+      { kind: "set-new-field", device: "d2", todo: "t2", value: "group 1" },
+      { kind: "set-new-field", device: "d4", todo: "t2", value: "group 2" },
+      { kind: "sync", device: "d3" },
+    ], 105120);
+  });
+
+  // d1 groups t1 and translates d3's title onto the group; d2 translated the same title without it: the bare
+  // translation won CouchDB's order and the grouped one was ended as its copy, losing the group.
+  it("client-transformer-database: the same title translated with and without a group set on 3.0 (seed 105154)", async () => {
+    await holds("client-transformer-database", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "device", device: "d3", app: "old" },
+      { kind: "settle" },
+      { kind: "create", device: "d3", todo: "t1", title: "title 18" },
+      { kind: "create", device: "d2", todo: "t2", title: "title 21" },
+      { kind: "settle" },
+      { kind: "edit-title", device: "d3", todo: "t1", title: "title 42" },
+      { kind: "release" },
+      { kind: "upgrade", device: "d2" },
+      { kind: "edit-title", device: "d3", todo: "t1", title: "title 114" },
+      { kind: "edit-title", device: "d2", todo: "t1", title: "title 120" },
+      { kind: "upgrade", device: "d1" },
+      { kind: "create", device: "d3", todo: "t3", title: "title 145" },
+      { kind: "set-new-field", device: "d1", todo: "t1", value: "group 0" },
+      { kind: "create", device: "d1", todo: "t4", title: "title 157" },
+    ], 105154);
+  });
+});
