@@ -134,30 +134,10 @@ export async function dropStaleTranslations(sides: readonly StaleScanSide[], opt
     }
     if (newer || !isPristine(other)) return true;
     // Of two translations of the same revisions, one written on a user's edit (a group) holds more than a bare one.
-    const [mine, theirs] = [await bare(leaf), await bare(other)];
+    const [mine, theirs] = [await isBare(ctx, storeOf, leaf), await isBare(ctx, storeOf, other)];
     if (mine === true && theirs === false) return true;
     if (mine === false && theirs === true) return false;
     return compareRevs(other._rev ?? "", leaf._rev ?? "") > 0;
-  };
-  /**
-   * `other` holds what `leaf` was translated without: every source document `leaf` was translated from was
-   * made on (a translation of) `other`'s document at `other`'s revision or an ancestor of it (its provenance
-   * names it), but `leaf` was written where that document was missing (its history shares no revision with
-   * `other`'s), so without it as base (a device that
-   * had only received the translation, and maybe edited it, translated it back). Translating the source
-   * again, onto `other`, writes what `leaf` should have been.
-   */
-  const rebuilt = async (source: DocumentStore, holder: DocumentStore, leaf: Doc, other: Doc): Promise<boolean> => {
-    const history = historyOf(await holder.get(other._id, { rev: other._rev!, revs: true }));
-    // Written beside a revision of `other`'s history (a winning branch of the conflict rule, or on an
-    // ancestor), it had that document as base: not what this rule ends.
-    if (historyOf(await holder.get(leaf._id, { rev: leaf._rev!, revs: true })).some((rev) => history.includes(rev))) return false;
-    for (const [id, rev] of Object.entries(provenanceOf(leaf)!.revs)) {
-      const found = (await source.bulkGet([{ id, rev }]))[0];
-      const base = found !== undefined && "ok" in found ? provenanceOf(found.ok)?.revs[leaf._id] : undefined;
-      if (base === undefined || !history.includes(base)) return false;
-    }
-    return true;
   };
   const isStale = async (holder: DocumentStore, leaf: Doc, leaves: readonly Doc[]): Promise<boolean> => {
     const p = provenanceOf(leaf);
@@ -165,49 +145,16 @@ export async function dropStaleTranslations(sides: readonly StaleScanSide[], opt
     if (p === undefined || source === undefined || !isPristine(leaf)) return false;
     let replaced = await outdated(source, p.from, p.revs);
     for (const other of leaves) if (!replaced && other !== leaf) replaced = await covers(source, leaf, other);
-    if (replaced && !(await keepsEdit(holder, leaf, leaves))) return true;
+    if (replaced && !(await keepsUserEdit(ctx, storeOf, holder, leaf, leaves))) return true;
     for (const other of leaves) if (other !== leaf && (await rebuilt(source, holder, leaf, other))) return true;
     return false;
   };
-  /** `leaf` holds only what its source revisions give translated without a base (`undefined`: not known here). */
-  const bare = async (leaf: Doc): Promise<boolean | undefined> => {
-    const source = storeOf.get(provenanceOf(leaf)?.from ?? "");
-    const t = source === undefined ? undefined : await bareTranslation(ctx, source, leaf);
-    return t === undefined ? undefined : sameUserContent(t.out, leaf);
-  };
-  /**
-   * `leaf` holds what its translation took from the document it was written on (a group a user set on the new
-   * version) and no other leaf holds it: none reads the same, and none was made on that document. It is then the
-   * only leaf with that edit, so no stale copy (two devices that translated one source revision onto their own
-   * concurrent edits hold a users' conflict).
-   */
-  const keepsEdit = async (holder: DocumentStore, leaf: Doc, leaves: readonly Doc[]): Promise<boolean> => {
-    if ((await bare(leaf)) !== false) return false;
-    const parent = historyOf(await holder.get(leaf._id, { rev: leaf._rev!, revs: true }))[1];
-    for (const other of leaves) {
-      if (other === leaf) continue;
-      if (sameUserContent(other, leaf)) return false;
-      if (parent !== undefined && historyOf(await holder.get(other._id, { rev: other._rev!, revs: true })).includes(parent)) return false;
-    }
-    return true;
-  };
-
-  /**
-   * Of leaves that are all stale, the one translated from the newest source revisions (the fewest revisions behind
-   * the current ones; the first in CouchDB's order on a tie): what another replica, whose source is at that revision,
-   * keeps too, as it finds only the others outdated. Keeping CouchDB's winner instead, two replicas could end
-   * complementary leaves and, once replicated, every leaf of the document: a deletion nobody made.
-   */
-  const newestTranslation = async (leaves: readonly Doc[]): Promise<Doc> => {
-    let best: { leaf: Doc; behind: number } | undefined;
-    for (const leaf of leaves) {
-      const p = provenanceOf(leaf)!;
-      const source = storeOf.get(p.from)!;
-      let behind = 0;
-      for (const [id, rev] of Object.entries(p.revs)) behind += (await age(source, id, rev)) ?? Number.POSITIVE_INFINITY;
-      if (best === undefined || behind < best.behind) best = { leaf, behind };
-    }
-    return best!.leaf;
+  /** Revisions `leaf`'s source documents are behind their current ones (see {@link newestTranslation}). */
+  const behind = async (leaf: Doc): Promise<number> => {
+    const p = provenanceOf(leaf)!;
+    let n = 0;
+    for (const [id, rev] of Object.entries(p.revs)) n += (await age(storeOf.get(p.from)!, id, rev)) ?? Number.POSITIVE_INFINITY;
+    return n;
   };
 
   const mergeRebuilt = rebuiltEditMerger(ctx, storeOf, rebuilt);
@@ -226,7 +173,7 @@ export async function dropStaleTranslations(sides: readonly StaleScanSide[], opt
         if (deleting.has(winner._id)) continue;
         const stale: Doc[] = [];
         for (const leaf of leaves) if (await isStale(store, leaf, leaves)) stale.push(leaf);
-        const freshest = stale.length === leaves.length ? await newestTranslation(leaves) : undefined;
+        const freshest = stale.length === leaves.length ? await newestTranslation(leaves, behind) : undefined;
         const ended = stale.length === leaves.length ? stale.filter((l) => l !== freshest) : stale;
         for (const leaf of ended) tombstones.push(withDeterministicRev(ending({ _id: leaf._id, _rev: leaf._rev! }, "stale")));
         if (ended.length === 0) tombstones.push(...(await mergeRebuilt(store, leaves)));
@@ -284,6 +231,66 @@ async function concurrentDeletions(store: DocumentStore, results: readonly Chang
     for (const l of live) out.push(withDeterministicRev({ ...typed, _id: l._id, _rev: l._rev!, _deleted: true }));
   }
   return out;
+}
+
+/**
+ * `other` holds what `leaf` was translated without: every source document `leaf` was translated from was
+ * made on (a translation of) `other`'s document at `other`'s revision or an ancestor of it (its provenance
+ * names it), but `leaf` was written where that document was missing (its history shares no revision with
+ * `other`'s), so without it as base (a device that
+ * had only received the translation, and maybe edited it, translated it back). Translating the source
+ * again, onto `other`, writes what `leaf` should have been.
+ */
+async function rebuilt(source: DocumentStore, holder: DocumentStore, leaf: Doc, other: Doc): Promise<boolean> {
+  const history = historyOf(await holder.get(other._id, { rev: other._rev!, revs: true }));
+  // Written beside a revision of `other`'s history (a winning branch of the conflict rule, or on an
+  // ancestor), it had that document as base: not what this rule ends.
+  if (historyOf(await holder.get(leaf._id, { rev: leaf._rev!, revs: true })).some((rev) => history.includes(rev))) return false;
+  for (const [id, rev] of Object.entries(provenanceOf(leaf)!.revs)) {
+    const found = (await source.bulkGet([{ id, rev }]))[0];
+    const base = found !== undefined && "ok" in found ? provenanceOf(found.ok)?.revs[leaf._id] : undefined;
+    if (base === undefined || !history.includes(base)) return false;
+  }
+  return true;
+}
+
+/**
+ * Of leaves that are all stale, the one translated from the newest source revisions (the fewest revisions `behind`
+ * the current ones; the first in CouchDB's order on a tie): what another replica, whose source is at that revision,
+ * keeps too, as it finds only the others outdated. Keeping CouchDB's winner instead, two replicas could end
+ * complementary leaves and, once replicated, every leaf of the document: a deletion nobody made.
+ */
+async function newestTranslation(leaves: readonly Doc[], behind: (leaf: Doc) => Promise<number>): Promise<Doc> {
+  let best: { leaf: Doc; behind: number } | undefined;
+  for (const leaf of leaves) {
+    const n = await behind(leaf);
+    if (best === undefined || n < best.behind) best = { leaf, behind: n };
+  }
+  return best!.leaf;
+}
+
+/** `leaf` holds only what its source revisions give translated without a base (`undefined`: not known here). */
+async function isBare(ctx: StepsContext, storeOf: ReadonlyMap<string, DocumentStore>, leaf: Doc): Promise<boolean | undefined> {
+  const source = storeOf.get(provenanceOf(leaf)?.from ?? "");
+  const t = source === undefined ? undefined : await bareTranslation(ctx, source, leaf);
+  return t === undefined ? undefined : sameUserContent(t.out, leaf);
+}
+
+/**
+ * `leaf` holds what its translation took from the document it was written on (a group a user set on the new
+ * version) and no other leaf holds it: none reads the same, and none was made on that document. It is then the
+ * only leaf with that edit, so no stale copy (two devices that translated one source revision onto their own
+ * concurrent edits hold a users' conflict).
+ */
+async function keepsUserEdit(ctx: StepsContext, storeOf: ReadonlyMap<string, DocumentStore>, holder: DocumentStore, leaf: Doc, leaves: readonly Doc[]): Promise<boolean> {
+  if ((await isBare(ctx, storeOf, leaf)) !== false) return false;
+  const parent = historyOf(await holder.get(leaf._id, { rev: leaf._rev!, revs: true }))[1];
+  for (const other of leaves) {
+    if (other === leaf) continue;
+    if (sameUserContent(other, leaf)) return false;
+    if (parent !== undefined && historyOf(await holder.get(other._id, { rev: other._rev!, revs: true })).includes(parent)) return false;
+  }
+  return true;
 }
 
 /** What {@link bareTranslation} gives: the source entity a leaf was translated from, and its translation without a base. */
