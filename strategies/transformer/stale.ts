@@ -12,8 +12,11 @@
  * ancestor of it, one of them strictly older: it holds nothing a user wrote, and the current source is (or
  * will be) translated on another leaf. It is stale too when another leaf of the same document covers it:
  * translated from the same source documents at the same or newer revisions, and either from a newer one,
- * or edited since, or first in CouchDB's order (two replicas translated the same revisions onto different
- * parents: one of the identical translations stays); or when another leaf holds what it was translated without (its source
+ * or edited since, or written on a user's edit where the leaf is a bare translation, or first in CouchDB's order
+ * (two replicas translated the same revisions onto different parents: one of the identical translations stays).
+ * A leaf translated onto a user's edit of the target (a group set on the new version) that no other leaf holds (none
+ * reads the same, none was made on the document it was written on) is never such a copy: ending it would lose the
+ * edit; two of them are the users' conflict. It is stale too when another leaf holds what it was translated without (its source
  * was made on a translation of that leaf, but it was written where that leaf was missing, so without it as
  * base): the caller translates the source again, onto that leaf. {@link dropStaleTranslations} ends such leaves with a deterministic
  * tombstone (`divan: { ended: "stale" }`: it ends that leaf, not the entity), so every replica that decides
@@ -22,7 +25,9 @@
  * A user's edit of such a rebuilt translation (a device that upgraded offline holding only the old version's
  * translation of a new-version document, and edited it with the new app) is merged instead: the fields the edit
  * changed are set on the leaf it should have been made on, as a child of it, and the edited leaf ends
- * (`divan: { merged: true }`), both with deterministic revisions; a field that leaf changed too stays a conflict.
+ * (`divan: { merged: true }`), both with deterministic revisions; a field that leaf changed too stays a conflict (changed
+ * since the newest of its revisions the source holds the translation of: a group set on the new version after the
+ * translation does not change the old version's document, so it was seen as much as the old version shows it).
  *
  * A deletion wins over a concurrent edit of the same document: when a document has a deletion leaf (an app's,
  * or a transformer's carrying one; not a tombstone that only ends a leaf) whose history meets a live leaf's,
@@ -32,15 +37,16 @@
  *
  * A replica that has not yet received the newer source revision sees no stale leaf and leaves the conflict
  * alone; leaves with user edits are never touched (the transformer's conflict rule reports those). When
- * every leaf is stale, the winning one stays, for the transformer to bring up to date.
+ * every leaf is stale, the one translated from the newest source revisions stays (on a tie, the winning one), for
+ * the transformer to bring up to date: replicas whose sources are at different revisions then keep the same leaf.
  */
-import { createStepGraph } from "../../adapters/path.js";
+import { createStepGraph, type CompiledPath } from "../../adapters/path.js";
 import type { StepDefinition } from "../../adapters/steps.js";
 import type { Entity, Shape } from "../../adapters/types.js";
 import { historyOf, type Change, type Doc, type DocumentStore, type Seq } from "../../store/port.js";
 import { withDeterministicRev } from "../runner/canonical.js";
 import { familiesOf, familyOf, familyShape } from "./plan.js";
-import { compareRevs, contentHash, ending, isDeletion, isPristine, PROVENANCE_FIELD, provenanceOf, stableJson, userContent } from "./provenance.js";
+import { compareRevs, contentHash, ending, isDeletion, isPristine, PROVENANCE_FIELD, provenanceOf, sameUserContent, stableJson, userContent } from "./provenance.js";
 import type { Transformer } from "./transformer.js";
 
 /** Documents (or changes) read per page. */
@@ -72,6 +78,7 @@ export interface StaleScanOptions {
  */
 export async function dropStaleTranslations(sides: readonly StaleScanSide[], options: StaleScanOptions = {}): Promise<string[]> {
   const storeOf = new Map(sides.map((s) => [s.name, s.store]));
+  const ctx = stepsContext(sides, options);
   const current = new Map<DocumentStore, Map<string, Promise<Doc | undefined>>>();
   const currentOf = (store: DocumentStore, id: string): Promise<Doc | undefined> => {
     let docs = current.get(store);
@@ -125,38 +132,32 @@ export async function dropStaleTranslations(sides: readonly StaleScanSide[], opt
       if (mine === undefined || them === undefined || them > mine) return false;
       newer = true;
     }
-    return newer || !isPristine(other) || compareRevs(other._rev ?? "", leaf._rev ?? "") > 0;
-  };
-  /**
-   * `other` holds what `leaf` was translated without: every source document `leaf` was translated from was
-   * made on (a translation of) `other`'s document at `other`'s revision or an ancestor of it (its provenance
-   * names it), but `leaf` was written where that document was missing (its history shares no revision with
-   * `other`'s), so without it as base (a device that
-   * had only received the translation, and maybe edited it, translated it back). Translating the source
-   * again, onto `other`, writes what `leaf` should have been.
-   */
-  const rebuilt = async (source: DocumentStore, holder: DocumentStore, leaf: Doc, other: Doc): Promise<boolean> => {
-    const history = historyOf(await holder.get(other._id, { rev: other._rev!, revs: true }));
-    // Written beside a revision of `other`'s history (a winning branch of the conflict rule, or on an
-    // ancestor), it had that document as base: not what this rule ends.
-    if (historyOf(await holder.get(leaf._id, { rev: leaf._rev!, revs: true })).some((rev) => history.includes(rev))) return false;
-    for (const [id, rev] of Object.entries(provenanceOf(leaf)!.revs)) {
-      const found = (await source.bulkGet([{ id, rev }]))[0];
-      const base = found !== undefined && "ok" in found ? provenanceOf(found.ok)?.revs[leaf._id] : undefined;
-      if (base === undefined || !history.includes(base)) return false;
-    }
-    return true;
+    if (newer || !isPristine(other)) return true;
+    // Of two translations of the same revisions, one written on a user's edit (a group) holds more than a bare one.
+    const [mine, theirs] = [await isBare(ctx, storeOf, leaf), await isBare(ctx, storeOf, other)];
+    if (mine === true && theirs === false) return true;
+    if (mine === false && theirs === true) return false;
+    return compareRevs(other._rev ?? "", leaf._rev ?? "") > 0;
   };
   const isStale = async (holder: DocumentStore, leaf: Doc, leaves: readonly Doc[]): Promise<boolean> => {
     const p = provenanceOf(leaf);
     const source = p === undefined ? undefined : storeOf.get(p.from);
     if (p === undefined || source === undefined || !isPristine(leaf)) return false;
-    if (await outdated(source, p.from, p.revs)) return true;
-    for (const other of leaves) if (other !== leaf && ((await covers(source, leaf, other)) || (await rebuilt(source, holder, leaf, other)))) return true;
+    let replaced = await outdated(source, p.from, p.revs);
+    for (const other of leaves) if (!replaced && other !== leaf) replaced = await covers(source, leaf, other);
+    if (replaced && !(await keepsUserEdit(ctx, storeOf, holder, leaf, leaves))) return true;
+    for (const other of leaves) if (other !== leaf && (await rebuilt(source, holder, leaf, other))) return true;
     return false;
   };
+  /** Revisions `leaf`'s source documents are behind their current ones (see {@link newestTranslation}). */
+  const behind = async (leaf: Doc): Promise<number> => {
+    const p = provenanceOf(leaf)!;
+    let n = 0;
+    for (const [id, rev] of Object.entries(p.revs)) n += (await age(storeOf.get(p.from)!, id, rev)) ?? Number.POSITIVE_INFINITY;
+    return n;
+  };
 
-  const mergeRebuilt = rebuiltEditMerger(sides, options, storeOf, rebuilt);
+  const mergeRebuilt = rebuiltEditMerger(ctx, storeOf, rebuilt);
   const dropped: string[] = [];
   for (const store of new Set(sides.map((s) => s.store))) {
     const tombstones: Doc[] = await deletionsWin(store);
@@ -172,7 +173,8 @@ export async function dropStaleTranslations(sides: readonly StaleScanSide[], opt
         if (deleting.has(winner._id)) continue;
         const stale: Doc[] = [];
         for (const leaf of leaves) if (await isStale(store, leaf, leaves)) stale.push(leaf);
-        const ended = stale.length === leaves.length ? stale.slice(1) : stale; // the winner is leaves[0]
+        const freshest = stale.length === leaves.length ? await newestTranslation(leaves, behind) : undefined;
+        const ended = stale.length === leaves.length ? stale.filter((l) => l !== freshest) : stale;
         for (const leaf of ended) tombstones.push(withDeterministicRev(ending({ _id: leaf._id, _rev: leaf._rev! }, "stale")));
         if (ended.length === 0) tombstones.push(...(await mergeRebuilt(store, leaves)));
       }
@@ -233,18 +235,131 @@ async function concurrentDeletions(store: DocumentStore, results: readonly Chang
 }
 
 /**
+ * `other` holds what `leaf` was translated without: every source document `leaf` was translated from was
+ * made on (a translation of) `other`'s document at `other`'s revision or an ancestor of it (its provenance
+ * names it), but `leaf` was written where that document was missing (its history shares no revision with
+ * `other`'s), so without it as base (a device that
+ * had only received the translation, and maybe edited it, translated it back). Translating the source
+ * again, onto `other`, writes what `leaf` should have been.
+ */
+async function rebuilt(source: DocumentStore, holder: DocumentStore, leaf: Doc, other: Doc): Promise<boolean> {
+  const history = historyOf(await holder.get(other._id, { rev: other._rev!, revs: true }));
+  // Written beside a revision of `other`'s history (a winning branch of the conflict rule, or on an
+  // ancestor), it had that document as base: not what this rule ends.
+  if (historyOf(await holder.get(leaf._id, { rev: leaf._rev!, revs: true })).some((rev) => history.includes(rev))) return false;
+  for (const [id, rev] of Object.entries(provenanceOf(leaf)!.revs)) {
+    const found = (await source.bulkGet([{ id, rev }]))[0];
+    const base = found !== undefined && "ok" in found ? provenanceOf(found.ok)?.revs[leaf._id] : undefined;
+    if (base === undefined || !history.includes(base)) return false;
+  }
+  return true;
+}
+
+/**
+ * Of leaves that are all stale, the one translated from the newest source revisions (the fewest revisions `behind`
+ * the current ones; the first in CouchDB's order on a tie): what another replica, whose source is at that revision,
+ * keeps too, as it finds only the others outdated. Keeping CouchDB's winner instead, two replicas could end
+ * complementary leaves and, once replicated, every leaf of the document: a deletion nobody made.
+ */
+async function newestTranslation(leaves: readonly Doc[], behind: (leaf: Doc) => Promise<number>): Promise<Doc> {
+  let best: { leaf: Doc; behind: number } | undefined;
+  for (const leaf of leaves) {
+    const n = await behind(leaf);
+    if (best === undefined || n < best.behind) best = { leaf, behind: n };
+  }
+  return best!.leaf;
+}
+
+/** `leaf` holds only what its source revisions give translated without a base (`undefined`: not known here). */
+async function isBare(ctx: StepsContext, storeOf: ReadonlyMap<string, DocumentStore>, leaf: Doc): Promise<boolean | undefined> {
+  const source = storeOf.get(provenanceOf(leaf)?.from ?? "");
+  const t = source === undefined ? undefined : await bareTranslation(ctx, source, leaf);
+  return t === undefined ? undefined : sameUserContent(t.out, leaf);
+}
+
+/**
+ * `leaf` holds what its translation took from the document it was written on (a group a user set on the new
+ * version) and no other leaf holds it: none reads the same, and none was made on that document. It is then the
+ * only leaf with that edit, so no stale copy (two devices that translated one source revision onto their own
+ * concurrent edits hold a users' conflict).
+ */
+async function keepsUserEdit(ctx: StepsContext, storeOf: ReadonlyMap<string, DocumentStore>, holder: DocumentStore, leaf: Doc, leaves: readonly Doc[]): Promise<boolean> {
+  if ((await isBare(ctx, storeOf, leaf)) !== false) return false;
+  const parent = historyOf(await holder.get(leaf._id, { rev: leaf._rev!, revs: true }))[1];
+  for (const other of leaves) {
+    if (other === leaf) continue;
+    if (sameUserContent(other, leaf)) return false;
+    if (parent !== undefined && historyOf(await holder.get(other._id, { rev: other._rev!, revs: true })).includes(parent)) return false;
+  }
+  return true;
+}
+
+/** What {@link bareTranslation} gives: the source entity a leaf was translated from, and its translation without a base. */
+interface BareTranslation {
+  /** The source documents at the leaf's provenance revisions (without provenance), by type. */
+  readonly src: Entity;
+  /** The revision of the leaf's document the first source document was translated from, if it is one. */
+  readonly at: string | undefined;
+  /** The leaf's type translated from `src` without a base. */
+  readonly out: Doc;
+  /** The family's path from the source shape to the leaf's. */
+  readonly path: CompiledPath;
+}
+
+/** Steps, as {@link bareTranslation} needs them. */
+interface StepsContext {
+  readonly sides: readonly StaleScanSide[];
+  readonly graph: ReturnType<typeof createStepGraph> | undefined;
+  readonly families: ReadonlyMap<string, string>;
+  readonly typeField: string;
+  readonly versionField: string;
+}
+
+function stepsContext(sides: readonly StaleScanSide[], options: StaleScanOptions): StepsContext {
+  const [typeField, versionField] = [options.typeField ?? "schema", options.versionField ?? "version"];
+  const graph = options.steps === undefined ? undefined : createStepGraph(options.steps, { typeField, versionField });
+  return { sides, graph, families: familiesOf(options.steps ?? []), typeField, versionField };
+}
+
+/**
+ * The source revisions `leaf` was translated from (its provenance), read from `source`, and `leaf`'s type translated
+ * from them without a base (what a transformer writes where the target holds nothing); `undefined` when a source
+ * revision's body is not here, no steps were given, or the path fails.
+ */
+async function bareTranslation(ctx: StepsContext, source: DocumentStore, leaf: Doc): Promise<BareTranslation | undefined> {
+  const p = provenanceOf(leaf)!;
+  const type = String(leaf[ctx.typeField]);
+  const from = ctx.sides.find((x) => x.name === p.from)?.shape;
+  const to = ctx.sides.find((x) => x.name !== p.from && x.shape?.[type] === leaf[ctx.versionField])?.shape;
+  if (ctx.graph === undefined || from === undefined || to === undefined) return undefined;
+  const src: Entity = {};
+  let at: string | undefined;
+  for (const [id, rev] of Object.entries(p.revs)) {
+    const found = (await source.bulkGet([{ id, rev }]))[0];
+    if (found === undefined || !("ok" in found)) return undefined;
+    at ??= provenanceOf(found.ok)?.revs[leaf._id];
+    const { [PROVENANCE_FIELD]: _p, _revisions: _r, ...body } = found.ok;
+    src[String(body[ctx.typeField])] = body;
+  }
+  const family = familyOf(ctx.families, type);
+  try {
+    const path = ctx.graph.path(familyShape(ctx.families, from, family), familyShape(ctx.families, to, family));
+    const o = path(src, undefined)[type];
+    return o === undefined ? undefined : { src, at, out: { ...o, _id: leaf._id }, path };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The merge of an edit of a translation rebuilt without its base (see the module comment): given a document's leaves,
  * the writes that merge the first such edited leaf onto the leaf it should have been made on, or none.
  */
 function rebuiltEditMerger(
-  sides: readonly StaleScanSide[],
-  options: StaleScanOptions,
+  ctx: StepsContext,
   storeOf: ReadonlyMap<string, DocumentStore>,
   rebuilt: (source: DocumentStore, holder: DocumentStore, leaf: Doc, other: Doc) => Promise<boolean>,
 ): (holder: DocumentStore, leaves: readonly Doc[]) => Promise<Doc[]> {
-  const [typeField, versionField] = [options.typeField ?? "schema", options.versionField ?? "version"];
-  const graph = options.steps === undefined ? undefined : createStepGraph(options.steps, { typeField, versionField });
-  const families = familiesOf(options.steps ?? []);
   /**
    * `leaf`, a user's edit of a translation that was {@link rebuilt} without `other` as base (a device that had only
    * received the old version's translation of `other` and upgraded offline), merged onto `other`: the fields the
@@ -254,32 +369,33 @@ function rebuiltEditMerger(
    * one of those fields too (a concurrent edit: the conflict stays).
    */
   const merged = async (source: DocumentStore, holder: DocumentStore, leaf: Doc, other: Doc): Promise<Doc[] | undefined> => {
-    const p = provenanceOf(leaf)!;
-    const type = String(leaf[typeField]);
-    const from = sides.find((x) => x.name === p.from)?.shape;
-    const to = sides.find((x) => x.name !== p.from && x.shape?.[type] === leaf[versionField])?.shape;
-    if (graph === undefined || from === undefined || to === undefined) return undefined;
-    const src: Entity = {};
-    let at: string | undefined; // the revision of `other` the source was translated from
-    for (const [id, rev] of Object.entries(p.revs)) {
-      const found = (await source.bulkGet([{ id, rev }]))[0];
-      if (found === undefined || !("ok" in found)) return undefined;
-      at ??= provenanceOf(found.ok)?.revs[leaf._id];
-      const { [PROVENANCE_FIELD]: _p, _revisions: _r, ...body } = found.ok;
-      src[String(body[typeField])] = body;
-    }
-    const family = familyOf(families, type);
-    let out: Entity;
-    try {
-      out = graph.path(familyShape(families, from, family), familyShape(families, to, family))(src, undefined);
-    } catch {
-      return undefined;
-    }
-    const o = out[type];
-    if (o === undefined || contentHash({ ...o, _id: leaf._id }) !== p.hash) return undefined;
+    const bare = await bareTranslation(ctx, source, leaf);
+    if (bare === undefined || contentHash(bare.out) !== provenanceOf(leaf)!.hash) return undefined;
+    const { src, at, out: o, path } = bare;
+    const type = String(leaf[ctx.typeField]);
     // What `other` changed since the revision the edit was (indirectly) made on: a field both changed is a
-    // concurrent edit. That revision's body may be gone; the translation then stands for it.
-    const then = at === undefined || at === other._rev ? other : await holder.get(other._id, { rev: at }).catch(() => ({ ...o, _id: leaf._id }));
+    // concurrent edit. That revision's body may be gone; the translation then stands for it. A later revision of
+    // `other` that changed only what the source cannot show (a group, seen from the old version) was made on as
+    // well: the source held its translation (which is why no newer one was written there).
+    const shows = (r: Doc): boolean => {
+      const { [PROVENANCE_FIELD]: _p, _revisions: _r, _conflicts: _c, ...body } = r;
+      try {
+        const up = path(src, { base: { [type]: body } })[type];
+        return up !== undefined && sameUserContent({ ...up, _id: r._id }, r);
+      } catch {
+        return false;
+      }
+    };
+    const history = at === undefined ? [] : historyOf(await holder.get(other._id, { rev: other._rev!, revs: true }));
+    let then: Doc | undefined;
+    for (const rev of history.slice(0, Math.max(0, history.indexOf(at!)))) {
+      const r = rev === other._rev ? other : await holder.get(other._id, { rev }).catch(() => undefined);
+      if (r !== undefined && shows(r)) {
+        then = r;
+        break;
+      }
+    }
+    then ??= at === undefined || at === other._rev ? other : await holder.get(other._id, { rev: at }).catch(() => ({ ...o, _id: leaf._id }));
     const [mine, was, theirs, base] = [userContent(leaf), userContent({ ...o, _id: leaf._id }), userContent(other), userContent(then)];
     const { _conflicts: _c, _revisions: _o, ...doc } = other;
     for (const k of new Set([...Object.keys(mine), ...Object.keys(was)])) {
