@@ -1,0 +1,31 @@
+/**
+ * More classes of `client-side` failures fresh seeds found (issue 16, seeds 100000 on), as minimal scripts. Each
+ * failed before its fix; they run in the fast in-process world with the same invariants and caveats as compare.
+ */
+import { describe, it } from "vitest";
+import { useRegressionEnv } from "./holds.js";
+
+const { holds } = useRegressionEnv();
+
+describe("client-side: replicas that merged the same migration conflict in different orders agree", () => {
+  it("one device merged the old edit into the other's migration, the other merged it the other way and its user set the status since: the later status wins, no conflict is left (seed 101082)", async () => {
+    await holds(
+      "client-side",
+      [
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "device", device: "d3", app: "old" },
+        { kind: "release" },
+        { kind: "create", device: "d2", todo: "t1", title: "title 8" },
+        { kind: "sync", device: "d2" },
+        { kind: "set-done", device: "d2", todo: "t1", done: true },
+        { kind: "upgrade", device: "d3" },
+        { kind: "upgrade", device: "d2" },
+        { kind: "sync", device: "d3" },
+        { kind: "sync", device: "d2" },
+        { kind: "sync", device: "d3" },
+        { kind: "set-done", device: "d2", todo: "t1", done: false },
+      ],
+      101082,
+    );
+  });
+});
