@@ -29,6 +29,7 @@ import { pouchStore } from "../store/pouch.js";
 import type { DocumentStore } from "../store/port.js";
 import { honourConcurrentDeletes } from "../strategies/deletes.js";
 import { resolveMigrationConflicts } from "../strategies/runner/conflicts.js";
+import { completeSplit } from "../strategies/runner/split.js";
 import { lockKind, withLock } from "./lock.js";
 import { migrateLocal, type MigrateLocalOptions, type MigrateLocalResult } from "./migrate.js";
 
@@ -72,6 +73,7 @@ export async function migrateAfterSync(db: PouchDB.Database | DocumentStore, opt
   const { deleted, merged, conflicts } = await withLock(
     lockName,
     async () => {
+      await completeSplit(store);
       const deleted = await honourConcurrentDeletes(store, { graph, shapes: options.shapes ?? [options.to], deterministicRevs });
       const report = await resolveMigrationConflicts(store, { graph, to: options.to, deterministicRevs, recordBases: true });
       return { deleted, merged: report.resolved, conflicts: report.conflicts };

@@ -29,3 +29,26 @@ describe("client-side: replicas that merged the same migration conflict in diffe
     );
   });
 });
+
+describe("client-side: a device that holds a migrated todo without the status document it split off writes that document itself", () => {
+  const events = (status: "active" | "blocked") =>
+    [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+      { kind: "settle" },
+      { kind: "release" },
+      { kind: "upgrade", device: "d1" },
+      { kind: "push-first-document", device: "d1", todo: "t1" },
+      { kind: "device", device: "d3", app: "new" },
+      { kind: "sync", device: "d3" },
+      { kind: "set-status", device: "d3", todo: "t1", status },
+    ] as const;
+
+  it("a device migrates a todo and pushes only its todo-item@3; a new device then sets the status, and the migrating device's status document arrives as the same revision (seed 81146)", async () => {
+    await holds("client-side", [...events("active")], 81146);
+  });
+
+  it("the same with a status the migration did not give: the new device's edit builds on the status revision the migration wrote", async () => {
+    await holds("client-side", [...events("blocked")], 81146);
+  });
+});
