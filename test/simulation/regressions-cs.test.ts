@@ -51,4 +51,25 @@ describe("client-side: a device that holds a migrated todo without the status do
   it("the same with a status the migration did not give: the new device's edit builds on the status revision the migration wrote", async () => {
     await holds("client-side", [...events("blocked")], 81146);
   });
+
+  it("a new-app device that joined migrates what it pulled and pushes only a todo-item@3; another sets its group (seed 100595; the old app not reading migrated todos is the old-app-after-release caveat)", async () => {
+    await holds(
+      "client-side",
+      [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "offline", device: "d1" },
+        { kind: "create", device: "d1", todo: "t1", title: "title 2" },
+        { kind: "online", device: "d1" },
+        { kind: "release" },
+        { kind: "settle" },
+        { kind: "device", device: "d2", app: "new" },
+        { kind: "sync", device: "d2" },
+        { kind: "device", device: "d4", app: "new" },
+        { kind: "push-first-document", device: "d2", todo: "t1" },
+        { kind: "sync", device: "d4" },
+        { kind: "set-new-field", device: "d4", todo: "t1", value: "group 0" },
+      ],
+      100595,
+    );
+  });
 });
