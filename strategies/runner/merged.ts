@@ -1,7 +1,9 @@
 /**
- * The branches a merge of migrated leaves ended (`conflicts.ts`), as the ends' marks tell them: `divan: { merged: true,
- * into }` on the tombstone that ends a merged branch names the revision it went into. Replicas that each merged a
- * different one of two branches (a criss-cross) meet where those marks say, not in their plain histories. Browser-safe.
+ * The branches a merge of migrated leaves ended (`conflicts.ts`), as the marks on their ends tell them. Browser-safe.
+ *
+ * `divan: { merged: true, into }` on the tombstone that ends a merged branch names the revision it went into. Replicas
+ * that each merged a different one of two branches (a criss-cross) meet where those marks say, not in their plain
+ * histories.
  */
 import { historyOf, type Doc, type DocumentStore } from "../../store/port.js";
 

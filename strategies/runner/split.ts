@@ -1,10 +1,9 @@
 /**
- * Documents an in-place migration splits off (the `todo-item-status` a todo v1 → v3 migration creates), recorded on the
- * document they were split from, so that a replica holding that document without them can write them itself.
- * Browser-safe.
+ * Documents an in-place migration splits off, recorded on the document they were split from, so that a replica holding
+ * that document without them can write them itself. Browser-safe.
  *
  * Replication carries documents one by one: a device that migrated a todo may push its todo-item@3 and be cut off
- * before the status document it created. Another device then holds todo-item@3 without its status, and neither reads
+ * before the status document the migration created (a split: v1 → v3 creates `todo-item-status`). Another device then holds todo-item@3 without its status, and neither reads
  * nor edits the todo; it never held the old revision, so it cannot translate it again. With deterministic revisions
  * the migration's documents are a function of their content, so the translated document records the documents it
  * split off (`divan.split`, each as written, without revision); a replica that holds it without one of them writes that
