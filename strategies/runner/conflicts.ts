@@ -40,6 +40,11 @@ export interface ResolveConflictsOptions {
    * ancestor's body is not here, and record each merged old edit's on what the merge writes.
    */
   readonly recordBases?: boolean;
+  /**
+   * Translate documents whose leaves are all old (old apps' concurrent edits) to `to`, one branch each (default true).
+   * `false` where no migration runs (an old app that merges its edits into migrations other devices made).
+   */
+  readonly migrateOldConflicts?: boolean;
 }
 
 /** What {@link resolveMigrationConflicts} did. */
@@ -202,7 +207,7 @@ export async function resolveMigrationConflicts(store: DocumentStore, options: R
       }
       if (old.length >= 2 && cur.length === 0 && old.length === leaves.length) {
         // Users of the old app edited it concurrently: their conflict stays, one level up (see migrateConflictLeaves).
-        if (await migrateConflictLeaves(store, type, old, options)) resolved.push(c.id);
+        if (options.migrateOldConflicts !== false && (await migrateConflictLeaves(store, type, old, options))) resolved.push(c.id);
         continue;
       }
       // Several old leaves (old apps' concurrent edits): merged one at a time, in revision order, each on top of the

@@ -73,3 +73,45 @@ describe("client-side: a device that holds a migrated todo without the status do
     );
   });
 });
+
+describe("client-side: an old app merges its own edit into a migration when no updated device syncs again", () => {
+  it("the only updated device migrated a todo an old device then set done, and is never used again: the old device merges its edit, no conflict is left (seed 81805)", async () => {
+    await holds(
+      "client-side",
+      [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "device", device: "d3", app: "old" },
+        { kind: "create", device: "d1", todo: "t1", title: "title 7" },
+        { kind: "device", device: "d4", app: "old" },
+        { kind: "settle" },
+        { kind: "release" },
+        { kind: "upgrade", device: "d4" },
+        { kind: "set-done", device: "d3", todo: "t1", done: true },
+        { kind: "sync", device: "d4" },
+        { kind: "abandon", device: "d4" },
+      ],
+      81805,
+    );
+  });
+
+  it("an old device's offline title edit meets the migration of the only updated device, which is abandoned: the title is on the server's winning revision (seed 100405)", async () => {
+    await holds(
+      "client-side",
+      [
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "create", device: "d2", todo: "t2", title: "title 11" },
+        { kind: "release" },
+        { kind: "offline", device: "d2" },
+        { kind: "device", device: "d4", app: "old" },
+        { kind: "online", device: "d2" },
+        { kind: "upgrade", device: "d4" },
+        { kind: "sync", device: "d2" },
+        { kind: "offline", device: "d2" },
+        { kind: "edit-title", device: "d2", todo: "t2", title: "title 134" },
+        { kind: "settle" },
+        { kind: "abandon", device: "d4" },
+      ],
+      100405,
+    );
+  });
+});
