@@ -2,11 +2,11 @@
  * Documents an in-place migration splits off, recorded on the document they were split from, so that a replica holding
  * that document without them can write them itself. Browser-safe.
  *
- * Replication carries documents one by one: a device that migrated a todo may push its todo-item@3 and be cut off
- * before the status document the migration created (a split: v1 → v3 creates `todo-item-status`). Another device then holds todo-item@3 without its status, and neither reads
- * nor edits the todo; it never held the old revision, so it cannot translate it again. With deterministic revisions
- * the migration's documents are a function of their content, so the translated document records the documents it
- * split off (`divan.split`, each as written, without revision); a replica that holds it without one of them writes that
+ * Replication carries documents one by one: a device that migrated an entity may push its main document and be cut off
+ * before a document the migration split off it (a 1→2 split creates one). Another device then holds the main document
+ * alone, and its app neither reads nor edits the entity; it never held the old revision, so it cannot translate it
+ * again. With deterministic revisions the migration's documents are a function of their content, so the translated
+ * document records the documents it split off (`divan.split`, each as written, without revision); a replica that holds it without one of them writes that
  * one with the same revision the migration gave it. When the migrating device's copy arrives it is the same revision:
  * no conflict, and later revisions of it build on it.
  */
