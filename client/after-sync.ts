@@ -20,7 +20,9 @@
  * 3. {@link migrateLocal} migrates what old devices wrote since (its checkpoint makes this incremental).
  *
  * Every write has a revision derived from content and parent revision, so devices that resolve the same
- * conflict write the same revision and replication converges. Browser-safe.
+ * conflict write the same revision and replication converges. {@link mergeAfterSync} is steps 1 and 2 alone, for an
+ * app that does not migrate (an old app that learned the new steps from the database): its edits are merged even when
+ * no updated device syncs again. Browser-safe.
  */
 import { createStepGraph, type StepGraph } from "../adapters/path.js";
 import type { StepDefinition } from "../adapters/steps.js";
@@ -29,7 +31,8 @@ import { pouchStore } from "../store/pouch.js";
 import type { DocumentStore } from "../store/port.js";
 import { honourConcurrentDeletes } from "../strategies/deletes.js";
 import { resolveMigrationConflicts } from "../strategies/runner/conflicts.js";
-import { lockKind, withLock } from "./lock.js";
+import { completeSplit } from "../strategies/runner/split.js";
+import { lockKind, withLock, type LockKind } from "./lock.js";
 import { migrateLocal, type MigrateLocalOptions, type MigrateLocalResult } from "./migrate.js";
 
 /** Options of {@link migrateAfterSync}: {@link migrateLocal}'s, and the shapes old apps store. */
@@ -59,6 +62,52 @@ function isStore(db: PouchDB.Database | DocumentStore): db is DocumentStore {
   return typeof (db as DocumentStore).replicationEndpoint === "function";
 }
 
+/** Options of {@link mergeAfterSync}. */
+export interface MergeAfterSyncOptions {
+  /** The steps (or a graph of them), e.g. the declarative ones an old app learned from a replicated document. */
+  readonly steps: readonly StepDefinition[] | StepGraph;
+  /** The shape updated devices migrate to. */
+  readonly to: Shape;
+  /** Every shape an entity's documents may have in the database (see {@link MigrateAfterSyncOptions.shapes}). */
+  readonly shapes?: readonly Shape[];
+  /** Content-derived revisions (default `true`). */
+  readonly deterministicRevs?: boolean;
+  /** Lock name (default `divan-migrate:<database name>`). */
+  readonly lockName?: string;
+  /** Force a lock mechanism (default: the best available). */
+  readonly lock?: LockKind;
+}
+
+/** What {@link mergeAfterSync} resolves with. */
+export type MergeAfterSyncResult = Pick<MigrateAfterSyncResult, "deleted" | "merged" | "conflicts">;
+
+/**
+ * What an app that does not migrate runs after every sync (`client-side`: an old app built with divan/client, with the
+ * steps it learned from the database): steps 1 and 2 of {@link migrateAfterSync}, nothing migrated. Its edits that
+ * conflict with a migration another device made are merged into the migrated documents (as an updated device would
+ * merge them, to the same revisions), and its deletions win over them, so neither waits for an updated device to sync
+ * again. Documents whose leaves are all old stay as they are.
+ */
+export async function mergeAfterSync(db: PouchDB.Database | DocumentStore, options: MergeAfterSyncOptions): Promise<MergeAfterSyncResult> {
+  return resolveAfterSync(isStore(db) ? db : pouchStore(db), options, false);
+}
+
+/** Steps 1 and 2 of {@link migrateAfterSync} (old-only conflicts migrated when `migrate`), once across tabs. */
+async function resolveAfterSync(store: DocumentStore, options: MergeAfterSyncOptions, migrate: boolean): Promise<MergeAfterSyncResult> {
+  const graph: StepGraph = Array.isArray(options.steps) ? createStepGraph(options.steps as readonly StepDefinition[]) : (options.steps as StepGraph);
+  const deterministicRevs = options.deterministicRevs ?? true;
+  return withLock(
+    options.lockName ?? `divan-migrate:${store.name}`,
+    async () => {
+      if (migrate && deterministicRevs) await completeSplit(store);
+      const deleted = await honourConcurrentDeletes(store, { graph, shapes: options.shapes ?? [options.to], deterministicRevs });
+      const report = await resolveMigrationConflicts(store, { graph, to: options.to, deterministicRevs, recordBases: true, migrateOldConflicts: migrate });
+      return { deleted, merged: report.resolved, conflicts: report.conflicts };
+    },
+    { kind: options.lock ?? lockKind() },
+  );
+}
+
 /**
  * Run after every sync of a device whose app migrated its database with {@link migrateLocal} (and in place of
  * `migrateLocal` when the app opens its database: with nothing synced it only migrates). Merges conflicts
@@ -67,17 +116,8 @@ function isStore(db: PouchDB.Database | DocumentStore): db is DocumentStore {
 export async function migrateAfterSync(db: PouchDB.Database | DocumentStore, options: MigrateAfterSyncOptions): Promise<MigrateAfterSyncResult> {
   const store = isStore(db) ? db : pouchStore(db);
   const graph: StepGraph = Array.isArray(options.steps) ? createStepGraph(options.steps as readonly StepDefinition[]) : (options.steps as StepGraph);
-  const deterministicRevs = options.deterministicRevs ?? true;
   const lockName = options.lockName ?? `divan-migrate:${store.name}`;
-  const { deleted, merged, conflicts } = await withLock(
-    lockName,
-    async () => {
-      const deleted = await honourConcurrentDeletes(store, { graph, shapes: options.shapes ?? [options.to], deterministicRevs });
-      const report = await resolveMigrationConflicts(store, { graph, to: options.to, deterministicRevs, recordBases: true });
-      return { deleted, merged: report.resolved, conflicts: report.conflicts };
-    },
-    { kind: options.lock ?? lockKind() },
-  );
+  const { deleted, merged, conflicts } = await resolveAfterSync(store, { ...options, steps: graph, lockName }, true);
   const result = await migrateLocal(store, { ...options, steps: graph, lockName });
   return { ...result, deleted, merged, conflicts };
 }

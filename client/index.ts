@@ -7,7 +7,8 @@
  * - {@link createLiveAdapter} / {@link liveStore}: the same over any divan `DocumentStore`.
  * - {@link migrateLocal}: eager migrate-on-open with progress, a `_local` checkpoint and one migrator across tabs.
  * - {@link migrateAfterSync}: what such a device runs after each sync (`client-side` strategy): old apps' edits that
- *   conflict with the migration merged three ways (a real clash reported), concurrent deletions honoured, then `migrateLocal`.
+ *   conflict with the migration merged three ways (a real clash reported), concurrent deletions honoured, then `migrateLocal`;
+ *   {@link mergeAfterSync}, the same without migrating, for an old app that learned the new steps from the database.
  * - {@link startDeviceTransformer}: the transformer a new-app device runs on its own databases (client-side
  *   transformers), eager or lazy, with deterministic revisions; its `store` is what the app reads and writes.
  * - {@link syncChannel} / {@link compactChannel}: replication through an app version's channel (multi-version storage).
@@ -29,7 +30,14 @@ export {
 } from "../strategies/live/adapter.js";
 export { liveStore } from "../strategies/live/store.js";
 export { migrateLocal, type MigrateLocalOptions, type MigrateLocalResult } from "./migrate.js";
-export { migrateAfterSync, type MigrateAfterSyncOptions, type MigrateAfterSyncResult } from "./after-sync.js";
+export {
+  mergeAfterSync,
+  migrateAfterSync,
+  type MergeAfterSyncOptions,
+  type MergeAfterSyncResult,
+  type MigrateAfterSyncOptions,
+  type MigrateAfterSyncResult,
+} from "./after-sync.js";
 export { lockKind, withLock, type LockKind, type LockOptions } from "./lock.js";
 export {
   startDeviceTransformer,

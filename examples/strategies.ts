@@ -7,7 +7,7 @@
  * A breaking change is compared with every strategy that migrates; an additive one only with
  * `non-breaking`, the one strategy built for it.
  */
-import { migrateAfterSync } from "../client/index.js";
+import { mergeAfterSync, migrateAfterSync } from "../client/index.js";
 import { DivanError } from "../core/errors.js";
 import type { AppChange, Strategy } from "../strategies/types.js";
 import { createNoneStrategy } from "../strategies/none/index.js";
@@ -47,7 +47,7 @@ const ENTRIES: readonly Entry[] = [
   { name: "transactional", kind: "breaking", create: (change) => createTransactionalStrategy({ change }) },
   { name: "transactional-online", kind: "breaking", create: (change) => createTransactionalOnlineStrategy({ change }) },
   { name: "amended", kind: "breaking", create: (change) => createAmendedStrategy({ change }) },
-  { name: "client-side", kind: "breaking", create: (change) => createClientSideStrategy({ change, migrateDevice: migrateAfterSync }) },
+  { name: "client-side", kind: "breaking", create: (change) => createClientSideStrategy({ change, migrateDevice: migrateAfterSync, mergeDevice: mergeAfterSync }) },
   { name: "client-transformer-documents", kind: "breaking", create: (change) => createClientTransformerStrategy({ change, storage: "multi-version" }) },
   { name: "client-transformer-database", kind: "breaking", create: (change) => createClientTransformerStrategy({ change, storage: "multi-db" }) },
   { name: "client-lazy-documents", kind: "breaking", create: (change) => createClientTransformerStrategy({ change, storage: "multi-version", timing: "lazy" }) },

@@ -20,6 +20,7 @@ import { historyOf, type Doc, type DocumentStore, type Seq } from "../../store/p
 import { isDivanError } from "../../core/errors.js";
 import { attributeHashes, basesOf, valueHash, withBases, type AttributeHashes, type ChangedBack } from "./bases.js";
 import { changed, changedBack, keptOf, withKept } from "./undo.js";
+import { byRev, endSupersededMerges, heldInCommon, mergedEnds } from "./merged.js";
 import { canonicalJson, sameContent, withDeterministicRev } from "./canonical.js";
 
 /** Options of {@link resolveMigrationConflicts}. */
@@ -39,6 +40,11 @@ export interface ResolveConflictsOptions {
    * ancestor's body is not here, and record each merged old edit's on what the merge writes.
    */
   readonly recordBases?: boolean;
+  /**
+   * Translate documents whose leaves are all old (old apps' concurrent edits) to `to`, one branch each (default true).
+   * `false` where no migration runs (an old app that merges its edits into migrations other devices made).
+   */
+  readonly migrateOldConflicts?: boolean;
 }
 
 /** What {@link resolveMigrationConflicts} did. */
@@ -201,7 +207,7 @@ export async function resolveMigrationConflicts(store: DocumentStore, options: R
       }
       if (old.length >= 2 && cur.length === 0 && old.length === leaves.length) {
         // Users of the old app edited it concurrently: their conflict stays, one level up (see migrateConflictLeaves).
-        if (await migrateConflictLeaves(store, type, old, options)) resolved.push(c.id);
+        if (options.migrateOldConflicts !== false && (await migrateConflictLeaves(store, type, old, options))) resolved.push(c.id);
         continue;
       }
       // Several old leaves (old apps' concurrent edits): merged one at a time, in revision order, each on top of the
@@ -363,12 +369,6 @@ async function backsOf(
   return back;
 }
 
-/** Orders revisions by generation, then by hash: the same order on every replica. */
-function byRev(a: Doc, b: Doc): number {
-  const d = Number.parseInt(a._rev!, 10) - Number.parseInt(b._rev!, 10);
-  return d !== 0 ? d : a._rev! < b._rev! ? -1 : a._rev! > b._rev! ? 1 : 0;
-}
-
 /** The leaves of document `id` that are not deleted, with their histories (none when it is missing or deleted). */
 async function liveLeaves(store: DocumentStore, id: string): Promise<Doc[]> {
   const winner = await store.get(id, { conflicts: true }).catch((e: unknown) => {
@@ -384,7 +384,7 @@ async function liveLeaves(store: DocumentStore, id: string): Promise<Doc[]> {
  * Each old edit's history (itself included): those merged into a leaf (from their merged branch's end), and each old
  * revision a leaf grew from (a device migrated its own later old edit), from the leaf's history.
  */
-function lineageOf(merges: readonly { edit: string; history: Set<string> }[], docs: ReadonlyMap<string, readonly Doc[]>): Map<string, Set<string>> {
+function lineageOf(merges: readonly { edit: string; history: ReadonlySet<string> }[], docs: ReadonlyMap<string, readonly Doc[]>): Map<string, ReadonlySet<string>> {
   const lineage = new Map(merges.map((m) => [m.edit, m.history]));
   for (const leaves of docs.values()) for (const l of leaves) historyOf(l).forEach((rev, i, h) => lineage.has(rev) || lineage.set(rev, new Set(h.slice(i))));
   return lineage;
@@ -417,6 +417,10 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
       return undefined;
     }
   };
+  // The branches merged into the leaves before (each end names the old edit, its parent, and the merge, `into`).
+  const merges = await mergedEnds(store, Object.keys(options.to).map((t) => ids.format(t, entityId, options.to[t]!)), ends);
+  // A leaf that is only a merge whose every input another leaf holds adds nothing to it: it ends.
+  const writes: Doc[] = endSupersededMerges(docs, merges);
   // Where the leaves of each document meet: a migrated revision, or a pre-migration one (then the entity's).
   const meeting = new Map<string, Doc>();
   let entityAncestor: Entity | undefined;
@@ -424,7 +428,8 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
   for (const [t, leaves] of docs) {
     if (leaves.length < 2) continue;
     const histories = leaves.map((l) => new Set(historyOf(l)));
-    const rev = historyOf(leaves[0]!).find((r) => histories.every((h) => h.has(r)));
+    // Else where they meet through branches merged into them (each replica merged a different one of two branches).
+    const rev = historyOf(leaves[0]!).find((r) => histories.every((h) => h.has(r))) ?? heldInCommon(leaves, merges);
     if (rev === undefined) continue;
     const [found] = await store.bulkGet([{ id: leaves[0]!._id, rev }]);
     const a = found !== undefined && "ok" in found && found.ok._deleted !== true ? found.ok : undefined;
@@ -440,18 +445,6 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
     if (m !== undefined) return { [t]: attributeHashes(m) };
     return entityAncestor === undefined ? undefined : hashesOf(entityAncestor);
   };
-  // The old edits merged into the leaves: each merged branch's end names the old edit (its parent) and the merge (`into`).
-  // (Read for every document of the entity: the conflict at hand may be a sibling's, the marks are the old document's.)
-  const feed = await store.changes({ docIds: Object.keys(options.to).map((t) => ids.format(t, entityId, options.to[t]!)), style: "all_docs" });
-  const endRevs = [{ id: ends.id, revs: ends.revs }, ...feed.results.filter((c) => c.id !== ends.id).map((c) => ({ id: c.id, revs: c.changes.map((x) => x.rev) }))];
-  const merges = (await store.bulkGet(endRevs.flatMap((e) => e.revs.map((rev) => ({ id: e.id, rev }))), { revs: true })).flatMap((r) => {
-    if (!("ok" in r) || r.ok._deleted !== true) return [];
-    const mark = r.ok["divan"] as { merged?: unknown; into?: unknown } | undefined;
-    const history = historyOf(r.ok).slice(1);
-    return typeof mark === "object" && mark !== null && mark.merged === true && typeof mark.into === "string" && history[0] !== undefined
-      ? [{ id: r.ok._id, into: mark.into, edit: history[0], history: new Set(history) }]
-      : [];
-  });
   const lineage = lineageOf(merges, docs);
   const intoBodies = new Map<string, Doc>();
   for (const r of await store.bulkGet(merges.map((m) => ({ id: m.id, rev: m.into })))) if ("ok" in r) intoBodies.set(`${r.ok._id}@${r.ok._rev!}`, r.ok);
@@ -477,7 +470,6 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
         Object.keys(be).some((p) => p !== q && bl[p] === undefined && gives(be[p]!, earlier) && lineage.get(q)?.has(p) === true && lineage.get(p)?.has(q) !== true),
     );
   };
-  const writes: Doc[] = [];
   const conflicts: string[] = [];
   for (const [t, leaves] of docs) {
     if (leaves.length < 2 || leaves.some((l) => l[vf] !== options.to[t])) continue;
@@ -491,6 +483,7 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
     const [first, ...rest] = [...leaves].sort((a, b) => -byRev(a, b));
     let into: Entity = { [t]: first! };
     const kept: { leaf: Doc; content: Doc }[] = [];
+    const ended: Doc[] = [];
     for (const leaf of rest) {
       const m = merge3(ancestor, { [t]: leaf }, into, { ours: { [t]: await backOf(leaf) }, theirs: { [t]: await backOf(first!) } });
       // Each attribute the two leaves hold differently: the later of two successive old edits wins, on both sides (also
@@ -510,10 +503,14 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
       m.oursSide[t] = ours as Entity[string];
       into = { [t]: { ...withBases(m.merged[t]!, basesOf(leaf)), _rev: first!._rev! } };
       if (clash) kept.push({ leaf, content: withoutRevs(m.oursSide[t]!) });
-      else writes.push({ _id: leaf._id, _rev: leaf._rev!, _deleted: true, divan: { merged: true } });
+      else ended.push(leaf);
     }
     const result = withoutRevs(into[t]!);
-    if (!sameContent(result, first!)) writes.push({ ...result, _rev: first!._rev! });
+    const written = sameContent(result, first!) ? undefined : { ...result, _rev: first!._rev! };
+    if (written !== undefined) writes.push(written);
+    // With deterministic revisions an ended branch names the merge it went into (see supersededMerges).
+    const mergedInto = written !== undefined && options.deterministicRevs === true ? { into: withDeterministicRev(written)._rev } : {};
+    for (const l of ended) writes.push({ _id: l._id, _rev: l._rev!, _deleted: true, divan: { merged: true, ...mergedInto } });
     for (const k of kept) if (!sameContent(k.content, k.leaf)) writes.push({ ...k.content, _rev: k.leaf._rev! });
     if (kept.length > 0) conflicts.push(first!._id);
   }

@@ -7,6 +7,7 @@ import { attributeHashes, withBases, type AttributeHashes } from "./bases.js";
 import { sameContent, withDeterministicRev } from "./canonical.js";
 import { revOf, type Batch, type Item, type Job, type RunContext, type Write } from "./context.js";
 import { translationProblem } from "./plan.js";
+import { recordingSplit } from "./split.js";
 import { familyTargets, type Stored } from "./stored.js";
 import type { DocumentResult } from "./types.js";
 
@@ -76,6 +77,11 @@ function entityWrites(ctx: RunContext, job: Job, stored: Stored, inline: Readonl
     if (cur !== undefined && cur._deleted !== true && sameContent(cur, doc) && !(copy && cur._attachments !== undefined)) continue;
     if (!copy && doc._deleted === true && stored.inBatch.get(doc._id)?._deleted === true) continue;
     mine.push({ doc: !copy && ctx.o.recordBases === true && doc._deleted !== true ? recordingBases(doc, job.items) : doc, sources: job.items });
+  }
+  if (!copy && ctx.o.recordBases === true && ctx.o.deterministicRevs === true) {
+    // A device that receives the translation without a document it split off can then write that one itself.
+    const inputs = new Set(Object.values(job.input).flatMap((d) => (typeof d._id === "string" ? [d._id] : [])));
+    mine.splice(0, mine.length, ...recordingSplit(mine, inputs));
   }
   if (!copy) {
     // In place, input documents the output no longer has (an N→1 merge, a down path) are deleted.
