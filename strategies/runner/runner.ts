@@ -17,7 +17,8 @@
  *    an output equal to the stored document is not written.
  * 4. **Dirty re-migration**: remembers the source `update_seq` at the very first start and follows `_changes`
  *    since then; after the scan, migrates every changed document again until a page comes back empty (caught
- *    up). In place, the feed is followed during the scan already (unless the scan resumes), and each change of
+ *    up). In place, the feed is followed during the scan already (a resumed scan first migrates again what changed
+ *    since the first start, the killed runs' own writes included, which are skipped), and each change of
  *    the run's own writes (`id@rev`) drops out with its write as it arrives, so only the edits of others are
  *    migrated again and the run holds only the writes in flight, never every id it wrote. The dirty pass
  *    checkpoints after every batch.
@@ -197,19 +198,27 @@ export class Migration extends TypedEmitter<MigrationEvents> {
     const follower = ctx.o.followChanges !== false && !dry ? new ChangeFollower((s, limit) => ctx.retry(() => ctx.src.changes({ since: s, limit })), since) : undefined;
     ctx.follower = follower;
     let aborted = false;
+    let dirtyRounds = 0;
     if (cp === undefined || cp.phase === "scan") {
+      // A scan resumed in place first migrates again what changed since the first start (the killed runs' writes, which
+      // are skipped, and others' edits), without a checkpoint of its own, so that the feed it follows while it scans
+      // holds its own writes only as long as they are in flight, as a first run's does.
+      if (cp !== undefined && ctx.inPlace && follower !== undefined) {
+        const caught = await this.dirty(follower, startSeq, async () => undefined, check);
+        aborted = caught.aborted;
+        dirtyRounds += caught.rounds;
+      }
       ctx.phase = "scan";
-      aborted = !(await this.scan(cp?.lastKey, async (lastKey) => {
+      aborted ||= !(await this.scan(cp?.lastKey, async (lastKey) => {
         check();
         await save({ phase: "scan", lastKey, since: startSeq });
       }));
       if (!aborted) await save({ phase: "dirty", since: startSeq });
     }
-    let dirtyRounds = 0;
     if (!aborted && follower !== undefined) {
       const dirty = await this.dirty(follower, since, save, check);
       ({ since, aborted } = dirty);
-      dirtyRounds = dirty.rounds;
+      dirtyRounds += dirty.rounds;
     }
     if (!aborted && !dry && ctx.o.retryQuarantined !== false) {
       check();
@@ -257,10 +266,9 @@ export class Migration extends TypedEmitter<MigrationEvents> {
         chain = chain.then(() => checkpoint(k)).catch((e: unknown) => void (failure ??= e));
       }
     };
-    // In place, the feed is read as the scan writes: each own write's change drops out as it arrives. Not when the
-    // scan resumes: the feed starts with the earlier runs' writes, which no write of this run matches; read while
-    // the scan writes, they would only slow it down (the dirty pass reads them after it, as others' changes).
-    const follower = ctx.inPlace && startAfter === undefined ? ctx.follower : undefined;
+    // In place, the feed is read as the scan writes: each own write's change drops out as it arrives (a resumed scan
+    // has read the earlier runs' writes before it starts).
+    const follower = ctx.inPlace ? ctx.follower : undefined;
     let key = startAfter;
     let aborted = false;
     for (;;) {
