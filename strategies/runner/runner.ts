@@ -58,9 +58,9 @@
  * mode the target documents of the deleted document's entity family are deleted too.
  */
 import { DivanError, isDivanError, messageOf } from "../../core/errors.js";
-import type { Doc } from "../../store/port.js";
+import type { Doc, WriteResult } from "../../store/port.js";
 import { classifyBatch } from "./classify.js";
-import { defaultMigrationId, emptyTotals, recordKey, RunContext } from "./context.js";
+import { defaultMigrationId, emptyTotals, recordKey, RunContext, type Batch, type Job, type Write } from "./context.js";
 import { TypedEmitter } from "./events.js";
 import { conflictedEntity, losersOf, losingRevisions } from "./leaves.js";
 import { ChangeFollower } from "./follow.js";
@@ -69,7 +69,7 @@ import { ancestorBases, planJobs, rebase, translate } from "./plan.js";
 import { flushQuarantine, pruneQuarantine, reportEntities } from "./report.js";
 import { currentDocs, inlineAttachments, readStored } from "./stored.js";
 import type { CheckpointState, MigrationEvents, MigrationOptions, MigrationReport, MigrationTotals } from "./types.js";
-import { carry, planWrites, writeAll } from "./write.js";
+import { carry, planWrites, writeAll, type PlannedWrites } from "./write.js";
 
 export { defaultMigrationId } from "./context.js";
 
@@ -170,7 +170,7 @@ export class Migration extends TypedEmitter<MigrationEvents> {
     const dry = ctx.dry;
     const info = await ctx.retry(() => ctx.src.info());
     if (!dry) {
-      if (!ctx.inPlace) await claimCopyTarget(ctx.dst, { name: ctx.src.name, database: info.name }, this.id, ctx.now());
+      if (!ctx.inPlace) ctx.freshCopy = await claimCopyTarget(ctx.dst, { name: ctx.src.name, database: info.name }, this.id, ctx.now());
       await recordJob(ctx.dst, {
         id: this.id,
         direction: ctx.o.direction ?? "up",
@@ -182,6 +182,7 @@ export class Migration extends TypedEmitter<MigrationEvents> {
     }
     const cp = ctx.o.restart === true || dry ? undefined : await readCheckpoint(ctx.dst, this.id);
     const resumed = cp !== undefined && cp.phase !== "done";
+    if (cp !== undefined) ctx.freshCopy = false;
     const startSeq = cp?.startSeq ?? info.updateSeq;
     ctx.total = info.docCount;
     const base: MigrationTotals = { ...emptyTotals(), ...cp?.totals };
@@ -384,18 +385,47 @@ export class Migration extends TypedEmitter<MigrationEvents> {
     if (!copy) await ancestorBases(ctx, jobs);
     for (const job of jobs) translate(ctx, job, batch.copies);
 
-    const stored = await readStored(ctx, jobs, batch);
+    // A copy's scan into a database it found empty writes each document once, and no one else writes there: what it
+    // writes is new, not read first. An entity whose write conflicts all the same is planned again on a read.
+    const fresh = mode === "scan" && ctx.freshCopy;
+    const stored = await readStored(ctx, jobs, batch, fresh);
     rebase(ctx, jobs, stored, batch.copies);
     // Attachments of translated documents go into a copy inline (the target has no revision holding them).
     const inline = copy ? await inlineAttachments(ctx, jobs) : new Map<string, Record<string, unknown>>();
 
     const writes = planWrites(ctx, jobs, stored, inline, batch);
     const outcome = await writeAll(ctx, writes.writes);
+    const entities = fresh ? await this.replanConflicts(writes.entities, outcome, inline, batch) : writes.entities;
 
-    await reportEntities(ctx, writes.entities, outcome, batch.copies);
+    await reportEntities(ctx, entities, outcome, batch.copies);
     if (copy) await carry(ctx, batch.copies, stored.storedRev);
     await losingRevisions(ctx, losers, new Set(batch.copies));
     ctx.progress(seen);
+  }
+
+  /**
+   * A fresh copy's scan: the entities a write of which conflicted (their document was there after all) are planned
+   * again on the target's documents as read now, and written. Returns the batch's entities with theirs replaced, and
+   * adds the new writes' results to `outcome`.
+   */
+  private async replanConflicts(
+    entities: PlannedWrites["entities"],
+    outcome: Map<Write, WriteResult>,
+    inline: ReadonlyMap<string, Record<string, unknown>>,
+    batch: Batch,
+  ): Promise<PlannedWrites["entities"]> {
+    const ctx = this.ctx;
+    const again = new Set<Job>();
+    const conflict = (r: WriteResult | undefined): boolean => r !== undefined && !r.ok && r.error.code === "CONFLICT";
+    for (const e of entities) if (e.writes.some((w) => conflict(outcome.get(w)))) again.add(e.job);
+    if (again.size === 0) return entities;
+    const jobs = [...again];
+    const rest: Batch = { ...batch, deletions: [] }; // the deletions were planned on a read already
+    const stored = await readStored(ctx, jobs, rest);
+    rebase(ctx, jobs, stored, batch.copies);
+    const replanned = planWrites(ctx, jobs, stored, inline, rest);
+    for (const [w, r] of await writeAll(ctx, replanned.writes)) outcome.set(w, r);
+    return [...entities.filter((e) => !again.has(e.job)), ...replanned.entities];
   }
 }
 
