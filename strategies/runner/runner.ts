@@ -10,7 +10,9 @@
  *    each page's documents by entity id, translates whole entities through the plan, and writes them to the
  *    target with `_bulk_docs`. An entity's documents on later pages (e.g. `task:<id>` while the page holds
  *    `task-state:<id>`, which sorts before it) are fetched with it and skipped when their page comes; the
- *    target's current documents are fetched too and are the translation's base (no information loss).
+ *    target's current documents are fetched too and are the translation's base (no information loss). A copy into a
+ *    database the run found empty does not read them in its scan: it writes, and reads only for an entity whose
+ *    write conflicted (someone else wrote there), which it then plans again on what it read.
  *    Pages are read ahead while earlier pages are written (`concurrency` pages in flight).
  * 3. **Checkpoint**: after every contiguous run of written pages, `_local/divan-migration-<id>` on the target
  *    records the last `_all_docs` key done, so a killed run resumes there. Rewriting a page again is harmless:
