@@ -7,8 +7,8 @@
  * - `divan:<memory|leveldb>:<n>`: `migrateLocal` of n todo-item@1 documents to v3 (1→3: two documents per source);
  * - `rewrite:<memory|leveldb>:<n>`: the same-output PouchDB rewrite: `_all_docs` pages of the same size, each page's
  *   rows answered by writing the *same output documents* divan writes, revisions included (precomputed with the
- *   compiled path and the same deterministic revisions before the clock starts, written with `new_edits: false` as
- *   divan writes them), the same pipelining (pages in flight);
+ *   compiled path, the same recorded bases and the same deterministic revisions before the clock starts, written with
+ *   `new_edits: false` as divan writes them), the same pipelining (pages in flight);
  * - `rxdb:memory:<n>`: RxDB's schema migration (version 0 → 1, the same 1→3 translation as a migration strategy) of n
  *   documents on its memory storage, default batch, `autoMigrate`. RxDB is a development dependency of the bench only.
  */
@@ -23,6 +23,7 @@ import { todoShapes, todoSteps } from "../examples/todo-app/steps/index.js";
 import { openPouchStore } from "../store/pouch.js";
 import { pouchDefaults } from "../store/pouchdb-node.js";
 import type { Doc, DocumentStore } from "../store/port.js";
+import { attributeHashes, withBases } from "../strategies/runner/bases.js";
 import { withDeterministicRev } from "../strategies/runner/canonical.js";
 import { seed, todo } from "./harness.js";
 
@@ -97,13 +98,16 @@ async function pouchJob(what: string, adapter: "memory" | "leveldb", n: number):
     if (what === "divan") {
       result = await measured(async () => (await migrateLocal(store, { steps: graph, to: todoShapes.v3, batchSize: CLIENT_PAGE, lock: "none" })).report.totals.written);
     } else {
-      // The same output documents, precomputed (with the revision each replaces) before the clock starts.
+      // The same output documents, precomputed (with the revision each replaces) before the clock starts: each records
+      // the hashes of its attributes as the translation of its source revision (`divan.bases`), as migrateLocal's do,
+      // and has the same deterministic revision.
       const out = new Map<string, Doc[]>();
       const revs = await store.allDocs({});
       for (const r of revs.rows) {
         const i = Number(r.id.slice("todo-item:".length));
-        const e = path13({ "todo-item": { ...todo(i), _rev: r.value!.rev } });
-        out.set(r.id, Object.values(e).map((d) => withDeterministicRev(d as Doc)));
+        const rev = r.value!.rev;
+        const e = path13({ "todo-item": { ...todo(i), _rev: rev } });
+        out.set(r.id, Object.values(e).map((d) => withDeterministicRev(withBases(d as Doc, { [rev]: attributeHashes(d) }))));
       }
       result = await measured(() =>
         pipelined(store, CLIENT_PAGE, CLIENT_CONCURRENCY, async (rows) => {

@@ -18,7 +18,12 @@ export function canonicalJson(value: unknown): string {
   return serialize(value, undefined) ?? "null";
 }
 
+/** A character `JSON.stringify` escapes (a quote, a backslash, a control character) or canonical JSON escapes (non-ASCII). */
+const ESCAPED = /["\\\x00-\x1f\u0080-\uffff]/;
+
+/** The canonical JSON text of a string: `JSON.stringify`'s, with every non-ASCII character escaped. */
 export function quote(s: string): string {
+  if (!ESCAPED.test(s)) return `"${s}"`; // most keys and values: nothing to escape
   const q = JSON.stringify(s);
   return NON_ASCII.test(q) ? q.replace(NON_ASCII_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`) : q;
 }

@@ -101,6 +101,8 @@ export class RunContext {
   private readonly paths = new Map<string, CompiledPath | DivanError>();
   /** In place (unless `followChanges: false`): the source's `_changes`, matched against the run's own writes. */
   follower: ChangeFollower | undefined;
+  /** A copy into a database the run found empty (it wrote the copy marker) and has not checkpointed in yet. */
+  freshCopy = false;
   /** Ids a scan page fetched with their entity: skipped when their own page comes. */
   readonly claimed = new Set<string>();
   totals = emptyTotals();

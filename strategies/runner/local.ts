@@ -313,11 +313,12 @@ export async function readCopyMarker(store: DocumentStore): Promise<CopyMarker |
 
 /**
  * Claims `target` as the copy of `source` for job `job`: writes the marker into an empty database, or checks the
- * one there.
+ * one there. Resolves `true` when it wrote the marker (the database held no document, deleted or not), `false` when
+ * the marker was there.
  *
  * @throws DivanError `NOT_A_COPY` when the target holds documents but no marker, or is the copy of another database.
  */
-export async function claimCopyTarget(target: DocumentStore, source: { name: string; database: string }, job: string, now: number): Promise<void> {
+export async function claimCopyTarget(target: DocumentStore, source: { name: string; database: string }, job: string, now: number): Promise<boolean> {
   const marker = await readCopyMarker(target);
   if (marker !== undefined) {
     if (marker.source !== source.database) {
@@ -325,7 +326,7 @@ export async function claimCopyTarget(target: DocumentStore, source: { name: str
         details: { target: target.name, copyOf: marker.source },
       });
     }
-    return;
+    return false;
   }
   const info = await target.info();
   if (info.docCount > 0 || (info.docDelCount ?? 0) > 0) {
@@ -336,6 +337,7 @@ export async function claimCopyTarget(target: DocumentStore, source: { name: str
     );
   }
   await target.putLocal({ _id: COPY_MARKER_ID, v: 1, source: source.database, job, createdAt: now });
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------- lease

@@ -193,22 +193,32 @@ function verifyEntity(ctx: RunContext, out: Entity): string | undefined {
  */
 function lostInTranslation(ctx: RunContext, job: Job): string | undefined {
   const plan = ctx.o.plan;
-  if (!("graph" in plan) || job.out === undefined || job.path === undefined) return undefined;
-  const direction = job.path.direction;
+  const path = job.path;
+  const out = job.out;
+  if (!("graph" in plan) || out === undefined || path === undefined) return undefined;
+  const direction = path.direction;
   if (direction === "identity") return undefined;
   const registry = ctx.o.verify;
   if (direction !== "up" && registry === undefined) return undefined;
-  const outShape: Shape = {};
-  const live: Entity = {};
-  for (const t in job.out) {
-    const d = job.out[t]!;
-    if (d._deleted === true) continue;
-    outShape[t] = d[ctx.versionField] as number;
-    live[t] = d;
-  }
+  const versionField = ctx.versionField;
+  // Nearly every translation is the path's target shape with nothing deleted: then it goes back as it is, by the
+  // path back cached for the forward one. Otherwise its live documents go back from their own shape.
+  let outShape: Shape = path.to;
+  let live: Entity = out;
   let back: Entity;
   try {
-    back = backPath(plan.graph, job.path, outShape)(live);
+    if (atShape(out, path.to, versionField)) back = backPath(plan.graph, path)(out);
+    else {
+      outShape = {};
+      live = {};
+      for (const t in out) {
+        const d = out[t]!;
+        if (d._deleted === true) continue;
+        outShape[t] = d[versionField] as number;
+        live[t] = d;
+      }
+      back = (sameShape(outShape, path.to) ? backPath(plan.graph, path) : plan.graph.path(outShape, path.from))(live);
+    }
   } catch (e) {
     if (!isDivanError(e)) throw e;
     return `it cannot be translated back from ${shapeKey(outShape)} (${e.message}), so the translation may lose information`;
@@ -216,15 +226,7 @@ function lostInTranslation(ctx: RunContext, job: Job): string | undefined {
   for (const t in job.input) {
     const d = job.input[t]!;
     const b = back[t];
-    // Most attributes come back as the very same value: compare their canonical JSON only when they differ.
-    const lost = (f: string): boolean => d[f] !== b?.[f] && canonicalJson(d[f]) !== canonicalJson(b?.[f]);
-    let field: string | undefined;
-    if (direction === "up") {
-      for (const f of Object.keys(d)) if (!REVISION_FIELDS.has(f) && lost(f)) field ??= f;
-      if (field === undefined && b !== undefined) for (const f of Object.keys(b)) if (!REVISION_FIELDS.has(f) && !Object.hasOwn(d, f) && lost(f)) field ??= f;
-    } else {
-      for (const f of Object.keys(d)) if (!f.startsWith("_") && !namedBy(registry!, t, d[ctx.versionField], f) && lost(f)) field ??= f;
-    }
+    const field = direction === "up" ? lostUp(d, b) : lostDown(d, b, registry!, t, d[versionField]);
     if (field !== undefined) {
       return `${d._id}: its attribute "${field}" (${preview(d[field])}) does not come back when the translation to ${shapeKey(outShape)} is translated back (${preview(b?.[field])}); the steps drop or overwrite it`;
     }
@@ -232,12 +234,47 @@ function lostInTranslation(ctx: RunContext, job: Job): string | undefined {
   return undefined;
 }
 
+/** A document of an entity. */
+type EntityDoc = Entity[string];
+
+/** True when every document of `e` is live and at `shape`'s version of its type, and `e` has every type of `shape`. */
+function atShape(e: Entity, shape: Shape, versionField: string): boolean {
+  let n = 0;
+  for (const t in e) {
+    const d = e[t]!;
+    if (d._deleted === true || d[versionField] !== shape[t]) return false;
+    n++;
+  }
+  let m = 0;
+  for (const t in shape) if (Object.hasOwn(shape, t)) m++;
+  return n === m;
+}
+
+/** Whether attribute `f` of `d` does not come back as the same value in `b` (canonical JSON compared only when they differ). */
+function lostField(d: EntityDoc, b: EntityDoc | undefined, f: string): boolean {
+  const x = d[f];
+  const y = b?.[f];
+  return x !== y && canonicalJson(x) !== canonicalJson(y);
+}
+
+/** Up a path: the first attribute of `d` (or of its translation back `b`) that does not come back, revision fields aside. */
+function lostUp(d: EntityDoc, b: EntityDoc | undefined): string | undefined {
+  for (const f in d) if (Object.hasOwn(d, f) && !REVISION_FIELDS.has(f) && lostField(d, b, f)) return f;
+  if (b !== undefined) for (const f in b) if (Object.hasOwn(b, f) && !REVISION_FIELDS.has(f) && !Object.hasOwn(d, f) && lostField(d, b, f)) return f;
+  return undefined;
+}
+
+/** Down a path: the first attribute of `d` its schema does not name that does not come back in `b`. */
+function lostDown(d: EntityDoc, b: EntityDoc | undefined, registry: NonNullable<MigrationOptions["verify"]>, type: string, version: unknown): string | undefined {
+  for (const f in d) if (Object.hasOwn(d, f) && !f.startsWith("_") && !namedBy(registry, type, version, f) && lostField(d, b, f)) return f;
+  return undefined;
+}
+
 /** Per forward path: the path back from its target shape (the shape of nearly every translation it makes). */
 const backPaths = new WeakMap<CompiledPath, CompiledPath>();
 
-/** The path from `outShape` back to `path`'s source shape (looked up once per forward path in the usual case). */
-function backPath(graph: StepGraph, path: CompiledPath, outShape: Shape): CompiledPath {
-  if (!sameShape(outShape, path.to)) return graph.path(outShape, path.from);
+/** The path from `path`'s target shape back to its source shape (looked up once per forward path). */
+function backPath(graph: StepGraph, path: CompiledPath): CompiledPath {
   let back = backPaths.get(path);
   if (back === undefined) backPaths.set(path, (back = graph.path(path.to, path.from)));
   return back;

@@ -10,14 +10,17 @@
  *    each page's documents by entity id, translates whole entities through the plan, and writes them to the
  *    target with `_bulk_docs`. An entity's documents on later pages (e.g. `task:<id>` while the page holds
  *    `task-state:<id>`, which sorts before it) are fetched with it and skipped when their page comes; the
- *    target's current documents are fetched too and are the translation's base (no information loss).
+ *    target's current documents are fetched too and are the translation's base (no information loss). A copy into a
+ *    database the run found empty does not read them in its scan: it writes, and reads only for an entity whose
+ *    write conflicted (someone else wrote there), which it then plans again on what it read.
  *    Pages are read ahead while earlier pages are written (`concurrency` pages in flight).
  * 3. **Checkpoint**: after every contiguous run of written pages, `_local/divan-migration-<id>` on the target
  *    records the last `_all_docs` key done, so a killed run resumes there. Rewriting a page again is harmless:
  *    an output equal to the stored document is not written.
  * 4. **Dirty re-migration**: remembers the source `update_seq` at the very first start and follows `_changes`
  *    since then; after the scan, migrates every changed document again until a page comes back empty (caught
- *    up). In place, the feed is followed during the scan already (unless the scan resumes), and each change of
+ *    up). In place, the feed is followed during the scan already (a resumed scan first migrates again what changed
+ *    since the first start, the killed runs' own writes included, which are skipped), and each change of
  *    the run's own writes (`id@rev`) drops out with its write as it arrives, so only the edits of others are
  *    migrated again and the run holds only the writes in flight, never every id it wrote. The dirty pass
  *    checkpoints after every batch.
@@ -57,9 +60,9 @@
  * mode the target documents of the deleted document's entity family are deleted too.
  */
 import { DivanError, isDivanError, messageOf } from "../../core/errors.js";
-import type { Doc } from "../../store/port.js";
+import type { Doc, WriteResult } from "../../store/port.js";
 import { classifyBatch } from "./classify.js";
-import { defaultMigrationId, emptyTotals, recordKey, RunContext } from "./context.js";
+import { defaultMigrationId, emptyTotals, recordKey, RunContext, type Batch, type Job, type Write } from "./context.js";
 import { TypedEmitter } from "./events.js";
 import { conflictedEntity, losersOf, losingRevisions } from "./leaves.js";
 import { ChangeFollower } from "./follow.js";
@@ -68,7 +71,7 @@ import { ancestorBases, planJobs, rebase, translate } from "./plan.js";
 import { flushQuarantine, pruneQuarantine, reportEntities } from "./report.js";
 import { currentDocs, inlineAttachments, readStored } from "./stored.js";
 import type { CheckpointState, MigrationEvents, MigrationOptions, MigrationReport, MigrationTotals } from "./types.js";
-import { carry, planWrites, writeAll } from "./write.js";
+import { carry, planWrites, writeAll, type PlannedWrites } from "./write.js";
 
 export { defaultMigrationId } from "./context.js";
 
@@ -169,7 +172,7 @@ export class Migration extends TypedEmitter<MigrationEvents> {
     const dry = ctx.dry;
     const info = await ctx.retry(() => ctx.src.info());
     if (!dry) {
-      if (!ctx.inPlace) await claimCopyTarget(ctx.dst, { name: ctx.src.name, database: info.name }, this.id, ctx.now());
+      if (!ctx.inPlace) ctx.freshCopy = await claimCopyTarget(ctx.dst, { name: ctx.src.name, database: info.name }, this.id, ctx.now());
       await recordJob(ctx.dst, {
         id: this.id,
         direction: ctx.o.direction ?? "up",
@@ -181,6 +184,7 @@ export class Migration extends TypedEmitter<MigrationEvents> {
     }
     const cp = ctx.o.restart === true || dry ? undefined : await readCheckpoint(ctx.dst, this.id);
     const resumed = cp !== undefined && cp.phase !== "done";
+    if (cp !== undefined) ctx.freshCopy = false;
     const startSeq = cp?.startSeq ?? info.updateSeq;
     ctx.total = info.docCount;
     const base: MigrationTotals = { ...emptyTotals(), ...cp?.totals };
@@ -197,19 +201,27 @@ export class Migration extends TypedEmitter<MigrationEvents> {
     const follower = ctx.o.followChanges !== false && !dry ? new ChangeFollower((s, limit) => ctx.retry(() => ctx.src.changes({ since: s, limit })), since) : undefined;
     ctx.follower = follower;
     let aborted = false;
+    let dirtyRounds = 0;
     if (cp === undefined || cp.phase === "scan") {
+      // A scan resumed in place first migrates again what changed since the first start (the killed runs' writes, which
+      // are skipped, and others' edits), without a checkpoint of its own, so that the feed it follows while it scans
+      // holds its own writes only as long as they are in flight, as a first run's does.
+      if (cp !== undefined && ctx.inPlace && follower !== undefined) {
+        const caught = await this.dirty(follower, startSeq, async () => undefined, check);
+        aborted = caught.aborted;
+        dirtyRounds += caught.rounds;
+      }
       ctx.phase = "scan";
-      aborted = !(await this.scan(cp?.lastKey, async (lastKey) => {
+      aborted ||= !(await this.scan(cp?.lastKey, async (lastKey) => {
         check();
         await save({ phase: "scan", lastKey, since: startSeq });
       }));
       if (!aborted) await save({ phase: "dirty", since: startSeq });
     }
-    let dirtyRounds = 0;
     if (!aborted && follower !== undefined) {
       const dirty = await this.dirty(follower, since, save, check);
       ({ since, aborted } = dirty);
-      dirtyRounds = dirty.rounds;
+      dirtyRounds += dirty.rounds;
     }
     if (!aborted && !dry && ctx.o.retryQuarantined !== false) {
       check();
@@ -257,10 +269,9 @@ export class Migration extends TypedEmitter<MigrationEvents> {
         chain = chain.then(() => checkpoint(k)).catch((e: unknown) => void (failure ??= e));
       }
     };
-    // In place, the feed is read as the scan writes: each own write's change drops out as it arrives. Not when the
-    // scan resumes: the feed starts with the earlier runs' writes, which no write of this run matches; read while
-    // the scan writes, they would only slow it down (the dirty pass reads them after it, as others' changes).
-    const follower = ctx.inPlace && startAfter === undefined ? ctx.follower : undefined;
+    // In place, the feed is read as the scan writes: each own write's change drops out as it arrives (a resumed scan
+    // has read the earlier runs' writes before it starts).
+    const follower = ctx.inPlace ? ctx.follower : undefined;
     let key = startAfter;
     let aborted = false;
     for (;;) {
@@ -376,18 +387,47 @@ export class Migration extends TypedEmitter<MigrationEvents> {
     if (!copy) await ancestorBases(ctx, jobs);
     for (const job of jobs) translate(ctx, job, batch.copies);
 
-    const stored = await readStored(ctx, jobs, batch);
+    // A copy's scan into a database it found empty writes each document once, and no one else writes there: what it
+    // writes is new, not read first. An entity whose write conflicts all the same is planned again on a read.
+    const fresh = mode === "scan" && ctx.freshCopy;
+    const stored = await readStored(ctx, jobs, batch, fresh);
     rebase(ctx, jobs, stored, batch.copies);
     // Attachments of translated documents go into a copy inline (the target has no revision holding them).
     const inline = copy ? await inlineAttachments(ctx, jobs) : new Map<string, Record<string, unknown>>();
 
     const writes = planWrites(ctx, jobs, stored, inline, batch);
     const outcome = await writeAll(ctx, writes.writes);
+    const entities = fresh ? await this.replanConflicts(writes.entities, outcome, inline, batch) : writes.entities;
 
-    await reportEntities(ctx, writes.entities, outcome, batch.copies);
+    await reportEntities(ctx, entities, outcome, batch.copies);
     if (copy) await carry(ctx, batch.copies, stored.storedRev);
     await losingRevisions(ctx, losers, new Set(batch.copies));
     ctx.progress(seen);
+  }
+
+  /**
+   * A fresh copy's scan: the entities a write of which conflicted (their document was there after all) are planned
+   * again on the target's documents as read now, and written. Returns the batch's entities with theirs replaced, and
+   * adds the new writes' results to `outcome`.
+   */
+  private async replanConflicts(
+    entities: PlannedWrites["entities"],
+    outcome: Map<Write, WriteResult>,
+    inline: ReadonlyMap<string, Record<string, unknown>>,
+    batch: Batch,
+  ): Promise<PlannedWrites["entities"]> {
+    const ctx = this.ctx;
+    const again = new Set<Job>();
+    const conflict = (r: WriteResult | undefined): boolean => r !== undefined && !r.ok && r.error.code === "CONFLICT";
+    for (const e of entities) if (e.writes.some((w) => conflict(outcome.get(w)))) again.add(e.job);
+    if (again.size === 0) return entities;
+    const jobs = [...again];
+    const rest: Batch = { ...batch, deletions: [] }; // the deletions were planned on a read already
+    const stored = await readStored(ctx, jobs, rest);
+    rebase(ctx, jobs, stored, batch.copies);
+    const replanned = planWrites(ctx, jobs, stored, inline, rest);
+    for (const [w, r] of await writeAll(ctx, replanned.writes)) outcome.set(w, r);
+    return [...entities.filter((e) => !again.has(e.job)), ...replanned.entities];
   }
 }
 

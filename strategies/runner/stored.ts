@@ -19,15 +19,27 @@ export interface Stored {
   readonly current: (id: string) => Doc | undefined;
 }
 
-/** Reads the stored documents every output (and every copy / deletion) of `jobs` and `batch` will replace. */
-export async function readStored(ctx: RunContext, jobs: readonly Job[], batch: Batch): Promise<Stored> {
+/**
+ * Reads the stored documents every output (and every copy / deletion) of `jobs` and `batch` will replace. With `fresh`
+ * (a copy's scan into a database it found empty, where no one else writes), outputs and copies are taken to be new and
+ * only the deletions' documents are read: a write that finds its document there after all fails with a conflict, and
+ * is planned again on what a read finds then.
+ */
+export async function readStored(ctx: RunContext, jobs: readonly Job[], batch: Batch, fresh = false): Promise<Stored> {
   const copy = !ctx.inPlace;
   const inBatch = new Map<string, Doc>();
   if (!copy) for (const e of batch.entities.values()) for (const it of e.items) inBatch.set(it.doc._id, it.doc);
   const wanted = new Set<string>();
-  for (const job of jobs) for (const d of Object.values(job.out ?? {})) if (typeof d._id === "string" && !inBatch.has(d._id)) wanted.add(d._id);
+  if (!fresh) {
+    for (const job of jobs) {
+      for (const t in job.out) {
+        const id = job.out[t]!._id;
+        if (typeof id === "string" && !inBatch.has(id)) wanted.add(id);
+      }
+    }
+  }
   if (copy) {
-    for (const it of batch.copies) wanted.add(it.doc._id);
+    if (!fresh) for (const it of batch.copies) wanted.add(it.doc._id);
     for (const del of batch.deletions) for (const id of familyTargets(ctx, del)) wanted.add(id);
   }
   const stored = new Map<string, Doc>();

@@ -66,12 +66,8 @@ function entityWrites(ctx: RunContext, job: Job, stored: Stored, inline: Readonl
   for (const d of Object.values(job.out!)) {
     if (typeof d._id !== "string") continue;
     outIds.add(d._id);
-    const doc = { ...d } as Doc;
-    const cur = stored.current(doc._id);
-    const rev = copy ? stored.storedRev.get(doc._id) : (cur?._rev ?? doc._rev);
-    if (rev === undefined) delete doc._rev;
-    else doc._rev = rev;
-    delete doc._conflicts;
+    const cur = stored.current(d._id);
+    const doc = toWrite(d as Doc, copy ? stored.storedRev.get(d._id) : (cur?._rev ?? d._rev));
     if (copy && doc._attachments !== undefined) doc._attachments = withInlineData(doc._attachments, inline);
     if (doc._deleted === true && cur === undefined) continue; // nothing to delete
     if (cur !== undefined && cur._deleted !== true && sameContent(cur, doc) && !(copy && cur._attachments !== undefined)) continue;
@@ -92,6 +88,24 @@ function entityWrites(ctx: RunContext, job: Job, stored: Stored, inline: Readonl
     }
   }
   return mine;
+}
+
+/**
+ * A copy of the translated document `d` to write: its `_rev` set to `rev` (left out when there is none), without
+ * `_conflicts`. Built key by key in `d`'s order: a `delete` would drop the copy out of V8's fast object layout.
+ */
+function toWrite(d: Doc, rev: string | undefined): Doc {
+  const out = {} as Doc;
+  let revSeen = false;
+  for (const k in d) {
+    if (!Object.hasOwn(d, k) || k === "_conflicts") continue;
+    if (k === "_rev") {
+      revSeen = true;
+      if (rev !== undefined) out._rev = rev;
+    } else out[k] = d[k];
+  }
+  if (!revSeen && rev !== undefined) out._rev = rev;
+  return out;
 }
 
 /** `doc` recording the hashes of its attributes as the translation of each source revision (`divan.bases`). */

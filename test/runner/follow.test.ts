@@ -170,4 +170,50 @@ describe("eager runner, in place, following the feed during the scan", () => {
     // at most twice a follow page (2 × 4 × 5 writes) behind, plus the pages in flight and one follow page
     expect(lag).toBeLessThanOrEqual(2 * 4 * 5 + 2 * 10 + 4 * 5 + 10);
   });
+  it("a resumed run also drops its own writes as their changes arrive, and still migrates what others changed", async () => {
+    const inner = store();
+    const docs: Doc[] = [];
+    for (let i = 0; i < 300; i++) docs.push(todoV1(i));
+    await inner.bulkDocs(docs);
+    const stop = new AbortController();
+    const first = createMigration({ source: inner, plan: { graph, to: V3 }, batchSize: 5, signal: stop.signal });
+    first.on("progress", (p) => {
+      if (p.phase === "scan" && p.done >= 100) stop.abort();
+    });
+    const r1 = await first.run();
+    expect(r1.completed).toBe(false);
+    expect((await readCheckpoint(inner, r1.id))?.phase).toBe("scan");
+    // Between the runs, an old app writes a migrated todo back at v1, and adds one.
+    const cur = await inner.get("todo-item:000000");
+    expect(cur["version"]).toBe(3);
+    await put(inner, { ...todoV1(0, { title: "old app" }), _rev: cur._rev! });
+    await put(inner, todoV1(900));
+    // The resumed run's writes whose change has not been read yet, at most, with a feed far slower than its writes.
+    const unread = new Set<string>();
+    let most = 0;
+    const slow: DocumentStore = Object.create(inner) as DocumentStore;
+    slow.bulkDocs = async (d: Doc[], o?: BulkDocsOptions) => {
+      const r = await inner.bulkDocs(d, o);
+      for (const x of r) if (x.ok) unread.add(`${x.id}@${x.rev}`);
+      most = Math.max(most, unread.size);
+      return r;
+    };
+    slow.changes = async (o?: ChangesOptions) => {
+      await new Promise((r) => setTimeout(r, 20));
+      const page = await inner.changes(o);
+      for (const c of page.results) unread.delete(`${c.id}@${c.changes[0]?.rev ?? ""}`);
+      return page;
+    };
+    const r2 = await runMigration({ source: slow, plan: { graph, to: V3 }, batchSize: 5, concurrency: 2 });
+    expect(r2.completed).toBe(true);
+    expect(r2.resumed).toBe(true);
+    // The resumed scan wrote about 200 todos (400 documents): read back as they were written, as a first run's are.
+    expect(most).toBeLessThanOrEqual(2 * 4 * 5 + 2 * 10 + 4 * 5 + 10);
+    const after = await contents(inner);
+    const items = after.filter((d) => d["schema"] === "todo-item");
+    expect(items).toHaveLength(301);
+    expect(items.filter((d) => d["version"] !== 3).map((d) => d._id)).toEqual([]);
+    expect(items.find((d) => d._id === "todo-item:000000")?.["title"]).toBe("old app");
+    expect(after.filter((d) => d["schema"] === "todo-item-status")).toHaveLength(301);
+  });
 });

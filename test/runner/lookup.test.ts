@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { AllDocsOptions, Doc, DocumentStore } from "../../store/port.js";
 import { COPY_MARKER_ID } from "../../strategies/runner/local.js";
-import { runMigration } from "../../strategies/runner/runner.js";
+import { createMigration, runMigration } from "../../strategies/runner/runner.js";
 import { contents, graph, memoryStore, todoV1, withRevs } from "./fixtures.js";
 
 const V3 = { "todo-item": 3, "todo-item-status": 1 };
@@ -33,17 +33,46 @@ function spied(s: DocumentStore): { store: DocumentStore; calls: AllDocsOptions[
 }
 
 describe("reading the target before writing", () => {
-  it("a copy into a new database asks for no document by key: one range per id prefix and page finds nothing", async () => {
+  it("a copy into a new database reads none of its documents before it writes them", async () => {
     const src = store();
     await src.bulkDocs(Array.from({ length: 100 }, (_, i) => todoV1(i)));
     const { store: dst, calls } = spied(store());
     const r = await runMigration({ source: src, target: dst, plan: { graph, to: V3 }, batchSize: 50, lease: false });
     expect(r.totals.migrated).toBe(100);
     expect(r.totals.conflicts).toBe(0);
-    expect(calls.filter((c) => c.keys !== undefined)).toEqual([]);
-    // two prefixes (todo-item:, todo-item-status:) per page of 50
-    expect(calls.filter((c) => c.startkey !== undefined && c.endkey !== undefined)).toHaveLength(4);
+    expect(calls).toEqual([]);
     expect(await contents(dst)).toHaveLength(200);
+  });
+
+  it("a copy into a new database that someone else writes into as well plans a conflicted entity again on what it reads", async () => {
+    const src = store();
+    await src.bulkDocs(Array.from({ length: 100 }, (_, i) => todoV1(i)));
+    const inner = store();
+    const dst: DocumentStore = Object.create(inner) as DocumentStore;
+    let foreign = false;
+    dst.bulkDocs = async (docs: Doc[], o) => {
+      if (!foreign && docs.some((d) => d._id === "todo-item:000060")) {
+        foreign = true; // written after the page was planned, before its write arrives
+        await inner.bulkDocs([{ _id: "todo-item:000060", schema: "todo-item", version: 3, title: "theirs", group: "work", createdAt: "2024-01-01T00:00:00.000Z" }]);
+      }
+      return inner.bulkDocs(docs, o);
+    };
+    const results: string[] = [];
+    const m = createMigration({ source: src, target: dst, plan: { graph, to: V3 }, batchSize: 50, lease: false });
+    m.on("document", (d) => results.push(d.status));
+    const r = await m.run();
+    expect(foreign).toBe(true);
+    expect(r.totals.migrated).toBe(100);
+    expect(r.totals.changed).toBe(0);
+    expect(results.filter((s) => s !== "migrated")).toEqual([]);
+    const out = await withRevs(inner);
+    expect(out).toHaveLength(200);
+    const item = out.find((d) => d._id === "todo-item:000060")!;
+    // their document was the translation's base (its group kept) and is replaced, not conflicted
+    expect(item).toMatchObject({ version: 3, title: "todo 60", group: "work" });
+    expect(Number.parseInt(item._rev!, 10)).toBe(2);
+    const [withConflicts] = (await inner.allDocs({ keys: ["todo-item:000060"], includeDocs: true, conflicts: true })).rows;
+    expect(withConflicts?.doc?._conflicts ?? []).toEqual([]);
   });
 
   it("a rerun of a finished copy finds every stored document by range and writes nothing", async () => {
