@@ -4,6 +4,8 @@
  */
 import { createStepGraph, type StepGraph } from "../adapters/path.js";
 import type { StepDefinition } from "../adapters/steps.js";
+import { isDivanError } from "../core/errors.js";
+import type { Doc, DocumentStore } from "../store/port.js";
 
 const graphs = new WeakMap<readonly StepDefinition[], StepGraph>();
 
@@ -15,4 +17,19 @@ export function stepGraphOf(steps: readonly StepDefinition[]): StepGraph {
     graphs.set(steps, graph);
   }
   return graph;
+}
+
+/**
+ * Publishes the declarative steps of `steps` (and `extra` fields) in document `id` of `store`, where every device
+ * replicates them: an old app built with divan/client learns the steps from it. Overwrites an earlier version.
+ */
+export async function publishSteps(store: DocumentStore, id: string, steps: readonly StepDefinition[], extra: Readonly<Record<string, unknown>> = {}): Promise<void> {
+  const doc: Doc = { _id: id, steps: JSON.parse(JSON.stringify(steps.filter((s) => "ops" in s))) as unknown[], ...extra };
+  try {
+    const current = await store.get(id);
+    if (current._rev !== undefined) doc._rev = current._rev;
+  } catch (e) {
+    if (!isDivanError(e, "NOT_FOUND")) throw e;
+  }
+  await store.put(doc);
 }

@@ -18,9 +18,9 @@ import { createStepGraph, type StepGraph } from "../../adapters/path.js";
 import type { DeclarativeStep, StepDefinition } from "../../adapters/steps.js";
 import type { Shape } from "../../adapters/types.js";
 import { isDivanError } from "../../core/errors.js";
-import { stepGraphOf } from "../steps.js";
+import { publishSteps, stepGraphOf } from "../steps.js";
 import type { Doc, DocumentStore } from "../../store/port.js";
-import { bindToMain, type AppVersion, type DeviceBinding, type DeviceContext, type ReleaseResult, type RetireResult, type ServerContext, type Strategy, type StrategyOptions } from "../types.js";
+import { bindToMain, type AppVersion, type DeviceBinding, type DeviceContext, type ReleaseResult, type RetireResult, type Strategy, type StrategyOptions } from "../types.js";
 
 /** The replicated document that carries the declarative steps and the shape updated devices migrate to. */
 export const CLIENT_SIDE_STEPS_ID = "_design/divan-client-side";
@@ -69,18 +69,6 @@ async function learned(local: DocumentStore, cache: Map<string, DeviceMigration>
   return found;
 }
 
-/** Publishes the declarative steps and the shape `to` where every device replicates them. */
-async function publishSteps(server: ServerContext, steps: readonly StepDefinition[], to: Shape): Promise<void> {
-  const doc: Doc = { _id: CLIENT_SIDE_STEPS_ID, steps: JSON.parse(JSON.stringify(steps.filter((s) => "ops" in s))) as unknown[], shape: { ...to } };
-  try {
-    const current = await server.main.get(CLIENT_SIDE_STEPS_ID);
-    if (current._rev !== undefined) doc._rev = current._rev;
-  } catch (e) {
-    if (!isDivanError(e, "NOT_FOUND")) throw e;
-  }
-  await server.main.put(doc);
-}
-
 /** Creates the `client-side` strategy. */
 export function createClientSideStrategy(options: ClientSideOptions): Strategy {
   const CHANGE = options.change;
@@ -124,7 +112,7 @@ export function createClientSideStrategy(options: ClientSideOptions): Strategy {
     prepareServer: async () => {},
     release: async (server, _from, to): Promise<ReleaseResult> => {
       if (options.mergeDevice === undefined) return { downtimeMs: 0, documentsWritten: 0 };
-      await publishSteps(server, stepsOf(server), to.shape);
+      await publishSteps(server.main, CLIENT_SIDE_STEPS_ID, stepsOf(server), { shape: { ...to.shape } });
       return { downtimeMs: 0, documentsWritten: 1 };
     },
     openDevice: async (device) => {

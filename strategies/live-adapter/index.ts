@@ -20,7 +20,7 @@
  *   plain app as it shipped. It cannot read or edit what the new app wrote: declared as a caveat, never faked.
  *
  * Conflicts: reading never writes (no write-back), so devices only write what users change, and, after each
- * sync, the end of deletions the sync completed (a document of a deleted todo that arrived late, with
+ * sync, the end of deletions the sync completed (a document of a deleted entity that arrived late, with
  * deterministic tombstones: see `LiveAdapter.endDeleted`).
  */
 import { identityOf } from "../catalog.js";
@@ -28,10 +28,9 @@ import type { StepDefinition } from "../../adapters/steps.js";
 import type { Shape } from "../../adapters/types.js";
 import { createLiveAdapter } from "../live/adapter.js";
 import { liveStore } from "../live/store.js";
-import { isDivanError } from "../../core/errors.js";
+import { publishSteps } from "../steps.js";
 import { hasFault, type Fault } from "../../core/faults.js";
 import type { Registry } from "../../schemas/registry.js";
-import type { Doc } from "../../store/port.js";
 import type { Caveat, DeviceBinding, DeviceContext, ReleaseResult, RetireResult, Strategy, StrategyOptions } from "../types.js";
 
 /** The id of the replicated document that carries declarative steps as data. */
@@ -79,7 +78,7 @@ export function createLiveAdapterStrategy(options: LiveAdapterStrategyOptions): 
       ...(legacy === "steps-from-database" && !hasFault(options.faults, "ignore-steps-document") ? { stepsDocId: STEPS_DOC_ID } : {}),
       ...(options.faults === undefined ? {} : { faults: options.faults }),
     });
-    // After each sync, deletions the sync completed end on the device (a late status document of a deleted todo).
+    // After each sync, deletions the sync completed end on the device (a late document of a deleted entity).
     let since: string | undefined;
     const synced = async (): Promise<undefined> => {
       since = (await adapter.endDeleted(since)).lastSeq;
@@ -107,14 +106,7 @@ export function createLiveAdapterStrategy(options: LiveAdapterStrategyOptions): 
     prepareServer: async () => {},
     async release(server): Promise<ReleaseResult> {
       if (legacy !== "steps-from-database") return { downtimeMs: 0, documentsWritten: 0 };
-      const doc: Doc = { _id: STEPS_DOC_ID, steps: JSON.parse(JSON.stringify(stepsOf(server).filter((s) => "ops" in s))) as unknown[] };
-      try {
-        const current = await server.main.get(STEPS_DOC_ID);
-        if (current._rev !== undefined) doc._rev = current._rev;
-      } catch (e) {
-        if (!isDivanError(e, "NOT_FOUND")) throw e;
-      }
-      await server.main.put(doc);
+      await publishSteps(server.main, STEPS_DOC_ID, stepsOf(server));
       return { downtimeMs: 0, documentsWritten: 1 };
     },
     openDevice: (device) => bind(device),

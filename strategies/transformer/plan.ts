@@ -143,11 +143,7 @@ export type EntityPlan =
   | {
       readonly kind: "noop";
       readonly reason: string;
-      /**
-       * The target's edit wins a concurrent edit: translate the entity back from the target into the source, where it
-       * must win too (the source's translation of the target may have lost CouchDB's choice to an edit that reached
-       * the source after it was written).
-       */
+      /** The target's edit won a concurrent edit: translate it back, to win on the source too (where its translation may have lost CouchDB's choice). */
       readonly translateBack?: boolean;
     }
   | {
