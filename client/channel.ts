@@ -12,11 +12,11 @@
  * Browser-safe: no Node built-ins. The caller brings PouchDB (with the http adapter and the
  * replication plugin) — the constructor of `local` is used unless `options.PouchDB` is given.
  */
-import { DivanError, isDivanError } from "../core/errors.js";
+import { DivanError } from "../core/errors.js";
 import type { Manifest } from "../schemas/manifest.js";
 import type { Registry } from "../schemas/registry.js";
 import { pouchStore, type PouchConstructor } from "../store/pouch.js";
-import type { DocumentStore, ReplicationResult, Selector } from "../store/port.js";
+import { getIfExists, type DocumentStore, type ReplicationResult, type Selector } from "../store/port.js";
 import { replicate } from "../store/replicate.js";
 import { compactThrough, manifestChannel, retirementOf, RETIRED_DOC_ID, type ChannelForm, type RetiredApp } from "../strategies/channels.js";
 
@@ -119,12 +119,8 @@ export async function syncChannel(local: LocalDatabase, remoteUrl: string, manif
 
 /** The retirement entry for `appVersion` in the local copy of the `divan-retired` document, if any. */
 export async function readRetirement(local: LocalDatabase, appVersion: string): Promise<RetiredApp | undefined> {
-  try {
-    return retirementOf(await asStore(local).get(RETIRED_DOC_ID), appVersion);
-  } catch (e) {
-    if (isDivanError(e, "NOT_FOUND")) return undefined;
-    throw e;
-  }
+  const notice = await getIfExists(asStore(local), RETIRED_DOC_ID);
+  return notice === undefined ? undefined : retirementOf(notice, appVersion);
 }
 
 /** Options of {@link compactChannel}. */

@@ -5,6 +5,7 @@
  * Shapes follow CouchDB's HTTP API so that documents and results look the same on both backends.
  * Sequences are opaque strings: pass them back, never parse, compare or add them.
  */
+import { isDivanError } from "../core/errors.js";
 
 /** A JSON value. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -25,6 +26,16 @@ export function historyOf(doc: Doc): string[] {
   const r = doc._revisions;
   if (r === undefined) return doc._rev === undefined ? [] : [doc._rev];
   return r.ids.map((id, i) => `${r.start - i}-${id}`);
+}
+
+/** Document `id` of `store` (read with `options`), or `undefined` when it is missing or deleted (`NOT_FOUND`). */
+export async function getIfExists(store: Pick<DocumentStore, "get">, id: string, options?: GetOptions): Promise<Doc | undefined> {
+  try {
+    return await store.get(id, options);
+  } catch (e) {
+    if (isDivanError(e, "NOT_FOUND")) return undefined;
+    throw e;
+  }
 }
 
 /** An opaque update sequence. Never parse, compare or add. */

@@ -17,9 +17,8 @@ import { identityOf } from "../catalog.js";
 import { createStepGraph, type StepGraph } from "../../adapters/path.js";
 import type { DeclarativeStep, StepDefinition } from "../../adapters/steps.js";
 import type { Shape } from "../../adapters/types.js";
-import { isDivanError } from "../../core/errors.js";
 import { publishSteps, stepGraphOf } from "../steps.js";
-import type { Doc, DocumentStore } from "../../store/port.js";
+import { getIfExists, type DocumentStore } from "../../store/port.js";
 import { bindToMain, type AppVersion, type DeviceBinding, type DeviceContext, type ReleaseResult, type RetireResult, type Strategy, type StrategyOptions } from "../types.js";
 
 /** The replicated document that carries the declarative steps and the shape updated devices migrate to. */
@@ -53,13 +52,8 @@ export interface ClientSideOptions extends StrategyOptions {
 
 /** The steps and shape an old app learned from {@link CLIENT_SIDE_STEPS_ID} (undefined before the release). */
 async function learned(local: DocumentStore, cache: Map<string, DeviceMigration>, app: AppVersion): Promise<DeviceMigration | undefined> {
-  let doc: Doc;
-  try {
-    doc = await local.get(CLIENT_SIDE_STEPS_ID);
-  } catch (e) {
-    if (isDivanError(e, "NOT_FOUND")) return undefined;
-    throw e;
-  }
+  const doc = await getIfExists(local, CLIENT_SIDE_STEPS_ID);
+  if (doc === undefined) return undefined;
   const key = `${doc._rev ?? ""}:${JSON.stringify(app.shape)}`;
   const known = cache.get(key);
   if (known !== undefined) return known;

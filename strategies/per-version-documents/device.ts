@@ -7,7 +7,7 @@ import { multiVersionIds } from "../../adapters/ids.js";
 import { isDivanError } from "../../core/errors.js";
 import { hasFault, type Fault } from "../../core/faults.js";
 import { replicate } from "../../store/replicate.js";
-import type { Doc, DocumentStore } from "../../store/port.js";
+import { getIfExists, type DocumentStore } from "../../store/port.js";
 import { scanVersions, versionView } from "../../store/versions.js";
 import { channelSelector, compactThrough, RETIRED_DOC_ID, retirementOf, type ChannelForm } from "../channels.js";
 import { lazyAccess } from "../transformer/lazy-access.js";
@@ -115,13 +115,8 @@ export function deviceSide(options: DeviceSideOptions): Pick<Strategy, "openDevi
     const binding = bind(local, app);
     if (channel !== "exact") return binding;
     const synced = async (): Promise<DeviceBinding | undefined> => {
-      let notice: Doc;
-      try {
-        notice = await local.get(RETIRED_DOC_ID);
-      } catch (e) {
-        if (isDivanError(e, "NOT_FOUND")) return undefined;
-        throw e;
-      }
+      const notice = await getIfExists(local, RETIRED_DOC_ID);
+      if (notice === undefined) return undefined;
       const entry = retirementOf(notice, app.version);
       const next = entry === undefined ? undefined : device.apps.find((a) => a.version === entry.minimumVersion);
       const remote = next === undefined ? undefined : await reach(device);

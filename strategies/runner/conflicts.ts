@@ -16,7 +16,7 @@
 import type { StepGraph } from "../../adapters/path.js";
 import type { Entity, Shape } from "../../adapters/types.js";
 import { singleVersionIds, type IdScheme } from "../../adapters/ids.js";
-import { historyOf, type Doc, type DocumentStore, type Seq } from "../../store/port.js";
+import { getIfExists, historyOf, type Doc, type DocumentStore, type Seq } from "../../store/port.js";
 import { isDivanError } from "../../core/errors.js";
 import { attributeHashes, basesOf, valueHash, withBases, type AttributeHashes, type ChangedBack } from "./bases.js";
 import { changed, changedBack, keptOf, withKept } from "./undo.js";
@@ -371,10 +371,7 @@ async function backsOf(
 
 /** The leaves of document `id` that are not deleted, with their histories (none when it is missing or deleted). */
 async function liveLeaves(store: DocumentStore, id: string): Promise<Doc[]> {
-  const winner = await store.get(id, { conflicts: true }).catch((e: unknown) => {
-    if (isDivanError(e, "NOT_FOUND")) return undefined;
-    throw e;
-  });
+  const winner = await getIfExists(store, id, { conflicts: true });
   if (winner === undefined) return [];
   const revs = [winner._rev!, ...(winner._conflicts ?? [])];
   return (await store.bulkGet(revs.map((rev) => ({ id, rev })), { revs: true })).flatMap((r) => ("ok" in r && r.ok._deleted !== true ? [r.ok] : []));

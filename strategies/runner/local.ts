@@ -12,7 +12,7 @@
  */
 import { DivanError, isDivanError } from "../../core/errors.js";
 import { retryOnConflict } from "../../core/retry.js";
-import type { DocumentStore, LocalDoc } from "../../store/port.js";
+import { getIfExists, type DocumentStore, type LocalDoc } from "../../store/port.js";
 import type { CheckpointState, QuarantineRecord } from "./types.js";
 
 /** `_local` id of a run's checkpoint. */
@@ -356,18 +356,10 @@ function leaseOf(doc: Record<string, unknown> | undefined): LeaseState | undefin
   return { v: 1, owner: doc["owner"], expiresAt: doc["expiresAt"], ...(typeof doc["job"] === "string" ? { job: doc["job"] } : {}) };
 }
 
-async function getOrUndefined(store: DocumentStore, id: string): Promise<Record<string, unknown> & { _rev?: string } | undefined> {
-  try {
-    return await store.get(id);
-  } catch (e) {
-    if (isDivanError(e, "NOT_FOUND")) return undefined;
-    throw e;
-  }
-}
 
 /** Reads the lease on database `database` from the state database, if any. */
 export async function readLease(state: DocumentStore, database: string): Promise<LeaseState | undefined> {
-  return leaseOf(await getOrUndefined(state, leaseId(database)));
+  return leaseOf(await getIfExists(state, leaseId(database)));
 }
 
 /**
@@ -379,7 +371,7 @@ export async function readLease(state: DocumentStore, database: string): Promise
  */
 export async function acquireLease(state: DocumentStore, database: string, owner: string, ttlMs: number, now: number, job?: string): Promise<void> {
   const id = leaseId(database);
-  const current = await getOrUndefined(state, id);
+  const current = await getIfExists(state, id);
   const held = leaseOf(current);
   if (held !== undefined && held.owner !== owner && held.expiresAt > now) {
     throw new DivanError(
@@ -404,7 +396,7 @@ export async function acquireLease(state: DocumentStore, database: string, owner
  */
 export async function releaseLease(state: DocumentStore, database: string, owner: string): Promise<void> {
   await retryOnConflict(`the lease on ${database}`, async () => {
-    const current = await getOrUndefined(state, leaseId(database));
+    const current = await getIfExists(state, leaseId(database));
     if (current === undefined || current["owner"] !== owner || current._rev === undefined) return;
     await state.remove(leaseId(database), current._rev);
   }, { details: { database } });

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openPouchStore } from "../../store/pouch.js";
 import { replicate, replicateLive } from "../../store/replicate.js";
-import type { Change, DocumentStore } from "../../store/port.js";
+import { getIfExists, type Change, type DocumentStore } from "../../store/port.js";
 import { rejection } from "../support/errors.js";
 import { MemoryPouchDB, storeBackends, uniqueDbName, type StoreBackend } from "../support/backends.js";
 
@@ -85,6 +85,15 @@ function contract(backend: StoreBackend): void {
     const err = await rejection(store.get("nope"));
     expect(err.code).toBe("NOT_FOUND");
     expect(err.message).toContain("nope");
+  });
+
+  it("getIfExists answers undefined for a missing or deleted document, and the document otherwise", async () => {
+    const store = await backend.newStore();
+    const r = await store.put({ _id: "here", n: 1 });
+    await store.put({ _id: "gone" }).then((g) => store.remove("gone", g.rev));
+    expect(await getIfExists(store, "nope")).toBeUndefined();
+    expect(await getIfExists(store, "gone")).toBeUndefined();
+    expect(await getIfExists(store, "here", { revs: true })).toMatchObject({ _id: "here", _rev: r.rev, n: 1, _revisions: { start: 1 } });
   });
 
   it("rejects a write with a stale revision, or without one on an existing doc, with CONFLICT", async () => {
