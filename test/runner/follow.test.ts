@@ -27,6 +27,16 @@ async function put(s: DocumentStore, doc: Doc): Promise<string> {
   return r.rev;
 }
 
+
+/** Every one of the `n` todos in `store` is at v3 with its status, and the old app's edit of the first one is kept. */
+async function expectMigrated(store: Parameters<typeof contents>[0], n: number): Promise<void> {
+  const after = await contents(store);
+  const items = after.filter((d) => d["schema"] === "todo-item");
+  expect(items).toHaveLength(n);
+  expect(items.filter((d) => d["version"] !== 3).map((d) => d._id)).toEqual([]);
+  expect(items.find((d) => d._id === "todo-item:000000")?.["title"]).toBe("old app");
+  expect(after.filter((d) => d["schema"] === "todo-item-status")).toHaveLength(n);
+}
 describe("the change follower", () => {
   it("drops an own write's change whether the change is read before or after the write's answer, and keeps the others'", async () => {
     const s = store();
@@ -95,12 +105,7 @@ describe("eager runner, in place, following the feed during the scan", () => {
     const report = await runMigration({ source: busy, plan: { graph, to: V3 }, batchSize: 5, concurrency: 2 });
     expect(report.completed).toBe(true);
     expect(report.dirtyRounds).toBeGreaterThan(0);
-    const after = await contents(inner);
-    const items = after.filter((d) => d["schema"] === "todo-item");
-    expect(items).toHaveLength(41);
-    expect(items.filter((d) => d["version"] !== 3).map((d) => d._id)).toEqual([]);
-    expect(items.find((d) => d._id === "todo-item:000000")?.["title"]).toBe("old app");
-    expect(after.filter((d) => d["schema"] === "todo-item-status")).toHaveLength(41);
+    await expectMigrated(inner, 41);
   });
 
   it("checkpoints the dirty pass after every batch, so a run stopped in it resumes there and ends with every document migrated", async () => {
@@ -209,11 +214,6 @@ describe("eager runner, in place, following the feed during the scan", () => {
     expect(r2.resumed).toBe(true);
     // The resumed scan wrote about 200 todos (400 documents): read back as they were written, as a first run's are.
     expect(most).toBeLessThanOrEqual(2 * 4 * 5 + 2 * 10 + 4 * 5 + 10);
-    const after = await contents(inner);
-    const items = after.filter((d) => d["schema"] === "todo-item");
-    expect(items).toHaveLength(301);
-    expect(items.filter((d) => d["version"] !== 3).map((d) => d._id)).toEqual([]);
-    expect(items.find((d) => d._id === "todo-item:000000")?.["title"]).toBe("old app");
-    expect(after.filter((d) => d["schema"] === "todo-item-status")).toHaveLength(301);
+    await expectMigrated(inner, 301);
   });
 });
