@@ -51,9 +51,10 @@ export async function changedBack(
   if (ancestor !== undefined) {
     // An old edit merged on this side since the ancestor changed an attribute, and the side kept its own value (the
     // merge found both changed it): that value is no more "untouched" than the old edit's.
+    // (Not an old revision the ancestor already descends from: a stale migration of it merged here brings nothing new.)
     const before = basesOf(bodies[bodies.length - 1]);
     for (const [q, h] of Object.entries(basesOf(read.ok))) {
-      if (before[q] !== undefined) continue;
+      if (before[q] !== undefined || history.indexOf(q) > at) continue;
       for (const k of new Set([...Object.keys(h), ...Object.keys(ancestor)])) {
         const v = h[k] ?? nothing;
         if (v !== (ancestor[k] ?? nothing) && v !== valueHash((read.ok as Record<string, unknown>)[k])) out.add(k);

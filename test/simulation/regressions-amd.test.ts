@@ -43,6 +43,23 @@ describe("amended", () => {
   });
 });
 
+describe("amended: one device edits offline across the release and upgrades offline", () => {
+  it("the server's migration of its earlier revision, merged into the device's, is no edit of its own: the later title wins without a conflict (seed 110108)", async () => {
+    await holds("amended", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 3" },
+      { kind: "sync", device: "d1" },
+      { kind: "offline", device: "d1" },
+      { kind: "edit-title", device: "d1", todo: "t1", title: "title 9" },
+      { kind: "release" },
+      { kind: "upgrade", device: "d1" },
+      { kind: "online", device: "d1" },
+      { kind: "sync", device: "d1" },
+      { kind: "edit-title", device: "d1", todo: "t1", title: "title 23" },
+    ], 110108);
+  });
+});
+
 describe("server-lazy", () => {
   it("a device that upgraded offline sets a status on a todo an old device deleted meanwhile; its status document ends deleted on the device too (seed 108814)", async () => {
     await holds("server-lazy", [
