@@ -469,15 +469,21 @@ export function register(program: Command): void {
           });
           // Old apps' concurrent edits the copy carried in conflict are translated edit by edit, as the strategy does:
           // the users' conflict is then at the new version, and no longer outstanding.
-          const translated = dry ? new Set<string>() : new Set((await migrateCopiedConflicts(target, graph, to)).resolved);
-          const carried = (q: QuarantineRecord): boolean => !(q.code === "CONFLICT" && translated.has(q.id));
+          // A conflict whose leaves do not translate (a step's error, or not valid at the target) is left as the copy
+          // carried it: its quarantine record gives the leaf's own reason.
+          const resolved = dry
+            ? { resolved: [], refused: [] }
+            : await migrateCopiedConflicts(target, graph, to, { ...(opts.validate ? { verify: registry } : {}), typeField: config.typeField, versionField: config.versionField });
+          const translated = new Set(resolved.resolved);
+          const refused = new Set(resolved.refused.map((q) => q.id));
+          const carried = (q: QuarantineRecord): boolean => !(q.code === "CONFLICT" && (translated.has(q.id) || refused.has(q.id)));
           const last = reports[reports.length - 1]!;
-          const quarantined = last.quarantined.filter(carried);
+          const quarantined = [...last.quarantined.filter(carried), ...resolved.refused];
           const report: MigrationReport = {
             ...last,
-            totals: { ...last.totals, quarantined: last.totals.quarantined - (last.quarantined.length - quarantined.length) },
+            totals: { ...last.totals, quarantined: last.totals.quarantined - last.quarantined.length + quarantined.length },
             quarantined,
-            outstanding: last.outstanding.filter(carried),
+            outstanding: [...last.outstanding.filter(carried), ...resolved.refused],
           };
           if (translated.size > 0) process.stdout.write(`conflicts: ${translated.size} document(s) the copy carried in conflict now hold each user's edit at the new version\n`);
           const verified = await verifyStore(target, registry, to, { exclude: new Set(report.outstanding.map((q) => q.id)) });

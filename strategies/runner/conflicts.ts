@@ -22,6 +22,8 @@ import { attributeHashes, basesOf, valueHash, withBases, type AttributeHashes, t
 import { changed, changedBack, keptOf, withKept } from "./undo.js";
 import { byRev, endSupersededMerges, heldInCommon, mergedEnds } from "./merged.js";
 import { canonicalJson, sameContent, withDeterministicRev } from "./canonical.js";
+import { checkTranslation } from "./plan.js";
+import type { MigrationOptions, QuarantineRecord } from "./types.js";
 
 /** Options of {@link resolveMigrationConflicts}. */
 export interface ResolveConflictsOptions {
@@ -45,6 +47,12 @@ export interface ResolveConflictsOptions {
    * `false` where no migration runs (an old app that merges its edits into migrations other devices made).
    */
   readonly migrateOldConflicts?: boolean;
+  /**
+   * Check each translation of an old-version conflict's leaves (see `migrateOldConflicts`) as the runner checks its own:
+   * valid at its version, nothing lost translated back. A document with a leaf that fails is left as it is and reported
+   * in {@link ResolveConflictsReport.refused}. Without it, only the steps' own errors stop a translation.
+   */
+  readonly verify?: MigrationOptions["verify"];
 }
 
 /** What {@link resolveMigrationConflicts} did. */
@@ -57,6 +65,11 @@ export interface ResolveConflictsReport {
    * to resolve.
    */
   readonly conflicts: string[];
+  /**
+   * Leaves of old-version conflicts whose translation failed (a step's error, or `verify`'s check): their document was
+   * left as it is, every leaf at its old version.
+   */
+  readonly refused: QuarantineRecord[];
   /** The sequence read up to (pass back as `since`). */
   readonly lastSeq: Seq;
 }
@@ -178,6 +191,7 @@ export async function resolveMigrationConflicts(store: DocumentStore, options: R
   const ids = options.ids ?? singleVersionIds;
   const resolved: string[] = [];
   const conflicts: string[] = [];
+  const refused: QuarantineRecord[] = [];
   const merged = new Set<string>();
   let since: Seq | undefined = options.since;
   for (;;) {
@@ -207,14 +221,14 @@ export async function resolveMigrationConflicts(store: DocumentStore, options: R
       }
       if (old.length >= 2 && cur.length === 0 && old.length === leaves.length) {
         // Users of the old app edited it concurrently: their conflict stays, one level up (see migrateConflictLeaves).
-        if (options.migrateOldConflicts !== false && (await migrateConflictLeaves(store, type, old, options))) resolved.push(c.id);
+        if (options.migrateOldConflicts !== false && (await migrateConflictLeaves(store, type, old, options, refused))) resolved.push(c.id);
         continue;
       }
       // Several old leaves (old apps' concurrent edits): merged one at a time, in revision order, each on top of the
       // last merge (the merge's write brings the document back in this changes feed for the next one).
       if (await mergeOldLeaf(store, options, { id: c.id, revs: c.changes.map((x) => x.rev) }, type, leaves, conflicts)) resolved.push(c.id);
     }
-    if (page.results.length === 0) return { resolved: [...new Set(resolved)], conflicts: [...new Set(conflicts)], lastSeq: page.lastSeq };
+    if (page.results.length === 0) return { resolved: [...new Set(resolved)], conflicts: [...new Set(conflicts)], refused, lastSeq: page.lastSeq };
     since = page.lastSeq;
   }
 }
@@ -521,28 +535,47 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
  * revision without dropping a leaf. Each leaf is translated on its own branch instead: the document's
  * translation as the leaf's child, the entity's other documents as conflicting revisions of each other
  * (deterministic, so replicas agree). The conflict stays the users', now at the target version, where the
- * new app reads its winner and can resolve it.
+ * new app reads its winner and can resolve it. A leaf whose translation fails (a step's error, or `options.verify`'s
+ * check) leaves the document as it is: the leaf is added to `refused`.
  */
-async function migrateConflictLeaves(store: DocumentStore, type: string, leaves: readonly Doc[], options: ResolveConflictsOptions): Promise<boolean> {
+async function migrateConflictLeaves(store: DocumentStore, type: string, leaves: readonly Doc[], options: ResolveConflictsOptions, refused: QuarantineRecord[]): Promise<boolean> {
   const vf = options.versionField ?? "version";
   const writes: Doc[] = [];
   const sorted = [...leaves].sort((a, b) => (a._rev! < b._rev! ? -1 : 1));
   const siblingIds = new Set<string>();
-  try {
-    for (const leaf of sorted) {
-      const out = options.graph.path({ [type]: leaf[vf] as number }, options.to)({ [type]: { ...leaf } });
-      for (const d of Object.values(out)) {
-        if (typeof d._id !== "string") continue;
-        if (d._id === leaf._id) writes.push(withDeterministicRev({ ...withoutRevs(d), _rev: leaf._rev! }));
-        else {
-          siblingIds.add(d._id);
-          writes.push(withDeterministicRev(withoutRevs(d))); // a root revision: the translations of the leaves conflict as they did
-        }
+  const problems: QuarantineRecord[] = [];
+  for (const leaf of sorted) {
+    const version = leaf[vf];
+    const record = (code: string, reason: string): void => {
+      problems.push({ id: leaf._id, rev: leaf._rev!, type, version, code, reason: `a leaf of a conflict between old apps' edits: ${reason}; the document is left as it is` });
+    };
+    let out: Entity;
+    try {
+      const path = options.graph.path({ [type]: version as number }, options.to);
+      const input: Entity = { [type]: { ...leaf } };
+      out = path(input);
+      const problem = checkTranslation({ graph: options.graph, ...(options.verify === undefined ? {} : { verify: options.verify }), versionField: vf }, path, { [type]: leaf }, out);
+      if (problem !== undefined) {
+        record(problem.code, problem.reason);
+        continue;
+      }
+    } catch (e) {
+      if (!isDivanError(e)) throw e;
+      record(e.code, e.message);
+      continue;
+    }
+    for (const d of Object.values(out)) {
+      if (typeof d._id !== "string") continue;
+      if (d._id === leaf._id) writes.push(withDeterministicRev({ ...withoutRevs(d), _rev: leaf._rev! }));
+      else {
+        siblingIds.add(d._id);
+        writes.push(withDeterministicRev(withoutRevs(d))); // a root revision: the translations of the leaves conflict as they did
       }
     }
-  } catch (e) {
-    if (!isDivanError(e)) throw e;
-    return false; // not translatable: the runner quarantines it
+  }
+  if (problems.length > 0) {
+    refused.push(...problems);
+    return false;
   }
   // The entity's other documents must not exist yet (else this is no plain old-version conflict).
   if (siblingIds.size > 0) {

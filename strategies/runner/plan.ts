@@ -163,17 +163,34 @@ export async function ancestorBases(ctx: RunContext, jobs: readonly { input: Ent
   }
 }
 
+/** What {@link checkTranslation} checks a translation with. */
+export interface TranslationCheck {
+  /** The step graph the translation came from (to translate it back); none skips the lens-law check. */
+  readonly graph?: StepGraph;
+  /** Each output document must be valid at its version; none skips validation (and the check down a path). */
+  readonly verify?: MigrationOptions["verify"];
+  readonly versionField: string;
+}
+
 /** Why `job`'s translation must not be written (invalid at its version, or losing information), or `undefined`. */
 export function translationProblem(ctx: RunContext, job: Job): { code: string; reason: string } | undefined {
-  const invalid = verifyEntity(ctx, job.out!);
+  const plan = ctx.o.plan;
+  return checkTranslation({ ...("graph" in plan ? { graph: plan.graph } : {}), ...(ctx.o.verify === undefined ? {} : { verify: ctx.o.verify }), versionField: ctx.versionField }, job.path, job.input, job.out!);
+}
+
+/**
+ * Why the translation `out` of `input` by `path` must not be written: `SCHEMA_INVALID` (an output document is not
+ * valid at its version) or `STEP_FAILED` (translated back, an attribute does not come back); `undefined` when it may.
+ */
+export function checkTranslation(check: TranslationCheck, path: CompiledPath | undefined, input: Entity, out: Entity): { code: string; reason: string } | undefined {
+  const invalid = verifyEntity(check.verify, out);
   if (invalid !== undefined) return { code: "SCHEMA_INVALID", reason: invalid };
-  const lost = lostInTranslation(ctx, job);
+  const lost = lostInTranslation(check, path, input, out);
   return lost === undefined ? undefined : { code: "STEP_FAILED", reason: lost };
 }
 
 /** `undefined` when every output document is valid at its version (or no registry was given), else why not. */
-function verifyEntity(ctx: RunContext, out: Entity): string | undefined {
-  const registry = ctx.o.verify;
+function verifyEntity(registry: TranslationCheck["verify"], out: Entity): string | undefined {
   if (registry === undefined) return undefined;
   for (const d of Object.values(out)) {
     if (d._deleted === true) continue;
@@ -187,27 +204,25 @@ function verifyEntity(ctx: RunContext, out: Entity): string | undefined {
 }
 
 /**
- * Why translating `job` and back does not give its input back, or `undefined` when it does. Up a path the lens
+ * Why translating `input` to `out` and back does not give its input back, or `undefined` when it does. Up a path the lens
  * law `down(up(x)) = x` must hold for every attribute; down a path (where a newer version's attributes are
  * dropped by design), attributes the input's schema does not name must survive `up(down(y))`.
  */
-function lostInTranslation(ctx: RunContext, job: Job): string | undefined {
-  const plan = ctx.o.plan;
-  const path = job.path;
-  const out = job.out;
-  if (!("graph" in plan) || out === undefined || path === undefined) return undefined;
+function lostInTranslation(check: TranslationCheck, path: CompiledPath | undefined, input: Entity, out: Entity): string | undefined {
+  const graph = check.graph;
+  if (graph === undefined || path === undefined) return undefined;
   const direction = path.direction;
   if (direction === "identity") return undefined;
-  const registry = ctx.o.verify;
+  const registry = check.verify;
   if (direction !== "up" && registry === undefined) return undefined;
-  const versionField = ctx.versionField;
+  const versionField = check.versionField;
   // Nearly every translation is the path's target shape with nothing deleted: then it goes back as it is, by the
   // path back cached for the forward one. Otherwise its live documents go back from their own shape.
   let outShape: Shape = path.to;
   let live: Entity = out;
   let back: Entity;
   try {
-    if (atShape(out, path.to, versionField)) back = backPath(plan.graph, path)(out);
+    if (atShape(out, path.to, versionField)) back = backPath(graph, path)(out);
     else {
       outShape = {};
       live = {};
@@ -217,14 +232,14 @@ function lostInTranslation(ctx: RunContext, job: Job): string | undefined {
         outShape[t] = d[versionField] as number;
         live[t] = d;
       }
-      back = (sameShape(outShape, path.to) ? backPath(plan.graph, path) : plan.graph.path(outShape, path.from))(live);
+      back = (sameShape(outShape, path.to) ? backPath(graph, path) : graph.path(outShape, path.from))(live);
     }
   } catch (e) {
     if (!isDivanError(e)) throw e;
     return `it cannot be translated back from ${shapeKey(outShape)} (${e.message}), so the translation may lose information`;
   }
-  for (const t in job.input) {
-    const d = job.input[t]!;
+  for (const t in input) {
+    const d = input[t]!;
     const b = back[t];
     const field = direction === "up" ? lostUp(d, b) : lostDown(d, b, registry!, t, d[versionField]);
     if (field !== undefined) {

@@ -10,7 +10,7 @@ import { singleVersionIds } from "../../adapters/ids.js";
 import { withDeterministicRev } from "../runner/canonical.js";
 import { isDivanError } from "../../core/errors.js";
 import { runMigration } from "../runner/runner.js";
-import { resolveMigrationConflicts, type ResolveConflictsReport } from "../runner/conflicts.js";
+import { resolveMigrationConflicts, type ResolveConflictsOptions, type ResolveConflictsReport } from "../runner/conflicts.js";
 import { bindToMain, type AppVersion, type DeviceBinding, type DeviceContext } from "../types.js";
 
 /** The suffix of the database of refused writes (`<main>-refused`). */
@@ -84,8 +84,13 @@ async function endStaleCopies(next: DocumentStore, copied: ReadonlyMap<string, r
  * (deterministic revisions, so the server's copy and a device's agree), and the users' conflict reaches the new
  * app at the new version, where it reads the winner and can resolve it.
  */
-export async function migrateCopiedConflicts(target: DocumentStore, graph: StepGraph, to: Shape): Promise<ResolveConflictsReport> {
-  return resolveMigrationConflicts(target, { graph, to, deterministicRevs: true });
+export async function migrateCopiedConflicts(
+  target: DocumentStore,
+  graph: StepGraph,
+  to: Shape,
+  options: Pick<ResolveConflictsOptions, "verify" | "typeField" | "versionField"> = {},
+): Promise<ResolveConflictsReport> {
+  return resolveMigrationConflicts(target, { ...options, graph, to, deterministicRevs: true });
 }
 
 /** The suffix of the database of app version `app` (`-v<major>`). */

@@ -264,6 +264,30 @@ describe("divan migrate --target --switch (transactional, transactional-online)"
     expect(titles.sort()).toEqual([[3, "from phone"], [3, "from tablet"]]);
   }, 60_000);
 
+  it("--switch quarantines a conflict whose leaves are not valid (each leaf's reason, exit 1) and leaves it as the copy carried it", async () => {
+    const DB = database("cli-switch-conflict-invalid");
+    const TARGET = database("cli-switch-conflict-invalid-v3");
+    await seed(server.url, DB, [todoV1(2)]);
+    const { isDone, ...invalid } = todoV1(1); // todo-item@1 requires isDone
+    void isDone;
+    const branch = (hash: string, title: string): Json => ({ ...invalid, title, _rev: `2-${hash}`, _revisions: { start: 2, ids: [hash, "0000000000000000000000000000a0a0"] } });
+    await seedRevisions(server.url, DB, [branch("0000000000000000000000000000b0b0", "from phone"), branch("0000000000000000000000000000c0c0", "from tablet")]);
+    const r = await cli.run(["migrate", "--db", withCredentials(server.url, DB), "--target", withCredentials(server.url, TARGET), "--to", "todo-item@3", "--switch", "offline"]);
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(1);
+    expect(r.stdout).toContain("0 invalid");
+    expect(r.stdout).toContain("quarantined 2,");
+    expect(r.stdout).toContain("quarantined todo-item:t01 (rev 2-0000000000000000000000000000b0b0) todo-item@1: [SCHEMA_INVALID] a leaf of a conflict");
+    expect(r.stdout).toContain("quarantined todo-item:t01 (rev 2-0000000000000000000000000000c0c0) todo-item@1: [SCHEMA_INVALID] a leaf of a conflict");
+    expect(r.stdout).not.toContain("conflicts: 1 document(s)");
+    // Both leaves stay in the target as the copy carried them (old version), and in the source.
+    for (const db of [DB, TARGET]) {
+      const titles = [...(await leaves(server.url, db, "todo-item:t01")).values()].map((d) => [d.version, d.title]);
+      expect(titles.sort()).toEqual([[1, "from phone"], [1, "from tablet"]]);
+    }
+    expect(await statusOf(server.url, TARGET, "todo-item-status:t01")).toBe(404);
+    expect((await getJson(`${server.url}/${TARGET}/todo-item:t02`)).body).toMatchObject({ version: 3 });
+  }, 60_000);
+
   it("refuses --switch without --target or with an unknown mode (exit 2, CONFIG_INVALID), touching nothing", async () => {
     const DB = database("cli-switch-refused");
     await seed(server.url, DB, [todoV1(1)]);
