@@ -1,8 +1,11 @@
 /**
  * `npm run bench [-- <name>…]`: runs every `bench/*.bench.ts` (or those whose benchmark or figure name
  * starts with one of the given names), prints `bench <name>: <number>x (<what> over <baseline>)` per
- * figure, and merges the figures into `bench/results.json`.
+ * figure, and merges the figures into `bench/results.json`. With more than one benchmark selected, each runs in a
+ * process of its own, so no benchmark's heap or compiled code (a step function made polymorphic by another's
+ * shapes, say) moves another's figures.
  */
+import { spawnSync } from "node:child_process";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -40,6 +43,14 @@ async function main(): Promise<void> {
   if (selected.length === 0) {
     console.error(`no benchmark matches ${wanted.join(", ")}; known: ${benches.map((b) => b.name).join(", ")}`);
     process.exitCode = 1;
+    return;
+  }
+  if (selected.length > 1) {
+    for (const b of selected) {
+      const names = matches(b.name) ? [b.name] : wanted.filter((w) => w.startsWith(`${b.name}.`));
+      const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...names], { stdio: "inherit" });
+      if (child.status !== 0) process.exitCode = child.status ?? 1;
+    }
     return;
   }
   const at = new Date().toISOString();
