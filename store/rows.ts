@@ -6,16 +6,19 @@ import type { AllDocsRow, DocumentStore } from "./port.js";
 /** Groups of ids sharing a `<type>:` prefix smaller than this are asked for by `keys`. */
 export const RANGE_MIN_IDS = 16;
 /** A range read that was cut off continues as a range while at least one row in this many was asked for. */
-const RANGE_MIN_DENSITY = 4;
+const RANGE_MIN_DENSITY = 2;
+/** The rows a range's first read may return: enough to tell how densely it holds what was asked for. */
+const RANGE_PROBE = 64;
 
 /**
  * The live rows (with documents) of `ids` in `store`; ids that do not exist or are deleted have no row.
  *
  * Ids sharing a prefix (`<type>:`) are asked for as one `_all_docs` key range rather than as `keys`: a range
  * answers for every id in it, present or not, in one index seek, where `keys` costs a lookup per id (on PouchDB
- * a whole `_all_docs` query per id) although, for the siblings of a page's entities, most of them miss. A range
- * holding many documents that were not asked for is cut off by a limit and the rest asked for by `keys`; small
- * groups go by `keys`. The queries run side by side.
+ * a `get` per id) although, for the siblings of a page's entities, most of them miss. A range's first read returns
+ * a few rows, enough to tell how densely it holds what was asked for; a range where fewer than half the rows were
+ * asked for is cut off there and the rest asked for by `keys`; small groups go by `keys`. The queries run side by
+ * side.
  *
  * @param read wraps each query (a retry policy, say); by default the query runs as is.
  */
@@ -51,10 +54,10 @@ export async function liveRows(
   const rangeQuery = async (group: string[]): Promise<void> => {
     group.sort();
     let rest = group;
+    let limit = Math.min(rest.length * 2 + RANGE_MIN_IDS, RANGE_PROBE);
     for (;;) {
       const first = rest[0]!;
       const last = rest[rest.length - 1]!;
-      const limit = rest.length * 2 + RANGE_MIN_IDS;
       const page = await read(() => store.allDocs({ startkey: first, endkey: last, limit, includeDocs: true, ...extra }));
       let hits = 0;
       for (const row of page.rows) {
@@ -69,6 +72,7 @@ export async function liveRows(
       rest = rest.filter((id) => id > seen);
       if (rest.length === 0) return;
       if (rest.length < RANGE_MIN_IDS || hits * RANGE_MIN_DENSITY < page.rows.length) return keysQuery(rest);
+      limit = rest.length * 2 + RANGE_MIN_IDS;
     }
   };
   await Promise.all([keysQuery(byKeys), ...ranges.map(rangeQuery)]);

@@ -166,6 +166,11 @@ function contract(backend: StoreBackend): void {
     expect((await store.get("c", { rev: `2-${hex("b")}` })).side).toBe("b");
     const listed = await store.allDocs({ includeDocs: true, conflicts: true });
     expect(listed.rows.map((r) => [r.id, r.doc?._rev, r.doc?._conflicts])).toEqual([["c", `2-${hex("c")}`, [`2-${hex("b")}`]]]);
+    const byKey = await store.allDocs({ keys: ["c", "none"], includeDocs: true, conflicts: true });
+    expect(byKey.rows.map((r) => [r.key, r.value?.rev, r.doc?._conflicts, r.error])).toEqual([
+      ["c", `2-${hex("c")}`, [`2-${hex("b")}`], undefined],
+      ["none", undefined, undefined, "not_found"],
+    ]);
   });
 
   it("answers every bulkGet request, missing ids as NOT_FOUND results instead of throwing", async () => {
