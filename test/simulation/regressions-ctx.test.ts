@@ -66,16 +66,16 @@ describe("an offline-upgraded device's edit of a field the old version cannot sh
   // not lost (lazy). A variant of seed 11027, written by hand.
   it("client-transformer-*, client-lazy-*: the group set on 3.0 earlier is replaced by the offline-upgraded device's", async () => {
     const events: ScenarioEvent[] = [
-    { kind: "device", device: "d1", app: "old" },
-    { kind: "device", device: "d2", app: "old" },
-    { kind: "release" },
-    { kind: "upgrade", device: "d1" },
-    { kind: "create", device: "d1", todo: "t3", title: "title 33" },
-    { kind: "set-new-field", device: "d1", todo: "t3", value: "group 1" },
-    { kind: "settle" },
-    { kind: "offline", device: "d2" },
-    { kind: "upgrade", device: "d2" },
-    { kind: "set-new-field", device: "d2", todo: "t3", value: "group 2" },
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "release" },
+      { kind: "upgrade", device: "d1" },
+      { kind: "create", device: "d1", todo: "t3", title: "title 33" },
+      { kind: "set-new-field", device: "d1", todo: "t3", value: "group 1" },
+      { kind: "settle" },
+      { kind: "offline", device: "d2" },
+      { kind: "upgrade", device: "d2" },
+      { kind: "set-new-field", device: "d2", todo: "t3", value: "group 2" },
     ];
     for (const strategy of ["client-transformer-documents", "client-transformer-database", "client-lazy-documents", "client-lazy-database"]) await holds(strategy, events, 11027);
   });
@@ -87,19 +87,19 @@ describe("a translation written on a user's edit of the new version is no stale 
   // lost a group; they are the users' conflict. A bare translation (no group) beside them is the copy.
   it("client-transformer-documents: two devices translate one title onto their own concurrent groups (seed 105120)", async () => {
     await holds("client-transformer-documents", [
-    { kind: "device", device: "d1", app: "old" },
-    { kind: "device", device: "d2", app: "old" },
-    { kind: "create", device: "d1", todo: "t2", title: "title 4" },
-    { kind: "release" },
-    { kind: "device", device: "d3", app: "old" },
-    { kind: "device", device: "d4", app: "new" },
-    { kind: "create", device: "d4", todo: "t3", title: "title 52" },
-    { kind: "settle" },
-    { kind: "edit-title", device: "d3", todo: "t2", title: "title 76" },
-    { kind: "upgrade", device: "d2" },
-    { kind: "set-new-field", device: "d2", todo: "t2", value: "group 1" },
-    { kind: "set-new-field", device: "d4", todo: "t2", value: "group 2" },
-    { kind: "sync", device: "d3" },
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "create", device: "d1", todo: "t2", title: "title 4" },
+      { kind: "release" },
+      { kind: "device", device: "d3", app: "old" },
+      { kind: "device", device: "d4", app: "new" },
+      { kind: "create", device: "d4", todo: "t3", title: "title 52" },
+      { kind: "settle" },
+      { kind: "edit-title", device: "d3", todo: "t2", title: "title 76" },
+      { kind: "upgrade", device: "d2" },
+      { kind: "set-new-field", device: "d2", todo: "t2", value: "group 1" },
+      { kind: "set-new-field", device: "d4", todo: "t2", value: "group 2" },
+      { kind: "sync", device: "d3" },
     ], 105120);
   });
 
@@ -107,22 +107,22 @@ describe("a translation written on a user's edit of the new version is no stale 
   // translation won CouchDB's order and the grouped one was ended as its copy, losing the group.
   it("client-transformer-database: the same title translated with and without a group set on 3.0 (seed 105154)", async () => {
     await holds("client-transformer-database", [
-    { kind: "device", device: "d1", app: "old" },
-    { kind: "device", device: "d2", app: "old" },
-    { kind: "device", device: "d3", app: "old" },
-    { kind: "settle" },
-    { kind: "create", device: "d3", todo: "t1", title: "title 18" },
-    { kind: "create", device: "d2", todo: "t2", title: "title 21" },
-    { kind: "settle" },
-    { kind: "edit-title", device: "d3", todo: "t1", title: "title 42" },
-    { kind: "release" },
-    { kind: "upgrade", device: "d2" },
-    { kind: "edit-title", device: "d3", todo: "t1", title: "title 114" },
-    { kind: "edit-title", device: "d2", todo: "t1", title: "title 120" },
-    { kind: "upgrade", device: "d1" },
-    { kind: "create", device: "d3", todo: "t3", title: "title 145" },
-    { kind: "set-new-field", device: "d1", todo: "t1", value: "group 0" },
-    { kind: "create", device: "d1", todo: "t4", title: "title 157" },
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "device", device: "d3", app: "old" },
+      { kind: "settle" },
+      { kind: "create", device: "d3", todo: "t1", title: "title 18" },
+      { kind: "create", device: "d2", todo: "t2", title: "title 21" },
+      { kind: "settle" },
+      { kind: "edit-title", device: "d3", todo: "t1", title: "title 42" },
+      { kind: "release" },
+      { kind: "upgrade", device: "d2" },
+      { kind: "edit-title", device: "d3", todo: "t1", title: "title 114" },
+      { kind: "edit-title", device: "d2", todo: "t1", title: "title 120" },
+      { kind: "upgrade", device: "d1" },
+      { kind: "create", device: "d3", todo: "t3", title: "title 145" },
+      { kind: "set-new-field", device: "d1", todo: "t1", value: "group 0" },
+      { kind: "create", device: "d1", todo: "t4", title: "title 157" },
     ], 105154);
   });
 });
@@ -131,7 +131,7 @@ describe("a device that holds an entity's first document without the documents a
   // d1 translated t1 when it upgraded (todo-item@3 and its status, created together), edited its title offline and
   // pushed only its todo-item@3 before going offline again. d2 then held the todo without its status and could not
   // edit it; the translation records the status it created (`divan.split`), and d2 writes it with the revision d1
-  // gave it, so d1's copy arrives as the same revision.
+  // gave it, so d1's copy arrives as the same revision (test/client/device-transformer.test.ts checks the revisions).
   const STRATEGIES = ["client-transformer-documents", "client-transformer-database", "client-lazy-documents", "client-lazy-database"];
   const events: ScenarioEvent[] = [
     { kind: "device", device: "d1", app: "old" },
@@ -153,12 +153,12 @@ describe("a device that holds an entity's first document without the documents a
     for (const strategy of STRATEGIES) await holds(strategy, events, 107249);
   });
 
-  it("the same, then d2 sets the status and d1's status document arrives: the same revision, no conflict", async () => {
+  it("the same, then d2 sets the status before d1's documents arrive: every replica converges and nothing is lost", async () => {
     const more: ScenarioEvent[] = [...events, { kind: "set-status", device: "d2", todo: "t1", status: "blocked" }, { kind: "online", device: "d1" }, { kind: "settle" }, { kind: "settle" }];
     for (const strategy of STRATEGIES) await holds(strategy, more, 107249);
   });
 
-  it("the same, then d2 deletes the todo and d1's status document arrives: the todo stays deleted", async () => {
+  it("the same, then d2 deletes the todo before d1's documents arrive: every replica agrees, and no half of the todo is left", async () => {
     const more: ScenarioEvent[] = [...events, { kind: "delete", device: "d2", todo: "t1" }, { kind: "online", device: "d1" }, { kind: "settle" }, { kind: "settle" }];
     for (const strategy of STRATEGIES) await holds(strategy, more, 107249);
   });
