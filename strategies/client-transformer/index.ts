@@ -193,9 +193,10 @@ export function createClientTransformerStrategy(options: ClientTransformerOption
       ...(options.faults === undefined ? {} : { faults: options.faults }),
     });
     devices.set(device.device, state);
-    if (lazy) return { store: state.store, sync: stores.sync };
+    // What a sync brought without the documents a translation split off it is completed first, so the app can edit it.
     const synced = async (): Promise<undefined> => {
-      await state.transformer.drain();
+      await state.completeSplit();
+      if (!lazy) await state.transformer.drain();
     };
     return { store: state.store, sync: stores.sync, synced };
   };

@@ -26,6 +26,7 @@ import type { Fault } from "../../core/faults.js";
 import { pouchStore } from "../../store/pouch.js";
 import type { BulkDocsOptions, Doc, DocumentStore, WriteResult } from "../../store/port.js";
 import { versionView } from "../../store/versions.js";
+import { completeSplit } from "../runner/split.js";
 import { lazyAccess } from "./lazy-access.js";
 import { endStaleTranslations } from "./stale.js";
 import { createTransformer, type Transformer, type TransformerSide } from "./transformer.js";
@@ -68,6 +69,13 @@ export interface DeviceTransformer {
   /** The transformer core (status, quarantine, conflicts). */
   readonly transformer: Transformer;
   /**
+   * Run right after each sync, before the app reads: writes every document a translation split off (`divan.split`)
+   * that the sync brought the first document of without it, with the revision the translation gave it (another
+   * device may push an entity's first document and be cut off before the others); resolves with their ids.
+   * {@link synced} runs it first.
+   */
+  completeSplit(): Promise<string[]>;
+  /**
    * Run after each sync: translates what the sync brought (lazy: deletions only, so a deleted entity ends in both
    * versions) and ends stale translations of documents other devices translated too; resolves with the ids of
    * the documents it ended a leaf of.
@@ -99,20 +107,31 @@ export async function startDeviceTransformer(options: DeviceTransformerOptions):
     ids: shared ? multiVersionIds : singleVersionIds,
     checkpointId: options.checkpointId ?? CHECKPOINT_ID,
     deterministicRevs: true,
+    recordSplit: true,
     ...(options.faults === undefined ? {} : { faults: options.faults }),
   });
+  const sides = [oldSide, newSide];
+  const completeAll = async (): Promise<string[]> => {
+    const ids: string[] = [];
+    for (const store of new Set(sides.map((s) => s.store))) ids.push(...(await completeSplit(store)));
+    return ids;
+  };
+  // What the device holds of an entity without the documents a translation split off it is completed before
+  // anything is translated: a translation made here instead would be another revision of them.
+  await completeAll();
   // Retired first: the back-fill then reads what the retirement removed from the old side as gone, not as
   // deleted by a user (a device upgrading after the retirement holds those tombstones).
   if (options.retired === true) await transformer.retireSide(oldSide.name);
   if (!lazy) await transformer.addSide(newSide, oldSide.name);
-  const sides = [oldSide, newSide];
   const access = lazy
     ? lazyAccess(newSide.store, shared ? [] : [oldSide.store], newSide.name, () => transformer, options.faults)
     : afterWrite(newSide.store, () => transformer.drain());
   return {
     store: shared ? versionView(access, newSide.shape) : access,
     transformer,
+    completeSplit: completeAll,
     async synced() {
+      await completeAll();
       if (!lazy) await transformer.drain();
       else {
         // A lazy device translates deletions too: an entity an old app deleted must end in the new version (else

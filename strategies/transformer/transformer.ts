@@ -61,7 +61,7 @@ import { loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { consume, follow, pump, tick, unfollow } from "./feeds.js";
 import { entityKey, type EntityRef, type ReadDoc } from "./plan.js";
 import { addSideDef, createState, entitiesOf, entityOf, feedFailed, sideNamed, targets, type TransformerState } from "./state.js";
-import { planOne, readDocs, retryWaiting, touched, translate } from "./translate.js";
+import { planOne, readDocs, recordedSplit, retryWaiting, touched, translate } from "./translate.js";
 import type { FeedStatus, Transformer, TransformerOptions, TransformerSide, TransformerStatus } from "./types.js";
 
 export type {
@@ -162,7 +162,7 @@ class TransformerImpl implements Transformer {
         const { active, docs } = await touched(this.#state, source, all);
         for (const e of active) {
           const plan = await planOne(this.#state, source, target, e, docs, targetDocs);
-          if (plan.kind === "write") for (const w of plan.writes) out.set(w.doc._id, w.doc);
+          if (plan.kind === "write") for (const w of recordedSplit(this.#state, target, e, plan.writes)) out.set(w.doc._id, w.doc);
         }
       }
       return out;

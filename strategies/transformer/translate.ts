@@ -16,6 +16,7 @@ import {
   type PlanInput,
   type ReadDoc,
 } from "./plan.js";
+import { recordingSplit } from "../runner/split.js";
 import { compareRevs, isDeletion, isPristine, provenanceOf, revGeneration } from "./provenance.js";
 import { isOwnOutput, MAX_RECORDS, targets, type TransformerState } from "./state.js";
 import type { QuarantineEntry, TransformerSide } from "./types.js";
@@ -252,6 +253,22 @@ function keepEndedBranches(plan: EntityPlan, input: PlanInput): EntityPlan {
 }
 
 /**
+ * `writes` (a plan of entity `e` into `target`) with the entity's first document there (the first type of its family)
+ * recording the documents the plan creates beside it (`divan.split`, `strategies/runner/split.ts`), when the
+ * transformer records them (its `recordSplit` option): replication carries documents one by one, and a
+ * replica that receives the first one alone then writes the others itself, with the revisions this write gives them,
+ * so its app reads and edits the entity before they arrive.
+ */
+export function recordedSplit(state: TransformerState, target: TransformerSide, e: EntityRef, writes: readonly PlannedWrite[]): PlannedWrite[] {
+  const [first] = Object.entries(familyShape(state.families, target.shape, e.family));
+  if (state.o.recordSplit !== true || state.o.deterministicRevs !== true || first === undefined || writes.length < 2) return [...writes];
+  // A winning branch is a conflict's translation, not a first write: it records nothing, and is recorded by nothing.
+  const updates = writes.filter((w) => w.mode === "update");
+  const recorded = recordingSplit(updates, new Set([state.ids.format(first[0], e.entityId, first[1])]));
+  return writes.map((w) => (w.mode === "update" ? recorded[updates.indexOf(w)]! : w));
+}
+
+/**
  * Plans and writes `relevant` into `target`, given the target's documents (`undefined`: assumed absent).
  * Returns the entities whose assumed-absent documents turned out to exist (409), to be written again
  * after reading them; with documents given, a 409 makes the entity wait for a retry instead. An entity whose
@@ -298,7 +315,7 @@ async function writeInto(
         break;
       }
       case "write":
-        for (const w of plan.writes) (w.mode === "branch" ? branches : updates).push({ entity: e, write: w });
+        for (const w of recordedSplit(state, target, e, plan.writes)) (w.mode === "branch" ? branches : updates).push({ entity: e, write: w });
         if (plan.translateBack === true) back.set(entityKey(e), e);
         if (plan.conflict !== undefined) {
           state.conflicts.push(plan.conflict);

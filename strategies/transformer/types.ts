@@ -55,6 +55,12 @@ export interface TransformerOptions {
    * ordinary revisions).
    */
   readonly deterministicRevs?: boolean;
+  /**
+   * With {@link deterministicRevs}: each entity's first document a translation writes records the documents it
+   * creates beside it (`divan.split`), so a replica that receives the first one alone can write the others itself
+   * (`completeSplit` of `strategies/runner/split.ts`). Default `false`.
+   */
+  readonly recordSplit?: boolean;
   /** Deliberate bugs for the simulation's mutation tests (`core/faults.ts`); never set in production. */
   readonly faults?: readonly Fault[];
   /**

@@ -130,4 +130,37 @@ describe("startDeviceTransformer (divan/client)", () => {
     await expect(device.store.get("todo-item:b")).rejects.toMatchObject({ code: "NOT_FOUND" });
     await device.stop();
   });
+
+  it("eager and lazy: a device that received an entity's first document alone writes the document its translation created beside it, with the same revision, and the app edits it before the original arrives", async () => {
+    for (const timing of ["eager", "lazy"] as const) {
+      const { store: server } = await remote();
+      // Device a translates an old todo (eager: its back-fill; lazy: when its app edits it): todo-item@3 and its status, created together.
+      const [oldA, newA] = [local(), local()];
+      await oldA.put({ _id: "todo-item:a", schema: "todo-item", version: 1, title: "one", isDone: true, createdAt: T });
+      const a = await startDeviceTransformer({ old: { version: "1.0.0", db: oldA, shape: todoShapes.v1 }, current: { version: "3.0.0", db: newA, shape: todoShapes.v3 }, steps: todoSteps, timing });
+      await a.store.put({ ...(await a.store.get("todo-item:a")), title: "one, edited" });
+      const status = await newA.get("todo-item-status:a");
+      expect(status).toMatchObject({ status: "done" });
+      // It pushes the todo-item only (cut off before the status).
+      await replicate(pouchStore(newA), server, { docIds: ["todo-item:a"] });
+
+      const [oldB, newB] = [local(), local()];
+      await replicate(server, pouchStore(newB));
+      const b = await startDeviceTransformer({ old: { version: "1.0.0", db: oldB, shape: todoShapes.v1 }, current: { version: "3.0.0", db: newB, shape: todoShapes.v3 }, steps: todoSteps, timing });
+      const shown = await b.store.get("todo-item-status:a");
+      expect(shown).toMatchObject({ status: "done", _rev: status._rev });
+      await b.store.put({ ...shown, status: "blocked" });
+
+      // The original arrives: the same revision, the edit builds on it, no conflict on either side.
+      await replicate(pouchStore(newA), server);
+      await replicate(server, pouchStore(newB));
+      await replicate(pouchStore(newB), server);
+      await replicate(server, pouchStore(newA));
+      expect(await conflicted(server)).toEqual([]);
+      expect(await server.get("todo-item-status:a")).toMatchObject({ status: "blocked" });
+      expect(await b.synced()).toEqual([]);
+      expect(await b.store.get("todo-item:a")).toMatchObject({ title: "one, edited" });
+      for (const d of [a, b]) await d.stop();
+    }
+  });
 });

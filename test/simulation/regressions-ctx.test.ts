@@ -126,3 +126,40 @@ describe("a translation written on a user's edit of the new version is no stale 
     ], 105154);
   });
 });
+
+describe("a device that holds an entity's first document without the documents a translation split off it", () => {
+  // d1 translated t1 when it upgraded (todo-item@3 and its status, created together), edited its title offline and
+  // pushed only its todo-item@3 before going offline again. d2 then held the todo without its status and could not
+  // edit it; the translation records the status it created (`divan.split`), and d2 writes it with the revision d1
+  // gave it, so d1's copy arrives as the same revision (test/client/device-transformer.test.ts checks the revisions).
+  const STRATEGIES = ["client-transformer-documents", "client-transformer-database", "client-lazy-documents", "client-lazy-database"];
+  const events: ScenarioEvent[] = [
+    { kind: "device", device: "d1", app: "old" },
+    { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+    { kind: "sync", device: "d1" },
+    { kind: "release" },
+    { kind: "upgrade", device: "d1" },
+    { kind: "offline", device: "d1" },
+    { kind: "edit-title", device: "d1", todo: "t1", title: "title 21" },
+    { kind: "online", device: "d1" },
+    { kind: "push-first-document", device: "d1", todo: "t1" },
+    { kind: "offline", device: "d1" },
+    { kind: "device", device: "d2", app: "new" },
+    { kind: "settle" },
+    { kind: "set-new-field", device: "d2", todo: "t1", value: "group 0" },
+  ];
+
+  it("client-transformer-*, client-lazy-*: a new device groups a todo whose status has not arrived (seed 107249)", async () => {
+    for (const strategy of STRATEGIES) await holds(strategy, events, 107249);
+  });
+
+  it("the same, then d2 sets the status before d1's documents arrive: every replica converges and nothing is lost", async () => {
+    const more: ScenarioEvent[] = [...events, { kind: "set-status", device: "d2", todo: "t1", status: "blocked" }, { kind: "online", device: "d1" }, { kind: "settle" }, { kind: "settle" }];
+    for (const strategy of STRATEGIES) await holds(strategy, more, 107249);
+  });
+
+  it("the same, then d2 deletes the todo before d1's documents arrive: every replica agrees, and no half of the todo is left", async () => {
+    const more: ScenarioEvent[] = [...events, { kind: "delete", device: "d2", todo: "t1" }, { kind: "online", device: "d1" }, { kind: "settle" }, { kind: "settle" }];
+    for (const strategy of STRATEGIES) await holds(strategy, more, 107249);
+  });
+});
