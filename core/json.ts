@@ -59,8 +59,28 @@ function canonicalKeys(value: object): string[] {
       }
     }
   }
-  names.sort();
+  sortNames(names);
   return indexes === undefined ? names : [...indexes, ...names];
+}
+
+/** Keys up to this many are sorted in place by insertion (`Array.prototype.sort` allocates a work copy per call). */
+const INSERTION_SORT = 16;
+
+/** Sorts `names` in place by UTF-16 code units, as `Array.prototype.sort` without a comparator sorts strings. */
+function sortNames(names: string[]): void {
+  if (names.length > INSERTION_SORT) {
+    names.sort();
+    return;
+  }
+  for (let i = 1; i < names.length; i++) {
+    const k = names[i]!;
+    let j = i - 1;
+    while (j >= 0 && names[j]! > k) {
+      names[j + 1] = names[j]!;
+      j--;
+    }
+    names[j + 1] = k;
+  }
 }
 
 /**

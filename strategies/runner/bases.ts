@@ -50,7 +50,11 @@ function md5Of(value: unknown): string {
 /** The hash of each content attribute of `doc`. */
 export function attributeHashes(doc: Readonly<Record<string, unknown>>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(doc)) if (!NOT_CONTENT.has(k) && v !== undefined) out[k] = valueHash(v);
+  for (const k in doc) {
+    if (!Object.hasOwn(doc, k) || NOT_CONTENT.has(k)) continue;
+    const v = doc[k];
+    if (v !== undefined) out[k] = valueHash(v);
+  }
   return out;
 }
 
