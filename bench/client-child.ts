@@ -25,6 +25,7 @@ import { pouchDefaults } from "../store/pouchdb-node.js";
 import type { Doc, DocumentStore } from "../store/port.js";
 import { attributeHashes, withBases } from "../strategies/runner/bases.js";
 import { withDeterministicRev } from "../strategies/runner/canonical.js";
+import { recordingSplit } from "../strategies/runner/split.js";
 import { seed, todo } from "./harness.js";
 
 /** Page size of both sides (the runner's `batchSize`). */
@@ -99,15 +100,16 @@ async function pouchJob(what: string, adapter: "memory" | "leveldb", n: number):
       result = await measured(async () => (await migrateLocal(store, { steps: graph, to: todoShapes.v3, batchSize: CLIENT_PAGE, lock: "none" })).report.totals.written);
     } else {
       // The same output documents, precomputed (with the revision each replaces) before the clock starts: each records
-      // the hashes of its attributes as the translation of its source revision (`divan.bases`), as migrateLocal's do,
-      // and has the same deterministic revision.
+      // the hashes of its attributes as the translation of its source revision (`divan.bases`), the translated document
+      // records the document split off it (`divan.split`), as migrateLocal's do, and each has the same deterministic revision.
       const out = new Map<string, Doc[]>();
       const revs = await store.allDocs({});
       for (const r of revs.rows) {
         const i = Number(r.id.slice("todo-item:".length));
         const rev = r.value!.rev;
         const e = path13({ "todo-item": { ...todo(i), _rev: rev } });
-        out.set(r.id, Object.values(e).map((d) => withDeterministicRev(withBases(d as Doc, { [rev]: attributeHashes(d) }))));
+        const docs = Object.values(e).map((d) => ({ doc: withBases(d as Doc, { [rev]: attributeHashes(d) }) }));
+        out.set(r.id, recordingSplit(docs, new Set([r.id])).map((w) => withDeterministicRev(w.doc)));
       }
       result = await measured(() =>
         pipelined(store, CLIENT_PAGE, CLIENT_CONCURRENCY, async (rows) => {

@@ -59,12 +59,36 @@ function canonicalKeys(value: object): string[] {
       }
     }
   }
-  names.sort();
+  sortNames(names);
   return indexes === undefined ? names : [...indexes, ...names];
 }
 
-/** Canonical text of `value`, or `undefined` where JSON leaves the value out; `skip` names top-level keys to leave out. */
-export function serialize(value: unknown, skip: ReadonlySet<string> | undefined): string | undefined {
+/** Keys up to this many are sorted in place by insertion (`Array.prototype.sort` allocates a work copy per call). */
+const INSERTION_SORT = 16;
+
+/** Sorts `names` in place by UTF-16 code units, as `Array.prototype.sort` without a comparator sorts strings. */
+function sortNames(names: string[]): void {
+  if (names.length > INSERTION_SORT) {
+    names.sort();
+    return;
+  }
+  for (let i = 1; i < names.length; i++) {
+    const k = names[i]!;
+    let j = i - 1;
+    while (j >= 0 && names[j]! > k) {
+      names[j + 1] = names[j]!;
+      j--;
+    }
+    names[j + 1] = k;
+  }
+}
+
+/**
+ * Canonical text of `value`, or `undefined` where JSON leaves the value out; `skip` names top-level keys to leave out.
+ * With `memo`, the text of each object is kept there and reused where the same object comes again (an object shared by
+ * documents serialised one after the other); the caller must not change an object while its `memo` is in use.
+ */
+export function serialize(value: unknown, skip: ReadonlySet<string> | undefined, memo?: Map<object, string>): string | undefined {
   switch (typeof value) {
     case "string":
       return quote(value);
@@ -76,26 +100,40 @@ export function serialize(value: unknown, skip: ReadonlySet<string> | undefined)
       if (value === null) return "null";
       if (Array.isArray(value)) {
         let s = "[";
-        for (let i = 0; i < value.length; i++) s += (i === 0 ? "" : ",") + (serialize(value[i] as unknown, undefined) ?? "null");
+        for (let i = 0; i < value.length; i++) s += (i === 0 ? "" : ",") + (serialize(value[i] as unknown, undefined, memo) ?? "null");
         return `${s}]`;
+      }
+      // Skipping keys the object does not have leaves its text as it is: then it is the object's text.
+      const whole = memo !== undefined && (skip === undefined || !hasAnyKey(value, skip));
+      if (whole) {
+        const hit = memo.get(value);
+        if (hit !== undefined) return hit;
       }
       let s = "{";
       let first = true;
       for (const k of canonicalKeys(value)) {
         // A `__proto__` key cannot be copied into a plain object by assignment: canonical JSON has always left it out.
         if (k === "__proto__" || (skip !== undefined && skip.has(k))) continue;
-        const v = serialize((value as Record<string, unknown>)[k], undefined);
+        const v = serialize((value as Record<string, unknown>)[k], undefined, memo);
         if (v === undefined) continue;
         s += `${first ? "" : ","}${quote(k)}:${v}`;
         first = false;
       }
-      return `${s}}`;
+      s += "}";
+      if (whole) memo.set(value, s);
+      return s;
     }
     case "bigint":
       return JSON.stringify(value); // throws, as JSON.stringify does
     default:
       return undefined; // undefined, function, symbol
   }
+}
+
+/** Whether `value` has one of `keys` as an own key. */
+function hasAnyKey(value: object, keys: ReadonlySet<string>): boolean {
+  for (const k of keys) if (Object.prototype.hasOwnProperty.call(value, k)) return true;
+  return false;
 }
 
 function isPlainObject(v: object): boolean {

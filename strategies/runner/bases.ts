@@ -22,15 +22,39 @@ export type Bases = Readonly<Record<string, AttributeHashes>>;
 /** Attributes that are no content of their own: ids, revision fields, divan's provenance. */
 const NOT_CONTENT: ReadonlySet<string> = new Set(["_id", "_rev", "_revisions", "_conflicts", "_deleted", "divan"]);
 
+/** Hashes of short primitive values (most attribute values repeat: types, versions, statuses, defaults). */
+const primitiveHashes = new Map<string | number | boolean, string>();
+/** At most this many hashes kept (emptied when full: unique values such as titles do not pile up). */
+const PRIMITIVE_HASHES = 4_096;
+/** Strings longer than this are hashed every time (a cache entry stays small). */
+const CACHED_STRING = 256;
+
 /** The hash of one attribute value (a missing attribute hashes like `null`). */
 export function valueHash(value: unknown): string {
-  return stringMd5(canonicalJson(value ?? null)).slice(0, 16);
+  const t = typeof value;
+  if (t !== "number" && t !== "boolean" && (t !== "string" || (value as string).length > CACHED_STRING)) return md5Of(value ?? null);
+  const v = value as string | number | boolean;
+  let h = primitiveHashes.get(v);
+  if (h === undefined) {
+    h = md5Of(v);
+    if (primitiveHashes.size >= PRIMITIVE_HASHES) primitiveHashes.clear();
+    primitiveHashes.set(v, h);
+  }
+  return h;
+}
+
+function md5Of(value: unknown): string {
+  return stringMd5(canonicalJson(value)).slice(0, 16);
 }
 
 /** The hash of each content attribute of `doc`. */
 export function attributeHashes(doc: Readonly<Record<string, unknown>>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(doc)) if (!NOT_CONTENT.has(k) && v !== undefined) out[k] = valueHash(v);
+  for (const k in doc) {
+    if (!Object.hasOwn(doc, k) || NOT_CONTENT.has(k)) continue;
+    const v = doc[k];
+    if (v !== undefined) out[k] = valueHash(v);
+  }
   return out;
 }
 
@@ -44,9 +68,14 @@ export function basesOf(doc: Readonly<Record<string, unknown>> | undefined): Bas
 
 /** `doc` recording `bases` besides what it records already (a later record of one revision replaces the earlier). */
 export function withBases<D extends Readonly<Record<string, unknown>>>(doc: D, bases: Bases): D {
+  return { ...doc, divan: divanWithBases(doc, bases) };
+}
+
+/** The `divan` attribute of {@link withBases}`(doc, bases)` (for a caller that sets it on a copy of its own). */
+export function divanWithBases(doc: Readonly<Record<string, unknown>>, bases: Bases): Record<string, unknown> {
   const divan = doc["divan"];
   const rest = typeof divan === "object" && divan !== null && !Array.isArray(divan) ? (divan as Record<string, unknown>) : {};
-  return { ...doc, divan: { ...rest, bases: { ...basesOf(doc), ...bases } } };
+  return { ...rest, bases: { ...basesOf(doc), ...bases } };
 }
 
 /**

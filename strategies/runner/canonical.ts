@@ -31,8 +31,11 @@ export function sameContent(a: Doc, b: Doc): boolean {
  *
  * Same input document + same translation ⇒ same revision on every device, so replicas that migrate the
  * same document independently converge without conflicts.
+ *
+ * @param memo canonical texts of objects already serialised, reused for objects `doc` shares with documents hashed
+ * before or after it with the same `memo` (see `serialize`); none may change meanwhile.
  */
-export function withDeterministicRev(doc: Doc): Doc {
+export function withDeterministicRev(doc: Doc, memo?: Map<object, string>): Doc {
   const parent = typeof doc._rev === "string" ? doc._rev : undefined;
   let gen = 0;
   let parentHash: string | undefined;
@@ -42,7 +45,7 @@ export function withDeterministicRev(doc: Doc): Doc {
     parentHash = parent.slice(dash + 1);
   }
   // canonicalJson({ content: contentOf(doc), parent: parent ?? null }), without copying the document.
-  const hash = stringMd5(`{"content":${serialize(doc, REVISION_FIELDS) ?? "null"},"parent":${parent === undefined ? "null" : quote(parent)}}`);
+  const hash = stringMd5(`{"content":${serialize(doc, REVISION_FIELDS, memo) ?? "null"},"parent":${parent === undefined ? "null" : quote(parent)}}`);
   const start = gen + 1;
   const out: Doc = { ...doc, _id: doc._id, _rev: `${start}-${hash}`, _revisions: { start, ids: parentHash === undefined ? [hash] : [hash, parentHash] } };
   delete out._conflicts;

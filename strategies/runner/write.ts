@@ -3,7 +3,7 @@
  * the target, and the `_bulk_docs` requests that make them.
  */
 import type { Doc, WriteResult } from "../../store/port.js";
-import { attributeHashes, withBases, type AttributeHashes } from "./bases.js";
+import { attributeHashes, divanWithBases, type AttributeHashes } from "./bases.js";
 import { sameContent, withDeterministicRev } from "./canonical.js";
 import { revOf, type Batch, type Item, type Job, type RunContext, type Write } from "./context.js";
 import { translationProblem } from "./plan.js";
@@ -108,12 +108,16 @@ function toWrite(d: Doc, rev: string | undefined): Doc {
   return out;
 }
 
-/** `doc` recording the hashes of its attributes as the translation of each source revision (`divan.bases`). */
+/**
+ * `doc` (a copy of the runner's own, from {@link toWrite}) recording the hashes of its attributes as the translation of
+ * each source revision (`divan.bases`): set on it, as `withBases` would set it on a copy.
+ */
 function recordingBases(doc: Doc, sources: readonly Item[]): Doc {
   const hashes = attributeHashes(doc);
   const bases: Record<string, AttributeHashes> = {};
   for (const it of sources) if (typeof it.doc._rev === "string") bases[it.doc._rev] = hashes;
-  return withBases(doc, bases);
+  doc["divan"] = divanWithBases(doc, bases);
+  return doc;
 }
 
 /** Writes `writes` (a dry run only counts them); the result of each write that got one. */
@@ -144,14 +148,19 @@ export async function writeAll(ctx: RunContext, writes: readonly Write[]): Promi
 /** One `_bulk_docs` request (two with deterministic revisions: those with a fixed revision go with `new_edits: false`). */
 async function writeChunk(ctx: RunContext, chunk: readonly Write[]): Promise<WriteResult[]> {
   const det = ctx.o.deterministicRevs === true;
+  // A translated document records the documents split off it (`divan.split`), the very objects written next to it:
+  // each one's canonical text is made once.
+  const memo = new Map<object, string>();
   const payload = chunk.map((w) => {
-    if (det && w.doc._attachments === undefined) w.doc = withDeterministicRev(w.doc);
+    if (det && w.doc._attachments === undefined) w.doc = withDeterministicRev(w.doc, memo);
     return w.doc;
   });
   if (!det) return ctx.retry(() => ctx.dst.bulkDocs(payload));
-  const plain = payload.filter((d) => d._revisions === undefined);
-  const fixed = payload.filter((d) => d._revisions !== undefined);
+  const plain: Doc[] = [];
+  const fixed: Doc[] = [];
+  for (const d of payload) (d._revisions === undefined ? plain : fixed).push(d);
   const r1 = fixed.length > 0 ? await ctx.retry(() => ctx.dst.bulkDocs(fixed, { newEdits: false })) : [];
+  if (plain.length === 0) return r1; // every document has its revision: the answers are in the payload's order
   const r2 = plain.length > 0 ? await ctx.retry(() => ctx.dst.bulkDocs(plain)) : [];
   const byDoc = new Map<Doc, WriteResult>();
   fixed.forEach((d, j) => byDoc.set(d, r1[j]!));
