@@ -35,7 +35,7 @@ import type { Registry, RegistryOptions } from "../../schemas/registry.js";
 import { splitDatabaseUrl } from "../../store/http.js";
 import { isHttpUrl, openStore } from "../../store/open.js";
 import type { DocumentStore } from "../../store/port.js";
-import { NodePouchDB } from "../../store/pouchdb-node.js";
+import { NodePouchDB, pouchDefaults } from "../../store/pouchdb-node.js";
 import { amendLateWrites } from "../../strategies/amended/index.js";
 import { copyAndSwitch } from "../../strategies/transactional/index.js";
 import { migrateCopiedConflicts } from "../../strategies/transactional/device.js";
@@ -177,6 +177,19 @@ export async function openDb(urlOrName: string, create = false): Promise<Documen
     throw e;
   }
   return store;
+}
+
+/**
+ * The `--target` of a dry run, which must create nothing: the database when it exists, else an empty in-memory one
+ * standing for the new database the run would create.
+ */
+async function dryRunTarget(urlOrName: string): Promise<DocumentStore> {
+  try {
+    return await openDb(urlOrName);
+  } catch (e) {
+    if (!isDivanError(e, "NOT_FOUND")) throw e;
+    return openStore(`divan-dry-run-${Date.now().toString(36)}`, { PouchDB: pouchDefaults({ adapter: "memory" }) });
+  }
 }
 
 /** The default state database of `urlOrName`: `<db>$divan` on the same server (or next to a local database). */
@@ -434,7 +447,7 @@ export function register(program: Command): void {
       try {
         const source = await openDb(db);
         stores.push(source);
-        const target = opts.target === undefined ? undefined : await openDb(opts.target, true);
+        const target = opts.target === undefined ? undefined : dry ? await dryRunTarget(opts.target) : await openDb(opts.target, true);
         stores.push(target);
         const state = dry ? undefined : await openStateDb(config, opts.target ?? db);
         stores.push(state);
