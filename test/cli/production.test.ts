@@ -214,6 +214,37 @@ describe("divan serve --lazy (server-lazy)", () => {
     }
   }, 60_000);
 
+  it("a device replicates each app version's database whole, attachments included (of a translated todo and of a document of a type no step knows)", async () => {
+    const DB = database("cli-lazy-att");
+    const data = (text: string): string => Buffer.from(text).toString("base64");
+    await seed(server.url, DB, [
+      todoV1(1),
+      todoV1(2, { _attachments: { "photo/1.txt": { content_type: "text/plain", data: data("the todo's attachment") } } }),
+      { _id: "widget:w1", schema: "widget", version: 7, _attachments: { "w.bin": { content_type: "application/octet-stream", data: data("the widget's") } } },
+      { _id: "_design/app", views: { all: { map: "function (doc) { emit(doc._id); }" } } },
+    ]);
+    const running = start(["serve", "--lazy", "--db", withCredentials(server.url, DB)]);
+    try {
+      const [, base] = await running.waitFor(/lazy proxy listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      await running.waitFor(/app-3-0-0\s+todo-item@3/);
+      for (const [view, version] of [["app-1-0-0", 1], ["app-3-0-0", 3]] as const) {
+        const device = new MemoryPouchDB(uniqueDbName(`device-${view}`));
+        try {
+          const result = await device.replicate.from(new MemoryPouchDB(`${base}/${view}`, { adapter: "http" }));
+          expect(result.doc_write_failures, view).toBe(0);
+          expect(await device.get("todo-item:t02"), view).toMatchObject({ version });
+          expect((await device.getAttachment("todo-item:t02", "photo/1.txt")).toString(), view).toBe("the todo's attachment");
+          expect((await device.getAttachment("widget:w1", "w.bin")).toString(), view).toBe("the widget's");
+        } finally {
+          await device.destroy();
+        }
+      }
+      expect((await running.stop()).code).toBe(0);
+    } finally {
+      running.kill();
+    }
+  }, 60_000);
+
   it("refuses a database that does not exist (exit 2, NOT_FOUND) and --lazy with --transform (CONFIG_INVALID)", async () => {
     const missing = await cli.run(["serve", "--lazy", "--db", withCredentials(server.url, uniqueDbName("cli-lazy-missing"))]);
     expect(missing.code).toBe(2);
