@@ -19,6 +19,7 @@ const DST = uniqueDbName("cli-copy-dst");
 const OTHER = uniqueDbName("cli-copy-other");
 const TYPO = uniqueDbName("cli-copy-typo");
 const DRY = uniqueDbName("cli-copy-dry");
+const AGAIN = uniqueDbName("cli-copy-again");
 /** `http://host:port/db` as the CLI prints a database URL (no credentials at all). */
 const shown = (db: string): string => stripCredentials(`${server.url}/${db}`);
 const hex = (c: string): string => c.repeat(32);
@@ -43,7 +44,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await cli?.remove();
-  if (server !== undefined) for (const db of [SRC, DST, OTHER, TYPO, DRY, `${DRY}%24divan`, `${SRC}%24divan`, `${DST}%24divan`, `${OTHER}%24divan`]) await drop(server.url, db);
+  if (server !== undefined) for (const db of [SRC, DST, OTHER, TYPO, DRY, `${DRY}%24divan`, AGAIN, `${AGAIN}%24divan`, `${SRC}%24divan`, `${DST}%24divan`, `${OTHER}%24divan`]) await drop(server.url, db);
   await server?.close();
 });
 
@@ -140,6 +141,16 @@ describe("divan migrate --target", () => {
     expect(await statusOf(server.url, `${DST}%24divan`)).toBe(404); // its state database went with it
     expect(await revs(server.url, SRC)).toEqual(sourceRevs);
   }, 90_000); // seven child processes, on a machine that runs other test files at the same time
+
+  it("a copy run again from the start (--restart) writes no new revision of what it copied, documents with attachments included", async () => {
+    const args = ["migrate", "--db", withCredentials(server.url, SRC), "--target", withCredentials(server.url, AGAIN), "--to", "3.0.0"];
+    expect((await divan(args)).code).toBe(1); // the malformed and the conflicted todo are quarantined
+    const copied = await revs(server.url, AGAIN);
+    expect(copied["todo-item:t07"]).toMatch(/^1-/); // the translated todo with an attachment
+    const again = await divan([...args, "--restart"]);
+    expect(again.stdout).toMatch(/migrated 0, copied \d+, skipped 6,/);
+    expect(await revs(server.url, AGAIN)).toEqual(copied);
+  }, 60_000);
 
   it("a migrate --target into a database that holds documents divan did not copy is refused (NOT_A_COPY), and that database is unchanged", async () => {
     const before = await revs(server.url, OTHER);
