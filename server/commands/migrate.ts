@@ -303,6 +303,25 @@ export async function runWithProgress(m: Migration, header: string): Promise<Mig
   }
 }
 
+/**
+ * The line a copy prints about the source's design documents, which it does not copy (README "What `--target`
+ * copies"), or nothing when there are none: the new database lacks the app's views and validation until a team copies
+ * the ones the new app needs.
+ */
+async function designDocumentsLeft(source: DocumentStore, target: string): Promise<string> {
+  const ids: string[] = [];
+  let startkey: string | undefined;
+  for (;;) {
+    const page = await source.allDocs({ startkey: startkey ?? "_design/", endkey: "_design0", limit: 100, ...(startkey === undefined ? {} : { skip: 1 }) });
+    ids.push(...page.rows.map((r) => r.id).filter((id) => id !== "_design/divan-maintenance"));
+    const last = page.rows[page.rows.length - 1];
+    if (page.rows.length < 100 || last === undefined) break;
+    startkey = last.id;
+  }
+  if (ids.length === 0) return "";
+  return `not copied: ${ids.length} design document(s) (${ids.slice(0, 10).join(", ")}${ids.length > 10 ? ", …" : ""}); copy the ones the new app needs into ${stripCredentials(target)}\n`;
+}
+
 /** Closes stores, in order, whatever happens. */
 export async function closeAll(stores: readonly (DocumentStore | undefined)[]): Promise<void> {
   for (const s of stores) await s?.close();
@@ -501,6 +520,7 @@ export function register(program: Command): void {
           if (translated.size > 0) process.stdout.write(`conflicts: ${translated.size} document(s) the copy carried in conflict now hold each user's edit at the new version\n`);
           const verified = await verifyStore(target, registry, to, { exclude: new Set(report.outstanding.map((q) => q.id)) });
           process.stdout.write(formatReport(report, verified));
+          process.stdout.write(await designDocumentsLeft(source, opts.target));
           process.stdout.write(
             redact(`switch (${opts.switch}): ${stripCredentials(db)} refuses writes since the lock (${switched.downtimeMs} ms until the copy was complete); ${switched.written} document(s) written; apps switch to ${stripCredentials(opts.target)}\n`),
           );
@@ -512,6 +532,7 @@ export function register(program: Command): void {
           // Quarantined documents stay where they were, at their old version: verify skips them.
           const verified = opts.verify === true && !dry ? await verifyStore(target ?? source, registry, to, { exclude: new Set(report.outstanding.map((q) => q.id)) }) : undefined;
           process.stdout.write(formatReport(report, verified));
+          if (opts.target !== undefined) process.stdout.write(await designDocumentsLeft(source, opts.target));
           process.exitCode = exitCodeOf(report, verified);
           if (follower !== undefined) {
             process.exitCode = await follow(follower, report, async () => {

@@ -57,6 +57,7 @@ describe("divan migrate --target", () => {
     expect(r.stdout).toContain("dry run: done");
     expect(r.stdout).toMatch(/migrated 6, copied \d+, skipped 0, quarantined 2/);
     expect(r.code).toBe(1); // it would quarantine the malformed and the conflicted todo
+    expect(r.stdout).toContain(`not copied: 1 design document(s) (_design/app); copy the ones the new app needs into ${shown(DRY)}\n`);
     expect(await statusOf(server.url, DRY), "no target database").toBe(404);
     expect(await statusOf(server.url, `${DRY}%24divan`), "no state database").toBe(404);
     expect(await revs(server.url, SRC)).toEqual(sourceRevs);
@@ -144,7 +145,10 @@ describe("divan migrate --target", () => {
 
   it("a copy run again from the start (--restart) writes no new revision of what it copied, documents with attachments included", async () => {
     const args = ["migrate", "--db", withCredentials(server.url, SRC), "--target", withCredentials(server.url, AGAIN), "--to", "3.0.0"];
-    expect((await divan(args)).code).toBe(1); // the malformed and the conflicted todo are quarantined
+    const first = await divan(args);
+    expect(first.code).toBe(1); // the malformed and the conflicted todo are quarantined
+    expect(first.stdout).toContain(`not copied: 1 design document(s) (_design/app); copy the ones the new app needs into ${shown(AGAIN)}\n`);
+    expect(await statusOf(server.url, AGAIN, "_design/app")).toBe(404);
     const copied = await revs(server.url, AGAIN);
     expect(copied["todo-item:t07"]).toMatch(/^1-/); // the translated todo with an attachment
     const again = await divan([...args, "--restart"]);
