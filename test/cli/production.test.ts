@@ -371,6 +371,38 @@ describe("divan serve --transform with multi-version ids (per-version-documents)
   }, 60_000);
 });
 
+describe("divan serve --transform and attachments", () => {
+  it("a todo with an attachment is quarantined (BAD_REQUEST, left as it is) and the todos written with it are translated: the feed does not stop", async () => {
+    const DB = database("cli-pvd-att");
+    const dir = await mkdtemp(path.join(tmpdir(), "divan-cli-pvd-att-"));
+    const config = path.join(dir, "transform.json");
+    const v1 = { "todo-item": 1, settings: 1 };
+    const v3 = { "todo-item": 3, "todo-item-status": 1, settings: 1 };
+    const sides = [{ name: "v1", db: DB, shape: v1 }, { name: "v3", db: DB, shape: v3 }];
+    await writeFile(config, JSON.stringify({ steps: path.join(ROOT, "examples/todo-app/steps/index.ts"), ids: "multi-version", sides }));
+    const external = externalServerUrl();
+    const running = start(["serve", "--port", "0", "--transform", config]);
+    try {
+      const base = external ?? (await running.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+      await running.waitFor(/transformers running for v1, v3/);
+      const note = { "note.txt": { content_type: "text/plain", data: Buffer.from("kept where it is").toString("base64") } };
+      const docs = [{ ...todoV1(3), _id: "todo-item:t03:v:1", _attachments: note }, { ...todoV1(4), _id: "todo-item:t04:v:1" }];
+      const res = await couchFetch(`${base}/${DB}/_bulk_docs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ docs }) });
+      expect(res.status).toBe(201);
+      await until(async () => (await getJson(`${base}/${DB}/${encodeURIComponent("todo-item:t04:v:3")}`)).status === 200);
+      for (const id of ["todo-item:t03:v:3", "todo-item-status:t03:v:1"]) expect((await getJson(`${base}/${DB}/${encodeURIComponent(id)}`)).status, id).toBe(404);
+      const kept = await couchFetch(`${base}/${DB}/${encodeURIComponent("todo-item:t03:v:1")}/note.txt`);
+      expect(await kept.text()).toBe("kept where it is");
+      const { code, stderr } = await running.stop();
+      expect(code, stderr).toBe(0);
+      expect(stderr).toMatch(/quarantined todo-item:t03:v:1@1-\w+ in v1: writing todo-item:t03:v:3 into v3 was refused: BAD_REQUEST: it has attachments \(note\.txt\)/);
+    } finally {
+      running.kill();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
 describe("divan serve --transform ends stale translations (per-version-database, as the strategy does when it settles)", () => {
   it("a device's offline translation of its own edit meets the service's translation of the revision before it: the scan ends the stale one, the edit stays, no conflict is left", async () => {
     const [V1, V3] = [database("cli-stale-v1"), database("cli-stale-v3")];
