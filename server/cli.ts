@@ -3,7 +3,7 @@
  * The `divan` command line. Each command lives in its own module under `server/commands/`
  * and registers itself on the commander program; this file only wires them together.
  */
-import { Command } from "commander";
+import { Command, CommanderError } from "commander";
 import { redact } from "../core/redact.js";
 import { isDivanError } from "../core/errors.js";
 import { commands } from "./commands/index.js";
@@ -11,7 +11,12 @@ import { commands } from "./commands/index.js";
 const program = new Command()
   .name("divan")
   .description("Change the shape of CouchDB/PouchDB documents while old and new app versions keep working.")
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // A usage error (unknown command or option, a missing required option, a surplus argument) is a command that
+  // could not run: exit 2 with a stable code, as every other such error. Set before the commands are registered,
+  // which inherit both settings.
+  .exitOverride()
+  .configureOutput({ outputError: (text, write) => write(`divan: ${redact(text.replace(/^error: /, "").trimEnd())} [CONFIG_INVALID]\n`) });
 
 for (const register of commands) register(program);
 
@@ -28,6 +33,11 @@ program.addHelpText(
 );
 
 program.parseAsync(process.argv).catch((e: unknown) => {
+  if (e instanceof CommanderError) {
+    // Help and version end with exit code 0; commander has printed the error of anything else already.
+    process.exitCode = e.exitCode === 0 ? 0 : 2;
+    return;
+  }
   const code = isDivanError(e) ? ` [${e.code}]` : "";
   process.stderr.write(`divan: ${redact(e instanceof Error ? e.message : String(e))}${code}\n`);
   process.exitCode = 2;

@@ -35,7 +35,7 @@ import type { Registry, RegistryOptions } from "../../schemas/registry.js";
 import { splitDatabaseUrl } from "../../store/http.js";
 import { isHttpUrl, openStore } from "../../store/open.js";
 import type { DocumentStore } from "../../store/port.js";
-import { NodePouchDB } from "../../store/pouchdb-node.js";
+import { NodePouchDB, pouchDefaults } from "../../store/pouchdb-node.js";
 import { amendLateWrites } from "../../strategies/amended/index.js";
 import { copyAndSwitch } from "../../strategies/transactional/index.js";
 import { migrateCopiedConflicts } from "../../strategies/transactional/device.js";
@@ -179,6 +179,19 @@ export async function openDb(urlOrName: string, create = false): Promise<Documen
   return store;
 }
 
+/**
+ * The `--target` of a dry run, which must create nothing: the database when it exists, else an empty in-memory one
+ * standing for the new database the run would create.
+ */
+async function dryRunTarget(urlOrName: string): Promise<DocumentStore> {
+  try {
+    return await openDb(urlOrName);
+  } catch (e) {
+    if (!isDivanError(e, "NOT_FOUND")) throw e;
+    return openStore(`divan-dry-run-${Date.now().toString(36)}`, { PouchDB: pouchDefaults({ adapter: "memory" }) });
+  }
+}
+
 /** The default state database of `urlOrName`: `<db>$divan` on the same server (or next to a local database). */
 export function defaultStateDb(urlOrName: string): string {
   if (!isHttpUrl(urlOrName)) return `${urlOrName}$divan`;
@@ -288,6 +301,25 @@ export async function runWithProgress(m: Migration, header: string): Promise<Mig
   } finally {
     bar?.stop(); // also when the run fails, so the error is not printed into the bar's line
   }
+}
+
+/**
+ * The line a copy prints about the source's design documents, which it does not copy (README "What `--target`
+ * copies"), or nothing when there are none: the new database lacks the app's views and validation until a team copies
+ * the ones the new app needs.
+ */
+async function designDocumentsLeft(source: DocumentStore, target: string): Promise<string> {
+  const ids: string[] = [];
+  let startkey: string | undefined;
+  for (;;) {
+    const page = await source.allDocs({ startkey: startkey ?? "_design/", endkey: "_design0", limit: 100, ...(startkey === undefined ? {} : { skip: 1 }) });
+    ids.push(...page.rows.map((r) => r.id).filter((id) => id !== "_design/divan-maintenance"));
+    const last = page.rows[page.rows.length - 1];
+    if (page.rows.length < 100 || last === undefined) break;
+    startkey = last.id;
+  }
+  if (ids.length === 0) return "";
+  return `not copied: ${ids.length} design document(s) (${ids.slice(0, 10).join(", ")}${ids.length > 10 ? ", …" : ""}); copy the ones the new app needs into ${stripCredentials(target)}\n`;
 }
 
 /** Closes stores, in order, whatever happens. */
@@ -434,7 +466,7 @@ export function register(program: Command): void {
       try {
         const source = await openDb(db);
         stores.push(source);
-        const target = opts.target === undefined ? undefined : await openDb(opts.target, true);
+        const target = opts.target === undefined ? undefined : dry ? await dryRunTarget(opts.target) : await openDb(opts.target, true);
         stores.push(target);
         const state = dry ? undefined : await openStateDb(config, opts.target ?? db);
         stores.push(state);
@@ -488,6 +520,7 @@ export function register(program: Command): void {
           if (translated.size > 0) process.stdout.write(`conflicts: ${translated.size} document(s) the copy carried in conflict now hold each user's edit at the new version\n`);
           const verified = await verifyStore(target, registry, to, { exclude: new Set(report.outstanding.map((q) => q.id)) });
           process.stdout.write(formatReport(report, verified));
+          process.stdout.write(await designDocumentsLeft(source, opts.target));
           process.stdout.write(
             redact(`switch (${opts.switch}): ${stripCredentials(db)} refuses writes since the lock (${switched.downtimeMs} ms until the copy was complete); ${switched.written} document(s) written; apps switch to ${stripCredentials(opts.target)}\n`),
           );
@@ -499,6 +532,7 @@ export function register(program: Command): void {
           // Quarantined documents stay where they were, at their old version: verify skips them.
           const verified = opts.verify === true && !dry ? await verifyStore(target ?? source, registry, to, { exclude: new Set(report.outstanding.map((q) => q.id)) }) : undefined;
           process.stdout.write(formatReport(report, verified));
+          if (opts.target !== undefined) process.stdout.write(await designDocumentsLeft(source, opts.target));
           process.exitCode = exitCodeOf(report, verified);
           if (follower !== undefined) {
             process.exitCode = await follow(follower, report, async () => {

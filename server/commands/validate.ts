@@ -7,6 +7,9 @@
  * type@version and every invalid document with its reasons, and exits 1 if any document is invalid, 2 when it
  * cannot run (a database that does not exist is `NOT_FOUND`).
  *
+ * Every leaf of a document in conflict is validated: the winning revision and each losing one (a losing leaf that
+ * is invalid keeps a migration from translating its document).
+ *
  * Design and `_local` documents are skipped; documents of unknown types (and without a type) are counted and
  * named, not failed (whitelist: divan ignores what it does not know). A document of a known type at a version no
  * schema has (`task` at 9, or `"1"`) is invalid.
@@ -33,6 +36,8 @@ export interface InvalidDocument {
 export interface ValidationSummary {
   /** Documents looked at (design and `_local` documents excluded). */
   total: number;
+  /** Losing leaf revisions of documents in conflict, validated besides their documents (counted in `byType` too). */
+  conflictLeaves: number;
   /** Per `type@version`: valid and invalid counts. */
   byType: Record<string, { valid: number; invalid: number }>;
   /** Ids of documents of a type no schema knows, per type (not validated: divan ignores what it does not know). */
@@ -48,15 +53,19 @@ function typeAt(type: string, version: unknown): string {
   return `${type}@${typeof version === "number" ? String(version) : version === undefined ? "(no version)" : JSON.stringify(version)}`;
 }
 
+/** The losing leaf revisions {@link databaseDocuments} yields (after their document). */
+const losingLeaves = new WeakSet<object>();
+
 /** Validates a stream of documents; never throws for a bad document. */
 export async function validateDocuments(registry: Registry, docs: AsyncIterable<unknown> | Iterable<unknown>): Promise<ValidationSummary> {
-  const summary: ValidationSummary = { total: 0, byType: {}, unknownTypes: {}, noType: [], invalid: [] };
+  const summary: ValidationSummary = { total: 0, conflictLeaves: 0, byType: {}, unknownTypes: {}, noType: [], invalid: [] };
   for await (const doc of docs) {
     const record = typeof doc === "object" && doc !== null ? (doc as Record<string, unknown>) : {};
     const rawId = record["_id"];
     if (typeof rawId === "string" && (rawId.startsWith("_design/") || rawId.startsWith("_local/"))) continue;
     const id = typeof rawId === "string" ? rawId : "(no _id)";
-    summary.total++;
+    if (losingLeaves.has(record)) summary.conflictLeaves++;
+    else summary.total++;
     const r = registry.validate(doc);
     const rev = typeof record["_rev"] === "string" ? { rev: record["_rev"] } : {};
     if (r.ok) {
@@ -102,7 +111,7 @@ function someIds(ids: readonly string[], shown = 10): string {
 
 /** The summary as terminal text. */
 export function formatSummary(summary: ValidationSummary, source: string): string {
-  const lines: string[] = [`${source}: ${summary.total} document(s)`];
+  const lines: string[] = [`${source}: ${summary.total} document(s)${summary.conflictLeaves > 0 ? `, ${summary.conflictLeaves} losing leaf revision(s) of documents in conflict` : ""}`];
   for (const key of Object.keys(summary.byType).sort()) {
     const c = summary.byType[key]!;
     lines.push(`  ${key}: ${c.valid} valid, ${c.invalid} invalid`);
@@ -120,14 +129,28 @@ export function formatSummary(summary: ValidationSummary, source: string): strin
   return lines.join("\n") + "\n";
 }
 
-/** Every document of the database at `urlOrName` (http URL or local PouchDB name), paged through `_all_docs`. */
+/**
+ * Every document of the database at `urlOrName` (http URL or local PouchDB name), paged through `_all_docs`; a
+ * document in conflict is followed by each of its losing leaf revisions.
+ */
 export async function* databaseDocuments(urlOrName: string, pageSize = 500): AsyncGenerator<unknown> {
   const store = await openDb(urlOrName);
   try {
     let startkey: string | undefined;
     for (;;) {
-      const page = await store.allDocs({ includeDocs: true, limit: pageSize, ...(startkey === undefined ? {} : { startkey, skip: 1 }) });
-      for (const row of page.rows) if (row.doc) yield row.doc;
+      const page = await store.allDocs({ includeDocs: true, conflicts: true, limit: pageSize, ...(startkey === undefined ? {} : { startkey, skip: 1 }) });
+      const losing = page.rows.flatMap((row) => (row.doc?._conflicts ?? []).map((rev) => ({ id: row.id, rev })));
+      const leaves = losing.length === 0 ? [] : await store.bulkGet(losing);
+      for (const row of page.rows) {
+        if (!row.doc) continue;
+        const { _conflicts, ...doc } = row.doc;
+        yield _conflicts === undefined ? row.doc : doc;
+        for (const leaf of leaves) {
+          if (leaf.id !== row.id || !("ok" in leaf)) continue;
+          losingLeaves.add(leaf.ok);
+          yield leaf.ok;
+        }
+      }
       const last = page.rows[page.rows.length - 1];
       if (page.rows.length < pageSize || last === undefined) break;
       startkey = last.id;

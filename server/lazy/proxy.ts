@@ -16,8 +16,11 @@
  * migrate lazily as devices touch them. Translated documents get synthetic revisions from the revision map
  * (`revmap.ts`); documents of types no step names pass through with their real revisions.
  *
- * Not served: `continuous`/`eventsource` feeds (400), `_find`, attachments of translated documents,
- * `_selector` filters (400). `GET <id>?rev=` of an older revision of a translated document answers the
+ * `GET <id>/<attachment>` serves an attachment of a translated document from the stored document of the same id that
+ * holds it (the stub's digest names it), and of any other document as stored: a replicating device fetches every
+ * attachment that way.
+ *
+ * Not served: `continuous`/`eventsource` feeds (400), `_find`, `_selector` filters (400). `GET <id>?rev=` of an older revision of a translated document answers the
  * current one (its content is not kept).
  *
  * Conflicts: `GET <id>?conflicts=true` and `_all_docs?include_docs=true&conflicts=true` report `_conflicts`
@@ -370,6 +373,39 @@ function documentRoutes(app: Express, ctx: ProxyContext): void {
   app.delete("/:db/:id", deleteDoc);
 }
 
+/**
+ * `GET <id>/<attachment>` of a view (a device's replication fetches each attachment so). A translated document keeps
+ * the stubs of the stored document it comes from: the body is the stored document's attachment of the same digest.
+ * Any other document's attachment is read as stored (`rev` as asked).
+ */
+function attachmentRoutes(app: Express, ctx: ProxyContext): void {
+  app.get(
+    "/:db/:id/*",
+    route(async (req, res) => {
+      const v = ctx.viewOf(req);
+      const id = param(req, "id");
+      const name = String((req.params as Record<string, unknown>)["0"]);
+      if (id.startsWith("_")) throw new HttpError(404, "not_found", "Not served by the translating proxy.");
+      const rev = new Query(req.query).str("rev");
+      let digest: unknown;
+      if (v.isView(id)) {
+        const answer = await openView(v, id, rev, false);
+        const stub = "ok" in answer ? (answer["ok"] as Doc)._attachments?.[name] : undefined;
+        if (!isObject(stub)) throw new HttpError(404, "not_found", `Document is missing attachment ${name}`);
+        digest = stub["digest"];
+      }
+      const [got] = await ctx.store.bulkGet([{ id, ...(v.isView(id) || rev === undefined ? {} : { rev }) }], { attachments: true });
+      const atts = got !== undefined && "ok" in got ? got.ok._attachments : undefined;
+      const found = Object.entries(atts ?? {}).find(([n, a]) => isObject(a) && (digest === undefined ? n === name : a["digest"] === digest))?.[1];
+      if (!isObject(found) || typeof found["data"] !== "string") throw new HttpError(404, "not_found", `Document is missing attachment ${name}`);
+      res.status(200);
+      res.setHeader("Content-Type", typeof found["content_type"] === "string" ? found["content_type"] : "application/octet-stream");
+      if (typeof found["digest"] === "string") res.setHeader("Content-MD5", found["digest"].replace(/^md5-/, ""));
+      res.end(Buffer.from(found["data"], "base64"));
+    }),
+  );
+}
+
 /** Waits until the server feed moves past `lastSeq` and a read translates to something, or the timeout. */
 async function waitForChanges(
   ctx: ProxyContext,
@@ -484,7 +520,7 @@ export async function startLazyProxy(options: TranslatingProxyOptions): Promise<
   app.disable("x-powered-by");
   app.set("etag", false);
   const ctx: ProxyContext = { store, uuid, feeds, viewOf, json: express.json({ limit: "64mb", strict: true, type: () => true }) };
-  for (const routes of [databaseRoutes, changesRoutes, readRoutes, writeRoutes, localRoutes, documentRoutes]) routes(app, ctx);
+  for (const routes of [databaseRoutes, changesRoutes, readRoutes, writeRoutes, localRoutes, documentRoutes, attachmentRoutes]) routes(app, ctx);
 
   app.use((_req: Request, _res: Response, next: NextFunction) => next(new HttpError(404, "not_found", "Not served by the translating proxy.")));
   app.use((e: unknown, _req: Request, res: Response, next: NextFunction) => {

@@ -4,6 +4,7 @@
  */
 import type { Doc, WriteResult } from "../../store/port.js";
 import { attributeHashes, divanWithBases, type AttributeHashes } from "./bases.js";
+import { jsonEqual } from "../../core/json.js";
 import { sameContent, withDeterministicRev } from "./canonical.js";
 import { revOf, type Batch, type Item, type Job, type RunContext, type Write } from "./context.js";
 import { translationProblem } from "./plan.js";
@@ -70,7 +71,7 @@ function entityWrites(ctx: RunContext, job: Job, stored: Stored, inline: Readonl
     const doc = toWrite(d as Doc, copy ? stored.storedRev.get(d._id) : (cur?._rev ?? d._rev));
     if (copy && doc._attachments !== undefined) doc._attachments = withInlineData(doc._attachments, inline);
     if (doc._deleted === true && cur === undefined) continue; // nothing to delete
-    if (cur !== undefined && cur._deleted !== true && sameContent(cur, doc) && !(copy && cur._attachments !== undefined)) continue;
+    if (cur !== undefined && cur._deleted !== true && (copy && (cur._attachments !== undefined || d._attachments !== undefined) ? sameCopy(cur, d as Doc) : sameContent(cur, doc))) continue;
     if (!copy && doc._deleted === true && stored.inBatch.get(doc._id)?._deleted === true) continue;
     mine.push({ doc: !copy && ctx.o.recordBases === true && doc._deleted !== true ? recordingBases(doc, job.items) : doc, sources: job.items });
   }
@@ -210,6 +211,21 @@ export async function carry(ctx: RunContext, items: readonly Item[], storedRev: 
     else if (!byId.has(it.doc._id)) ctx.quarantineItem(it, "NOT_FOUND", `${it.doc._id}@${it.doc._rev ?? "?"} could not be read again to copy it (changed meanwhile; the dirty pass copies the new revision)`);
     else ctx.result({ status: "copied", id: it.doc._id, ...revOf(it.doc) });
   }
+}
+
+/** Top-level fields a copy compares apart: revision metadata, and attachments (by name, type and digest). */
+const COPY_SKIPPED: ReadonlySet<string> = new Set(["_rev", "_revisions", "_conflicts", "_attachments"]);
+
+/**
+ * Whether the copy's stored document `cur` already holds the translation `d` (with its source's attachment stubs):
+ * the same content, and the same attachments by name, type and digest (a stored stub's `revpos` is the copy's own).
+ */
+function sameCopy(cur: Doc, d: Doc): boolean {
+  const keys = (atts: Record<string, unknown> | undefined): [string, unknown, unknown][] =>
+    Object.entries(atts ?? {})
+      .map(([name, a]): [string, unknown, unknown] => [name, (a as Record<string, unknown>)["content_type"], (a as Record<string, unknown>)["digest"]])
+      .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+  return jsonEqual(cur, d, COPY_SKIPPED) && jsonEqual(keys(cur._attachments), keys(d._attachments));
 }
 
 /** Attachments with stubs replaced by the inline bodies of the same digest. */

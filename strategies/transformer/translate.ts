@@ -346,6 +346,7 @@ async function writeInto(
     const prev = failed.get(entityKey(entity));
     if (prev === undefined || (RETRYABLE.has(prev.code) && !RETRYABLE.has(code))) failed.set(entityKey(entity), { entity, id, code, reason });
   };
+  refuseAttachments([updates, branches], fail);
   if (updates.length > 0) {
     const docs = updates.map((u) => u.write.doc);
     let results: WriteResult[] = [];
@@ -383,4 +384,25 @@ async function writeInto(
   if (translatedBack.length > 0) await translate(state, target, translatedBack, [source], undefined, false, winnerBack);
   if (winners.size > 0) await translate(state, target, [...winners.values()], [source], undefined, false, true);
   return [...taken.values()];
+}
+
+/** The names of a planned document's attachments. */
+const attachmentNames = (doc: Doc): string[] => Object.keys(doc._attachments ?? {});
+
+/**
+ * Attachment stubs name bodies the target does not hold, and CouchDB refuses a whole `_bulk_docs` request with one
+ * (412 `missing_stub`): the writes of every entity whose translation carries attachments are taken out of `lists`,
+ * every document of it, and refused with `fail` (quarantined; its source stays as it is) instead of stopping every
+ * other entity of the feed. Carrying attachment bodies across versions is not built.
+ */
+function refuseAttachments(lists: { entity: EntityRef; write: PlannedWrite }[][], fail: (entity: EntityRef, id: string, code: string, reason: string) => void): void {
+  const refused = new Set(lists.flat().filter((w) => attachmentNames(w.write.doc).length > 0).map((w) => entityKey(w.entity)));
+  if (refused.size === 0) return;
+  for (const list of lists) {
+    for (const w of list) {
+      const names = attachmentNames(w.write.doc);
+      if (names.length > 0) fail(w.entity, w.write.doc._id, "BAD_REQUEST", `it has attachments (${names.join(", ")}), which the transformers do not carry into another version`);
+    }
+    list.splice(0, list.length, ...list.filter((w) => !refused.has(entityKey(w.entity))));
+  }
 }

@@ -18,6 +18,8 @@ const SRC = uniqueDbName("cli-copy-src");
 const DST = uniqueDbName("cli-copy-dst");
 const OTHER = uniqueDbName("cli-copy-other");
 const TYPO = uniqueDbName("cli-copy-typo");
+const DRY = uniqueDbName("cli-copy-dry");
+const AGAIN = uniqueDbName("cli-copy-again");
 /** `http://host:port/db` as the CLI prints a database URL (no credentials at all). */
 const shown = (db: string): string => stripCredentials(`${server.url}/${db}`);
 const hex = (c: string): string => c.repeat(32);
@@ -42,11 +44,25 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await cli?.remove();
-  if (server !== undefined) for (const db of [SRC, DST, OTHER, TYPO, `${SRC}%24divan`, `${DST}%24divan`, `${OTHER}%24divan`]) await drop(server.url, db);
+  if (server !== undefined) for (const db of [SRC, DST, OTHER, TYPO, DRY, `${DRY}%24divan`, AGAIN, `${AGAIN}%24divan`, `${SRC}%24divan`, `${DST}%24divan`, `${OTHER}%24divan`]) await drop(server.url, db);
   await server?.close();
 });
 
 describe("divan migrate --target", () => {
+  it("--dry-run into a database that does not exist reports the copy it would make and creates nothing (no target, no state database)", async () => {
+    const sourceRevs = await revs(server.url, SRC);
+    const r = await divan(["migrate", "--db", withCredentials(server.url, SRC), "--target", withCredentials(server.url, DRY), "--to", "3.0.0", "--dry-run"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toContain(`into ${shown(DRY)} to`);
+    expect(r.stdout).toContain("dry run: done");
+    expect(r.stdout).toMatch(/migrated 6, copied \d+, skipped 0, quarantined 2/);
+    expect(r.code).toBe(1); // it would quarantine the malformed and the conflicted todo
+    expect(r.stdout).toContain(`not copied: 1 design document(s) (_design/app); copy the ones the new app needs into ${shown(DRY)}\n`);
+    expect(await statusOf(server.url, DRY), "no target database").toBe(404);
+    expect(await statusOf(server.url, `${DRY}%24divan`), "no state database").toBe(404);
+    expect(await revs(server.url, SRC)).toEqual(sourceRevs);
+  });
+
   it("copies into a new database at app 3.0.0 with attachments and conflict leaves, leaves the source unchanged; status of the copy lists the job; rollback --target drops only the copy", async () => {
     const src = withCredentials(server.url, SRC);
     const dst = withCredentials(server.url, DST);
@@ -126,6 +142,19 @@ describe("divan migrate --target", () => {
     expect(await statusOf(server.url, `${DST}%24divan`)).toBe(404); // its state database went with it
     expect(await revs(server.url, SRC)).toEqual(sourceRevs);
   }, 90_000); // seven child processes, on a machine that runs other test files at the same time
+
+  it("a copy run again from the start (--restart) writes no new revision of what it copied, documents with attachments included", async () => {
+    const args = ["migrate", "--db", withCredentials(server.url, SRC), "--target", withCredentials(server.url, AGAIN), "--to", "3.0.0"];
+    const first = await divan(args);
+    expect(first.code).toBe(1); // the malformed and the conflicted todo are quarantined
+    expect(first.stdout).toContain(`not copied: 1 design document(s) (_design/app); copy the ones the new app needs into ${shown(AGAIN)}\n`);
+    expect(await statusOf(server.url, AGAIN, "_design/app")).toBe(404);
+    const copied = await revs(server.url, AGAIN);
+    expect(copied["todo-item:t07"]).toMatch(/^1-/); // the translated todo with an attachment
+    const again = await divan([...args, "--restart"]);
+    expect(again.stdout).toMatch(/migrated 0, copied \d+, skipped 6,/);
+    expect(await revs(server.url, AGAIN)).toEqual(copied);
+  }, 60_000);
 
   it("a migrate --target into a database that holds documents divan did not copy is refused (NOT_A_COPY), and that database is unchanged", async () => {
     const before = await revs(server.url, OTHER);

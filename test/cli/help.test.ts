@@ -7,7 +7,7 @@ import path from "node:path";
 import { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { commands } from "../../server/commands/index.js";
-import { ROOT, divan, run } from "./support.js";
+import { bundleCli, PASSWORD, ROOT, divan, run } from "./support.js";
 
 /** The program as `server/cli.ts` builds it. */
 function program(): Command {
@@ -46,6 +46,27 @@ describe("divan --help", () => {
       expect(help).toMatch(/^Exit codes:\n {2}0 {2}everything migrated and valid.*\n {2}1 {2}a document is quarantined.*\n {2}2 {2}the command could not run/m);
     }
   });
+
+  it("a usage error (a missing required option, an unknown option or command, no command) exits 2 with CONFIG_INVALID, as README promises", async () => {
+    const url = `http://someone:${PASSWORD}@127.0.0.1:1/db`;
+    const cases: [string[], RegExp][] = [
+      [["migrate", "--db", url], /^divan: required option '--to <version>' not specified \[CONFIG_INVALID\]$/m],
+      [["migrate", "--db", url, "--to", "3.0.0", "--bogus"], /^divan: unknown option '--bogus' \[CONFIG_INVALID\]$/m],
+      [[url], /^divan: unknown command 'http:\/\/someone:\*\*\*@127\.0\.0\.1:1\/db' \[CONFIG_INVALID\]$/m],
+      [[], /^Usage: divan /m],
+    ];
+    const cli = await bundleCli(); // plain Node: five starts of tsx would not fit the test's budget on a busy machine
+    try {
+      for (const [args, message] of cases) {
+        const r = await cli.run(args, { cwd: ROOT }); // rejects when the password is printed
+        expect(r.code, `case ${String(message)}`).toBe(2);
+        expect(r.stderr).toMatch(message);
+      }
+      expect((await cli.run(["migrate", "--help"], { cwd: ROOT })).code).toBe(0);
+    } finally {
+      await cli.remove();
+    }
+  }, 90_000); // six child processes, on a machine that runs other test files at the same time
 
   // `npm install` builds dist/ (the `prepare` script), so the package's bin is there for every test run;
   // the sources may be newer than the build, so this checks that the bin runs, not the exact list.

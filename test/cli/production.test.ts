@@ -214,6 +214,37 @@ describe("divan serve --lazy (server-lazy)", () => {
     }
   }, 60_000);
 
+  it("a device replicates each app version's database whole, attachments included (of a translated todo and of a document of a type no step knows)", async () => {
+    const DB = database("cli-lazy-att");
+    const data = (text: string): string => Buffer.from(text).toString("base64");
+    await seed(server.url, DB, [
+      todoV1(1),
+      todoV1(2, { _attachments: { "photo/1.txt": { content_type: "text/plain", data: data("the todo's attachment") } } }),
+      { _id: "widget:w1", schema: "widget", version: 7, _attachments: { "w.bin": { content_type: "application/octet-stream", data: data("the widget's") } } },
+      { _id: "_design/app", views: { all: { map: "function (doc) { emit(doc._id); }" } } },
+    ]);
+    const running = start(["serve", "--lazy", "--db", withCredentials(server.url, DB)]);
+    try {
+      const [, base] = await running.waitFor(/lazy proxy listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      await running.waitFor(/app-3-0-0\s+todo-item@3/);
+      for (const [view, version] of [["app-1-0-0", 1], ["app-3-0-0", 3]] as const) {
+        const device = new MemoryPouchDB(uniqueDbName(`device-${view}`));
+        try {
+          const result = await device.replicate.from(new MemoryPouchDB(`${base}/${view}`, { adapter: "http" }));
+          expect(result.doc_write_failures, view).toBe(0);
+          expect(await device.get("todo-item:t02"), view).toMatchObject({ version });
+          expect((await device.getAttachment("todo-item:t02", "photo/1.txt")).toString(), view).toBe("the todo's attachment");
+          expect((await device.getAttachment("widget:w1", "w.bin")).toString(), view).toBe("the widget's");
+        } finally {
+          await device.destroy();
+        }
+      }
+      expect((await running.stop()).code).toBe(0);
+    } finally {
+      running.kill();
+    }
+  }, 60_000);
+
   it("refuses a database that does not exist (exit 2, NOT_FOUND) and --lazy with --transform (CONFIG_INVALID)", async () => {
     const missing = await cli.run(["serve", "--lazy", "--db", withCredentials(server.url, uniqueDbName("cli-lazy-missing"))]);
     expect(missing.code).toBe(2);
@@ -333,6 +364,38 @@ describe("divan serve --transform with multi-version ids (per-version-documents)
       const { code, stdout, stderr } = await running.stop();
       expect(code, stderr).toBe(0);
       expect(stdout).toContain("divan transformers stopped");
+    } finally {
+      running.kill();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+describe("divan serve --transform and attachments", () => {
+  it("a todo with an attachment is quarantined (BAD_REQUEST, left as it is) and the todos written with it are translated: the feed does not stop", async () => {
+    const DB = database("cli-pvd-att");
+    const dir = await mkdtemp(path.join(tmpdir(), "divan-cli-pvd-att-"));
+    const config = path.join(dir, "transform.json");
+    const v1 = { "todo-item": 1, settings: 1 };
+    const v3 = { "todo-item": 3, "todo-item-status": 1, settings: 1 };
+    const sides = [{ name: "v1", db: DB, shape: v1 }, { name: "v3", db: DB, shape: v3 }];
+    await writeFile(config, JSON.stringify({ steps: path.join(ROOT, "examples/todo-app/steps/index.ts"), ids: "multi-version", sides }));
+    const external = externalServerUrl();
+    const running = start(["serve", "--port", "0", "--transform", config]);
+    try {
+      const base = external ?? (await running.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+      await running.waitFor(/transformers running for v1, v3/);
+      const note = { "note.txt": { content_type: "text/plain", data: Buffer.from("kept where it is").toString("base64") } };
+      const docs = [{ ...todoV1(3), _id: "todo-item:t03:v:1", _attachments: note }, { ...todoV1(4), _id: "todo-item:t04:v:1" }];
+      const res = await couchFetch(`${base}/${DB}/_bulk_docs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ docs }) });
+      expect(res.status).toBe(201);
+      await until(async () => (await getJson(`${base}/${DB}/${encodeURIComponent("todo-item:t04:v:3")}`)).status === 200);
+      for (const id of ["todo-item:t03:v:3", "todo-item-status:t03:v:1"]) expect((await getJson(`${base}/${DB}/${encodeURIComponent(id)}`)).status, id).toBe(404);
+      const kept = await couchFetch(`${base}/${DB}/${encodeURIComponent("todo-item:t03:v:1")}/note.txt`);
+      expect(await kept.text()).toBe("kept where it is");
+      const { code, stderr } = await running.stop();
+      expect(code, stderr).toBe(0);
+      expect(stderr).toMatch(/quarantined todo-item:t03:v:1@1-\w+ in v1: writing todo-item:t03:v:3 into v3 was refused: BAD_REQUEST: it has attachments \(note\.txt\)/);
     } finally {
       running.kill();
       await rm(dir, { recursive: true, force: true });

@@ -11,7 +11,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uniqueDbName } from "../support/backends.js";
 import { startTestServer, type TestServer } from "../support/server.js";
-import { ROOT, allDocs, drop, seed, statusOf, todoV1, withCredentials, type Json, bundleCli, type BundledCli, type CliResult } from "./support.js";
+import { ROOT, allDocs, drop, seed, seedRevisions, statusOf, todoV1, withCredentials, type Json, bundleCli, type BundledCli, type CliResult } from "./support.js";
 
 let cli: BundledCli;
 /** The CLI, bundled once for this file: it starts in a fraction of the time tsx needs. */
@@ -167,6 +167,19 @@ describe("what validate and status say about documents divan does not know", () 
     expect(s.stdout).toContain('  todo-item@"1": 1');
     expect(s.stdout).toContain("no migration job has run on this database");
     expect(s.code).toBe(0);
+  });
+
+  it("validate checks every leaf of a document in conflict: a valid winner with an invalid losing leaf is invalid (exit 1), naming the leaf's revision", async () => {
+    const { name, url } = await database("cli-leaves", [todoV1(0)]);
+    const leaf = (hash: string, extra: Record<string, unknown>): Json => ({ ...todoV1(1), _rev: `1-${hash.repeat(32)}`, ...extra });
+    // CouchDB's winner of two first revisions is the greater revision string: the valid "b" wins, the invalid "a" loses.
+    await seedRevisions(server.url, name, [leaf("b", { title: "a valid winner" }), leaf("a", { isDone: "maybe" })]);
+    const v = await divan(["validate", "--db", url]);
+    expect(v.stdout).toContain(": 2 document(s), 1 losing leaf revision(s) of documents in conflict");
+    expect(v.stdout).toContain("  todo-item@1: 2 valid, 1 invalid");
+    expect(v.stdout).toContain(`invalid todo-item:t01 (rev 1-${"a".repeat(32)}) todo-item@1:\n  /isDone must be boolean [type]`);
+    expect(v.stdout).toContain("1 invalid document(s)");
+    expect(v.code).toBe(1);
   });
 
   it("a missing schemas folder says which folder divan looked in and how to point it elsewhere", async () => {
