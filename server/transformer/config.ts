@@ -5,6 +5,7 @@
  * ```json
  * {
  *   "steps": "examples/todo-app/steps/index.ts",
+ *   "schemas": "examples/todo-app/schemas",
  *   "ids": "single-version",
  *   "sides": [
  *     { "name": "v1", "db": "tasks-v1", "shape": { "task": 1, "preferences": 1 } },
@@ -17,7 +18,9 @@
  * (`loadStepDefinitions` of `server/config.ts`, TypeScript included). `ids: "multi-version"` keeps every side in
  * one database (`<type>:<id>:v:<n>`). `staleScanMs` (default 60000; 0: on start only) is how often the service
  * ends stale translations (two translations of one document that met, e.g. a device's made offline and the
- * service's), as the per-version strategies do when they settle.
+ * service's), as the per-version strategies do when they settle. `schemas` (resolved like `steps`; optional) is the
+ * folder of the versioned JSON Schemas: every translation is validated at its version before it is written, and a
+ * document whose translation is not valid is quarantined (`SCHEMA_INVALID`) instead.
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
@@ -34,6 +37,8 @@ export interface TransformSideConfig {
 export interface TransformConfig {
   /** Absolute path of the steps module. */
   readonly steps: string;
+  /** Absolute path of the schemas folder: translations are validated against it before they are written. */
+  readonly schemas?: string;
   readonly ids: "single-version" | "multi-version";
   readonly sides: readonly TransformSideConfig[];
   /** Checkpoint id (default `divan-transformer`). */
@@ -55,6 +60,7 @@ export async function loadTransformConfig(file: string): Promise<TransformConfig
   if (raw === null || typeof raw !== "object") throw bad(file, "expected a JSON object");
   const o = raw as Record<string, unknown>;
   if (typeof o["steps"] !== "string") throw bad(file, `"steps" must name the module exporting the steps`);
+  if (o["schemas"] !== undefined && typeof o["schemas"] !== "string") throw bad(file, `"schemas" must name the folder of the versioned JSON Schemas`);
   const ids = o["ids"] ?? "single-version";
   if (ids !== "single-version" && ids !== "multi-version") throw bad(file, `"ids" must be "single-version" or "multi-version"`);
   if (!Array.isArray(o["sides"]) || o["sides"].length === 0) throw bad(file, `"sides" must list the version databases`);
@@ -71,6 +77,7 @@ export async function loadTransformConfig(file: string): Promise<TransformConfig
   if (staleScanMs !== undefined && (!Number.isInteger(staleScanMs) || (staleScanMs as number) < 0)) throw bad(file, `"staleScanMs" must be a whole number of milliseconds (0: on start only)`);
   return {
     steps: path.resolve(path.dirname(file), o["steps"]),
+    ...(typeof o["schemas"] === "string" ? { schemas: path.resolve(path.dirname(file), o["schemas"]) } : {}),
     ids,
     sides,
     ...(typeof o["checkpointId"] === "string" ? { checkpointId: o["checkpointId"] } : {}),

@@ -26,6 +26,7 @@ import { openStore } from "../../store/open.js";
 import type { DocumentStore } from "../../store/port.js";
 import { createTransformer, type Transformer, type TransformerStatus } from "../../strategies/transformer/transformer.js";
 import { loadStepDefinitions } from "../config.js";
+import { loadRegistry } from "../../schemas/load.js";
 import type { TransformConfig } from "./config.js";
 import { startLeaseLoop, type LeaseLoop } from "./lease.js";
 import { staleScans, type StaleScanStatus } from "./stale-scans.js";
@@ -84,6 +85,7 @@ export interface ServiceStatus extends TransformerStatus {
 export async function startTransformerService(options: TransformerServiceOptions): Promise<TransformerService> {
   const { config } = options;
   const steps = await loadStepDefinitions(config.steps);
+  const verify = config.schemas === undefined ? undefined : await loadRegistry(config.schemas);
   const base = options.serverUrl.replace(/\/$/, "");
   const stores = new Map<string, DocumentStore>();
   const sides = [];
@@ -109,6 +111,7 @@ export async function startTransformerService(options: TransformerServiceOptions
     // As per-version-database and per-version-documents write on the server: a device that translates its own
     // documents while it upgrades offline writes the same revisions, so the two translations do not conflict.
     deterministicRevs: true,
+    ...(verify === undefined ? {} : { verify }),
     ids: config.ids === "multi-version" ? multiVersionIds : singleVersionIds,
     ...(config.checkpointId === undefined ? {} : { checkpointId: config.checkpointId }),
     onEvent: (e) => {

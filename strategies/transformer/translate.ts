@@ -5,6 +5,7 @@
 import { isDivanError, messageOf } from "../../core/errors.js";
 import { sameShape } from "../../adapters/types.js";
 import type { Doc, DocumentStore, WriteResult } from "../../store/port.js";
+import type { Registry } from "../../schemas/registry.js";
 import {
   entityKey,
   familyShape,
@@ -268,6 +269,16 @@ export function recordedSplit(state: TransformerState, target: TransformerSide, 
   return writes.map((w) => (w.mode === "update" ? recorded[updates.indexOf(w)]! : w));
 }
 
+/** The first of `writes` that is not valid at its version (deletions aside), with why; undefined when all are. */
+function invalidWrite(registry: Registry, writes: readonly PlannedWrite[]): { id: string; reason: string } | undefined {
+  for (const w of writes) {
+    if (w.doc._deleted === true) continue;
+    const r = registry.validate(w.doc);
+    if (!r.ok) return { id: w.doc._id, reason: `${w.doc._id} as ${r.type ?? "?"}@${String(r.version ?? "?")}: ${r.errors.map((x) => `${x.pointer || "/"} ${x.message}`).join("; ") || r.code}` };
+  }
+  return undefined;
+}
+
 /**
  * Plans and writes `relevant` into `target`, given the target's documents (`undefined`: assumed absent).
  * Returns the entities whose assumed-absent documents turned out to exist (409), to be written again
@@ -291,6 +302,15 @@ async function writeInto(
   const branches: { entity: EntityRef; write: PlannedWrite }[] = [];
   const back = new Map<string, EntityRef>();
   const winners = new Map<string, EntityRef>();
+  const quarantine = (e: EntityRef, id: string, rev: string | undefined, code: string, reason: string): void => {
+    const doc = sourceDoc(sourceDocs, e, id);
+    const record: QuarantineEntry = { side: source.name, id, rev, type: doc?.[state.typeField] as string | undefined, version: doc?.[state.versionField], code, reason };
+    if (!sourceFeed.quarantine.some((q) => q.id === record.id && q.rev === record.rev && q.side === record.side)) {
+      sourceFeed.quarantine.push(record);
+      sourceFeed.quarantineDirty = true;
+      state.o.onEvent?.({ type: "quarantine", record });
+    }
+  };
   for (const e of relevant) {
     const plan = await planOne(state, source, target, e, sourceDocs, targetDocs);
     switch (plan.kind) {
@@ -304,17 +324,16 @@ async function writeInto(
         state.waiting.set(`${source.name}\u0000${entityKey(e)}`, { side: source.name, entity: e });
         state.o.onEvent?.({ type: "wait", side: source.name, missing: plan.missing });
         break;
-      case "quarantine": {
-        const doc = sourceDoc(sourceDocs, e, plan.id);
-        const record: QuarantineEntry = { side: source.name, id: plan.id, rev: plan.rev, type: doc?.[state.typeField] as string | undefined, version: doc?.[state.versionField], code: "STEP_FAILED", reason: plan.reason };
-        if (!sourceFeed.quarantine.some((q) => q.id === record.id && q.rev === record.rev && q.side === record.side)) {
-          sourceFeed.quarantine.push(record);
-          sourceFeed.quarantineDirty = true;
-          state.o.onEvent?.({ type: "quarantine", record });
-        }
+      case "quarantine":
+        quarantine(e, plan.id, plan.rev, "STEP_FAILED", plan.reason);
         break;
-      }
-      case "write":
+      case "write": {
+        const invalid = state.o.verify === undefined ? undefined : invalidWrite(state.o.verify, plan.writes);
+        if (invalid !== undefined) {
+          const doc = sourceDoc(sourceDocs, e);
+          quarantine(e, doc?._id ?? invalid.id, doc?._rev, "SCHEMA_INVALID", `its translation into ${target.name} is not valid: ${invalid.reason}`);
+          break;
+        }
         for (const w of recordedSplit(state, target, e, plan.writes)) (w.mode === "branch" ? branches : updates).push({ entity: e, write: w });
         if (plan.translateBack === true) back.set(entityKey(e), e);
         if (plan.conflict !== undefined) {
@@ -323,6 +342,7 @@ async function writeInto(
           state.o.onEvent?.({ type: "conflict", conflict: plan.conflict });
         }
         break;
+      }
     }
   }
   const targetFeed = state.feeds.get(target.store)!;

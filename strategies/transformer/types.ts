@@ -6,6 +6,7 @@ import type { Fault } from "../../core/faults.js";
 import type { IdScheme, singleVersionIds, multiVersionIds } from "../../adapters/ids.js";
 import type { StepDefinition } from "../../adapters/steps.js";
 import type { Shape } from "../../adapters/types.js";
+import type { Registry } from "../../schemas/registry.js";
 import type { Doc, DocumentStore, Seq } from "../../store/port.js";
 import type { ConflictRecord } from "./plan.js";
 import type { TransformerQuarantineRecord } from "./quarantine.js";
@@ -55,6 +56,12 @@ export interface TransformerOptions {
    * ordinary revisions).
    */
   readonly deterministicRevs?: boolean;
+  /**
+   * Validate every translation at its version before it is written: an entity with a document that is not valid is
+   * written nowhere, and its source document is quarantined (`SCHEMA_INVALID`), left where it was. Without it,
+   * translations are written as the steps make them.
+   */
+  readonly verify?: Registry;
   /**
    * With {@link deterministicRevs}: each entity's first document a translation writes records the documents it
    * creates beside it (`divan.split`), so a replica that receives the first one alone can write the others itself

@@ -39,6 +39,7 @@ describe("divan serve --transform (embedded server and transformers in one proce
       config,
       JSON.stringify({
         steps: path.join(ROOT, "examples/todo-app/steps/index.ts"),
+        schemas: path.join(ROOT, "examples/todo-app/schemas"),
         sides: [
           { name: "v1", db: "tx-v1", shape: { "todo-item": 1, settings: 1 } },
           { name: "v3", db: "tx-v3", shape: { "todo-item": 3, "todo-item-status": 1, settings: 1 } },
@@ -68,7 +69,7 @@ describe("divan serve --transform (embedded server and transformers in one proce
       });
       expect(stdout).toContain("divan transformers running for v1, v3");
 
-      const docs: Json[] = [todoV1(1), todoV1(2), { _id: "todo-item:bad", schema: "todo-item", version: 1, title: "bad", isDone: "nope", createdAt: "2024-01-01T00:00:00.000Z" }];
+      const docs: Json[] = [todoV1(1), todoV1(2), { _id: "todo-item:bad", schema: "todo-item", version: 1, title: "bad", isDone: "nope", createdAt: "2024-01-01T00:00:00.000Z" }, todoV1(3, { title: "x".repeat(100) })];
       const res = await fetch(`${base}/tx-v1/_bulk_docs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ docs }) });
       expect(res.status).toBe(201);
 
@@ -77,22 +78,23 @@ describe("divan serve --transform (embedded server and transformers in one proce
       type Db = { side: string; pending: number; quarantined: number; lastError: string | null };
       await until(async () => {
         const s = (await getJson(statusUrl)).body as { databases: Db[] };
-        return s.databases.every((d) => d.pending === 0) && s.databases.find((d) => d.side === "v1")?.quarantined === 1;
+        return s.databases.every((d) => d.pending === 0) && s.databases.find((d) => d.side === "v1")?.quarantined === 2;
       });
       const s = (await getJson(statusUrl)).body as { databases: Db[] };
       expect(s.databases.map((d) => [d.side, d.quarantined, d.lastError])).toEqual([
-        ["v1", 1, null],
+        ["v1", 2, null],
         ["v3", 0, null],
       ]);
       expect((await getJson(`${base}/tx-v3/todo-item-status:t02`)).body).toMatchObject({ status: "done" });
       expect((await getJson(`${base}/tx-v3/todo-item:bad`)).status).toBe(404);
+      expect((await getJson(`${base}/tx-v3/todo-item:t03`)).status).toBe(404); // its title is too long for v3 (schemas)
       expect((await getJson(`${base}/tx-v1/todo-item:bad`)).body).toMatchObject({ isDone: "nope" });
 
       // The checkpoint on v1 is saved with its quarantine and nothing after it.
       let since: unknown;
       await until(async () => {
         const cp = await getJson(`${base}/tx-v1/_local/divan-transformer`);
-        if (cp.status !== 200 || !Array.isArray(cp.body["quarantine"]) || cp.body["quarantine"].length !== 1) return false;
+        if (cp.status !== 200 || !Array.isArray(cp.body["quarantine"]) || cp.body["quarantine"].length !== 2) return false;
         since = cp.body["since"];
         const changes = (await getJson(`${base}/tx-v1/_changes?since=${encodeURIComponent(String(since))}`)).body["results"] as { id: string }[];
         return changes.filter((c) => !c.id.startsWith("_")).length === 0;
@@ -100,12 +102,13 @@ describe("divan serve --transform (embedded server and transformers in one proce
 
       const status = await divan(["status", "--db", withCredentials(base, "tx-v1")], { cwd: ROOT });
       expect(status.code, status.stderr).toBe(0);
-      expect(status.stdout).toContain("  todo-item@1: 3");
+      expect(status.stdout).toContain("  todo-item@1: 4");
       expect(status.stdout).toContain("transformer:");
       expect(status.stdout).toContain(`  checkpoint: ${String(since)}`);
       expect(status.stdout).toMatch(/^ {2}pending changes: 0\b/m);
-      expect(status.stdout).toContain("  quarantined: 1");
+      expect(status.stdout).toContain("  quarantined: 2");
       expect(status.stdout).toMatch(/^ {4}todo-item:bad@1-\w+: .*isDone/m);
+      expect(status.stdout).toMatch(/^ {4}todo-item:t03@1-\w+: .*SCHEMA_INVALID|^ {4}todo-item:t03@1-\w+: .*not valid/m);
 
       child.kill("SIGTERM");
       expect(await exited).toBe(0);

@@ -1,4 +1,6 @@
+import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { loadRegistry } from "../../schemas/load.js";
 import { multiVersionIds } from "../../adapters/ids.js";
 import type { Doc, DocumentStore } from "../../store/port.js";
 import { openStore } from "../../store/open.js";
@@ -118,6 +120,22 @@ describe("transformer core (per-version databases)", () => {
     expect(st.feeds.find((f) => f.sides.includes("v3"))?.quarantined).toBe(1);
     await expect(v1.get("todo-item:e")).rejects.toMatchObject({ code: "NOT_FOUND" });
     expect(await v3.get("todo-item:e")).toMatchObject({ version: 1 });
+  });
+
+  it("with verify, a todo whose translation is not valid at its version is written nowhere and quarantined SCHEMA_INVALID, left where it was", async () => {
+    const [v1, v3] = [await db(), await db()];
+    const registry = await loadRegistry(path.resolve(import.meta.dirname, "../../examples/todo-app/schemas"));
+    const t = createTransformer({ sides: [{ name: "v1", store: v1, shape: V1 }, { name: "v3", store: v3, shape: V3 }], steps: todoSteps, verify: registry });
+    running.push(t);
+    await v1.put(item1("ok"));
+    await v1.put(item1("long", { title: "x".repeat(100) })); // invalid at every version (title at most 64)
+    await t.drain();
+    const st = await t.status();
+    expect(st.quarantine).toEqual([expect.objectContaining({ side: "v1", id: "todo-item:long", code: "SCHEMA_INVALID", type: "todo-item", version: 1 })]);
+    expect(st.quarantine[0]?.reason).toContain("/title");
+    for (const id of ["todo-item:long", "todo-item-status:long"]) await expect(v3.get(id)).rejects.toMatchObject({ code: "NOT_FOUND" });
+    expect(await v1.get("todo-item:long")).toMatchObject({ version: 1, title: "x".repeat(100) });
+    expect(await v3.get("todo-item:ok")).toMatchObject({ version: 3 });
   });
 
   it("concurrent edits in v1 and v3: the newer revision wins everywhere, the loser stays as a conflict revision", async () => {
