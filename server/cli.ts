@@ -14,7 +14,7 @@ const program = new Command()
   .showHelpAfterError()
   // A usage error (unknown command or option, a missing required option, a surplus argument) is a command that
   // could not run: exit 2 with a stable code, as every other such error. Set before the commands are registered,
-  // which inherit both settings.
+  // which inherit both.
   .exitOverride()
   .configureOutput({ outputError: (text, write) => write(`divan: ${redact(text.replace(/^error: /, "").trimEnd())} [CONFIG_INVALID]\n`) });
 
