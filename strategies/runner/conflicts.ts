@@ -135,8 +135,12 @@ function merge3(
       let mv: unknown;
       let sv: unknown;
       // A side that holds the ancestor's value after changing it back did not leave it alone: a clash, not the other's.
-      if (eq(ov, tv) || (isAncestor(k, ov) && !changed(back.ours?.[type], k))) mv = sv = tv;
-      else if (isAncestor(k, tv) && !changed(back.theirs?.[type], k)) mv = sv = ov;
+      if (eq(ov, tv) || (isAncestor(k, ov) && !changed(back.ours?.[type], k))) {
+        mv = sv = tv;
+        // Both hold the ancestor's value and a side changed it back: its user's last value, kept as such (a later merge
+        // against the same ancestor must not take it for untouched: the revisions that changed it are not in its history).
+        if (eq(ov, tv) && isAncestor(k, tv) && (changed(back.ours?.[type], k) || changed(back.theirs?.[type], k))) keptM.add(k);
+      } else if (isAncestor(k, tv) && !changed(back.theirs?.[type], k)) mv = sv = ov;
       else {
         mv = tv;
         sv = ov;
@@ -488,7 +492,8 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
     if (ancestor === undefined) continue;
     // A leaf whose side changed an attribute and changed it back (undo) keeps it against the other's change: a clash.
     const ancestorAt = ((meet) => (meet !== undefined ? { id: meet._id, rev: meet._rev } : (entityAncestorAt ?? { id: "", rev: undefined })))(meeting.get(t));
-    const hashesAt = (d: Doc): AttributeHashes | undefined => (d[vf] === options.to[t] ? attributeHashes(d) : ((u) => (u === undefined ? undefined : attributeHashes(u)))(up(d)?.[t]));
+    // (A side's revisions may be another document's: the old one an old app edited before its device migrated it.)
+    const hashesAt = (d: Doc): AttributeHashes | undefined => (d[tf] === t && d[vf] === options.to[t] ? attributeHashes(d) : ((u) => (u === undefined ? undefined : attributeHashes(u)))(up(d)?.[t]));
     const backOf = (leaf: Doc): Promise<ChangedBack> => changedBack(store, leaf, ancestorAt, ancestor[t], hashesAt, vf);
     // Fold the leaves into the newest one; an attribute two of them changed differently stays on both.
     const [first, ...rest] = [...leaves].sort((a, b) => -byRev(a, b));

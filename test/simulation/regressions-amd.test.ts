@@ -43,6 +43,40 @@ describe("amended", () => {
   });
 });
 
+describe("amended: a change back out of the merged side's own history (variants of 108849)", () => {
+  it("an old device edits the title, sets done as another did, then not done offline, and upgrades offline: its \"active\", split off the todo whose history holds the undo, reaches the server", async () => {
+    await holds("amended", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+      { kind: "settle" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "offline", device: "d1" },
+      { kind: "settle" },
+      { kind: "set-done", device: "d2", todo: "t1", done: true },
+      { kind: "edit-title", device: "d1", todo: "t1", title: "title 2" },
+      { kind: "set-done", device: "d1", todo: "t1", done: true },
+      { kind: "release" },
+      { kind: "set-done", device: "d1", todo: "t1", done: false },
+      { kind: "upgrade", device: "d1" },
+    ], 108849);
+  });
+
+  it("an old device's undo merged into the migration holds the ancestor's status; another device's late \"done\" does not take it for untouched", async () => {
+    await holds("amended", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "settle" },
+      { kind: "set-done", device: "d2", todo: "t1", done: true },
+      { kind: "edit-title", device: "d1", todo: "t1", title: "title 2" },
+      { kind: "set-done", device: "d1", todo: "t1", done: true },
+      { kind: "release" },
+      { kind: "set-done", device: "d1", todo: "t1", done: false },
+      { kind: "upgrade", device: "d1" },
+    ], 108849);
+  });
+});
+
 describe("amended: one device edits offline across the release and upgrades offline", () => {
   it("the server's migration of its earlier revision, merged into the device's, is no edit of its own: the later title wins without a conflict (seed 110108)", async () => {
     await holds("amended", [
