@@ -4,6 +4,7 @@
  */
 import { historyOf, type Doc, type DocumentStore } from "../../store/port.js";
 import { basesOf, changedBackAcross, valueHash, type AttributeHashes, type ChangedBack } from "./bases.js";
+import { linesOf } from "./merged.js";
 
 /**
  * What {@link ChangedBack} `leaf`'s side holds since the ancestor, revision `ancestorAt.rev` of document `ancestorAt.id`
@@ -131,17 +132,3 @@ export function withKept(doc: Record<string, unknown>, kept: ReadonlySet<string>
 
 /** Whether `back` says attribute `k` may have been changed back. */
 export const changed = (back: ChangedBack | undefined, k: string): boolean => back !== undefined && (back === "any" || back.has(k));
-
-
-/**
- * Revision histories of document `id`, newest first, that tell where revisions `revs` lie: their own where their bodies
- * are here, and every leaf's (deleted ones included; a replica that received a branch by replication holds only the
- * body of its leaf).
- */
-async function linesOf(store: DocumentStore, id: string, revs: readonly string[]): Promise<string[][]> {
-  if (revs.length === 0) return [];
-  const feed = await store.changes({ docIds: [id], style: "all_docs" });
-  const leaves = feed.results.filter((c) => c.id === id).flatMap((c) => c.changes.map((x) => x.rev));
-  const reads = await store.bulkGet([...new Set([...revs, ...leaves])].map((rev) => ({ id, rev })), { revs: true });
-  return reads.flatMap((r) => ("ok" in r ? [historyOf(r.ok)] : []));
-}

@@ -77,6 +77,24 @@ describe("amended: a change back out of the merged side's own history (variants 
   });
 });
 
+describe("amended: two migrations of different revisions of one old document", () => {
+  it("the status documents they split off meet where their sources do: the device's later \"active\" wins without a conflict (seed 150278)", async () => {
+    await holds("amended", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "offline", device: "d1" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 4" },
+      { kind: "online", device: "d1" },
+      { kind: "set-done", device: "d1", todo: "t1", done: true },
+      { kind: "sync", device: "d1" },
+      { kind: "offline", device: "d1" },
+      { kind: "set-done", device: "d1", todo: "t1", done: false },
+      { kind: "release" },
+      { kind: "upgrade", device: "d1" },
+      { kind: "push-first-document", device: "d1", todo: "t1" },
+    ], 150278, true);
+  });
+});
+
 describe("amended: one device edits offline across the release and upgrades offline", () => {
   it("the server's migration of its earlier revision, merged into the device's, is no edit of its own: the later title wins without a conflict (seed 110108)", async () => {
     await holds("amended", [
