@@ -145,9 +145,10 @@ function merge3(
         mv = tv;
         sv = ov;
         conflicted.add(type);
-        // The side that holds the ancestor's value says it keeps it on purpose, so no later merge takes it for untouched.
+        // The side that holds the ancestor's value says it keeps it on purpose, so no later merge takes it for untouched;
+        // so does the other side's conflicting revision whatever its value (it may be written on a revision that holds it).
         if (isAncestor(k, tv)) keptM.add(k);
-        if (isAncestor(k, ov)) keptS.add(k);
+        keptS.add(k);
       }
       if (mv !== undefined) m[k] = mv;
       if (sv !== undefined) s[k] = sv;
@@ -409,9 +410,9 @@ async function meetingsOf(
   let entity: { ancestor: AncestorHashes; at: { id: string; rev: string } } | undefined;
   for (const [t, leaves] of docs) {
     if (leaves.length < 2) continue;
-    const histories = leaves.map((l) => new Set(historyOf(l)));
-    // Else where they meet through branches merged into them (each replica merged a different one of two branches).
-    const rev = historyOf(leaves[0]!).find((r) => histories.every((h) => h.has(r))) ?? heldInCommon(leaves, merges);
+    // The newest revision all hold, in their histories or through branches merged into them (each replica merged a
+    // different one of two branches; or one migrated an old edit another merged into its migration, then edited on).
+    const rev = heldInCommon(leaves, merges);
     const others = [...docs.keys()].filter((u) => u !== t).map((u) => ids.format(u, entityId, options.to[u]!));
     const at = rev !== undefined ? { id: leaves[0]!._id, rev } : await metThroughSources(store, leaves, others);
     if (at === undefined) continue;
