@@ -16,11 +16,11 @@
 import type { StepGraph } from "../../adapters/path.js";
 import type { Entity, Shape } from "../../adapters/types.js";
 import { singleVersionIds, type IdScheme } from "../../adapters/ids.js";
-import { getIfExists, historyOf, type Doc, type DocumentStore, type Seq } from "../../store/port.js";
+import { historyOf, type Doc, type DocumentStore, type Seq } from "../../store/port.js";
 import { isDivanError } from "../../core/errors.js";
 import { attributeHashes, basesOf, valueHash, withBases, type AttributeHashes, type ChangedBack } from "./bases.js";
 import { changed, changedBack, keptOf, withKept } from "./undo.js";
-import { byRev, endSupersededMerges, heldInCommon, mergedEnds } from "./merged.js";
+import { byRev, commonAncestor, endSupersededMerges, heldInCommon, lineageOf, liveLeaves, mergedEnds, metThroughSources } from "./merged.js";
 import { canonicalJson, sameContent, withDeterministicRev } from "./canonical.js";
 import { checkTranslation } from "./plan.js";
 import type { MigrationOptions, QuarantineRecord } from "./types.js";
@@ -135,15 +135,20 @@ function merge3(
       let mv: unknown;
       let sv: unknown;
       // A side that holds the ancestor's value after changing it back did not leave it alone: a clash, not the other's.
-      if (eq(ov, tv) || (isAncestor(k, ov) && !changed(back.ours?.[type], k))) mv = sv = tv;
-      else if (isAncestor(k, tv) && !changed(back.theirs?.[type], k)) mv = sv = ov;
+      if (eq(ov, tv) || (isAncestor(k, ov) && !changed(back.ours?.[type], k))) {
+        mv = sv = tv;
+        // Both hold the ancestor's value and a side changed it back: its user's last value, kept as such (a later merge
+        // against the same ancestor must not take it for untouched: the revisions that changed it are not in its history).
+        if (eq(ov, tv) && isAncestor(k, tv) && (changed(back.ours?.[type], k) || changed(back.theirs?.[type], k))) keptM.add(k);
+      } else if (isAncestor(k, tv) && !changed(back.theirs?.[type], k)) mv = sv = ov;
       else {
         mv = tv;
         sv = ov;
         conflicted.add(type);
-        // The side that holds the ancestor's value says it keeps it on purpose, so no later merge takes it for untouched.
+        // The side that holds the ancestor's value says it keeps it on purpose, so no later merge takes it for untouched;
+        // so does the other side's conflicting revision whatever its value (it may be written on a revision that holds it).
         if (isAncestor(k, tv)) keptM.add(k);
-        if (isAncestor(k, ov)) keptS.add(k);
+        keptS.add(k);
       }
       if (mv !== undefined) m[k] = mv;
       if (sv !== undefined) s[k] = sv;
@@ -383,22 +388,48 @@ async function backsOf(
   return back;
 }
 
-/** The leaves of document `id` that are not deleted, with their histories (none when it is missing or deleted). */
-async function liveLeaves(store: DocumentStore, id: string): Promise<Doc[]> {
-  const winner = await getIfExists(store, id, { conflicts: true });
-  if (winner === undefined) return [];
-  const revs = [winner._rev!, ...(winner._conflicts ?? [])];
-  return (await store.bulkGet(revs.map((rev) => ({ id, rev })), { revs: true })).flatMap((r) => ("ok" in r && r.ok._deleted !== true ? [r.ok] : []));
-}
-
 /**
- * Each old edit's history (itself included): those merged into a leaf (from their merged branch's end), and each old
- * revision a leaf grew from (a device migrated its own later old edit), from the leaf's history.
+ * Where the leaves of each document of `docs` (one entity's, several leaves each) meet, as their merge's ancestor
+ * (attribute hashes per document type) and its revision: a migrated revision they share (that document's); else a
+ * pre-migration one (the entity's, translated up by `up`; the first found serves every document without a meeting of
+ * its own), through the branches merged into them too; else, for a document a migration split off, where the old
+ * revisions its leaves were translated from meet.
  */
-function lineageOf(merges: readonly { edit: string; history: ReadonlySet<string> }[], docs: ReadonlyMap<string, readonly Doc[]>): Map<string, ReadonlySet<string>> {
-  const lineage = new Map(merges.map((m) => [m.edit, m.history]));
-  for (const leaves of docs.values()) for (const l of leaves) historyOf(l).forEach((rev, i, h) => lineage.has(rev) || lineage.set(rev, new Set(h.slice(i))));
-  return lineage;
+async function meetingsOf(
+  store: DocumentStore,
+  docs: ReadonlyMap<string, readonly Doc[]>,
+  merges: Parameters<typeof heldInCommon>[1],
+  entityId: string,
+  options: ResolveConflictsOptions,
+  up: (a: Doc) => Entity | undefined,
+): Promise<Map<string, { ancestor: AncestorHashes; at: { id: string; rev: string } }>> {
+  const tf = options.typeField ?? "schema";
+  const vf = options.versionField ?? "version";
+  const ids = options.ids ?? singleVersionIds;
+  const out = new Map<string, { ancestor: AncestorHashes; at: { id: string; rev: string } }>();
+  let entity: { ancestor: AncestorHashes; at: { id: string; rev: string } } | undefined;
+  for (const [t, leaves] of docs) {
+    if (leaves.length < 2) continue;
+    // The newest revision all hold, in their histories or through branches merged into them (each replica merged a
+    // different one of two branches; or one migrated an old edit another merged into its migration, then edited on).
+    const rev = heldInCommon(leaves, merges);
+    const others = [...docs.keys()].filter((u) => u !== t).map((u) => ids.format(u, entityId, options.to[u]!));
+    const at = rev !== undefined ? { id: leaves[0]!._id, rev } : await metThroughSources(store, leaves, others);
+    if (at === undefined) continue;
+    const [found] = await store.bulkGet([at]);
+    const a = found !== undefined && "ok" in found && found.ok._deleted !== true ? found.ok : undefined;
+    if (a === undefined || typeof a[vf] !== "number" || (rev !== undefined && a[tf] !== t)) continue;
+    if (rev !== undefined && a[vf] === options.to[t]) {
+      out.set(t, { ancestor: { [t]: attributeHashes(a) }, at });
+      continue;
+    }
+    const u = up(a);
+    if (u === undefined) continue;
+    if (rev === undefined) out.set(t, { ancestor: hashesOf(u), at });
+    else entity ??= { ancestor: hashesOf(u), at };
+  }
+  if (entity !== undefined) for (const t of docs.keys()) if (!out.has(t)) out.set(t, entity);
+  return out;
 }
 
 /**
@@ -432,30 +463,7 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
   const merges = await mergedEnds(store, Object.keys(options.to).map((t) => ids.format(t, entityId, options.to[t]!)), ends);
   // A leaf that is only a merge whose every input another leaf holds adds nothing to it: it ends.
   const writes: Doc[] = endSupersededMerges(docs, merges);
-  // Where the leaves of each document meet: a migrated revision, or a pre-migration one (then the entity's).
-  const meeting = new Map<string, Doc>();
-  let entityAncestor: Entity | undefined;
-  let entityAncestorAt: { id: string; rev: string | undefined } | undefined;
-  for (const [t, leaves] of docs) {
-    if (leaves.length < 2) continue;
-    const histories = leaves.map((l) => new Set(historyOf(l)));
-    // Else where they meet through branches merged into them (each replica merged a different one of two branches).
-    const rev = historyOf(leaves[0]!).find((r) => histories.every((h) => h.has(r))) ?? heldInCommon(leaves, merges);
-    if (rev === undefined) continue;
-    const [found] = await store.bulkGet([{ id: leaves[0]!._id, rev }]);
-    const a = found !== undefined && "ok" in found && found.ok._deleted !== true ? found.ok : undefined;
-    if (a === undefined || a[tf] !== t || typeof a[vf] !== "number") continue;
-    if (a[vf] === options.to[t]) meeting.set(t, a);
-    else if (entityAncestor === undefined) {
-      entityAncestor = up(a);
-      entityAncestorAt = { id: a._id, rev: a._rev };
-    }
-  }
-  const ancestorOf = (t: string): AncestorHashes | undefined => {
-    const m = meeting.get(t);
-    if (m !== undefined) return { [t]: attributeHashes(m) };
-    return entityAncestor === undefined ? undefined : hashesOf(entityAncestor);
-  };
+  const meetings = await meetingsOf(store, docs, merges, entityId, options, up);
   const lineage = lineageOf(merges, docs);
   const intoBodies = new Map<string, Doc>();
   for (const r of await store.bulkGet(merges.map((m) => ({ id: m.id, rev: m.into })))) if ("ok" in r) intoBodies.set(`${r.ok._id}@${r.ok._rev!}`, r.ok);
@@ -484,11 +492,12 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
   const conflicts: string[] = [];
   for (const [t, leaves] of docs) {
     if (leaves.length < 2 || leaves.some((l) => l[vf] !== options.to[t])) continue;
-    const ancestor = ancestorOf(t);
-    if (ancestor === undefined) continue;
+    const meeting = meetings.get(t);
+    if (meeting === undefined) continue;
+    const [ancestor, ancestorAt] = [meeting.ancestor, meeting.at];
     // A leaf whose side changed an attribute and changed it back (undo) keeps it against the other's change: a clash.
-    const ancestorAt = ((meet) => (meet !== undefined ? { id: meet._id, rev: meet._rev } : (entityAncestorAt ?? { id: "", rev: undefined })))(meeting.get(t));
-    const hashesAt = (d: Doc): AttributeHashes | undefined => (d[vf] === options.to[t] ? attributeHashes(d) : ((u) => (u === undefined ? undefined : attributeHashes(u)))(up(d)?.[t]));
+    // (A side's revisions may be another document's: the old one an old app edited before its device migrated it.)
+    const hashesAt = (d: Doc): AttributeHashes | undefined => (d[tf] === t && d[vf] === options.to[t] ? attributeHashes(d) : ((u) => (u === undefined ? undefined : attributeHashes(u)))(up(d)?.[t]));
     const backOf = (leaf: Doc): Promise<ChangedBack> => changedBack(store, leaf, ancestorAt, ancestor[t], hashesAt, vf);
     // Fold the leaves into the newest one; an attribute two of them changed differently stays on both.
     const [first, ...rest] = [...leaves].sort((a, b) => -byRev(a, b));
@@ -584,16 +593,4 @@ async function migrateConflictLeaves(store: DocumentStore, type: string, leaves:
   }
   const results = await store.bulkDocs(writes, { newEdits: false });
   return results.every((r) => r.ok);
-}
-
-/** The newest revision both leaves grew from, as stored (undefined when none is known or its body is gone). */
-async function commonAncestor(store: DocumentStore, a: Doc, b: Doc, merged: readonly string[] = []): Promise<Doc | undefined> {
-  const read = await store.bulkGet([a, b].map((d) => ({ id: d._id, rev: d._rev! })).concat(merged.map((rev) => ({ id: a._id, rev }))), { revs: true });
-  const [ha, hb, ...hm] = read.map((r) => ("ok" in r ? historyOf(r.ok) : []));
-  // What `b`'s side holds: its history, and the branches merged into it before (their ends' histories).
-  const inB = new Set([...(hb ?? []), ...hm.flat()]);
-  const rev = (ha ?? []).find((r) => r !== a._rev && inB.has(r));
-  if (rev === undefined) return undefined;
-  const [found] = await store.bulkGet([{ id: a._id, rev }]);
-  return found !== undefined && "ok" in found && found.ok._deleted !== true ? found.ok : undefined;
 }

@@ -4,6 +4,7 @@
  */
 import { historyOf, type Doc, type DocumentStore } from "../../store/port.js";
 import { basesOf, changedBackAcross, valueHash, type AttributeHashes, type ChangedBack } from "./bases.js";
+import { linesOf } from "./merged.js";
 
 /**
  * What {@link ChangedBack} `leaf`'s side holds since the ancestor, revision `ancestorAt.rev` of document `ancestorAt.id`
@@ -21,30 +22,14 @@ export async function changedBack(
   versionField = "version",
 ): Promise<ChangedBack> {
   const none: ReadonlySet<string> = new Set(keptOf(leaf));
-  let ancestorRev = ancestorAt.rev;
-  if (ancestorRev === undefined) return none;
+  if (ancestorAt.rev === undefined) return none;
   const [read] = leaf._revisions === undefined ? await store.bulkGet([{ id: leaf._id, rev: leaf._rev! }], { revs: true }) : [{ ok: leaf }];
   if (read === undefined || !("ok" in read)) return none;
   const history = historyOf(read.ok);
-  let at = history.indexOf(ancestorRev);
-  // The ancestor's own document without it in its history: the ancestor is on a branch merged into this one.
-  if (at < 0 && leaf._id === ancestorAt.id) return none;
-  if (at < 0) {
-    // Another document of the entity (the migration created it): its side starts at the revision that translated the
-    // ancestor (records it as a base).
-    const all = await store.bulkGet(history.map((rev) => ({ id: leaf._id, rev })));
-    for (let i = all.length - 1; i >= 0 && at < 0; i--) {
-      const r = all[i]!;
-      if ("ok" in r && basesOf(r.ok)[ancestorRev] !== undefined) at = i;
-    }
-    // Without recorded bases: the migration created it (its first revision), from the ancestor or a later revision of that side.
-    if (at < 0) at = history.length - 1;
-    ancestorRev = history[at]!;
-  }
-  if (at < 1) return none;
-  const revs = history.slice(1, at);
-  // The side's revisions, leaf first, and their parents (the ancestor last): undefined where the body is not here.
-  const found = await store.bulkGet([...revs, ancestorRev].map((rev) => ({ id: leaf._id, rev })));
+  const side = await sideOf(store, read.ok, history, { id: ancestorAt.id, rev: ancestorAt.rev });
+  if (side === undefined || side.path.length < 2) return none;
+  // The side's bodies, leaf first, and their parents (the ancestor last): undefined where the body is not here.
+  const found = await store.bulkGet(side.path.slice(1));
   const bodies: (Doc | undefined)[] = [read.ok, ...found.map((r) => ("ok" in r && r.ok._deleted !== true ? r.ok : undefined))];
   const out = new Set<string>(keptOf(read.ok));
   const nothing = valueHash(undefined);
@@ -54,7 +39,7 @@ export async function changedBack(
     // (Not an old revision the ancestor already descends from: a stale migration of it merged here brings nothing new.)
     const before = basesOf(bodies[bodies.length - 1]);
     for (const [q, h] of Object.entries(basesOf(read.ok))) {
-      if (before[q] !== undefined || history.indexOf(q) > at) continue;
+      if (before[q] !== undefined || side.older.has(q)) continue;
       for (const k of new Set([...Object.keys(h), ...Object.keys(ancestor)])) {
         const v = h[k] ?? nothing;
         if (v !== (ancestor[k] ?? nothing) && v !== valueHash((read.ok as Record<string, unknown>)[k])) out.add(k);
@@ -62,7 +47,8 @@ export async function changedBack(
     }
   }
   const vf = (d: Doc): unknown => d[versionField];
-  const divans = (d: Doc, parent: Doc | undefined): boolean => {
+  const divans = (i: number, d: Doc, parent: Doc | undefined): boolean => {
+    if (i === side.translated) return true; // the migration's first write of this document, from a revision of another
     if (parent === undefined) return false;
     if (vf(d) !== vf(parent)) return true; // a translation
     const [mine, theirs] = [Object.keys(basesOf(d)), new Set(Object.keys(basesOf(parent)))];
@@ -72,12 +58,60 @@ export async function changedBack(
   const between: (AttributeHashes | undefined)[] = [];
   for (let i = 0; i < bodies.length - 1; i++) {
     const d = bodies[i];
-    if (d === undefined || !divans(d, bodies[i + 1])) users++;
+    if (d === undefined || !divans(i, d, bodies[i + 1])) users++;
     if (i > 0) between.push(d === undefined || ancestor === undefined ? undefined : hashesAt(d));
   }
   if (ancestor === undefined) return between.length > 0 && users >= 2 ? "any" : out;
   const back = changedBackAcross(ancestor, between, users);
   return back === "any" ? back : new Set([...out, ...back]);
+}
+
+/**
+ * The revisions of one side of a merge, from its leaf (`leaf`, whose history is `history`) down to the ancestor (last),
+ * each named by document and revision; `older`, the revisions the ancestor itself descends from; `translated`, the
+ * index of the revision the migration wrote from a revision of the ancestor's document (its parent, next in `path`,
+ * is one), -1 when there is none. Undefined when the ancestor is on a branch merged into the leaf's document.
+ */
+async function sideOf(
+  store: DocumentStore,
+  leaf: Doc,
+  history: readonly string[],
+  ancestorAt: { readonly id: string; readonly rev: string },
+): Promise<{ path: { id: string; rev: string }[]; older: ReadonlySet<string>; translated: number } | undefined> {
+  const inLeaf = (at: number, translated = -1) => ({
+    path: history.slice(0, at + 1).map((rev) => ({ id: leaf._id, rev })),
+    older: new Set(history.slice(at + 1)),
+    translated,
+  });
+  const at = history.indexOf(ancestorAt.rev);
+  if (at >= 0) return inLeaf(at);
+  // The ancestor's own document without it in its history: the ancestor is on a branch merged into this one.
+  if (leaf._id === ancestorAt.id) return undefined;
+  // Another document of the entity (the migration created it): its side starts at the revision that translated the
+  // ancestor (records it as a base), the oldest one here.
+  const all = (await store.bulkGet(history.map((rev) => ({ id: leaf._id, rev })))).map((r) => ("ok" in r ? r.ok : undefined));
+  for (let i = all.length - 1; i >= 0; i--) if (basesOf(all[i])[ancestorAt.rev] !== undefined) return inLeaf(i);
+  // Or at the revision that translated a later revision of the ancestor's document: the side's edits between the
+  // ancestor and that revision (an old app's, before its device migrated) are in the ancestor's document's history.
+  const lines = await linesOf(store, ancestorAt.id, [...new Set(all.flatMap((d) => Object.keys(basesOf(d))))]);
+  for (let i = all.length - 1; i >= 0; i--) {
+    // Of several, the one with the most revisions since the ancestor: every edit of the side counts.
+    let best: { line: readonly string[]; from: number; to: number } | undefined;
+    for (const q of Object.keys(basesOf(all[i]))) {
+      for (const line of lines) {
+        const [from, to] = [line.indexOf(q), line.indexOf(ancestorAt.rev)];
+        if (from >= 0 && to > from && (best === undefined || to - from > best.to - best.from)) best = { line, from, to };
+      }
+    }
+    if (best === undefined) continue;
+    return {
+      path: [...history.slice(0, i + 1).map((rev) => ({ id: leaf._id, rev })), ...best.line.slice(best.from, best.to + 1).map((rev) => ({ id: ancestorAt.id, rev }))],
+      older: new Set(best.line.slice(best.to + 1)),
+      translated: i,
+    };
+  }
+  // Without recorded bases: the migration created it (its first revision), from the ancestor or a later revision of that side.
+  return inLeaf(history.length - 1);
 }
 
 /** The attributes a document keeps at its ancestor's value against another side's change (`divan.kept`, see merge3). */
@@ -98,4 +132,3 @@ export function withKept(doc: Record<string, unknown>, kept: ReadonlySet<string>
 
 /** Whether `back` says attribute `k` may have been changed back. */
 export const changed = (back: ChangedBack | undefined, k: string): boolean => back !== undefined && (back === "any" || back.has(k));
-

@@ -43,6 +43,91 @@ describe("amended", () => {
   });
 });
 
+describe("amended: a change back out of the merged side's own history (variants of 108849)", () => {
+  it("an old device edits the title, sets done as another did, then not done offline, and upgrades offline: its \"active\", split off the todo whose history holds the undo, reaches the server", async () => {
+    await holds("amended", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+      { kind: "settle" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "offline", device: "d1" },
+      { kind: "settle" },
+      { kind: "set-done", device: "d2", todo: "t1", done: true },
+      { kind: "edit-title", device: "d1", todo: "t1", title: "title 2" },
+      { kind: "set-done", device: "d1", todo: "t1", done: true },
+      { kind: "release" },
+      { kind: "set-done", device: "d1", todo: "t1", done: false },
+      { kind: "upgrade", device: "d1" },
+    ], 108849);
+  });
+
+  it("an old device's undo merged into the migration holds the ancestor's status; another device's late \"done\" does not take it for untouched", async () => {
+    await holds("amended", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "settle" },
+      { kind: "set-done", device: "d2", todo: "t1", done: true },
+      { kind: "edit-title", device: "d1", todo: "t1", title: "title 2" },
+      { kind: "set-done", device: "d1", todo: "t1", done: true },
+      { kind: "release" },
+      { kind: "set-done", device: "d1", todo: "t1", done: false },
+      { kind: "upgrade", device: "d1" },
+    ], 108849);
+  });
+});
+
+describe("amended: two migrations of different revisions of one old document", () => {
+  it("the status documents they split off meet where their sources do: the device's later \"active\" wins without a conflict (seed 150278)", async () => {
+    await holds("amended", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "offline", device: "d1" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 4" },
+      { kind: "online", device: "d1" },
+      { kind: "set-done", device: "d1", todo: "t1", done: true },
+      { kind: "sync", device: "d1" },
+      { kind: "offline", device: "d1" },
+      { kind: "set-done", device: "d1", todo: "t1", done: false },
+      { kind: "release" },
+      { kind: "upgrade", device: "d1" },
+      { kind: "push-first-document", device: "d1", todo: "t1" },
+    ], 150278, true);
+  });
+});
+
+describe("amended: an old edit merged on one replica and migrated on another", () => {
+  it("a new device migrates an old edit the server merged into its migration; the device that made it upgrades and edits on: its title wins without a conflict (seed 151222)", async () => {
+    await holds("amended", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+      { kind: "sync", device: "d1" },
+      { kind: "edit-title", device: "d1", todo: "t1", title: "title 5" },
+      { kind: "release" },
+      { kind: "sync", device: "d1" },
+      { kind: "device", device: "d3", app: "new" },
+      { kind: "sync", device: "d3" },
+      { kind: "upgrade", device: "d1" },
+      { kind: "edit-title", device: "d1", todo: "t1", title: "title 57" },
+    ], 151222, true);
+  });
+
+  it("an old device's late \"done\" clashes with a status an upgraded device set back; its conflicting revision, on the merge that held \"done\", is not merged away (seed 151061)", async () => {
+    await holds("amended", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+      { kind: "settle" },
+      { kind: "edit-title", device: "d1", todo: "t1", title: "title 7" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "sync", device: "d2" },
+      { kind: "release" },
+      { kind: "set-done", device: "d2", todo: "t1", done: true },
+      { kind: "upgrade", device: "d2" },
+      { kind: "set-done", device: "d2", todo: "t1", done: false },
+      { kind: "set-done", device: "d1", todo: "t1", done: true },
+    ], 151061);
+  });
+});
+
 describe("amended: one device edits offline across the release and upgrades offline", () => {
   it("the server's migration of its earlier revision, merged into the device's, is no edit of its own: the later title wins without a conflict (seed 110108)", async () => {
     await holds("amended", [
