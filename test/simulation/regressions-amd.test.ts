@@ -58,6 +58,24 @@ describe("amended: one device edits offline across the release and upgrades offl
       { kind: "edit-title", device: "d1", todo: "t1", title: "title 23" },
     ], 110108);
   });
+
+  // d1's old edit (title 27) met the server's migration of its parent on the device (a sync pulled it), CouchDB chose
+  // the migration, and the offline upgrade left the old edit a losing leaf: the new app showed the migrated title and
+  // edited it (title 53), while the server merged the old edit into the migration. Both leaves then changed the
+  // title from the migration's, a clash, and the user's last title lost. The device merges as the server does.
+  it("an old edit that met the migration on the device before an offline upgrade is merged there: the next title wins (seed 180042)", async () => {
+    await holds("amended", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+      { kind: "settle" },
+      { kind: "release" },
+      { kind: "edit-title", device: "d1", todo: "t1", title: "title 27" },
+      { kind: "sync", device: "d1" },
+      { kind: "offline", device: "d1" },
+      { kind: "upgrade", device: "d1" },
+      { kind: "edit-title", device: "d1", todo: "t1", title: "title 53" },
+    ], 180042);
+  });
 });
 
 describe("server-lazy", () => {
