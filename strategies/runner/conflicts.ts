@@ -484,7 +484,8 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
   const conflicts: string[] = [];
   for (const [t, leaves] of docs) {
     if (leaves.length < 2 || leaves.some((l) => l[vf] !== options.to[t])) continue;
-    const ancestor = ancestorOf(t);
+    // Leaves holding the same attributes (two replicas split them off two revisions of a source) need no ancestor.
+    const ancestor = ancestorOf(t) ?? (leaves.every((l) => eq(attributeHashes(l), attributeHashes(leaves[0]!))) ? { [t]: attributeHashes(leaves[0]!) } : undefined);
     if (ancestor === undefined) continue;
     // A leaf whose side changed an attribute and changed it back (undo) keeps it against the other's change: a clash.
     const ancestorAt = ((meet) => (meet !== undefined ? { id: meet._id, rev: meet._rev } : (entityAncestorAt ?? { id: "", rev: undefined })))(meeting.get(t));

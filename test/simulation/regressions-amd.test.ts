@@ -76,6 +76,22 @@ describe("amended: one device edits offline across the release and upgrades offl
       { kind: "edit-title", device: "d1", todo: "t1", title: "title 53" },
     ], 180042);
   });
+
+  // The server migrated t1's first revision, the offline device its second (title 7): the status documents they split
+  // off hold the same status but record different bases, so they are two roots with no revision in common. Pushed
+  // after the todo-item (already merged), they stayed in conflict: leaves with the same attributes merge without one.
+  it("the status documents the server and the device split off two revisions of a todo merge (seed 180392)", async () => {
+    await holds("amended", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+      { kind: "sync", device: "d1" },
+      { kind: "edit-title", device: "d1", todo: "t1", title: "title 7" },
+      { kind: "offline", device: "d1" },
+      { kind: "release" },
+      { kind: "upgrade", device: "d1" },
+      { kind: "push-first-document", device: "d1", todo: "t1" },
+    ], 180392);
+  });
 });
 
 describe("server-lazy", () => {
