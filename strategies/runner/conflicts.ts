@@ -233,7 +233,6 @@ export async function resolveMigrationConflicts(store: DocumentStore, options: R
   }
 }
 
-
 /**
  * Merges the oldest old-version leaf of document `c` (`leaves`, its live leaves, of type `type`) into every
  * target-version leaf, three ways where an ancestor is known; true when every write succeeded. Attributes both sides
