@@ -14,8 +14,10 @@
  * everywhere, and a device's offline edits migrated from a newer revision merge like any concurrent edit.
  * A new-app device does the same after every sync: an old app's late write it pulled before the server's
  * follower migrated it is migrated on the device, with the revision the server writes, so the new app reads
- * and edits it at once. Merging old edits into the migration stays with the server, which holds the revisions
- * both grew from (a device that joined after the release has no body of them, and would merge two ways).
+ * and edits it at once. It also merges an old edit that met the migration on the device (`amendLateWrites`, as the
+ * server does, with the server's revisions): else CouchDB may choose the migration, and the new app would edit it
+ * over the device's own old edit. The bases migrations record stand for the revisions both grew from where a
+ * device holds no body of them.
  */
 import { identityOf } from "../catalog.js";
 import type { StepGraph } from "../../adapters/path.js";
@@ -62,7 +64,7 @@ export interface AmendLateWritesOptions {
  * Returns the documents written.
  */
 export async function amendLateWrites(store: DocumentStore, options: AmendLateWritesOptions): Promise<number> {
-  const ended = hasFault(options.faults, "migration-wins-over-delete") ? [] : await honourConcurrentDeletes(store, { graph: options.graph, shapes: options.shapes });
+  const ended = hasFault(options.faults, "migration-wins-over-delete") ? [] : await honourConcurrentDeletes(store, { graph: options.graph, shapes: options.shapes, deterministicRevs: true });
   const fixed = hasFault(options.faults, "skip-migration-merge")
     ? { resolved: [] }
     : await resolveMigrationConflicts(store, {
@@ -91,10 +93,11 @@ export function createAmendedStrategy(options: AmendedOptions): Strategy {
   };
   /**
    * What a new-app device runs on its own database when it upgrades offline and after every sync: the server's
-   * migration pass, so both write the same revisions.
+   * migration pass, late writes merged first, so both write the same revisions.
    */
   const migrateDevice = async (device: DeviceContext): Promise<void> => {
     const graph = stepGraphOf(options.steps ?? device.steps);
+    await amendLateWrites(device.local, { graph, to: device.app.shape, shapes: device.apps.map((a) => a.shape), ...(options.faults === undefined ? {} : { faults: options.faults }) });
     await runMigration({ source: device.local, plan: { graph, to: device.app.shape }, deterministicRevs: true, recordBases: true, lease: false, followChanges: false, restart: true });
   };
   /** A new-app device's binding: after every sync it migrates what the sync brought, before its app reads it. */

@@ -143,6 +143,40 @@ describe("amended: one device edits offline across the release and upgrades offl
       { kind: "edit-title", device: "d1", todo: "t1", title: "title 23" },
     ], 110108);
   });
+
+  // d1's old edit (title 27) met the server's migration of its parent on the device (a sync pulled it), CouchDB chose
+  // the migration, and the offline upgrade left the old edit a losing leaf: the new app showed the migrated title and
+  // edited it (title 53), while the server merged the old edit into the migration. Both leaves then changed the
+  // title from the migration's, a clash, and the user's last title lost. The device merges as the server does.
+  it("an old edit that met the migration on the device before an offline upgrade is merged there: the next title wins (seed 180042)", async () => {
+    await holds("amended", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+      { kind: "settle" },
+      { kind: "release" },
+      { kind: "edit-title", device: "d1", todo: "t1", title: "title 27" },
+      { kind: "sync", device: "d1" },
+      { kind: "offline", device: "d1" },
+      { kind: "upgrade", device: "d1" },
+      { kind: "edit-title", device: "d1", todo: "t1", title: "title 53" },
+    ], 180042);
+  });
+
+  // The server migrated t1's first revision, the offline device its second (title 7): the status documents they split
+  // off hold the same status but record different bases, so they are two roots with no revision in common. Pushed
+  // after the todo-item (already merged), they stayed in conflict: leaves with the same attributes merge without one.
+  it("the status documents the server and the device split off two revisions of a todo merge (seed 180392)", async () => {
+    await holds("amended", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+      { kind: "sync", device: "d1" },
+      { kind: "edit-title", device: "d1", todo: "t1", title: "title 7" },
+      { kind: "offline", device: "d1" },
+      { kind: "release" },
+      { kind: "upgrade", device: "d1" },
+      { kind: "push-first-document", device: "d1", todo: "t1" },
+    ], 180392);
+  });
 });
 
 describe("server-lazy", () => {
