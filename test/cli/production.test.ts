@@ -278,14 +278,18 @@ describe("divan migrate --target --switch (transactional, transactional-online)"
     }, 60_000);
   }
 
+  /** Seeds `base` in `db` as two concurrent edits of one revision (titles "from phone", "from tablet"), then runs the offline switch into `target`. */
+  async function switchTwoLeaves(db: string, target: string, base: Json): Promise<Awaited<ReturnType<BundledCli["run"]>>> {
+    const branch = (hash: string, title: string): Json => ({ ...base, title, _rev: `2-${hash}`, _revisions: { start: 2, ids: [hash, "0000000000000000000000000000a0a0"] } });
+    await seedRevisions(server.url, db, [branch("0000000000000000000000000000b0b0", "from phone"), branch("0000000000000000000000000000c0c0", "from tablet")]);
+    return cli.run(["migrate", "--db", withCredentials(server.url, db), "--target", withCredentials(server.url, target), "--to", "todo-item@3", "--switch", "offline"]);
+  }
+
   it("--switch translates old apps' concurrent edits edit by edit: the users' conflict reaches the target at v3", async () => {
     const DB = database("cli-switch-conflict");
     const TARGET = database("cli-switch-conflict-v3");
     await seed(server.url, DB, []);
-    const base = todoV1(1);
-    const branch = (hash: string, title: string): Json => ({ ...base, title, _rev: `2-${hash}`, _revisions: { start: 2, ids: [hash, "0000000000000000000000000000a0a0"] } });
-    await seedRevisions(server.url, DB, [branch("0000000000000000000000000000b0b0", "from phone"), branch("0000000000000000000000000000c0c0", "from tablet")]);
-    const r = await cli.run(["migrate", "--db", withCredentials(server.url, DB), "--target", withCredentials(server.url, TARGET), "--to", "todo-item@3", "--switch", "offline"]);
+    const r = await switchTwoLeaves(DB, TARGET, todoV1(1));
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toContain("0 invalid");
     expect(r.stdout).toContain("conflicts: 1 document(s) the copy carried in conflict now hold each user's edit at the new version");
@@ -301,9 +305,7 @@ describe("divan migrate --target --switch (transactional, transactional-online)"
     await seed(server.url, DB, [todoV1(2)]);
     const { isDone, ...invalid } = todoV1(1); // todo-item@1 requires isDone
     void isDone;
-    const branch = (hash: string, title: string): Json => ({ ...invalid, title, _rev: `2-${hash}`, _revisions: { start: 2, ids: [hash, "0000000000000000000000000000a0a0"] } });
-    await seedRevisions(server.url, DB, [branch("0000000000000000000000000000b0b0", "from phone"), branch("0000000000000000000000000000c0c0", "from tablet")]);
-    const r = await cli.run(["migrate", "--db", withCredentials(server.url, DB), "--target", withCredentials(server.url, TARGET), "--to", "todo-item@3", "--switch", "offline"]);
+    const r = await switchTwoLeaves(DB, TARGET, invalid);
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(1);
     expect(r.stdout).toContain("0 invalid");
     expect(r.stdout).toContain("quarantined 2,");
