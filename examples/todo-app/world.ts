@@ -429,11 +429,18 @@ export class World {
     }
   }
 
-  /** The revisions (`<doc id>@<rev>`) device `d` holds of the documents of entity `id`, in every local database. */
+  /**
+   * The revisions (`<doc id>@<rev>`) device `d` holds, in every local database, of the documents of entity `id` its
+   * app's version reads (not another version's, which a transformer on the device derives from them).
+   */
   async #revisionsOf(d: Device, id: string): Promise<Set<string>> {
     const out = new Set<string>();
     for (const store of d.locals.values()) {
-      for (const row of (await store.allDocs()).rows) if (row.id.includes(id) && row.value !== undefined) out.add(`${row.id}@${row.value.rev}`);
+      for (const row of (await store.allDocs({ includeDocs: true })).rows) {
+        const doc = row.doc;
+        if (!row.id.includes(id) || !doc || (typeof doc["schema"] === "string" && d.app.shape[doc["schema"]] !== doc["version"])) continue;
+        out.add(`${row.id}@${doc._rev}`);
+      }
     }
     return out;
   }

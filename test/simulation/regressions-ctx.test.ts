@@ -163,3 +163,27 @@ describe("a device that holds an entity's first document without the documents a
     for (const strategy of STRATEGIES) await holds(strategy, more, 107249);
   });
 });
+
+describe("client-side transformers: a change identical to an earlier one is that change", () => {
+  // d2 marks t2 done, then rejected; d1, which saw neither, marks it done: the same status document, content and
+  // parent as d2's first change, so the same revision (revisions derive from them), which d2's rejection descends
+  // from. d1's transformer translates its change to the old version from another revision (d1's group), a revision
+  // nobody else wrote: it is derived, not what the user wrote, so the user's change is still d2's, and rejected is
+  // the latest status (it was read as a new "done", on no server revision).
+  for (const strategy of ["client-transformer-documents", "client-transformer-database", "client-lazy-documents", "client-lazy-database"]) {
+    it(`${strategy}: done set again on the revision another device set it on, then moved on from (seed 200069)`, async () => {
+      await holds(strategy, [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "release" },
+        { kind: "device", device: "d2", app: "new" },
+        { kind: "upgrade", device: "d1" },
+        { kind: "create", device: "d1", todo: "t2", title: "title 9" },
+        { kind: "settle" },
+        { kind: "set-done", device: "d2", todo: "t2", done: true },
+        { kind: "set-new-field", device: "d1", todo: "t2", value: "group 0" },
+        { kind: "set-status", device: "d2", todo: "t2", status: "rejected" },
+        { kind: "set-done", device: "d1", todo: "t2", done: true },
+      ], 200069);
+    });
+  }
+});
