@@ -104,6 +104,14 @@ export function ending(doc: { _id: string; _rev: string }, why: Ending): Doc {
   return { _id: doc._id, _rev: doc._rev, _deleted: true, [PROVENANCE_FIELD]: { ended: why } };
 }
 
+/** Why divan ended `doc` (its {@link ending} mark), or `undefined` for any other document. */
+export function endingOf(doc: Doc): Ending | undefined {
+  const mark = doc[PROVENANCE_FIELD];
+  if (doc._deleted !== true || mark === null || typeof mark !== "object") return undefined;
+  const why = (mark as Record<string, unknown>)["ended"];
+  return why === "retired" || why === "stale" ? why : undefined;
+}
+
 /**
  * True when `doc` is a tombstone someone deleted the entity with (an app, or a transformer carrying such a
  * deletion), false for one divan wrote to end only this document ({@link ending}, or a merged conflict

@@ -20,7 +20,9 @@
  * was made on a translation of that leaf, but it was written where that leaf was missing, so without it as
  * base): the caller translates the source again, onto that leaf. {@link dropStaleTranslations} ends such leaves with a deterministic
  * tombstone (`divan: { ended: "stale" }`: it ends that leaf, not the entity), so every replica that decides
- * the same writes the same revision, and replication converges.
+ * the same writes the same revision, and replication converges. A source document a retirement ended (its tombstone
+ * `divan: { ended: "retired" }`) still dates the translations made of it: its current revision is the one that tombstone
+ * ended (a device that upgraded offline across the retirement brings a translation of it only then).
  *
  * A user's edit of such a rebuilt translation (a device that upgraded offline holding only the old version's
  * translation of a new-version document, and edited it with the new app) is merged instead: the fields the edit
@@ -46,7 +48,7 @@ import type { Entity, Shape } from "../../adapters/types.js";
 import { historyOf, type Change, type Doc, type DocumentStore, type Seq } from "../../store/port.js";
 import { withDeterministicRev } from "../runner/canonical.js";
 import { familiesOf, familyOf, familyShape } from "./plan.js";
-import { compareRevs, contentHash, ending, isDeletion, isPristine, PROVENANCE_FIELD, provenanceOf, sameUserContent, stableJson, userContent } from "./provenance.js";
+import { compareRevs, contentHash, ending, endingOf, isDeletion, isPristine, PROVENANCE_FIELD, provenanceOf, sameUserContent, stableJson, userContent } from "./provenance.js";
 import type { Transformer } from "./transformer.js";
 
 /** Documents (or changes) read per page. */
@@ -85,7 +87,7 @@ export async function dropStaleTranslations(sides: readonly StaleScanSide[], opt
     if (docs === undefined) current.set(store, (docs = new Map()));
     let found = docs.get(id);
     if (found === undefined) {
-      found = store.get(id, { revs: true }).catch(() => undefined);
+      found = store.get(id, { revs: true }).catch(() => lastBeforeRetirement(store, id));
       docs.set(id, found);
     }
     return found;
@@ -199,6 +201,28 @@ export async function endStaleTranslations(transformer: Transformer, options: St
   const ended = await dropStaleTranslations(sides, { ...options, steps: options.steps ?? transformer.steps });
   if (ended.length > 0) await transformer.translateIds(ended);
   return ended;
+}
+
+/**
+ * Document `id` of `store` as it was when a retirement ended it (its winner is the tombstone `divan: { ended: "retired" }`):
+ * the revision that tombstone ended, with its history, which still dates the translations made of it (a retirement
+ * ends only what the supported versions hold translated, and the retired side stays a source). Where that revision's
+ * body is gone (CouchDB's compaction keeps the bodies of leaves only), its history alone. `undefined` for any other
+ * document that cannot be read.
+ */
+async function lastBeforeRetirement(store: DocumentStore, id: string): Promise<Doc | undefined> {
+  try {
+    const rev = (await store.allDocs({ keys: [id] })).rows[0]?.value?.rev;
+    const tombstone = rev === undefined ? undefined : await store.get(id, { rev, revs: true });
+    if (tombstone === undefined || endingOf(tombstone) !== "retired" || tombstone._revisions === undefined) return undefined;
+    const { start, ids } = tombstone._revisions;
+    const ended = ids.length < 2 ? undefined : `${start - 1}-${ids[1]}`;
+    if (ended === undefined) return undefined;
+    const history = { _id: id, _rev: ended, _revisions: { start: start - 1, ids: ids.slice(1) } };
+    return await store.get(id, { rev: ended, revs: true }).catch(() => history);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Tombstones for the live leaves of documents that also have a concurrent deletion leaf (see the module comment). */

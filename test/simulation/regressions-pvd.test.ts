@@ -92,6 +92,26 @@ const editOfRebuiltTranslation: ScenarioEvent[] = [
   { kind: "set-status", device: "d1", todo: "t1", status: "active" },
 ];
 
+/**
+ * An old device sets a todo done, syncs, upgrades offline, and the old app is retired before it edits the new field
+ * (seed 180277). Its upgrade translated the done todo without the server's translation (of the todo before "done") as
+ * base, so its edit was a second branch; the retirement had ended the old version's documents, and the server's stale
+ * scan, finding no current source revision, no longer saw the server's translation as outdated: an unreported
+ * conflict. A retired document's history still dates its translations.
+ */
+const upgradeOfflineAcrossRetirement: ScenarioEvent[] = [
+  { kind: "device", device: "d3", app: "old" },
+  { kind: "create", device: "d3", todo: "t1", title: "title 6" },
+  { kind: "release" },
+  { kind: "sync", device: "d3" },
+  { kind: "set-done", device: "d3", todo: "t1", done: true },
+  { kind: "sync", device: "d3" },
+  { kind: "offline", device: "d3" },
+  { kind: "upgrade", device: "d3" },
+  { kind: "retire" },
+  { kind: "set-new-field", device: "d3", todo: "t1", value: "group 2" },
+];
+
 describe("per-version-database", () => {
   it("an offline-upgraded device's edit of a todo it held only as the old version's translation is merged, not a conflict (class of seed 95295)", async () => {
     await holds("per-version-database", editOfRebuiltTranslation);
@@ -110,5 +130,8 @@ describe("per-version-documents", () => {
   });
   it("a device that synced the retirement and upgrades offline still reads its todos (seed 101312)", async () => {
     await holds("per-version-documents", upgradeOfflineAfterRetirement, 101312);
+  });
+  it("an edit made after an offline upgrade across the retirement keeps the done and the group, without a conflict (seed 180277)", async () => {
+    await holds("per-version-documents", upgradeOfflineAcrossRetirement, 180277);
   });
 });

@@ -84,4 +84,22 @@ describe("dropStaleTranslations", () => {
     expect(await scan(store!)).toEqual([OUT]);
     expect(await store!.get(OUT, { conflicts: true })).toMatchObject({ _rev: rev(1, "c"), group: "work" });
   });
+
+  it("dates translations by the history of a source a retirement ended, even where that source's body is gone", async () => {
+    // The source at 2-b, ended by a retirement (3-c); a pristine translation of 1-a and a user's edit of the
+    // translation of 2-b (rebuilt without base on a device that upgraded offline) meet.
+    const retired: Doc = { _id: SRC, _rev: rev(3, "c"), _deleted: true, schema: "todo-item", version: 1, divan: { ended: "retired" }, _revisions: { start: 3, ids: ["c", "b", "a"].map((c) => c.repeat(32)) } };
+    const edit = { ...translation(rev(2, "b"), "new", rev(2, "0")), group: "set on the new version" };
+    for (const bodyGone of [false, true]) {
+      const store = await storeWith([rev(1, "a"), rev(2, "b")], [translation(rev(1, "a"), "old", rev(1, "f")), edit]);
+      await store.bulkDocs([retired], { newEdits: false });
+      // Compacted: the bodies of revisions that are not leaves are gone.
+      const compacted: DocumentStore = Object.create(store, {
+        get: { value: (id: string, o?: { rev?: string }) => (id === SRC && o?.rev === rev(2, "b") ? Promise.reject(new Error("missing")) : store.get(id, o)) },
+      });
+      expect(await scan(bodyGone ? compacted : store)).toEqual([OUT]);
+      expect(await store.get(OUT, { conflicts: true })).toMatchObject({ _rev: rev(2, "0"), group: "set on the new version" });
+      expect((await store.get(OUT, { conflicts: true }))._conflicts).toBeUndefined();
+    }
+  });
 });
