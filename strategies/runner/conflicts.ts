@@ -467,26 +467,40 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
   const intoBodies = new Map<string, Doc>();
   for (const r of await store.bulkGet(merges.map((m) => ({ id: m.id, rev: m.into })))) if ("ok" in r) intoBodies.set(`${r.ok._id}@${r.ok._rev!}`, r.ok);
   const eq = (a: unknown, b: unknown): boolean => canonicalJson(a ?? null) === canonicalJson(b ?? null);
+  /** A revision's attribute hashes at the target shape as document type `t` (undefined when it cannot be translated). */
+  const hashesAtOf =
+    (t: string) =>
+    (d: Doc): AttributeHashes | undefined =>
+      d[tf] === t && d[vf] === options.to[t] ? attributeHashes(d) : ((u) => (u === undefined ? undefined : attributeHashes(u)))(up(d)?.[t]);
   /**
    * Whether `later` (attribute `k` of `laterLeaf`) is what a merge of an old edit wrote, and `earlier` (of
    * `earlierLeaf`) what a merge of an older edit of the same old branch wrote: the old app's user changed it again.
+   * Not when `earlierLeaf`'s side changed `k` since that write and changed it back: its value is then its user's own,
+   * concurrent with the later old edit (`source`: the document old revisions the bases name are revisions of).
    */
-  const supersedes = (k: string, laterLeaf: Doc, later: unknown, earlierLeaf: Doc, earlier: unknown): boolean => {
+  const supersedes = async (k: string, laterLeaf: Doc, later: unknown, earlierLeaf: Doc, earlier: unknown, source: string): Promise<boolean> => {
+    const t = earlierLeaf[tf] as string;
+    const untouchedSince = async (at: { readonly id: string; readonly rev: string }, hashes: AttributeHashes): Promise<boolean> =>
+      !changed(await changedBack(store, earlierLeaf, at, hashes, hashesAtOf(t), vf), k);
     const holds = (leaf: Doc, value: unknown) => {
       const h = new Set(historyOf(leaf));
       return merges.filter((m) => m.id === leaf._id && h.has(m.into) && eq((intoBodies.get(`${m.id}@${m.into}`) as Record<string, unknown> | undefined)?.[k], value) && intoBodies.has(`${m.id}@${m.into}`));
     };
-    const earlierMerges = holds(earlierLeaf, earlier);
-    if (holds(laterLeaf, later).some((q) => earlierMerges.some((p) => p.edit !== q.edit && q.history.has(p.edit) && !p.history.has(q.edit)))) return true;
+    const laterMerges = holds(laterLeaf, later);
+    for (const p of holds(earlierLeaf, earlier)) {
+      if (!laterMerges.some((q) => p.edit !== q.edit && q.history.has(p.edit) && !p.history.has(q.edit))) continue;
+      if (await untouchedSince({ id: p.id, rev: p.into }, attributeHashes(intoBodies.get(`${p.id}@${p.into}`)!))) return true;
+    }
     // The same told by the bases the leaves record (any document: a sibling's value came from the old edit too).
     const [bl, be] = [basesOf(laterLeaf), basesOf(earlierLeaf)];
     const gives = (hashes: AttributeHashes, value: unknown): boolean => (hashes[k] ?? valueHash(undefined)) === valueHash(value);
-    return Object.keys(bl).some(
-      (q) =>
-        be[q] === undefined &&
-        gives(bl[q]!, later) &&
-        Object.keys(be).some((p) => p !== q && bl[p] === undefined && gives(be[p]!, earlier) && lineage.get(q)?.has(p) === true && lineage.get(p)?.has(q) !== true),
-    );
+    const laterBases = Object.keys(bl).filter((q) => be[q] === undefined && gives(bl[q]!, later));
+    for (const p of Object.keys(be)) {
+      if (bl[p] !== undefined || !gives(be[p]!, earlier)) continue;
+      if (!laterBases.some((q) => p !== q && lineage.get(q)?.has(p) === true && lineage.get(p)?.has(q) !== true)) continue;
+      if (await untouchedSince({ id: source, rev: p }, be[p]!)) return true;
+    }
+    return false;
   };
   const conflicts: string[] = [];
   for (const [t, leaves] of docs) {
@@ -498,7 +512,7 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
     const [ancestor, ancestorAt] = [meeting.ancestor, meeting.at];
     // A leaf whose side changed an attribute and changed it back (undo) keeps it against the other's change: a clash.
     // (A side's revisions may be another document's: the old one an old app edited before its device migrated it.)
-    const hashesAt = (d: Doc): AttributeHashes | undefined => (d[tf] === t && d[vf] === options.to[t] ? attributeHashes(d) : ((u) => (u === undefined ? undefined : attributeHashes(u)))(up(d)?.[t]));
+    const hashesAt = hashesAtOf(t);
     const backOf = (leaf: Doc): Promise<ChangedBack> => changedBack(store, leaf, ancestorAt, ancestor[t], hashesAt, vf);
     // Fold the leaves into the newest one; an attribute two of them changed differently stays on both.
     const [first, ...rest] = [...leaves].sort((a, b) => -byRev(a, b));
@@ -516,8 +530,8 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
       let clash = false;
       for (const k of new Set([...Object.keys(mine), ...Object.keys(other)])) {
         if (REV_FIELDS.has(k) || k === "_id" || k === "divan" || eq(mine[k], other[k])) continue;
-        if (supersedes(k, leaf, mine[k], first!, other[k])) merged[k] = ours[k] = mine[k];
-        else if (supersedes(k, first!, other[k], leaf, mine[k])) merged[k] = ours[k] = other[k];
+        if (await supersedes(k, leaf, mine[k], first!, other[k], ancestorAt.id)) merged[k] = ours[k] = mine[k];
+        else if (await supersedes(k, first!, other[k], leaf, mine[k], ancestorAt.id)) merged[k] = ours[k] = other[k];
         if (!eq(merged[k], ours[k])) clash = true;
       }
       m.merged[t] = merged as Entity[string];

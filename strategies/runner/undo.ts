@@ -88,9 +88,16 @@ async function sideOf(
   // The ancestor's own document without it in its history: the ancestor is on a branch merged into this one.
   if (leaf._id === ancestorAt.id) return undefined;
   // Another document of the entity (the migration created it): its side starts at the revision that translated the
-  // ancestor (records it as a base), the oldest one here.
+  // ancestor (records it as a base), the oldest one here. Later revisions carry the bases on, so where the bodies just
+  // before that one are not here (replication carried the leaf alone) one of them may be it: the side starts at the
+  // oldest of them, and their revisions count as its user's (else an edit changed back there passes for no edit).
   const all = (await store.bulkGet(history.map((rev) => ({ id: leaf._id, rev })))).map((r) => ("ok" in r ? r.ok : undefined));
-  for (let i = all.length - 1; i >= 0; i--) if (basesOf(all[i])[ancestorAt.rev] !== undefined) return inLeaf(i);
+  for (let i = all.length - 1; i >= 0; i--) {
+    if (basesOf(all[i])[ancestorAt.rev] === undefined) continue;
+    let from = i;
+    while (from + 1 < all.length && all[from + 1] === undefined) from++;
+    return inLeaf(from);
+  }
   // Or at the revision that translated a later revision of the ancestor's document: the side's edits between the
   // ancestor and that revision (an old app's, before its device migrated) are in the ancestor's document's history.
   const lines = await linesOf(store, ancestorAt.id, [...new Set(all.flatMap((d) => Object.keys(basesOf(d))))]);
