@@ -105,7 +105,8 @@ function todoOf(line: string): string | undefined {
  * and on `apps-read-their-data` covers only what such devices read and did; `old-app-wrote-after-release`
  * covers violations about todos whose old-app writes reached the server after the release; `retired` holds
  * once the old app was retired; `refused-write-kept` covers a violation about a todo (or a device's revision
- * of a document) only when the strategy reports that write as refused and kept.
+ * of a document) only when the strategy reports that write as refused and kept; `untranslated-old-delete` covers
+ * violations about todos in {@link RunFacts.untranslatedDeletes}.
  */
 export function caveatFor(
   strategy: Strategy,
@@ -124,6 +125,8 @@ export function caveatFor(
         return todo === undefined ? facts.oldWrites.size > 0 : facts.oldWrites.has(todo);
       case "retired":
         return facts.retired;
+      case "untranslated-old-delete":
+        return todo !== undefined && facts.untranslatedDeletes.has(todo);
       case "refused-write-kept": {
         const kept = facts.refusedKept;
         if (kept === undefined || todo === undefined) return false;

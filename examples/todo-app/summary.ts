@@ -196,6 +196,7 @@ const CONDITION_WORDS: Record<CaveatCondition | "always", string> = {
   "old-app-wrote-after-release": "old-app writes after release",
   retired: "old app retired",
   "refused-write-kept": "refused write reported and kept",
+  "untranslated-old-delete": "old-app deletion no new-app device is left to translate",
 };
 
 /** A strategy's caveats in words: `<when>: <what happens>, …; …` (e.g. `old app after release: unreadable data`), or "none". */

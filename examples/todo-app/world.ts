@@ -9,7 +9,7 @@
  * model of what users did, and records everything the invariants and metrics need. Deterministic: the
  * seed fixes entity ids, timestamps and the order in which devices sync.
  */
-import { DivanError, messageOf } from "../../core/errors.js";
+import { DivanError, isDivanError, messageOf } from "../../core/errors.js";
 import type { Doc, DocumentStore } from "../../store/port.js";
 import { openStore } from "../../store/open.js";
 import { replicate } from "../../store/replicate.js";
@@ -52,6 +52,12 @@ export interface RunFacts {
   /** The old app version was retired. */
   retired: boolean;
   /**
+   * Todos (entity ids) the old app deleted whose deletion reached the server after the last translation pass of
+   * every device running the new app: since it reached the server, no such device synced twice (pulled the
+   * deletion, then pushed what it translated of it). A device that upgrades translates its own deletions.
+   */
+  untranslatedDeletes: Set<string>;
+  /**
    * Writes the server refused that the strategy reports and keeps ({@link Strategy.refusedWrites}): their
    * `id@rev`s and entity ids. Filled when the invariants are checked.
    */
@@ -70,7 +76,11 @@ export interface RefusedAction {
   device: string;
   action: string;
   error: string;
-  /** The device ran the old app version after the new one shipped. */
+  /**
+   * The device ran the old app version after the new one shipped; or it runs the new app, synced on the old one
+   * after the release and not on the new one since ({@link Device.oldSideOnly}), and the action failed because it
+   * holds no document of the todo: it never received it.
+   */
   legacy: boolean;
 }
 
@@ -83,6 +93,11 @@ export interface Device {
   retired: boolean;
   /** Never used again ({@link ScenarioEvent} `abandon`): offline for good and left out of every check. */
   gone: boolean;
+  /**
+   * Synced on the old app after the release, and not on the new app since: what it holds it received on the old
+   * app's side only (in `transactional`, from the locked old database, which never receives what new apps write).
+   */
+  oldSideOnly: boolean;
   binding: DeviceBinding;
   todoApp: DomainApp;
   /** What the strategy sees of the device (replaced on upgrade). */
@@ -141,12 +156,20 @@ export class World {
   /** Document writes users made through their apps. */
   userWrites = 0;
   /** What happened in the run that a strategy's caveats may name (see {@link RunFacts}). */
-  readonly facts: RunFacts = { oldAppAfterRelease: false, oldWrites: new Set(), retired: false };
+  readonly facts: RunFacts = { oldAppAfterRelease: false, oldWrites: new Set(), retired: false, untranslatedDeletes: new Set() };
   step = 0;
   readonly server: ServerContext;
   readonly #database: string;
   readonly #connections: ServerConnections;
   #reinstalls = 0;
+  /** Syncs so far (numbers each sync, in order). */
+  #syncs = 0;
+  /** Per device, the todos its old app deleted since it last synced. */
+  readonly #oldDeletes = new Map<Device, Set<string>>();
+  /** Todo of {@link RunFacts.untranslatedDeletes} → the number of the sync that pushed its deletion. */
+  readonly #deletesReached = new Map<string, number>();
+  /** Per device running the new app, the number of its last sync on it. */
+  readonly #newAppSyncs = new Map<Device, number>();
 
   private constructor(options: WorldOptions, database: string, main: DocumentStore, memory: MemoryServer | undefined) {
     this.options = options;
@@ -250,8 +273,9 @@ export class World {
           const id = this.#idOf(event.todo);
           await d.todoApp.remove(id);
           this.model.deleted(id, facts);
+          if (d.app.version === this.oldApp.version) this.#oldDeletes.set(d, (this.#oldDeletes.get(d) ?? new Set()).add(id));
           return id;
-        });
+        }, event.todo);
         return;
       case "offline":
         this.device(event.device).online = false;
@@ -270,7 +294,7 @@ export class World {
           const id = this.#idOf(event.todo);
           await this.#pushFirstDocument(d, id);
           return id;
-        });
+        }, event.todo);
         await this.strategy.settle(this.server);
         return;
       case "settle":
@@ -288,6 +312,7 @@ export class World {
         d.binding = await this.strategy.upgradeDevice(d.context, from, d.binding);
         d.todoApp = this.#newTodoApp(d);
         d.retired = false;
+        this.#oldDeletes.delete(d); // its new app translates them
         return;
       }
       case "retire":
@@ -349,7 +374,37 @@ export class World {
       d.binding = next;
       d.todoApp = this.#newTodoApp(d);
     }
+    this.#noteSync(d);
     return written;
+  }
+
+  /** Records what caveats are judged on once `d` synced: which side its data came from, which deletions reached whom. */
+  #noteSync(d: Device): void {
+    const seq = ++this.#syncs;
+    const old = d.app.version === this.oldApp.version;
+    if (old) {
+      // Before the release, no version but the old one exists to translate a deletion into.
+      for (const id of this.released ? (this.#oldDeletes.get(d) ?? []) : []) {
+        this.facts.untranslatedDeletes.add(id);
+        this.#deletesReached.set(id, seq);
+      }
+      this.#oldDeletes.delete(d);
+    }
+    if (!this.released) return;
+    d.oldSideOnly = old;
+    if (old) {
+      this.facts.oldAppAfterRelease = true;
+      return;
+    }
+    // This sync pushed what the device translated of everything its previous sync pulled.
+    const previous = this.#newAppSyncs.get(d);
+    this.#newAppSyncs.set(d, seq);
+    if (previous === undefined) return;
+    for (const [id, at] of this.#deletesReached) {
+      if (at > previous) continue;
+      this.#deletesReached.delete(id);
+      this.facts.untranslatedDeletes.delete(id);
+    }
   }
 
   /** Syncs every online device (in a seeded order) and lets the strategy settle, until nothing moves. */
@@ -378,6 +433,9 @@ export class World {
         d.retired = true;
         continue;
       }
+      // Legacy: what an old app shows after the release. A new app's list is never legacy, not even on a device that
+      // synced on the old app only since the release ({@link Device.oldSideOnly}): a script checks right after a settle,
+      // which synced every online device on its app, so the new app had every todo to show.
       out.push(compareWithModel(this.model, { at: label, device: d.name, app: d.app.version, legacy: this.released && d.app.version === this.oldApp.version, features: d.todoApp.features }, list));
     }
     this.checks.push(...out);
@@ -456,10 +514,11 @@ export class World {
         this.model.updated(id, patch.done === undefined ? patch : { ...patch, done: undefined, status }, facts, written);
       }
       return id;
-    });
+    }, todo);
   }
 
-  async #act(device: string, action: string, f: (d: Device) => Promise<string>): Promise<void> {
+  /** Runs user action `f` on `device`; a failure is recorded as refused (`todo`: the todo it acts on, if any). */
+  async #act(device: string, action: string, f: (d: Device) => Promise<string>, todo?: string): Promise<void> {
     const d = this.device(device);
     const before = d.todoApp.writes;
     try {
@@ -470,11 +529,23 @@ export class World {
         device,
         action,
         error: messageOf(e),
-        legacy: this.released && d.app.version === this.oldApp.version,
+        legacy: (this.released && d.app.version === this.oldApp.version) || (todo !== undefined && (await this.#neverReceived(d, todo, e))),
       });
     } finally {
       this.userWrites += d.todoApp.writes - before;
     }
+  }
+
+  /**
+   * Whether `failure`, of an action of `d` on `todo`, is that the device never received the todo on the old app's side:
+   * it synced only on the old app since the release ({@link Device.oldSideOnly}), found nothing, and holds no
+   * document (nor deletion) of the todo in any local database.
+   */
+  async #neverReceived(d: Device, todo: string, failure: unknown): Promise<boolean> {
+    const id = this.model.idOf(todo);
+    if (!d.oldSideOnly || id === undefined || !isDivanError(failure, "NOT_FOUND")) return false;
+    for (const store of d.locals.values()) if ((await store.changes({})).results.some((c) => c.id.includes(id))) return false;
+    return true;
   }
 
   #idOf(label: string): string {
@@ -533,7 +604,7 @@ export class World {
       registry: this.server.registry,
     };
     const binding = await this.strategy.openDevice(context);
-    const d: Device = { name, app, online: true, retired: false, gone: false, binding, context, locals, todoApp: undefined as unknown as DomainApp };
+    const d: Device = { name, app, online: true, retired: false, gone: false, oldSideOnly: false, binding, context, locals, todoApp: undefined as unknown as DomainApp };
     d.todoApp = this.#newTodoApp(d);
     return d;
   }

@@ -38,6 +38,11 @@
  * (what old devices still push is translated out of it); multi-version storage also deletes on the server
  * the old versions' documents the new version holds translated (typed tombstones that only old channels
  * carry, and that end those documents, not their todos).
+ *
+ * What an old app writes reaches the new version only when a new-app device next syncs and translates it. Once
+ * no new-app device is left (every one abandoned), an old app's deletion leaves the new version's documents of the
+ * todo live on the server; a device that later joins or syncs on the new app translates the deletion before its
+ * app reads (the caveat `untranslated-old-delete`).
  */
 import { identityOf } from "../catalog.js";
 import { multiVersionIds } from "../../adapters/ids.js";
@@ -203,7 +208,14 @@ export function createClientTransformerStrategy(options: ClientTransformerOption
 
   return {
     ...identityOf(name, CHANGE),
-    caveats: [],
+    caveats: [
+      {
+        invariant: "no-lost-documents",
+        when: "untranslated-old-delete",
+        reason:
+          "only new-app devices translate: an old app's deletion that reaches the server once none is left to sync leaves the new version's documents of the todo there until a device syncs on the new app, which translates the deletion before its app reads (no app shows the todo)",
+      },
+    ],
     migrationCode: "steps",
 
     async prepareServer(server) {

@@ -114,7 +114,7 @@ describe("the invariant checker", () => {
   });
 
   it("judges a caveat's condition on what the run did: old-app reads only on old-app devices, old-app writes only on the todos they wrote", () => {
-    const facts = { oldAppAfterRelease: false, oldWrites: new Set<string>(), retired: false };
+    const facts = { oldAppAfterRelease: false, oldWrites: new Set<string>(), retired: false, untranslatedDeletes: new Set<string>() };
     const todo = "0123456789abcdef0123456789abcdef";
     const strategy: Strategy = {
       ...createNonBreakingStrategy({ change: TODO_CHANGES.nonBreaking! }),
@@ -143,7 +143,7 @@ describe("the invariant checker", () => {
         { invariant: "no-lost-documents", when: "refused-write-kept", reason: "refused and kept" },
       ],
     };
-    const none = { oldAppAfterRelease: true, oldWrites: new Set([todo]), retired: false };
+    const none = { oldAppAfterRelease: true, oldWrites: new Set([todo]), retired: false, untranslatedDeletes: new Set<string>() };
     const kept = { ...none, refusedKept: new Set([`${id}@2-abc`, todo]) };
     const onDevice = { line: `d1: ${id} is 2-abc on the device but 1-xyz on the server` };
     const pulled = { line: `d1: ${id} is 1-xyz on the server but 2-abc on the device` };

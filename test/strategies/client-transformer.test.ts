@@ -53,12 +53,12 @@ async function storedNew(storage: ClientTransformerStorage, d: Device, type: str
 }
 
 describe.each(Object.entries(NAMES) as [ClientTransformerStorage, string][])("strategy %s (client transformers)", (storage, name) => {
-  it("is registered with its taxonomy cell, the 1.0 → 3.0 change and no caveat", () => {
+  it("is registered with its taxonomy cell, the 1.0 → 3.0 change and one caveat: an old app's deletion no new-app device is left to translate", () => {
     const { taxonomy, change, caveats, migrationCode } = createStrategy(name);
-    expect({ taxonomy, change, caveats, migrationCode }).toEqual({
+    expect({ taxonomy, change, caveats: caveats.map((c) => `${c.invariant} when ${c.when ?? "always"}`), migrationCode }).toEqual({
       taxonomy: { storage, timing: "eager", place: "client" },
       change: { from: "1.0.0", to: "3.0.0" },
-      caveats: [],
+      caveats: ["no-lost-documents when untranslated-old-delete"],
       migrationCode: "steps",
     });
   });
