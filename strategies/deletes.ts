@@ -20,7 +20,7 @@
 import { singleVersionIds, type IdScheme } from "../adapters/ids.js";
 import type { StepGraph } from "../adapters/path.js";
 import { isDivanError } from "../core/errors.js";
-import { historyOf, type Doc, type DocumentStore } from "../store/port.js";
+import { historyOf, type Doc, type DocumentStore, type Seq } from "../store/port.js";
 import { withDeterministicRev } from "./runner/canonical.js";
 import { familiesOf, familyOf } from "./transformer/plan.js";
 
@@ -33,6 +33,8 @@ export interface ConcurrentDeletesOptions {
   readonly ids?: IdScheme;
   /** Write tombstones with revisions derived from content (replicas applying the rule agree). */
   readonly deterministicRevs?: boolean;
+  /** Only look at changes after this sequence (what did not change since was looked at before). */
+  readonly since?: Seq;
 }
 
 
@@ -42,7 +44,7 @@ function isMergeEnd(doc: Doc): boolean {
   return typeof marker === "object" && marker !== null && (marker as { merged?: unknown }).merged === true;
 }
 
-/** Applies the rule of the module comment to every document of `store`; returns the entity ids deleted. */
+/** Applies the rule of the module comment to every document of `store` (changed after `since`); returns the entity ids deleted. */
 export async function honourConcurrentDeletes(store: DocumentStore, options: ConcurrentDeletesOptions): Promise<string[]> {
   const ids = options.ids ?? singleVersionIds;
   const families = familiesOf(options.graph.steps);
@@ -61,7 +63,7 @@ export async function honourConcurrentDeletes(store: DocumentStore, options: Con
   };
   /** Tombstones for every live leaf of the documents among `others` (a conflicting leaf would win once the winner is gone). */
   const endLive = async (others: readonly string[]): Promise<Doc[]> => {
-    const rows = others.length === 0 ? [] : (await store.allDocs({ keys: [...others] })).rows;
+    const rows = others.length === 0 ? [] : (await store.allDocs({ keys: [...others], totalRows: false })).rows;
     const out: Doc[] = [];
     for (const row of rows) {
       if (row.value === undefined || row.value.deleted === true) continue;
@@ -75,7 +77,7 @@ export async function honourConcurrentDeletes(store: DocumentStore, options: Con
     if (options.deterministicRevs === true) await store.bulkDocs(writes.map((d) => withDeterministicRev(d)), { newEdits: false });
     else await store.bulkDocs([...writes]);
   };
-  const page = await store.changes({ style: "all_docs" });
+  const page = await store.changes({ ...(options.since === undefined ? {} : { since: options.since }), style: "all_docs" });
   // Deleted on every leaf, a document every shape has (one an old app knows): the entity's other documents go too.
   // (A document only older shapes have is deleted by the migration that merged it into another.)
   const everywhere = (id: string): boolean => {

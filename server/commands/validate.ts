@@ -53,18 +53,24 @@ function typeAt(type: string, version: unknown): string {
   return `${type}@${typeof version === "number" ? String(version) : version === undefined ? "(no version)" : JSON.stringify(version)}`;
 }
 
-/** The losing leaf revisions {@link databaseDocuments} yields (after their document). */
-const losingLeaves = new WeakSet<object>();
+/**
+ * One item to validate: a document (of a database in conflict, its winning revision), or a losing leaf revision of
+ * a document in conflict (counted in {@link ValidationSummary.conflictLeaves}, not in its `total`).
+ */
+export interface DocumentToValidate {
+  doc: unknown;
+  leaf: "winner" | "losing";
+}
 
 /** Validates a stream of documents; never throws for a bad document. */
-export async function validateDocuments(registry: Registry, docs: AsyncIterable<unknown> | Iterable<unknown>): Promise<ValidationSummary> {
+export async function validateDocuments(registry: Registry, items: AsyncIterable<DocumentToValidate> | Iterable<DocumentToValidate>): Promise<ValidationSummary> {
   const summary: ValidationSummary = { total: 0, conflictLeaves: 0, byType: {}, unknownTypes: {}, noType: [], invalid: [] };
-  for await (const doc of docs) {
+  for await (const { doc, leaf } of items) {
     const record = typeof doc === "object" && doc !== null ? (doc as Record<string, unknown>) : {};
     const rawId = record["_id"];
     if (typeof rawId === "string" && (rawId.startsWith("_design/") || rawId.startsWith("_local/"))) continue;
     const id = typeof rawId === "string" ? rawId : "(no _id)";
-    if (losingLeaves.has(record)) summary.conflictLeaves++;
+    if (leaf === "losing") summary.conflictLeaves++;
     else summary.total++;
     const r = registry.validate(doc);
     const rev = typeof record["_rev"] === "string" ? { rev: record["_rev"] } : {};
@@ -133,7 +139,7 @@ export function formatSummary(summary: ValidationSummary, source: string): strin
  * Every document of the database at `urlOrName` (http URL or local PouchDB name), paged through `_all_docs`; a
  * document in conflict is followed by each of its losing leaf revisions.
  */
-export async function* databaseDocuments(urlOrName: string, pageSize = 500): AsyncGenerator<unknown> {
+export async function* databaseDocuments(urlOrName: string, pageSize = 500): AsyncGenerator<DocumentToValidate> {
   const store = await openDb(urlOrName);
   try {
     let startkey: string | undefined;
@@ -144,11 +150,9 @@ export async function* databaseDocuments(urlOrName: string, pageSize = 500): Asy
       for (const row of page.rows) {
         if (!row.doc) continue;
         const { _conflicts, ...doc } = row.doc;
-        yield _conflicts === undefined ? row.doc : doc;
+        yield { doc: _conflicts === undefined ? row.doc : doc, leaf: "winner" };
         for (const leaf of leaves) {
-          if (leaf.id !== row.id || !("ok" in leaf)) continue;
-          losingLeaves.add(leaf.ok);
-          yield leaf.ok;
+          if (leaf.id === row.id && "ok" in leaf) yield { doc: leaf.ok, leaf: "losing" };
         }
       }
       const last = page.rows[page.rows.length - 1];
@@ -161,7 +165,7 @@ export async function* databaseDocuments(urlOrName: string, pageSize = 500): Asy
 }
 
 /** Documents of JSON files: a file holds one document, an array of them, or `{ "docs": [...] }`. */
-export async function* fileDocuments(files: readonly string[]): AsyncGenerator<unknown> {
+export async function* fileDocuments(files: readonly string[]): AsyncGenerator<DocumentToValidate> {
   for (const file of files) {
     let json: unknown;
     try {
@@ -169,9 +173,12 @@ export async function* fileDocuments(files: readonly string[]): AsyncGenerator<u
     } catch (e) {
       throw new DivanError("BAD_REQUEST", `${file}: cannot read a JSON document: ${messageOf(e)}`, { cause: e, details: { file } });
     }
-    if (Array.isArray(json)) yield* json;
-    else if (typeof json === "object" && json !== null && Array.isArray((json as Record<string, unknown>)["docs"])) yield* (json as { docs: unknown[] }).docs;
-    else yield json;
+    const docs: unknown[] = Array.isArray(json)
+      ? json
+      : typeof json === "object" && json !== null && Array.isArray((json as Record<string, unknown>)["docs"])
+        ? (json as { docs: unknown[] }).docs
+        : [json];
+    for (const doc of docs) yield { doc, leaf: "winner" };
   }
 }
 

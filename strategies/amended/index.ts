@@ -22,14 +22,15 @@
 import { identityOf } from "../catalog.js";
 import type { StepGraph } from "../../adapters/path.js";
 import type { StepDefinition } from "../../adapters/steps.js";
-import type { Shape } from "../../adapters/types.js";
-import type { DocumentStore } from "../../store/port.js";
+import { shapeKey, type Shape } from "../../adapters/types.js";
+import type { DocumentStore, Seq } from "../../store/port.js";
 import { isDivanError } from "../../core/errors.js";
 import { hasFault, type Fault } from "../../core/faults.js";
 import { replicate } from "../../store/replicate.js";
 import { honourConcurrentDeletes } from "../deletes.js";
 import { stepGraphOf } from "../steps.js";
 import { resolveMigrationConflicts } from "../runner/conflicts.js";
+import { updateLocal } from "../runner/local.js";
 import { runMigration } from "../runner/runner.js";
 import { bindToMain, type AppVersion, type DeviceBinding, type DeviceContext, type ReleaseResult, type RetireResult, type ServerContext, type Strategy, type StrategyOptions } from "../types.js";
 
@@ -51,6 +52,11 @@ export interface AmendLateWritesOptions {
   readonly shapes: readonly Shape[];
   readonly typeField?: string;
   readonly versionField?: string;
+  /**
+   * Only look at changes after this sequence: a sequence the database had when an earlier pass began (what did not
+   * change since was amended then).
+   */
+  readonly since?: Seq;
   /** Deliberate bugs for the simulation's mutation tests (`core/faults.ts`); never set in production. */
   readonly faults?: readonly Fault[];
 }
@@ -64,7 +70,8 @@ export interface AmendLateWritesOptions {
  * Returns the documents written.
  */
 export async function amendLateWrites(store: DocumentStore, options: AmendLateWritesOptions): Promise<number> {
-  const ended = hasFault(options.faults, "migration-wins-over-delete") ? [] : await honourConcurrentDeletes(store, { graph: options.graph, shapes: options.shapes, deterministicRevs: true });
+  const since = options.since === undefined ? {} : { since: options.since };
+  const ended = hasFault(options.faults, "migration-wins-over-delete") ? [] : await honourConcurrentDeletes(store, { graph: options.graph, shapes: options.shapes, deterministicRevs: true, ...since });
   const fixed = hasFault(options.faults, "skip-migration-merge")
     ? { resolved: [] }
     : await resolveMigrationConflicts(store, {
@@ -73,11 +80,15 @@ export async function amendLateWrites(store: DocumentStore, options: AmendLateWr
         // The revisions a device writes when it migrates its own documents offline, so the two migrations agree.
         deterministicRevs: true,
         recordBases: true,
+        ...since,
         ...(options.typeField === undefined ? {} : { typeField: options.typeField }),
         ...(options.versionField === undefined ? {} : { versionField: options.versionField }),
       });
   return fixed.resolved.length + ended.length;
 }
+
+/** The `_local` document where a new-app device notes the shape and the sequence its last pass began at. */
+const DEVICE_PASS_ID = "_local/divan-amended-pass";
 
 /** Creates the `amended` strategy. */
 export function createAmendedStrategy(options: AmendedOptions): Strategy {
@@ -93,12 +104,19 @@ export function createAmendedStrategy(options: AmendedOptions): Strategy {
   };
   /**
    * What a new-app device runs on its own database when it upgrades offline and after every sync: the server's
-   * migration pass, late writes merged first, so both write the same revisions.
+   * migration pass, late writes merged first, so both write the same revisions. Late writes are looked for among the
+   * changes since the device's last pass began (what a sync brought, and the last pass's own writes), noted in a
+   * `_local` document: the first pass towards a shape looks at every document.
    */
   const migrateDevice = async (device: DeviceContext): Promise<void> => {
     const graph = stepGraphOf(options.steps ?? device.steps);
-    await amendLateWrites(device.local, { graph, to: device.app.shape, shapes: device.apps.map((a) => a.shape), ...(options.faults === undefined ? {} : { faults: options.faults }) });
+    const to = shapeKey(device.app.shape);
+    const last = await device.local.getLocal(DEVICE_PASS_ID);
+    const since = last?.["to"] === to && typeof last["since"] === "string" ? { since: last["since"] } : {};
+    const start = (await device.local.info()).updateSeq;
+    await amendLateWrites(device.local, { graph, to: device.app.shape, shapes: device.apps.map((a) => a.shape), ...since, ...(options.faults === undefined ? {} : { faults: options.faults }) });
     await runMigration({ source: device.local, plan: { graph, to: device.app.shape }, deterministicRevs: true, recordBases: true, lease: false, followChanges: false, restart: true });
+    await updateLocal(device.local, DEVICE_PASS_ID, () => ({ to, since: start }));
   };
   /** A new-app device's binding: after every sync it migrates what the sync brought, before its app reads it. */
   const newApp = (device: DeviceContext): DeviceBinding => ({

@@ -505,9 +505,10 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
   const conflicts: string[] = [];
   for (const [t, leaves] of docs) {
     if (leaves.length < 2 || leaves.some((l) => l[vf] !== options.to[t])) continue;
-    // Leaves holding the same attributes (two replicas split them off two revisions of a source) need no ancestor.
-    const same = leaves.every((l) => eq(attributeHashes(l), attributeHashes(leaves[0]!)));
-    const meeting = meetings.get(t) ?? (same ? { ancestor: { [t]: attributeHashes(leaves[0]!) }, at: { id: leaves[0]!._id, rev: undefined } } : undefined);
+    // Where the leaves do not meet, leaves holding the same attributes (two replicas split them off two revisions of a
+    // source) need no ancestor.
+    const sameAttributes = (): boolean => leaves.every((l) => eq(attributeHashes(l), attributeHashes(leaves[0]!)));
+    const meeting = meetings.get(t) ?? (sameAttributes() ? { ancestor: { [t]: attributeHashes(leaves[0]!) }, at: { id: leaves[0]!._id, rev: undefined } } : undefined);
     if (meeting === undefined) continue;
     const [ancestor, ancestorAt] = [meeting.ancestor, meeting.at];
     // A leaf whose side changed an attribute and changed it back (undo) keeps it against the other's change: a clash.

@@ -230,6 +230,8 @@ function contract(backend: StoreBackend): void {
     expect(res.rows[1]?.error).toBe("not_found");
     expect(res.rows[2]?.value?.deleted).toBe(true);
     expect(res.rows[3]?.value?.rev).toBe(revs.get("k1"));
+    expect(res.totalRows).toBe(2);
+    expect((await store.allDocs({ keys: ["k1", "nope"] })).totalRows).toBe(2);
   });
 
   it("returns only the changes after a saved checkpoint (sequences passed back as they are)", async () => {
