@@ -95,12 +95,6 @@ export interface AllDocsOptions {
   conflicts?: boolean;
   /** Descending id order. */
   descending?: boolean;
-  /**
-   * `false`: the caller does not read the page's `totalRows`, which is then 0 where counting would cost a read of its
-   * own (the PouchDB store answers `keys` by one `get` per key and would need one more for the count). Default: the
-   * database's document count, as CouchDB answers.
-   */
-  totalRows?: boolean;
 }
 
 /** One row of `_all_docs`. Rows for `keys` that do not exist carry `error`. */
@@ -114,7 +108,6 @@ export interface AllDocsRow {
 
 /** One page of `_all_docs`. */
 export interface AllDocsPage {
-  /** The database's document count (deleted ones excepted), as CouchDB answers; may be 0 when asked with `totalRows: false`. */
   totalRows: number;
   rows: AllDocsRow[];
 }

@@ -520,8 +520,7 @@ function copyDoc(doc: Doc): Doc {
  * `_all_docs` with `keys`, one row per key in the order asked, answered with one `get` per key: PouchDB runs a whole
  * `_all_docs` query per key (an index seek and a cursor each), several times the cost of a `get`. A key whose
  * document is deleted (its row names the tombstone's revision, which `get` does not give) or whose id `get` does
- * not take (`_local/`) is asked for as PouchDB would, with `keys`. The document count is read only when the caller
- * reads it (`totalRows` not `false`) and no such `keys` query gave it.
+ * not take (`_local/`) is asked for as PouchDB would, with `keys`.
  */
 async function keysByGet(db: LoosePouch, keys: readonly string[], options: AllDocsOptions): Promise<AllDocsPage> {
   const opts: Record<string, unknown> = options.conflicts === true ? { conflicts: true } : {};
@@ -541,7 +540,7 @@ async function keysByGet(db: LoosePouch, keys: readonly string[], options: AllDo
   const rest = keys.filter((_k, i) => rows[i] === undefined);
   const asked = rest.length === 0 ? undefined : await db.allDocs({ keys: rest, include_docs: options.includeDocs === true, ...opts });
   let next = 0;
-  const info = asked ?? { total_rows: options.totalRows === false ? 0 : Number((await db.info())["doc_count"]) };
+  const info = asked ?? { total_rows: Number((await db.info())["doc_count"]) };
   return { totalRows: info.total_rows, rows: rows.map((r) => r ?? toAllDocsRow(asked!.rows[next++] as RawAllDocsRow)) };
 }
 

@@ -48,7 +48,7 @@ export async function liveRows(
   const live = (row: AllDocsRow): boolean => row.error === undefined && row.value !== undefined && row.value.deleted !== true && row.doc !== null;
   const keysQuery = async (keys: string[]): Promise<void> => {
     if (keys.length === 0) return;
-    const page = await read(() => store.allDocs({ keys, includeDocs: true, totalRows: false, ...extra }));
+    const page = await read(() => store.allDocs({ keys, includeDocs: true, ...extra }));
     for (const row of page.rows) if (live(row)) rows.push(row);
   };
   const rangeQuery = async (group: string[]): Promise<void> => {

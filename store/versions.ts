@@ -79,7 +79,7 @@ export async function readEntityVersions(store: DocumentStore, entityId: string,
 export async function readEntityAt(store: DocumentStore, entityId: string | undefined, shape: Readonly<Record<string, number>>): Promise<Record<string, Doc>> {
   const types = Object.keys(shape);
   const keys = types.map((t) => formatDocId(t, entityId, shape[t]));
-  const page = await store.allDocs({ keys, includeDocs: true, totalRows: false });
+  const page = await store.allDocs({ keys, includeDocs: true });
   const out: Record<string, Doc> = {};
   for (const [i, row] of page.rows.entries()) {
     const type = types[i];

@@ -63,7 +63,7 @@ export async function honourConcurrentDeletes(store: DocumentStore, options: Con
   };
   /** Tombstones for every live leaf of the documents among `others` (a conflicting leaf would win once the winner is gone). */
   const endLive = async (others: readonly string[]): Promise<Doc[]> => {
-    const rows = others.length === 0 ? [] : (await store.allDocs({ keys: [...others], totalRows: false })).rows;
+    const rows = others.length === 0 ? [] : (await store.allDocs({ keys: [...others] })).rows;
     const out: Doc[] = [];
     for (const row of rows) {
       if (row.value === undefined || row.value.deleted === true) continue;

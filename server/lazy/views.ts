@@ -141,11 +141,11 @@ export class VersionView {
     if (sameShape(from, to) || Object.keys(to).length === 0) return undefined;
     const idOf = (t: string): string => singleVersionIds.format(t, first.entityId, 0);
     const entity: Entity = {};
-    const mine = await this.#adapter.allDocs({ keys: Object.keys(from).map(idOf), includeDocs: true, totalRows: false });
+    const mine = await this.#adapter.allDocs({ keys: Object.keys(from).map(idOf), includeDocs: true });
     for (const row of mine.rows) if (row.doc) entity[singleVersionIds.parse(row.id)!.type] = contentOf(row.doc) as Doc;
     for (const d of pushed) entity[singleVersionIds.parse(d._id)!.type] = pushedContent(d);
     if (Object.keys(from).some((t) => entity[t] === undefined)) return undefined;
-    const theirs = await this.#newest.#adapter.allDocs({ keys: Object.keys(to).map(idOf), includeDocs: true, totalRows: false });
+    const theirs = await this.#newest.#adapter.allDocs({ keys: Object.keys(to).map(idOf), includeDocs: true });
     if (theirs.rows.some((r) => r.problem !== undefined)) return undefined;
     const base: Entity = {};
     for (const row of theirs.rows) if (row.doc) base[singleVersionIds.parse(row.id)!.type] = row.doc;
@@ -187,7 +187,7 @@ export class VersionView {
    */
   async #keepBranch(id: string): Promise<void> {
     const kept: Doc[] = [];
-    for (const row of (await this.#store.allDocs({ keys: this.entityIds(id), includeDocs: true, totalRows: false })).rows) {
+    for (const row of (await this.#store.allDocs({ keys: this.entityIds(id), includeDocs: true })).rows) {
       if (row.doc === undefined || row.doc === null) continue;
       const current = await this.#store.get(row.id, { revs: true });
       const gen = generationOf(current._rev!);
@@ -200,14 +200,14 @@ export class VersionView {
 
   /** Writes the stored documents of the entity of `id` again as they are: the feed then shows the entity changed. */
   async #touch(id: string): Promise<void> {
-    const docs = (await this.#store.allDocs({ keys: this.entityIds(id), includeDocs: true, totalRows: false })).rows.flatMap((r) => (r.doc === undefined || r.doc === null ? [] : [r.doc]));
+    const docs = (await this.#store.allDocs({ keys: this.entityIds(id), includeDocs: true })).rows.flatMap((r) => (r.doc === undefined || r.doc === null ? [] : [r.doc]));
     if (docs.length > 0) await this.#store.bulkDocs(docs);
   }
 
   /** Deletes the conflict branches left on the stored documents of the entity of `id` (its winners were deleted). */
   async #endConflicts(id: string): Promise<void> {
     for (let round = 0; round < 10; round++) {
-      const live = (await this.#store.allDocs({ keys: this.entityIds(id), totalRows: false })).rows.flatMap((r) => (r.value !== undefined && r.value.deleted !== true ? [{ _id: r.id, _rev: r.value.rev, _deleted: true } as Doc] : []));
+      const live = (await this.#store.allDocs({ keys: this.entityIds(id) })).rows.flatMap((r) => (r.value !== undefined && r.value.deleted !== true ? [{ _id: r.id, _rev: r.value.rev, _deleted: true } as Doc] : []));
       if (live.length === 0) return;
       await this.#store.bulkDocs(live);
     }
@@ -269,7 +269,7 @@ export class VersionView {
     const parsed = singleVersionIds.parse(id);
     if (this.#newest === this || parsed === undefined) return undefined;
     const types = Object.keys(this.#project(this.#newest.shape, parsed.type));
-    const page = await this.#newest.#adapter.allDocs({ keys: types.map((t) => singleVersionIds.format(t, parsed.entityId, 0)), includeDocs: true, totalRows: false });
+    const page = await this.#newest.#adapter.allDocs({ keys: types.map((t) => singleVersionIds.format(t, parsed.entityId, 0)), includeDocs: true });
     const out: Record<string, Record<string, unknown>> = {};
     for (const row of page.rows) if (row.doc !== undefined && row.doc !== null) out[singleVersionIds.parse(row.id)!.type] = contentOf(row.doc);
     return out;
@@ -277,7 +277,7 @@ export class VersionView {
 
   /** The translated document `id` now: the document, `undefined` when absent, or why it cannot be read. */
   async #fresh(id: string): Promise<{ doc: Doc | undefined } | { problem: RowProblem }> {
-    const page = await this.#adapter.allDocs({ keys: [id], includeDocs: true, totalRows: false });
+    const page = await this.#adapter.allDocs({ keys: [id], includeDocs: true });
     const row = page.rows[0];
     if (row?.problem !== undefined) return { problem: row.problem };
     return { doc: row?.doc ?? undefined };
@@ -327,7 +327,7 @@ export class VersionView {
    */
   async conflicts(id: string, entry: ViewRev): Promise<string[]> {
     if (entry.deleted) return [];
-    const page = await this.#store.allDocs({ keys: this.entityIds(id), includeDocs: true, conflicts: true, totalRows: false });
+    const page = await this.#store.allDocs({ keys: this.entityIds(id), includeDocs: true, conflicts: true });
     const gen = generationOf(entry.rev);
     const out: string[] = [];
     for (const row of page.rows) {
@@ -533,7 +533,7 @@ export class VersionView {
       // Nothing stored changes: the deleted entity's tombstones get a child tombstone (CouchDB refuses to update a
       // deleted document, so as a replicated revision), and the feed shows the pushing device the tombstone that
       // ends its branch (else it keeps its edit, alone, as a live leaf the view does not have).
-      const tombstones = (await this.#store.allDocs({ keys: this.entityIds(id), totalRows: false })).rows.flatMap((r) => (r.value?.deleted === true ? [withDeterministicRev({ _id: r.id, _rev: r.value.rev, _deleted: true })] : []));
+      const tombstones = (await this.#store.allDocs({ keys: this.entityIds(id) })).rows.flatMap((r) => (r.value?.deleted === true ? [withDeterministicRev({ _id: r.id, _rev: r.value.rev, _deleted: true })] : []));
       if (tombstones.length > 0) await this.#store.bulkDocs(tombstones, { newEdits: false });
       return { id, ok: true, rev };
     });

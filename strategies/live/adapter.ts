@@ -208,7 +208,7 @@ export class LiveAdapter {
   async allDocs(options: AllDocsOptions = {}): Promise<LivePage> {
     const g = await this.#refresh();
     const includeDocs = options.includeDocs === true;
-    if (options.keys !== undefined) return this.#byKeys(g, options.keys, includeDocs, options.totalRows);
+    if (options.keys !== undefined) return this.#byKeys(g, options.keys, includeDocs);
     const page = await this.store.allDocs({ ...options, includeDocs: true });
     return this.#translatePage(g, page, options);
   }
@@ -281,7 +281,7 @@ export class LiveAdapter {
     return rows;
   }
 
-  async #byKeys(g: Graph, keys: readonly string[], includeDocs: boolean, counted: boolean | undefined): Promise<LivePage> {
+  async #byKeys(g: Graph, keys: readonly string[], includeDocs: boolean): Promise<LivePage> {
     const refs = new Map<string, Ref>();
     const plain: string[] = [];
     for (const k of keys) {
@@ -292,7 +292,7 @@ export class LiveAdapter {
     const plainRows = new Map<string, LiveRow>();
     let totalRows = 0;
     if (plain.length > 0) {
-      const page = await this.store.allDocs({ keys: plain, includeDocs, ...(counted === undefined ? {} : { totalRows: counted }) });
+      const page = await this.store.allDocs({ keys: plain, includeDocs });
       totalRows = page.totalRows;
       for (const r of page.rows) plainRows.set(r.key, r as LiveRow);
     }

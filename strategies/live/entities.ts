@@ -117,7 +117,7 @@ export async function markDeleted(store: DocumentStore, registry: Registry, enti
   const missing = new Map<string, { s: Stored; type: string }>();
   for (const s of entities) for (const type of storedShape(registry, s)?.missing ?? []) missing.set(idOf(s.ref, type), { s, type });
   if (missing.size === 0) return;
-  for (const row of (await store.allDocs({ keys: [...missing.keys()], totalRows: false })).rows) {
+  for (const row of (await store.allDocs({ keys: [...missing.keys()] })).rows) {
     const m = missing.get(row.id);
     if (m !== undefined && row.value?.deleted === true) m.s.deleted?.add(m.type);
   }

@@ -78,7 +78,7 @@ async function withoutConflicts(store: DocumentStore, translated: ReadonlyMap<st
   const out = new Map<string, string>();
   const ids = [...translated.keys()];
   for (let i = 0; i < ids.length; i += 500) {
-    const page = await store.allDocs({ keys: ids.slice(i, i + 500), includeDocs: true, conflicts: true, totalRows: false });
+    const page = await store.allDocs({ keys: ids.slice(i, i + 500), includeDocs: true, conflicts: true });
     for (const row of page.rows) {
       const conflicts = row.doc?.["_conflicts"];
       const rev = translated.get(row.id);

@@ -82,11 +82,11 @@ function offline(fresh: DocumentStore, live: DocumentStore): { store: DocumentSt
     await fresh.putLocal({ ...p, _id: PENDING_ID, ...(current?._rev === undefined ? {} : { _rev: current._rev }) });
   };
   const inFresh = async (ids: readonly string[]): Promise<Set<string>> =>
-    new Set((await fresh.allDocs({ keys: [...ids], totalRows: false })).rows.flatMap((r) => (r.value === undefined ? [] : [r.id])));
+    new Set((await fresh.allDocs({ keys: [...ids] })).rows.flatMap((r) => (r.value === undefined ? [] : [r.id])));
   /** Of `ids` (at the new app's shape), those the old database holds (translated) and `fresh` does not. */
   const oldOnly = async (ids: readonly string[]): Promise<Set<string>> => {
     const here = await inFresh(ids);
-    const there = new Set((await live.allDocs({ keys: [...ids], includeDocs: true, totalRows: false })).rows.flatMap((r) => (r.doc === undefined || r.doc === null ? [] : [r.key])));
+    const there = new Set((await live.allDocs({ keys: [...ids], includeDocs: true })).rows.flatMap((r) => (r.doc === undefined || r.doc === null ? [] : [r.key])));
     return new Set(ids.filter((id) => !here.has(id) && there.has(id)));
   };
   const read = async (o: AllDocsOptions): Promise<AllDocsPage> => {

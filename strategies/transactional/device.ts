@@ -36,7 +36,7 @@ export async function keepRefusedWrites(local: DocumentStore, remote: DocumentSt
 async function leavesOf(store: DocumentStore, ids: readonly string[]): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
   if (ids.length === 0) return out;
-  for (const row of (await store.allDocs({ keys: [...ids], includeDocs: true, conflicts: true, totalRows: false })).rows) {
+  for (const row of (await store.allDocs({ keys: [...ids], includeDocs: true, conflicts: true })).rows) {
     if (row.doc !== undefined && row.doc !== null) out.set(row.id, [row.doc._rev!, ...(row.doc._conflicts ?? [])].sort());
   }
   return out;

@@ -68,7 +68,7 @@ export async function mirrorDeletions(next: DocumentStore, old: DocumentStore, o
     if (entity !== undefined) for (const [t, v] of Object.entries(oldShape)) ids.push(singleVersionIds.format(t, entity, v));
   }
   if (ids.length > 0) {
-    const live = (await old.allDocs({ keys: [...new Set(ids)], totalRows: false })).rows.filter((r) => r.value !== undefined && r.value.deleted !== true);
+    const live = (await old.allDocs({ keys: [...new Set(ids)] })).rows.filter((r) => r.value !== undefined && r.value.deleted !== true);
     if (live.length > 0) await old.bulkDocs(live.map((r) => ({ _id: r.id, _rev: r.value!.rev, _deleted: true, divan: { mirrored: true } })));
   }
   return page.lastSeq;

@@ -39,7 +39,7 @@ export function lazyAccess(
     const ids = docs.map((d) => d._id);
     if (t === undefined) return run([...docs]);
     const revs = async (): Promise<Map<string, string | undefined>> =>
-      new Map((await current.allDocs({ keys: ids, totalRows: false })).rows.map((r) => [r.key, r.value !== undefined && r.value.deleted !== true ? r.value.rev : undefined]));
+      new Map((await current.allDocs({ keys: ids })).rows.map((r) => [r.key, r.value !== undefined && r.value.deleted !== true ? r.value.rev : undefined]));
     const before = await revs();
     await t.translateIds(ids); // store what the app read
     const after = await revs();

@@ -98,7 +98,7 @@ export async function readDocs(state: TransformerState, side: TransformerSide, e
   }
   const out = new Map<string, Record<string, ReadDoc>>();
   if (wanted.length === 0) return out;
-  const page = keys.length === 0 ? { rows: [] } : await side.store.allDocs({ keys, includeDocs: true, totalRows: false });
+  const page = keys.length === 0 ? { rows: [] } : await side.store.allDocs({ keys, includeDocs: true });
   const rows = new Map(page.rows.map((r) => [r.key, r]));
   for (const [k, t, id] of wanted) {
     const r = rows.get(id);

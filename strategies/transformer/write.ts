@@ -72,7 +72,7 @@ const MAX_BACKOFF_MS = 60_000;
  * entity is never created again (the plan, given the tombstone, writes nothing).
  */
 export async function writeDeterministic(store: DocumentStore, docs: readonly Doc[]): Promise<WriteResult[]> {
-  const current = await store.allDocs({ keys: docs.map((d) => d._id), totalRows: false });
+  const current = await store.allDocs({ keys: docs.map((d) => d._id) });
   const results: (WriteResult | undefined)[] = [];
   const toWrite: Doc[] = [];
   docs.forEach((doc, i) => {
