@@ -1,9 +1,10 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { AllDocsOptions, BulkDocsOptions, ChangesOptions, Doc, DocumentStore } from "../../store/port.js";
 import { ChangeFollower } from "../../strategies/runner/follow.js";
 import { readCheckpoint } from "../../strategies/runner/local.js";
 import { createMigration, runMigration } from "../../strategies/runner/runner.js";
 import type { DocumentResult, QuarantineRecord } from "../../strategies/runner/types.js";
+import { storeBackends } from "../support/backends.js";
 import { contents, graph, memoryStore, todoV1, V3 } from "./fixtures.js";
 
 const open: DocumentStore[] = [];
@@ -38,11 +39,10 @@ async function expectMigrated(store: Parameters<typeof contents>[0], n: number):
   expect(after.filter((d) => d["schema"] === "todo-item-status")).toHaveLength(n);
 }
 /**
- * 20 todos at v1, and a source on which an old app edits each one (title "old app") just before the run's
+ * 20 todos at v1 in `inner`, and a source on which an old app edits each one (title "old app") just before the run's
  * `new_edits: false` write of its migrated revision: the edit and the run's revision are sibling leaves.
  */
-async function editedBetweenReadAndWrite(): Promise<{ inner: DocumentStore; edited: DocumentStore }> {
-  const inner = store();
+async function editedBetweenReadAndWrite(inner: DocumentStore): Promise<{ inner: DocumentStore; edited: DocumentStore }> {
   const docs: Doc[] = [];
   for (let i = 0; i < 20; i++) docs.push(todoV1(i));
   await inner.bulkDocs(docs);
@@ -206,24 +206,6 @@ describe("eager runner, in place, following the feed during the scan", () => {
     await expectMigrated(inner, 20);
   });
 
-  it("migrates an old app's edit made between the run's read and its write, or reports it as a conflict where the run's revision won", async () => {
-    const { inner, edited } = await editedBetweenReadAndWrite();
-    const report = await runMigration({ source: edited, plan: { graph, to: V3 }, batchSize: 5, concurrency: 2, deterministicRevs: true });
-    expect(report.completed).toBe(true);
-    await expectEditsMigratedOrReported(inner, report.quarantined);
-  });
-
-  it("reports such an edit to a resumed run too (outstanding), as a restarted run finds it", async () => {
-    const { inner, edited } = await editedBetweenReadAndWrite();
-    expect((await runMigration({ source: edited, plan: { graph, to: V3 }, batchSize: 5, deterministicRevs: true })).completed).toBe(true);
-    const resumed = await runMigration({ source: inner, plan: { graph, to: V3 }, batchSize: 5, deterministicRevs: true });
-    expect(resumed.totals.migrated).toBe(0);
-    await expectEditsMigratedOrReported(inner, resumed.outstanding);
-    const restarted = await runMigration({ source: inner, plan: { graph, to: V3 }, batchSize: 5, deterministicRevs: true, restart: true });
-    expect(restarted.totals.migrated).toBe(0);
-    await expectEditsMigratedOrReported(inner, restarted.quarantined);
-  });
-
   it("checkpoints the dirty pass after every batch, so a run stopped in it resumes there and ends with every document migrated", async () => {
     const inner = store();
     const docs: Doc[] = [];
@@ -333,3 +315,29 @@ describe("eager runner, in place, following the feed during the scan", () => {
     await expectMigrated(inner, 301);
   });
 });
+
+// On every backend: the HTTP store reads the feed with `style=all_docs` as PouchDB does.
+for (const backend of storeBackends()) {
+  describe.skipIf(backend.skipReason !== undefined)(`eager runner, in place, an old app's edit between the run's read and its write: ${backend.name}`, () => {
+    beforeAll(() => backend.setup());
+    afterAll(() => backend.teardown());
+
+    it("migrates an old app's edit made between the run's read and its write, or reports it as a conflict where the run's revision won", async () => {
+      const { inner, edited } = await editedBetweenReadAndWrite(await backend.newStore());
+      const report = await runMigration({ source: edited, plan: { graph, to: V3 }, batchSize: 5, concurrency: 2, deterministicRevs: true });
+      expect(report.completed).toBe(true);
+      await expectEditsMigratedOrReported(inner, report.quarantined);
+    });
+
+    it("reports such an edit to a resumed run too (outstanding), as a restarted run finds it", async () => {
+      const { inner, edited } = await editedBetweenReadAndWrite(await backend.newStore());
+      expect((await runMigration({ source: edited, plan: { graph, to: V3 }, batchSize: 5, deterministicRevs: true })).completed).toBe(true);
+      const resumed = await runMigration({ source: inner, plan: { graph, to: V3 }, batchSize: 5, deterministicRevs: true });
+      expect(resumed.totals.migrated).toBe(0);
+      await expectEditsMigratedOrReported(inner, resumed.outstanding);
+      const restarted = await runMigration({ source: inner, plan: { graph, to: V3 }, batchSize: 5, deterministicRevs: true, restart: true });
+      expect(restarted.totals.migrated).toBe(0);
+      await expectEditsMigratedOrReported(inner, restarted.quarantined);
+    });
+  });
+}
