@@ -84,7 +84,9 @@ export class ChangeFollower {
       this.unmatched.add(change);
       for (const rev of open) {
         const key = `${c.id}@${rev}`;
-        this.waiting.set(key, [...(this.waiting.get(key) ?? []), change]);
+        const others = this.waiting.get(key);
+        if (others === undefined) this.waiting.set(key, [change]);
+        else others.push(change);
       }
     }
     this.since = page.lastSeq;
