@@ -22,7 +22,10 @@
  *    up). In place, the feed is followed during the scan already (a resumed scan first migrates again what changed
  *    since the first start, the killed runs' own writes included, which are skipped), and each change of
  *    the run's own writes (`id@rev`) drops out with its write as it arrives, so only the edits of others are
- *    migrated again and the run holds only the writes in flight, never every id it wrote. The dirty pass
+ *    migrated again and the run holds only the writes in flight, never every id it wrote. The feed is read with
+ *    `style: "all_docs"`: a change is the run's own only when every leaf it lists is a revision the run wrote, so an
+ *    edit made between the run's read and its write, which may lose to the run's revision, is migrated again
+ *    (as a losing revision of a conflicted document: see below). The dirty pass
  *    checkpoints after every batch.
  * 5. **Retry and prune the quarantine**: documents quarantined by earlier runs of the job are tried again (unless
  *    `retryQuarantined: false`);
@@ -198,7 +201,7 @@ export class Migration extends TypedEmitter<MigrationEvents> {
     };
 
     let since = cp?.phase === "done" || cp?.phase === "dirty" ? cp.since : startSeq;
-    const follower = ctx.o.followChanges !== false && !dry ? new ChangeFollower((s, limit) => ctx.retry(() => ctx.src.changes({ since: s, limit })), since) : undefined;
+    const follower = ctx.o.followChanges !== false && !dry ? new ChangeFollower((s, limit) => ctx.retry(() => ctx.src.changes({ since: s, limit, style: "all_docs" })), since) : undefined;
     ctx.follower = follower;
     let aborted = false;
     let dirtyRounds = 0;
