@@ -3,6 +3,7 @@
  * fix; they run in the fast in-process world with the same invariants and caveats as compare.
  */
 import { describe, it } from "vitest";
+import type { ScenarioEvent } from "../../examples/todo-app/world.js";
 import { useRegressionEnv } from "./holds.js";
 
 const { holds } = useRegressionEnv();
@@ -71,36 +72,26 @@ describe("client-side: devices merge an old edit the same way, whatever bodies t
   });
 });
 
+/** Seed 180381: two devices migrate different revisions of one old todo; the first then sets done and "active". */
+const DIFFERENT_REVISIONS: ScenarioEvent[] = [
+  { kind: "device", device: "d2", app: "old" },
+  { kind: "create", device: "d2", todo: "t1", title: "title 3" },
+  { kind: "device", device: "d3", app: "old" },
+  { kind: "settle" },
+  { kind: "release" },
+  { kind: "set-done", device: "d3", todo: "t1", done: true },
+  { kind: "upgrade", device: "d2" },
+  { kind: "upgrade", device: "d3" },
+  { kind: "set-done", device: "d2", todo: "t1", done: true },
+  { kind: "set-status", device: "d2", todo: "t1", status: "active" },
+];
+
 describe("client-side: two devices migrate different revisions of one old todo", () => {
   it("one migrated the original, the other its old \"done\" made offline; the first sets done then active on the new app: its \"active\" survives the settle (seed 180381)", async () => {
-    await holds("client-side", [
-      { kind: "device", device: "d2", app: "old" },
-      { kind: "create", device: "d2", todo: "t1", title: "title 3" },
-      { kind: "device", device: "d3", app: "old" },
-      { kind: "settle" },
-      { kind: "release" },
-      { kind: "set-done", device: "d3", todo: "t1", done: true },
-      { kind: "upgrade", device: "d2" },
-      { kind: "upgrade", device: "d3" },
-      { kind: "set-done", device: "d2", todo: "t1", done: true },
-      { kind: "set-status", device: "d2", todo: "t1", status: "active" },
-    ], 180381);
+    await holds("client-side", DIFFERENT_REVISIONS, 180381);
   });
 
   it("the same, merged on the device that made the \"done\": it holds no body of the other's done and active, and still keeps that \"active\"", async () => {
-    await holds("client-side", [
-      { kind: "device", device: "d2", app: "old" },
-      { kind: "create", device: "d2", todo: "t1", title: "title 3" },
-      { kind: "device", device: "d3", app: "old" },
-      { kind: "settle" },
-      { kind: "release" },
-      { kind: "set-done", device: "d3", todo: "t1", done: true },
-      { kind: "upgrade", device: "d2" },
-      { kind: "upgrade", device: "d3" },
-      { kind: "set-done", device: "d2", todo: "t1", done: true },
-      { kind: "set-status", device: "d2", todo: "t1", status: "active" },
-      { kind: "sync", device: "d2" },
-      { kind: "sync", device: "d3" },
-    ], 180381);
+    await holds("client-side", [...DIFFERENT_REVISIONS, { kind: "sync", device: "d2" }, { kind: "sync", device: "d3" }], 180381);
   });
 });
