@@ -77,14 +77,14 @@ export type InvariantName = (typeof INVARIANTS)[number];
  *
  * - `old-app-after-release`: a device used the old app version after the new one shipped. For
  *   `apps-read-their-data` it covers only what such devices read and could not do, and what a device that synced
- *   on the old app after the release could not do on the new app before it synced on the new one, with a todo it
+ *   on the old app after the release could not do on the new app before it synced on the new one, with an entity it
  *   never received (it holds no document of it, and the app found none).
  * - `old-app-wrote-after-release`: writes made with the old app version reached the server only after
  *   the new one shipped (written after the release, or written before it and pushed after).
  * - `retired`: the old app version was retired.
  * - `refused-write-kept`: the violation concerns a write the server refused (a entity, or a device's revision
  *   of a document) that the strategy reports and keeps where it can be recovered ({@link Strategy.refusedWrites}).
- * - `untranslated-old-delete`: the violation concerns a todo the old app version deleted after the new one shipped
+ * - `untranslated-old-delete`: the violation concerns an entity the old app version deleted after the new one shipped
  *   (or deleted before and pushed after), whose deletion reached the server when no device running the new version
  *   would translate it any more: since it reached the server, no new-app device synced twice (pulled the deletion,
  *   then pushed what it translated of it). For strategies in which only new-app devices translate, once every such

@@ -36,39 +36,11 @@ import { memoryServer, type MemoryServer } from "./simulate/memory.js";
 import { MemoryPouch, requireHttp, ServerConnections } from "./simulate/connections.js";
 import { ScriptState, type ActionFacts } from "./simulate/script.js";
 import type { AppRole, ScenarioEvent } from "./events.js";
+import { FactsRecorder, type RunFacts } from "./facts.js";
 
 export type { AppRole, ScenarioEvent } from "./events.js";
 export type { ReadCheck } from "./model.js";
-
-/** Facts of a run that caveats are judged on (what app versions did when), whatever the script. */
-export interface RunFacts {
-  /** A device used the old app version after the new one shipped (it read, synced or wrote, or is still on it at the end). */
-  oldAppAfterRelease: boolean;
-  /**
-   * Todos (entity ids) whose old-app writes reached the server only after the new version shipped: written
-   * with the old app after the release, or before it on a device that had not pushed them yet.
-   */
-  oldWrites: Set<string>;
-  /** The old app version was retired. */
-  retired: boolean;
-  /**
-   * Todos (entity ids) the old app deleted whose deletion reached the server after the last translation pass of
-   * every device running the new app: since it reached the server, no such device synced twice (pulled the
-   * deletion, then pushed what it translated of it). A device that upgrades translates its own deletions.
-   */
-  untranslatedDeletes: Set<string>;
-  /**
-   * Writes the server refused that the strategy reports and keeps ({@link Strategy.refusedWrites}): their
-   * `id@rev`s and entity ids. Filled when the invariants are checked.
-   */
-  refusedKept?: ReadonlySet<string>;
-}
-
-/** Event kinds that change a device's state without using its app. */
-const LIFECYCLE = new Set<ScenarioEvent["kind"]>(["offline", "online", "upgrade", "abandon", "reinstall"]);
-
-/** Event kinds that are user writes. */
-const WRITES = new Set<ScenarioEvent["kind"]>(["create", "edit-title", "set-done", "set-status", "set-new-field", "delete"]);
+export type { RunFacts } from "./facts.js";
 
 /** A user action that the app refused or that failed. */
 export interface RefusedAction {
@@ -93,10 +65,7 @@ export interface Device {
   retired: boolean;
   /** Never used again ({@link ScenarioEvent} `abandon`): offline for good and left out of every check. */
   gone: boolean;
-  /**
-   * Synced on the old app after the release, and not on the new app since: what it holds it received on the old
-   * app's side only (in `transactional`, from the locked old database, which never receives what new apps write).
-   */
+  /** See {@link FactsDevice.oldSideOnly}. */
   oldSideOnly: boolean;
   binding: DeviceBinding;
   todoApp: DomainApp;
@@ -156,20 +125,13 @@ export class World {
   /** Document writes users made through their apps. */
   userWrites = 0;
   /** What happened in the run that a strategy's caveats may name (see {@link RunFacts}). */
-  readonly facts: RunFacts = { oldAppAfterRelease: false, oldWrites: new Set(), retired: false, untranslatedDeletes: new Set() };
+  readonly facts: RunFacts;
   step = 0;
   readonly server: ServerContext;
   readonly #database: string;
   readonly #connections: ServerConnections;
   #reinstalls = 0;
-  /** Syncs so far (numbers each sync, in order). */
-  #syncs = 0;
-  /** Per device, the todos its old app deleted since it last synced. */
-  readonly #oldDeletes = new Map<Device, Set<string>>();
-  /** Todo of {@link RunFacts.untranslatedDeletes} → the number of the sync that pushed its deletion. */
-  readonly #deletesReached = new Map<string, number>();
-  /** Per device running the new app, the number of its last sync on it. */
-  readonly #newAppSyncs = new Map<Device, number>();
+  readonly #recorder: FactsRecorder;
 
   private constructor(options: WorldOptions, database: string, main: DocumentStore, memory: MemoryServer | undefined) {
     this.options = options;
@@ -190,6 +152,10 @@ export class World {
     };
     this.oldApp = find(options.strategy.change.from);
     this.newApp = find(options.strategy.change.to);
+    const idOf = (label: string): string | undefined => this.model.idOf(label);
+    const unpushed = (device: string): Iterable<string> => this.script.devices.get(device)?.unpushed ?? [];
+    this.#recorder = new FactsRecorder({ released: () => this.released, devices: this.devices, idOf, unpushed }, this.oldApp);
+    this.facts = this.#recorder.facts;
     this.#connections = new ServerConnections(options, database, main, memory);
     this.serverStores = this.#connections.stores;
     this.server = {
@@ -235,7 +201,7 @@ export class World {
     this.step += 1;
     const facts = this.script.apply(event);
     await this.#play(event, facts);
-    this.#noteLegacy(event);
+    this.#recorder.played(event);
   }
 
   async #play(event: ScenarioEvent, facts: ActionFacts): Promise<void> {
@@ -273,7 +239,7 @@ export class World {
           const id = this.#idOf(event.todo);
           await d.todoApp.remove(id);
           this.model.deleted(id, facts);
-          if (d.app.version === this.oldApp.version) this.#oldDeletes.set(d, (this.#oldDeletes.get(d) ?? new Set()).add(id));
+          this.#recorder.deleted(d, id);
           return id;
         }, event.todo);
         return;
@@ -312,7 +278,7 @@ export class World {
         d.binding = await this.strategy.upgradeDevice(d.context, from, d.binding);
         d.todoApp = this.#newTodoApp(d);
         d.retired = false;
-        this.#oldDeletes.delete(d); // its new app translates them
+        this.#recorder.upgraded(d);
         return;
       }
       case "retire":
@@ -374,37 +340,8 @@ export class World {
       d.binding = next;
       d.todoApp = this.#newTodoApp(d);
     }
-    this.#noteSync(d);
+    this.#recorder.synced(d);
     return written;
-  }
-
-  /** Records what caveats are judged on once `d` synced: which side its data came from, which deletions reached whom. */
-  #noteSync(d: Device): void {
-    const seq = ++this.#syncs;
-    const old = d.app.version === this.oldApp.version;
-    if (old) {
-      // Before the release, no version but the old one exists to translate a deletion into.
-      for (const id of this.released ? (this.#oldDeletes.get(d) ?? []) : []) {
-        this.facts.untranslatedDeletes.add(id);
-        this.#deletesReached.set(id, seq);
-      }
-      this.#oldDeletes.delete(d);
-    }
-    if (!this.released) return;
-    d.oldSideOnly = old;
-    if (old) {
-      this.facts.oldAppAfterRelease = true;
-      return;
-    }
-    // This sync pushed what the device translated of everything its previous sync pulled.
-    const previous = this.#newAppSyncs.get(d);
-    this.#newAppSyncs.set(d, seq);
-    if (previous === undefined) return;
-    for (const [id, at] of this.#deletesReached) {
-      if (at > previous) continue;
-      this.#deletesReached.delete(id);
-      this.facts.untranslatedDeletes.delete(id);
-    }
   }
 
   /** Syncs every online device (in a seeded order) and lets the strategy settle, until nothing moves. */
@@ -607,29 +544,6 @@ export class World {
     const d: Device = { name, app, online: true, retired: false, gone: false, oldSideOnly: false, binding, context, locals, todoApp: undefined as unknown as DomainApp };
     d.todoApp = this.#newTodoApp(d);
     return d;
-  }
-
-  /** Records what caveats are judged on, once `event` is played. */
-  #noteLegacy(event: ScenarioEvent): void {
-    const idOf = (label: string): string | undefined => this.model.idOf(label);
-    if (event.kind === "release") {
-      for (const d of this.devices.values()) {
-        if (d.gone || d.app.version !== this.oldApp.version) continue;
-        for (const label of this.script.devices.get(d.name)?.unpushed ?? []) {
-          const id = idOf(label);
-          if (id !== undefined) this.facts.oldWrites.add(id);
-        }
-      }
-      return;
-    }
-    if (!this.released) return;
-    const d = "device" in event ? this.devices.get(event.device) : undefined;
-    if (d !== undefined && d.app.version === this.oldApp.version && !LIFECYCLE.has(event.kind)) {
-      this.facts.oldAppAfterRelease = true;
-      const id = "todo" in event && WRITES.has(event.kind) ? idOf(event.todo) : undefined;
-      if (id !== undefined) this.facts.oldWrites.add(id);
-    }
-    if (event.kind === "retire") this.facts.retired = true;
   }
 
   #newTodoApp(d: Device): DomainApp {

@@ -41,7 +41,7 @@
  *
  * What an old app writes reaches the new version only when a new-app device next syncs and translates it. Once
  * no new-app device is left (every one abandoned), an old app's deletion leaves the new version's documents of the
- * todo live on the server; a device that later joins or syncs on the new app translates the deletion before its
+ * entity live on the server; a device that later joins or syncs on the new app translates the deletion before its
  * app reads (the caveat `untranslated-old-delete`).
  */
 import { identityOf } from "../catalog.js";
@@ -213,7 +213,7 @@ export function createClientTransformerStrategy(options: ClientTransformerOption
         invariant: "no-lost-documents",
         when: "untranslated-old-delete",
         reason:
-          "only new-app devices translate: an old app's deletion that reaches the server once none is left to sync leaves the new version's documents of the todo there until a device syncs on the new app, which translates the deletion before its app reads (no app shows the todo)",
+          "only new-app devices translate: an old app's deletion that reaches the server once none is left to sync leaves the new version's documents of the entity there until a device syncs on the new app, which translates the deletion before its app reads (no app shows the entity)",
       },
     ],
     migrationCode: "steps",
