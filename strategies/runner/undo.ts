@@ -92,15 +92,20 @@ async function sideOf(
   // before that one are not here (replication carried the leaf alone) one of them may be it: the side starts at the
   // oldest of them, and their revisions count as its user's (else an edit changed back there passes for no edit).
   const all = (await store.bulkGet(history.map((rev) => ({ id: leaf._id, rev })))).map((r) => ("ok" in r ? r.ok : undefined));
+  // The bases this side records name revisions of the ancestor's document: those the ancestor descends from are in
+  // its lines, not in this document's history (where the bodies before the leaf are not here, a base they recorded
+  // first is no edit since the ancestor either).
+  const lines = await linesOf(store, ancestorAt.id, [...new Set([ancestorAt.rev, ...all.flatMap((d) => Object.keys(basesOf(d)))])]);
+  const older = new Set(lines.flatMap((line) => (line.includes(ancestorAt.rev) ? line.slice(line.indexOf(ancestorAt.rev) + 1) : [])));
+  const inLeafAfter = (at: number) => ({ ...inLeaf(at), older });
   for (let i = all.length - 1; i >= 0; i--) {
     if (basesOf(all[i])[ancestorAt.rev] === undefined) continue;
     let from = i;
     while (from + 1 < all.length && all[from + 1] === undefined) from++;
-    return inLeaf(from);
+    return inLeafAfter(from);
   }
   // Or at the revision that translated a later revision of the ancestor's document: the side's edits between the
   // ancestor and that revision (an old app's, before its device migrated) are in the ancestor's document's history.
-  const lines = await linesOf(store, ancestorAt.id, [...new Set(all.flatMap((d) => Object.keys(basesOf(d))))]);
   for (let i = all.length - 1; i >= 0; i--) {
     // Of several, the one with the most revisions since the ancestor: every edit of the side counts.
     let best: { line: readonly string[]; from: number; to: number } | undefined;
@@ -118,7 +123,7 @@ async function sideOf(
     };
   }
   // Without recorded bases: the migration created it (its first revision), from the ancestor or a later revision of that side.
-  return inLeaf(history.length - 1);
+  return inLeafAfter(history.length - 1);
 }
 
 /** The attributes a document keeps at its ancestor's value against another side's change (`divan.kept`, see merge3). */

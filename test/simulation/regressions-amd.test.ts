@@ -179,6 +179,26 @@ describe("amended: one device edits offline across the release and upgrades offl
   });
 });
 
+describe("amended: a new device that first pulls an old edit beside a merge of the one before it", () => {
+  // The server merged d1's late "not done" into its migration; d1's next "done" reached the server before the next
+  // pass. d2 pulled both leaves, holding the body of neither the ancestor (the "not done" revision) nor the status
+  // document's first revision, which translated the "done" before it: that older base passed for an edit the status
+  // side kept since the ancestor, so d2 took the one user's "done" for a clash with its own earlier "not done".
+  it("one old device's successive statuses merge on the new device as on the server, without a conflict (seed 301368)", async () => {
+    await holds("amended", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 2" },
+      { kind: "set-done", device: "d1", todo: "t1", done: true },
+      { kind: "settle" },
+      { kind: "release" },
+      { kind: "device", device: "d2", app: "new" },
+      { kind: "set-done", device: "d1", todo: "t1", done: false },
+      { kind: "sync", device: "d1" },
+      { kind: "set-done", device: "d1", todo: "t1", done: true },
+    ], 301368);
+  });
+});
+
 describe("server-lazy", () => {
   it("a device that upgraded offline sets a status on a todo an old device deleted meanwhile; its status document ends deleted on the device too (seed 108814)", async () => {
     await holds("server-lazy", [
