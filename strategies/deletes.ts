@@ -38,6 +38,9 @@ export interface ConcurrentDeletesOptions {
 }
 
 
+/** Changes read per request. */
+const CHANGES_PAGE = 500;
+
 /** True for the tombstone that ends a merged conflict branch. */
 function isMergeEnd(doc: Doc): boolean {
   const marker = doc["divan"];
@@ -77,41 +80,47 @@ export async function honourConcurrentDeletes(store: DocumentStore, options: Con
     if (options.deterministicRevs === true) await store.bulkDocs(writes.map((d) => withDeterministicRev(d)), { newEdits: false });
     else await store.bulkDocs([...writes]);
   };
-  const page = await store.changes({ ...(options.since === undefined ? {} : { since: options.since }), style: "all_docs" });
   // Deleted on every leaf, a document every shape has (one an old app knows): the entity's other documents go too.
   // (A document only older shapes have is deleted by the migration that merged it into another.)
   const everywhere = (id: string): boolean => {
     const type = ids.parse(id)?.type;
     return type !== undefined && options.shapes.every((shape) => shape[type] !== undefined);
   };
-  const ended = page.results.filter((c) => c.deleted === true && !c.id.startsWith("_") && everywhere(c.id)).map((c) => othersOf(c.id)).filter((o) => o !== undefined);
-  const orphans = await endLive([...new Set(ended.flatMap((o) => o.others))]);
-  await write(orphans);
-  const orphaned = new Set(orphans.map((d) => d._id));
-  for (const o of ended) if (o.others.some((id) => orphaned.has(id))) deleted.push(o.entityId);
-  for (const c of page.results) {
-    if (c.changes.length < 2 || c.id.startsWith("_")) continue;
-    let winner: Doc;
-    try {
-      winner = await store.get(c.id, { conflicts: true, revs: true });
-    } catch (e) {
-      if (isDivanError(e, "NOT_FOUND")) continue; // deleted already
-      throw e;
+  // Page by page, so a large feed is never held at once.
+  let since: Seq | undefined = options.since;
+  for (;;) {
+    const page = await store.changes({ ...(since === undefined ? {} : { since }), style: "all_docs", limit: CHANGES_PAGE });
+    const ended = page.results.filter((c) => c.deleted === true && !c.id.startsWith("_") && everywhere(c.id)).map((c) => othersOf(c.id)).filter((o) => o !== undefined);
+    const orphans = await endLive([...new Set(ended.flatMap((o) => o.others))]);
+    await write(orphans);
+    const orphaned = new Set(orphans.map((d) => d._id));
+    for (const o of ended) if (o.others.some((id) => orphaned.has(id))) deleted.push(o.entityId);
+    for (const c of page.results) {
+      if (c.changes.length < 2 || c.id.startsWith("_")) continue;
+      let winner: Doc;
+      try {
+        winner = await store.get(c.id, { conflicts: true, revs: true });
+      } catch (e) {
+        if (isDivanError(e, "NOT_FOUND")) continue; // deleted already
+        throw e;
+      }
+      const live = new Set([winner._rev, ...(winner._conflicts ?? [])]);
+      const tombstones = c.changes.map((x) => x.rev).filter((rev) => !live.has(rev));
+      if (tombstones.length === 0) continue;
+      const read = await store.bulkGet(tombstones.map((rev) => ({ id: c.id, rev })), { revs: true });
+      const history = new Set(historyOf(winner));
+      const concurrent = read.some((r) => "ok" in r && r.ok._deleted === true && !isMergeEnd(r.ok) && historyOf(r.ok).slice(1).some((rev) => history.has(rev)));
+      if (!concurrent) continue;
+      const writes: Doc[] = [...live].map((rev) => ({ _id: c.id, _rev: rev!, _deleted: true }));
+      const entity = othersOf(c.id);
+      if (entity !== undefined) {
+        writes.push(...(await endLive(entity.others)));
+        deleted.push(entity.entityId);
+      }
+      await write(writes);
     }
-    const live = new Set([winner._rev, ...(winner._conflicts ?? [])]);
-    const tombstones = c.changes.map((x) => x.rev).filter((rev) => !live.has(rev));
-    if (tombstones.length === 0) continue;
-    const read = await store.bulkGet(tombstones.map((rev) => ({ id: c.id, rev })), { revs: true });
-    const history = new Set(historyOf(winner));
-    const concurrent = read.some((r) => "ok" in r && r.ok._deleted === true && !isMergeEnd(r.ok) && historyOf(r.ok).slice(1).some((rev) => history.has(rev)));
-    if (!concurrent) continue;
-    const writes: Doc[] = [...live].map((rev) => ({ _id: c.id, _rev: rev!, _deleted: true }));
-    const entity = othersOf(c.id);
-    if (entity !== undefined) {
-      writes.push(...(await endLive(entity.others)));
-      deleted.push(entity.entityId);
-    }
-    await write(writes);
+    if (page.results.length < CHANGES_PAGE) break;
+    since = page.lastSeq;
   }
   return deleted;
 }

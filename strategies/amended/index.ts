@@ -106,7 +106,8 @@ export function createAmendedStrategy(options: AmendedOptions): Strategy {
    * What a new-app device runs on its own database when it upgrades offline and after every sync: the server's
    * migration pass, late writes merged first, so both write the same revisions. Late writes are looked for among the
    * changes since the device's last pass began (what a sync brought, and the last pass's own writes), noted in a
-   * `_local` document: the first pass towards a shape looks at every document.
+   * `_local` document, and the runner's checkpoint makes it migrate only what changed since its last run: the first
+   * pass towards a shape looks at every document.
    */
   const migrateDevice = async (device: DeviceContext): Promise<void> => {
     const graph = stepGraphOf(options.steps ?? device.steps);
@@ -115,7 +116,8 @@ export function createAmendedStrategy(options: AmendedOptions): Strategy {
     const since = last?.["to"] === to && typeof last["since"] === "string" ? { since: last["since"] } : {};
     const start = (await device.local.info()).updateSeq;
     await amendLateWrites(device.local, { graph, to: device.app.shape, shapes: device.apps.map((a) => a.shape), ...since, ...(options.faults === undefined ? {} : { faults: options.faults }) });
-    await runMigration({ source: device.local, plan: { graph, to: device.app.shape }, deterministicRevs: true, recordBases: true, lease: false, followChanges: false, restart: true });
+    // The runner's checkpoint makes every pass after the first incremental: it migrates what changed since.
+    await runMigration({ source: device.local, plan: { graph, to: device.app.shape }, deterministicRevs: true, recordBases: true, lease: false });
     await updateLocal(device.local, DEVICE_PASS_ID, () => ({ to, since: start }));
   };
   /** A new-app device's binding: after every sync it migrates what the sync brought, before its app reads it. */
