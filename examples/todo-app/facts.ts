@@ -102,6 +102,11 @@ export class FactsRecorder {
     if (event.kind === "retire") facts.retired = true;
   }
 
+  /** `d`'s app listed its todos: an old app's list after the release is one of the old app's reads. */
+  listed(d: FactsDevice): void {
+    if (this.world.released() && this.#isOld(d)) this.facts.oldAppAfterRelease = true;
+  }
+
   /** `d`'s app deleted todo `id`. */
   deleted(d: FactsDevice, id: string): void {
     if (this.#isOld(d)) this.#oldDeletes.set(d, (this.#oldDeletes.get(d) ?? new Set()).add(id));

@@ -364,7 +364,7 @@ export class World {
     const out: ReadCheck[] = [];
     for (const d of this.devices.values()) {
       if (!d.online || d.gone || (only !== undefined && !only.includes(d.name))) continue;
-      if (this.released && d.app.version === this.oldApp.version) this.facts.oldAppAfterRelease = true;
+      this.#recorder.listed(d);
       const list = await d.todoApp.list();
       if (list.retired) {
         d.retired = true;
