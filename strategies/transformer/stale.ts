@@ -10,7 +10,10 @@
  * A leaf is *stale* when it is pristine transformer output (nobody edited it: its content still hashes to
  * its provenance) and every source revision it was translated from is the current source revision or an
  * ancestor of it, one of them strictly older: it holds nothing a user wrote, and the current source is (or
- * will be) translated on another leaf. It is stale too when another leaf of the same document covers it:
+ * will be) translated on another leaf. Not when the current source revisions translate, onto it, to what it
+ * holds (they changed only what its side cannot show, a group seen from the old version): it then is their
+ * translation, nothing else will be written, and ending it would let a concurrent edit of its document win
+ * over a value only it holds. It is stale too when another leaf of the same document covers it:
  * translated from the same source documents at the same or newer revisions, and either from a newer one,
  * or edited since, or written on a user's edit where the leaf is a bare translation, or first in CouchDB's order
  * (two replicas translated the same revisions onto different parents: one of the identical translations stays).
@@ -100,21 +103,23 @@ export async function dropStaleTranslations(sides: readonly StaleScanSide[], opt
     return i < 0 ? undefined : i;
   };
   /**
-   * Older than the current source revisions (one of them strictly), which are to be translated in turn: a
-   * current source revision that is itself pristine output translated from another side (a translation of
-   * this very document, maybe of this leaf) is never translated back, so it makes no leaf outdated.
+   * `leaf` was translated from revisions older than the current source revisions (one of them strictly), which are
+   * to be translated in turn: a current source revision that is itself pristine output translated from another side
+   * (a translation of this very document, maybe of this leaf) is never translated back, so it makes no leaf outdated;
+   * nor do current revisions whose translation onto `leaf` is `leaf` (nothing will replace it).
    */
-  const outdated = async (source: DocumentStore, from: string, revs: Readonly<Record<string, string>>): Promise<boolean> => {
+  const outdated = async (source: DocumentStore, leaf: Doc): Promise<boolean> => {
+    const p = provenanceOf(leaf)!;
     let older = false;
-    for (const [id, rev] of Object.entries(revs)) {
+    for (const [id, rev] of Object.entries(p.revs)) {
       const i = await age(source, id, rev);
       if (i === undefined) return false;
       if (i === 0) continue;
       const now = (await currentOf(source, id))!;
-      if (isPristine(now) && provenanceOf(now)?.from !== from) return false;
+      if (isPristine(now) && provenanceOf(now)?.from !== p.from) return false;
       older = true;
     }
-    return older;
+    return older && !(await translatesTo(ctx, leaf, (id) => currentOf(source, id)));
   };
   /**
    * `other` (another leaf of the same document) holds everything `leaf` does: it was translated from the same
@@ -145,7 +150,7 @@ export async function dropStaleTranslations(sides: readonly StaleScanSide[], opt
     const p = provenanceOf(leaf);
     const source = p === undefined ? undefined : storeOf.get(p.from);
     if (p === undefined || source === undefined || !isPristine(leaf)) return false;
-    let replaced = await outdated(source, p.from, p.revs);
+    let replaced = await outdated(source, leaf);
     for (const other of leaves) if (!replaced && other !== leaf) replaced = await covers(source, leaf, other);
     if (replaced && !(await keepsUserEdit(ctx, storeOf, holder, leaf, leaves))) return true;
     for (const other of leaves) if (other !== leaf && (await rebuilt(source, holder, leaf, other))) return true;
@@ -372,6 +377,35 @@ async function bareTranslation(ctx: StepsContext, source: DocumentStore, leaf: D
     return o === undefined ? undefined : { src, at, out: { ...o, _id: leaf._id }, path };
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * The current source revisions of `leaf`'s provenance (`currentOf`), translated with `leaf` as base, give exactly its
+ * content: it is their translation, though made of older revisions (the newer ones changed only what its side cannot
+ * show). False when that is not known here (no steps, a source document without a body, a failing path).
+ */
+async function translatesTo(ctx: StepsContext, leaf: Doc, currentOf: (id: string) => Promise<Doc | undefined>): Promise<boolean> {
+  const p = provenanceOf(leaf)!;
+  const type = String(leaf[ctx.typeField]);
+  const from = ctx.sides.find((x) => x.name === p.from)?.shape;
+  const to = ctx.sides.find((x) => x.name !== p.from && x.shape?.[type] === leaf[ctx.versionField])?.shape;
+  if (ctx.graph === undefined || from === undefined || to === undefined) return false;
+  const src: Entity = {};
+  for (const id of Object.keys(p.revs)) {
+    const now = await currentOf(id);
+    if (now === undefined || now._deleted === true || typeof now[ctx.typeField] !== "string") return false;
+    const { [PROVENANCE_FIELD]: _p, _revisions: _r, _conflicts: _c, ...body } = now;
+    src[String(body[ctx.typeField])] = body;
+  }
+  const { [PROVENANCE_FIELD]: _p, _revisions: _r, _conflicts: _c, ...base } = leaf;
+  const family = familyOf(ctx.families, type);
+  try {
+    const path = ctx.graph.path(familyShape(ctx.families, from, family), familyShape(ctx.families, to, family));
+    const o = path(src, { base: { [type]: base } })[type];
+    return o !== undefined && sameUserContent({ ...o, _id: leaf._id }, leaf);
+  } catch {
+    return false;
   }
 }
 

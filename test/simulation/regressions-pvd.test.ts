@@ -112,9 +112,35 @@ const upgradeOfflineAcrossRetirement: ScenarioEvent[] = [
   { kind: "set-new-field", device: "d3", todo: "t1", value: "group 2" },
 ];
 
+/**
+ * Two old devices edit a title concurrently, one of them sets the todo done, upgrades and sets the group a new-app
+ * status edit already made outdated (seed 300635). The other title reached the server beside the old version's
+ * translation of the first; the group made that translation outdated by provenance, though it was still what the
+ * new version translates to, so the stale scan ended it, and the other, older title won both versions: the first
+ * title was on no revision. A translation that is what its current source translates to is not stale.
+ */
+const outdatedByInvisibleEdit: ScenarioEvent[] = [
+  { kind: "device", device: "d1", app: "old" },
+  { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+  { kind: "device", device: "d2", app: "old" },
+  { kind: "settle" },
+  { kind: "edit-title", device: "d1", todo: "t1", title: "title 9" },
+  { kind: "edit-title", device: "d2", todo: "t1", title: "title 19" },
+  { kind: "release" },
+  { kind: "set-done", device: "d2", todo: "t1", done: true },
+  { kind: "upgrade", device: "d2" },
+  { kind: "device", device: "d3", app: "new" },
+  { kind: "sync", device: "d3" },
+  { kind: "set-status", device: "d3", todo: "t1", status: "rejected" },
+  { kind: "set-new-field", device: "d2", todo: "t1", value: "group 1" },
+];
+
 describe("per-version-database", () => {
   it("an offline-upgraded device's edit of a todo it held only as the old version's translation is merged, not a conflict (class of seed 95295)", async () => {
     await holds("per-version-database", editOfRebuiltTranslation);
+  });
+  it("a concurrent title stays on a revision when a group edit outdates its translation only by provenance (seed 300635)", async () => {
+    await holds("per-version-database", outdatedByInvisibleEdit, 300635);
   });
 });
 
@@ -133,5 +159,8 @@ describe("per-version-documents", () => {
   });
   it("an edit made after an offline upgrade across the retirement keeps the done and the group, without a conflict (seed 180277)", async () => {
     await holds("per-version-documents", upgradeOfflineAcrossRetirement, 180277);
+  });
+  it("a concurrent title stays on a revision when a group edit outdates its translation only by provenance (seed 300635)", async () => {
+    await holds("per-version-documents", outdatedByInvisibleEdit, 300635);
   });
 });
