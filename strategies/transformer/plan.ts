@@ -36,7 +36,6 @@ import {
   PROVENANCE_FIELD,
   compareRevs,
   contentHash,
-  hash128,
   isPristine,
   provenanceOf,
   revGeneration,
@@ -565,28 +564,6 @@ function translatedBack(input: PlanInput, live: Record<string, Doc>, targetLive:
     if (b !== undefined && s !== undefined) out[t] = { ...(b as Doc), _id: s._id };
   }
   return out;
-}
-
-/**
- * The document to write with `new_edits: false` so that it beats `loser` (whose `_revisions` are given):
- * a sibling at the loser's generation and a child of it at the next, both with revision ids derived from
- * the content and its provenance (deterministic). The loser stays as a conflict revision. The provenance
- * counts: a translation of a newer source revision that reads like an earlier branch the stale scan ended
- * (`stale.ts`) is a new branch, not that ended one again (writing an existing revision changes nothing).
- */
-export function winningBranch(doc: Doc, loserRevisions: { start: number; ids: string[] }): Doc {
-  const { _rev: _r, _revisions: _s, _conflicts: _c, ...body } = doc;
-  const seed = `${hash128(stableJson(body))}|${loserRevisions.start}-${loserRevisions.ids[0] ?? ""}`;
-  const a = hashId(`${seed}|a`);
-  const b = hashId(`${seed}|b`);
-  const start = loserRevisions.start + 1;
-  const ids = [a, b, ...loserRevisions.ids.slice(1)];
-  const out: Doc = { ...doc, _rev: `${start}-${a}`, _revisions: { start, ids } };
-  return out;
-}
-
-function hashId(text: string): string {
-  return contentHash({ _id: text });
 }
 
 /** Throws `CONFIG_INVALID` unless every type a side holds appears once with one version. */

@@ -10,7 +10,6 @@ import {
   entityKey,
   familyShape,
   planEntity,
-  winningBranch,
   type EntityPlan,
   type EntityRef,
   type PlannedWrite,
@@ -21,7 +20,7 @@ import { recordingSplit } from "../runner/split.js";
 import { compareRevs, isDeletion, isPristine, provenanceOf, revGeneration } from "./provenance.js";
 import { isOwnOutput, MAX_RECORDS, targets, type TransformerState } from "./state.js";
 import type { QuarantineEntry, TransformerSide } from "./types.js";
-import { RETRYABLE, sourceDoc, writeDeterministic, writeFailed, type WriteFailure } from "./write.js";
+import { RETRYABLE, sourceDoc, winningBranch, writeDeterministic, writeFailed, type WriteFailure } from "./write.js";
 
 /**
  * The documents of `entities` in `side`, and those of the entities it holds something of to translate:

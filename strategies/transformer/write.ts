@@ -1,10 +1,11 @@
 /**
- * Writing translations: revisions derived from content (`deterministicRevs`), and what a failed write
- * becomes (the entity retried with a growing delay, or its source documents quarantined).
+ * Writing translations: revisions derived from content (`deterministicRevs`, a conflict's winning branch), and
+ * what a failed write becomes (the entity retried with a growing delay, or its source documents quarantined).
  */
 import { withDeterministicRev } from "../runner/canonical.js";
 import type { Doc, DocumentStore, WriteResult } from "../../store/port.js";
 import { entityKey, type EntityRef, type ReadDoc } from "./plan.js";
+import { contentHash, hash128, stableJson } from "./provenance.js";
 import type { TransformerState } from "./state.js";
 import type { QuarantineEntry, TransformerSide } from "./types.js";
 
@@ -90,4 +91,26 @@ export async function writeDeterministic(store: DocumentStore, docs: readonly Do
   const written = toWrite.length === 0 ? [] : await store.bulkDocs(toWrite, { newEdits: false });
   let next = 0;
   return results.map((r) => r ?? written[next++] ?? { id: "", ok: false, error: { code: "CONFLICT", reason: "no answer for this write" } });
+}
+
+/**
+ * The document to write with `new_edits: false` so that it beats `loser` (whose `_revisions` are given):
+ * a sibling at the loser's generation and a child of it at the next, both with revision ids derived from
+ * the content and its provenance (deterministic). The loser stays as a conflict revision. The provenance
+ * counts: a translation of a newer source revision that reads like an earlier branch the stale scan ended
+ * (`stale.ts`) is a new branch, not that ended one again (writing an existing revision changes nothing).
+ */
+export function winningBranch(doc: Doc, loserRevisions: { start: number; ids: string[] }): Doc {
+  const { _rev: _r, _revisions: _s, _conflicts: _c, ...body } = doc;
+  const seed = `${hash128(stableJson(body))}|${loserRevisions.start}-${loserRevisions.ids[0] ?? ""}`;
+  const a = hashId(`${seed}|a`);
+  const b = hashId(`${seed}|b`);
+  const start = loserRevisions.start + 1;
+  const ids = [a, b, ...loserRevisions.ids.slice(1)];
+  const out: Doc = { ...doc, _rev: `${start}-${a}`, _revisions: { start, ids } };
+  return out;
+}
+
+function hashId(text: string): string {
+  return contentHash({ _id: text });
 }
