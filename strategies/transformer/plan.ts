@@ -287,7 +287,7 @@ export function planEntity(input: PlanInput): EntityPlan {
     return { kind: "write", writes: changed.map((c) => ({ doc: finish(c.current?._rev === undefined ? c.doc : { ...c.doc, _rev: c.current._rev }), mode: "update" })) };
   }
 
-  return concurrentEdit(input, live, changed, unseen, finish);
+  return concurrentEdit(input, live, targetLive, changed, unseen, finish);
 }
 
 /**
@@ -362,14 +362,14 @@ function changedDocs(input: PlanInput, out: Entity, targetLive: Record<string, D
  * (CouchDB's revision order, then the sides' ranks); when the source's does, its translation is written as a
  * winning branch and the conflict reported.
  */
-function concurrentEdit(input: PlanInput, live: Record<string, Doc>, changed: readonly Changed[], unseen: readonly Changed[], finish: (doc: Doc) => Doc): EntityPlan {
+function concurrentEdit(input: PlanInput, live: Record<string, Doc>, targetLive: Record<string, Doc>, changed: readonly Changed[], unseen: readonly Changed[], finish: (doc: Doc) => Doc): EntityPlan {
   const { entity } = input;
   const sourceEdit = newest(Object.values(live).filter((d) => !isPristine(d)).map((d) => d._rev ?? ""));
   if (sourceEdit === undefined) {
     // The source only carries older transformer output: the target's edit is newer and flows the other way.
     return { kind: "noop", reason: `${input.target} holds an edit ${input.source} has not seen; it flows from there` };
   }
-  if (editsInvisibleToTarget(input, live)) {
+  if (editsInvisibleToTarget(input, live, targetLive)) {
     // The source's edits changed only what the target cannot show (a group set on the new version, seen from the
     // old one): its translation would only put back the older source revision it was made from. The target's edit
     // flows the other way, onto the source's documents as base, and keeps both.
@@ -497,9 +497,13 @@ function invisibleToSource(input: PlanInput, live: Record<string, Doc>, targetLi
  * True when every edited (not pristine) source document was edited only where the target shape cannot show it:
  * translated to the target shape and back without a base, it gives exactly what a transformer wrote from the
  * target before the edit (its provenance `hash`), and its content differs from that (a document edited back to
- * what the transformer wrote, A then B then A, was set by a user field by field: it is no proof).
+ * what the transformer wrote, A then B then A, was set by a user field by field: it is no proof). And the
+ * target's documents, translated onto the source's as base, keep every field those edits changed: a target edit
+ * that changes one of them too (done set on the old version, a status blocked on the new one, which the old
+ * version reads as not done) is a concurrent edit of that field, which the rule decides. Else the other direction
+ * would find the source's edit overwritten, let it win, and both sides would wait for each other forever.
  */
-function editsInvisibleToTarget(input: PlanInput, live: Record<string, Doc>): boolean {
+function editsInvisibleToTarget(input: PlanInput, live: Record<string, Doc>, targetLive: Record<string, Doc>): boolean {
   const edited = Object.entries(live).filter(([, d]) => !isPristine(d));
   if (edited.some(([, d]) => provenanceOf(d)?.from !== input.target || provenanceOf(d)!.hash === contentHash(d))) return false;
   const src: Entity = {};
@@ -510,9 +514,16 @@ function editsInvisibleToTarget(input: PlanInput, live: Record<string, Doc>): bo
   } catch {
     return false;
   }
+  const back = translatedBack(input, live, targetLive);
   return edited.every(([t, d]) => {
     const o = again[t];
-    return o !== undefined && provenanceOf(d)!.hash === contentHash({ ...(o as Doc), _id: d._id });
+    if (o === undefined || provenanceOf(d)!.hash !== contentHash({ ...(o as Doc), _id: d._id })) return false;
+    const now = back?.[t];
+    if (now === undefined) return true; // the target cannot be translated back yet: it waits there, nothing is overwritten
+    const mine = userContent(d);
+    const was = userContent({ ...(o as Doc), _id: d._id });
+    const then = userContent(now);
+    return [...new Set([...Object.keys(mine), ...Object.keys(was)])].every((k) => stableJson(mine[k]) === stableJson(was[k]) || stableJson(then[k]) === stableJson(mine[k]));
   });
 }
 

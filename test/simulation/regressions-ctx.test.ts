@@ -6,7 +6,7 @@ import { describe, it } from "vitest";
 import type { ScenarioEvent } from "../../examples/todo-app/world.js";
 import { useRegressionEnv } from "./holds.js";
 
-const { holds } = useRegressionEnv();
+const { holds, agree } = useRegressionEnv();
 
 describe("client-side transformers keep the last value users set", () => {
   // d1's title and d2's concurrent one conflict on the old version; d1's group edit translates its title back as a
@@ -184,6 +184,29 @@ describe("client-side transformers: a change identical to an earlier one is that
         { kind: "set-status", device: "d2", todo: "t2", status: "rejected" },
         { kind: "set-done", device: "d1", todo: "t2", done: true },
       ], 200069);
+    });
+  }
+});
+
+describe("client-side transformers: an old done and a newer status the old version reads as not done", () => {
+  // The script of regressions-pvd's doneWhileRejected: d1 (old) sets t1 done while d3 (new), offline too, blocks and
+  // then rejects it. Each direction of d3's transformer left the other to decide, and the versions never converged.
+  for (const strategy of ["client-transformer-documents", "client-transformer-database"]) {
+    it(`${strategy}: end the same way on both versions`, async () => {
+      const events: ScenarioEvent[] = [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+        { kind: "release" },
+        { kind: "device", device: "d3", app: "new" },
+        { kind: "settle" },
+        { kind: "offline", device: "d1" },
+        { kind: "offline", device: "d3" },
+        { kind: "set-done", device: "d1", todo: "t1", done: true },
+        { kind: "set-status", device: "d3", todo: "t1", status: "blocked" },
+        { kind: "set-status", device: "d3", todo: "t1", status: "rejected" },
+      ];
+      await holds(strategy, events);
+      await agree(strategy, events);
     });
   }
 });

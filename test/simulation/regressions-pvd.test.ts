@@ -6,7 +6,7 @@ import { describe, it } from "vitest";
 import type { ScenarioEvent } from "../../examples/todo-app/world.js";
 import { useRegressionEnv } from "./holds.js";
 
-const { holds } = useRegressionEnv();
+const { holds, agree } = useRegressionEnv();
 
 /**
  * An old device syncs after the retirement, then upgrades offline (seed 101312): the retirement's tombstones of its
@@ -135,7 +135,31 @@ const outdatedByInvisibleEdit: ScenarioEvent[] = [
   { kind: "set-new-field", device: "d2", todo: "t1", value: "group 1" },
 ];
 
+/**
+ * An old device sets a todo done while a new-app device, offline too, blocks and then rejects it (found by reasoning
+ * about the planner, not by a seed): the new version's edit is newer, so translating the old side said "the new
+ * version wins", but translating the new side said "its edits are invisible to the old version (both read as not
+ * done), the old edit flows from there". Neither wrote: the old app showed done, the new one rejected, for good,
+ * with no conflict anywhere. Edits of a field the other side changed too are no longer invisible: the rule decides.
+ */
+const doneWhileRejected: ScenarioEvent[] = [
+  { kind: "device", device: "d1", app: "old" },
+  { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+  { kind: "release" },
+  { kind: "device", device: "d3", app: "new" },
+  { kind: "settle" },
+  { kind: "offline", device: "d1" },
+  { kind: "offline", device: "d3" },
+  { kind: "set-done", device: "d1", todo: "t1", done: true },
+  { kind: "set-status", device: "d3", todo: "t1", status: "blocked" },
+  { kind: "set-status", device: "d3", todo: "t1", status: "rejected" },
+];
+
 describe("per-version-database", () => {
+  it("an old done and a concurrent newer status the old version reads as not done end the same way on both versions", async () => {
+    await holds("per-version-database", doneWhileRejected);
+    await agree("per-version-database", doneWhileRejected);
+  });
   it("an offline-upgraded device's edit of a todo it held only as the old version's translation is merged, not a conflict (class of seed 95295)", async () => {
     await holds("per-version-database", editOfRebuiltTranslation);
   });
@@ -145,6 +169,10 @@ describe("per-version-database", () => {
 });
 
 describe("per-version-documents", () => {
+  it("an old done and a concurrent newer status the old version reads as not done end the same way on both versions", async () => {
+    await holds("per-version-documents", doneWhileRejected);
+    await agree("per-version-documents", doneWhileRejected);
+  });
   it("an offline-upgraded device's edit of a todo it held only as the old version's translation is merged, not a conflict", async () => {
     await holds("per-version-documents", editOfRebuiltTranslation);
   });

@@ -160,6 +160,26 @@ describe("transformer core (per-version databases)", () => {
     expect(await t.drain()).toBe(0);
   });
 
+  it("done set in v1 and a status v1 reads as not done set in v3, concurrently: one side wins on both, the conflict is reported", async () => {
+    const { v1, v3, t } = await threeDbs();
+    await v1.put(item1("s"));
+    await t.drain();
+    // v3 blocks, then rejects the todo (generation 3: the newer edit); v1, which reads both as not done, sets it done.
+    const s3 = await v3.get("todo-item-status:s");
+    const blocked = await v3.put({ ...s3, status: "blocked" });
+    await v3.put({ ...s3, _rev: blocked.rev, status: "rejected" });
+    const lost = await v1.put({ ...(await v1.get("todo-item:s")), isDone: true });
+    await t.drain();
+    // Before, each direction left the other to decide ("target wins" one way, "edits invisible" the other): v1 stayed
+    // done and v3 rejected for good, with no conflict anywhere.
+    expect(await v3.get("todo-item-status:s")).toMatchObject({ status: "rejected" });
+    const old = await v1.get("todo-item:s", { conflicts: true });
+    expect(old).toMatchObject({ isDone: false });
+    expect(old._conflicts).toEqual([lost.rev]);
+    expect((await t.status()).conflicts).toEqual([expect.objectContaining({ winner: "v3", loser: "v1", loserRevs: { "todo-item:s": lost.rev } })]);
+    expect(await t.drain()).toBe(0);
+  });
+
   it("resumes from its _local checkpoint after a restart and ends in the same state", async () => {
     const { v1, v2, v3 } = await threeDbs();
     const sides = [
