@@ -233,9 +233,10 @@ export function planEntity(input: PlanInput): EntityPlan {
   // The target's edits were made on the translation of the source's current revisions: the target is newer.
   // So were they when the translation they were made on (its provenance `hash`) is what the source's current
   // revisions translate to: the source changed since only what the target cannot show (a group set on the
-  // new version, seen from the old one).
+  // new version, seen from the old one), unless the target's edit changes that too (`edit`: see keptByTarget).
   let plain: Entity | undefined | null = null;
-  const onCurrent = (t: string, d: Doc): boolean => {
+  let kept: boolean | undefined;
+  const onCurrent = (t: string, d: Doc, edit = false): boolean => {
     const p = provenanceOf(d);
     if (p === undefined || p.from !== input.source) return false;
     if (Object.entries(revs).every(([id, rev]) => p.revs[id] === rev)) return true;
@@ -247,9 +248,9 @@ export function planEntity(input: PlanInput): EntityPlan {
       }
     }
     const o = plain?.[t];
-    return o !== undefined && p.hash === contentHash({ ...(o as Doc), _id: d._id });
+    return o !== undefined && p.hash === contentHash({ ...(o as Doc), _id: d._id }) && (!edit || (kept ??= keptByTarget(input, live, targetLive)));
   };
-  if (unseen.length > 0 && unseen.every((c) => onCurrent(c.type, c.current!))) {
+  if (unseen.length > 0 && unseen.every((c) => onCurrent(c.type, c.current!, true))) {
     // Its other documents that are still translations of older source revisions (a device that upgraded
     // offline translated the newer revision the server had not) are brought up to date here, and the edit
     // is translated back once they are.
@@ -497,11 +498,8 @@ function invisibleToSource(input: PlanInput, live: Record<string, Doc>, targetLi
  * True when every edited (not pristine) source document was edited only where the target shape cannot show it:
  * translated to the target shape and back without a base, it gives exactly what a transformer wrote from the
  * target before the edit (its provenance `hash`), and its content differs from that (a document edited back to
- * what the transformer wrote, A then B then A, was set by a user field by field: it is no proof). And the
- * target's documents, translated onto the source's as base, keep every field those edits changed: a target edit
- * that changes one of them too (done set on the old version, a status blocked on the new one, which the old
- * version reads as not done) is a concurrent edit of that field, which the rule decides. Else the other direction
- * would find the source's edit overwritten, let it win, and both sides would wait for each other forever.
+ * what the transformer wrote, A then B then A, was set by a user field by field: it is no proof), and the
+ * target's edit keeps them ({@link keptByTarget}).
  */
 function editsInvisibleToTarget(input: PlanInput, live: Record<string, Doc>, targetLive: Record<string, Doc>): boolean {
   const edited = Object.entries(live).filter(([, d]) => !isPristine(d));
@@ -514,17 +512,27 @@ function editsInvisibleToTarget(input: PlanInput, live: Record<string, Doc>, tar
   } catch {
     return false;
   }
+  return (
+    edited.every(([t, d]) => {
+      const o = again[t];
+      return o !== undefined && provenanceOf(d)!.hash === contentHash({ ...(o as Doc), _id: d._id });
+    }) && keptByTarget(input, live, targetLive)
+  );
+}
+
+/**
+ * True when the target's documents, translated onto the source's as base (what translating the target into the
+ * source writes), keep every field users changed on the source's edited documents ({@link overwritesEdits} seen
+ * from the target). A source edit the target cannot show is no reason to let the target's edit flow back when that
+ * edit changes the same field (done set on the old version, a status blocked on the new one, which the old version
+ * reads as not done): it is a concurrent edit of that field, which the rule decides. Else each direction leaves the
+ * other to decide, and the two versions never converge.
+ */
+function keptByTarget(input: PlanInput, live: Record<string, Doc>, targetLive: Record<string, Doc>): boolean {
   const back = translatedBack(input, live, targetLive);
-  return edited.every(([t, d]) => {
-    const o = again[t];
-    if (o === undefined || provenanceOf(d)!.hash !== contentHash({ ...(o as Doc), _id: d._id })) return false;
-    const now = back?.[t];
-    if (now === undefined) return true; // the target cannot be translated back yet: it waits there, nothing is overwritten
-    const mine = userContent(d);
-    const was = userContent({ ...(o as Doc), _id: d._id });
-    const then = userContent(now);
-    return [...new Set([...Object.keys(mine), ...Object.keys(was)])].every((k) => stableJson(mine[k]) === stableJson(was[k]) || stableJson(then[k]) === stableJson(mine[k]));
-  });
+  if (back === undefined) return true; // the target cannot be translated yet: it waits there, and overwrites nothing
+  const other: PlanInput = { ...input, source: input.target, target: input.source, from: input.to, to: input.from, path: input.reversePath, reversePath: input.path };
+  return !overwritesEdits(other, targetLive, live, back, Object.values(live).filter((d) => !isPristine(d)));
 }
 
 /**

@@ -210,3 +210,28 @@ describe("client-side transformers: an old done and a newer status the old versi
     });
   }
 });
+
+describe("client-side transformers: an old done on the translation of a new title and a newer concurrent status", () => {
+  // The script of regressions-pvd's doneOnTranslationWhileBlocked.
+  for (const strategy of ["client-transformer-documents", "client-transformer-database"]) {
+    it(`${strategy}: end the same way on both versions`, async () => {
+      const events: ScenarioEvent[] = [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+        { kind: "release" },
+        { kind: "device", device: "d3", app: "new" },
+        { kind: "settle" },
+        { kind: "edit-title", device: "d3", todo: "t1", title: "title 2" },
+        { kind: "settle" },
+        { kind: "offline", device: "d1" },
+        { kind: "offline", device: "d3" },
+        { kind: "set-status", device: "d3", todo: "t1", status: "blocked" },
+        { kind: "set-status", device: "d3", todo: "t1", status: "rejected" },
+        { kind: "set-status", device: "d3", todo: "t1", status: "blocked" },
+        { kind: "set-done", device: "d1", todo: "t1", done: true },
+      ];
+      await holds(strategy, events);
+      await agree(strategy, events);
+    });
+  }
+});

@@ -180,6 +180,28 @@ describe("transformer core (per-version databases)", () => {
     expect(await t.drain()).toBe(0);
   });
 
+  it("done set in v1 on the translation of a v3 title, while v3 moves the status on: one side wins on both, the conflict is reported", async () => {
+    const { v1, v3, t } = await threeDbs();
+    await v1.put(item1("u"));
+    await t.drain();
+    await v3.put({ ...(await v3.get("todo-item:u")), title: "set on v3" });
+    await t.drain();
+    // v3 blocks, rejects and blocks the todo again (generation 4: the newer edit); v1 sets done on the translation of
+    // v3's title, whose provenance names the status before these edits, all of which v1 reads as not done.
+    let s3 = await v3.get("todo-item-status:u");
+    for (const status of ["blocked", "rejected", "blocked"]) s3 = { ...s3, status, _rev: (await v3.put({ ...s3, status })).rev };
+    const lost = await v1.put({ ...(await v1.get("todo-item:u")), isDone: true });
+    await t.drain();
+    // Before, v1's done read as an edit of the translation of v3's current revisions (v3 changed since only what v1
+    // cannot show) one way, and as the older edit the other way: done and blocked for good, no conflict anywhere.
+    expect(await v3.get("todo-item-status:u")).toMatchObject({ status: "blocked" });
+    const old = await v1.get("todo-item:u", { conflicts: true });
+    expect(old).toMatchObject({ isDone: false, title: "set on v3" });
+    expect(old._conflicts).toEqual([lost.rev]);
+    expect((await t.status()).conflicts).toEqual([expect.objectContaining({ winner: "v3", loser: "v1", loserRevs: { "todo-item:u": lost.rev } })]);
+    expect(await t.drain()).toBe(0);
+  });
+
   it("resumes from its _local checkpoint after a restart and ends in the same state", async () => {
     const { v1, v2, v3 } = await threeDbs();
     const sides = [
