@@ -31,3 +31,23 @@ export function typeFamilies(groups: Iterable<readonly string[]>): Map<string, r
   }
   return out;
 }
+
+/**
+ * Entity families: types connected by some step (`task` + `task-state`); a type no step
+ * names is a family of its own (`preferences`). Returns type → family key.
+ */
+export function familiesOf(steps: readonly { readonly from: Shape; readonly to: Shape }[]): Map<string, string> {
+  return new Map([...typeFamilies(steps.map(stepTypes))].map(([t, family]) => [t, family[0]!]));
+}
+
+/** The family of `type` (its own name when no step names it). */
+export function familyOf(families: ReadonlyMap<string, string>, type: string): string {
+  return families.get(type) ?? type;
+}
+
+/** The part of `shape` that belongs to `family`. */
+export function familyShape(families: ReadonlyMap<string, string>, shape: Shape, family: string): Shape {
+  const out: Shape = {};
+  for (const [t, v] of Object.entries(shape)) if (familyOf(families, t) === family) out[t] = v;
+  return out;
+}

@@ -28,8 +28,6 @@ import { DivanError, isDivanError, messageOf } from "../../core/errors.js";
 import { hasFault, type Fault } from "../../core/faults.js";
 import type { IdScheme } from "../../adapters/ids.js";
 import type { CompiledPath } from "../../adapters/path.js";
-import type { StepDefinition } from "../../adapters/steps.js";
-import { stepTypes, typeFamilies } from "../../adapters/families.js";
 import type { Doc as AdapterDoc, Entity, Shape } from "../../adapters/types.js";
 import type { Doc } from "../../store/port.js";
 import {
@@ -45,25 +43,7 @@ import {
   type Provenance,
 } from "./provenance.js";
 
-/**
- * Entity families: types connected by some step (`task` + `task-state`); a type no step
- * names is a family of its own (`preferences`). Returns type → family key.
- */
-export function familiesOf(steps: readonly StepDefinition[]): Map<string, string> {
-  return new Map([...typeFamilies(steps.map(stepTypes))].map(([t, family]) => [t, family[0]!]));
-}
-
-/** The family of `type` (its own name when no step names it). */
-export function familyOf(families: ReadonlyMap<string, string>, type: string): string {
-  return families.get(type) ?? type;
-}
-
-/** The part of `shape` that belongs to `family`. */
-export function familyShape(families: ReadonlyMap<string, string>, shape: Shape, family: string): Shape {
-  const out: Shape = {};
-  for (const [t, v] of Object.entries(shape)) if (familyOf(families, t) === family) out[t] = v;
-  return out;
-}
+export { familiesOf, familyOf, familyShape } from "../../adapters/families.js";
 
 /** One entity: a family and an entity id (`undefined` for singletons such as `preferences`). */
 export interface EntityRef {
