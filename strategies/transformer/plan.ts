@@ -38,6 +38,7 @@ import {
   provenanceOf,
   revGeneration,
   sameUserContent,
+  sourceHash,
   stableJson,
   userContent,
   type Provenance,
@@ -90,6 +91,8 @@ export interface PlanInput {
    * source's edits were made on top of it (no conflict).
    */
   readonly sourceAncestors?: Readonly<Record<string, readonly Doc[]>>;
+  /** With them, the revisions of those source documents' current histories (`_revisions`), by document id. */
+  readonly sourceHistory?: Readonly<Record<string, readonly string[]>>;
   /** Positive when the source side wins a tie of the conflict rule (source listed after target). */
   readonly sourceRank: number;
   /** Deliberate bugs for the simulation's mutation tests (`core/faults.ts`); never set in production. */
@@ -195,7 +198,7 @@ export function planEntity(input: PlanInput): EntityPlan {
 
   const finish = (doc: Doc): Doc => {
     // Written as a child of `_rev` (an update, or a winning branch beside it): one generation more.
-    const provenance: Omit<Provenance, "hash"> = { from: input.source, id: primary._id, rev: primary._rev ?? "", revs, step, gen: revGeneration(doc._rev) + 1 };
+    const provenance: Omit<Provenance, "hash"> = { from: input.source, id: primary._id, rev: primary._rev ?? "", revs, step, gen: revGeneration(doc._rev) + 1, src: sourceHash(Object.values(live)) };
     const body = { ...doc };
     return { ...body, [PROVENANCE_FIELD]: { ...provenance, hash: contentHash(body) } };
   };
@@ -263,6 +266,7 @@ export function planEntity(input: PlanInput): EntityPlan {
       }
       if (keepsEdits && reflectedInSource(input, before, targetLive)) unseen = [];
     }
+    if (unseen.length > 0 && keepsEdits && editedSince(input, live, targetLive, unseen.map((c) => c.current!))) unseen = [];
   }
   if (unseen.length === 0) {
     return { kind: "write", writes: changed.map((c) => ({ doc: finish(c.current?._rev === undefined ? c.doc : { ...c.doc, _rev: c.current._rev }), mode: "update" })) };
@@ -417,6 +421,24 @@ function reflectedInBase(input: PlanInput, live: Record<string, Doc>, targetLive
     if (sameUserContent(b, s)) return true;
     const p = provenanceOf(s);
     return p !== undefined && p.from === input.target && p.gen !== undefined && p.gen >= revGeneration(since.get(s._id)) && p.hash === contentHash(b);
+  });
+}
+
+/**
+ * True when the target's edits of `edited` changed nothing the source can show, and the source's current revisions
+ * descend from those they were translated from ({@link PlanInput.sourceHistory}): the target's documents translated
+ * back give exactly the translated source content (the provenance `src`). The source's edits since then are a
+ * fast-forward of the target's, as its ancestors would show where the replica holds their bodies (one that received
+ * only the source's later revision, a device that was offline, holds none).
+ */
+function editedSince(input: PlanInput, live: Record<string, Doc>, targetLive: Record<string, Doc>, edited: readonly Doc[]): boolean {
+  const history = input.sourceHistory;
+  const back = history === undefined ? undefined : translatedBack(input, live, targetLive);
+  if (back === undefined || Object.keys(input.from).some((t) => back[t] === undefined)) return false;
+  const descends = (id: string, rev: string): boolean => live[Object.keys(live).find((t) => live[t]!._id === id) ?? ""]?._rev === rev || (history?.[id]?.includes(rev) ?? false);
+  return edited.every((d) => {
+    const p = provenanceOf(d);
+    return p?.from === input.source && p.src === sourceHash(Object.values(back)) && Object.entries(p.revs).every(([id, rev]) => descends(id, rev));
   });
 }
 

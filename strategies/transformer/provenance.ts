@@ -27,6 +27,12 @@ export interface Provenance {
   /** Hash of the written content (see {@link contentHash}); equal to the current content ⇔ pristine. */
   readonly hash: string;
   /**
+   * Hash of the source documents' content that was translated ({@link sourceHash}): a replica that holds no body of
+   * that source revision (it received only a later one) still tells whether an edit of the translation changed
+   * anything the source can show. Absent on output written before it was recorded.
+   */
+  readonly src?: string;
+  /**
    * The generation of the revision the transformer wrote (its parent's plus one). An app that edits a
    * translation back to the very content it had (done, then not done again) writes a later generation:
    * its edit is not mistaken for transformer output. Absent on output written before it was recorded.
@@ -150,4 +156,9 @@ export function compareRevs(a: string, b: string): number {
   const g = revGeneration(a) - revGeneration(b);
   if (g !== 0) return g;
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The hash of several documents' {@link userContent}, by id (independent of their order). */
+export function sourceHash(docs: readonly Doc[]): string {
+  return hash128(stableJson([...docs].sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0)).map(userContent)));
 }

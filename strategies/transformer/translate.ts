@@ -67,18 +67,23 @@ export async function retryWaiting(state: TransformerState): Promise<number> {
   return state.writes - before;
 }
 
-/** Earlier revisions (newest first, at most 20, those whose bodies the store still has) of the listed source documents, by type. */
-async function ancestors(side: TransformerSide, docs: Readonly<Record<string, ReadDoc>>, ids: readonly string[]): Promise<Record<string, Doc[]>> {
-  const out: Record<string, Doc[]> = {};
+/**
+ * Earlier revisions (newest first, at most 20, those whose bodies the store still has) of the listed source documents,
+ * by type, and their histories (every revision of the current one's `_revisions`, by document id).
+ */
+async function ancestors(side: TransformerSide, docs: Readonly<Record<string, ReadDoc>>, ids: readonly string[]): Promise<{ bodies: Record<string, Doc[]>; history: Record<string, string[]> }> {
+  const bodies: Record<string, Doc[]> = {};
+  const history: Record<string, string[]> = {};
   for (const [t, r] of Object.entries(docs)) {
     if (r.state !== "live" || !ids.includes(r.doc._id)) continue;
     const revs = (await side.store.get(r.doc._id, { revs: true }))._revisions;
     if (revs === undefined) continue;
+    history[r.doc._id] = revs.ids.map((h, i) => `${revs.start - i}-${h}`);
     const wanted = revs.ids.slice(1, 21).map((h, i) => ({ id: r.doc._id, rev: `${revs.start - 1 - i}-${h}` }));
     const found = wanted.length === 0 ? [] : await side.store.bulkGet(wanted);
-    out[t] = found.flatMap((f) => ("ok" in f && f.ok._deleted !== true ? [f.ok] : [])); // compacted bodies are skipped
+    bodies[t] = found.flatMap((f) => ("ok" in f && f.ok._deleted !== true ? [f.ok] : [])); // compacted bodies are skipped
   }
-  return out;
+  return { bodies, history };
 }
 
 /**
@@ -209,7 +214,8 @@ export async function planOne(
     ...(state.o.faults === undefined ? {} : { faults: state.o.faults }),
   };
   const first = planEntity(input);
-  let plan = first.kind === "need-parents" ? planEntity({ ...input, sourceAncestors: await ancestors(source, input.sourceDocs, first.ids) }) : first;
+  const parents = first.kind === "need-parents" ? await ancestors(source, input.sourceDocs, first.ids) : undefined;
+  let plan = parents === undefined ? first : planEntity({ ...input, sourceAncestors: parents.bodies, sourceHistory: parents.history });
   if (state.retired.has(source.name)) plan = keepEndedBranches(plan, input);
   // A retired side receives no translations, only deletions: an entity deleted elsewhere is deleted there too.
   if (state.retired.has(target.name) && !(plan.kind === "write" && plan.writes.every((w) => w.doc._deleted === true))) {

@@ -235,3 +235,38 @@ describe("client-side transformers: an old done on the translation of a new titl
     });
   }
 });
+
+describe("client-side transformers: a device that holds no body of the revision a translation was made of", () => {
+  // d1 (new app) sets a group on the translation of d2's old title 56, then d2 sets title 75 on top of 56 (seed
+  // 406119). d1 had the body of 56 among the old document's ancestors: the group edit was made on it, the new title
+  // is a fast-forward. d3, offline all along, received title 75 alone: no ancestor showed it, the group edit looked
+  // concurrent and newer, and d3 wrote title 56 back into the old version as a winning branch. The old app showed
+  // 56, the new one 75, for good. The provenance now records the translated source content (`src`), and the source's
+  // history (`_revisions`) says the new title descends from it.
+  for (const strategy of ["client-transformer-documents", "client-transformer-database"]) {
+    it(`${strategy}: an old edit on top of a revision a new-app edit was made on is a fast-forward on every device (seed 406119)`, async () => {
+      const events: ScenarioEvent[] = [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "device", device: "d3", app: "old" },
+        { kind: "release" },
+        { kind: "create", device: "d3", todo: "t1", title: "title 7" },
+        { kind: "offline", device: "d3" },
+        { kind: "create", device: "d1", todo: "t3", title: "title 20" },
+        { kind: "upgrade", device: "d3" },
+        { kind: "upgrade", device: "d1" },
+        { kind: "set-new-field", device: "d1", todo: "t3", value: "group 2" },
+        { kind: "settle" },
+        { kind: "edit-title", device: "d2", todo: "t3", title: "title 56" },
+        { kind: "sync", device: "d2" },
+        { kind: "sync", device: "d1" },
+        { kind: "set-new-field", device: "d1", todo: "t3", value: "group 0" },
+        { kind: "settle" },
+        { kind: "edit-title", device: "d2", todo: "t3", title: "title 75" },
+        { kind: "create", device: "d3", todo: "t4", title: "title 80" },
+      ];
+      await holds(strategy, events, 406119);
+      await agree(strategy, events, 406119);
+    });
+  }
+});
