@@ -54,6 +54,8 @@ export interface PlanInput {
   readonly sourceAncestors?: Readonly<Record<string, readonly Doc[]>>;
   /** With them, the revisions of those source documents' current histories (`_revisions`), by document id. */
   readonly sourceHistory?: Readonly<Record<string, readonly string[]>>;
+  /** The same of the target's documents, when the planner asked for them (`need-parents` of `target`). */
+  readonly targetHistory?: Readonly<Record<string, readonly string[]>>;
   /** Positive when the source side wins a tie of the conflict rule (source listed after target). */
   readonly sourceRank: number;
   /** Deliberate bugs for the simulation's mutation tests (`core/faults.ts`); never set in production. */
@@ -99,6 +101,6 @@ export type EntityPlan =
   /** A contributing source document has not arrived yet: retry later (its other documents are still on their way). Not an error. */
   | { readonly kind: "wait"; readonly missing: readonly string[] }
   /** Call again with {@link PlanInput.sourceAncestors} (earlier revisions of these source documents). */
-  | { readonly kind: "need-parents"; readonly ids: readonly string[] }
+  | { readonly kind: "need-parents"; readonly ids: readonly string[]; readonly of?: "target" }
   /** The source documents cannot be translated; they stay where they are. */
   | { readonly kind: "quarantine"; readonly id: string; readonly rev: string | undefined; readonly reason: string };

@@ -259,7 +259,9 @@ function concurrentEdit(input: PlanInput, live: Record<string, Doc>, targetLive:
     // The source only carries older transformer output: the target's edit is newer and flows the other way.
     return { kind: "noop", reason: `${input.target} holds an edit ${input.source} has not seen; it flows from there` };
   }
-  if (editsInvisibleToTarget(input, live, targetLive)) {
+  const invisible = editsInvisibleToTarget(input, live, targetLive) || invisibleBySource(input, live, targetLive);
+  if (invisible === "history") return { kind: "need-parents", ids: Object.values(targetLive).map((d) => d._id), of: "target" };
+  if (invisible) {
     // The source's edits changed only what the target cannot show (a group set on the new version, seen from the
     // old one): its translation would only put back the older source revision it was made from. The target's edit
     // flows the other way, onto the source's documents as base, and keeps both.
@@ -425,6 +427,32 @@ function editsInvisibleToTarget(input: PlanInput, live: Record<string, Doc>, tar
       return o !== undefined && provenanceOf(d)!.hash === contentHash({ ...(o as Doc), _id: d._id });
     }) && keptByTarget(input, live, targetLive)
   );
+}
+
+/**
+ * {@link editsInvisibleToTarget} where the round trip cannot tell (a field users set before the translation): the
+ * source's documents translated to the target shape give exactly the target content they were translated from
+ * (the provenance `src`), and the target's current revisions descend from those ({@link PlanInput.targetHistory};
+ * `"history"` while it is not given), and the target's edit keeps the source's.
+ */
+function invisibleBySource(input: PlanInput, live: Record<string, Doc>, targetLive: Record<string, Doc>): boolean | "history" {
+  const edited = Object.values(live).filter((d) => !isPristine(d));
+  if (edited.length === 0 || edited.some((d) => provenanceOf(d)?.from !== input.target || provenanceOf(d)!.src === undefined)) return false;
+  const src: Entity = {};
+  for (const [t, d] of Object.entries(live)) src[t] = stripProvenance(d);
+  let down: Entity;
+  try {
+    down = input.path(src, undefined);
+  } catch {
+    return false;
+  }
+  const docs = Object.entries(down).map(([t, o]) => ({ ...(o as Doc), _id: input.ids.format(t, input.entity.entityId, input.to[t]!) }));
+  if (edited.some((d) => provenanceOf(d)!.src !== sourceHash(docs))) return false;
+  const current = new Map(Object.values(targetLive).map((d) => [d._id, d._rev]));
+  const revs = edited.flatMap((d) => Object.entries(provenanceOf(d)!.revs)).filter(([id, rev]) => current.get(id) !== rev);
+  if (revs.length === 0) return keptByTarget(input, live, targetLive);
+  if (input.targetHistory === undefined) return "history";
+  return revs.every(([id, rev]) => input.targetHistory?.[id]?.includes(rev) === true) && keptByTarget(input, live, targetLive);
 }
 
 /**

@@ -215,7 +215,17 @@ export async function planOne(
   };
   const first = planEntity(input);
   const parents = first.kind === "need-parents" ? await ancestors(source, input.sourceDocs, first.ids) : undefined;
-  let plan = parents === undefined ? first : planEntity({ ...input, sourceAncestors: parents.bodies, sourceHistory: parents.history });
+  const second = parents === undefined ? first : planEntity({ ...input, sourceAncestors: parents.bodies, sourceHistory: parents.history });
+  let plan = second;
+  if (second.kind === "need-parents" && second.of === "target") {
+    // The source's edits may be invisible to the target, made before the target's current revisions: their histories say.
+    const targetHistory: Record<string, string[]> = {};
+    for (const id of second.ids) {
+      const revs = (await target.store.get(id, { revs: true }).catch(() => undefined))?._revisions;
+      if (revs !== undefined) targetHistory[id] = revs.ids.map((h, i) => `${revs.start - i}-${h}`);
+    }
+    plan = planEntity({ ...input, ...(parents === undefined ? {} : { sourceAncestors: parents.bodies, sourceHistory: parents.history }), targetHistory });
+  }
   if (state.retired.has(source.name)) plan = keepEndedBranches(plan, input);
   // A retired side receives no translations, only deletions: an entity deleted elsewhere is deleted there too.
   if (state.retired.has(target.name) && !(plan.kind === "write" && plan.writes.every((w) => w.doc._deleted === true))) {

@@ -270,3 +270,43 @@ describe("client-side transformers: a device that holds no body of the revision 
     });
   }
 });
+
+describe("client-side transformers: the same, translated the other way first", () => {
+  // Seed 406119 as generated: the device without the body of title 56 translated the group edit into the old version
+  // before the new title into the new one. The group edit's translation back was no longer the old version's content
+  // by the round trip (group 2 was set before 56 was translated), so it looked visible, newer, and won as a branch.
+  // The recorded source content (`src`) and the old document's history (title 75 descends from 56) show it invisible.
+  for (const strategy of ["client-transformer-documents", "client-transformer-database"]) {
+    it(`${strategy}: a new-app edit the old version cannot show does not win over an old edit made after it (seed 406119)`, async () => {
+      const events: ScenarioEvent[] = [
+        {kind: "device", device: "d1", app: "old"},
+        {kind: "sync", device: "d1"},
+        {kind: "device", device: "d2", app: "old"},
+        {kind: "device", device: "d3", app: "old"},
+        {kind: "release"},
+        {kind: "create", device: "d3", todo: "t1", title: "title 7"},
+        {kind: "create", device: "d2", todo: "t2", title: "title 10"},
+        {kind: "offline", device: "d3"},
+        {kind: "create", device: "d1", todo: "t3", title: "title 20"},
+        {kind: "edit-title", device: "d3", todo: "t1", title: "title 31"},
+        {kind: "upgrade", device: "d3"},
+        {kind: "upgrade", device: "d1"},
+        {kind: "set-done", device: "d1", todo: "t3", done: false},
+        {kind: "edit-title", device: "d2", todo: "t2", title: "title 53"},
+        {kind: "set-new-field", device: "d1", todo: "t3", value: "group 2"},
+        {kind: "settle"},
+        {kind: "edit-title", device: "d2", todo: "t3", title: "title 56"},
+        {kind: "set-new-field", device: "d3", todo: "t1", value: "group 2"},
+        {kind: "sync", device: "d2"},
+        {kind: "sync", device: "d1"},
+        {kind: "set-new-field", device: "d1", todo: "t3", value: "group 0"},
+        {kind: "settle"},
+        {kind: "edit-title", device: "d2", todo: "t3", title: "title 75"},
+        {kind: "create", device: "d3", todo: "t4", title: "title 80"},
+        {kind: "delete", device: "d1", todo: "t2"},
+      ];
+      await holds(strategy, events, 406119);
+      await agree(strategy, events, 406119);
+    });
+  }
+});
