@@ -117,6 +117,21 @@ export async function readDocs(state: TransformerState, side: TransformerSide, e
   return out;
 }
 
+/** Those of `entities` a document of which `side` holds deleted by a deletion (see `isDeletion`), not only ended. */
+export async function deletedEntities(state: TransformerState, side: TransformerSide, entities: readonly EntityRef[]): Promise<EntityRef[]> {
+  const docs = await readDocs(state, side, entities);
+  const out: EntityRef[] = [];
+  for (const e of entities) {
+    const found = Object.values(docs.get(entityKey(e)) ?? {});
+    for (const r of found) {
+      if (r.state !== "deleted" || !(await deletedByUser(side.store, r.id))) continue;
+      out.push(e);
+      break;
+    }
+  }
+  return out;
+}
+
 /** Whether one of the deleted leaves of document `id` is a deletion (see `isDeletion`), not only tombstones that end it. */
 async function deletedByUser(store: DocumentStore, id: string): Promise<boolean> {
   const leaves = (await store.changes({ docIds: [id], style: "all_docs" })).results.flatMap((c) => c.changes.map((x) => ({ id, rev: x.rev })));

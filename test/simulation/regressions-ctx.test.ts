@@ -187,3 +187,37 @@ describe("client-side transformers: a change identical to an earlier one is that
     });
   }
 });
+
+describe("client-side transformers: a deletion ends the translations of what it deleted", () => {
+  // d4 translated t1 and pushed it; d3, on the old app, edited t1's title offline, upgraded offline (its translation
+  // of its title has no base: a root of its own) and deleted t1 on 3.0, which its transformer translated to 1.0. d4's
+  // translation of the older title reached d3 only then, beside the deletion without sharing its history: skipped as
+  // transformer output, it won CouchDB's order, and t1 came back. The deletion is translated again, onto it.
+  const events: ScenarioEvent[] = [
+    { kind: "device", device: "d1", app: "old" },
+    { kind: "create", device: "d1", todo: "t1", title: "title 3" },
+    { kind: "settle" },
+    { kind: "device", device: "d3", app: "old" },
+    { kind: "device", device: "d4", app: "old" },
+    { kind: "release" },
+    { kind: "upgrade", device: "d4" },
+    { kind: "sync", device: "d4" },
+    { kind: "sync", device: "d3" },
+    { kind: "abandon", device: "d4" },
+    { kind: "offline", device: "d3" },
+    { kind: "edit-title", device: "d3", todo: "t1", title: "title 45" },
+    { kind: "upgrade", device: "d3" },
+    { kind: "delete", device: "d3", todo: "t1" },
+  ];
+  // The same deletion made on the old app before d3 upgraded: its translation found nothing to delete on 3.0, and
+  // d4's translation then stood alone (a variant written by hand).
+  const onOldApp: ScenarioEvent[] = [...events.slice(0, -2), { kind: "delete", device: "d3", todo: "t1" }, { kind: "upgrade", device: "d3" }];
+  for (const strategy of ["client-transformer-documents", "client-transformer-database", "client-lazy-documents", "client-lazy-database"]) {
+    it(`${strategy}: an offline-upgraded device deletes what another device translated from an older title (seed 300093)`, async () => {
+      await holds(strategy, events, 300093);
+    });
+    it(`${strategy}: the same, deleted on the old app before the offline upgrade`, async () => {
+      await holds(strategy, onOldApp, 300093);
+    });
+  }
+});
