@@ -71,6 +71,16 @@ export async function changedBack(
 }
 
 /**
+ * Whether `leaf`'s own history holds its side since the ancestor, revision `ancestorAt.rev` of `leaf`'s own document: a
+ * merge written on `leaf` then holds every revision of that side, and a later merge reads what it changed back there.
+ */
+export async function holdsOwnSide(store: DocumentStore, leaf: Doc, ancestorAt: { readonly id: string; readonly rev: string | undefined }): Promise<boolean> {
+  if (ancestorAt.rev === undefined || ancestorAt.id !== leaf._id) return false;
+  const [read] = leaf._revisions === undefined ? await store.bulkGet([{ id: leaf._id, rev: leaf._rev! }], { revs: true }) : [{ ok: leaf }];
+  return read !== undefined && "ok" in read && historyOf(read.ok).includes(ancestorAt.rev);
+}
+
+/**
  * The revisions of one side of a merge, from its leaf (`leaf`, whose history is `history`) down to the ancestor (last),
  * each named by document and revision; `older`, the revisions the ancestor itself descends from; `translated`, the
  * index of the revision the migration wrote from a revision of the ancestor's document (its parent, next in `path`,

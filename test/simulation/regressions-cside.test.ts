@@ -119,6 +119,29 @@ describe("client-side: a translation is no user's edit, also where its parent's 
     );
   });
 
+  it("the same with two title edits, whose bodies the offline device never holds: what that side may have changed back stays in the merge's history and marks nothing kept, so the later group edit merges with no conflict (seed 301160, unminimized)", async () => {
+    await holds(
+      "client-side",
+      [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "create", device: "d1", todo: "t1", title: "title 2" },
+        { kind: "create", device: "d1", todo: "t2", title: "title 3" },
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "settle" },
+        { kind: "edit-title", device: "d1", todo: "t2", title: "title 18" },
+        { kind: "offline", device: "d2" },
+        { kind: "release" },
+        { kind: "upgrade", device: "d2" },
+        { kind: "device", device: "d3", app: "new" },
+        { kind: "edit-title", device: "d1", todo: "t2", title: "title 42" },
+        { kind: "settle" },
+        { kind: "create", device: "d3", todo: "t3", title: "title 64" },
+        { kind: "set-new-field", device: "d3", todo: "t2", value: "group 1" },
+      ],
+      301160,
+    );
+  });
+
   it("an old device merges its done into a migrated title edit it received alone as the device that migrated it does: the title is not lost (seed 301613)", async () => {
     await holds(
       "client-side",
