@@ -19,7 +19,7 @@ import { singleVersionIds, type IdScheme } from "../../adapters/ids.js";
 import { historyOf, type Doc, type DocumentStore, type Seq } from "../../store/port.js";
 import { isDivanError } from "../../core/errors.js";
 import { attributeHashes, basesOf, valueHash, withBases, type AttributeHashes, type ChangedBack } from "./bases.js";
-import { changed, changedBack } from "./undo.js";
+import { changed, changedBack, holdsOwnSide } from "./undo.js";
 import { hashesOf, merge3, REV_FIELDS, type AncestorHashes } from "./merge3.js";
 import { byRev, commonAncestor, endSupersededMerges, heldInCommon, lineageOf, liveLeaves, mergedEnds, metThroughSources } from "./merged.js";
 import { canonicalJson, sameContent, withDeterministicRev } from "./canonical.js";
@@ -226,7 +226,8 @@ async function mergeOldLeaf(
       let conflicted = new Set<string>();
       if (ancestor !== undefined) {
         const at = { id: c.id, rev: body?._rev ?? oldHistory?.find((r) => basesOf(leaf)[r] !== undefined) }; // an undo on either side clashes
-        ({ merged, oursSide, conflicted } = merge3(ancestor, upOld, theirsOfLeaf, await backsOf(store, options, at, ancestor, oldDoc, theirsOfLeaf)));
+        const theirsHeld = new Set((await holdsOwnSide(store, leaf, at)) ? [type] : []);
+        ({ merged, oursSide, conflicted } = merge3(ancestor, upOld, theirsOfLeaf, { ...(await backsOf(store, options, at, ancestor, oldDoc, theirsOfLeaf)), theirsHeld }));
       } else if (options.recordBases === true) {
         // No replica that migrates ever held the ancestor (the migration translated an old edit concurrent with this
         // one): what the old edit holds differently (translated with the stored documents as base, so it keeps what
@@ -439,11 +440,12 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
     const backOf = (leaf: Doc): Promise<ChangedBack> => changedBack(store, leaf, ancestorAt, ancestor[t], hashesAt, vf);
     // Fold the leaves into the newest one; an attribute two of them changed differently stays on both.
     const [first, ...rest] = [...leaves].sort((a, b) => -byRev(a, b));
+    const theirsHeld = new Set((await holdsOwnSide(store, first!, ancestorAt)) ? [t] : []);
     let into: Entity = { [t]: first! };
     const kept: { leaf: Doc; content: Doc }[] = [];
     const ended: Doc[] = [];
     for (const leaf of rest) {
-      const m = merge3(ancestor, { [t]: leaf }, into, { ours: { [t]: await backOf(leaf) }, theirs: { [t]: await backOf(first!) } });
+      const m = merge3(ancestor, { [t]: leaf }, into, { ours: { [t]: await backOf(leaf) }, theirs: { [t]: await backOf(first!) }, theirsHeld });
       // Each attribute the two leaves hold differently: the later of two successive old edits wins, on both sides (also
       // where the other leaf holds the ancestor's value: its old edit set it back). What is left different clashes.
       const merged = { ...m.merged[t]! } as Record<string, unknown>;
