@@ -24,7 +24,7 @@
  * source revision that reads like the target's edit (the source went A, B, A and the target B) is no
  * sign that the source saw it: only the revisions the target was translated from, and newer ones, count.
  */
-import { DivanError, isDivanError, messageOf } from "../../core/errors.js";
+import { isDivanError, messageOf } from "../../core/errors.js";
 import { hasFault, type Fault } from "../../core/faults.js";
 import type { IdScheme } from "../../adapters/ids.js";
 import type { CompiledPath } from "../../adapters/path.js";
@@ -588,11 +588,3 @@ export function winningBranch(doc: Doc, loserRevisions: { start: number; ids: st
 function hashId(text: string): string {
   return contentHash({ _id: text });
 }
-
-/** Throws `CONFIG_INVALID` unless every type a side holds appears once with one version. */
-export function checkShape(name: string, shape: Shape): void {
-  for (const [t, v] of Object.entries(shape)) {
-    if (!Number.isInteger(v) || v < 0) throw new DivanError("CONFIG_INVALID", `side ${name}: ${t} has version ${String(v)}; use a major version number`, { details: { side: name, type: t } });
-  }
-}
-
