@@ -32,7 +32,7 @@ import type { IdScheme } from "../../adapters/ids.js";
 import type { CompiledPath } from "../../adapters/path.js";
 import type { StepDefinition } from "../../adapters/steps.js";
 import { stepTypes, typeFamilies } from "../../adapters/families.js";
-import { madeOnCurrent, translatedFrom, type EarlierRevisions, type TranslateWith } from "./seen.js";
+import { madeOnCurrent, translatedFrom, translatedFromUnreceived, type EarlierRevisions, type TranslateWith } from "./seen.js";
 import type { Doc as AdapterDoc, Entity, Shape } from "../../adapters/types.js";
 import type { Doc } from "../../store/port.js";
 import {
@@ -300,8 +300,8 @@ export function planEntity(input: PlanInput): EntityPlan {
 }
 
 /**
- * Reads the entity's documents on both sides, or says why there is nothing to translate yet: deleted (the deletion
- * is carried over), no source documents, a target tombstone, a source document not arrived, or one at another version.
+ * Reads the entity's documents on both sides, or says why there is nothing to translate yet: deleted (the deletion is carried
+ * over), no source documents, a target tombstone, a source document or target revision not arrived, or another version.
  */
 function readEntity(input: PlanInput): { readonly live: Record<string, Doc>; readonly targetLive: Record<string, Doc> } | EntityPlan {
   const { sourceDocs, targetDocs, ids, entity } = input;
@@ -333,6 +333,7 @@ function readEntity(input: PlanInput): { readonly live: Record<string, Doc>; rea
   const gone = Object.values(targetDocs).find((r) => r.state === "deleted");
   if (gone !== undefined) return { kind: "noop", reason: `${input.target} deleted ${gone.id}; the deletion flows from there` };
   if (missing.length > 0) return { kind: "wait", missing };
+  if (translatedFromUnreceived(input.target, live, targetLive)) return { kind: "noop", reason: `${input.source} translates ${input.target} revisions not received yet; they flow from there` };
 
   for (const t of fromTypes) {
     const d = live[t]!;

@@ -8,7 +8,7 @@
  */
 import type { Entity } from "../../adapters/types.js";
 import type { Doc } from "../../store/port.js";
-import { compareRevs, provenanceOf, sameUserContent } from "./provenance.js";
+import { compareRevs, isPristine, provenanceOf, revGeneration, sameUserContent } from "./provenance.js";
 
 /** One earlier revision of a document: its revision, and its body where the store still has it (CouchDB compacts them). */
 export interface EarlierRevision {
@@ -66,4 +66,17 @@ export function madeOnCurrent(side: string, s: Doc, docs: readonly Doc[], histor
 function readsTheSame(a: Entity, b: Entity | undefined): boolean {
   if (b === undefined || Object.keys(a).length !== Object.keys(b).length) return false;
   return Object.entries(a).every(([t, x]) => b[t] !== undefined && sameUserContent(x as Doc, b[t] as Doc));
+}
+
+/**
+ * True when every source document is a pristine translation of target documents, and one of them names a revision
+ * of a target document newer than the one the target holds: the target's newer revision has not reached this replica
+ * yet (a device pushed its first document only, then was cut off), and translating the source back would overwrite
+ * the target with what the translation kept of it (a blocked status read as not done is active again).
+ */
+export function translatedFromUnreceived(target: string, live: Readonly<Record<string, Doc>>, targetLive: Readonly<Record<string, Doc>>): boolean {
+  const sources = Object.values(live);
+  if (sources.length === 0 || !sources.every((s) => isPristine(s) && provenanceOf(s)?.from === target)) return false;
+  const held = new Map(Object.values(targetLive).map((d) => [d._id, revGeneration(d._rev)]));
+  return sources.some((s) => Object.entries(provenanceOf(s)!.revs).some(([id, rev]) => revGeneration(rev) > (held.get(id) ?? Number.POSITIVE_INFINITY)));
 }

@@ -227,3 +227,23 @@ describe("client-side transformers: an edit undone since is not the revision ano
     }
   });
 });
+
+describe("client-side transformers: a translation of revisions this device has not received is not translated back", () => {
+  // d1 translated t1 when it upgraded, set it blocked on 3.0 (translated to 1.0 as not done) and pushed only its
+  // todo-item documents: d2, upgrading, held 1.0's translation of the blocked status beside the status document the
+  // split record gave it (done, the first translation). Translating 1.0 back onto it wrote "active", which beat d1's
+  // "blocked" once that arrived, and "blocked" was lost. The blocked status is on its way: nothing is written for it.
+  it("client-transformer-documents: a status set on 3.0 whose first document alone reached the upgrading device (seed 300205)", async () => {
+    await holds("client-transformer-documents", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "set-done", device: "d1", todo: "t1", done: true },
+      { kind: "release" },
+      { kind: "upgrade", device: "d1" },
+      { kind: "set-status", device: "d1", todo: "t1", status: "blocked" },
+      { kind: "push-first-document", device: "d1", todo: "t1" },
+      { kind: "upgrade", device: "d2" },
+    ], 300205);
+  });
+});
