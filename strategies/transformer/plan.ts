@@ -23,13 +23,16 @@
  * revisions (its provenance names them): the target is newer, and its edit flows the other way. An older
  * source revision that reads like the target's edit (the source went A, B, A and the target B) is no
  * sign that the source saw it: only the revisions the target was translated from, and newer ones, count.
+ * Nor is a side's edit made on the translation of an earlier revision of the other side's document that reads like
+ * its current one, where that document went A, B, then A again since (`seen.ts`): the two edits are concurrent.
  */
-import { DivanError, isDivanError, messageOf } from "../../core/errors.js";
+import { isDivanError, messageOf } from "../../core/errors.js";
 import { hasFault, type Fault } from "../../core/faults.js";
 import type { IdScheme } from "../../adapters/ids.js";
 import type { CompiledPath } from "../../adapters/path.js";
 import type { StepDefinition } from "../../adapters/steps.js";
 import { stepTypes, typeFamilies } from "../../adapters/families.js";
+import { madeOnCurrent, translatedFrom, translatedFromUnreceived, type EarlierRevisions, type TranslateWith } from "./seen.js";
 import type { Doc as AdapterDoc, Entity, Shape } from "../../adapters/types.js";
 import type { Doc } from "../../store/port.js";
 import {
@@ -111,6 +114,8 @@ export interface PlanInput {
    * source's edits were made on top of it (no conflict).
    */
   readonly sourceAncestors?: Readonly<Record<string, readonly Doc[]>>;
+  /** Earlier revisions of the source's documents and the target's edited ones, given with {@link sourceAncestors} (`seen.ts`). */
+  readonly revisions?: { readonly source: EarlierRevisions; readonly target: EarlierRevisions };
   /** Positive when the source side wins a tie of the conflict rule (source listed after target). */
   readonly sourceRank: number;
   /** Deliberate bugs for the simulation's mutation tests (`core/faults.ts`); never set in production. */
@@ -155,8 +160,8 @@ export type EntityPlan =
     }
   /** A contributing source document has not arrived yet: retry later (its other documents are still on their way). Not an error. */
   | { readonly kind: "wait"; readonly missing: readonly string[] }
-  /** Call again with {@link PlanInput.sourceAncestors} (earlier revisions of these source documents). */
-  | { readonly kind: "need-parents"; readonly ids: readonly string[] }
+  /** Call again with {@link PlanInput.sourceAncestors} (of the source documents `ids`) and {@link PlanInput.revisions} (`targetIds`: the target's). */
+  | { readonly kind: "need-parents"; readonly ids: readonly string[]; readonly targetIds: readonly string[] }
   /** The source documents cannot be translated; they stay where they are. */
   | { readonly kind: "quarantine"; readonly id: string; readonly rev: string | undefined; readonly reason: string };
 
@@ -235,22 +240,21 @@ export function planEntity(input: PlanInput): EntityPlan {
   // So were they when the translation they were made on (its provenance `hash`) is what the source's current
   // revisions translate to: the source changed since only what the target cannot show (a group set on the
   // new version, seen from the old one).
-  let plain: Entity | undefined | null = null;
-  const onCurrent = (t: string, d: Doc): boolean => {
+  const edited = unseen.map((c) => c.current!);
+  const parents: EntityPlan = { kind: "need-parents", ids: Object.values(live).filter((d) => !isPristine(d)).map((d) => d._id), targetIds: edited.map((d) => d._id) };
+  const seen = translations(input, live, targetLive);
+  const onCurrent = (t: string, d: Doc, strict = false): boolean | undefined => {
     const p = provenanceOf(d);
     if (p === undefined || p.from !== input.source) return false;
     if (Object.entries(revs).every(([id, rev]) => p.revs[id] === rev)) return true;
-    if (plain === null) {
-      try {
-        plain = input.path(src, undefined);
-      } catch {
-        plain = undefined;
-      }
-    }
-    const o = plain?.[t];
-    return o !== undefined && p.hash === contentHash({ ...(o as Doc), _id: d._id });
+    const o = seen.forward()?.[t];
+    if (o === undefined || p.hash !== contentHash({ ...(o as Doc), _id: d._id })) return false;
+    // Unless the source changed since what the target can show, then back (A, B, then A again): `madeOnCurrent`.
+    return !strict || madeOnCurrent(input.source, d, Object.values(live), input.revisions?.source, seen.forward);
   };
-  if (unseen.length > 0 && unseen.every((c) => onCurrent(c.type, c.current!))) {
+  const madeOnSource = unseen.map((c) => onCurrent(c.type, c.current!, true));
+  if (unseen.length > 0 && madeOnSource.includes(undefined) && !madeOnSource.includes(false)) return parents;
+  if (unseen.length > 0 && madeOnSource.every((n) => n === true)) {
     // Its other documents that are still translations of older source revisions (a device that upgraded
     // offline translated the newer revision the server had not) are brought up to date here, and the edit
     // is translated back once they are.
@@ -264,21 +268,25 @@ export function planEntity(input: PlanInput): EntityPlan {
   // Whichever way the source is shown to have seen the target's edits, writing it must not overwrite a field
   // the target's users changed (a value the source shape reads like the one it replaced looks seen from there;
   // changing that field on the source is still a concurrent edit of it).
-  const keepsEdits = !overwritesEdits(input, live, targetLive, out, unseen.map((c) => c.current!));
+  const keepsEdits = !overwritesEdits(input, live, targetLive, out, edited);
+  // Made on the target's current documents, or on earlier revisions the source reads the same (`madeOnCurrent`).
+  const onCurrentTarget = (s: Doc): boolean | undefined => madeOnCurrent(input.target, s, edited, input.revisions?.target, seen.back);
   if (unseen.length > 0 && keepsEdits && reflectedInSource(input, live, targetLive)) unseen = [];
-  if (unseen.length > 0 && keepsEdits && reflectedInBase(input, live, targetLive, translatedFrom(input.source, unseen.map((c) => c.current!)))) unseen = [];
-  if (unseen.length > 0 && keepsEdits && invisibleToSource(input, live, targetLive, unseen.map((c) => c.current!))) unseen = [];
+  const onBase = unseen.length > 0 && keepsEdits && reflectedInBase(input, live, targetLive, translatedFrom(input.source, edited)) ? Object.values(live).map(onCurrentTarget) : [false];
+  if (onBase.includes(undefined)) return parents;
+  if (onBase.every((m) => m === true)) unseen = [];
+  if (unseen.length > 0 && keepsEdits && invisibleToSource(input, live, targetLive, edited)) unseen = [];
   if (unseen.length > 0) {
     const anc = input.sourceAncestors;
-    if (anc === undefined) return { kind: "need-parents", ids: Object.values(live).filter((d) => !isPristine(d)).map((d) => d._id) };
+    if (anc === undefined || input.revisions === undefined) return parents;
     // Only the source revisions the target's edits were translated from, and newer ones, can hold them: an
     // older one that happens to read the same (A, B, then A again) says nothing about the target's edit.
-    const since = translatedFrom(input.source, unseen.map((c) => c.current!));
+    const since = translatedFrom(input.source, edited);
     const depth = Math.max(0, ...Object.values(anc).map((a) => a.length));
     for (let i = 0; i < depth && unseen.length > 0; i++) {
       const before: Record<string, Doc> = { ...live };
       for (const [t, a] of Object.entries(anc)) {
-        const newer = a.filter((d) => revGeneration(d._rev) >= revGeneration(since.get(d._id)));
+        const newer = a.filter((d) => revGeneration(d._rev) >= revGeneration(since.get(d._id)) && onCurrentTarget(d) === true);
         if (newer.length > 0) before[t] = newer[Math.min(i, newer.length - 1)]!;
       }
       if (keepsEdits && reflectedInSource(input, before, targetLive)) unseen = [];
@@ -292,8 +300,8 @@ export function planEntity(input: PlanInput): EntityPlan {
 }
 
 /**
- * Reads the entity's documents on both sides, or says why there is nothing to translate yet: deleted (the deletion
- * is carried over), no source documents, a target tombstone, a source document not arrived, or one at another version.
+ * Reads the entity's documents on both sides, or says why there is nothing to translate yet: deleted (the deletion is carried
+ * over), no source documents, a target tombstone, a source document or target revision not arrived, or another version.
  */
 function readEntity(input: PlanInput): { readonly live: Record<string, Doc>; readonly targetLive: Record<string, Doc> } | EntityPlan {
   const { sourceDocs, targetDocs, ids, entity } = input;
@@ -325,6 +333,7 @@ function readEntity(input: PlanInput): { readonly live: Record<string, Doc>; rea
   const gone = Object.values(targetDocs).find((r) => r.state === "deleted");
   if (gone !== undefined) return { kind: "noop", reason: `${input.target} deleted ${gone.id}; the deletion flows from there` };
   if (missing.length > 0) return { kind: "wait", missing };
+  if (translatedFromUnreceived(input.target, live, targetLive)) return { kind: "noop", reason: `${input.source} translates ${input.target} revisions not received yet; they flow from there` };
 
   for (const t of fromTypes) {
     const d = live[t]!;
@@ -391,20 +400,6 @@ function concurrentEdit(input: PlanInput, live: Record<string, Doc>, changed: re
     ),
     conflict: { family: entity.family, entityId: entity.entityId, winner: input.source, winnerRev: sourceEdit, loser: input.target, loserRevs },
   };
-}
-
-/** Source document id → the newest of its revisions that `docs` (target documents) were translated from. */
-function translatedFrom(source: string, docs: readonly Doc[]): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const d of docs) {
-    const p = provenanceOf(d);
-    if (p === undefined || p.from !== source) continue;
-    for (const [id, rev] of Object.entries(p.revs)) {
-      const known = out.get(id);
-      if (known === undefined || compareRevs(rev, known) > 0) out.set(id, rev);
-    }
-  }
-  return out;
 }
 
 /**
@@ -542,6 +537,19 @@ function overwritesEdits(input: PlanInput, live: Record<string, Doc>, targetLive
   });
 }
 
+/** `madeOnCurrent`'s translations (an earlier revision of a document in its place): the target's back onto the source's, the source's forward. */
+function translations(input: PlanInput, live: Record<string, Doc>, targetLive: Record<string, Doc>): { back: TranslateWith; forward: TranslateWith } {
+  const swap = (docs: Record<string, Doc>, earlier?: Doc): Record<string, Doc> => Object.fromEntries(Object.entries(docs).map(([t, d]) => [t, d._id === earlier?._id ? earlier : d]));
+  const forward: TranslateWith = (earlier) => {
+    try {
+      return input.path(Object.fromEntries(Object.entries(swap(live, earlier)).map(([t, d]) => [t, stripProvenance(d)])), undefined);
+    } catch {
+      return undefined;
+    }
+  };
+  return { back: (earlier) => translatedBack(input, live, swap(targetLive, earlier)), forward };
+}
+
 /** The target's current documents translated back to the source shape with the source as base, each with its source id (`undefined` when the target lacks one or the path fails). */
 function translatedBack(input: PlanInput, live: Record<string, Doc>, targetLive: Record<string, Doc>): Record<string, Doc> | undefined {
   const tgt: Entity = {};
@@ -588,11 +596,3 @@ export function winningBranch(doc: Doc, loserRevisions: { start: number; ids: st
 function hashId(text: string): string {
   return contentHash({ _id: text });
 }
-
-/** Throws `CONFIG_INVALID` unless every type a side holds appears once with one version. */
-export function checkShape(name: string, shape: Shape): void {
-  for (const [t, v] of Object.entries(shape)) {
-    if (!Number.isInteger(v) || v < 0) throw new DivanError("CONFIG_INVALID", `side ${name}: ${t} has version ${String(v)}; use a major version number`, { details: { side: name, type: t } });
-  }
-}
-

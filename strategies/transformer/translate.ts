@@ -19,6 +19,7 @@ import {
 } from "./plan.js";
 import { recordingSplit } from "../runner/split.js";
 import { compareRevs, isDeletion, isPristine, provenanceOf, revGeneration } from "./provenance.js";
+import type { EarlierRevision } from "./seen.js";
 import { isOwnOutput, MAX_RECORDS, targets, type TransformerState } from "./state.js";
 import type { QuarantineEntry, TransformerSide } from "./types.js";
 import { RETRYABLE, sourceDoc, writeDeterministic, writeFailed, type WriteFailure } from "./write.js";
@@ -68,18 +69,38 @@ export async function retryWaiting(state: TransformerState): Promise<number> {
   return state.writes - before;
 }
 
-/** Earlier revisions (newest first, at most 20, those whose bodies the store still has) of the listed source documents, by type. */
-async function ancestors(side: TransformerSide, docs: Readonly<Record<string, ReadDoc>>, ids: readonly string[]): Promise<Record<string, Doc[]>> {
-  const out: Record<string, Doc[]> = {};
-  for (const [t, r] of Object.entries(docs)) {
-    if (r.state !== "live" || !ids.includes(r.doc._id)) continue;
+/**
+ * Earlier revisions (newest first, at most 20) of the listed live documents of `docs`, by document id, each with its
+ * body where the store still has it (CouchDB's compaction keeps the bodies of leaves only).
+ */
+async function earlierRevisions(side: TransformerSide, docs: Readonly<Record<string, ReadDoc>>, ids?: readonly string[]): Promise<Record<string, EarlierRevision[]>> {
+  const out: Record<string, EarlierRevision[]> = {};
+  for (const r of Object.values(docs)) {
+    if (r.state !== "live" || (ids !== undefined && !ids.includes(r.doc._id))) continue;
     const revs = (await side.store.get(r.doc._id, { revs: true }))._revisions;
     if (revs === undefined) continue;
     const wanted = revs.ids.slice(1, 21).map((h, i) => ({ id: r.doc._id, rev: `${revs.start - 1 - i}-${h}` }));
-    const found = wanted.length === 0 ? [] : await side.store.bulkGet(wanted);
-    out[t] = found.flatMap((f) => ("ok" in f && f.ok._deleted !== true ? [f.ok] : [])); // compacted bodies are skipped
+    const found = new Map((wanted.length === 0 ? [] : await side.store.bulkGet(wanted)).flatMap((f) => ("ok" in f && f.ok._deleted !== true ? [[f.ok._rev, f.ok] as const] : [])));
+    out[r.doc._id] = wanted.map((w) => {
+      const doc = found.get(w.rev);
+      return doc === undefined ? { rev: w.rev } : { rev: w.rev, doc };
+    });
   }
   return out;
+}
+
+/**
+ * What a plan that asked for them (`need-parents`) needs: the earlier revisions of the source's edited documents whose
+ * bodies the store still has, by type (`sourceAncestors`), and those of every source document and of the target's edited
+ * ones, by id (`revisions`).
+ */
+async function parentsOf(source: TransformerSide, target: TransformerSide, input: PlanInput, ids: readonly string[], targetIds: readonly string[]): Promise<Pick<PlanInput, "sourceAncestors" | "revisions">> {
+  const [sources, targets] = await Promise.all([earlierRevisions(source, input.sourceDocs), earlierRevisions(target, input.targetDocs, targetIds)]);
+  const sourceAncestors: Record<string, Doc[]> = {};
+  for (const [t, r] of Object.entries(input.sourceDocs)) {
+    if (r.state === "live" && ids.includes(r.doc._id)) sourceAncestors[t] = (sources[r.doc._id] ?? []).flatMap((e) => (e.doc === undefined ? [] : [e.doc]));
+  }
+  return { sourceAncestors, revisions: { source: sources, target: targets } };
 }
 
 /**
@@ -225,7 +246,7 @@ export async function planOne(
     ...(state.o.faults === undefined ? {} : { faults: state.o.faults }),
   };
   const first = planEntity(input);
-  let plan = first.kind === "need-parents" ? planEntity({ ...input, sourceAncestors: await ancestors(source, input.sourceDocs, first.ids) }) : first;
+  let plan = first.kind === "need-parents" ? planEntity({ ...input, ...(await parentsOf(source, target, input, first.ids, first.targetIds)) }) : first;
   if (state.retired.has(source.name)) plan = keepEndedBranches(plan, input);
   // A retired side receives no translations, only deletions: an entity deleted elsewhere is deleted there too.
   if (state.retired.has(target.name) && !(plan.kind === "write" && plan.writes.every((w) => w.doc._deleted === true))) {
