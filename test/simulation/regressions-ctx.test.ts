@@ -220,6 +220,21 @@ describe("client-side transformers: a deletion ends the translations of what it 
     it(`${strategy}: the same, deleted on the old app before the offline upgrade`, async () => {
       await holds(strategy, onOldApp, 300093);
     });
+    it(`${strategy}: an old app deletes offline what a device abandoned after translating it, then upgrades (seed 402017)`, async () => {
+      await holds(strategy, [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "create", device: "d1", todo: "t2", title: "title 4" },
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "sync", device: "d1" },
+        { kind: "offline", device: "d1" },
+        { kind: "release" },
+        { kind: "upgrade", device: "d2" },
+        { kind: "settle" },
+        { kind: "abandon", device: "d2" },
+        { kind: "delete", device: "d1", todo: "t2" },
+        { kind: "upgrade", device: "d1" },
+      ], 402017);
+    });
   }
 });
 
