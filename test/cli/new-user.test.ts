@@ -1,0 +1,64 @@
+/**
+ * What a new user met running the CLI on a messy database (child processes against the test server, `COUCHDB_URL`
+ * or embedded): attachments of a document a merge folds away, the documented undo of a copy, Ctrl-C in the middle
+ * of a run, and a copy job resumed with another user's credentials.
+ */
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { couchFetch } from "../support/server.js";
+import { uniqueDbName } from "../support/backends.js";
+import { startTestServer, type TestServer } from "../support/server.js";
+import { ROOT, drop, leaves, passwordShown, seed, statusOf, todoV1, withCredentials, bundleCli, type BundledCli, type CliResult, type Json } from "./support.js";
+
+let cli: BundledCli;
+const divan = (args: readonly string[], options?: { cwd?: string }): Promise<CliResult> => cli.run(args, options);
+const CONTACT_BOOK = path.join(ROOT, "examples/contact-book");
+
+let server: TestServer;
+const created: string[] = [];
+/** A fresh database name this file drops afterwards (with its `$divan` state database). */
+function dbName(prefix: string): string {
+  const db = uniqueDbName(`nu-${prefix}`); // nu-: the prefix of databases a shared CouchDB lets this file create
+  created.push(db, `${db}%24divan`);
+  return db;
+}
+
+beforeAll(async () => {
+  cli = await bundleCli();
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await cli?.remove();
+  if (server !== undefined) for (const db of created) await drop(server.url, db);
+  await server?.close();
+});
+
+const b64 = (s: string): string => Buffer.from(s).toString("base64");
+
+describe("a merge (contact book 1 → 2) and the attachments of the document it folds away", () => {
+  it("quarantines the contact whose address document has an attachment and leaves both documents, attachment included, where they were", async () => {
+    const DB = dbName("merge-att");
+    await seed(server.url, DB, [
+      { _id: "contact:plain", schema: "contact", version: 1, name: "Plain", favorite: "yes" },
+      { _id: "contact-address:plain", schema: "contact-address", version: 1, street: "S", city: "C" },
+      { _id: "contact:att", schema: "contact", version: 1, name: "With map", favorite: "no", _attachments: { "photo.txt": { content_type: "text/plain", data: b64("photo") } } },
+      { _id: "contact-address:att", schema: "contact-address", version: 1, street: "S", city: "C", _attachments: { "map.txt": { content_type: "text/plain", data: b64("the map") } } },
+    ]);
+    const url = withCredentials(server.url, DB);
+    const r = await divan(["migrate", "--db", url, "--to", "2.0.0"], { cwd: CONTACT_BOOK });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/migrated 2, /); // the plain contact and its address
+    expect(r.stdout).toMatch(/^quarantined contact-address:att \(rev 1-\w+\) contact-address@1: \[STEP_FAILED\] .*map\.txt/m);
+    // Left where they were: both documents of the quarantined contact, at version 1, with their attachment bodies.
+    const address = await leaves(server.url, DB, "contact-address:att");
+    expect([...address.values()].map((d) => [d._rev?.slice(0, 2), d["version"], d._deleted])).toEqual([["1-", 1, undefined]]);
+    const body = await couchFetch(`${server.url}/${DB}/${encodeURIComponent("contact-address:att")}/map.txt`);
+    expect(await body.text()).toBe("the map");
+    const contact = await leaves(server.url, DB, "contact:att");
+    expect([...contact.values()].map((d) => d["version"])).toEqual([1]);
+    // The plain contact was merged as usual.
+    expect(await statusOf(server.url, DB, "contact-address:plain")).toBe(404);
+  });
+});
