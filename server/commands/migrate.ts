@@ -55,7 +55,8 @@ export function registryOptions(config: ResolvedConfig): RegistryOptions {
 export interface MigrationCliOptions {
   /** The database (`--db`, else the config's `db`). */
   db?: string;
-  to: string;
+  /** Required by every command but `rollback --target`. */
+  to?: string;
   target?: string;
   /** Command-line value only; the merged one is in the {@link ResolvedConfig}. */
   schemas?: string;
@@ -214,12 +215,15 @@ export async function openStateDb(config: ResolvedConfig, written: string, creat
   }
 }
 
-/** Adds the options every migration command shares (`--db`, `--schemas`, `--manifests` and `--steps` default to the config's). */
-export function migrationOptions(cmd: Command): Command {
-  return configOption(cmd)
-    .option("--db <url>", "database URL (http://host:5984/db, credentials as user:password@host; never printed) or local PouchDB name (default: db of the config)")
-    .requiredOption("--to <version>", "target: a manifest version (6.0.0) or type@major,... (task@3,task-state@1)")
-    .option("--target <url>", "copy into this database instead of migrating in place")
+/**
+ * Adds the options every migration command shares (`--db`, `--schemas`, `--manifests` and `--steps` default to the
+ * config's). `target` describes `--target`; `--to` is required unless `toRequired` is false (the command checks it).
+ */
+export function migrationOptions(cmd: Command, { toRequired = true, target = "copy into this database instead of migrating in place" }: { toRequired?: boolean; target?: string } = {}): Command {
+  const to = "target: a manifest version (6.0.0) or type@major,... (task@3,task-state@1)";
+  const withDb = configOption(cmd).option("--db <url>", "database URL (http://host:5984/db, credentials as user:password@host; never printed) or local PouchDB name (default: db of the config)");
+  return (toRequired ? withDb.requiredOption("--to <version>", to) : withDb.option("--to <version>", to))
+    .option("--target <url>", target)
     .option("--schemas <dir>", "folder of <type>/<major>.<minor>.json schema files", "schemas")
     .option("--manifests <dir>", "folder of <app-version>.json manifests", "manifests")
     .option("--steps <module>", "module exporting the steps", "steps/index.ts")
@@ -460,7 +464,7 @@ export function register(program: Command): void {
       }
       const registry = await loadConfiguredRegistry(config);
       const graph = await loadSteps(config.steps);
-      const to = await resolveTarget(opts.to, registry, config.manifests, graph);
+      const to = await resolveTarget(opts.to!, registry, config.manifests, graph); // required by commander
       const dry = opts.dryRun === true;
       const stores: (DocumentStore | undefined)[] = [];
       try {

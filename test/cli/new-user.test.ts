@@ -62,3 +62,24 @@ describe("a merge (contact book 1 → 2) and the attachments of the document it 
     expect(await statusOf(server.url, DB, "contact-address:plain")).toBe(404);
   });
 });
+
+describe("the documented undo of a copy (README, transactional: `divan rollback --db URL --target NEW`)", () => {
+  it("drops the copy without --to, and a rollback in place without --to is refused with CONFIG_INVALID", async () => {
+    const SRC = dbName("undo-src");
+    const DST = dbName("undo-dst");
+    await seed(server.url, SRC, [todoV1(1), todoV1(2)]);
+    const src = withCredentials(server.url, SRC);
+    const dst = withCredentials(server.url, DST);
+    const copied = await divan(["migrate", "--db", src, "--target", dst, "--to", "3.0.0"]);
+    expect(copied.code).toBe(0);
+    const undone = await divan(["rollback", "--db", src, "--target", dst]);
+    expect(undone.stderr).toBe("");
+    expect(undone.code).toBe(0);
+    expect(undone.stdout).toContain(`dropped ${server.url}/${DST}`);
+    expect(await statusOf(server.url, DST)).toBe(404);
+    expect(await statusOf(server.url, SRC)).toBe(200);
+    const inPlace = await divan(["rollback", "--db", src]);
+    expect(inPlace.code).toBe(2);
+    expect(inPlace.stderr).toMatch(/give --to <version>.*\[CONFIG_INVALID\]/);
+  });
+});
