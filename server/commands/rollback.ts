@@ -20,6 +20,7 @@ import {
   closeAll,
   exitCodeOf,
   formatReport,
+  interruptions,
   loadSteps,
   migrationOptions,
   openDb,
@@ -28,6 +29,7 @@ import {
   resolveTarget,
   runWithProgress,
   showShape,
+  STOPPED_LINE,
   type MigrationCliOptions,
 } from "./migrate.js";
 
@@ -68,7 +70,9 @@ export function register(program: Command): void {
       const from = await resolveTarget(opts.to, registry, config.manifests, graph);
       const state = await openStateDb(config, db);
       stores.push(state);
+      const interrupted = interruptions();
       const m = createMigration({
+        signal: interrupted.signal,
         source,
         plan: { graph, to: from },
         direction: "down",
@@ -81,9 +85,9 @@ export function register(program: Command): void {
         lease: state === undefined ? false : { store: state, ...(opts.leaseOwner === undefined ? {} : { owner: opts.leaseOwner }) },
         ...(opts.validate ? { verify: registry } : {}),
       });
-      const report = await runWithProgress(m, `rolling back ${stripCredentials(db)} in place down to ${showShape(from)}`);
-      process.stdout.write(formatReport(report));
-      process.exitCode = exitCodeOf(report);
+      const report = await runWithProgress(m, `rolling back ${stripCredentials(db)} in place down to ${showShape(from)}`).finally(() => interrupted.dispose());
+      process.stdout.write(formatReport(report) + (!report.completed && interrupted.exitCode !== undefined ? STOPPED_LINE : ""));
+      process.exitCode = !report.completed && interrupted.exitCode !== undefined ? interrupted.exitCode : exitCodeOf(report);
     } finally {
       await closeAll(stores);
     }

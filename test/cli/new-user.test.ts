@@ -83,3 +83,50 @@ describe("the documented undo of a copy (README, transactional: `divan rollback 
     expect(inPlace.stderr).toMatch(/give --to <version>.*\[CONFIG_INVALID\]/);
   });
 });
+
+/** Runs the bundled CLI, sends `signal` once its stdout matched `when`, and resolves with what it printed and its exit code. */
+function interrupt(args: readonly string[], when: RegExp, signal: NodeJS.Signals): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli.file, ...args], { cwd: path.join(ROOT, "examples/todo-app"), stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    let sent = false;
+    child.stdout.on("data", (b: Buffer) => {
+      stdout += b.toString();
+      if (!sent && when.test(stdout)) {
+        sent = true;
+        child.kill(signal);
+      }
+    });
+    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
+    child.once("error", reject);
+    child.once("exit", (code) => {
+      const shown = passwordShown(`${stdout}\n${stderr}`);
+      if (shown !== undefined) reject(new Error(`divan printed ${shown}`));
+      else resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
+
+describe("Ctrl-C in the middle of a migration", () => {
+  it("stops between pages with exit code 130, releases the lease and saves the checkpoint, so the same command resumes at once", async () => {
+    const DB = dbName("sigint");
+    const N = 600;
+    await seed(server.url, DB, Array.from({ length: N }, (_, n) => todoV1(n)));
+    const url = withCredentials(server.url, DB);
+    const args = ["migrate", "--db", url, "--to", "3.0.0", "--batch-size", "10", "--concurrency", "1"];
+    const stopped = await interrupt(args, /^progress \d+\/\d+/m, "SIGINT");
+    expect(stopped.code).toBe(130);
+    expect(stopped.stderr).toContain("SIGINT: stopping");
+    expect(stopped.stdout).toMatch(/^stopped in \d+ ms$/m);
+    expect(stopped.stdout).toContain("run the same command again to resume");
+    const resumed = await divan(args);
+    expect(resumed.stderr).toBe("");
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toContain("(resumed from checkpoint)");
+    const docs = (await (await couchFetch(`${server.url}/${DB}/_all_docs?include_docs=true`)).json()) as { rows: { doc: Json }[] };
+    const items = docs.rows.map((r) => r.doc).filter((d) => d["schema"] === "todo-item");
+    expect(items.length).toBe(N);
+    expect(items.filter((d) => d["version"] !== 3 || !String(d._rev).startsWith("2-"))).toEqual([]); // each migrated once
+  }, 120_000);
+});
