@@ -130,3 +130,14 @@ describe("Ctrl-C in the middle of a migration", () => {
     expect(items.filter((d) => d["version"] !== 3 || !String(d._rev).startsWith("2-"))).toEqual([]); // each migrated once
   }, 120_000);
 });
+
+describe("the job of a copy is named after its source database, not after who runs it", () => {
+  it("two users copying the same database name the same job, and the name shows neither", async () => {
+    const { defaultMigrationId } = await import("../../strategies/runner/runner.js");
+    const to = { "todo-item": 3, "todo-item-status": 1 };
+    const as = (user: string): string => defaultMigrationId(to, { name: `http://${user}:***@couch.example:5984/todos` } as Parameters<typeof defaultMigrationId>[1], true);
+    expect(as("alice")).toBe(as("bob"));
+    expect(as("alice")).not.toContain("alice");
+    expect(as("alice")).toBe("to-todo-item-3-todo-item-status-1-from-http-couch-example-5984-todos");
+  });
+});
