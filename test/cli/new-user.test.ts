@@ -141,3 +141,17 @@ describe("the job of a copy is named after its source database, not after who ru
     expect(as("alice")).toBe("to-todo-item-3-todo-item-status-1-from-http-couch-example-5984-todos");
   });
 });
+
+describe("divan status shows what the transformers quarantined as migrate does", () => {
+  it("a version that is no number is shown as JSON (\"1\", {\"major\":1}), never [object Object]", async () => {
+    const DB = dbName("tx-status");
+    await seed(server.url, DB, []);
+    const record = (id: string, version: unknown): Json => ({ _id: id, id, rev: "1-a", type: "todo-item", version, code: "STEP_FAILED", reason: "no step", side: "v1" });
+    const checkpoint = { v: 1, quarantine: [record("todo-item:obj", { major: 1 }), record("todo-item:str", "1")] };
+    const put = await couchFetch(`${server.url}/${DB}/_local/divan-transformer`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(checkpoint) });
+    expect(put.status).toBe(201);
+    const r = await divan(["status", "--db", withCredentials(server.url, DB)]);
+    expect(r.stdout).toContain('todo-item:obj@1-a: STEP_FAILED: no step (todo-item@{"major":1}, side v1)');
+    expect(r.stdout).toContain('todo-item:str@1-a: STEP_FAILED: no step (todo-item@"1", side v1)');
+  });
+});
