@@ -42,6 +42,7 @@ import { migrateCopiedConflicts } from "../../strategies/transactional/device.js
 import { createMigration, type Migration } from "../../strategies/runner/runner.js";
 import type { MigrationReport, QuarantineRecord } from "../../strategies/runner/types.js";
 import { verifyStore, type VerifyReport } from "../../strategies/runner/verify.js";
+import { interruptions, reportStopped } from "./interrupt.js";
 import { commandConfig, configOption, loadConfiguredRegistry, loadStepDefinitions, type ResolvedConfig } from "../config.js";
 
 export { loadStepDefinitions } from "../config.js";
@@ -277,37 +278,6 @@ export function formatReport(report: MigrationReport, verified?: VerifyReport): 
 export function exitCodeOf(report: MigrationReport, verified?: VerifyReport): 0 | 1 {
   return report.outstanding.length > 0 || (verified?.invalid.length ?? 0) > 0 ? 1 : 0;
 }
-
-/**
- * SIGINT (Ctrl-C) and SIGTERM during a run: the first stops it between pages (the runner saves its checkpoint and
- * releases its lease, so the same command resumes at once), a second one ends the process. `signal` goes into the
- * migration's options; `exitCode` is 130 (SIGINT) or 143 (SIGTERM) once one came; `dispose` removes the handlers.
- */
-export function interruptions(): { signal: AbortSignal; readonly exitCode: number | undefined; dispose(): void } {
-  const stop = new AbortController();
-  let received: NodeJS.Signals | undefined;
-  const on = (sig: NodeJS.Signals): void => {
-    if (received !== undefined) process.exit(sig === "SIGINT" ? 130 : 143);
-    received = sig;
-    process.stderr.write(`${sig}: stopping after the pages in flight (the checkpoint is saved and the lease released; again to quit at once)\n`);
-    stop.abort();
-  };
-  process.on("SIGINT", on);
-  process.on("SIGTERM", on);
-  return {
-    signal: stop.signal,
-    get exitCode() {
-      return received === undefined ? undefined : received === "SIGINT" ? 130 : 143;
-    },
-    dispose() {
-      process.removeListener("SIGINT", on);
-      process.removeListener("SIGTERM", on);
-    },
-  };
-}
-
-/** The line a run stopped by a signal ends with (the command that resumes it is the same one). */
-export const STOPPED_LINE = "stopped before the end: run the same command again to resume from the checkpoint\n";
 
 /** Runs a migration with the CLI's progress output: a cli-progress bar on a TTY, one line per 10% otherwise. */
 export async function runWithProgress(m: Migration, header: string): Promise<MigrationReport> {
@@ -568,11 +538,7 @@ export function register(program: Command): void {
         try {
           const report = await runWithProgress(migration(opts.restart === true, true, interrupted?.signal), header);
           interrupted?.dispose();
-          if (!report.completed && interrupted?.exitCode !== undefined) {
-            process.stdout.write(formatReport(report) + STOPPED_LINE);
-            process.exitCode = interrupted.exitCode;
-            return;
-          }
+          if (reportStopped(report, interrupted, formatReport)) return;
           // Quarantined documents stay where they were, at their old version: verify skips them.
           const verified = opts.verify === true && !dry ? await verifyStore(target ?? source, registry, to, { exclude: new Set(report.outstanding.map((q) => q.id)) }) : undefined;
           process.stdout.write(formatReport(report, verified));

@@ -20,7 +20,6 @@ import {
   closeAll,
   exitCodeOf,
   formatReport,
-  interruptions,
   loadSteps,
   migrationOptions,
   openDb,
@@ -29,9 +28,9 @@ import {
   resolveTarget,
   runWithProgress,
   showShape,
-  STOPPED_LINE,
   type MigrationCliOptions,
 } from "./migrate.js";
+import { interruptions, reportStopped } from "./interrupt.js";
 
 /** Registers `divan rollback`. */
 export function register(program: Command): void {
@@ -86,8 +85,9 @@ export function register(program: Command): void {
         ...(opts.validate ? { verify: registry } : {}),
       });
       const report = await runWithProgress(m, `rolling back ${stripCredentials(db)} in place down to ${showShape(from)}`).finally(() => interrupted.dispose());
-      process.stdout.write(formatReport(report) + (!report.completed && interrupted.exitCode !== undefined ? STOPPED_LINE : ""));
-      process.exitCode = !report.completed && interrupted.exitCode !== undefined ? interrupted.exitCode : exitCodeOf(report);
+      if (reportStopped(report, interrupted, formatReport)) return;
+      process.stdout.write(formatReport(report));
+      process.exitCode = exitCodeOf(report);
     } finally {
       await closeAll(stores);
     }
