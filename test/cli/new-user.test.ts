@@ -75,7 +75,7 @@ describe("the documented undo of a copy (README, transactional: `divan rollback 
     const undone = await divan(["rollback", "--db", src, "--target", dst]);
     expect(undone.stderr).toBe("");
     expect(undone.code).toBe(0);
-    expect(undone.stdout).toContain(`dropped ${server.url}/${DST}`);
+    expect(undone.stdout).toMatch(new RegExp(`^dropped http://\\S+/${DST} \\(divan's copy made by job `, "m"));
     expect(await statusOf(server.url, DST)).toBe(404);
     expect(await statusOf(server.url, SRC)).toBe(200);
     const inPlace = await divan(["rollback", "--db", src]);
