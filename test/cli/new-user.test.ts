@@ -155,3 +155,17 @@ describe("divan status shows what the transformers quarantined as migrate does",
     expect(r.stdout).toContain('todo-item:str@1-a: STEP_FAILED: no step (todo-item@"1", side v1)');
   });
 });
+
+describe("the attachments check of a translation (in process)", () => {
+  it("lets a translation keep the attachments of a stored document it builds on, and refuses bodies nobody holds", async () => {
+    const { checkTranslation } = await import("../../strategies/runner/plan.js");
+    const stub = { "scan.pdf": { content_type: "application/pdf", digest: "md5-x", length: 3, stub: true } };
+    const item = { _id: "todo-item:a", schema: "todo-item", version: 1, title: "a", isDone: true, createdAt: "2024-01-01T00:00:00.000Z" };
+    const status = { _id: "todo-item-status:a", _rev: "1-s", schema: "todo-item-status", version: 1, status: "done", _attachments: stub };
+    const out = { "todo-item": { ...item, version: 3, group: "default" }, "todo-item-status": status };
+    // An old edit translated onto the stored status document, which holds the attachment.
+    expect(checkTranslation({ versionField: "version" }, undefined, { "todo-item": item }, out, { "todo-item-status": status })).toBeUndefined();
+    // Without that stored document, the stub names a body no input holds.
+    expect(checkTranslation({ versionField: "version" }, undefined, { "todo-item": item }, out)?.code).toBe("STEP_FAILED");
+  });
+});
