@@ -546,7 +546,7 @@ export function register(program: Command): void {
           process.exitCode = exitCodeOf(report, verified);
           if (follower !== undefined) {
             process.exitCode = await follow(follower, report, async () => {
-              const amended = await amendLateWrites(source, { graph, to, shapes: graph.shapes(), typeField: config.typeField, versionField: config.versionField });
+              const amended = await amendLateWrites(source, { graph, to, shapes: graph.shapes(), typeField: config.typeField, versionField: config.versionField, ...(opts.validate ? { verify: registry } : {}) });
               const pass = await migration(false, false).run();
               return { written: pass.totals.written + amended, report: pass };
             });

@@ -84,8 +84,11 @@ describe("the documented undo of a copy (README, transactional: `divan rollback 
   });
 });
 
-/** Runs the bundled CLI, sends `signal` once its stdout matched `when`, and resolves with what it printed and its exit code. */
-function interrupt(args: readonly string[], when: RegExp, signal: NodeJS.Signals): Promise<CliResult> {
+/**
+ * Runs the bundled CLI, sends `signal` once its stdout matched `when` (calling `onOutput` with what it printed so far),
+ * and resolves with what it printed and its exit code.
+ */
+function interrupt(args: readonly string[], when: RegExp, signal: NodeJS.Signals, onOutput?: (stdout: string) => void): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cli.file, ...args], { cwd: path.join(ROOT, "examples/todo-app"), stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
@@ -93,6 +96,7 @@ function interrupt(args: readonly string[], when: RegExp, signal: NodeJS.Signals
     let sent = false;
     child.stdout.on("data", (b: Buffer) => {
       stdout += b.toString();
+      onOutput?.(stdout);
       if (!sent && when.test(stdout)) {
         sent = true;
         child.kill(signal);
@@ -168,4 +172,44 @@ describe("the attachments check of a translation (in process)", () => {
     // Without that stored document, the stub names a body no input holds.
     expect(checkTranslation({ versionField: "version" }, undefined, { "todo-item": item }, out)?.code).toBe("STEP_FAILED");
   });
+});
+
+describe("migrate --follow and a conflict between old apps' edits, one of them invalid", () => {
+  it("never writes a translation that is not valid at the target: the invalid leaf and its document stay where they were", async () => {
+    const DB = dbName("follow-invalid");
+    await seed(server.url, DB, [todoV1(1)]);
+    const base = { _id: "todo-item:c", schema: "todo-item", version: 1, title: "base", isDone: false, createdAt: "2024-01-01T00:00:00.000Z" };
+    const put = await couchFetch(`${server.url}/${DB}/_bulk_docs`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        new_edits: false,
+        docs: [
+          { ...base, _rev: "1-aaa" },
+          { ...base, title: "valid edit", _rev: "2-bbb", _revisions: { start: 2, ids: ["bbb", "aaa"] } },
+          { ...base, title: 1234, _rev: "2-ccc", _revisions: { start: 2, ids: ["ccc", "aaa"] } },
+        ],
+      }),
+    });
+    expect(put.status).toBe(201);
+    const url = withCredentials(server.url, DB);
+    // Follow until a todo written after the first run is migrated, then Ctrl-C.
+    const late = async (): Promise<void> => {
+      const res = await couchFetch(`${server.url}/${DB}/todo-item:late`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(todoV1(2, { _id: "todo-item:late" })) });
+      expect(res.status).toBe(201);
+    };
+    let wrote = false;
+    const run = interrupt(["migrate", "--db", url, "--to", "3.0.0", "--follow"], /^follow: migrated 1\b/m, "SIGINT", (stdout) => {
+      if (!wrote && stdout.includes("following _changes")) {
+        wrote = true;
+        void late();
+      }
+    });
+    const r = await run;
+    expect(r.stdout).toContain("follow: stopped");
+    const c = await leaves(server.url, DB, "todo-item:c");
+    const invalid = [...c.values()].filter((d) => d["version"] === 3 && typeof d["title"] !== "string");
+    expect(invalid).toEqual([]);
+    expect([...c.values()].map((d) => d["title"]).sort()).toEqual([1234, "valid edit"].sort());
+  }, 120_000);
 });
