@@ -19,6 +19,9 @@
  *    replica ever held it, what the two sides hold differently is kept as a reported conflict;
  * 3. {@link migrateLocal} migrates what old devices wrote since (its checkpoint makes this incremental).
  *
+ * Steps 1 and 2 look only at what changed since the last pass began (a `_local` checkpoint), so a pass after a sync costs
+ * what the sync brought, not the size of the database.
+ *
  * Every write has a revision derived from content and parent revision, so devices that resolve the same
  * conflict write the same revision and replication converges. {@link mergeAfterSync} is steps 1 and 2 alone, for an
  * app that does not migrate (an old app that learned the new steps from the database): its edits are merged even when
@@ -26,11 +29,12 @@
  */
 import { createStepGraph, type StepGraph } from "../adapters/path.js";
 import type { StepDefinition } from "../adapters/steps.js";
-import type { Shape } from "../adapters/types.js";
+import { shapeKey, type Shape } from "../adapters/types.js";
 import { pouchStore } from "../store/pouch.js";
 import type { DocumentStore } from "../store/port.js";
 import { honourConcurrentDeletes } from "../strategies/deletes.js";
 import { resolveMigrationConflicts } from "../strategies/runner/conflicts.js";
+import { updateLocal } from "../strategies/runner/local.js";
 import { completeSplit } from "../strategies/runner/split.js";
 import { lockKind, withLock, type LockKind } from "./lock.js";
 import { migrateLocal, type MigrateLocalOptions, type MigrateLocalResult } from "./migrate.js";
@@ -92,16 +96,31 @@ export async function mergeAfterSync(db: PouchDB.Database | DocumentStore, optio
   return resolveAfterSync(isStore(db) ? db : pouchStore(db), options, false);
 }
 
-/** Steps 1 and 2 of {@link migrateAfterSync} (old-only conflicts migrated when `migrate`), once across tabs. */
+/**
+ * The `_local` document where a device notes the shape, the kind (merge only, or migrate) and the sequence its last
+ * pass after a sync began at: the next pass looks only at what changed since (what a sync brought, and its own writes).
+ */
+const AFTER_SYNC_ID = "_local/divan-after-sync";
+
+/**
+ * Steps 1 and 2 of {@link migrateAfterSync} (old-only conflicts migrated when `migrate`), once across tabs, over the
+ * changes since the last such pass began.
+ */
 async function resolveAfterSync(store: DocumentStore, options: MergeAfterSyncOptions, migrate: boolean): Promise<MergeAfterSyncResult> {
   const graph: StepGraph = Array.isArray(options.steps) ? createStepGraph(options.steps as readonly StepDefinition[]) : (options.steps as StepGraph);
   const deterministicRevs = options.deterministicRevs ?? true;
   return withLock(
     options.lockName ?? `divan-migrate:${store.name}`,
     async () => {
-      if (migrate && deterministicRevs) await completeSplit(store);
-      const deleted = await honourConcurrentDeletes(store, { graph, shapes: options.shapes ?? [options.to], deterministicRevs });
-      const report = await resolveMigrationConflicts(store, { graph, to: options.to, deterministicRevs, recordBases: true, migrateOldConflicts: migrate });
+      // What did not change since the last pass of this kind towards this shape began was looked at then.
+      const pass = { to: shapeKey(options.to), migrate };
+      const last = await store.getLocal(AFTER_SYNC_ID);
+      const since = last?.["to"] === pass.to && last["migrate"] === migrate && typeof last["since"] === "string" ? { since: last["since"] } : {};
+      const start = (await store.info()).updateSeq;
+      if (migrate && deterministicRevs) await completeSplit(store, since.since);
+      const deleted = await honourConcurrentDeletes(store, { graph, shapes: options.shapes ?? [options.to], deterministicRevs, ...since });
+      const report = await resolveMigrationConflicts(store, { graph, to: options.to, deterministicRevs, recordBases: true, migrateOldConflicts: migrate, ...since });
+      await updateLocal(store, AFTER_SYNC_ID, () => ({ ...pass, since: start }));
       return { deleted, merged: report.resolved, conflicts: report.conflicts };
     },
     { kind: options.lock ?? lockKind() },

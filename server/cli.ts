@@ -29,6 +29,7 @@ program.addHelpText(
     "  1  a document is quarantined (by this run, or still where it was after an earlier one) or invalid",
     "  2  the command could not run: a bad option or config, a database that does not exist (NOT_FOUND),",
     "     a lease another run holds (LEASE_HELD), a --target that is no copy of --db (NOT_A_COPY), …",
+    "  130 (143) migrate or rollback stopped by Ctrl-C (SIGTERM) between pages: run the same command again to resume",
   ].join("\n"),
 );
 

@@ -42,6 +42,7 @@ import { migrateCopiedConflicts } from "../../strategies/transactional/device.js
 import { createMigration, type Migration } from "../../strategies/runner/runner.js";
 import type { MigrationReport, QuarantineRecord } from "../../strategies/runner/types.js";
 import { verifyStore, type VerifyReport } from "../../strategies/runner/verify.js";
+import { interruptions, reportStopped } from "./interrupt.js";
 import { commandConfig, configOption, loadConfiguredRegistry, loadStepDefinitions, type ResolvedConfig } from "../config.js";
 
 export { loadStepDefinitions } from "../config.js";
@@ -55,7 +56,8 @@ export function registryOptions(config: ResolvedConfig): RegistryOptions {
 export interface MigrationCliOptions {
   /** The database (`--db`, else the config's `db`). */
   db?: string;
-  to: string;
+  /** Required by every command but `rollback --target`. */
+  to?: string;
   target?: string;
   /** Command-line value only; the merged one is in the {@link ResolvedConfig}. */
   schemas?: string;
@@ -214,12 +216,15 @@ export async function openStateDb(config: ResolvedConfig, written: string, creat
   }
 }
 
-/** Adds the options every migration command shares (`--db`, `--schemas`, `--manifests` and `--steps` default to the config's). */
-export function migrationOptions(cmd: Command): Command {
-  return configOption(cmd)
-    .option("--db <url>", "database URL (http://host:5984/db, credentials as user:password@host; never printed) or local PouchDB name (default: db of the config)")
-    .requiredOption("--to <version>", "target: a manifest version (6.0.0) or type@major,... (task@3,task-state@1)")
-    .option("--target <url>", "copy into this database instead of migrating in place")
+/**
+ * Adds the options every migration command shares (`--db`, `--schemas`, `--manifests` and `--steps` default to the
+ * config's). `target` describes `--target`; `--to` is required unless `toRequired` is false (the command checks it).
+ */
+export function migrationOptions(cmd: Command, { toRequired = true, target = "copy into this database instead of migrating in place" }: { toRequired?: boolean; target?: string } = {}): Command {
+  const to = "target: a manifest version (6.0.0) or type@major,... (task@3,task-state@1)";
+  const withDb = configOption(cmd).option("--db <url>", "database URL (http://host:5984/db, credentials as user:password@host; never printed) or local PouchDB name (default: db of the config)");
+  return (toRequired ? withDb.requiredOption("--to <version>", to) : withDb.option("--to <version>", to))
+    .option("--target <url>", target)
     .option("--schemas <dir>", "folder of <type>/<major>.<minor>.json schema files", "schemas")
     .option("--manifests <dir>", "folder of <app-version>.json manifests", "manifests")
     .option("--steps <module>", "module exporting the steps", "steps/index.ts")
@@ -460,7 +465,7 @@ export function register(program: Command): void {
       }
       const registry = await loadConfiguredRegistry(config);
       const graph = await loadSteps(config.steps);
-      const to = await resolveTarget(opts.to, registry, config.manifests, graph);
+      const to = await resolveTarget(opts.to!, registry, config.manifests, graph); // required by commander
       const dry = opts.dryRun === true;
       const stores: (DocumentStore | undefined)[] = [];
       try {
@@ -470,9 +475,12 @@ export function register(program: Command): void {
         stores.push(target);
         const state = dry ? undefined : await openStateDb(config, opts.target ?? db);
         stores.push(state);
-        const migration = (restart: boolean, retryQuarantined = true): Migration =>
+        // Ctrl-C stops the run between pages; not a --switch (its lock and verification are one step) nor --follow's passes.
+        const interrupted = opts.switch === undefined && !dry ? interruptions() : undefined;
+        const migration = (restart: boolean, retryQuarantined = true, signal?: AbortSignal): Migration =>
           createMigration({
             retryQuarantined,
+            ...(signal === undefined ? {} : { signal }),
             source,
             ...(target === undefined ? {} : { target }),
             plan: { graph, to },
@@ -528,7 +536,9 @@ export function register(program: Command): void {
           return;
         }
         try {
-          const report = await runWithProgress(migration(opts.restart === true), header);
+          const report = await runWithProgress(migration(opts.restart === true, true, interrupted?.signal), header);
+          interrupted?.dispose();
+          if (reportStopped(report, interrupted, formatReport)) return;
           // Quarantined documents stay where they were, at their old version: verify skips them.
           const verified = opts.verify === true && !dry ? await verifyStore(target ?? source, registry, to, { exclude: new Set(report.outstanding.map((q) => q.id)) }) : undefined;
           process.stdout.write(formatReport(report, verified));
@@ -536,12 +546,13 @@ export function register(program: Command): void {
           process.exitCode = exitCodeOf(report, verified);
           if (follower !== undefined) {
             process.exitCode = await follow(follower, report, async () => {
-              const amended = await amendLateWrites(source, { graph, to, shapes: graph.shapes(), typeField: config.typeField, versionField: config.versionField });
+              const amended = await amendLateWrites(source, { graph, to, shapes: graph.shapes(), typeField: config.typeField, versionField: config.versionField, ...(opts.validate ? { verify: registry } : {}) });
               const pass = await migration(false, false).run();
               return { written: pass.totals.written + amended, report: pass };
             });
           }
         } finally {
+          interrupted?.dispose();
           await follower?.stop();
         }
       } finally {

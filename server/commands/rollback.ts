@@ -1,5 +1,5 @@
 /**
- * `divan rollback --db URL --to <manifest version|type@major,...> [--target URL] [--restart] [--state-db URL]
+ * `divan rollback --db URL (--to <manifest version|type@major,...> | --target URL) [--restart] [--state-db URL]
  * [--config FILE]`: undoes a migration.
  *
  * With `--target`, the copy is dropped (the source was never changed): only a database whose copy marker
@@ -9,6 +9,7 @@
  * codes as `divan migrate`.
  */
 import type { Command } from "commander";
+import { DivanError } from "../../core/errors.js";
 import { stripCredentials } from "../../core/redact.js";
 import type { DocumentStore } from "../../store/port.js";
 import { readCopyMarker } from "../../strategies/runner/local.js";
@@ -29,6 +30,7 @@ import {
   showShape,
   type MigrationCliOptions,
 } from "./migrate.js";
+import { interruptions, reportStopped } from "./interrupt.js";
 
 /** Registers `divan rollback`. */
 export function register(program: Command): void {
@@ -36,6 +38,7 @@ export function register(program: Command): void {
     program
       .command("rollback")
       .description("Undo a migration: drop the --target copy divan made, or migrate the database back down in place to --to"),
+    { toRequired: false, target: "drop this database, divan's copy of --db (--to is then not needed)" },
   ).action(async (opts: MigrationCliOptions, cmd: Command) => {
     const config = await commandConfig(cmd);
     const db = requireDb(config);
@@ -58,12 +61,17 @@ export function register(program: Command): void {
         process.stdout.write(`dropped ${stripCredentials(opts.target)} (divan's copy made by job ${marker?.job ?? "?"}); ${stripCredentials(db)} was never changed\n`);
         return;
       }
+      if (opts.to === undefined) {
+        throw new DivanError("CONFIG_INVALID", "give --to <version>: the version a rollback in place migrates the database back down to (dropping a --target copy needs none)", { details: { option: "to" } });
+      }
       const registry = await loadConfiguredRegistry(config);
       const graph = await loadSteps(config.steps);
       const from = await resolveTarget(opts.to, registry, config.manifests, graph);
       const state = await openStateDb(config, db);
       stores.push(state);
+      const interrupted = interruptions();
       const m = createMigration({
+        signal: interrupted.signal,
         source,
         plan: { graph, to: from },
         direction: "down",
@@ -76,7 +84,8 @@ export function register(program: Command): void {
         lease: state === undefined ? false : { store: state, ...(opts.leaseOwner === undefined ? {} : { owner: opts.leaseOwner }) },
         ...(opts.validate ? { verify: registry } : {}),
       });
-      const report = await runWithProgress(m, `rolling back ${stripCredentials(db)} in place down to ${showShape(from)}`);
+      const report = await runWithProgress(m, `rolling back ${stripCredentials(db)} in place down to ${showShape(from)}`).finally(() => interrupted.dispose());
+      if (reportStopped(report, interrupted, formatReport)) return;
       process.stdout.write(formatReport(report));
       process.exitCode = exitCodeOf(report);
     } finally {

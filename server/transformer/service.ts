@@ -117,7 +117,7 @@ export async function startTransformerService(options: TransformerServiceOptions
     onEvent: (e) => {
       if (e.type === "error") options.log?.(`transformer error on ${e.database}: ${e.message}`);
       if (e.type === "conflict") options.log?.(`conflict on ${e.conflict.family}:${e.conflict.entityId ?? ""}: ${e.conflict.winner} wins over ${e.conflict.loser}`);
-      if (e.type === "quarantine") options.log?.(`quarantined ${e.record.id}@${e.record.rev ?? "?"} in ${e.record.side}: ${e.record.reason}`);
+      if (e.type === "quarantine") options.log?.(`quarantined ${e.record.id}@${e.record.rev ?? "?"} in ${e.record.side}: ${e.record.reason} [${e.record.code}]`);
     },
   });
   // Stale translations are ended on start and every `staleScanMs` while this service transforms.

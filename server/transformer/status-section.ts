@@ -27,7 +27,9 @@ export const transformerStatusSection: StatusSection = async ({ store }) => {
   const quarantine: Row[] = [...failed, ...(await readTransformerQuarantine(store, TRANSFORMER_CHECKPOINT))];
   const line = (q: Row): string => {
     const code = typeof q.code === "string" ? `${q.code}: ` : "";
-    const where = typeof q.type === "string" ? ` (${q.type}@${String(q.version)}${typeof q.side === "string" ? `, side ${q.side}` : ""})` : "";
+    // As `divan migrate` shows a record: a version that is no number (a string, an object) as JSON, not "[object Object]".
+    const version = q.version === undefined ? "(no version)" : JSON.stringify(q.version);
+    const where = typeof q.type === "string" ? ` (${q.type}@${version}${typeof q.side === "string" ? `, side ${q.side}` : ""})` : "";
     return `    ${String(q.id)}@${String(q.rev)}: ${code}${String(q.reason)}${where}`;
   };
   return [

@@ -29,7 +29,7 @@ import { hasFault, type Fault } from "../../core/faults.js";
 import { replicate } from "../../store/replicate.js";
 import { honourConcurrentDeletes } from "../deletes.js";
 import { stepGraphOf } from "../steps.js";
-import { resolveMigrationConflicts } from "../runner/conflicts.js";
+import { resolveMigrationConflicts, type ResolveConflictsOptions } from "../runner/conflicts.js";
 import { updateLocal } from "../runner/local.js";
 import { runMigration } from "../runner/runner.js";
 import { bindToMain, type AppVersion, type DeviceBinding, type DeviceContext, type ReleaseResult, type RetireResult, type ServerContext, type Strategy, type StrategyOptions } from "../types.js";
@@ -57,6 +57,11 @@ export interface AmendLateWritesOptions {
    * change since was amended then).
    */
   readonly since?: Seq;
+  /**
+   * The schemas every translation of a conflict's leaf must be valid at before it is written (a leaf whose translation
+   * is not is left as it is, as the runner leaves an invalid translation); none skips the check.
+   */
+  readonly verify?: ResolveConflictsOptions["verify"];
   /** Deliberate bugs for the simulation's mutation tests (`core/faults.ts`); never set in production. */
   readonly faults?: readonly Fault[];
 }
@@ -81,6 +86,7 @@ export async function amendLateWrites(store: DocumentStore, options: AmendLateWr
         deterministicRevs: true,
         recordBases: true,
         ...since,
+        ...(options.verify === undefined ? {} : { verify: options.verify }),
         ...(options.typeField === undefined ? {} : { typeField: options.typeField }),
         ...(options.versionField === undefined ? {} : { versionField: options.versionField }),
       });

@@ -15,9 +15,11 @@ import type { Registry } from "../../schemas/registry.js";
 import { liveRows } from "../../store/rows.js";
 import type { AllDocsOptions, AllDocsPage, Change, ChangesOptions, Doc, DocumentStore, FindRequest, LiveFeed, LiveFeedHandlers, Selector } from "../../store/port.js";
 import { endingWrites, familiesOf, markDeleted, readsDeleted, storedShape, type Graph, type Ref, type Stored, type View } from "./entities.js";
-import { isGraph, problemOf, toLiveResult } from "./results.js";
+import { isGraph, PageRows, problemOf, toLiveResult } from "./results.js";
 import { scanFind } from "./query.js";
 import type { LiveChange, LiveChangesPage, LiveConfig, LiveFindResult, LivePage, LiveRow, LiveWriteResult, RowProblem } from "./types.js";
+
+const hasOwn = Object.prototype.hasOwnProperty;
 
 export type { LiveChange, LiveChangesPage, LiveConfig, LiveFindResult, LivePage, LiveRow, LiveWriteResult, RowProblem } from "./types.js";
 
@@ -96,36 +98,41 @@ export class LiveAdapter {
     const type = ident?.type ?? parsed.type;
     const family = g.families.get(type);
     if (family === undefined || family.types.indexOf(parsed.type) === -1) return undefined;
-    return { family, entityId: parsed.entityId, type: parsed.type, key: `${family.types[0]!}\u0000${parsed.entityId ?? ""}` };
+    return { family, entityId: parsed.entityId, type: parsed.type, key: `${family.types[0]!}\u0000${parsed.entityId ?? ""}`, id };
   }
 
   #idOf(ref: Ref, type: string): string {
     return singleVersionIds.format(type, ref.entityId, 0);
   }
 
-  /** Reads every document of the given entities (`known` reused, `null` = known absent; `conflicts`: their conflicting revisions too). */
-  async #load(refs: Iterable<Ref>, known?: Map<string, Doc | null>, scanned?: { lo: string; hi: string }, conflicts = false): Promise<Map<string, Stored>> {
+  /** Reads every document of the given entities (`known` reused, `null` = known absent, copied when `theirs`; `conflicts`: their conflicting revisions too). */
+  async #load(refs: Iterable<Ref>, known?: Map<string, Doc | null>, scanned?: { lo: string; hi: string }, conflicts = false, theirs = false): Promise<Map<string, Stored>> {
     const out = new Map<string, Stored>();
     const want: string[] = [];
     const ids: { s: Stored; type: string; id: string }[] = [];
     for (const ref of refs) {
       if (out.has(ref.key)) continue;
-      const s: Stored = { ref, docs: new Map(), deleted: new Set(), ...(conflicts ? { conflicts: new Map<string, string[]>() } : {}) };
+      const s: Stored = conflicts ? { ref, docs: new Map(), conflicts: new Map<string, string[]>() } : { ref, docs: new Map() };
       out.set(ref.key, s);
       for (const t of ref.family.types) {
-        const id = this.#idOf(ref, t);
+        const id = t === ref.type && ref.id !== undefined ? ref.id : this.#idOf(ref, t);
         ids.push({ s, type: t, id });
         // an id inside the key range a page scanned, and not in it, has no live document
-        if (known !== undefined && known.has(id)) continue;
         if (scanned !== undefined && id >= scanned.lo && id <= scanned.hi) continue;
+        if (known !== undefined && known.has(id)) continue;
         want.push(id);
       }
     }
     const found = new Map<string, Doc | null>();
     if (want.length > 0) for (const row of await liveRows(this.store, want, { conflicts })) found.set(row.id, row.doc ?? null);
     for (const { s, type, id } of ids) {
-      const doc = known?.get(id) ?? found.get(id);
+      const mine = known?.get(id);
+      const doc = mine ?? found.get(id);
       if (doc === undefined || doc === null || doc._deleted === true) continue;
+      if (!hasOwn.call(doc, "_conflicts") && (!theirs || mine === undefined)) {
+        s.docs.set(type, doc);
+        continue;
+      }
       const { _conflicts, ...rest } = doc as Doc & { _conflicts?: string[] };
       s.docs.set(type, rest as Doc);
       if (_conflicts !== undefined && _conflicts.length > 0) s.conflicts?.set(type, _conflicts);
@@ -210,7 +217,7 @@ export class LiveAdapter {
     const includeDocs = options.includeDocs === true;
     if (options.keys !== undefined) return this.#byKeys(g, options.keys, includeDocs);
     const page = await this.store.allDocs({ ...options, includeDocs: true });
-    return this.#translatePage(g, page, options);
+    return this.#translatePage(g, page, options, false);
   }
 
   /**
@@ -219,18 +226,20 @@ export class LiveAdapter {
    * `options` are those the page was read with.
    */
   async translatePage(page: AllDocsPage, options: AllDocsOptions = {}): Promise<LivePage> {
-    return this.#translatePage(await this.#refresh(), page, options);
+    return this.#translatePage(await this.#refresh(), page, options, true);
   }
 
-  async #translatePage(g: Graph, page: AllDocsPage, options: AllDocsOptions): Promise<LivePage> {
+  /** `theirs`: the page is the caller's (documents copied, not handed back). */
+  async #translatePage(g: Graph, page: AllDocsPage, options: AllDocsOptions, theirs: boolean): Promise<LivePage> {
     const includeDocs = options.includeDocs === true;
     const known = new Map<string, Doc | null>();
     const refs: Ref[] = [];
-    const rows: LiveRow[] = [];
+    const desc = options.descending === true;
+    const rows = new PageRows(desc ? options.endkey : options.startkey, desc ? options.startkey : options.endkey);
     for (const row of page.rows) {
       const ref = this.#ref(g, row.id, row.doc ?? undefined);
       if (ref === undefined) {
-        rows.push(includeDocs ? row : { id: row.id, key: row.key, ...(row.value ? { value: row.value } : {}) });
+        rows.pass(includeDocs ? row : { id: row.id, key: row.key, ...(row.value ? { value: row.value } : {}) });
         continue;
       }
       known.set(row.id, row.doc ?? null);
@@ -240,45 +249,37 @@ export class LiveAdapter {
     const last = page.rows[page.rows.length - 1]?.id;
     const scanned =
       first === undefined || last === undefined || (options.skip ?? 0) > 0 ? undefined : first <= last ? { lo: first, hi: last } : { lo: last, hi: first };
-    const stored = await this.#load(refs, known, scanned);
-    const inRange = (id: string): boolean => {
-      const lo = options.descending === true ? options.endkey : options.startkey;
-      const hi = options.descending === true ? options.startkey : options.endkey;
-      return (lo === undefined || id >= lo) && (hi === undefined || id <= hi);
-    };
+    const stored = await this.#load(refs, known, scanned, false, theirs);
     const ups: [Stored, View][] = [];
-    for (const s of stored.values()) {
-      for (const r of this.#rowsOf(g, s, includeDocs, ups)) if (inRange(r.id)) rows.push(r);
-    }
+    for (const s of stored.values()) this.#rowsOf(g, s, includeDocs, ups, rows.add);
     if (ups.length > 0 && this.#config.writeBack === true) await this.#writeBack(g, ups);
-    rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    if (options.descending === true) rows.reverse();
-    return { totalRows: page.totalRows, rows };
+    return { totalRows: page.totalRows, rows: rows.ordered(desc) };
   }
 
-  #rowsOf(g: Graph, s: Stored, includeDocs: boolean, ups: [Stored, View][]): LiveRow[] {
+  /** The rows of one entity at the app's shape (or its problem), given to `push` with their type. */
+  #rowsOf(g: Graph, s: Stored, includeDocs: boolean, ups: [Stored, View][], push: (type: string, row: LiveRow) => void): void {
     const appTypes = Object.keys(s.ref.family.app);
-    const rows: LiveRow[] = [];
+    let view: View;
     try {
-      const view = this.#view(g, s);
-      if (view.up) ups.push([s, view]);
-      for (const t of appTypes) {
-        const doc = view.docs[t];
-        if (doc === undefined) continue;
-        const id = this.#idOf(s.ref, t);
-        const row: LiveRow = { id, key: id };
-        if (typeof doc._rev === "string") row.value = { rev: doc._rev };
-        if (includeDocs) row.doc = doc as Doc;
-        rows.push(row);
-      }
+      view = this.#view(g, s);
     } catch (e) {
       for (const t of appTypes) {
         const id = this.#idOf(s.ref, t);
         const problem = problemOf(e, id);
-        rows.push({ id, key: id, error: problem.code, problem });
+        push(t, { id, key: id, error: problem.code, problem });
       }
+      return;
     }
-    return rows;
+    if (view.up) ups.push([s, view]);
+    for (const t of appTypes) {
+      const doc = view.docs[t];
+      if (doc === undefined) continue;
+      const id = t === s.ref.type && s.ref.id !== undefined ? s.ref.id : this.#idOf(s.ref, t);
+      const row: LiveRow = { id, key: id };
+      if (typeof doc._rev === "string") row.value = { rev: doc._rev };
+      if (includeDocs) row.doc = doc as Doc;
+      push(t, row);
+    }
   }
 
   async #byKeys(g: Graph, keys: readonly string[], includeDocs: boolean): Promise<LivePage> {
@@ -299,7 +300,7 @@ export class LiveAdapter {
     const stored = await this.#load(refs.values());
     const byId = new Map<string, LiveRow>();
     const ups: [Stored, View][] = [];
-    for (const s of stored.values()) for (const r of this.#rowsOf(g, s, includeDocs, ups)) byId.set(r.id, r);
+    for (const s of stored.values()) this.#rowsOf(g, s, includeDocs, ups, (_t, r) => byId.set(r.id, r));
     if (ups.length > 0 && this.#config.writeBack === true) await this.#writeBack(g, ups);
     const rows = keys.map((k): LiveRow => plainRows.get(k) ?? byId.get(k) ?? { id: k, key: k, error: "not_found" });
     return { totalRows, rows };
@@ -390,7 +391,7 @@ export class LiveAdapter {
    */
   async find(request: FindRequest): Promise<LiveFindResult> {
     const g = await this.#refresh();
-    return scanFind(this.store, (page) => this.#translatePage(g, page, { includeDocs: true }), request);
+    return scanFind(this.store, (page) => this.#translatePage(g, page, { includeDocs: true }, false), request);
   }
 
   /**

@@ -13,6 +13,14 @@ export interface Family {
   readonly shapes: readonly Shape[];
   /** The app's shape projected on this family (empty when the app uses none of its types). */
   readonly app: Shape;
+  /** {@link storedShape}'s answers by the types and versions present (`null`: none), filled as entities are read. */
+  readonly stored: Map<string, StoredShape | null>;
+}
+
+/** The shape an entity is stored at, and the types of it that are missing (not replicated yet, or deleted). Shared: never mutate. */
+export interface StoredShape {
+  readonly shape: Shape;
+  readonly missing: readonly string[];
 }
 
 export interface Ref {
@@ -20,14 +28,18 @@ export interface Ref {
   readonly entityId: string | undefined;
   readonly type: string;
   readonly key: string;
+  /** The id of the document the entity was reached by, when it is the `<type>:<entityId>` of `type` (the row's own string). */
+  readonly id?: string;
 }
 
 export interface Stored {
   readonly ref: Ref;
   /** Live documents by type. */
   readonly docs: Map<string, Doc>;
-  /** Types whose document is deleted (a tombstone, not just absent), among those the stored shape misses. */
-  readonly deleted?: Set<string>;
+  /** Types whose document is deleted (a tombstone, not just absent), among those the stored shape misses (created by {@link markDeleted}). */
+  deleted?: Set<string>;
+  /** {@link storedShape}'s answer once asked (`null`: none); `docs` do not change after they were read. */
+  shape?: StoredShape | null;
   /** Conflicting live revisions of the documents by type, when they were read (for a deletion). */
   readonly conflicts?: Map<string, string[]>;
 }
@@ -58,29 +70,47 @@ export function familiesOf(graph: StepGraph, app: Shape): Map<string, Family> {
     }
     const projected: Shape = {};
     for (const t of g) if (app[t] !== undefined) projected[t] = app[t]!;
-    const fam: Family = { types: g, shapes: [...shapes.values()], app: projected };
+    const fam: Family = { types: g, shapes: [...shapes.values()], app: projected, stored: new Map() };
     for (const t of g) out.set(t, fam);
   }
   return out;
 }
 
-/** The stored shape of an entity: the largest known shape all of whose documents are present. */
-export function storedShape(registry: Registry, s: Stored): { shape: Shape; missing: string[] } | undefined {
+/**
+ * The stored shape of an entity: the largest known shape all of whose documents are present. The answer depends only
+ * on the types and versions present, so each family keeps it per combination (the objects are shared).
+ */
+export function storedShape(registry: Registry, s: Stored): StoredShape | undefined {
+  if (s.shape !== undefined) return s.shape ?? undefined;
+  let key = "";
+  for (const [t, d] of s.docs) {
+    const v = registry.identify(d)?.version;
+    if (v !== undefined) key += `${t}\u0000${v}\u0001`;
+  }
+  const cache = s.ref.family.stored;
+  const hit = cache.get(key);
+  if (hit !== undefined) return (s.shape = hit) ?? undefined;
   const present = new Map<string, number>();
   for (const [t, d] of s.docs) {
     const v = registry.identify(d)?.version;
     if (v !== undefined) present.set(t, v);
   }
+  const found = shapeOf(s.ref.family, present);
+  cache.set(key, (s.shape = found ?? null));
+  return found;
+}
+
+function shapeOf(family: Family, present: ReadonlyMap<string, number>): StoredShape | undefined {
   if (present.size === 0) return undefined;
   const inside = (sh: Shape): boolean => Object.keys(sh).every((t) => present.get(t) === sh[t]);
   let best: Shape | undefined;
-  for (const sh of s.ref.family.shapes) if (inside(sh) && (best === undefined || Object.keys(sh).length > Object.keys(best).length)) best = sh;
+  for (const sh of family.shapes) if (inside(sh) && (best === undefined || Object.keys(sh).length > Object.keys(best).length)) best = sh;
   if (best !== undefined) return { shape: best, missing: [] };
   // A shape that holds every present document, with parts missing (not replicated yet).
-  for (const sh of s.ref.family.shapes) {
+  for (const sh of family.shapes) {
     if ([...present].every(([t, v]) => sh[t] === v)) return { shape: sh, missing: Object.keys(sh).filter((t) => !present.has(t)) };
   }
-  const app = s.ref.family.app;
+  const app = family.app;
   if ([...present].every(([t, v]) => app[t] === v)) return { shape: app, missing: Object.keys(app).filter((t) => !present.has(t)) };
   return undefined;
 }
@@ -119,6 +149,6 @@ export async function markDeleted(store: DocumentStore, registry: Registry, enti
   if (missing.size === 0) return;
   for (const row of (await store.allDocs({ keys: [...missing.keys()] })).rows) {
     const m = missing.get(row.id);
-    if (m !== undefined && row.value?.deleted === true) m.s.deleted?.add(m.type);
+    if (m !== undefined && row.value?.deleted === true) (m.s.deleted ??= new Set()).add(m.type);
   }
 }

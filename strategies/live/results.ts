@@ -4,7 +4,7 @@
 import { isDivanError, messageOf, type DivanErrorCode } from "../../core/errors.js";
 import type { StepDefinition } from "../../adapters/steps.js";
 import type { StepGraph } from "../../adapters/path.js";
-import type { LiveWriteResult, RowProblem } from "./types.js";
+import type { LiveRow, LiveWriteResult, RowProblem } from "./types.js";
 
 /** The row problem of an error thrown while reading `id`. */
 export function problemOf(e: unknown, id: string): RowProblem {
@@ -22,4 +22,41 @@ export function toLiveResult(r: { id: string; ok: boolean; rev?: string; error?:
   if (r.ok && typeof r.rev === "string") return { id, ok: true, rev: r.rev };
   const error = r.error ?? { code: "INTERNAL" as const, reason: "write failed" };
   return { id, ok: false, error: { code: error.code, reason: error.reason, details: { id } } };
+}
+
+/**
+ * A page's rows, in id order once {@link PageRows.ordered}: rows passed through first (first among equal ids), then
+ * the entities' rows within `[lo, hi]` (an end undefined is open), kept by type: each type's rows come in runs of
+ * ascending ids, which the sort merges rather than sorts.
+ */
+export class PageRows {
+  readonly #rows: LiveRow[] = [];
+  readonly #byType = new Map<string, LiveRow[]>();
+
+  constructor(
+    readonly lo: string | undefined,
+    readonly hi: string | undefined,
+  ) {}
+
+  /** A row that passes through untranslated. */
+  pass(row: LiveRow): void {
+    this.#rows.push(row);
+  }
+
+  /** An entity's row of `type`, kept when its id lies in the range. */
+  readonly add = (type: string, row: LiveRow): void => {
+    if ((this.lo !== undefined && row.id < this.lo) || (this.hi !== undefined && row.id > this.hi)) return;
+    const list = this.#byType.get(type);
+    if (list === undefined) this.#byType.set(type, [row]);
+    else list.push(row);
+  };
+
+  /** Every row in id order (`descending`: reversed). */
+  ordered(descending: boolean): LiveRow[] {
+    const rows = this.#rows;
+    for (const t of [...this.#byType.keys()].sort()) for (const r of this.#byType.get(t)!) rows.push(r);
+    rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    if (descending) rows.reverse();
+    return rows;
+  }
 }

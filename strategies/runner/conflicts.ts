@@ -19,10 +19,11 @@ import { singleVersionIds, type IdScheme } from "../../adapters/ids.js";
 import { historyOf, type Doc, type DocumentStore, type Seq } from "../../store/port.js";
 import { isDivanError } from "../../core/errors.js";
 import { attributeHashes, basesOf, valueHash, withBases, type AttributeHashes, type ChangedBack } from "./bases.js";
-import { changed, changedBack } from "./undo.js";
+import { changed, changedBack, holdsOwnSide } from "./undo.js";
 import { hashesOf, merge3, REV_FIELDS, type AncestorHashes } from "./merge3.js";
-import { byRev, commonAncestor, endSupersededMerges, heldInCommon, lineageOf, liveLeaves, mergedEnds, metThroughSources } from "./merged.js";
+import { byRev, commonAncestor, heldInCommon, lineageOf, liveLeaves, mergedEnds, metThroughSources } from "./merged.js";
 import { canonicalJson, sameContent, withDeterministicRev } from "./canonical.js";
+import { endCoveredLeaves } from "./covers.js";
 import { checkTranslation } from "./plan.js";
 import type { MigrationOptions, QuarantineRecord } from "./types.js";
 
@@ -226,7 +227,8 @@ async function mergeOldLeaf(
       let conflicted = new Set<string>();
       if (ancestor !== undefined) {
         const at = { id: c.id, rev: body?._rev ?? oldHistory?.find((r) => basesOf(leaf)[r] !== undefined) }; // an undo on either side clashes
-        ({ merged, oursSide, conflicted } = merge3(ancestor, upOld, theirsOfLeaf, await backsOf(store, options, at, ancestor, oldDoc, theirsOfLeaf)));
+        const theirsHeld = new Set((await holdsOwnSide(store, leaf, at)) ? [type] : []);
+        ({ merged, oursSide, conflicted } = merge3(ancestor, upOld, theirsOfLeaf, { ...(await backsOf(store, options, at, ancestor, oldDoc, theirsOfLeaf)), theirsHeld }));
       } else if (options.recordBases === true) {
         // No replica that migrates ever held the ancestor (the migration translated an old edit concurrent with this
         // one): what the old edit holds differently (translated with the stored documents as base, so it keeps what
@@ -382,9 +384,14 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
   };
   // The branches merged into the leaves before (each end names the old edit, its parent, and the merge, `into`).
   const merges = await mergedEnds(store, Object.keys(options.to).map((t) => ids.format(t, entityId, options.to[t]!)), ends);
-  // A leaf that is only a merge whose every input another leaf holds adds nothing to it: it ends.
-  const writes: Doc[] = endSupersededMerges(docs, merges);
+  // A leaf whose content another leaf holds adds nothing to it: it ends.
+  const all = new Map([...docs].map(([t, leaves]) => [t, [...leaves]]));
+  const writes: Doc[] = endCoveredLeaves(docs);
   const meetings = await meetingsOf(store, docs, merges, entityId, options, up);
+  // Its history still tells where the entity's documents meet (its own document may be left with one leaf).
+  if (writes.length > 0 && [...docs].some(([t, leaves]) => leaves.length >= 2 && !meetings.has(t))) {
+    for (const [t, m] of await meetingsOf(store, all, merges, entityId, options, up)) if (!meetings.has(t)) meetings.set(t, m);
+  }
   const lineage = lineageOf(merges, docs);
   const intoBodies = new Map<string, Doc>();
   for (const r of await store.bulkGet(merges.map((m) => ({ id: m.id, rev: m.into })))) if ("ok" in r) intoBodies.set(`${r.ok._id}@${r.ok._rev!}`, r.ok);
@@ -439,11 +446,12 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
     const backOf = (leaf: Doc): Promise<ChangedBack> => changedBack(store, leaf, ancestorAt, ancestor[t], hashesAt, vf);
     // Fold the leaves into the newest one; an attribute two of them changed differently stays on both.
     const [first, ...rest] = [...leaves].sort((a, b) => -byRev(a, b));
+    const theirsHeld = new Set((await holdsOwnSide(store, first!, ancestorAt)) ? [t] : []);
     let into: Entity = { [t]: first! };
     const kept: { leaf: Doc; content: Doc }[] = [];
     const ended: Doc[] = [];
     for (const leaf of rest) {
-      const m = merge3(ancestor, { [t]: leaf }, into, { ours: { [t]: await backOf(leaf) }, theirs: { [t]: await backOf(first!) } });
+      const m = merge3(ancestor, { [t]: leaf }, into, { ours: { [t]: await backOf(leaf) }, theirs: { [t]: await backOf(first!) }, theirsHeld });
       // Each attribute the two leaves hold differently: the later of two successive old edits wins, on both sides (also
       // where the other leaf holds the ancestor's value: its old edit set it back). What is left different clashes.
       const merged = { ...m.merged[t]! } as Record<string, unknown>;
@@ -466,7 +474,7 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
     const result = withoutRevs(into[t]!);
     const written = sameContent(result, first!) ? undefined : { ...result, _rev: first!._rev! };
     if (written !== undefined) writes.push(written);
-    // With deterministic revisions an ended branch names the merge it went into (see supersededMerges).
+    // With deterministic revisions an ended branch names the merge it went into (see heldInCommon).
     const mergedInto = written !== undefined && options.deterministicRevs === true ? { into: withDeterministicRev(written)._rev } : {};
     for (const l of ended) writes.push({ _id: l._id, _rev: l._rev!, _deleted: true, divan: { merged: true, ...mergedInto } });
     for (const k of kept) if (!sameContent(k.content, k.leaf)) writes.push({ ...k.content, _rev: k.leaf._rev! });

@@ -7,6 +7,7 @@ import type { CompiledPath } from "../../adapters/path.js";
 import { typeFamilies } from "../../adapters/families.js";
 import { shapeKey, type Entity, type Shape } from "../../adapters/types.js";
 import { DivanError, isDivanError } from "../../core/errors.js";
+import { stripCredentials } from "../../core/redact.js";
 import type { Doc, DocumentStore } from "../../store/port.js";
 import { matchesSelector } from "pouchdb-selector-core";
 import type { TypedEmitter } from "./events.js";
@@ -68,10 +69,11 @@ function slug(s: string): string {
 
 /**
  * The default run id: `to-<target shape>` in place, plus `-from-<source name>` when copying, e.g.
- * `to-task-3-task-state-1`. `divan status` finds a job by it.
+ * `to-task-3-task-state-1`. `divan status` finds a job by it. The source's URL goes in without its user: whoever
+ * runs the copy, it is the same job (and resumes from its checkpoint).
  */
 export function defaultMigrationId(target: Shape, source: DocumentStore, copy: boolean): string {
-  return `to-${slug(shapeKey(target))}${copy ? `-from-${slug(source.name).slice(-40)}` : ""}`;
+  return `to-${slug(shapeKey(target))}${copy ? `-from-${slug(stripCredentials(source.name)).slice(-40)}` : ""}`;
 }
 
 /** `id@rev`, the key of a quarantine record. */

@@ -32,12 +32,14 @@ export function hashesOf(entity: Entity): AncestorHashes {
  * documents where that happened. `divan` is provenance, not content: both results keep `theirs`'. With an
  * `unknown` ancestor every attribute the two sides hold differently counts as changed by both; so does one a side
  * holds at the ancestor's value after changing it back (`back`, per document type; see {@link changedBack}).
+ * `back.theirsHeld`: the document types whose merge is written on a `theirs` leaf whose own history holds its side (it
+ * grew from the ancestor): what that side changed back is read there again, so it marks nothing kept.
  */
 export function merge3(
   ancestor: AncestorHashes | "unknown",
   ours: Entity,
   theirs: Entity,
-  back: { readonly ours?: Readonly<Record<string, ChangedBack>>; readonly theirs?: Readonly<Record<string, ChangedBack>> } = {},
+  back: { readonly ours?: Readonly<Record<string, ChangedBack>>; readonly theirs?: Readonly<Record<string, ChangedBack>>; readonly theirsHeld?: ReadonlySet<string> } = {},
 ): { merged: Entity; oursSide: Entity; conflicted: Set<string> } {
   const merged: Entity = {};
   const oursSide: Entity = {};
@@ -68,7 +70,9 @@ export function merge3(
         mv = sv = tv;
         // Both hold the ancestor's value and a side changed it back: its user's last value, kept as such (a later merge
         // against the same ancestor must not take it for untouched: the revisions that changed it are not in its history).
-        if (eq(ov, tv) && isAncestor(k, tv) && (changed(back.ours?.[type], k) || changed(back.theirs?.[type], k))) keptM.add(k);
+        // Not a change back the merge's history holds: a mark would outlive it, and clash with an edit made after it.
+        const theirsBack = back.theirsHeld?.has(type) === true ? undefined : back.theirs?.[type];
+        if (eq(ov, tv) && isAncestor(k, tv) && (changed(back.ours?.[type], k) || changed(theirsBack, k))) keptM.add(k);
       } else if (isAncestor(k, tv) && !changed(back.theirs?.[type], k)) mv = sv = ov;
       else {
         mv = tv;

@@ -32,26 +32,6 @@ function heldRevisions(leaf: Doc, merges: readonly MergedEnd[]): Set<string> {
 }
 
 /**
- * The leaves among `leaves` (one document's) that are only a merge (merged branch ends `merges` name them `into`) whose
- * every input, its parent and the branches merged into it, another leaf holds: in its history, or through the
- * branches merged into a revision of it. Such a merge adds nothing that leaf lacks (the other replica merged the same
- * branches and its user edited on since), so it ends. Of two such merges of the same inputs the one later in revision
- * order ends: every replica ends the same one.
- */
-function supersededMerges(leaves: readonly Doc[], merges: readonly MergedEnd[]): Doc[] {
-  if (leaves.length < 2) return [];
-  const ended: Doc[] = [];
-  for (const y of [...leaves].sort((a, b) => -byRev(a, b))) {
-    const into = merges.filter((m) => m.id === y._id && m.into === y._rev);
-    const parent = historyOf(y)[1];
-    if (into.length === 0 || parent === undefined) continue;
-    const inputs = [parent, ...into.map((m) => m.edit)];
-    if (leaves.some((x) => x !== y && !ended.includes(x) && ((h) => inputs.every((r) => h.has(r)))(heldRevisions(x, merges)))) ended.push(y);
-  }
-  return ended;
-}
-
-/**
  * The merged branch ends among the leaves of documents `docIds` (deleted ones included; `ends`, one document's leaf
  * revisions, as the changes feed gave them): each names the edit it ended (its parent) and the merge it went into.
  */
@@ -76,21 +56,6 @@ export async function mergedEnds(store: DocumentStore, docIds: readonly string[]
 export function heldInCommon(leaves: readonly Doc[], merges: readonly MergedEnd[]): string | undefined {
   const held = leaves.map((l) => heldRevisions(l, merges));
   return [...held[0]!].filter((r) => held.every((h) => h.has(r))).sort((a, b) => Number.parseInt(b, 10) - Number.parseInt(a, 10))[0];
-}
-
-/**
- * Ends, in `docs` (each document type's live leaves), every leaf {@link supersededMerges} finds: returns the tombstones
- * to write and leaves `docs` without them.
- */
-export function endSupersededMerges(docs: Map<string, Doc[]>, merges: readonly MergedEnd[]): Doc[] {
-  const writes: Doc[] = [];
-  for (const [t, leaves] of docs) {
-    const ended = supersededMerges(leaves, merges);
-    if (ended.length === 0) continue;
-    docs.set(t, leaves.filter((l) => !ended.includes(l)));
-    for (const l of ended) writes.push({ _id: l._id, _rev: l._rev!, _deleted: true, divan: { merged: true } });
-  }
-  return writes;
 }
 
 /** Orders revisions by generation, then by hash: the same order on every replica. */

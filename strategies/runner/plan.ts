@@ -175,18 +175,52 @@ export interface TranslationCheck {
 /** Why `job`'s translation must not be written (invalid at its version, or losing information), or `undefined`. */
 export function translationProblem(ctx: RunContext, job: Job): { code: string; reason: string } | undefined {
   const plan = ctx.o.plan;
-  return checkTranslation({ ...("graph" in plan ? { graph: plan.graph } : {}), ...(ctx.o.verify === undefined ? {} : { verify: ctx.o.verify }), versionField: ctx.versionField }, job.path, job.input, job.out!);
+  return checkTranslation({ ...("graph" in plan ? { graph: plan.graph } : {}), ...(ctx.o.verify === undefined ? {} : { verify: ctx.o.verify }), versionField: ctx.versionField }, job.path, job.input, job.out!, job.base);
 }
 
 /**
- * Why the translation `out` of `input` by `path` must not be written: `SCHEMA_INVALID` (an output document is not
- * valid at its version) or `STEP_FAILED` (translated back, an attribute does not come back); `undefined` when it may.
+ * Why the translation `out` of `input` by `path` (on the stored documents `base`) must not be written: `SCHEMA_INVALID`
+ * (an output document is not valid at its version) or `STEP_FAILED` (translated back, an attribute does not come back,
+ * or attachments would be lost); `undefined` when it may.
  */
-export function checkTranslation(check: TranslationCheck, path: CompiledPath | undefined, input: Entity, out: Entity): { code: string; reason: string } | undefined {
+export function checkTranslation(check: TranslationCheck, path: CompiledPath | undefined, input: Entity, out: Entity, base: Entity = {}): { code: string; reason: string } | undefined {
+  const moved = attachmentsMoved(input, out, base);
+  if (moved !== undefined) return { code: "STEP_FAILED", reason: moved };
   const invalid = verifyEntity(check.verify, out);
   if (invalid !== undefined) return { code: "SCHEMA_INVALID", reason: invalid };
   const lost = lostInTranslation(check, path, input, out);
   return lost === undefined ? undefined : { code: "STEP_FAILED", reason: lost };
+}
+
+/**
+ * Why the translation `out` of `input` would lose or make up attachments, or `undefined`. Steps never move
+ * attachments (the path keeps them on their document): a document with attachments that the translation deletes (an
+ * N→1 merge folds it away) or writes without one of them would drop its bodies, and an output document with an
+ * attachment neither its input nor its stored document (`base`) has (stubs a step put back from `divanDisplaced`)
+ * names a body nobody holds.
+ */
+function attachmentsMoved(input: Entity, out: Entity, base: Entity): string | undefined {
+  const outById = new Map<string, Doc>();
+  for (const d of Object.values(out)) if (d._deleted !== true && typeof d._id === "string") outById.set(d._id, d as Doc);
+  const inById = new Map<string, Doc>();
+  for (const d of Object.values(input)) if (typeof d._id === "string") inById.set(d._id, d as Doc);
+  for (const [id, d] of inById) {
+    const names = Object.keys(d._attachments ?? {});
+    if (names.length === 0) continue;
+    const o = outById.get(id);
+    const lost = names.filter((n) => o?._attachments?.[n] === undefined);
+    if (lost.length > 0) {
+      return `${id} has attachments (${lost.join(", ")}) its translation ${o === undefined ? "deletes with the document" : "drops"}: steps carry no attachment into another document; move them to a document the translation keeps, then run again`;
+    }
+  }
+  const baseById = new Map<string, Doc>();
+  for (const d of Object.values(base)) if (typeof d._id === "string") baseById.set(d._id, d as Doc);
+  for (const [id, o] of outById) {
+    const had = { ...baseById.get(id)?._attachments, ...inById.get(id)?._attachments };
+    const made = Object.keys(o._attachments ?? {}).filter((n) => had[n] === undefined);
+    if (made.length > 0) return `${id}: its translation has attachments (${made.join(", ")}) that no input document holds, so their bodies are missing`;
+  }
+  return undefined;
 }
 
 /** `undefined` when every output document is valid at its version (or no registry was given), else why not. */

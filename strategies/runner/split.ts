@@ -11,7 +11,7 @@
  * no conflict, and later revisions of it build on it.
  */
 import { DivanError } from "../../core/errors.js";
-import type { Doc, DocumentStore } from "../../store/port.js";
+import type { Doc, DocumentStore, Seq } from "../../store/port.js";
 import { withDeterministicRev } from "./canonical.js";
 
 /** The documents `doc` records as split off it by its migration (none when it records none). */
@@ -37,22 +37,32 @@ export function recordingSplit<W extends { doc: Doc }>(writes: readonly W[], inp
   });
 }
 
+/** Changes read per request. */
+const PAGE = 500;
+
 /**
  * Writes, in `store`, every document a live document records as split off it (`divan.split`) that `store` has never
  * held (not even deleted), with the revision the migration gave it; returns their ids. Run after a sync, before the app
- * reads.
+ * reads. With `since`, only documents changed after that sequence are looked at (the others were looked at before);
+ * the feed is read page by page, never the whole database at once.
  */
-export async function completeSplit(store: DocumentStore): Promise<string[]> {
-  const wanted = new Map<string, Doc>();
-  const page = await store.allDocs({ includeDocs: true });
-  for (const row of page.rows) if (row.doc) for (const d of splitOf(row.doc)) wanted.set(d._id, d);
-  if (wanted.size === 0) return [];
-  const held = await store.allDocs({ keys: [...wanted.keys()] });
-  const missing = held.rows.filter((r) => r.value === undefined && wanted.has(r.key)).map((r) => wanted.get(r.key)!);
-  if (missing.length === 0) return [];
-  const results = await store.bulkDocs(missing.map((d) => withDeterministicRev({ ...d })), { newEdits: false });
-  for (const r of results) {
-    if (!r.ok) throw new DivanError(r.error.code, `Could not write ${r.id}, split off a migrated document: ${r.error.reason}`, { details: { id: r.id } });
+export async function completeSplit(store: DocumentStore, since?: Seq): Promise<string[]> {
+  const written: string[] = [];
+  let at = since;
+  for (;;) {
+    const page = await store.changes({ ...(at === undefined ? {} : { since: at }), includeDocs: true, limit: PAGE });
+    const wanted = new Map<string, Doc>();
+    for (const c of page.results) if (c.doc !== undefined && c.doc._deleted !== true) for (const d of splitOf(c.doc)) wanted.set(d._id, d);
+    if (wanted.size > 0) {
+      const held = await store.allDocs({ keys: [...wanted.keys()] });
+      const missing = held.rows.filter((r) => r.value === undefined && wanted.has(r.key)).map((r) => wanted.get(r.key)!);
+      const results = missing.length === 0 ? [] : await store.bulkDocs(missing.map((d) => withDeterministicRev({ ...d })), { newEdits: false });
+      for (const r of results) {
+        if (!r.ok) throw new DivanError(r.error.code, `Could not write ${r.id}, split off a migrated document: ${r.error.reason}`, { details: { id: r.id } });
+      }
+      written.push(...missing.map((d) => d._id));
+    }
+    if (page.results.length < PAGE) return written;
+    at = page.lastSeq;
   }
-  return missing.map((d) => d._id);
 }

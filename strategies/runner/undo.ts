@@ -10,7 +10,8 @@ import { linesOf } from "./merged.js";
  * What {@link ChangedBack} `leaf`'s side holds since the ancestor, revision `ancestorAt.rev` of document `ancestorAt.id`
  * (whose attribute hashes at the target shape are `ancestor`). `hashesAt` gives a revision's attribute hashes at the target shape, undefined when it
  * cannot be translated. Revisions divan wrote (a translation of an old revision, a merge recording a further base) are
- * no user's: where their bodies are here they do not count. Where the side's intermediate revisions are all here, the
+ * no user's: where their bodies are here they do not count, nor does a revision that records its parent as a base (a
+ * translation, told without its parent's body: replication carried a migrated leaf alone). Where the side's intermediate revisions are all here, the
  * answer is exact: the attributes one of them held differently from the ancestor.
  */
 export async function changedBack(
@@ -49,6 +50,9 @@ export async function changedBack(
   const vf = (d: Doc): unknown => d[versionField];
   const divans = (i: number, d: Doc, parent: Doc | undefined): boolean => {
     if (i === side.translated) return true; // the migration's first write of this document, from a revision of another
+    // One that records its own parent as a base translated it (or wrote an old edit's side of a merge on it), also where
+    // the parent's body is not here: an app's edit carries its parent's bases on, and no revision records its own id.
+    if (basesOf(d)[side.path[i + 1]!.rev] !== undefined) return true;
     if (parent === undefined) return false;
     if (vf(d) !== vf(parent)) return true; // a translation
     const [mine, theirs] = [Object.keys(basesOf(d)), new Set(Object.keys(basesOf(parent)))];
@@ -64,6 +68,16 @@ export async function changedBack(
   if (ancestor === undefined) return between.length > 0 && users >= 2 ? "any" : out;
   const back = changedBackAcross(ancestor, between, users);
   return back === "any" ? back : new Set([...out, ...back]);
+}
+
+/**
+ * Whether `leaf`'s own history holds its side since the ancestor, revision `ancestorAt.rev` of `leaf`'s own document: a
+ * merge written on `leaf` then holds every revision of that side, and a later merge reads what it changed back there.
+ */
+export async function holdsOwnSide(store: DocumentStore, leaf: Doc, ancestorAt: { readonly id: string; readonly rev: string | undefined }): Promise<boolean> {
+  if (ancestorAt.rev === undefined || ancestorAt.id !== leaf._id) return false;
+  const [read] = leaf._revisions === undefined ? await store.bulkGet([{ id: leaf._id, rev: leaf._rev! }], { revs: true }) : [{ ok: leaf }];
+  return read !== undefined && "ok" in read && historyOf(read.ok).includes(ancestorAt.rev);
 }
 
 /**

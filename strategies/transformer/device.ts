@@ -26,6 +26,7 @@ import type { Fault } from "../../core/faults.js";
 import { pouchStore } from "../../store/pouch.js";
 import type { BulkDocsOptions, Doc, DocumentStore, WriteResult } from "../../store/port.js";
 import { versionView } from "../../store/versions.js";
+import { updateLocal } from "../runner/local.js";
 import { completeSplit } from "../runner/split.js";
 import { lazyAccess } from "./lazy-access.js";
 import { endStaleTranslations } from "./stale.js";
@@ -90,6 +91,9 @@ export interface DeviceTransformer {
 /** `_local` checkpoint id of device transformers. */
 const CHECKPOINT_ID = "divan-client-transformer";
 
+/** The `_local` document noting the sequence the last look for incomplete splits began at. */
+const SPLIT_CHECKED_ID = "_local/divan-split-checked";
+
 function storeOf(db: PouchDB.Database | DocumentStore): DocumentStore {
   return typeof (db as DocumentStore).replicationEndpoint === "function" ? (db as DocumentStore) : pouchStore(db as PouchDB.Database);
 }
@@ -111,9 +115,15 @@ export async function startDeviceTransformer(options: DeviceTransformerOptions):
     ...(options.faults === undefined ? {} : { faults: options.faults }),
   });
   const sides = [oldSide, newSide];
+  /** Per store, over what changed since the last pass began (noted in a `_local` document). */
   const completeAll = async (): Promise<string[]> => {
     const ids: string[] = [];
-    for (const store of new Set(sides.map((s) => s.store))) ids.push(...(await completeSplit(store)));
+    for (const store of new Set(sides.map((s) => s.store))) {
+      const last = await store.getLocal(SPLIT_CHECKED_ID);
+      const start = (await store.info()).updateSeq;
+      ids.push(...(await completeSplit(store, typeof last?.["since"] === "string" ? last["since"] : undefined)));
+      await updateLocal(store, SPLIT_CHECKED_ID, () => ({ since: start }));
+    }
     return ids;
   };
   // What the device holds of an entity without the documents a translation split off it is completed before

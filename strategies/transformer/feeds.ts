@@ -3,10 +3,11 @@
  * each batch of changes mapped to the entities it touches, per side, for translation.
  */
 import type { Change } from "../../store/port.js";
+import { provenanceOf } from "./provenance.js";
 import { loadCheckpoint, saveCheckpointLater } from "./checkpoint.js";
 import { entityKey, type EntityRef, type ReadDoc } from "./plan.js";
 import { entityOf, feedFailed, isOwnOutput, targets, type Feed, type TransformerState } from "./state.js";
-import { retryWaiting, translate } from "./translate.js";
+import { deletedEntities, retryWaiting, translate } from "./translate.js";
 import type { TransformerSide } from "./types.js";
 
 /** Live changes queued before the feed is held back. */
@@ -109,7 +110,9 @@ export async function pump(state: TransformerState, feed: Feed): Promise<number>
 
 /**
  * Translates one batch of changes of `feed` (feed order): every changed entity once, per side, into every
- * other side. Skips `_local`/`_design` ids, this transformer's own writes and pristine transformer output.
+ * other side. Skips `_local`/`_design` ids, this transformer's own writes and pristine transformer output; when
+ * such output (another replica's translation) arrives from an entity this replica holds deleted, that deletion is
+ * translated again, onto it.
  * `live`: the changes come from the live feed, as they happen (not read again from a checkpoint).
  */
 export async function processBatch(state: TransformerState, feed: Feed, changes: readonly Change[], live = false): Promise<void> {
@@ -124,9 +127,20 @@ export async function processBatch(state: TransformerState, feed: Feed, changes:
   if (feed.written.size > MAX_MARKS) feed.written.clear();
   const known = new Map<string, ReadDoc>();
   const bySide = new Map<TransformerSide, Map<string, EntityRef>>();
+  const add = (side: TransformerSide, ref: EntityRef): void => {
+    const m = bySide.get(side) ?? new Map<string, EntityRef>();
+    m.set(entityKey(ref), ref);
+    bySide.set(side, m);
+  };
+  /** Output another replica translated, by the side it was translated from. */
+  const arrived = new Map<TransformerSide, EntityRef[]>();
   for (const c of latest.values()) {
     if (own.has(c) || (c.doc !== undefined && isOwnOutput(state, c.doc))) {
       state.skippedOwn += 1;
+      const p = own.has(c) ? undefined : provenanceOf(c.doc);
+      const from = state.sides.find((s) => s.name === p?.from);
+      const ref = from === undefined ? undefined : entityOf(state, from, p!.id);
+      if (from !== undefined && ref !== undefined) arrived.set(from, [...(arrived.get(from) ?? []), ref]);
       continue;
     }
     const rev = c.changes[0]?.rev ?? c.doc?._rev ?? "";
@@ -135,12 +149,12 @@ export async function processBatch(state: TransformerState, feed: Feed, changes:
     for (const side of state.sides) {
       if (side.store !== feed.store) continue;
       const ref = entityOf(state, side, c.id);
-      if (ref === undefined) continue;
-      const m = bySide.get(side) ?? new Map<string, EntityRef>();
-      m.set(entityKey(ref), ref);
-      bySide.set(side, m);
+      if (ref !== undefined) add(side, ref);
     }
   }
+  // A translation that arrives after its source's deletion was translated here (when this replica held nothing of the
+  // entity, or only another branch) would stand, a live leaf the deletion never reached: the deletion is translated again.
+  for (const [side, refs] of arrived) for (const ref of await deletedEntities(state, side, refs)) add(side, ref);
   // What one side's translation writes into another side's store outdates the feed's copy of it: read
   // those documents again when that side is translated in turn.
   const before = state.writtenIds;

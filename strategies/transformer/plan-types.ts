@@ -6,6 +6,7 @@ import type { IdScheme } from "../../adapters/ids.js";
 import type { CompiledPath } from "../../adapters/path.js";
 import type { Shape } from "../../adapters/types.js";
 import type { Doc } from "../../store/port.js";
+import type { EarlierRevisions } from "./seen.js";
 
 /** One entity: a family and an entity id (`undefined` for singletons such as `preferences`). */
 export interface EntityRef {
@@ -52,10 +53,12 @@ export interface PlanInput {
    * source's edits were made on top of it (no conflict).
    */
   readonly sourceAncestors?: Readonly<Record<string, readonly Doc[]>>;
-  /** With them, the revisions of those source documents' current histories (`_revisions`), by document id. */
-  readonly sourceHistory?: Readonly<Record<string, readonly string[]>>;
-  /** The same of the target's documents, when the planner asked for them (`need-parents` of `target`). */
-  readonly targetHistory?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Earlier revisions of the source's documents and of the target's edited ones (and of those the source's edits were
+   * translated from), by document id, given with {@link sourceAncestors}: every revision of the current one's history
+   * (`_revisions`), the newest 20 with their bodies where the store still has them (`seen.ts`).
+   */
+  readonly revisions?: { readonly source: EarlierRevisions; readonly target: EarlierRevisions };
   /** Positive when the source side wins a tie of the conflict rule (source listed after target). */
   readonly sourceRank: number;
   /** Deliberate bugs for the simulation's mutation tests (`core/faults.ts`); never set in production. */
@@ -100,7 +103,7 @@ export type EntityPlan =
     }
   /** A contributing source document has not arrived yet: retry later (its other documents are still on their way). Not an error. */
   | { readonly kind: "wait"; readonly missing: readonly string[] }
-  /** Call again with {@link PlanInput.sourceAncestors} (earlier revisions of these source documents). */
-  | { readonly kind: "need-parents"; readonly ids: readonly string[]; readonly of?: "target" }
+  /** Call again with {@link PlanInput.sourceAncestors} (of the source documents `ids`) and {@link PlanInput.revisions} (`targetIds`: the target's). */
+  | { readonly kind: "need-parents"; readonly ids: readonly string[]; readonly targetIds: readonly string[] }
   /** The source documents cannot be translated; they stay where they are. */
   | { readonly kind: "quarantine"; readonly id: string; readonly rev: string | undefined; readonly reason: string };

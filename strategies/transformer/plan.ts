@@ -23,10 +23,13 @@
  * revisions (its provenance names them): the target is newer, and its edit flows the other way. An older
  * source revision that reads like the target's edit (the source went A, B, A and the target B) is no
  * sign that the source saw it: only the revisions the target was translated from, and newer ones, count.
+ * Nor is a side's edit made on the translation of an earlier revision of the other side's document that reads like
+ * its current one, where that document went A, B, then A again since (`seen.ts`): the two edits are concurrent.
  */
-import { DivanError, isDivanError, messageOf } from "../../core/errors.js";
+import { isDivanError, messageOf } from "../../core/errors.js";
 import { hasFault } from "../../core/faults.js";
-import type { Doc as AdapterDoc, Entity, Shape } from "../../adapters/types.js";
+import { madeOnCurrent, translatedFrom, translatedFromUnreceived, type EarlierRevisions, type TranslateWith } from "./seen.js";
+import type { Doc as AdapterDoc, Entity } from "../../adapters/types.js";
 import type { Doc } from "../../store/port.js";
 import type { EntityPlan, PlanInput, PlannedWrite } from "./plan-types.js";
 import {
@@ -121,24 +124,25 @@ export function planEntity(input: PlanInput): EntityPlan {
   // The target's edits were made on the translation of the source's current revisions: the target is newer.
   // So were they when the translation they were made on (its provenance `hash`) is what the source's current
   // revisions translate to: the source changed since only what the target cannot show (a group set on the
-  // new version, seen from the old one), unless the target's edit changes that too (`edit`: see keptByTarget).
-  let plain: Entity | undefined | null = null;
+  // new version, seen from the old one), unless the target's edit changes that too (`strict`: see keptByTarget).
+  const edited = unseen.map((c) => c.current!);
+  const parents: EntityPlan = { kind: "need-parents", ids: Object.values(live).filter((d) => !isPristine(d)).map((d) => d._id), targetIds: historyIds(input, live, targetLive, edited) };
+  const seen = translations(input, live, targetLive);
   let kept: boolean | undefined;
-  const onCurrent = (t: string, d: Doc, edit = false): boolean => {
+  const onCurrent = (t: string, d: Doc, strict = false): boolean | undefined => {
     const p = provenanceOf(d);
     if (p === undefined || p.from !== input.source) return false;
     if (Object.entries(revs).every(([id, rev]) => p.revs[id] === rev)) return true;
-    if (plain === null) {
-      try {
-        plain = input.path(src, undefined);
-      } catch {
-        plain = undefined;
-      }
-    }
-    const o = plain?.[t];
-    return o !== undefined && p.hash === contentHash({ ...(o as Doc), _id: d._id }) && (!edit || (kept ??= keptByTarget(input, live, targetLive)));
+    const o = seen.forward()?.[t];
+    if (o === undefined || p.hash !== contentHash({ ...(o as Doc), _id: d._id })) return false;
+    if (!strict) return true;
+    if (!(kept ??= keptByTarget(input, live, targetLive))) return false;
+    // Unless the source changed since what the target can show, then back (A, B, then A again): `madeOnCurrent`.
+    return madeOnCurrent(input.source, d, Object.values(live), input.revisions?.source, seen.forward);
   };
-  if (unseen.length > 0 && unseen.every((c) => onCurrent(c.type, c.current!, true))) {
+  const madeOnSource = unseen.map((c) => onCurrent(c.type, c.current!, true));
+  if (unseen.length > 0 && madeOnSource.includes(undefined) && !madeOnSource.includes(false)) return parents;
+  if (unseen.length > 0 && madeOnSource.every((n) => n === true)) {
     // Its other documents that are still translations of older source revisions (a device that upgraded
     // offline translated the newer revision the server had not) are brought up to date here, and the edit
     // is translated back once they are.
@@ -152,21 +156,25 @@ export function planEntity(input: PlanInput): EntityPlan {
   // Whichever way the source is shown to have seen the target's edits, writing it must not overwrite a field
   // the target's users changed (a value the source shape reads like the one it replaced looks seen from there;
   // changing that field on the source is still a concurrent edit of it).
-  const keepsEdits = !overwritesEdits(input, live, targetLive, out, unseen.map((c) => c.current!));
+  const keepsEdits = !overwritesEdits(input, live, targetLive, out, edited);
+  // Made on the target's current documents, or on earlier revisions the source reads the same (`madeOnCurrent`).
+  const onCurrentTarget = (s: Doc): boolean | undefined => madeOnCurrent(input.target, s, edited, input.revisions?.target, seen.back);
   if (unseen.length > 0 && keepsEdits && reflectedInSource(input, live, targetLive)) unseen = [];
-  if (unseen.length > 0 && keepsEdits && reflectedInBase(input, live, targetLive, translatedFrom(input.source, unseen.map((c) => c.current!)))) unseen = [];
-  if (unseen.length > 0 && keepsEdits && invisibleToSource(input, live, targetLive, unseen.map((c) => c.current!))) unseen = [];
+  const onBase = unseen.length > 0 && keepsEdits && reflectedInBase(input, live, targetLive, translatedFrom(input.source, edited)) ? Object.values(live).map(onCurrentTarget) : [false];
+  if (onBase.includes(undefined)) return parents;
+  if (onBase.every((m) => m === true)) unseen = [];
+  if (unseen.length > 0 && keepsEdits && invisibleToSource(input, live, targetLive, edited)) unseen = [];
   if (unseen.length > 0) {
     const anc = input.sourceAncestors;
-    if (anc === undefined) return { kind: "need-parents", ids: Object.values(live).filter((d) => !isPristine(d)).map((d) => d._id) };
+    if (anc === undefined || input.revisions === undefined) return parents;
     // Only the source revisions the target's edits were translated from, and newer ones, can hold them: an
     // older one that happens to read the same (A, B, then A again) says nothing about the target's edit.
-    const since = translatedFrom(input.source, unseen.map((c) => c.current!));
+    const since = translatedFrom(input.source, edited);
     const depth = Math.max(0, ...Object.values(anc).map((a) => a.length));
     for (let i = 0; i < depth && unseen.length > 0; i++) {
       const before: Record<string, Doc> = { ...live };
       for (const [t, a] of Object.entries(anc)) {
-        const newer = a.filter((d) => revGeneration(d._rev) >= revGeneration(since.get(d._id)));
+        const newer = a.filter((d) => revGeneration(d._rev) >= revGeneration(since.get(d._id)) && onCurrentTarget(d) === true);
         if (newer.length > 0) before[t] = newer[Math.min(i, newer.length - 1)]!;
       }
       if (keepsEdits && reflectedInSource(input, before, targetLive)) unseen = [];
@@ -181,8 +189,8 @@ export function planEntity(input: PlanInput): EntityPlan {
 }
 
 /**
- * Reads the entity's documents on both sides, or says why there is nothing to translate yet: deleted (the deletion
- * is carried over), no source documents, a target tombstone, a source document not arrived, or one at another version.
+ * Reads the entity's documents on both sides, or says why there is nothing to translate yet: deleted (the deletion is carried
+ * over), no source documents, a target tombstone, a source document or target revision not arrived, or another version.
  */
 function readEntity(input: PlanInput): { readonly live: Record<string, Doc>; readonly targetLive: Record<string, Doc> } | EntityPlan {
   const { sourceDocs, targetDocs, ids, entity } = input;
@@ -214,6 +222,7 @@ function readEntity(input: PlanInput): { readonly live: Record<string, Doc>; rea
   const gone = Object.values(targetDocs).find((r) => r.state === "deleted");
   if (gone !== undefined) return { kind: "noop", reason: `${input.target} deleted ${gone.id}; the deletion flows from there` };
   if (missing.length > 0) return { kind: "wait", missing };
+  if (translatedFromUnreceived(input.target, live, targetLive)) return { kind: "noop", reason: `${input.source} translates ${input.target} revisions not received yet; they flow from there` };
 
   for (const t of fromTypes) {
     const d = live[t]!;
@@ -259,9 +268,7 @@ function concurrentEdit(input: PlanInput, live: Record<string, Doc>, targetLive:
     // The source only carries older transformer output: the target's edit is newer and flows the other way.
     return { kind: "noop", reason: `${input.target} holds an edit ${input.source} has not seen; it flows from there` };
   }
-  const invisible = editsInvisibleToTarget(input, live, targetLive) || invisibleBySource(input, live, targetLive);
-  if (invisible === "history") return { kind: "need-parents", ids: Object.values(targetLive).map((d) => d._id), of: "target" };
-  if (invisible) {
+  if (editsInvisibleToTarget(input, live, targetLive) || invisibleBySource(input, live, targetLive)) {
     // The source's edits changed only what the target cannot show (a group set on the new version, seen from the
     // old one): its translation would only put back the older source revision it was made from. The target's edit
     // flows the other way, onto the source's documents as base, and keeps both.
@@ -282,20 +289,6 @@ function concurrentEdit(input: PlanInput, live: Record<string, Doc>, targetLive:
     ),
     conflict: { family: entity.family, entityId: entity.entityId, winner: input.source, winnerRev: sourceEdit, loser: input.target, loserRevs },
   };
-}
-
-/** Source document id → the newest of its revisions that `docs` (target documents) were translated from. */
-function translatedFrom(source: string, docs: readonly Doc[]): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const d of docs) {
-    const p = provenanceOf(d);
-    if (p === undefined || p.from !== source) continue;
-    for (const [id, rev] of Object.entries(p.revs)) {
-      const known = out.get(id);
-      if (known === undefined || compareRevs(rev, known) > 0) out.set(id, rev);
-    }
-  }
-  return out;
 }
 
 /**
@@ -333,16 +326,16 @@ function reflectedInBase(input: PlanInput, live: Record<string, Doc>, targetLive
 
 /**
  * True when the target's edits of `edited` changed nothing the source can show, and the source's current revisions
- * descend from those they were translated from ({@link PlanInput.sourceHistory}): the target's documents translated
+ * descend from those they were translated from (their histories, {@link PlanInput.revisions}): the target's documents translated
  * back give exactly the translated source content (the provenance `src`). The source's edits since then are a
  * fast-forward of the target's, as its ancestors would show where the replica holds their bodies (one that received
  * only the source's later revision, a device that was offline, holds none).
  */
 function editedSince(input: PlanInput, live: Record<string, Doc>, targetLive: Record<string, Doc>, edited: readonly Doc[]): boolean {
-  const history = input.sourceHistory;
+  const history = input.revisions?.source;
   const back = history === undefined ? undefined : translatedBack(input, live, targetLive);
   if (back === undefined || Object.keys(input.from).some((t) => back[t] === undefined)) return false;
-  const descends = (id: string, rev: string): boolean => live[Object.keys(live).find((t) => live[t]!._id === id) ?? ""]?._rev === rev || (history?.[id]?.includes(rev) ?? false);
+  const descends = (id: string, rev: string): boolean => Object.values(live).some((d) => d._id === id && d._rev === rev) || inHistory(history, id, rev);
   return edited.every((d) => {
     const p = provenanceOf(d);
     return p?.from === input.source && p.src === sourceHash(Object.values(back)) && Object.entries(p.revs).every(([id, rev]) => descends(id, rev));
@@ -432,10 +425,11 @@ function editsInvisibleToTarget(input: PlanInput, live: Record<string, Doc>, tar
 /**
  * {@link editsInvisibleToTarget} where the round trip cannot tell (a field users set before the translation): the
  * source's documents translated to the target shape give exactly the target content they were translated from
- * (the provenance `src`), and the target's current revisions descend from those ({@link PlanInput.targetHistory};
- * `"history"` while it is not given), and the target's edit keeps the source's.
+ * (the provenance `src`), and the target's current revisions descend from those (their histories,
+ * {@link PlanInput.revisions}, asked for with the source's ancestors: {@link historyIds}), and the target's edit keeps
+ * the source's.
  */
-function invisibleBySource(input: PlanInput, live: Record<string, Doc>, targetLive: Record<string, Doc>): boolean | "history" {
+function invisibleBySource(input: PlanInput, live: Record<string, Doc>, targetLive: Record<string, Doc>): boolean {
   const edited = Object.values(live).filter((d) => !isPristine(d));
   if (edited.length === 0 || edited.some((d) => provenanceOf(d)?.from !== input.target || provenanceOf(d)!.src === undefined)) return false;
   const src: Entity = {};
@@ -451,8 +445,26 @@ function invisibleBySource(input: PlanInput, live: Record<string, Doc>, targetLi
   const current = new Map(Object.values(targetLive).map((d) => [d._id, d._rev]));
   const revs = edited.flatMap((d) => Object.entries(provenanceOf(d)!.revs)).filter(([id, rev]) => current.get(id) !== rev);
   if (revs.length === 0) return keptByTarget(input, live, targetLive);
-  if (input.targetHistory === undefined) return "history";
-  return revs.every(([id, rev]) => input.targetHistory?.[id]?.includes(rev) === true) && keptByTarget(input, live, targetLive);
+  return revs.every(([id, rev]) => inHistory(input.revisions?.target, id, rev)) && keptByTarget(input, live, targetLive);
+}
+
+/**
+ * The target documents whose earlier revisions a plan asks for with the source's ancestors (`need-parents`): those
+ * holding the target's edits (`edited`, for `madeOnCurrent`), and those the source's edits were translated from at an
+ * earlier revision than their current one ({@link invisibleBySource}).
+ */
+function historyIds(input: PlanInput, live: Record<string, Doc>, targetLive: Record<string, Doc>, edited: readonly Doc[]): string[] {
+  const current = new Map(Object.values(targetLive).map((d) => [d._id, d._rev]));
+  const named = Object.values(live).flatMap((d) => {
+    const p = provenanceOf(d);
+    return isPristine(d) || p?.from !== input.target ? [] : Object.entries(p.revs).filter(([id, rev]) => current.has(id) && current.get(id) !== rev).map(([id]) => id);
+  });
+  return [...new Set([...edited.map((d) => d._id), ...named])];
+}
+
+/** Whether `rev` is an earlier revision of document `id` in `history`. */
+function inHistory(history: EarlierRevisions | undefined, id: string, rev: string): boolean {
+  return history?.[id]?.some((r) => r.rev === rev) ?? false;
 }
 
 /**
@@ -495,6 +507,19 @@ function overwritesEdits(input: PlanInput, live: Record<string, Doc>, targetLive
   });
 }
 
+/** `madeOnCurrent`'s translations (an earlier revision of a document in its place): the target's back onto the source's, the source's forward. */
+function translations(input: PlanInput, live: Record<string, Doc>, targetLive: Record<string, Doc>): { back: TranslateWith; forward: TranslateWith } {
+  const swap = (docs: Record<string, Doc>, earlier?: Doc): Record<string, Doc> => Object.fromEntries(Object.entries(docs).map(([t, d]) => [t, d._id === earlier?._id ? earlier : d]));
+  const forward: TranslateWith = (earlier) => {
+    try {
+      return input.path(Object.fromEntries(Object.entries(swap(live, earlier)).map(([t, d]) => [t, stripProvenance(d)])), undefined);
+    } catch {
+      return undefined;
+    }
+  };
+  return { back: (earlier) => translatedBack(input, live, swap(targetLive, earlier)), forward };
+}
+
 /** The target's current documents translated back to the source shape with the source as base, each with its source id (`undefined` when the target lacks one or the path fails). */
 function translatedBack(input: PlanInput, live: Record<string, Doc>, targetLive: Record<string, Doc>): Record<string, Doc> | undefined {
   const tgt: Entity = {};
@@ -518,12 +543,5 @@ function translatedBack(input: PlanInput, live: Record<string, Doc>, targetLive:
     if (b !== undefined && s !== undefined) out[t] = { ...(b as Doc), _id: s._id };
   }
   return out;
-}
-
-/** Throws `CONFIG_INVALID` unless every type a side holds appears once with one version. */
-export function checkShape(name: string, shape: Shape): void {
-  for (const [t, v] of Object.entries(shape)) {
-    if (!Number.isInteger(v) || v < 0) throw new DivanError("CONFIG_INVALID", `side ${name}: ${t} has version ${String(v)}; use a major version number`, { details: { side: name, type: t } });
-  }
 }
 

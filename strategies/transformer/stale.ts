@@ -357,10 +357,8 @@ function stepsContext(sides: readonly StaleScanSide[], options: StaleScanOptions
  */
 async function bareTranslation(ctx: StepsContext, source: DocumentStore, leaf: Doc): Promise<BareTranslation | undefined> {
   const p = provenanceOf(leaf)!;
-  const type = String(leaf[ctx.typeField]);
-  const from = ctx.sides.find((x) => x.name === p.from)?.shape;
-  const to = ctx.sides.find((x) => x.name !== p.from && x.shape?.[type] === leaf[ctx.versionField])?.shape;
-  if (ctx.graph === undefined || from === undefined || to === undefined) return undefined;
+  const path = pathOf(ctx, leaf);
+  if (path === undefined) return undefined;
   const src: Entity = {};
   let at: string | undefined;
   for (const [id, rev] of Object.entries(p.revs)) {
@@ -370,11 +368,24 @@ async function bareTranslation(ctx: StepsContext, source: DocumentStore, leaf: D
     const { [PROVENANCE_FIELD]: _p, _revisions: _r, ...body } = found.ok;
     src[String(body[ctx.typeField])] = body;
   }
+  try {
+    const o = path(src, undefined)[String(leaf[ctx.typeField])];
+    return o === undefined ? undefined : { src, at, out: { ...o, _id: leaf._id }, path };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The path of `leaf`'s family from the side its provenance names to `leaf`'s own side; `undefined` without steps, sides or a path. */
+function pathOf(ctx: StepsContext, leaf: Doc): CompiledPath | undefined {
+  const p = provenanceOf(leaf)!;
+  const type = String(leaf[ctx.typeField]);
+  const from = ctx.sides.find((x) => x.name === p.from)?.shape;
+  const to = ctx.sides.find((x) => x.name !== p.from && x.shape?.[type] === leaf[ctx.versionField])?.shape;
+  if (ctx.graph === undefined || from === undefined || to === undefined) return undefined;
   const family = familyOf(ctx.families, type);
   try {
-    const path = ctx.graph.path(familyShape(ctx.families, from, family), familyShape(ctx.families, to, family));
-    const o = path(src, undefined)[type];
-    return o === undefined ? undefined : { src, at, out: { ...o, _id: leaf._id }, path };
+    return ctx.graph.path(familyShape(ctx.families, from, family), familyShape(ctx.families, to, family));
   } catch {
     return undefined;
   }
@@ -388,9 +399,8 @@ async function bareTranslation(ctx: StepsContext, source: DocumentStore, leaf: D
 async function translatesTo(ctx: StepsContext, leaf: Doc, currentOf: (id: string) => Promise<Doc | undefined>): Promise<boolean> {
   const p = provenanceOf(leaf)!;
   const type = String(leaf[ctx.typeField]);
-  const from = ctx.sides.find((x) => x.name === p.from)?.shape;
-  const to = ctx.sides.find((x) => x.name !== p.from && x.shape?.[type] === leaf[ctx.versionField])?.shape;
-  if (ctx.graph === undefined || from === undefined || to === undefined) return false;
+  const path = pathOf(ctx, leaf);
+  if (path === undefined) return false;
   const src: Entity = {};
   for (const id of Object.keys(p.revs)) {
     const now = await currentOf(id);
@@ -399,9 +409,7 @@ async function translatesTo(ctx: StepsContext, leaf: Doc, currentOf: (id: string
     src[String(body[ctx.typeField])] = body;
   }
   const { [PROVENANCE_FIELD]: _p, _revisions: _r, _conflicts: _c, ...base } = leaf;
-  const family = familyOf(ctx.families, type);
   try {
-    const path = ctx.graph.path(familyShape(ctx.families, from, family), familyShape(ctx.families, to, family));
     const o = path(src, { base: { [type]: base } })[type];
     return o !== undefined && sameUserContent({ ...o, _id: leaf._id }, leaf);
   } catch {

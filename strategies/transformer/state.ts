@@ -5,8 +5,9 @@
 import { DivanError, messageOf } from "../../core/errors.js";
 import { singleVersionIds, type IdScheme } from "../../adapters/ids.js";
 import { createStepGraph, type StepGraph } from "../../adapters/path.js";
+import type { Shape } from "../../adapters/types.js";
 import type { Change, Doc, DocumentStore, LiveFeed, Seq } from "../../store/port.js";
-import { checkShape, entityKey, familiesOf, familyOf, type ConflictRecord, type EntityRef } from "./plan.js";
+import { entityKey, familiesOf, familyOf, type ConflictRecord, type EntityRef } from "./plan.js";
 import { isPristine, provenanceOf } from "./provenance.js";
 import type { QuarantineEntry, TransformerOptions, TransformerSide } from "./types.js";
 
@@ -193,4 +194,11 @@ export function feedFailed(state: TransformerState, feed: Feed, e: unknown): voi
   feed.lastError = messageOf(e);
   feed.failedAt = state.now();
   state.o.onEvent?.({ type: "error", database: feed.store.name, message: feed.lastError });
+}
+
+/** Throws `CONFIG_INVALID` unless every type a side holds appears once with one version. */
+export function checkShape(name: string, shape: Shape): void {
+  for (const [t, v] of Object.entries(shape)) {
+    if (!Number.isInteger(v) || v < 0) throw new DivanError("CONFIG_INVALID", `side ${name}: ${t} has version ${String(v)}; use a major version number`, { details: { side: name, type: t } });
+  }
 }

@@ -18,6 +18,7 @@ import {
 } from "./plan.js";
 import { recordingSplit } from "../runner/split.js";
 import { compareRevs, isDeletion, isPristine, provenanceOf, revGeneration } from "./provenance.js";
+import type { EarlierRevision } from "./seen.js";
 import { isOwnOutput, MAX_RECORDS, targets, type TransformerState } from "./state.js";
 import type { QuarantineEntry, TransformerSide } from "./types.js";
 import { RETRYABLE, sourceDoc, winningBranch, writeDeterministic, writeFailed, type WriteFailure } from "./write.js";
@@ -68,22 +69,39 @@ export async function retryWaiting(state: TransformerState): Promise<number> {
 }
 
 /**
- * Earlier revisions (newest first, at most 20, those whose bodies the store still has) of the listed source documents,
- * by type, and their histories (every revision of the current one's `_revisions`, by document id).
+ * Earlier revisions (newest first) of the listed live documents of `docs`, by document id: every revision of the current
+ * one's history (`_revisions`), the newest 20 with their bodies where the store still has them (CouchDB's compaction
+ * keeps the bodies of leaves only).
  */
-async function ancestors(side: TransformerSide, docs: Readonly<Record<string, ReadDoc>>, ids: readonly string[]): Promise<{ bodies: Record<string, Doc[]>; history: Record<string, string[]> }> {
-  const bodies: Record<string, Doc[]> = {};
-  const history: Record<string, string[]> = {};
-  for (const [t, r] of Object.entries(docs)) {
-    if (r.state !== "live" || !ids.includes(r.doc._id)) continue;
+async function earlierRevisions(side: TransformerSide, docs: Readonly<Record<string, ReadDoc>>, ids?: readonly string[]): Promise<Record<string, EarlierRevision[]>> {
+  const out: Record<string, EarlierRevision[]> = {};
+  for (const r of Object.values(docs)) {
+    if (r.state !== "live" || (ids !== undefined && !ids.includes(r.doc._id))) continue;
     const revs = (await side.store.get(r.doc._id, { revs: true }))._revisions;
     if (revs === undefined) continue;
-    history[r.doc._id] = revs.ids.map((h, i) => `${revs.start - i}-${h}`);
     const wanted = revs.ids.slice(1, 21).map((h, i) => ({ id: r.doc._id, rev: `${revs.start - 1 - i}-${h}` }));
-    const found = wanted.length === 0 ? [] : await side.store.bulkGet(wanted);
-    bodies[t] = found.flatMap((f) => ("ok" in f && f.ok._deleted !== true ? [f.ok] : [])); // compacted bodies are skipped
+    const found = new Map((wanted.length === 0 ? [] : await side.store.bulkGet(wanted)).flatMap((f) => ("ok" in f && f.ok._deleted !== true ? [[f.ok._rev, f.ok] as const] : [])));
+    out[r.doc._id] = revs.ids.slice(1).map((h, i) => {
+      const rev = `${revs.start - 1 - i}-${h}`;
+      const doc = found.get(rev);
+      return doc === undefined ? { rev } : { rev, doc };
+    });
   }
-  return { bodies, history };
+  return out;
+}
+
+/**
+ * What a plan that asked for them (`need-parents`) needs: the earlier revisions of the source's edited documents whose
+ * bodies the store still has, by type (`sourceAncestors`), and the histories of every source document and of the target's
+ * documents `targetIds`, by id (`revisions`): one read of each document's history, one of its bodies.
+ */
+async function parentsOf(source: TransformerSide, target: TransformerSide, input: PlanInput, ids: readonly string[], targetIds: readonly string[]): Promise<Pick<PlanInput, "sourceAncestors" | "revisions">> {
+  const [sources, targets] = await Promise.all([earlierRevisions(source, input.sourceDocs), earlierRevisions(target, input.targetDocs, targetIds)]);
+  const sourceAncestors: Record<string, Doc[]> = {};
+  for (const [t, r] of Object.entries(input.sourceDocs)) {
+    if (r.state === "live" && ids.includes(r.doc._id)) sourceAncestors[t] = (sources[r.doc._id] ?? []).flatMap((e) => (e.doc === undefined ? [] : [e.doc]));
+  }
+  return { sourceAncestors, revisions: { source: sources, target: targets } };
 }
 
 /**
@@ -117,6 +135,21 @@ export async function readDocs(state: TransformerState, side: TransformerSide, e
     const m = out.get(k) ?? {};
     m[t] = doc;
     out.set(k, m);
+  }
+  return out;
+}
+
+/** Those of `entities` a document of which `side` holds deleted by a deletion (see `isDeletion`), not only ended. */
+export async function deletedEntities(state: TransformerState, side: TransformerSide, entities: readonly EntityRef[]): Promise<EntityRef[]> {
+  const docs = await readDocs(state, side, entities);
+  const out: EntityRef[] = [];
+  for (const e of entities) {
+    const found = Object.values(docs.get(entityKey(e)) ?? {});
+    for (const r of found) {
+      if (r.state !== "deleted" || !(await deletedByUser(side.store, r.id))) continue;
+      out.push(e);
+      break;
+    }
   }
   return out;
 }
@@ -214,18 +247,7 @@ export async function planOne(
     ...(state.o.faults === undefined ? {} : { faults: state.o.faults }),
   };
   const first = planEntity(input);
-  const parents = first.kind === "need-parents" ? await ancestors(source, input.sourceDocs, first.ids) : undefined;
-  const second = parents === undefined ? first : planEntity({ ...input, sourceAncestors: parents.bodies, sourceHistory: parents.history });
-  let plan = second;
-  if (second.kind === "need-parents" && second.of === "target") {
-    // The source's edits may be invisible to the target, made before the target's current revisions: their histories say.
-    const targetHistory: Record<string, string[]> = {};
-    for (const id of second.ids) {
-      const revs = (await target.store.get(id, { revs: true }).catch(() => undefined))?._revisions;
-      if (revs !== undefined) targetHistory[id] = revs.ids.map((h, i) => `${revs.start - i}-${h}`);
-    }
-    plan = planEntity({ ...input, ...(parents === undefined ? {} : { sourceAncestors: parents.bodies, sourceHistory: parents.history }), targetHistory });
-  }
+  let plan = first.kind === "need-parents" ? planEntity({ ...input, ...(await parentsOf(source, target, input, first.ids, first.targetIds)) }) : first;
   if (state.retired.has(source.name)) plan = keepEndedBranches(plan, input);
   // A retired side receives no translations, only deletions: an entity deleted elsewhere is deleted there too.
   if (state.retired.has(target.name) && !(plan.kind === "write" && plan.writes.every((w) => w.doc._deleted === true))) {

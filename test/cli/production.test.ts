@@ -397,7 +397,7 @@ describe("divan serve --transform and attachments", () => {
       expect(await kept.text()).toBe("kept where it is");
       const { code, stderr } = await running.stop();
       expect(code, stderr).toBe(0);
-      expect(stderr).toMatch(/quarantined todo-item:t03:v:1@1-\w+ in v1: writing todo-item:t03:v:3 into v3 was refused: BAD_REQUEST: it has attachments \(note\.txt\)/);
+      expect(stderr).toMatch(/quarantined todo-item:t03:v:1@1-\w+ in v1: writing todo-item:t03:v:3 into v3 was refused: BAD_REQUEST: it has attachments \(note\.txt\).* \[BAD_REQUEST\]$/m);
     } finally {
       running.kill();
       await rm(dir, { recursive: true, force: true });

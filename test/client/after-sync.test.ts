@@ -149,4 +149,32 @@ describe("migrateAfterSync (divan/client)", () => {
     expect([r.report.totals.migrated, r.merged, r.conflicts, r.deleted]).toEqual([1, [], [], []]);
     expect(await store.get("todo-item:c")).toMatchObject({ version: 3 });
   });
+
+  it("after its first pass, looks only at what changed since the last pass began, and still merges what a sync brought", async () => {
+    const { server, old, updated } = await world();
+    const reads: (string | undefined)[] = [];
+    const watched = new Proxy(updated, {
+      get: (target, key) =>
+        key === "changes"
+          ? (options?: Parameters<DocumentStore["changes"]>[0]) => {
+              if (options?.docIds === undefined) reads.push(options?.since === undefined ? undefined : String(options.since));
+              return target.changes(options);
+            }
+          : (Reflect.get(target, key, target) as unknown),
+    });
+    await migrateAfterSync(watched, { steps: todoSteps, to: todoShapes.v3, shapes });
+    const first = reads.splice(0);
+    expect(first.filter((s) => s === undefined).length).toBeGreaterThan(0);
+    // The old app ticks `b` off offline; the sync brings it as a conflict with the migration.
+    const b = await old.get("todo-item:b");
+    await old.put({ ...b, isDone: true });
+    await replicate(old, server);
+    await replicate(server, updated);
+    const r = await migrateAfterSync(watched, { steps: todoSteps, to: todoShapes.v3, shapes });
+    expect(r.merged).toEqual(["todo-item:b"]);
+    expect(await updated.get("todo-item-status:b")).toMatchObject({ status: "done" });
+    // Every feed read of the second pass starts after the first pass began (the runner's own follow too).
+    expect(reads.length).toBeGreaterThan(0);
+    expect(reads.filter((s) => s === undefined)).toEqual([]);
+  });
 });

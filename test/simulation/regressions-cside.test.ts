@@ -95,3 +95,75 @@ describe("client-side: two devices migrate different revisions of one old todo",
     await holds("client-side", [...DIFFERENT_REVISIONS, { kind: "sync", device: "d2" }, { kind: "sync", device: "d3" }], 180381);
   });
 });
+
+describe("client-side: a translation is no user's edit, also where its parent's body is not here", () => {
+  it("an old edit migrated on one device, the original on an offline one: the new app's later edit merges with no conflict (seed 301160)", async () => {
+    await holds(
+      "client-side",
+      [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "create", device: "d1", todo: "t1", title: "title 2" },
+        { kind: "create", device: "d1", todo: "t2", title: "title 3" },
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "settle" },
+        { kind: "offline", device: "d2" },
+        { kind: "release" },
+        { kind: "upgrade", device: "d2" },
+        { kind: "device", device: "d3", app: "new" },
+        { kind: "edit-title", device: "d1", todo: "t2", title: "title 42" },
+        { kind: "settle" },
+        { kind: "create", device: "d3", todo: "t3", title: "title 64" },
+        { kind: "set-new-field", device: "d3", todo: "t2", value: "group 1" },
+      ],
+      301160,
+    );
+  });
+
+  it("the same with two title edits, whose bodies the offline device never holds: what that side may have changed back stays in the merge's history and marks nothing kept, so the later group edit merges with no conflict (seed 301160, unminimized)", async () => {
+    await holds(
+      "client-side",
+      [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "create", device: "d1", todo: "t1", title: "title 2" },
+        { kind: "create", device: "d1", todo: "t2", title: "title 3" },
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "settle" },
+        { kind: "edit-title", device: "d1", todo: "t2", title: "title 18" },
+        { kind: "offline", device: "d2" },
+        { kind: "release" },
+        { kind: "upgrade", device: "d2" },
+        { kind: "device", device: "d3", app: "new" },
+        { kind: "edit-title", device: "d1", todo: "t2", title: "title 42" },
+        { kind: "settle" },
+        { kind: "create", device: "d3", todo: "t3", title: "title 64" },
+        { kind: "set-new-field", device: "d3", todo: "t2", value: "group 1" },
+      ],
+      301160,
+    );
+  });
+
+  it("an old device merges its done into a migrated title edit it received alone as the device that migrated it does: the title is not lost (seed 301613)", async () => {
+    await holds(
+      "client-side",
+      [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "offline", device: "d1" },
+        { kind: "create", device: "d1", todo: "t1", title: "title 7" },
+        { kind: "create", device: "d1", todo: "t2", title: "title 9" },
+        { kind: "create", device: "d1", todo: "t3", title: "title 21" },
+        { kind: "online", device: "d1" },
+        { kind: "settle" },
+        { kind: "edit-title", device: "d1", todo: "t1", title: "title 38" },
+        { kind: "set-done", device: "d2", todo: "t1", done: true },
+        { kind: "offline", device: "d2" },
+        { kind: "release" },
+        { kind: "upgrade", device: "d1" },
+        { kind: "settle" },
+        { kind: "device", device: "d3", app: "new" },
+        { kind: "create", device: "d1", todo: "t4", title: "title 85" },
+      ],
+      301613,
+    );
+  });
+});
