@@ -164,10 +164,12 @@ function offline(fresh: DocumentStore, live: DocumentStore): { store: DocumentSt
           }
           return out;
         };
-        // A member another device changed too: as CouchDB keeps both edits of a conflict, the edit becomes a
-        // branch of its own (made on the revision before the served one, or a root of its own when there is
-        // none), which the proxy merges keeping what it overwrites on a stored conflict branch.
-        const clash = changed.some((k) => !same(served[k], base[k]) && !same(served[k], doc[k]));
+        // A member another device changed too, even to the same value: as CouchDB keeps both edits of a conflict,
+        // the edit becomes a branch of its own (made on the revision before the served one, or a root of its own
+        // when there is none), which the proxy merges keeping what it overwrites on a stored conflict branch. Written
+        // as a child of the served revision instead, an edit to the value served already would change nothing there,
+        // and an edit the other device makes next on the served revision (its undo) would silently take its place.
+        const clash = changed.some((k) => !same(served[k], base[k]));
         const { _rev, _revisions, ...content } = served;
         const ids = _revisions?.ids ?? [];
         const parentRev = ids.length > 1 ? `${Number.parseInt(_rev!, 10) - 1}-${ids[1]}` : undefined;

@@ -40,6 +40,25 @@ describe("server-lazy", () => {
       { kind: "set-status", device: "d2", todo: "t1", status: "rejected" },
     ], 81951);
   });
+
+  it("an offline-upgraded device's edit to the value another device set since it read the document stays a concurrent edit, not lost to that device's later undo (seed 501473)", async () => {
+    await holds("server-lazy", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+      { kind: "settle" },
+      { kind: "create", device: "d1", todo: "t2", title: "title 4" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "sync", device: "d2" },
+      { kind: "set-done", device: "d1", todo: "t1", done: true },
+      { kind: "offline", device: "d2" },
+      { kind: "sync", device: "d1" },
+      { kind: "release" },
+      { kind: "upgrade", device: "d2" },
+      { kind: "set-done", device: "d1", todo: "t1", done: false },
+      { kind: "set-done", device: "d2", todo: "t1", done: true },
+      { kind: "create", device: "d2", todo: "t5", title: "title 70" },
+    ], 501473);
+  });
 });
 
 describe("amended", () => {
