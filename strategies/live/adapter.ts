@@ -14,7 +14,7 @@ import { resolveManifest } from "../../schemas/manifest.js";
 import type { Registry } from "../../schemas/registry.js";
 import { liveRows } from "../../store/rows.js";
 import type { AllDocsOptions, AllDocsPage, Change, ChangesOptions, Doc, DocumentStore, FindRequest, LiveFeed, LiveFeedHandlers, Selector } from "../../store/port.js";
-import { endingWrites, familiesOf, markDeleted, readsDeleted, storedShape, type Graph, type Ref, type Stored, type View } from "./entities.js";
+import { branchNextTo, endingWrites, familiesOf, markDeleted, readsDeleted, storedShape, type Graph, type Ref, type Stored, type View } from "./entities.js";
 import { isGraph, PageRows, problemOf, toLiveResult } from "./results.js";
 import { scanFind } from "./query.js";
 import type { LiveChange, LiveChangesPage, LiveConfig, LiveFindResult, LivePage, LiveRow, LiveWriteResult, RowProblem } from "./types.js";
@@ -449,18 +449,19 @@ export class LiveAdapter {
     const deleting = docs.some((d) => d._deleted === true);
     const stored = await this.#load([...groups.values()].map((x) => x.ref), undefined, undefined, deleting);
     const lead = new Map<number, number>(); // input index → index in writes whose result it takes when its id is not written
+    const branched: { from: number; to: number; branches: Doc[] }[] = []; // written once the entity's writes in writes[from, to) are
     for (const grp of groups.values()) {
       const s = stored.get(grp.ref.key)!;
-      let planned: Doc[];
-      let unchanged: Map<string, string>;
+      let planned: Doc[], unchanged: Map<string, string>, branches: Doc[];
       try {
-        ({ writes: planned, unchanged } = this.#plan(g, s, grp.items.map((x) => x.doc)));
+        ({ writes: planned, unchanged, branches } = this.#plan(g, s, grp.items.map((x) => x.doc)));
       } catch (e) {
         for (const { i, doc } of grp.items) results[i] = { id: doc._id, ok: false, error: problemOf(e, doc._id) };
         continue;
       }
       const first = writes.length;
       for (const d of planned) writes.push({ doc: d, inputs: grp.items.filter((x) => x.doc._id === d._id).map((x) => x.i) });
+      if (branches.length > 0) branched.push({ from: first, to: writes.length, branches });
       for (const { i, doc } of grp.items) {
         const rev = unchanged.get(doc._id);
         if (rev !== undefined) results[i] = { id: doc._id, ok: true, rev };
@@ -477,6 +478,8 @@ export class LiveAdapter {
         const r = res[k];
         results[i] = r === undefined ? { id: docs[i]!._id, ok: true, rev: "" } : toLiveResult(r, docs[i]!._id);
       }
+      const branches = branched.filter((b) => res.slice(b.from, b.to).every((r) => r.ok)).flatMap((b) => b.branches);
+      if (branches.length > 0) await this.store.bulkDocs(branches, { newEdits: false });
     }
     return results.map((r, i) => r ?? { id: docs[i]!._id, ok: true, rev: "" });
   }
@@ -494,17 +497,17 @@ export class LiveAdapter {
   }
 
   /**
-   * The documents to write for one entity's edit, and the app's documents that need no write (unchanged
-   * after translation: their stored revision answers). Throws the problem that refuses the whole edit.
+   * The documents to write for one entity's edit, the app's documents that need no write (unchanged after translation:
+   * their stored revision answers), and `branches` (conflicting revisions, `new_edits: false`). Throws what refuses the edit.
    */
-  #plan(g: Graph, s: Stored, items: readonly Doc[]): { writes: Doc[]; unchanged: Map<string, string> } {
+  #plan(g: Graph, s: Stored, items: readonly Doc[]): { writes: Doc[]; unchanged: Map<string, string>; branches: Doc[] } {
     const ref = s.ref;
     const app = ref.family.app;
     if (items.some((d) => d._deleted === true)) {
       // every leaf: deleting only the winning revisions would let a conflicting one win next, and the entity come back
       const out: Doc[] = [...s.docs].flatMap(([t, d]) => [d._rev!, ...(s.conflicts?.get(t) ?? [])].map((rev) => ({ _id: d._id, _rev: rev, _deleted: true }) as Doc));
       for (const d of items) if (!s.docs.has(this.#typeOfId(d._id)) && typeof d._rev === "string") out.push(d);
-      return { writes: out.length > 0 ? out : [...items], unchanged: new Map() };
+      return { writes: out.length > 0 ? out : [...items], unchanged: new Map(), branches: [] };
     }
     for (const d of items) {
       const ident = this.registry.identify(d);
@@ -532,17 +535,16 @@ export class LiveAdapter {
         out = hasFault(this.#config.faults, "live-write-without-base") ? path(entity) : path(entity, { base });
       }
     }
-    const docs: Doc[] = [];
-    const unchanged = new Map<string, string>();
-    const outIds = new Set<string>();
+    const [docs, branches, unchanged, outIds]: [Doc[], Doc[], Map<string, string>, Set<string>] = [[], [], new Map(), new Set()];
     for (const [t, d] of Object.entries(out)) {
       const id = this.#idOf(ref, t);
       const doc = { ...d, _id: id } as Doc;
       outIds.add(id);
       const cur = s.docs.get(t);
-      // a document outside the stored shape (next to an older leaf that won a conflict) the app did not write stays
+      // a document outside the stored shape (of the branch an older leaf won a conflict over) the app did not write: the
+      // value read from the older leaf and the stored one may each be a user's; both stay leaves, the read one winning
       if (cur !== undefined && typeof cur._rev === "string" && st !== undefined && st[t] === undefined && !items.some((x) => this.#typeOfId(x._id) === t)) {
-        unchanged.set(id, cur._rev);
+        if (!sameContent(cur, doc)) branches.push(branchNextTo(doc, cur._rev));
         continue;
       }
       if (doc._rev === undefined && cur !== undefined && typeof cur._rev === "string") doc._rev = cur._rev;
@@ -561,7 +563,7 @@ export class LiveAdapter {
       // a type the edit's shape drops goes; a document outside the stored shape (next to a conflicting older leaf) stays
       if (!outIds.has(id) && (st === undefined || st[t] !== undefined)) docs.push({ _id: id, _rev: d._rev!, _deleted: true } as Doc);
     }
-    return { writes: docs, unchanged };
+    return { writes: docs, unchanged, branches };
   }
 
   #typeOfId(id: string): string {

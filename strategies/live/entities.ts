@@ -116,6 +116,17 @@ function shapeOf(family: Family, present: ReadonlyMap<string, number>): StoredSh
 }
 
 /**
+ * A revision of `doc` in conflict with the stored revision `rev` of the same document: a root one generation past
+ * `rev` (it wins, while `rev` stays a leaf), its id derived from content and `rev` so replicas agree. Written with
+ * `new_edits: false`.
+ */
+export function branchNextTo(doc: Doc, rev: string): Doc {
+  const out = withDeterministicRev({ ...doc, _rev: rev });
+  const [gen, hash] = [Number.parseInt(out._rev!, 10), out._rev!.slice(out._rev!.indexOf("-") + 1)];
+  return { ...out, _revisions: { start: gen, ids: [hash] } };
+}
+
+/**
  * True when an entity stored at `st` reads as deleted: documents its stored shape needs are missing and every one
  * of them is a tombstone (deleted on one device while another device edited, or had not yet pushed, the others).
  */

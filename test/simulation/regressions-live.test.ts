@@ -1,7 +1,6 @@
 /**
- * Minimal scripts of the live-adapter failures of seeds 100117 and 101399 (issue 16): a todo whose status document
- * had not arrived could not be deleted, and a deleted todo's status document stayed on the server. Each failed
- * before its fix; they run in the fast in-process world with the same invariants and caveats as compare.
+ * Minimal scripts of live-adapter failures (issue 16): seeds 100117 and 101399 (deletions and late status documents),
+ * 500831 (an old leaf's value lost). Each failed before its fix; they run in the in-process world, invariants as compare.
  */
 import { describe, it } from "vitest";
 import type { ScenarioEvent } from "../../examples/todo-app/world.js";
@@ -82,6 +81,38 @@ const oldDeletesSplitTodo: ScenarioEvent[] = [
   { kind: "settle" },
   { kind: "delete", device: "d1", todo: "t2" },
 ];
+
+/**
+ * d2 (old app) marks t1 done while d1 is offline; d1 upgrades and edits the title, which migrates t1 (todo-item@3
+ * and a status document "active"). The old leaf (isDone true) wins the todo-item conflict, so a new app reads t1 as
+ * done; its next edit (the group) wrote todo-item@3 over that leaf and left the status document "active": the done
+ * d2's user set was on no revision (seed 500831).
+ */
+const oldLeafStatus: ScenarioEvent[] = [
+  { kind: "device", device: "d1", app: "old" },
+  { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+  { kind: "device", device: "d2", app: "old" },
+  { kind: "edit-title", device: "d1", todo: "t1", title: "title 5" },
+  { kind: "settle" },
+  { kind: "offline", device: "d1" },
+  { kind: "release" },
+  { kind: "set-done", device: "d2", todo: "t1", done: true },
+  { kind: "settle" },
+  { kind: "upgrade", device: "d1" },
+  { kind: "edit-title", device: "d1", todo: "t1", title: "title 83" },
+  { kind: "reinstall", device: "d2" },
+  { kind: "online", device: "d1" },
+  { kind: "settle" },
+  { kind: "set-new-field", device: "d2", todo: "t1", value: "group 1" },
+];
+
+describe("a new app's edit on an old leaf that won a conflict keeps the status the leaf holds", () => {
+  for (const strategy of ["live-adapter", "live-adapter-new-app-only"]) {
+    it(`${strategy}: the status document of the losing migrated branch does not replace the old leaf's (seed 500831)`, async () => {
+      await holds(strategy, oldLeafStatus, 500831);
+    });
+  }
+});
 
 describe("a todo is deleted with the documents a device holds, and what arrives later of it is deleted too", () => {
   for (const strategy of ["live-adapter", "live-adapter-new-app-only"]) {
