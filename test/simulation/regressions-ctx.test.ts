@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { World, type ScenarioEvent } from "../../examples/todo-app/world.js";
 import { createStrategy } from "../../examples/strategies.js";
 import { useRegressionEnv } from "./holds.js";
+import { doneOnTranslationWhileBlocked, doneWhileRejected } from "./planner-scripts.js";
 
 const { holds, agree, env } = useRegressionEnv();
 
@@ -190,22 +191,11 @@ describe("client-side transformers: a change identical to an earlier one is that
 });
 
 describe("client-side transformers: an old done and a newer status the old version reads as not done", () => {
-  // The script of regressions-pvd's doneWhileRejected: d1 (old) sets t1 done while d3 (new), offline too, blocks and
+  // doneWhileRejected (planner-scripts.ts): d1 (old) sets t1 done while d3 (new), offline too, blocks and
   // then rejects it. Each direction of d3's transformer left the other to decide, and the versions never converged.
   for (const strategy of ["client-transformer-documents", "client-transformer-database"]) {
     it(`${strategy}: end the same way on both versions`, async () => {
-      const events: ScenarioEvent[] = [
-        { kind: "device", device: "d1", app: "old" },
-        { kind: "create", device: "d1", todo: "t1", title: "title 1" },
-        { kind: "release" },
-        { kind: "device", device: "d3", app: "new" },
-        { kind: "settle" },
-        { kind: "offline", device: "d1" },
-        { kind: "offline", device: "d3" },
-        { kind: "set-done", device: "d1", todo: "t1", done: true },
-        { kind: "set-status", device: "d3", todo: "t1", status: "blocked" },
-        { kind: "set-status", device: "d3", todo: "t1", status: "rejected" },
-      ];
+      const events = doneWhileRejected;
       await holds(strategy, events);
       await agree(strategy, events);
     });
@@ -213,24 +203,10 @@ describe("client-side transformers: an old done and a newer status the old versi
 });
 
 describe("client-side transformers: an old done on the translation of a new title and a newer concurrent status", () => {
-  // The script of regressions-pvd's doneOnTranslationWhileBlocked.
+  // doneOnTranslationWhileBlocked (planner-scripts.ts).
   for (const strategy of ["client-transformer-documents", "client-transformer-database"]) {
     it(`${strategy}: end the same way on both versions`, async () => {
-      const events: ScenarioEvent[] = [
-        { kind: "device", device: "d1", app: "old" },
-        { kind: "create", device: "d1", todo: "t1", title: "title 1" },
-        { kind: "release" },
-        { kind: "device", device: "d3", app: "new" },
-        { kind: "settle" },
-        { kind: "edit-title", device: "d3", todo: "t1", title: "title 2" },
-        { kind: "settle" },
-        { kind: "offline", device: "d1" },
-        { kind: "offline", device: "d3" },
-        { kind: "set-status", device: "d3", todo: "t1", status: "blocked" },
-        { kind: "set-status", device: "d3", todo: "t1", status: "rejected" },
-        { kind: "set-status", device: "d3", todo: "t1", status: "blocked" },
-        { kind: "set-done", device: "d1", todo: "t1", done: true },
-      ];
+      const events = doneOnTranslationWhileBlocked;
       await holds(strategy, events);
       await agree(strategy, events);
     });
