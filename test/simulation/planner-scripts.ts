@@ -46,3 +46,26 @@ export const doneOnTranslationWhileBlocked: ScenarioEvent[] = [
   { kind: "set-status", device: "d3", todo: "t1", status: "blocked" },
   { kind: "set-done", device: "d1", todo: "t1", done: true },
 ];
+
+/**
+ * Seed 500642's minimal script (`client-transformer-documents`, `client-lazy-database`): d3 sets a title on the new
+ * version, d4 groups the todo twice (which the old version cannot show), and d2 sets a title on the old version, on the
+ * translation of d3's. A replica holding the revisions in between (d4) finds d2's edit a fast-forward; one that
+ * received only the latest of them, without the bodies of the others (d3), cannot tell that the group was all they
+ * changed and finds it concurrent: the newer group won, and d3's title was written back as a winning branch.
+ */
+export const titleAfterUnseenGroups: ScenarioEvent[] = [
+  { kind: "device", device: "d1", app: "old" },
+  { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+  { kind: "device", device: "d2", app: "old" },
+  { kind: "release" },
+  { kind: "device", device: "d3", app: "new" },
+  { kind: "device", device: "d4", app: "new" },
+  { kind: "settle" },
+  { kind: "edit-title", device: "d3", todo: "t1", title: "title 95" },
+  { kind: "settle" },
+  { kind: "set-new-field", device: "d4", todo: "t1", value: "group 2" },
+  { kind: "set-new-field", device: "d4", todo: "t1", value: "group 1" },
+  { kind: "settle" },
+  { kind: "edit-title", device: "d2", todo: "t1", title: "title 146" },
+];

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { World, type ScenarioEvent } from "../../examples/todo-app/world.js";
 import { createStrategy } from "../../examples/strategies.js";
 import { useRegressionEnv } from "./holds.js";
-import { doneOnTranslationWhileBlocked, doneWhileRejected } from "./planner-scripts.js";
+import { doneOnTranslationWhileBlocked, doneWhileRejected, titleAfterUnseenGroups } from "./planner-scripts.js";
 
 const { holds, agree, env } = useRegressionEnv();
 
@@ -209,6 +209,19 @@ describe("client-side transformers: an old done on the translation of a new titl
       const events = doneOnTranslationWhileBlocked;
       await holds(strategy, events);
       await agree(strategy, events);
+    });
+  }
+});
+
+describe("client-side transformers: two replicas that judged one old edit differently", () => {
+  // titleAfterUnseenGroups (planner-scripts.ts, seed 500642): d4 held the group revisions and translated d2's title as
+  // a fast-forward; d3, without their bodies, found it concurrent and wrote d3's older title back into the old version
+  // as a winning branch. Once both met, the old apps showed the older title, the new ones d2's. The stale scan ends such a
+  // branch when the new version's current revision translates the other leaf: the verdict with more evidence wins.
+  for (const strategy of ["client-transformer-documents", "client-transformer-database"]) {
+    it(`${strategy}: the old version ends at the title users set last (seed 500642)`, async () => {
+      await holds(strategy, titleAfterUnseenGroups, 500642);
+      await agree(strategy, titleAfterUnseenGroups, 500642);
     });
   }
 });
