@@ -146,34 +146,11 @@ export async function dropStaleTranslations(sides: readonly StaleScanSide[], opt
     if (mine === false && theirs === true) return false;
     return compareRevs(other._rev ?? "", leaf._rev ?? "") > 0;
   };
-  /**
-   * The source moved on from `leaf`'s source revisions to a pristine translation of another leaf of `leaf`'s document
-   * (a revision in that leaf's history, not in `leaf`'s): a replica that held the revisions in between found that
-   * leaf's edit a fast-forward, where the one that wrote `leaf` (without their bodies) found it concurrent and wrote
-   * `leaf` as a winning branch. The verdict with more evidence wins: nothing translates the source back (it is that
-   * translation), so ending `leaf` leaves the document at what the source shows.
-   */
-  const translatesSibling = async (source: DocumentStore, holder: DocumentStore, leaf: Doc, leaves: readonly Doc[]): Promise<boolean> => {
-    const p = provenanceOf(leaf)!;
-    const own = new Set(historyOf(await holder.get(leaf._id, { rev: leaf._rev!, revs: true })));
-    for (const [id, rev] of Object.entries(p.revs)) {
-      const i = await age(source, id, rev);
-      if (i === undefined || i === 0) continue;
-      const now = (await currentOf(source, id))!;
-      const q = provenanceOf(now);
-      const named = q?.revs[leaf._id];
-      if (!isPristine(now) || q === undefined || q.from === p.from || named === undefined || own.has(named)) continue;
-      for (const other of leaves) {
-        if (other !== leaf && historyOf(await holder.get(other._id, { rev: other._rev!, revs: true })).includes(named)) return true;
-      }
-    }
-    return false;
-  };
   const isStale = async (holder: DocumentStore, leaf: Doc, leaves: readonly Doc[]): Promise<boolean> => {
     const p = provenanceOf(leaf);
     const source = p === undefined ? undefined : storeOf.get(p.from);
     if (p === undefined || source === undefined || !isPristine(leaf)) return false;
-    let replaced = (await outdated(source, leaf)) || (await translatesSibling(source, holder, leaf, leaves));
+    let replaced = (await outdated(source, leaf)) || (await translatesSibling(source, holder, leaf, leaves, { age, currentOf }));
     for (const other of leaves) if (!replaced && other !== leaf) replaced = await covers(source, leaf, other);
     if (replaced && !(await keepsUserEdit(ctx, storeOf, holder, leaf, leaves))) return true;
     for (const other of leaves) if (other !== leaf && (await rebuilt(source, holder, leaf, other))) return true;
@@ -229,6 +206,36 @@ export async function endStaleTranslations(transformer: Transformer, options: St
   const ended = await dropStaleTranslations(sides, { ...options, steps: options.steps ?? transformer.steps });
   if (ended.length > 0) await transformer.translateIds(ended);
   return ended;
+}
+
+/** How the scan dates source revisions: a revision's position in its document's history (0: current), and the current revision. */
+interface SourceDating {
+  readonly age: (source: DocumentStore, id: string, rev: string) => Promise<number | undefined>;
+  readonly currentOf: (source: DocumentStore, id: string) => Promise<Doc | undefined>;
+}
+
+/**
+ * The source moved on from `leaf`'s source revisions to a pristine translation of another leaf of `leaf`'s document
+ * (a revision in that leaf's history, not in `leaf`'s): a replica that held the revisions in between found that
+ * leaf's edit a fast-forward, where the one that wrote `leaf` (without their bodies) found it concurrent and wrote
+ * `leaf` as a winning branch. The verdict with more evidence wins: nothing translates the source back (it is that
+ * translation), so ending `leaf` leaves the document at what the source shows.
+ */
+async function translatesSibling(source: DocumentStore, holder: DocumentStore, leaf: Doc, leaves: readonly Doc[], dating: SourceDating): Promise<boolean> {
+  const p = provenanceOf(leaf)!;
+  const own = new Set(historyOf(await holder.get(leaf._id, { rev: leaf._rev!, revs: true })));
+  for (const [id, rev] of Object.entries(p.revs)) {
+    const i = await dating.age(source, id, rev);
+    if (i === undefined || i === 0) continue;
+    const now = (await dating.currentOf(source, id))!;
+    const q = provenanceOf(now);
+    const named = q?.revs[leaf._id];
+    if (!isPristine(now) || q === undefined || q.from === p.from || named === undefined || own.has(named)) continue;
+    for (const other of leaves) {
+      if (other !== leaf && historyOf(await holder.get(other._id, { rev: other._rev!, revs: true })).includes(named)) return true;
+    }
+  }
+  return false;
 }
 
 /**
