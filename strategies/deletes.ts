@@ -10,7 +10,9 @@
  * A deleted leaf is *concurrent with a migration* when its history meets a live leaf's at a revision divan
  * translated on that leaf's line: someone deleted (perhaps after editing it) the very revision a migration started
  * from. A deletion concurrent with a user's own edit (the live line's first revision past the common ancestor is
- * the user's) is left as CouchDB left it, the edit live: that is the users' conflict, with or without a migration.
+ * the user's) is left as CouchDB left it, the edit live: that is the users' conflict, with or without a migration;
+ * unless the deletion ended the entity, a document next to this one in its shape deleted on every leaf (an edit of
+ * one document does not bring back the others: the entity would be half there, and the deletion wins).
  * The migration is told by the `divan.bases` the leaf records (an in-place migration records the revision it
  * translated, and apps carry the attribute on), so it holds where replication carried the leaf's body alone;
  * without a record, by the version changing from the ancestor's body to its child's where both bodies are here.
@@ -72,6 +74,21 @@ async function migratedFrom(store: DocumentStore, leaf: Doc, ancestor: string, v
   return basesOf(after)[ancestor] !== undefined || before[versionField] !== after[versionField];
 }
 
+/**
+ * Whether one of `deletions` (each a tombstone's history, past the tombstone) deleted a revision divan translated on
+ * the line of one of `leaves` (live, read with their histories): the newest revision both lines hold.
+ */
+async function meetsMigration(store: DocumentStore, leaves: readonly Doc[], deletions: readonly (readonly string[])[], versionField: string): Promise<boolean> {
+  for (const leaf of leaves) {
+    const history = new Set(historyOf(leaf));
+    for (const deleted of deletions) {
+      const ancestor = deleted.find((rev) => history.has(rev));
+      if (ancestor !== undefined && (await migratedFrom(store, leaf, ancestor, versionField))) return true;
+    }
+  }
+  return false;
+}
+
 /** Applies the rule of the module comment to every document of `store` (changed after `since`); returns the entity ids deleted. */
 export async function honourConcurrentDeletes(store: DocumentStore, options: ConcurrentDeletesOptions): Promise<string[]> {
   const ids = options.ids ?? singleVersionIds;
@@ -112,6 +129,22 @@ export async function honourConcurrentDeletes(store: DocumentStore, options: Con
     const type = ids.parse(id)?.type;
     return type !== undefined && options.shapes.every((shape) => shape[type] !== undefined);
   };
+  /**
+   * Whether a document of the entity that `live`'s own shape has next to it is deleted on every leaf: the user deleted
+   * the entity, and an edit of one of its documents does not bring back the others (the entity would be half there).
+   */
+  const siblingDeleted = async (live: Doc): Promise<boolean> => {
+    const parsed = ids.parse(live._id);
+    if (parsed === undefined) return false;
+    const family = familyOf(families, parsed.type);
+    const siblings = new Set<string>();
+    for (const shape of options.shapes) {
+      if (shape[parsed.type] === undefined || shape[parsed.type] !== live[versionField]) continue;
+      for (const [t, v] of Object.entries(shape)) if (t !== parsed.type && familyOf(families, t) === family) siblings.add(ids.format(t, parsed.entityId, v));
+    }
+    if (siblings.size === 0) return false;
+    return (await store.allDocs({ keys: [...siblings] })).rows.some((row) => row.value?.deleted === true);
+  };
   // Page by page, so a large feed is never held at once.
   let since: Seq | undefined = options.since;
   for (;;) {
@@ -137,18 +170,7 @@ export async function honourConcurrentDeletes(store: DocumentStore, options: Con
       const deletions = read.flatMap((r) => ("ok" in r && r.ok._deleted === true && !isMergeEnd(r.ok) ? [historyOf(r.ok).slice(1)] : []));
       if (deletions.length === 0) continue;
       const conflicts = (await store.bulkGet((winner._conflicts ?? []).map((rev) => ({ id: c.id, rev })), { revs: true })).flatMap((r) => ("ok" in r ? [r.ok] : []));
-      let concurrent = false;
-      for (const leaf of [winner, ...conflicts]) {
-        const history = new Set(historyOf(leaf));
-        for (const deleted of deletions) {
-          // The newest revision both lines hold: the deletion is concurrent with the migration when divan translated it.
-          const ancestor = deleted.find((rev) => history.has(rev));
-          if (ancestor !== undefined && (await migratedFrom(store, leaf, ancestor, versionField))) concurrent = true;
-          if (concurrent) break;
-        }
-        if (concurrent) break;
-      }
-      if (!concurrent) continue;
+      if (!(await meetsMigration(store, [winner, ...conflicts], deletions, versionField)) && !(await siblingDeleted(winner))) continue;
       const writes: Doc[] = [...live].map((rev) => ({ _id: c.id, _rev: rev!, _deleted: true }));
       const entity = othersOf(c.id);
       if (entity !== undefined) {

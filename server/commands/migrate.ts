@@ -490,9 +490,7 @@ export function register(program: Command): void {
             restart,
             typeField: config.typeField,
             versionField: config.versionField,
-            // Followed, in place (the amended strategy): each translation records the revision it started from, so a
-            // later deletion of that revision is told from a user's conflict without the old body (compacted away).
-            ...(opts.follow === true ? { recordBases: true } : {}),
+            ...(opts.follow === true ? { recordBases: true } : {}), // a late deletion is told from a user's conflict (strategies/deletes.ts)
             lease: state === undefined ? false : { store: state, ...(opts.leaseOwner === undefined ? {} : { owner: opts.leaseOwner }) },
             ...(opts.validate ? { verify: registry } : {}),
           });
