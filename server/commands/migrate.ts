@@ -490,6 +490,7 @@ export function register(program: Command): void {
             restart,
             typeField: config.typeField,
             versionField: config.versionField,
+            ...(opts.follow === true ? { recordBases: true } : {}), // a late deletion is told from a user's conflict (strategies/deletes.ts)
             lease: state === undefined ? false : { store: state, ...(opts.leaseOwner === undefined ? {} : { owner: opts.leaseOwner }) },
             ...(opts.validate ? { verify: registry } : {}),
           });

@@ -76,7 +76,7 @@ export interface AmendLateWritesOptions {
  */
 export async function amendLateWrites(store: DocumentStore, options: AmendLateWritesOptions): Promise<number> {
   const since = options.since === undefined ? {} : { since: options.since };
-  const ended = hasFault(options.faults, "migration-wins-over-delete") ? [] : await honourConcurrentDeletes(store, { graph: options.graph, shapes: options.shapes, deterministicRevs: true, ...since });
+  const ended = hasFault(options.faults, "migration-wins-over-delete") ? [] : await honourConcurrentDeletes(store, { graph: options.graph, shapes: options.shapes, deterministicRevs: true, ...since, ...(options.versionField === undefined ? {} : { versionField: options.versionField }) });
   const fixed = hasFault(options.faults, "skip-migration-merge")
     ? { resolved: [] }
     : await resolveMigrationConflicts(store, {

@@ -202,8 +202,9 @@ export function createTransactionalStrategy(options: TransactionalOptions): Stra
     settle: async (server) => {
       if (mirror === undefined) return;
       const next = await server.open(mirror.suffix);
-      // A deletion wins over a concurrent edit in the new database (one device deletes an entity another edits
-      // offline): else the edited document lives on without the entity's other, deleted, documents.
+      // A deletion in the new database wins over a concurrent translation of the revision it deleted (else the
+      // translated document lives on without the entity's other, deleted, documents); a user's own edit that meets a
+      // deletion stays, as CouchDB keeps it (`strategies/deletes.ts`).
       await honourConcurrentDeletes(next, { graph: graphOf(server), shapes: [mirror.newShape] });
       mirror.since = await mirrorDeletions(next, server.main, mirror.oldShape, mirror.since);
     },
