@@ -75,7 +75,7 @@ describe("divan migrate --follow (amended)", () => {
     } finally {
       running.kill();
     }
-  }, 60_000);
+  });
 
   it("prints a quarantined document once, not on every pass, until it changes", async () => {
     const DB = database("cli-follow-quarantine");
@@ -106,7 +106,7 @@ describe("divan migrate --follow (amended)", () => {
     } finally {
       running.kill();
     }
-  }, 60_000);
+  });
 
   it("refuses --follow with --target or --dry-run: it migrates in place as documents arrive (exit 2, CONFIG_INVALID)", async () => {
     const DB = database("cli-follow-refused");
@@ -150,7 +150,7 @@ describe("divan serve --lazy (server-lazy)", () => {
     } finally {
       running.kill();
     }
-  }, 60_000);
+  });
 
   it("a device replicates each app version's database whole, attachments included (of a translated todo and of a document of a type no step knows)", async () => {
     const DB = database("cli-lazy-att");
@@ -181,7 +181,7 @@ describe("divan serve --lazy (server-lazy)", () => {
     } finally {
       running.kill();
     }
-  }, 60_000);
+  });
 
   it("refuses a database that does not exist (exit 2, NOT_FOUND) and --lazy with --transform (CONFIG_INVALID)", async () => {
     const missing = await fixture.cli.run(["serve", "--lazy", "--db", withCredentials(fixture.url, uniqueDbName("cli-lazy-missing"))]);
@@ -213,7 +213,7 @@ describe("divan migrate --target --switch (transactional, transactional-online)"
       const put = await couchFetch(`${fixture.url}/${DB}/todo-item:t01`, { method: "PUT", body: JSON.stringify({ ...t01, title: "late" }) });
       expect(put.status).toBe(403);
       expect(((await put.json()) as { reason: string }).reason).toContain("maintenance: this database moved to");
-    }, 60_000);
+    });
   }
 
   /** Seeds `base` in `db` as two concurrent edits of one revision (titles "from phone", "from tablet"), then runs the offline switch into `target`. */
@@ -235,7 +235,7 @@ describe("divan migrate --target --switch (transactional, transactional-online)"
     expect(r.stdout).toContain("quarantined 0,");
     const titles = [...(await leaves(fixture.url, TARGET, "todo-item:t01")).values()].map((d) => [d.version, d.title]);
     expect(titles.sort()).toEqual([[3, "from phone"], [3, "from tablet"]]);
-  }, 60_000);
+  });
 
   it("--switch quarantines a conflict whose leaves are not valid (each leaf's reason, exit 1) and leaves it as the copy carried it", async () => {
     const DB = database("cli-switch-conflict-invalid");
@@ -257,7 +257,7 @@ describe("divan migrate --target --switch (transactional, transactional-online)"
     }
     expect(await statusOf(fixture.url, TARGET, "todo-item-status:t01")).toBe(404);
     expect((await getJson(`${fixture.url}/${TARGET}/todo-item:t02`)).body).toMatchObject({ version: 3 });
- }, 60_000);
+  });
 
   it("refuses --switch without --target or with an unknown mode (exit 2, CONFIG_INVALID), touching nothing", async () => {
     const DB = database("cli-switch-refused");
@@ -308,7 +308,7 @@ describe("divan serve --transform with multi-version ids (per-version-documents)
       running.kill();
       await rm(dir, { recursive: true, force: true });
     }
-  }, 60_000);
+  });
 });
 
 describe("divan serve --transform and attachments", () => {
@@ -340,7 +340,7 @@ describe("divan serve --transform and attachments", () => {
       running.kill();
       await rm(dir, { recursive: true, force: true });
     }
-  }, 60_000);
+  });
 });
 
 describe("divan serve --transform ends stale translations (per-version-database, as the strategy does when it settles)", () => {
@@ -400,5 +400,5 @@ describe("divan serve --transform ends stale translations (per-version-database,
       for (const d of local) await d.destroy();
       await rm(dir, { recursive: true, force: true });
     }
-  }, 60_000);
+  });
 });
