@@ -66,7 +66,7 @@ describe("divan --help", () => {
     } finally {
       await cli.remove();
     }
-  }, 90_000); // six child processes, on a machine that runs other test files at the same time
+  });
 
   // `npm install` builds dist/ (the `prepare` script), so the package's bin is there for every test run;
   // the sources may be newer than the build, so this checks that the bin runs, not the exact list.

@@ -112,5 +112,5 @@ describe("two divan migrate processes on one database", () => {
     const docs = await allDocs(server.url, DB);
     expect(docs.size).toBe(2 * N);
     for (const d of docs.values()) expect(d._rev, d._id).toMatch(d._id.startsWith("todo-item-status:") ? /^1-/ : /^2-/);
-  }, 60_000); // two child processes, on a machine that runs other test files at the same time
+  });
 });

@@ -13,40 +13,23 @@
  * - `divan serve --transform` ending stale translations (per-version-database): a device's offline translation
  *   meets the service's; the service's scan ends the stale one, as the strategy does when it settles.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { startDeviceTransformer } from "../../client/index.js";
 import { todoSteps } from "../../examples/todo-app/steps/index.js";
 import { httpStore } from "../../store/http.js";
 import { pouchStore } from "../../store/pouch.js";
 import { replicate } from "../../store/replicate.js";
 import { MemoryPouchDB, uniqueDbName } from "../support/backends.js";
-import { couchFetch, externalServerUrl, startTestServer, type TestServer } from "../support/server.js";
-import { allDocs, bundleCli, drop, leaves, passwordShown, ROOT, seed, seedRevisions, statusOf, todoV1, TODO_APP, withCredentials, type BundledCli, type Json } from "./support.js";
+import { couchFetch, externalServerUrl } from "../support/server.js";
+import { allDocs, cliFixture, leaves, passwordShown, ROOT, seed, seedRevisions, startCli, statusOf, todoV1, withCredentials, type CliResult, type Json, type RunningCli } from "./support.js";
 
-let cli: BundledCli;
-let server: TestServer;
-const created: string[] = [];
-
-beforeAll(async () => {
-  cli = await bundleCli();
-  server = await startTestServer();
-});
-afterAll(async () => {
-  await cli?.remove();
-  if (server !== undefined) for (const db of created) await drop(server.url, db);
-  await server?.close();
-});
-
-/** A database of this file (dropped afterwards, with its state database). */
-function database(name: string): string {
-  const db = uniqueDbName(name);
-  created.push(db, `${db}%24divan`);
-  return db;
-}
+const fixture = cliFixture();
+const { database } = fixture;
+/** Starts `divan <args>` from the todo app's folder. */
+const start = (args: readonly string[]): RunningCli => startCli(fixture.cli, args);
 
 /** Polls `check` until it holds (the test's timeout bounds the wait). */
 async function until(check: () => Promise<boolean>): Promise<void> {
@@ -58,76 +41,31 @@ async function getJson(url: string): Promise<{ status: number; body: Json }> {
   return { status: res.status, body: (await res.json()) as Json };
 }
 
-/** A long-running `divan` child process. */
-interface Running {
-  /** Resolves with the first match of `pattern` in stdout (rejects when the process exits first). */
-  waitFor(pattern: RegExp): Promise<RegExpExecArray>;
-  /** Sends SIGTERM and resolves with the exit code and the whole output. */
-  stop(): Promise<{ code: number | null; stdout: string; stderr: string }>;
-  kill(): void;
-}
-
-function start(args: readonly string[]): Running {
-  const child: ChildProcess = spawn(process.execPath, [cli.file, ...args], { cwd: TODO_APP, env: process.env, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  const listeners = new Set<() => void>();
-  child.stdout!.on("data", (b: Buffer) => {
-    stdout += b.toString();
-    for (const l of listeners) l();
-  });
-  child.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return {
-    waitFor: (pattern) =>
-      new Promise((resolve, reject) => {
-        const check = (): void => {
-          const m = pattern.exec(stdout);
-          if (m !== null) {
-            listeners.delete(check);
-            resolve(m);
-          }
-        };
-        listeners.add(check);
-        check();
-        void exited.then((code) => reject(new Error(`divan ${args[0] ?? ""} exited with ${String(code)} before printing ${String(pattern)}:\n${stdout}\n${stderr}`)));
-      }),
-    async stop() {
-      child.kill("SIGTERM");
-      const code = await exited;
-      return { code, stdout, stderr };
-    },
-    kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    },
-  };
-}
-
 describe("divan migrate --follow (amended)", () => {
   it("migrates, then migrates old-version writes that arrive later and honours a late deletion of a migrated todo, until SIGTERM", async () => {
     const DB = database("cli-follow");
-    const url = withCredentials(server.url, DB);
-    await seed(server.url, DB, [todoV1(1), todoV1(2), todoV1(3)]);
-    const before = await allDocs(server.url, DB);
+    const url = withCredentials(fixture.url, DB);
+    await seed(fixture.url, DB, [todoV1(1), todoV1(2), todoV1(3)]);
+    const before = await allDocs(fixture.url, DB);
     const running = start(["migrate", "--db", url, "--to", "todo-item@3", "--follow"]);
     try {
       await running.waitFor(/following _changes/);
-      expect((await getJson(`${server.url}/${DB}/todo-item:t01`)).body).toMatchObject({ version: 3 });
+      expect((await getJson(`${fixture.url}/${DB}/todo-item:t01`)).body).toMatchObject({ version: 3 });
 
       // An old app, offline during the migration, pushes a new todo-item@1 …
-      const res = await couchFetch(`${server.url}/${DB}/todo-item:t07`, { method: "PUT", body: JSON.stringify(todoV1(7)) });
+      const res = await couchFetch(`${fixture.url}/${DB}/todo-item:t07`, { method: "PUT", body: JSON.stringify(todoV1(7)) });
       expect(res.status).toBe(201);
-      await until(async () => (await getJson(`${server.url}/${DB}/todo-item-status:t07`)).status === 200);
-      expect((await getJson(`${server.url}/${DB}/todo-item:t07`)).body).toMatchObject({ version: 3, title: "todo 7" });
-      expect((await getJson(`${server.url}/${DB}/todo-item-status:t07`)).body).toMatchObject({ status: "active" });
+      await until(async () => (await getJson(`${fixture.url}/${DB}/todo-item-status:t07`)).status === 200);
+      expect((await getJson(`${fixture.url}/${DB}/todo-item:t07`)).body).toMatchObject({ version: 3, title: "todo 7" });
+      expect((await getJson(`${fixture.url}/${DB}/todo-item-status:t07`)).body).toMatchObject({ status: "active" });
 
       // … and the deletion of a todo it had before the migration: the deletion wins over the migrated revision.
       const old = before.get("todo-item:t02")!;
       const oldRev = String(old["_rev"]);
       const hash = oldRev.split("-")[1]!;
-      await seedRevisions(server.url, DB, [{ _id: "todo-item:t02", _rev: "2-0000000000000000000000000000d0d0", _deleted: true, _revisions: { start: 2, ids: ["0000000000000000000000000000d0d0", hash] } }]);
-      await until(async () => (await statusOf(server.url, DB, "todo-item:t02")) === 404 && (await statusOf(server.url, DB, "todo-item-status:t02")) === 404);
-      expect((await getJson(`${server.url}/${DB}/todo-item:t03`)).body).toMatchObject({ version: 3 });
+      await seedRevisions(fixture.url, DB, [{ _id: "todo-item:t02", _rev: "2-0000000000000000000000000000d0d0", _deleted: true, _revisions: { start: 2, ids: ["0000000000000000000000000000d0d0", hash] } }]);
+      await until(async () => (await statusOf(fixture.url, DB, "todo-item:t02")) === 404 && (await statusOf(fixture.url, DB, "todo-item-status:t02")) === 404);
+      expect((await getJson(`${fixture.url}/${DB}/todo-item:t03`)).body).toMatchObject({ version: 3 });
 
       const { code, stdout, stderr } = await running.stop();
       expect(code, stderr).toBe(0);
@@ -137,7 +75,7 @@ describe("divan migrate --follow (amended)", () => {
     } finally {
       running.kill();
     }
-  }, 60_000);
+  });
 
   it("leaves a user's own edit live where a deletion conflicts with it, before the migration and after it (CouchDB's winner stays)", async () => {
     const DB = database("cli-follow-user-conflict");
@@ -180,23 +118,23 @@ describe("divan migrate --follow (amended)", () => {
 
   it("prints a quarantined document once, not on every pass, until it changes", async () => {
     const DB = database("cli-follow-quarantine");
-    const url = withCredentials(server.url, DB);
+    const url = withCredentials(fixture.url, DB);
     const bad = { ...todoV1(9), version: "one" };
-    await seed(server.url, DB, [todoV1(1), bad]);
+    await seed(fixture.url, DB, [todoV1(1), bad]);
     const running = start(["migrate", "--db", url, "--to", "todo-item@3", "--follow"]);
     const printed = (out: string): number => out.split("\n").filter((l) => l.startsWith("quarantined todo-item:t09")).length;
     try {
       await running.waitFor(/following _changes/);
       for (const n of [7, 8]) {
-        expect((await couchFetch(`${server.url}/${DB}/todo-item:t0${n}`, { method: "PUT", body: JSON.stringify(todoV1(n)) })).status).toBe(201);
-        await until(async () => (await getJson(`${server.url}/${DB}/todo-item-status:t0${n}`)).status === 200);
+        expect((await couchFetch(`${fixture.url}/${DB}/todo-item:t0${n}`, { method: "PUT", body: JSON.stringify(todoV1(n)) })).status).toBe(201);
+        await until(async () => (await getJson(`${fixture.url}/${DB}/todo-item-status:t0${n}`)).status === 200);
       }
       // Edited and still malformed: a new revision, quarantined and printed once more.
-      const current = (await getJson(`${server.url}/${DB}/todo-item:t09`)).body as Record<string, unknown>;
-      expect((await couchFetch(`${server.url}/${DB}/todo-item:t09`, { method: "PUT", body: JSON.stringify({ ...current, title: "still bad" }) })).status).toBe(201);
+      const current = (await getJson(`${fixture.url}/${DB}/todo-item:t09`)).body as Record<string, unknown>;
+      expect((await couchFetch(`${fixture.url}/${DB}/todo-item:t09`, { method: "PUT", body: JSON.stringify({ ...current, title: "still bad" }) })).status).toBe(201);
       await running.waitFor(/^quarantined todo-item:t09 \(rev 2-/m);
-      expect((await couchFetch(`${server.url}/${DB}/todo-item:t05`, { method: "PUT", body: JSON.stringify(todoV1(5)) })).status).toBe(201);
-      await until(async () => (await getJson(`${server.url}/${DB}/todo-item-status:t05`)).status === 200);
+      expect((await couchFetch(`${fixture.url}/${DB}/todo-item:t05`, { method: "PUT", body: JSON.stringify(todoV1(5)) })).status).toBe(201);
+      await until(async () => (await getJson(`${fixture.url}/${DB}/todo-item-status:t05`)).status === 200);
       const { code, stdout } = await running.stop();
       expect(code).toBe(1); // still quarantined
       expect(printed(stdout)).toBe(2); // by the first run, and once after the edit
@@ -207,26 +145,26 @@ describe("divan migrate --follow (amended)", () => {
     } finally {
       running.kill();
     }
-  }, 60_000);
+  });
 
   it("refuses --follow with --target or --dry-run: it migrates in place as documents arrive (exit 2, CONFIG_INVALID)", async () => {
     const DB = database("cli-follow-refused");
-    await seed(server.url, DB, [todoV1(1)]);
-    for (const extra of [["--target", withCredentials(server.url, `${DB}-copy`)], ["--dry-run"]]) {
-      const r = await cli.run(["migrate", "--db", withCredentials(server.url, DB), "--to", "todo-item@3", "--follow", ...extra]);
+    await seed(fixture.url, DB, [todoV1(1)]);
+    for (const extra of [["--target", withCredentials(fixture.url, `${DB}-copy`)], ["--dry-run"]]) {
+      const r = await fixture.cli.run(["migrate", "--db", withCredentials(fixture.url, DB), "--to", "todo-item@3", "--follow", ...extra]);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain("[CONFIG_INVALID]");
       expect(r.stderr).toContain(`cannot be combined with ${extra[0]}`);
     }
-    expect((await getJson(`${server.url}/${DB}/todo-item:t01`)).body).toMatchObject({ version: 1 });
+    expect((await getJson(`${fixture.url}/${DB}/todo-item:t01`)).body).toMatchObject({ version: 1 });
   });
 });
 
 describe("divan serve --lazy (server-lazy)", () => {
   it("serves the database as one database per app version: each reads its own version, a write through the old one is stored at the newest, SIGTERM stops it", async () => {
     const DB = database("cli-lazy");
-    await seed(server.url, DB, [todoV1(1), todoV1(2)]);
-    const running = start(["serve", "--lazy", "--db", withCredentials(server.url, DB)]);
+    await seed(fixture.url, DB, [todoV1(1), todoV1(2)]);
+    const running = start(["serve", "--lazy", "--db", withCredentials(fixture.url, DB)]);
     try {
       const [, base] = await running.waitFor(/lazy proxy listening on (http:\/\/127\.0\.0\.1:\d+)/);
       await running.waitFor(/app-3-0-0\s+todo-item@3/);
@@ -234,14 +172,14 @@ describe("divan serve --lazy (server-lazy)", () => {
       expect((await getJson(`${base}/app-3-0-0/todo-item:t01`)).body).toMatchObject({ version: 3, group: "default" });
       expect((await getJson(`${base}/app-3-0-0/todo-item-status:t02`)).body).toMatchObject({ version: 1, status: "done" });
       // Nothing was migrated by reading: the server database still holds todo-item@1.
-      expect((await getJson(`${server.url}/${DB}/todo-item:t01`)).body).toMatchObject({ version: 1 });
+      expect((await getJson(`${fixture.url}/${DB}/todo-item:t01`)).body).toMatchObject({ version: 1 });
 
       // The old app edits through its database: the write is the migration.
       const t01 = (await getJson(`${base}/app-1-0-0/todo-item:t01`)).body;
       const put = await fetch(`${base}/app-1-0-0/todo-item:t01`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ ...t01, isDone: true }) });
       expect(put.status).toBe(201);
-      expect((await getJson(`${server.url}/${DB}/todo-item:t01`)).body).toMatchObject({ version: 3 });
-      expect((await getJson(`${server.url}/${DB}/todo-item-status:t01`)).body).toMatchObject({ status: "done" });
+      expect((await getJson(`${fixture.url}/${DB}/todo-item:t01`)).body).toMatchObject({ version: 3 });
+      expect((await getJson(`${fixture.url}/${DB}/todo-item-status:t01`)).body).toMatchObject({ status: "done" });
       expect((await getJson(`${base}/app-1-0-0/todo-item:t01`)).body).toMatchObject({ version: 1, isDone: true });
 
       const { code, stdout, stderr } = await running.stop();
@@ -251,18 +189,18 @@ describe("divan serve --lazy (server-lazy)", () => {
     } finally {
       running.kill();
     }
-  }, 60_000);
+  });
 
   it("a device replicates each app version's database whole, attachments included (of a translated todo and of a document of a type no step knows)", async () => {
     const DB = database("cli-lazy-att");
     const data = (text: string): string => Buffer.from(text).toString("base64");
-    await seed(server.url, DB, [
+    await seed(fixture.url, DB, [
       todoV1(1),
       todoV1(2, { _attachments: { "photo/1.txt": { content_type: "text/plain", data: data("the todo's attachment") } } }),
       { _id: "widget:w1", schema: "widget", version: 7, _attachments: { "w.bin": { content_type: "application/octet-stream", data: data("the widget's") } } },
       { _id: "_design/app", views: { all: { map: "function (doc) { emit(doc._id); }" } } },
     ]);
-    const running = start(["serve", "--lazy", "--db", withCredentials(server.url, DB)]);
+    const running = start(["serve", "--lazy", "--db", withCredentials(fixture.url, DB)]);
     try {
       const [, base] = await running.waitFor(/lazy proxy listening on (http:\/\/127\.0\.0\.1:\d+)/);
       await running.waitFor(/app-3-0-0\s+todo-item@3/);
@@ -282,13 +220,13 @@ describe("divan serve --lazy (server-lazy)", () => {
     } finally {
       running.kill();
     }
-  }, 60_000);
+  });
 
   it("refuses a database that does not exist (exit 2, NOT_FOUND) and --lazy with --transform (CONFIG_INVALID)", async () => {
-    const missing = await cli.run(["serve", "--lazy", "--db", withCredentials(server.url, uniqueDbName("cli-lazy-missing"))]);
+    const missing = await fixture.cli.run(["serve", "--lazy", "--db", withCredentials(fixture.url, uniqueDbName("cli-lazy-missing"))]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("[NOT_FOUND]");
-    const both = await cli.run(["serve", "--lazy", "--transform", "transform.json", "--db", withCredentials(server.url, "x")]);
+    const both = await fixture.cli.run(["serve", "--lazy", "--transform", "transform.json", "--db", withCredentials(fixture.url, "x")]);
     expect(both.code).toBe(2);
     expect(both.stderr).toContain("[CONFIG_INVALID]");
   });
@@ -299,49 +237,49 @@ describe("divan migrate --target --switch (transactional, transactional-online)"
     it(`--switch ${mode} copies and migrates into --target, verifies it, and leaves --db refusing writes`, async () => {
       const DB = database(`cli-switch-${mode}`);
       const TARGET = database(`cli-switch-${mode}-v3`);
-      await seed(server.url, DB, [todoV1(1), todoV1(2)]);
-      const r = await cli.run(["migrate", "--db", withCredentials(server.url, DB), "--target", withCredentials(server.url, TARGET), "--to", "todo-item@3", "--switch", mode]);
+      await seed(fixture.url, DB, [todoV1(1), todoV1(2)]);
+      const r = await fixture.cli.run(["migrate", "--db", withCredentials(fixture.url, DB), "--target", withCredentials(fixture.url, TARGET), "--to", "todo-item@3", "--switch", mode]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain("verify: 4 checked, 0 invalid");
       expect(r.stdout).toMatch(new RegExp(`switch \\(${mode}\\): .* refuses writes since the lock \\(\\d+ ms until the copy was complete\\)`));
       expect(passwordShown(`${r.stdout}\n${r.stderr}`)).toBeUndefined();
       // The copy: every todo at v3, split into item and status.
-      expect((await getJson(`${server.url}/${TARGET}/todo-item:t02`)).body).toMatchObject({ version: 3 });
-      expect((await getJson(`${server.url}/${TARGET}/todo-item-status:t02`)).body).toMatchObject({ status: "done" });
+      expect((await getJson(`${fixture.url}/${TARGET}/todo-item:t02`)).body).toMatchObject({ version: 3 });
+      expect((await getJson(`${fixture.url}/${TARGET}/todo-item-status:t02`)).body).toMatchObject({ status: "done" });
       // The source: unchanged, and refusing writes with the maintenance reason.
-      const t01 = (await getJson(`${server.url}/${DB}/todo-item:t01`)).body;
+      const t01 = (await getJson(`${fixture.url}/${DB}/todo-item:t01`)).body;
       expect(t01).toMatchObject({ version: 1 });
-      const put = await couchFetch(`${server.url}/${DB}/todo-item:t01`, { method: "PUT", body: JSON.stringify({ ...t01, title: "late" }) });
+      const put = await couchFetch(`${fixture.url}/${DB}/todo-item:t01`, { method: "PUT", body: JSON.stringify({ ...t01, title: "late" }) });
       expect(put.status).toBe(403);
       expect(((await put.json()) as { reason: string }).reason).toContain("maintenance: this database moved to");
-    }, 60_000);
+    });
   }
 
   /** Seeds `base` in `db` as two concurrent edits of one revision (titles "from phone", "from tablet"), then runs the offline switch into `target`. */
-  async function switchTwoLeaves(db: string, target: string, base: Json): Promise<Awaited<ReturnType<BundledCli["run"]>>> {
+  async function switchTwoLeaves(db: string, target: string, base: Json): Promise<CliResult> {
     const branch = (hash: string, title: string): Json => ({ ...base, title, _rev: `2-${hash}`, _revisions: { start: 2, ids: [hash, "0000000000000000000000000000a0a0"] } });
-    await seedRevisions(server.url, db, [branch("0000000000000000000000000000b0b0", "from phone"), branch("0000000000000000000000000000c0c0", "from tablet")]);
-    return cli.run(["migrate", "--db", withCredentials(server.url, db), "--target", withCredentials(server.url, target), "--to", "todo-item@3", "--switch", "offline"]);
+    await seedRevisions(fixture.url, db, [branch("0000000000000000000000000000b0b0", "from phone"), branch("0000000000000000000000000000c0c0", "from tablet")]);
+    return fixture.cli.run(["migrate", "--db", withCredentials(fixture.url, db), "--target", withCredentials(fixture.url, target), "--to", "todo-item@3", "--switch", "offline"]);
   }
 
   it("--switch translates old apps' concurrent edits edit by edit: the users' conflict reaches the target at v3", async () => {
     const DB = database("cli-switch-conflict");
     const TARGET = database("cli-switch-conflict-v3");
-    await seed(server.url, DB, []);
+    await seed(fixture.url, DB, []);
     const r = await switchTwoLeaves(DB, TARGET, todoV1(1));
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toContain("0 invalid");
     expect(r.stdout).toContain("conflicts: 1 document(s) the copy carried in conflict now hold each user's edit at the new version");
     expect(r.stdout).not.toContain("quarantined todo-item:t01");
     expect(r.stdout).toContain("quarantined 0,");
-    const titles = [...(await leaves(server.url, TARGET, "todo-item:t01")).values()].map((d) => [d.version, d.title]);
+    const titles = [...(await leaves(fixture.url, TARGET, "todo-item:t01")).values()].map((d) => [d.version, d.title]);
     expect(titles.sort()).toEqual([[3, "from phone"], [3, "from tablet"]]);
-  }, 60_000);
+  });
 
   it("--switch quarantines a conflict whose leaves are not valid (each leaf's reason, exit 1) and leaves it as the copy carried it", async () => {
     const DB = database("cli-switch-conflict-invalid");
     const TARGET = database("cli-switch-conflict-invalid-v3");
-    await seed(server.url, DB, [todoV1(2)]);
+    await seed(fixture.url, DB, [todoV1(2)]);
     const { isDone, ...invalid } = todoV1(1); // todo-item@1 requires isDone
     void isDone;
     const r = await switchTwoLeaves(DB, TARGET, invalid);
@@ -353,23 +291,23 @@ describe("divan migrate --target --switch (transactional, transactional-online)"
     expect(r.stdout).not.toContain("conflicts: 1 document(s)");
     // Both leaves stay in the target as the copy carried them (old version), and in the source.
     for (const db of [DB, TARGET]) {
-      const titles = [...(await leaves(server.url, db, "todo-item:t01")).values()].map((d) => [d.version, d.title]);
+      const titles = [...(await leaves(fixture.url, db, "todo-item:t01")).values()].map((d) => [d.version, d.title]);
       expect(titles.sort()).toEqual([[1, "from phone"], [1, "from tablet"]]);
     }
-    expect(await statusOf(server.url, TARGET, "todo-item-status:t01")).toBe(404);
-    expect((await getJson(`${server.url}/${TARGET}/todo-item:t02`)).body).toMatchObject({ version: 3 });
-  }, 60_000);
+    expect(await statusOf(fixture.url, TARGET, "todo-item-status:t01")).toBe(404);
+    expect((await getJson(`${fixture.url}/${TARGET}/todo-item:t02`)).body).toMatchObject({ version: 3 });
+  });
 
   it("refuses --switch without --target or with an unknown mode (exit 2, CONFIG_INVALID), touching nothing", async () => {
     const DB = database("cli-switch-refused");
-    await seed(server.url, DB, [todoV1(1)]);
-    const noTarget = await cli.run(["migrate", "--db", withCredentials(server.url, DB), "--to", "todo-item@3", "--switch", "online"]);
+    await seed(fixture.url, DB, [todoV1(1)]);
+    const noTarget = await fixture.cli.run(["migrate", "--db", withCredentials(fixture.url, DB), "--to", "todo-item@3", "--switch", "online"]);
     expect(noTarget.code).toBe(2);
     expect(noTarget.stderr).toContain("give --target URL [CONFIG_INVALID]");
-    const unknown = await cli.run(["migrate", "--db", withCredentials(server.url, DB), "--target", withCredentials(server.url, `${DB}-x`), "--to", "todo-item@3", "--switch", "later"]);
+    const unknown = await fixture.cli.run(["migrate", "--db", withCredentials(fixture.url, DB), "--target", withCredentials(fixture.url, `${DB}-x`), "--to", "todo-item@3", "--switch", "later"]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("--switch must be offline or online");
-    expect(await statusOf(server.url, DB, "_design/divan-maintenance")).toBe(404);
+    expect(await statusOf(fixture.url, DB, "_design/divan-maintenance")).toBe(404);
   });
 });
 
@@ -409,7 +347,7 @@ describe("divan serve --transform with multi-version ids (per-version-documents)
       running.kill();
       await rm(dir, { recursive: true, force: true });
     }
-  }, 60_000);
+  });
 });
 
 describe("divan serve --transform and attachments", () => {
@@ -441,7 +379,7 @@ describe("divan serve --transform and attachments", () => {
       running.kill();
       await rm(dir, { recursive: true, force: true });
     }
-  }, 60_000);
+  });
 });
 
 describe("divan serve --transform ends stale translations (per-version-database, as the strategy does when it settles)", () => {
@@ -501,5 +439,5 @@ describe("divan serve --transform ends stale translations (per-version-database,
       for (const d of local) await d.destroy();
       await rm(dir, { recursive: true, force: true });
     }
-  }, 60_000);
+  });
 });

@@ -87,5 +87,5 @@ describe("an interrupted migration through the CLI", () => {
       expect(docs.get(`todo-item:${id}`), id).toMatchObject({ version: 3, title: `todo ${n}`, _rev: expect.stringMatching(/^2-/) });
       expect(docs.get(`todo-item-status:${id}`), id).toMatchObject({ status: n % 2 === 0 ? "done" : "active", _rev: expect.stringMatching(/^1-/) });
     }
-  }, 60_000); // three child processes, on a machine that runs other test files at the same time
+  });
 });

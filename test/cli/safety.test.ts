@@ -53,7 +53,7 @@ describe("rollback of the 1→3 split beyond one page, and a failed job retried"
     const back = await allDocs(server.url, name);
     expect([...back.keys()].sort()).toEqual([...original.keys()].sort());
     for (const [id, doc] of original) expect({ ...back.get(id), _rev: undefined }, id).toEqual({ ...doc, _rev: undefined });
-  }, 60_000);
+  });
 
   it("a rollback that quarantined everything (steps without the 2→3 step) is retried by the next run with the right steps, and status lists it without --to", async () => {
     const { name, url } = await database("cli-retry", todos(6));
@@ -83,7 +83,7 @@ describe("rollback of the 1→3 split beyond one page, and a failed job retried"
     expect(restarted.stdout).toMatch(/read 6, written 0,/);
     expect(restarted.code).toBe(0);
     expect((await allDocs(server.url, name)).size).toBe(6);
-  }, 60_000);
+  });
 });
 
 describe("translations that fail their schema", () => {

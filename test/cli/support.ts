@@ -3,14 +3,15 @@
  * from the todo app's folder (so `schemas/`, `manifests/` and `steps/index.ts` are found by their defaults,
  * as in an app's repository), seed and read databases of the test server (`COUCHDB_URL` or embedded) over plain HTTP.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, expect } from "vitest";
 import { redact } from "../../core/redact.js";
-import { couchFetch, externalServerUrl } from "../support/server.js";
+import { uniqueDbName } from "../support/backends.js";
+import { couchFetch, externalServerUrl, startTestServer, type TestServer } from "../support/server.js";
 
 /** The repository root. */
 export const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -228,5 +229,105 @@ export async function bundleCli(): Promise<BundledCli> {
     file,
     run: (args, options = {}) => run(process.execPath, [file, ...args], options),
     remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** What a CLI test file shares (see {@link cliFixture}); `url` and `cli` are there once the file's `beforeAll` ran. */
+export interface CliFixture {
+  /** The test server's base URL (`COUCHDB_URL` or the embedded server's). */
+  readonly url: string;
+  /** The CLI bundled for plain Node. */
+  readonly cli: BundledCli;
+  /** A fresh database name starting with `prefix`, dropped after the file's tests with its `$divan` state database. */
+  database(prefix: string): string;
+}
+
+/**
+ * The set-up of a CLI test file that runs the bundled CLI against the test server: bundles the CLI and starts the
+ * server before the file's tests, and afterwards removes the bundle, drops every database named by `database` and
+ * closes the server. Call it once, at the top level of the file (it registers the `beforeAll` and `afterAll`).
+ */
+export function cliFixture(): CliFixture {
+  let cli: BundledCli | undefined;
+  let server: TestServer | undefined;
+  const created: string[] = [];
+  beforeAll(async () => {
+    cli = await bundleCli();
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    await cli?.remove();
+    if (server !== undefined) for (const db of created) await drop(server.url, db);
+    await server?.close();
+  });
+  const ready = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`cliFixture: the ${what} is there once the file's beforeAll ran`);
+    return value;
+  };
+  return {
+    get url() {
+      return ready(server, "test server").url;
+    },
+    get cli() {
+      return ready(cli, "bundled CLI");
+    },
+    database: (prefix) => {
+      const db = uniqueDbName(prefix);
+      created.push(db, `${db}%24divan`);
+      return db;
+    },
+  };
+}
+
+/** A long-running `divan` child process (see {@link startCli}). */
+export interface RunningCli {
+  /** Resolves with the first match of `pattern` in stdout (rejects when the process exits first). */
+  waitFor(pattern: RegExp): Promise<RegExpExecArray>;
+  /** Sends `signal` (default SIGTERM) and resolves with the exit code and the whole output. */
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; stdout: string; stderr: string }>;
+  /** Sends SIGKILL unless the process has ended (for a test's `finally`). */
+  kill(): void;
+}
+
+/** Starts `divan <args>` from the bundle `cli` as a child process (cwd: the todo app unless given), as a supervisor runs it. */
+export function startCli(cli: BundledCli, args: readonly string[], options: { cwd?: string } = {}): RunningCli {
+  const child = spawn(process.execPath, [cli.file, ...args], { cwd: options.cwd ?? TODO_APP, env: process.env, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  const listeners = new Set<() => void>();
+  child.stdout.on("data", (b: Buffer) => {
+    stdout += b.toString();
+    for (const l of listeners) l();
+  });
+  child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
+  const exited = new Promise<number | null>((resolve) => {
+    child.once("exit", (code) => resolve(code));
+    child.once("error", (err) => {
+      stderr += `${String(err)}\n`;
+      resolve(null);
+    });
+  });
+  return {
+    waitFor: (pattern) =>
+      new Promise((resolve, reject) => {
+        const check = (): void => {
+          const m = pattern.exec(stdout);
+          if (m !== null) {
+            listeners.delete(check);
+            resolve(m);
+          }
+        };
+        listeners.add(check);
+        check();
+        void exited.then((code) => reject(new Error(`divan ${args[0] ?? ""} exited with ${String(code)} before printing ${String(pattern)}:\n${stdout}\n${stderr}`)));
+      }),
+    async stop(signal = "SIGTERM") {
+      child.kill(signal);
+      const code = await exited;
+      return { code, stdout, stderr };
+    },
+    kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    },
   };
 }

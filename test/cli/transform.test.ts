@@ -117,5 +117,5 @@ describe("divan serve --transform (embedded server and transformers in one proce
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     }
-  }, 60_000);
+  });
 });

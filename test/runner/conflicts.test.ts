@@ -4,32 +4,18 @@
  * dropped; an attribute both changed differently stays on a conflicting revision for the app to resolve.
  * In memory (PouchDB); the simulation plays the same on both servers.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Doc, DocumentStore } from "../../store/port.js";
 import { replicate } from "../../store/replicate.js";
 import { resolveMigrationConflicts } from "../../strategies/runner/conflicts.js";
 import { runMigration } from "../../strategies/runner/runner.js";
-import { graph, memoryStore, todoV1, V3 } from "./fixtures.js";
+import { graph, leavesOf, memoryStores, todoV1, V3 } from "./fixtures.js";
 
-const open: DocumentStore[] = [];
-function store(): DocumentStore {
-  const s = memoryStore("conflicts");
-  open.push(s);
-  return s;
-}
-afterEach(async () => {
-  for (const s of open.splice(0)) await s.destroy().catch(() => undefined);
-});
+const store = memoryStores("conflicts");
 
 const ITEM = "todo-item:000001";
 const STATUS = "todo-item-status:000001";
 
-/** The live leaves of `id` (winner first). */
-async function leavesOf(s: DocumentStore, id: string): Promise<Doc[]> {
-  const winner = await s.get(id, { conflicts: true });
-  const others = (await s.bulkGet((winner._conflicts ?? []).map((rev) => ({ id, rev })))).flatMap((r) => ("ok" in r && r.ok._deleted !== true ? [r.ok] : []));
-  return [winner, ...others];
-}
 
 /** A server holding todo 1 at 1.0 (not done) and a device that migrated it (as client-side does) and then edited it with `edit`. */
 async function migratedElsewhere(edit: (item: Doc, status: Doc) => Doc[]): Promise<{ server: DocumentStore; device: DocumentStore }> {

@@ -2,6 +2,7 @@
  * Shared fixtures of the runner tests: the todo step graph, shapes, documents and store helpers.
  */
 import path from "node:path";
+import { afterEach } from "vitest";
 import { createStepGraph } from "../../adapters/path.js";
 import { todoSteps } from "../../examples/todo-app/steps/index.js";
 import { loadRegistry } from "../../schemas/load.js";
@@ -27,6 +28,30 @@ export async function todoRegistry(): Promise<Registry> {
 /** A fresh in-memory PouchDB store. */
 export function memoryStore(prefix = "runner"): DocumentStore {
   return openPouchStore(MemoryPouchDB, uniqueDbName(prefix));
+}
+
+/**
+ * A `store()` for one test file: each call opens a fresh in-memory store named after `prefix`, and every store it
+ * opened is destroyed after each test. Call it once, at the top level of the file (it registers the `afterEach`).
+ */
+export function memoryStores(prefix = "runner"): () => DocumentStore {
+  const open: DocumentStore[] = [];
+  afterEach(async () => {
+    for (const s of open.splice(0)) await s.destroy().catch(() => undefined);
+  });
+  return () => {
+    const s = memoryStore(prefix);
+    open.push(s);
+    return s;
+  };
+}
+
+/** The live leaves of `id`, winner first (none when it has no live winner). */
+export async function leavesOf(s: DocumentStore, id: string): Promise<Doc[]> {
+  const winner = await s.get(id, { conflicts: true }).catch(() => undefined);
+  if (winner === undefined) return [];
+  const others = (await s.bulkGet((winner._conflicts ?? []).map((rev) => ({ id, rev })))).flatMap((r) => ("ok" in r && r.ok._deleted !== true ? [r.ok] : []));
+  return [winner, ...others];
 }
 
 /** A valid todo-item@1 with entity id `n` (zero-padded). */

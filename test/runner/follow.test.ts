@@ -1,21 +1,13 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AllDocsOptions, BulkDocsOptions, ChangesOptions, Doc, DocumentStore } from "../../store/port.js";
 import { ChangeFollower } from "../../strategies/runner/follow.js";
 import { readCheckpoint } from "../../strategies/runner/local.js";
 import { createMigration, runMigration } from "../../strategies/runner/runner.js";
 import type { DocumentResult, QuarantineRecord } from "../../strategies/runner/types.js";
 import { storeBackends } from "../support/backends.js";
-import { contents, graph, memoryStore, todoV1, V3 } from "./fixtures.js";
+import { contents, graph, memoryStores, todoV1, V3 } from "./fixtures.js";
 
-const open: DocumentStore[] = [];
-function store(): DocumentStore {
-  const s = memoryStore("follow");
-  open.push(s);
-  return s;
-}
-afterEach(async () => {
-  for (const s of open.splice(0)) await s.destroy().catch(() => undefined);
-});
+const store = memoryStores("follow");
 
 /** A follower of `s` from its current sequence. */
 async function followerOf(s: DocumentStore): Promise<ChangeFollower> {

@@ -4,22 +4,14 @@
  * documents, with the rest asked for by `keys`. Whatever the path, a stored document is found, so writes
  * carry its revision and never conflict.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { AllDocsOptions, Doc, DocumentStore } from "../../store/port.js";
 import { COPY_MARKER_ID } from "../../strategies/runner/local.js";
 import { createMigration, runMigration } from "../../strategies/runner/runner.js";
-import { contents, graph, memoryStore, todoV1, withRevs } from "./fixtures.js";
+import { contents, graph, memoryStores, todoV1, withRevs } from "./fixtures.js";
 
 const V3 = { "todo-item": 3, "todo-item-status": 1 };
-const open: DocumentStore[] = [];
-function store(): DocumentStore {
-  const s = memoryStore("lookup");
-  open.push(s);
-  return s;
-}
-afterEach(async () => {
-  for (const s of open.splice(0)) await s.destroy().catch(() => undefined);
-});
+const store = memoryStores("lookup");
 
 /** `store` with every `allDocs` call recorded. */
 function spied(s: DocumentStore): { store: DocumentStore; calls: AllDocsOptions[] } {

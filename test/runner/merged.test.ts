@@ -2,35 +2,20 @@
  * Replicas that wrote different merges of one old edit and a migrated leaf (`resolveMigrationConflicts`): when those
  * merges meet, every replica ends the same ones, and only one whose content another live leaf holds.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { historyOf, type Doc, type DocumentStore } from "../../store/port.js";
 import { replicate } from "../../store/replicate.js";
 import { withDeterministicRev } from "../../strategies/runner/canonical.js";
 import { endCoveredLeaves } from "../../strategies/runner/covers.js";
 import { resolveMigrationConflicts } from "../../strategies/runner/conflicts.js";
 import { runMigration } from "../../strategies/runner/runner.js";
-import { graph, memoryStore, todoV1, V3 } from "./fixtures.js";
+import { graph, leavesOf, memoryStores, todoV1, V3 } from "./fixtures.js";
 
-const open: DocumentStore[] = [];
-function store(): DocumentStore {
-  const s = memoryStore("merged");
-  open.push(s);
-  return s;
-}
-afterEach(async () => {
-  for (const s of open.splice(0)) await s.destroy().catch(() => undefined);
-});
+const store = memoryStores("merged");
 
 const ITEM = "todo-item:000001";
 const STATUS = "todo-item-status:000001";
 
-/** The live leaves of `id` (winner first). */
-async function leavesOf(s: DocumentStore, id: string): Promise<Doc[]> {
-  const winner = await s.get(id, { conflicts: true }).catch(() => undefined);
-  if (winner === undefined) return [];
-  const others = (await s.bulkGet((winner._conflicts ?? []).map((rev) => ({ id, rev })))).flatMap((r) => ("ok" in r && r.ok._deleted !== true ? [r.ok] : []));
-  return [winner, ...others];
-}
 
 /** What `client-side` and `amended` run on a replica after a sync (`mergeAfterSync`, `amendLateWrites`). */
 const resolve = (s: DocumentStore) => resolveMigrationConflicts(s, { graph, to: V3, deterministicRevs: true, recordBases: true });

@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { isDivanError } from "../../core/errors.js";
 import { replicate } from "../../store/replicate.js";
 import type { AllDocsOptions, ChangesOptions, Doc, DocumentStore } from "../../store/port.js";
@@ -7,17 +7,9 @@ import { acquireLease, readCheckpoint, readLease, readQuarantine } from "../../s
 import { createMigration, runMigration } from "../../strategies/runner/runner.js";
 import { rollbackMigration, verifyStore } from "../../strategies/runner/verify.js";
 import type { DocumentResult, ProgressEvent } from "../../strategies/runner/types.js";
-import { contents, graph, memoryStore, todoRegistry, todoV1, V1, V3, withRevs } from "./fixtures.js";
+import { contents, graph, memoryStores, todoRegistry, todoV1, V1, V3, withRevs } from "./fixtures.js";
 
-const open: DocumentStore[] = [];
-function store(): DocumentStore {
-  const s = memoryStore();
-  open.push(s);
-  return s;
-}
-afterEach(async () => {
-  for (const s of open.splice(0)) await s.destroy().catch(() => undefined);
-});
+const store = memoryStores();
 
 async function seed(s: DocumentStore, n: number, extra: Doc[] = []): Promise<void> {
   const docs: Doc[] = [];

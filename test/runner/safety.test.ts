@@ -3,7 +3,7 @@
  * documents, attachments in a copy, steps that would drop an attribute, a quarantine larger than one document,
  * failing stores and bugs. In memory (PouchDB); the CLI tests run the same on the HTTP servers.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { isDivanError, DivanError } from "../../core/errors.js";
 import type { Doc, DocumentStore, LocalDoc } from "../../store/port.js";
 import { QuarantineLog, quarantineCount, quarantineId, readQuarantine } from "../../strategies/runner/local.js";
@@ -11,17 +11,9 @@ import { createMigration, runMigration } from "../../strategies/runner/runner.js
 import { resolveMigrationConflicts } from "../../strategies/runner/conflicts.js";
 import { rollbackMigration } from "../../strategies/runner/verify.js";
 import type { DocumentResult, QuarantineRecord } from "../../strategies/runner/types.js";
-import { contents, graph, memoryStore, todoRegistry, todoV1, V1, V3 } from "./fixtures.js";
+import { contents, graph, memoryStores, todoRegistry, todoV1, V1, V3 } from "./fixtures.js";
 
-const open: DocumentStore[] = [];
-function store(): DocumentStore {
-  const s = memoryStore("safety");
-  open.push(s);
-  return s;
-}
-afterEach(async () => {
-  for (const s of open.splice(0)) await s.destroy().catch(() => undefined);
-});
+const store = memoryStores("safety");
 
 const hex = (c: string): string => c.repeat(32);
 

@@ -132,5 +132,5 @@ describe("divan check runs the steps", () => {
     const bad = await divan(["check", "--steps", "steps/index.mjs", "--runs", "0"], dir);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("[CONFIG_INVALID]");
-  }, 60_000);
+  });
 });

@@ -16,7 +16,7 @@ let http: SimulationEnv;
 beforeAll(async () => {
   memory = await openEnv("memory");
   http = await openEnv("http");
-}, 60_000);
+});
 afterAll(async () => {
   await memory.close();
   await http.close();

@@ -136,7 +136,7 @@ describe("transformer service", () => {
     expect(item).toMatchObject({ version: 3, title: "todo 3", group: "default" });
     expect(await v3.get("todo-item-status:t0003")).toMatchObject({ status: "active" });
     expect(await v3.get("todo-item-status:t0004")).toMatchObject({ status: "done" });
-  }, 60_000);
+  });
 
   it("two services on the same databases: one transforms, the other waits for the lease and takes over when the first stops", async () => {
     const cfg = await config("lease");
@@ -192,5 +192,5 @@ describe("transformer service", () => {
     expect((await statusOf(bUrl)).writes).toBe(2);
     b.child.kill("SIGTERM");
     expect(await exited(b.child)).toBe(0);
-  }, 60_000);
+  });
 });
