@@ -79,22 +79,22 @@ describe("divan migrate --follow (amended)", () => {
 
   it("leaves a user's own edit live where a deletion conflicts with it, before the migration and after it (CouchDB's winner stays)", async () => {
     const DB = database("cli-follow-user-conflict");
-    const url = withCredentials(server.url, DB);
-    await seed(server.url, DB, [todoV1(1), todoV1(2)]);
+    const url = withCredentials(fixture.url, DB);
+    await seed(fixture.url, DB, [todoV1(1), todoV1(2)]);
     // Before the migration: an old app edits t02 on one device and deletes it on another (CouchDB keeps the edit).
-    const t02 = String((await allDocs(server.url, DB)).get("todo-item:t02")!["_rev"]).split("-")[1]!;
-    await seedRevisions(server.url, DB, [
+    const t02 = String((await allDocs(fixture.url, DB)).get("todo-item:t02")!["_rev"]).split("-")[1]!;
+    await seedRevisions(fixture.url, DB, [
       { ...todoV1(2), title: "edited before", _rev: "2-0000000000000000000000000000e0e0", _revisions: { start: 2, ids: ["0000000000000000000000000000e0e0", t02] } },
       { _id: "todo-item:t02", _rev: "2-0000000000000000000000000000d0d0", _deleted: true, _revisions: { start: 2, ids: ["0000000000000000000000000000d0d0", t02] } },
     ]);
-    const first = await cli.run(["migrate", "--db", url, "--to", "todo-item@3"]);
+    const first = await fixture.cli.run(["migrate", "--db", url, "--to", "todo-item@3"]);
     expect(first.code, first.stderr).toBe(0);
     // After it: a new app edits the migrated t01 on one device and deletes it on another.
-    const t01 = (await getJson(`${server.url}/${DB}/todo-item:t01?revs=true`)).body as unknown as Record<string, unknown> & { _revisions: { start: number; ids: string[] } };
+    const t01 = (await getJson(`${fixture.url}/${DB}/todo-item:t01?revs=true`)).body as unknown as Record<string, unknown> & { _revisions: { start: number; ids: string[] } };
     expect(t01).toMatchObject({ version: 3 });
     const { _rev: _r, _revisions: history, ...body } = t01;
     const next = history.start + 1;
-    await seedRevisions(server.url, DB, [
+    await seedRevisions(fixture.url, DB, [
       { ...body, _id: "todo-item:t01", title: "edited after", _rev: `${next}-0000000000000000000000000000e1e1`, _revisions: { start: next, ids: ["0000000000000000000000000000e1e1", ...history.ids] } },
       { _id: "todo-item:t01", _rev: `${next}-0000000000000000000000000000d1d1`, _deleted: true, _revisions: { start: next, ids: ["0000000000000000000000000000d1d1", ...history.ids] } },
     ]);
@@ -102,13 +102,13 @@ describe("divan migrate --follow (amended)", () => {
     try {
       await running.waitFor(/following _changes/);
       // A later old-version write: the follow pass that migrates it looked at both conflicts first.
-      expect((await couchFetch(`${server.url}/${DB}/todo-item:t07`, { method: "PUT", body: JSON.stringify(todoV1(7)) })).status).toBe(201);
-      await until(async () => (await getJson(`${server.url}/${DB}/todo-item-status:t07`)).status === 200);
+      expect((await couchFetch(`${fixture.url}/${DB}/todo-item:t07`, { method: "PUT", body: JSON.stringify(todoV1(7)) })).status).toBe(201);
+      await until(async () => (await getJson(`${fixture.url}/${DB}/todo-item-status:t07`)).status === 200);
 
-      expect((await getJson(`${server.url}/${DB}/todo-item:t01`)).body).toMatchObject({ version: 3, title: "edited after" });
-      expect((await getJson(`${server.url}/${DB}/todo-item:t02`)).body).toMatchObject({ version: 3, title: "edited before" });
-      expect(await statusOf(server.url, DB, "todo-item-status:t01")).toBe(200);
-      expect(await statusOf(server.url, DB, "todo-item-status:t02")).toBe(200);
+      expect((await getJson(`${fixture.url}/${DB}/todo-item:t01`)).body).toMatchObject({ version: 3, title: "edited after" });
+      expect((await getJson(`${fixture.url}/${DB}/todo-item:t02`)).body).toMatchObject({ version: 3, title: "edited before" });
+      expect(await statusOf(fixture.url, DB, "todo-item-status:t01")).toBe(200);
+      expect(await statusOf(fixture.url, DB, "todo-item-status:t02")).toBe(200);
       const { code, stderr } = await running.stop();
       expect(code, stderr).toBe(0);
     } finally {
