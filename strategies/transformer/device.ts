@@ -104,7 +104,8 @@ export async function startDeviceTransformer(options: DeviceTransformerOptions):
   const [oldStore, currentStore] = [storeOf(options.old.db), storeOf(options.current.db)];
   const shared = oldStore === currentStore || options.old.db === options.current.db;
   const oldSide: TransformerSide = { name: options.old.version, store: oldStore, shape: { ...options.old.shape } };
-  const newSide: TransformerSide = { name: options.current.version, store: shared ? oldStore : currentStore, shape: { ...options.current.shape } };
+  // The new version's writes are all made by new-app devices, each translating them as it makes them.
+  const newSide: TransformerSide = { name: options.current.version, store: shared ? oldStore : currentStore, shape: { ...options.current.shape }, translatedOnWrite: true };
   const transformer = createTransformer({
     sides: lazy ? [oldSide, newSide] : [oldSide],
     steps: options.steps,

@@ -59,6 +59,8 @@ export interface PlanInput {
    * (`_revisions`), the newest 20 with their bodies where the store still has them (`seen.ts`).
    */
   readonly revisions?: { readonly source: EarlierRevisions; readonly target: EarlierRevisions };
+  /** Whether each side translated every revision of its documents as it made it (`TransformerSide.translatedOnWrite`). */
+  readonly translatedOnWrite?: { readonly source: boolean; readonly target: boolean };
   /** Positive when the source side wins a tie of the conflict rule (source listed after target). */
   readonly sourceRank: number;
   /** Deliberate bugs for the simulation's mutation tests (`core/faults.ts`); never set in production. */

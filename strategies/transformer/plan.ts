@@ -138,7 +138,7 @@ export function planEntity(input: PlanInput): EntityPlan {
     if (!strict) return true;
     if (!(kept ??= keptByTarget(input, live, targetLive))) return false;
     // Unless the source changed since what the target can show, then back (A, B, then A again): `madeOnCurrent`.
-    return madeOnCurrent(input.source, d, Object.values(live), input.revisions?.source, seen.forward);
+    return madeOnCurrent(input.source, d, Object.values(live), input.revisions?.source, seen.forward, input.translatedOnWrite?.source);
   };
   const madeOnSource = unseen.map((c) => onCurrent(c.type, c.current!, true));
   if (unseen.length > 0 && madeOnSource.includes(undefined) && !madeOnSource.includes(false)) return parents;
@@ -158,7 +158,7 @@ export function planEntity(input: PlanInput): EntityPlan {
   // changing that field on the source is still a concurrent edit of it).
   const keepsEdits = !overwritesEdits(input, live, targetLive, out, edited);
   // Made on the target's current documents, or on earlier revisions the source reads the same (`madeOnCurrent`).
-  const onCurrentTarget = (s: Doc): boolean | undefined => madeOnCurrent(input.target, s, edited, input.revisions?.target, seen.back);
+  const onCurrentTarget = (s: Doc): boolean | undefined => madeOnCurrent(input.target, s, edited, input.revisions?.target, seen.back, input.translatedOnWrite?.target);
   if (unseen.length > 0 && keepsEdits && reflectedInSource(input, live, targetLive)) unseen = [];
   const onBase = unseen.length > 0 && keepsEdits && reflectedInBase(input, live, targetLive, translatedFrom(input.source, edited)) ? Object.values(live).map(onCurrentTarget) : [false];
   if (onBase.includes(undefined)) return parents;
@@ -179,7 +179,7 @@ export function planEntity(input: PlanInput): EntityPlan {
       }
       if (keepsEdits && reflectedInSource(input, before, targetLive)) unseen = [];
     }
-    if (unseen.length > 0 && keepsEdits && editedSince(input, live, targetLive, unseen.map((c) => c.current!))) unseen = [];
+    if (unseen.length > 0 && keepsEdits && editedSince(input, live, targetLive)) unseen = [];
   }
   if (unseen.length === 0) {
     return { kind: "write", writes: changed.map((c) => ({ doc: finish(c.current?._rev === undefined ? c.doc : { ...c.doc, _rev: c.current._rev }), mode: "update" })) };
@@ -325,18 +325,20 @@ function reflectedInBase(input: PlanInput, live: Record<string, Doc>, targetLive
 }
 
 /**
- * True when the target's edits of `edited` changed nothing the source can show, and the source's current revisions
- * descend from those they were translated from (their histories, {@link PlanInput.revisions}): the target's documents translated
- * back give exactly the translated source content (the provenance `src`). The source's edits since then are a
- * fast-forward of the target's, as its ancestors would show where the replica holds their bodies (one that received
- * only the source's later revision, a device that was offline, holds none).
+ * True when the target's edits changed nothing the source can show, and the source's current revisions descend from
+ * revisions whose content the target's documents translate back to (their histories, {@link PlanInput.revisions}):
+ * one target document of the entity (an edited one, or another, such as a status translated from a later source
+ * revision than the edited title) is a translation of source revisions whose content (its provenance `src`) is exactly
+ * the target's documents translated back. The source's edits since then are a fast-forward of the target's, as its
+ * ancestors would show where the replica holds their bodies (one that received only the source's later revision, a
+ * device that was offline, holds none).
  */
-function editedSince(input: PlanInput, live: Record<string, Doc>, targetLive: Record<string, Doc>, edited: readonly Doc[]): boolean {
+function editedSince(input: PlanInput, live: Record<string, Doc>, targetLive: Record<string, Doc>): boolean {
   const history = input.revisions?.source;
   const back = history === undefined ? undefined : translatedBack(input, live, targetLive);
   if (back === undefined || Object.keys(input.from).some((t) => back[t] === undefined)) return false;
   const descends = (id: string, rev: string): boolean => Object.values(live).some((d) => d._id === id && d._rev === rev) || inHistory(history, id, rev);
-  return edited.every((d) => {
+  return Object.values(targetLive).some((d) => {
     const p = provenanceOf(d);
     return p?.from === input.source && p.src === sourceHash(Object.values(back)) && Object.entries(p.revs).every(([id, rev]) => descends(id, rev));
   });

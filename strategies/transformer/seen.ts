@@ -43,9 +43,11 @@ export type TranslateWith = (earlier?: Doc) => Entity | undefined;
  * seen from the old one). An edit the other side could see, undone since (A, B, then A again), was never seen by `s`,
  * though the current revision reads like the one it was made on. A document without provenance from `side`, or
  * naming none of `docs` at another revision, says nothing: true. `undefined` when that takes earlier revisions that
- * `history` does not give; false when one is not in it (another branch, too old) or its body is gone.
+ * `history` does not give; false when one is not in it (another branch, too old) or its body is gone, unless `side`
+ * translated each of its revisions as it made it (`bodiesGone`, `TransformerSide.translatedOnWrite`): then one
+ * that read otherwise than the current one has a translation of its own, the revision `s` would have been made on.
  */
-export function madeOnCurrent(side: string, s: Doc, docs: readonly Doc[], history: EarlierRevisions | undefined, translate: TranslateWith): boolean | undefined {
+export function madeOnCurrent(side: string, s: Doc, docs: readonly Doc[], history: EarlierRevisions | undefined, translate: TranslateWith, bodiesGone?: boolean): boolean | undefined {
   const p = provenanceOf(s);
   if (p === undefined || p.from !== side) return true;
   const older = docs.filter((d) => p.revs[d._id] !== undefined && p.revs[d._id] !== d._rev);
@@ -57,7 +59,7 @@ export function madeOnCurrent(side: string, s: Doc, docs: readonly Doc[], histor
     older.every((d) => {
       const revs = history[d._id] ?? [];
       const i = revs.findIndex((r) => r.rev === p.revs[d._id]);
-      return i >= 0 && revs.slice(0, i).every((r) => r.doc !== undefined && readsTheSame(now, translate(r.doc)));
+      return i >= 0 && revs.slice(0, i).every((r) => (r.doc === undefined ? bodiesGone === true : readsTheSame(now, translate(r.doc))));
     })
   );
 }

@@ -242,6 +242,7 @@ export async function planOne(
     ids: state.ids,
     typeField: state.typeField,
     versionField: state.versionField,
+    translatedOnWrite: { source: source.translatedOnWrite === true, target: target.translatedOnWrite === true },
     sourceRank: state.sides.indexOf(source),
     targetRank: state.sides.indexOf(target),
     ...(state.o.faults === undefined ? {} : { faults: state.o.faults }),

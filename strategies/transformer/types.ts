@@ -19,6 +19,13 @@ export interface TransformerSide {
   readonly store: DocumentStore;
   /** Type → major version this side holds, e.g. `{ "task": 3, "task-state": 1, preferences: 1 }`. */
   readonly shape: Shape;
+  /**
+   * Every revision of this side's documents was translated to the other sides by the replica that made it, as it made
+   * it (the new version on new-app devices: client-side transformers). A replica that lacks the body of an earlier
+   * revision (replication carries only the latest) then judges an edit as one that holds it would (`seen.ts`).
+   * Default `false`.
+   */
+  readonly translatedOnWrite?: boolean;
 }
 
 /** Options of {@link createTransformer}. */

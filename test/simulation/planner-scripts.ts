@@ -69,3 +69,72 @@ export const titleAfterUnseenGroups: ScenarioEvent[] = [
   { kind: "settle" },
   { kind: "edit-title", device: "d2", todo: "t1", title: "title 146" },
 ];
+
+/**
+ * A new-app device creates a todo and sets its group twice, translating each write to the old version as it makes it
+ * (the groups change nothing the old version shows: its document still names the first revision); an old device then
+ * sets the title (seed 501623; seed 501186 is the same script). The device that made the groups holds their bodies and
+ * sees that the old title was made on what the new version shows; d1, upgraded, received the latest revision's body
+ * alone, took the title for a concurrent edit of the older, lost revision, and showed the title it had replaced.
+ */
+export const groupsThenOldTitle: ScenarioEvent[] = [
+  { kind: "device", device: "d1", app: "old" },
+  { kind: "release" },
+  { kind: "device", device: "d2", app: "new" },
+  { kind: "create", device: "d2", todo: "t2", title: "title 11" },
+  { kind: "upgrade", device: "d1" },
+  { kind: "set-new-field", device: "d2", todo: "t2", value: "group 2" },
+  { kind: "device", device: "d3", app: "old" },
+  { kind: "set-new-field", device: "d2", todo: "t2", value: "group 1" },
+  { kind: "settle" },
+  { kind: "edit-title", device: "d3", todo: "t2", title: "title 25" },
+];
+
+/**
+ * The same through an old title translated first (seed 507027): d2, upgraded, sets a title and two groups; d1, old,
+ * sets another title on their translation, then upgrades without the bodies of the group revisions. Its transformer
+ * took d1's title for a concurrent edit (the client transformer wrote the older title back as a winning branch: a
+ * conflict on every replica; the lazy one showed the older title).
+ */
+export const titleAndGroupsThenOldTitle: ScenarioEvent[] = [
+  { kind: "device", device: "d1", app: "old" },
+  { kind: "release" },
+  { kind: "offline", device: "d1" },
+  { kind: "device", device: "d2", app: "old" },
+  { kind: "online", device: "d1" },
+  { kind: "create", device: "d2", todo: "t1", title: "title 15" },
+  { kind: "upgrade", device: "d2" },
+  { kind: "edit-title", device: "d2", todo: "t1", title: "title 36" },
+  { kind: "set-new-field", device: "d2", todo: "t1", value: "group 0" },
+  { kind: "set-new-field", device: "d2", todo: "t1", value: "group 1" },
+  { kind: "settle" },
+  { kind: "edit-title", device: "d1", todo: "t1", title: "title 63" },
+  { kind: "upgrade", device: "d1" },
+];
+
+/**
+ * Old titles and done beside new-app groups, then an old title (seed 501645): the new title document names an older
+ * old revision than its status (the status was translated from the later done), and only the status's provenance
+ * shows that the old title 30 was made on what the new version shows. d4, joining last, looked at the title document
+ * alone, took title 30 for a concurrent edit of title 22 and wrote 22 back into the old version.
+ */
+export const doneBesideGroupsThenOldTitle: ScenarioEvent[] = [
+  { kind: "device", device: "d1", app: "old" },
+  { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+  { kind: "device", device: "d2", app: "old" },
+  { kind: "release" },
+  { kind: "upgrade", device: "d1" },
+  { kind: "device", device: "d3", app: "old" },
+  { kind: "set-new-field", device: "d1", todo: "t1", value: "group 2" },
+  { kind: "settle" },
+  { kind: "edit-title", device: "d2", todo: "t1", title: "title 21" },
+  { kind: "settle" },
+  { kind: "edit-title", device: "d2", todo: "t1", title: "title 22" },
+  { kind: "set-new-field", device: "d1", todo: "t1", value: "group 1" },
+  { kind: "settle" },
+  { kind: "set-done", device: "d2", todo: "t1", done: true },
+  { kind: "set-new-field", device: "d1", todo: "t1", value: "group 2" },
+  { kind: "settle" },
+  { kind: "edit-title", device: "d3", todo: "t1", title: "title 30" },
+  { kind: "device", device: "d4", app: "new" },
+];

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { World, type ScenarioEvent } from "../../examples/todo-app/world.js";
 import { createStrategy } from "../../examples/strategies.js";
 import { useRegressionEnv } from "./holds.js";
-import { doneOnTranslationWhileBlocked, doneWhileRejected, titleAfterUnseenGroups } from "./planner-scripts.js";
+import { doneBesideGroupsThenOldTitle, doneOnTranslationWhileBlocked, doneWhileRejected, groupsThenOldTitle, titleAfterUnseenGroups, titleAndGroupsThenOldTitle } from "./planner-scripts.js";
 
 const { holds, agree, env } = useRegressionEnv();
 
@@ -407,4 +407,25 @@ describe("client-side transformers: a translation of revisions this device has n
       { kind: "upgrade", device: "d2" },
     ], 300205);
   });
+});
+
+describe("client-side transformers: a device without the bodies of earlier new-version revisions judges an edit alike", () => {
+  // Replication carries the latest body only. New-app devices translate every new-version write as they make it, so a
+  // revision whose body is gone changed nothing the old version shows, or the old document would name it.
+  const all = ["client-transformer-documents", "client-transformer-database", "client-lazy-documents", "client-lazy-database"];
+  for (const strategy of all) {
+    it(`${strategy}: an old title after two new-app groups (seeds 501623, 501186)`, async () => {
+      await holds(strategy, groupsThenOldTitle, 501623);
+      await agree(strategy, groupsThenOldTitle, 501623);
+    });
+    it(`${strategy}: an old title after a new title and two groups, then an upgrade (seed 507027)`, async () => {
+      await holds(strategy, titleAndGroupsThenOldTitle, 507027, true);
+      await agree(strategy, titleAndGroupsThenOldTitle, 507027);
+    });
+    // The proof that the old title was made on what the new version shows is the status's provenance, not the title's.
+    it(`${strategy}: an old title on top of a done whose translation only the status names (seed 501645)`, async () => {
+      await holds(strategy, doneBesideGroupsThenOldTitle, 501645);
+      await agree(strategy, doneBesideGroupsThenOldTitle, 501645);
+    });
+  }
 });
