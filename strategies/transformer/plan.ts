@@ -168,13 +168,15 @@ export function planEntity(input: PlanInput): EntityPlan {
     const anc = input.sourceAncestors;
     if (anc === undefined || input.revisions === undefined) return parents;
     // Only the source revisions the target's edits were translated from, and newer ones, can hold them: an
-    // older one that happens to read the same (A, B, then A again) says nothing about the target's edit.
+    // older one that happens to read the same (A, B, then A again) says nothing about the target's edit. Nor does
+    // one without the target's provenance: a source user's own edit to the same value (both set done) saw nothing
+    // of the target's, and the target's value is on no revision the source's current one descends from.
     const since = translatedFrom(input.source, edited);
     const depth = Math.max(0, ...Object.values(anc).map((a) => a.length));
     for (let i = 0; i < depth && unseen.length > 0; i++) {
       const before: Record<string, Doc> = { ...live };
       for (const [t, a] of Object.entries(anc)) {
-        const newer = a.filter((d) => revGeneration(d._rev) >= revGeneration(since.get(d._id)) && onCurrentTarget(d) === true);
+        const newer = a.filter((d) => revGeneration(d._rev) >= revGeneration(since.get(d._id)) && provenanceOf(d)?.from === input.target && onCurrentTarget(d) === true);
         if (newer.length > 0) before[t] = newer[Math.min(i, newer.length - 1)]!;
       }
       if (keepsEdits && reflectedInSource(input, before, targetLive)) unseen = [];
