@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { World, type ScenarioEvent } from "../../examples/todo-app/world.js";
 import { createStrategy } from "../../examples/strategies.js";
 import { useRegressionEnv } from "./holds.js";
-import { doneOnTranslationWhileBlocked, doneWhileRejected } from "./planner-scripts.js";
+import { doneAfterInvisibleBlock, doneOnTranslationWhileBlocked, doneWhileRejected } from "./planner-scripts.js";
 
 const { holds, agree, env } = useRegressionEnv();
 
@@ -394,4 +394,14 @@ describe("client-side transformers: a translation of revisions this device has n
       { kind: "upgrade", device: "d2" },
     ], 300205);
   });
+});
+
+describe("client-side transformers: an old done made after a new edit the old version cannot show", () => {
+  // doneAfterInvisibleBlock (planner-scripts.ts, seed 501812).
+  for (const strategy of ["client-transformer-documents", "client-transformer-database"]) {
+    it(`${strategy}: is no conflict, and done stays`, async () => {
+      await holds(strategy, doneAfterInvisibleBlock, 501812);
+      await agree(strategy, doneAfterInvisibleBlock, 501812);
+    });
+  }
 });
