@@ -108,14 +108,11 @@ export function planEntity(input: PlanInput): EntityPlan {
     return { ...body, [PROVENANCE_FIELD]: { ...provenance, hash: contentHash(body) } };
   };
   const changed = changedDocs(input, out, targetLive);
-  if (changed.length === 0) {
-    // A source edit the target cannot show (a group set, a status the old version reads as before) is recorded there
-    // all the same: its documents are written again, unchanged, with provenance naming the edit. Else a later edit of
-    // the target, made after it, names no revision that holds it, and looks concurrent with it.
-    const unrecorded = unrecordedIn(input, live, targetLive);
-    if (unrecorded.length === 0) return { kind: "noop", reason: "the target already holds this translation" };
-    return { kind: "write", writes: unrecorded.map((d) => ({ doc: finish(stripProvenance(d) as Doc), mode: "update" as const })) };
-  }
+  // A source edit the target cannot show (a group set, a status the old version reads as before) is recorded there all
+  // the same: else a later edit of the target, made after it, names no revision that holds it and looks concurrent.
+  const unrecorded = changed.length === 0 ? unrecordedIn(input, live, targetLive) : [];
+  if (unrecorded.length > 0) return { kind: "write", writes: unrecorded.map((d) => ({ doc: finish(stripProvenance(d) as Doc), mode: "update" as const })) };
+  if (changed.length === 0) return { kind: "noop", reason: "the target already holds this translation" };
   // Fast-forward, or concurrent edits? A source document edited on the translation of an older revision of `d`
   // did not see `d`'s edit, even when another source document was translated from it (the leaves of two replicas'
   // translations, one of each document, can win side by side).
