@@ -101,15 +101,18 @@ export function planEntity(input: PlanInput): EntityPlan {
   const primary = live[fromTypes[0]!]!;
   const step = input.path.steps.length === 0 ? "identity" : input.path.steps.join(" / ");
 
-  const changed = changedDocs(input, out, targetLive);
-  if (changed.length === 0) return { kind: "noop", reason: "the target already holds this translation" };
-
   const finish = (doc: Doc): Doc => {
     // Written as a child of `_rev` (an update, or a winning branch beside it): one generation more.
     const provenance: Omit<Provenance, "hash"> = { from: input.source, id: primary._id, rev: primary._rev ?? "", revs, step, gen: revGeneration(doc._rev) + 1, src: sourceHash(Object.values(live)) };
     const body = { ...doc };
     return { ...body, [PROVENANCE_FIELD]: { ...provenance, hash: contentHash(body) } };
   };
+  const changed = changedDocs(input, out, targetLive);
+  // A source edit the target cannot show (a group set, a status the old version reads as before) is recorded there all
+  // the same: else a later edit of the target, made after it, names no revision that holds it and looks concurrent.
+  const unrecorded = changed.length === 0 ? unrecordedIn(input, live, targetLive) : [];
+  if (unrecorded.length > 0) return { kind: "write", writes: unrecorded.map((d) => ({ doc: finish(stripProvenance(d) as Doc), mode: "update" as const })) };
+  if (changed.length === 0) return { kind: "noop", reason: "the target already holds this translation" };
   // Fast-forward, or concurrent edits? A source document edited on the translation of an older revision of `d`
   // did not see `d`'s edit, even when another source document was translated from it (the leaves of two replicas'
   // translations, one of each document, can win side by side).
@@ -168,13 +171,15 @@ export function planEntity(input: PlanInput): EntityPlan {
     const anc = input.sourceAncestors;
     if (anc === undefined || input.revisions === undefined) return parents;
     // Only the source revisions the target's edits were translated from, and newer ones, can hold them: an
-    // older one that happens to read the same (A, B, then A again) says nothing about the target's edit.
+    // older one that happens to read the same (A, B, then A again) says nothing about the target's edit. Nor does
+    // one without the target's provenance: a source user's own edit to the same value (both set done) saw nothing
+    // of the target's, and the target's value is on no revision the source's current one descends from.
     const since = translatedFrom(input.source, edited);
     const depth = Math.max(0, ...Object.values(anc).map((a) => a.length));
     for (let i = 0; i < depth && unseen.length > 0; i++) {
       const before: Record<string, Doc> = { ...live };
       for (const [t, a] of Object.entries(anc)) {
-        const newer = a.filter((d) => revGeneration(d._rev) >= revGeneration(since.get(d._id)) && onCurrentTarget(d) === true);
+        const newer = a.filter((d) => revGeneration(d._rev) >= revGeneration(since.get(d._id)) && provenanceOf(d)?.from === input.target && onCurrentTarget(d) === true);
         if (newer.length > 0) before[t] = newer[Math.min(i, newer.length - 1)]!;
       }
       if (keepsEdits && reflectedInSource(input, before, targetLive)) unseen = [];
@@ -236,6 +241,26 @@ function readEntity(input: PlanInput): { readonly live: Record<string, Doc>; rea
     }
   }
   return { live, targetLive };
+}
+
+/**
+ * The target documents to write again as a record of the source's user edits (its documents that are not pristine):
+ * none unless those edits were all made on the target's current revisions (their provenance from the target names
+ * them, or the target's revision since is a pristine translation of the source), so nothing of the target is
+ * concurrent with them; then those that do not name the edits' revisions in their provenance from the source. The
+ * edits changed nothing the target shows, or it would have been translated.
+ */
+function unrecordedIn(input: PlanInput, live: Record<string, Doc>, targetLive: Record<string, Doc>): Doc[] {
+  const edits = Object.values(live).filter((s) => !isPristine(s));
+  const onTarget = (s: Doc): boolean => {
+    const p = provenanceOf(s);
+    return p?.from === input.target && Object.values(targetLive).every((d) => p.revs[d._id] === d._rev || (isPristine(d) && provenanceOf(d)?.from === input.source));
+  };
+  if (edits.length === 0 || !edits.every(onTarget)) return [];
+  return Object.values(targetLive).filter((d) => {
+    const p = provenanceOf(d);
+    return p?.from !== input.source || edits.some((s) => p.revs[s._id] !== s._rev);
+  });
 }
 
 /** The translated documents `out` that differ from what the target holds, each with the target's current document. */

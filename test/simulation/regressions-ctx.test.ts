@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { World, type ScenarioEvent } from "../../examples/todo-app/world.js";
 import { createStrategy } from "../../examples/strategies.js";
 import { useRegressionEnv } from "./holds.js";
-import { doneBesideGroupsThenOldTitle, doneOnTranslationWhileBlocked, doneWhileRejected, groupsThenOldTitle, titleAfterUnseenGroups, titleAndGroupsThenOldTitle } from "./planner-scripts.js";
+import { doneAfterInvisibleBlock, doneBesideGroupsThenOldTitle, doneOnTranslationWhileBlocked, doneWhileRejected, groupsThenOldTitle, titleAfterUnseenGroups, titleAndGroupsThenOldTitle } from "./planner-scripts.js";
 
 const { holds, agree, env } = useRegressionEnv();
 
@@ -426,6 +426,16 @@ describe("client-side transformers: a device without the bodies of earlier new-v
     it(`${strategy}: an old title on top of a done whose translation only the status names (seed 501645)`, async () => {
       await holds(strategy, doneBesideGroupsThenOldTitle, 501645);
       await agree(strategy, doneBesideGroupsThenOldTitle, 501645);
+    });
+  }
+});
+
+describe("client-side transformers: an old done made after a new edit the old version cannot show", () => {
+  // doneAfterInvisibleBlock (planner-scripts.ts, seed 501812).
+  for (const strategy of ["client-transformer-documents", "client-transformer-database"]) {
+    it(`${strategy}: is no conflict, and done stays`, async () => {
+      await holds(strategy, doneAfterInvisibleBlock, 501812);
+      await agree(strategy, doneAfterInvisibleBlock, 501812);
     });
   }
 });

@@ -5,7 +5,7 @@
 import { describe, it } from "vitest";
 import type { ScenarioEvent } from "../../examples/todo-app/world.js";
 import { useRegressionEnv } from "./holds.js";
-import { doneOnTranslationWhileBlocked, doneWhileRejected } from "./planner-scripts.js";
+import { doneAfterInvisibleBlock, doneOnTranslationWhileBlocked, doneWhileRejected, ownDoneTakenForSeen } from "./planner-scripts.js";
 
 const { holds, agree } = useRegressionEnv();
 
@@ -137,6 +137,13 @@ const outdatedByInvisibleEdit: ScenarioEvent[] = [
 ];
 
 describe("per-version-database", () => {
+  it("an old undo does not overwrite a new done its own earlier done only reads like (seed 501473)", async () => {
+    await holds("per-version-database", ownDoneTakenForSeen, 501473);
+  });
+  it("an old done made after a new edit the old version cannot show is no conflict (seed 501812)", async () => {
+    await holds("per-version-database", doneAfterInvisibleBlock, 501812);
+    await agree("per-version-database", doneAfterInvisibleBlock, 501812);
+  });
   it("an old done on the translation of a new title and a newer concurrent status end the same way on both versions", async () => {
     await holds("per-version-database", doneOnTranslationWhileBlocked);
     await agree("per-version-database", doneOnTranslationWhileBlocked);
@@ -154,6 +161,13 @@ describe("per-version-database", () => {
 });
 
 describe("per-version-documents", () => {
+  it("an old undo does not overwrite a new done its own earlier done only reads like (seed 501473)", async () => {
+    await holds("per-version-documents", ownDoneTakenForSeen, 501473);
+  });
+  it("an old done made after a new edit the old version cannot show is no conflict (seed 501812)", async () => {
+    await holds("per-version-documents", doneAfterInvisibleBlock, 501812);
+    await agree("per-version-documents", doneAfterInvisibleBlock, 501812);
+  });
   it("an old done on the translation of a new title and a newer concurrent status end the same way on both versions", async () => {
     await holds("per-version-documents", doneOnTranslationWhileBlocked);
     await agree("per-version-documents", doneOnTranslationWhileBlocked);
