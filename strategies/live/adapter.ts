@@ -230,8 +230,7 @@ export class LiveAdapter {
   async *entityPages(options: EntityPagesOptions = {}): AsyncGenerator<LiveEntityPage> {
     const g = await this.#refresh();
     const includeDocs = options.includeDocs === true;
-    const families = [...new Set(g.families.values())].map((f) => f.types);
-    yield* entityPages(this.store, families, options, async (stored, covered, owns) => {
+    yield* entityPages(this.store, [...new Set(g.families.values())].map((f) => f.types), options, async (stored, covered, owns) => {
       const rows = new PageRows(undefined, undefined);
       await this.#translateRows(g, stored, rows, includeDocs, covered, false, owns);
       return rows.ordered(false);
