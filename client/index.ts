@@ -19,9 +19,11 @@ export { divan, type DivanHandle, type DivanPluginProps, type PouchAllDocsOption
 export {
   LiveAdapter,
   createLiveAdapter,
+  type EntityPagesOptions,
   type LiveChange,
   type LiveChangesPage,
   type LiveConfig,
+  type LiveEntityPage,
   type LiveFindResult,
   type LivePage,
   type LiveRow,

@@ -6,22 +6,23 @@ import { matchesSelector } from "pouchdb-selector-core";
 import { DivanError, isDivanError } from "../../core/errors.js";
 import { hasFault } from "../../core/faults.js";
 import { singleVersionIds } from "../../adapters/ids.js";
-import { createStepGraph, type CompiledPath, type StepGraph } from "../../adapters/path.js";
+import { createStepGraph, type StepGraph } from "../../adapters/path.js";
 import { isDeclarativeStep, type DeclarativeStep, type StepDefinition } from "../../adapters/steps.js";
 import { sameShape, shapeKey, type Entity, type Shape } from "../../adapters/types.js";
 import { sameContent } from "../runner/canonical.js";
 import { resolveManifest } from "../../schemas/manifest.js";
 import type { Registry } from "../../schemas/registry.js";
 import { liveRows } from "../../store/rows.js";
-import type { AllDocsOptions, AllDocsPage, Change, ChangesOptions, Doc, DocumentStore, FindRequest, LiveFeed, LiveFeedHandlers, Selector } from "../../store/port.js";
-import { branchNextTo, endingWrites, familiesOf, markDeleted, readsDeleted, storedShape, type Graph, type Ref, type Stored, type View } from "./entities.js";
-import { isGraph, PageRows, problemOf, toLiveResult } from "./results.js";
+import type { AllDocsOptions, AllDocsPage, AllDocsRow, Change, ChangesOptions, Doc, DocumentStore, FindRequest, LiveFeed, LiveFeedHandlers, Selector } from "../../store/port.js";
+import { branchNextTo, endingWrites, familiesOf, markDeleted, newSteps, pathTo, readsDeleted, storedShape, typeOfId, type Graph, type Ref, type Stored, type View } from "./entities.js";
+import { isGraph, PageRows, problemOf, schemaProblem, toLiveResult } from "./results.js";
 import { scanFind } from "./query.js";
-import type { LiveChange, LiveChangesPage, LiveConfig, LiveFindResult, LivePage, LiveRow, LiveWriteResult, RowProblem } from "./types.js";
+import { entityPages } from "./pages.js";
+import type { EntityPagesOptions, LiveChange, LiveChangesPage, LiveConfig, LiveEntityPage, LiveFindResult, LivePage, LiveRow, LiveWriteResult, RowProblem } from "./types.js";
 
 const hasOwn = Object.prototype.hasOwnProperty;
 
-export type { LiveChange, LiveChangesPage, LiveConfig, LiveFindResult, LivePage, LiveRow, LiveWriteResult, RowProblem } from "./types.js";
+export type { EntityPagesOptions, LiveChange, LiveChangesPage, LiveConfig, LiveEntityPage, LiveFindResult, LivePage, LiveRow, LiveWriteResult, RowProblem } from "./types.js";
 
 /**
  * A live adapter over one store for one app version. Create it with {@link createLiveAdapter} (or through
@@ -38,7 +39,6 @@ export class LiveAdapter {
   readonly #bundled: readonly StepDefinition[] | StepGraph;
   #graph: Graph;
   #stepsRev: string | undefined;
-  readonly #paths = new WeakMap<Graph, WeakMap<Shape, { to: Shape; path: CompiledPath }>>();
 
   constructor(store: DocumentStore, config: LiveConfig) {
     if (config.shape === undefined && config.manifest === undefined) {
@@ -56,18 +56,11 @@ export class LiveAdapter {
     const fields = { typeField: this.registry.typeField, versionField: this.registry.versionField };
     let graph: StepGraph;
     if (isGraph(this.#bundled)) {
-      graph = extra.length === 0 ? this.#bundled : createStepGraph([...this.#bundled.steps, ...this.#newSteps(this.#bundled.steps, extra)], fields);
+      graph = extra.length === 0 ? this.#bundled : createStepGraph([...this.#bundled.steps, ...newSteps(this.#bundled.steps, extra)], fields);
     } else {
-      graph = createStepGraph([...this.#bundled, ...this.#newSteps(this.#bundled, extra)], fields);
+      graph = createStepGraph([...this.#bundled, ...newSteps(this.#bundled, extra)], fields);
     }
-    return { graph, families: familiesOf(graph, this.shape) };
-  }
-
-  /** Steps from the database that connect shapes no bundled step connects (bundled steps win). */
-  #newSteps(bundled: readonly StepDefinition[], extra: readonly DeclarativeStep[]): DeclarativeStep[] {
-    const pair = (s: StepDefinition): string => [shapeKey(s.from), shapeKey(s.to)].sort().join(" | ");
-    const known = new Set(bundled.map(pair));
-    return extra.filter((s) => !known.has(pair(s)) && (known.add(pair(s)), true));
+    return { graph, families: familiesOf(graph, this.shape), paths: new WeakMap() };
   }
 
   /** Reloads steps from the steps document when it changed. */
@@ -105,8 +98,11 @@ export class LiveAdapter {
     return singleVersionIds.format(type, ref.entityId, 0);
   }
 
-  /** Reads every document of the given entities (`known` reused, `null` = known absent, copied when `theirs`; `conflicts`: their conflicting revisions too). */
-  async #load(refs: Iterable<Ref>, known?: Map<string, Doc | null>, scanned?: { lo: string; hi: string }, conflicts = false, theirs = false): Promise<Map<string, Stored>> {
+  /**
+   * Reads every document of the given entities (`known` reused, `null` = known absent, copied when `theirs`; ids `covered`
+   * and not known have no live document; `conflicts`: their conflicting revisions too).
+   */
+  async #load(refs: Iterable<Ref>, known?: Map<string, Doc | null>, covered?: (id: string) => boolean, conflicts = false, theirs = false): Promise<Map<string, Stored>> {
     const out = new Map<string, Stored>();
     const want: string[] = [];
     const ids: { s: Stored; type: string; id: string }[] = [];
@@ -117,8 +113,8 @@ export class LiveAdapter {
       for (const t of ref.family.types) {
         const id = t === ref.type && ref.id !== undefined ? ref.id : this.#idOf(ref, t);
         ids.push({ s, type: t, id });
-        // an id inside the key range a page scanned, and not in it, has no live document
-        if (scanned !== undefined && id >= scanned.lo && id <= scanned.hi) continue;
+        // an id inside the key ranges a page scanned, and not in it, has no live document
+        if (covered !== undefined && covered(id)) continue;
         if (known !== undefined && known.has(id)) continue;
         want.push(id);
       }
@@ -167,15 +163,8 @@ export class LiveAdapter {
         { details: { entity: s.ref.entityId, missing: st.missing.map((t) => this.#idOf(s.ref, t)), stored: st.shape, app } },
       );
     }
-    const path = this.#pathTo(g, st.shape, app);
+    const path = pathTo(g, st.shape, app);
     return { docs: path(input), from: st.shape, up: path.direction === "up" };
-  }
-
-  /** The compiled path from a stored shape to the app's, kept per shape object (a family's shapes are built once per graph). */
-  #pathTo(g: Graph, from: Shape, app: Shape): CompiledPath {
-    const byShape = this.#paths.get(g) ?? this.#paths.set(g, new WeakMap()).get(g)!;
-    const p = byShape.get(from);
-    return p !== undefined && p.to === app ? p.path : byShape.set(from, { to: app, path: g.graph.path(from, app) }).get(from)!.path;
   }
 
   // ------------------------------------------------------------------------------------------ reads
@@ -229,14 +218,42 @@ export class LiveAdapter {
     return this.#translatePage(await this.#refresh(), page, options, true);
   }
 
+  /**
+   * Every document at the app's version, paged by entity so that each stored row is read once: a family's page is a range
+   * of entity ids read from each of its types' ranges (`todo-item:<a>`…`todo-item:<b>`, `todo-item-status:<a>`…`<b>`),
+   * merged by entity id. The rows (problems included) are those `allDocs` gives for the whole database, each page's in id
+   * order: each family's (by first type), then the rest by stored id (a family's singletons and entity ids after `\uffff`
+   * among them, their other documents read by key). Uses the steps of the iteration's start.
+   * @example `for await (const page of adapter.entityPages({ limit: 1000, includeDocs: true })) show(page.rows);`
+   * @throws DivanError `BAD_REQUEST` for a `start` that is no page's `next`, or names a family the steps no longer have.
+   */
+  async *entityPages(options: EntityPagesOptions = {}): AsyncGenerator<LiveEntityPage> {
+    const g = await this.#refresh();
+    const includeDocs = options.includeDocs === true;
+    yield* entityPages(this.store, [...new Set(g.families.values())].map((f) => f.types), options, async (stored, covered, owns) => {
+      const rows = new PageRows(undefined, undefined);
+      await this.#translateRows(g, stored, rows, includeDocs, covered, false, owns);
+      return rows.ordered(false);
+    });
+  }
+
   /** `theirs`: the page is the caller's (documents copied, not handed back). */
   async #translatePage(g: Graph, page: AllDocsPage, options: AllDocsOptions, theirs: boolean): Promise<LivePage> {
-    const includeDocs = options.includeDocs === true;
-    const known = new Map<string, Doc | null>();
-    const refs: Ref[] = [];
     const desc = options.descending === true;
     const rows = new PageRows(desc ? options.endkey : options.startkey, desc ? options.startkey : options.endkey);
-    for (const row of page.rows) {
+    const first = page.rows[0]?.id;
+    const last = page.rows[page.rows.length - 1]?.id;
+    const [lo, hi] = first === undefined || last === undefined ? [undefined, undefined] : first <= last ? [first, last] : [last, first];
+    const covered = lo === undefined || hi === undefined || (options.skip ?? 0) > 0 ? undefined : (id: string) => id >= lo && id <= hi;
+    await this.#translateRows(g, page.rows, rows, options.includeDocs === true, covered, theirs);
+    return { totalRows: page.totalRows, rows: rows.ordered(desc) };
+  }
+
+  /** Translates stored rows (with documents) into `rows`; `owns`: which entities reached give their rows (default all). */
+  async #translateRows(g: Graph, stored: readonly AllDocsRow[], rows: PageRows, includeDocs: boolean, covered: ((id: string) => boolean) | undefined, theirs: boolean, owns?: (s: Stored) => boolean): Promise<void> {
+    const known = new Map<string, Doc | null>();
+    const refs: Ref[] = [];
+    for (const row of stored) {
       const ref = this.#ref(g, row.id, row.doc ?? undefined);
       if (ref === undefined) {
         rows.pass(includeDocs ? row : { id: row.id, key: row.key, ...(row.value ? { value: row.value } : {}) });
@@ -245,15 +262,9 @@ export class LiveAdapter {
       known.set(row.id, row.doc ?? null);
       refs.push(ref);
     }
-    const first = page.rows[0]?.id;
-    const last = page.rows[page.rows.length - 1]?.id;
-    const scanned =
-      first === undefined || last === undefined || (options.skip ?? 0) > 0 ? undefined : first <= last ? { lo: first, hi: last } : { lo: last, hi: first };
-    const stored = await this.#load(refs, known, scanned, false, theirs);
     const ups: [Stored, View][] = [];
-    for (const s of stored.values()) this.#rowsOf(g, s, includeDocs, ups, rows.add);
+    for (const s of (await this.#load(refs, known, covered, false, theirs)).values()) if (owns === undefined || owns(s)) this.#rowsOf(g, s, includeDocs, ups, rows.add);
     if (ups.length > 0 && this.#config.writeBack === true) await this.#writeBack(g, ups);
-    return { totalRows: page.totalRows, rows: rows.ordered(desc) };
   }
 
   /** The rows of one entity at the app's shape (or its problem), given to `push` with their type. */
@@ -486,14 +497,7 @@ export class LiveAdapter {
 
   /** The schema problem of a document the app writes, if any (same reason text as `validate_doc_update`). */
   #invalid(doc: Doc, translated?: string): RowProblem | undefined {
-    if (this.#config.validate === false || doc._deleted === true || doc._id?.startsWith("_design/")) return undefined;
-    const ident = this.registry.identify(doc);
-    if (ident === undefined || this.registry.majors(ident.type).length === 0) return undefined; // unknown types pass
-    const verdict = this.registry.validate(doc);
-    if (verdict.ok) return undefined;
-    const first = verdict.errors[0];
-    const reason = `invalid ${ident.type}@${ident.version} document ${doc._id}: ${first ? `${first.pointer || "/"} ${first.message}` : "does not match its schema"}${translated ?? ""}`;
-    return { code: "SCHEMA_INVALID", reason, details: { id: doc._id, type: ident.type, version: ident.version, errors: verdict.errors } };
+    return this.#config.validate === false ? undefined : schemaProblem(this.registry, doc, translated);
   }
 
   /**
@@ -506,7 +510,7 @@ export class LiveAdapter {
     if (items.some((d) => d._deleted === true)) {
       // every leaf: deleting only the winning revisions would let a conflicting one win next, and the entity come back
       const out: Doc[] = [...s.docs].flatMap(([t, d]) => [d._rev!, ...(s.conflicts?.get(t) ?? [])].map((rev) => ({ _id: d._id, _rev: rev, _deleted: true }) as Doc));
-      for (const d of items) if (!s.docs.has(this.#typeOfId(d._id)) && typeof d._rev === "string") out.push(d);
+      for (const d of items) if (!s.docs.has(typeOfId(d._id)) && typeof d._rev === "string") out.push(d);
       return { writes: out.length > 0 ? out : [...items], unchanged: new Map(), branches: [] };
     }
     for (const d of items) {
@@ -524,7 +528,7 @@ export class LiveAdapter {
     }
     const view = this.#view(g, s);
     const entity: Entity = { ...view.docs };
-    for (const d of items) entity[this.#typeOfId(d._id)] = { ...d };
+    for (const d of items) entity[typeOfId(d._id)] = { ...d };
     let out = entity;
     const st = view.from;
     if (st !== undefined && !sameShape(st, app)) {
@@ -543,7 +547,7 @@ export class LiveAdapter {
       const cur = s.docs.get(t);
       // a document outside the stored shape (of the branch an older leaf won a conflict over) the app did not write: the
       // value read from the older leaf and the stored one may each be a user's; both stay leaves, the read one winning
-      if (cur !== undefined && typeof cur._rev === "string" && st !== undefined && st[t] === undefined && !items.some((x) => this.#typeOfId(x._id) === t)) {
+      if (cur !== undefined && typeof cur._rev === "string" && st !== undefined && st[t] === undefined && !items.some((x) => typeOfId(x._id) === t)) {
         if (!sameContent(cur, doc)) branches.push(branchNextTo(doc, cur._rev));
         continue;
       }
@@ -564,10 +568,6 @@ export class LiveAdapter {
       if (!outIds.has(id) && (st === undefined || st[t] !== undefined)) docs.push({ _id: id, _rev: d._rev!, _deleted: true } as Doc);
     }
     return { writes: docs, unchanged, branches };
-  }
-
-  #typeOfId(id: string): string {
-    return singleVersionIds.parse(id)?.type ?? id;
   }
 
   /** Stores the translated form of entities read from an older version; returned documents get the new revisions. */

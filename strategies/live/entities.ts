@@ -2,7 +2,9 @@
  * How a live adapter sees stored documents: entity families with their known shapes, and the shape an entity is stored at.
  */
 import { stepTypes, typeFamilies } from "../../adapters/families.js";
-import type { StepGraph } from "../../adapters/path.js";
+import { singleVersionIds } from "../../adapters/ids.js";
+import type { CompiledPath, StepGraph } from "../../adapters/path.js";
+import type { DeclarativeStep, StepDefinition } from "../../adapters/steps.js";
 import { shapeKey, type Entity, type Shape } from "../../adapters/types.js";
 import type { Registry } from "../../schemas/registry.js";
 import { withDeterministicRev } from "../runner/canonical.js";
@@ -56,6 +58,26 @@ export interface View {
 export interface Graph {
   readonly graph: StepGraph;
   readonly families: Map<string, Family>;
+  /** Compiled paths from stored shapes to the app's, kept per shape object (a family's shapes are built once per graph). */
+  readonly paths: WeakMap<Shape, { to: Shape; path: CompiledPath }>;
+}
+
+/** The compiled path from stored shape `from` to the app's shape `app`, kept in `g`. */
+export function pathTo(g: Graph, from: Shape, app: Shape): CompiledPath {
+  const p = g.paths.get(from);
+  return p !== undefined && p.to === app ? p.path : g.paths.set(from, { to: app, path: g.graph.path(from, app) }).get(from)!.path;
+}
+
+/** Steps from the database that connect shapes no bundled step connects (bundled steps win). */
+export function newSteps(bundled: readonly StepDefinition[], extra: readonly DeclarativeStep[]): DeclarativeStep[] {
+  const pair = (s: StepDefinition): string => [shapeKey(s.from), shapeKey(s.to)].sort().join(" | ");
+  const known = new Set(bundled.map(pair));
+  return extra.filter((s) => !known.has(pair(s)) && (known.add(pair(s)), true));
+}
+
+/** The type of a `<type>:<entityId>` id (the id itself when it follows no scheme). */
+export function typeOfId(id: string): string {
+  return singleVersionIds.parse(id)?.type ?? id;
 }
 
 /** Builds the families (types connected by steps) of a step graph, and the app's shape on each. */

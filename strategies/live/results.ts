@@ -1,15 +1,29 @@
 /**
- * Small helpers of the live adapter: a thrown error as a row problem, a write result as the adapter's.
+ * Small helpers of the live adapter: a thrown error or a schema failure as a row problem, a write result as the adapter's.
  */
 import { isDivanError, messageOf, type DivanErrorCode } from "../../core/errors.js";
 import type { StepDefinition } from "../../adapters/steps.js";
 import type { StepGraph } from "../../adapters/path.js";
+import type { Registry } from "../../schemas/registry.js";
+import type { Doc } from "../../store/port.js";
 import type { LiveRow, LiveWriteResult, RowProblem } from "./types.js";
 
 /** The row problem of an error thrown while reading `id`. */
 export function problemOf(e: unknown, id: string): RowProblem {
   if (isDivanError(e)) return { code: e.code, reason: e.message, details: { id, ...e.details } };
   return { code: "STEP_FAILED", reason: `reading ${id} failed: ${messageOf(e)}`, details: { id } };
+}
+
+/** The schema problem of a document an app writes, if any (same reason text as `validate_doc_update`); `translated` ends the reason. */
+export function schemaProblem(registry: Registry, doc: Doc, translated?: string): RowProblem | undefined {
+  if (doc._deleted === true || doc._id?.startsWith("_design/")) return undefined;
+  const ident = registry.identify(doc);
+  if (ident === undefined || registry.majors(ident.type).length === 0) return undefined; // unknown types pass
+  const verdict = registry.validate(doc);
+  if (verdict.ok) return undefined;
+  const first = verdict.errors[0];
+  const reason = `invalid ${ident.type}@${ident.version} document ${doc._id}: ${first ? `${first.pointer || "/"} ${first.message}` : "does not match its schema"}${translated ?? ""}`;
+  return { code: "SCHEMA_INVALID", reason, details: { id: doc._id, type: ident.type, version: ident.version, errors: verdict.errors } };
 }
 
 /** True when the bundled steps are a compiled graph rather than a list. */

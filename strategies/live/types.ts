@@ -61,6 +61,22 @@ export interface LivePage {
   rows: LiveRow[];
 }
 
+/** Options of {@link LiveAdapter.entityPages}. */
+export interface EntityPagesOptions {
+  /** Rows read from each type range at a time (default 500); a page holds about this many entities of its family's densest type. */
+  readonly limit?: number;
+  /** Return the documents too (default `false`, as `allDocs`). */
+  readonly includeDocs?: boolean;
+  /** A page's {@link LiveEntityPage.next}: continue after that page (in a new iteration). */
+  readonly start?: string;
+}
+
+/** One page of {@link LiveAdapter.entityPages}: rows in id order, with a token to continue after it. */
+export interface LiveEntityPage extends LivePage {
+  /** Pass as `start` to continue after this page; `undefined` after the last page (a token may also lead to no more rows). */
+  next: string | undefined;
+}
+
 /** The result of writing one document through the adapter; one per input, in input order. */
 export type LiveWriteResult = { id: string; ok: true; rev: string } | { id: string; ok: false; error: RowProblem };
 

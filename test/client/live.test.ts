@@ -1,4 +1,5 @@
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import fc from "fast-check";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { divan } from "../../client/plugin.js";
@@ -6,8 +7,10 @@ import { loadManifests, loadRegistry } from "../../schemas/load.js";
 import type { Manifest } from "../../schemas/manifest.js";
 import type { Registry } from "../../schemas/registry.js";
 import { pouchDefaults } from "../../store/pouchdb-node.js";
-import type { Doc } from "../../store/port.js";
-import { todoSteps } from "../../examples/todo-app/steps/index.js";
+import type { Doc, DocumentStore } from "../../store/port.js";
+import { pouchStore } from "../../store/pouch.js";
+import { createLiveAdapter, type LiveAdapter, type LiveRow } from "../../strategies/live/adapter.js";
+import { todoShapes, todoSteps } from "../../examples/todo-app/steps/index.js";
 import type { DeclarativeStep } from "../../adapters/steps.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -244,5 +247,161 @@ describe("ending deletions a sync completed", () => {
     expect(await a.get("todo-item:waits")).toMatchObject({ version: 3 });
     // from the sequence it returned, nothing is left to end
     expect((await a.divan.adapter.endDeleted(first.lastSeq)).ended).toEqual([]);
+  });
+});
+
+describe("reading by entity pages", () => {
+  /** `store` with every live row it hands out counted by id (rows of `allDocs`, `get`s). */
+  const counting = (store: DocumentStore): { store: DocumentStore; reads: Map<string, number> } => {
+    const reads = new Map<string, number>();
+    const count = (id: string): void => void reads.set(id, (reads.get(id) ?? 0) + 1);
+    const wrapped = new Proxy(store, {
+      get(target, prop) {
+        if (prop === "allDocs")
+          return async (o: Parameters<DocumentStore["allDocs"]>[0]) => {
+            const page = await target.allDocs(o);
+            for (const r of page.rows) if (r.error === undefined && r.value !== undefined && r.value.deleted !== true) count(r.id);
+            return page;
+          };
+        if (prop === "get")
+          return async (id: string, o: Parameters<DocumentStore["get"]>[1]) => {
+            const doc = await target.get(id, o);
+            count(id);
+            return doc;
+          };
+        const v: unknown = Reflect.get(target, prop, target);
+        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    return { store: wrapped, reads };
+  };
+  const byEntity = async (adapter: LiveAdapter, limit: number, start?: string): Promise<{ rows: LiveRow[]; pages: number; next: (string | undefined)[] }> => {
+    const rows: LiveRow[] = [];
+    const next: (string | undefined)[] = [];
+    for await (const page of adapter.entityPages({ limit, includeDocs: true, ...(start === undefined ? {} : { start }) })) {
+      expect(page.rows.length).toBeGreaterThan(0);
+      expect(page.rows.map((r) => r.id)).toEqual(page.rows.map((r) => r.id).sort());
+      rows.push(...page.rows);
+      next.push(page.next);
+    }
+    return { rows, pages: next.length, next };
+  };
+  /** Rows in a canonical order: by id, then by content (an id can be a row twice: a document passed through and a problem). */
+  const canonical = (rows: readonly LiveRow[]): LiveRow[] => {
+    const key = (r: LiveRow): string => JSON.stringify(r);
+    return [...rows].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  };
+  const live = async (d: PouchDB.Database): Promise<string[]> => (await d.allDocs()).rows.map((r) => r.id);
+
+  type Kind = "v1" | "v2" | "v3" | "v3-item" | "status" | "broken" | "v3-status-deleted" | "deleted" | "conflict" | "foreign";
+  const kinds: Kind[] = ["v1", "v2", "v3", "v3-item", "status", "broken", "v3-status-deleted", "deleted", "conflict", "foreign"];
+  /** Stores one entity of `kind` (`conflict`: two leaves of its todo-item; `foreign`: a family type's id holding another type). */
+  const store = async (d: PouchDB.Database, id: string, kind: Kind): Promise<void> => {
+    const [item, status] = v3(id, "g", "blocked");
+    const put = (docs: Doc[], newEdits = true) => d.bulkDocs(docs as PouchDB.Core.PutDocument<{}>[], { new_edits: newEdits });
+    if (kind === "v1") await put([v1(id, id.length % 2 === 0)]);
+    else if (kind === "v2") await put([v2(id, "active")]);
+    else if (kind === "v3") await put([item!, status!]);
+    else if (kind === "v3-item") await put([item!]);
+    else if (kind === "status") await put([status!]);
+    else if (kind === "broken") await put([v1(id, true, { isDone: "nope" })]);
+    else if (kind === "foreign") await put([{ _id: `todo-item:${id}`, schema: "widget", version: 7, size: 1 }]);
+    else if (kind === "conflict") await put([{ ...v1(id, true), _rev: "1-aaa" }, { ...v2(id, "blocked"), _rev: "1-bbb" }], false);
+    else {
+      const [r] = await put(kind === "deleted" ? [item!] : [item!, status!]);
+      const gone = kind === "deleted" ? item! : status!;
+      const rev = kind === "deleted" ? (r as { rev: string }).rev : (await d.get(gone._id))._rev;
+      await d.remove(gone._id, rev);
+    }
+  };
+  const others: Doc[] = [
+    { _id: "_design/app", views: {} },
+    { _id: "settings", schema: "settings", version: 1, color: "#000000" },
+    { _id: "widget:w", schema: "widget", version: 7, size: 3 },
+    { _id: "todo-item:", schema: "todo-item", version: 1, title: "no entity id", isDone: false, createdAt: T },
+    { _id: "todo-item:a:v:3", schema: "todo-item", version: 3, title: "multi-version id", isImportant: true, createdAt: T, group: "g" },
+    { _id: "todo-itemz", note: "between the ranges" },
+  ];
+
+  it("gives the rows allDocs gives for the whole database, reading every stored row once, at any page size (property)", async () => {
+    const entity = fc.record({ id: fc.string({ unit: fc.constantFrom("a", "b", "z", "0", ":", "-", "v", "3", "\u00e9"), minLength: 1, maxLength: 4 }), kind: fc.constantFrom(...kinds) });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(entity, { selector: (e) => e.id, maxLength: 14 }),
+        fc.subarray(others),
+        fc.constantFrom<keyof typeof todoShapes>("v1", "v2", "v3"),
+        fc.integer({ min: 1, max: 6 }),
+        async (entities, extra, app, limit) => {
+          const d = db();
+          for (const e of entities) await store(d, e.id, e.kind);
+          if (extra.length > 0) await seed(d, extra);
+          const config = { registry, steps: todoSteps, shape: todoShapes[app] };
+          const whole = await createLiveAdapter(pouchStore(d), config).allDocs({ includeDocs: true });
+          const { store: counted, reads } = counting(pouchStore(d));
+          const paged = await byEntity(createLiveAdapter(counted, config), limit);
+          expect(canonical(paged.rows)).toEqual(canonical(whole.rows));
+          const stored = await live(d);
+          expect(Object.fromEntries([...reads].sort())).toEqual(Object.fromEntries(stored.map((id) => [id, 1])));
+          expect(paged.next.slice(0, -1).every((t) => t !== undefined)).toBe(true);
+          await d.destroy();
+          open.splice(open.indexOf(d), 1);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it("reads a todo-item page and the status documents of the same entities together, by entity id", async () => {
+    const d = db();
+    await seed(d, [v1("a", true), ...v3("b", "g", "blocked"), v2("c", "done"), ...v3("d", "h", "active"), v1("e", false)]);
+    const { store: counted, reads } = counting(pouchStore(d));
+    const adapter = createLiveAdapter(counted, { registry, steps: todoSteps, shape: todoShapes.v3 });
+    const pages: string[][] = [];
+    for await (const page of adapter.entityPages({ limit: 2 })) pages.push(page.rows.map((r) => r.id));
+    expect(pages).toEqual([
+      ["todo-item-status:a", "todo-item-status:b", "todo-item:a", "todo-item:b"],
+      ["todo-item-status:c", "todo-item-status:d", "todo-item:c", "todo-item:d"],
+      ["todo-item-status:e", "todo-item:e"],
+    ]);
+    expect([...reads.values()].every((n) => n === 1)).toBe(true);
+    expect(reads.size).toBe(7);
+  });
+
+  it("continues after a page from its next token, in a new iteration", async () => {
+    const d = db();
+    await seed(d, [...["a", "b", "c", "d", "e"].map((id) => v1(id, true)), ...v3("f", "g", "done"), ...others]);
+    const adapter = createLiveAdapter(pouchStore(d), { registry, steps: todoSteps, shape: todoShapes.v3 });
+    const all = await byEntity(adapter, 2);
+    for (const [i, next] of all.next.entries()) {
+      const rest = next === undefined ? [] : (await byEntity(adapter, 2, next)).rows;
+      const before = (await byEntity(adapter, 2)).rows.slice(0, all.rows.length - rest.length);
+      expect([...before, ...rest], `after page ${i}`).toEqual(all.rows);
+    }
+    // the last page's token, when the read could not tell it was the last, leads to no more rows
+    const last = all.next.at(-1);
+    if (last !== undefined) expect((await byEntity(adapter, 2, last)).rows).toEqual([]);
+    expect(all.next.slice(0, -1).every((t) => t !== undefined)).toBe(true);
+    await expect(async () => {
+      for await (const _ of adapter.entityPages({ start: "todo-item:c" })) void _;
+    }).rejects.toMatchObject({ code: "BAD_REQUEST" });
+  });
+
+  it("reads a family's singletons and entity ids after \\uffff between the ranges, with their other documents by key, as allDocs does", async () => {
+    const d = db();
+    const odd = "\uffff\uffffx";
+    await seed(d, [
+      { _id: "todo-item", schema: "todo-item", version: 3, title: "singleton", isImportant: false, createdAt: T, group: "g" },
+      { _id: "todo-item-status", schema: "todo-item-status", version: 1, status: "done" },
+      v1(odd, true),
+      ...v3("m", "g", "done"),
+    ]);
+    const config = { registry, steps: todoSteps, shape: todoShapes.v3 };
+    const whole = await createLiveAdapter(pouchStore(d), config).allDocs({ includeDocs: true });
+    const { store: counted, reads } = counting(pouchStore(d));
+    const paged = await byEntity(createLiveAdapter(counted, config), 1);
+    expect(canonical(paged.rows)).toEqual(canonical(whole.rows));
+    expect(paged.rows.map((r) => r.id)).toEqual(["todo-item-status:m", "todo-item:m", "todo-item", "todo-item-status", `todo-item-status:${odd}`, `todo-item:${odd}`]);
+    expect(reads.get("todo-item:m")).toBe(1);
+    expect(reads.get("todo-item-status:m")).toBe(1);
   });
 });
