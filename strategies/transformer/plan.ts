@@ -184,7 +184,7 @@ export function planEntity(input: PlanInput): EntityPlan {
       }
       if (keepsEdits && reflectedInSource(input, before, targetLive)) unseen = [];
     }
-    if (unseen.length > 0 && keepsEdits && editedSince(input, live, targetLive)) unseen = [];
+    if (unseen.length > 0 && keepsEdits && editedSince(input, live, targetLive, edited)) unseen = [];
   }
   if (unseen.length === 0) {
     return { kind: "write", writes: changed.map((c) => ({ doc: finish(c.current?._rev === undefined ? c.doc : { ...c.doc, _rev: c.current._rev }), mode: "update" })) };
@@ -350,23 +350,47 @@ function reflectedInBase(input: PlanInput, live: Record<string, Doc>, targetLive
 }
 
 /**
- * True when the target's edits changed nothing the source can show, and the source's current revisions descend from
- * revisions whose content the target's documents translate back to (their histories, {@link PlanInput.revisions}):
- * one target document of the entity (an edited one, or another, such as a status translated from a later source
- * revision than the edited title) is a translation of source revisions whose content (its provenance `src`) is exactly
- * the target's documents translated back. The source's edits since then are a fast-forward of the target's, as its
- * ancestors would show where the replica holds their bodies (one that received only the source's later revision, a
- * device that was offline, holds none).
+ * True when the source's current revisions descend ({@link PlanInput.revisions}) from those a target document was
+ * translated from whose content (its provenance `src`) is the target's documents translated back: the source's edits
+ * are a fast-forward of the target's. A document other than an edited one (a status translated from a later revision
+ * than the edited title) proves it only where that edit changed nothing the source shows ({@link invisibleEdit}):
+ * else the values merely agree (two users set done, one never saw the other's).
  */
-function editedSince(input: PlanInput, live: Record<string, Doc>, targetLive: Record<string, Doc>): boolean {
+function editedSince(input: PlanInput, live: Record<string, Doc>, targetLive: Record<string, Doc>, edited: readonly Doc[]): boolean {
   const history = input.revisions?.source;
   const back = history === undefined ? undefined : translatedBack(input, live, targetLive);
   if (back === undefined || Object.keys(input.from).some((t) => back[t] === undefined)) return false;
   const descends = (id: string, rev: string): boolean => Object.values(live).some((d) => d._id === id && d._rev === rev) || inHistory(history, id, rev);
-  return Object.values(targetLive).some((d) => {
+  const proofs = Object.values(targetLive).filter((d) => {
     const p = provenanceOf(d);
     return p?.from === input.source && p.src === sourceHash(Object.values(back)) && Object.entries(p.revs).every(([id, rev]) => descends(id, rev));
   });
+  return proofs.length > 0 && edited.every((d) => proofs.includes(d) || invisibleEdit(input, live, targetLive, d, back));
+}
+
+/**
+ * True when the target's edit of `d` changed nothing the source shows: with the translation of the source revisions `d`
+ * names in its place (bodies from the source's history; false where one is gone), the target translates back as `back`.
+ */
+function invisibleEdit(input: PlanInput, live: Record<string, Doc>, targetLive: Record<string, Doc>, d: Doc, back: Record<string, Doc>): boolean {
+  const p = provenanceOf(d);
+  const t = Object.keys(targetLive).find((k) => targetLive[k] === d);
+  if (p === undefined || p.from !== input.source || t === undefined) return false;
+  const src: Entity = {};
+  for (const [k, s] of Object.entries(live)) {
+    const rev = p.revs[s._id] ?? s._rev;
+    const body = rev === s._rev ? s : input.revisions?.source?.[s._id]?.find((r) => r.rev === rev)?.doc;
+    if (body === undefined) return false;
+    src[k] = stripProvenance(body);
+  }
+  let made: AdapterDoc | undefined;
+  try {
+    made = input.path(src, undefined)[t];
+  } catch {
+    return false;
+  }
+  const before = made === undefined ? undefined : translatedBack(input, live, { ...targetLive, [t]: { ...(made as Doc), _id: d._id } });
+  return before !== undefined && Object.keys(input.from).every((k) => before[k] !== undefined && sameUserContent(before[k]!, back[k]!));
 }
 
 /**
