@@ -476,7 +476,10 @@ export class VersionView {
    * the view has no current content.
    */
   async #merged(doc: Doc, entry: ViewRev | undefined, history: readonly string[]): Promise<{ doc: Doc; onto?: StoredEntity } | undefined> {
-    const common = history.find((r) => onCurrent(entry, r));
+    // The newest common revision whose content the record keeps: a revision both devices made alike (the same edit
+    // of the same parent) that the view never served has no content here, and an older common one is as good a base
+    // (what either side changed in between may have been changed back, so it clashes rather than wins).
+    const common = history.find((r) => onCurrent(entry, r) && entry?.contents?.[r] !== undefined);
     const base = common === undefined ? undefined : entry?.contents?.[common];
     if (common === undefined || base === undefined) return undefined;
     const now = await this.#fresh(doc._id);

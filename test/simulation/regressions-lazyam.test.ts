@@ -59,6 +59,20 @@ describe("server-lazy", () => {
       { kind: "create", device: "d2", todo: "t5", title: "title 70" },
     ], 501473);
   });
+
+  it("two old devices that made the same first edit and then went on apart converge with the proxy when the revision they share was never served (seed 600536)", async () => {
+    await holds("server-lazy", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+      { kind: "device", device: "d3", app: "old" },
+      { kind: "settle" },
+      { kind: "set-done", device: "d3", todo: "t1", done: true },
+      { kind: "edit-title", device: "d3", todo: "t1", title: "title 43" },
+      { kind: "edit-title", device: "d3", todo: "t1", title: "title 61" },
+      { kind: "set-done", device: "d1", todo: "t1", done: true },
+      { kind: "set-done", device: "d1", todo: "t1", done: false },
+    ], 600536);
+  });
 });
 
 describe("amended", () => {
