@@ -73,6 +73,21 @@ describe("server-lazy", () => {
       { kind: "set-done", device: "d1", todo: "t1", done: false },
     ], 600536);
   });
+
+  it("a device that upgraded offline sets a group the old app it synced could not show: the group set before that sync is no concurrent edit (seed 601790)", async () => {
+    await holds("server-lazy", [
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "create", device: "d2", todo: "t1", title: "title 5" },
+      { kind: "release" },
+      { kind: "upgrade", device: "d2" },
+      { kind: "device", device: "d3", app: "old" },
+      { kind: "set-new-field", device: "d2", todo: "t1", value: "group 1" },
+      { kind: "settle" },
+      { kind: "offline", device: "d3" },
+      { kind: "upgrade", device: "d3" },
+      { kind: "set-new-field", device: "d3", todo: "t1", value: "group 2" },
+    ], 601790);
+  });
 });
 
 describe("amended", () => {
