@@ -65,6 +65,45 @@ function same(a: unknown, b: unknown): boolean {
   return canonicalJson(a ?? null) === canonicalJson(b ?? null);
 }
 
+/** The revisions `old` holds of the documents of the entity of `id` (document id → revision). */
+async function entityRevisions(old: DocumentStore, id: string): Promise<Record<string, string>> {
+  const entity = singleVersionIds.parse(id)?.entityId;
+  const rows = (await old.allDocs()).rows.filter((r) => r.value !== undefined && (r.id === id || (entity !== undefined && singleVersionIds.parse(r.id)?.entityId === entity)));
+  return Object.fromEntries(rows.map((r) => [r.id, r.value!.rev]));
+}
+
+/**
+ * Applies the new app's pending edit of `served` (read with `revs`) to `fresh`: what it changed from `base` (what
+ * it read) to `doc`, as a child of the served revision, or as a branch of its own when another device changed one
+ * of those members since the read and the entity moved (`unmoved` false).
+ */
+async function applyEdit(fresh: DocumentStore, served: Doc, base: Doc, doc: Doc, unmoved: boolean): Promise<void> {
+  const id = served._id;
+  const changed = [...new Set([...Object.keys(base), ...Object.keys(doc)])].filter((k) => !k.startsWith("_") && !same(doc[k], base[k]));
+  const onto = (content: Doc): Doc => {
+    const out: Doc = { ...content };
+    for (const k of changed) {
+      if (k in doc) out[k] = doc[k];
+      else delete out[k];
+    }
+    return out;
+  };
+  // A member another device changed too, even to the same value: as CouchDB keeps both edits of a conflict,
+  // the edit becomes a branch of its own (made on the revision before the served one, or a root of its own
+  // when there is none), which the proxy merges keeping what it overwrites on a stored conflict branch. Written
+  // as a child of the served revision instead, an edit to the value served already would change nothing there,
+  // and an edit the other device makes next on the served revision (its undo) would silently take its place.
+  // Unless nothing moved since the read (`unmoved`): then what the new view serves is the entity the edit was made on.
+  const clash = !unmoved && changed.some((k) => !same(served[k], base[k]));
+  const { _rev, _revisions, ...content } = served;
+  const ids = _revisions?.ids ?? [];
+  const parentRev = ids.length > 1 ? `${Number.parseInt(_rev!, 10) - 1}-${ids[1]}` : undefined;
+  const parent = clash && parentRev !== undefined ? await fresh.get(id, { rev: parentRev }).catch(() => undefined) : undefined;
+  if (!clash) await fresh.put(onto({ ...content, _rev } as Doc));
+  else if (parent === undefined) await fresh.bulkDocs([withDeterministicRev(onto(content as Doc))], { newEdits: false });
+  else await fresh.bulkDocs([withDeterministicRev(onto({ ...parent, _revisions: undefined } as Doc))], { newEdits: false });
+}
+
 /**
  * The store of a device that installed the new app offline, until the new version's view reached it
  * (`fresh`, empty until then): documents it holds in its old database only are read through a live adapter
@@ -77,12 +116,6 @@ function same(a: unknown, b: unknown): boolean {
  * nothing is pending any more and everything the old database holds has arrived translated.
  */
 function offline(fresh: DocumentStore, live: DocumentStore, old: DocumentStore): { store: DocumentStore; caughtUp(): Promise<{ applied: number; done: boolean }> } {
-  /** The old database's revisions of the documents of the entity of `id` (document id → revision). */
-  const readOf = async (id: string): Promise<Record<string, string>> => {
-    const entity = singleVersionIds.parse(id)?.entityId;
-    const rows = (await old.allDocs()).rows.filter((r) => r.value !== undefined && (r.id === id || (entity !== undefined && singleVersionIds.parse(r.id)?.entityId === entity)));
-    return Object.fromEntries(rows.map((r) => [r.id, r.value!.rev]));
-  };
   const pending = async (): Promise<PendingEdits> => {
     const doc = await fresh.getLocal(PENDING_ID);
     return doc?.["v"] === 1 ? (doc as unknown as PendingEdits) : { v: 1, edits: {} };
@@ -140,7 +173,7 @@ function offline(fresh: DocumentStore, live: DocumentStore, old: DocumentStore):
             else {
               const before = p.edits[d._id];
               const base = before?.base ?? (await store.get(d._id));
-              const read = before === undefined ? await readOf(d._id) : before.read;
+              const read = before === undefined ? await entityRevisions(old, d._id) : before.read;
               p.edits[d._id] = { base, doc: d, ...(read === undefined ? {} : { read }) };
             }
             results[i] = { id: d._id, ok: true, rev: d._rev ?? "" };
@@ -167,32 +200,11 @@ function offline(fresh: DocumentStore, live: DocumentStore, old: DocumentStore):
           if (isDivanError(e, "NOT_FOUND")) continue;
           throw e;
         }
-        const changed = [...new Set([...Object.keys(base), ...Object.keys(doc)])].filter((k) => !k.startsWith("_") && !same(doc[k], base[k]));
-        const onto = (content: Doc): Doc => {
-          const out: Doc = { ...content };
-          for (const k of changed) {
-            if (k in doc) out[k] = doc[k];
-            else delete out[k];
-          }
-          return out;
-        };
-        // A member another device changed too, even to the same value: as CouchDB keeps both edits of a conflict,
-        // the edit becomes a branch of its own (made on the revision before the served one, or a root of its own
-        // when there is none), which the proxy merges keeping what it overwrites on a stored conflict branch. Written
-        // as a child of the served revision instead, an edit to the value served already would change nothing there,
-        // and an edit the other device makes next on the served revision (its undo) would silently take its place.
-        // Unless nothing moved since the read: the old view's revisions the device holds (pulled again after the new
-        // view's) are still those it read, so what the new view serves is the entity the edit was made on, whatever
-        // the old app's translation showed of members it cannot show (a group set before, read as the default).
-        const unmoved = read !== undefined && Object.keys(read).length > 0 && same(await readOf(id), read);
-        const clash = !unmoved && changed.some((k) => !same(served[k], base[k]));
-        const { _rev, _revisions, ...content } = served;
-        const ids = _revisions?.ids ?? [];
-        const parentRev = ids.length > 1 ? `${Number.parseInt(_rev!, 10) - 1}-${ids[1]}` : undefined;
-        const parent = clash && parentRev !== undefined ? await fresh.get(id, { rev: parentRev }).catch(() => undefined) : undefined;
-        if (!clash) await fresh.put(onto({ ...content, _rev } as Doc));
-        else if (parent === undefined) await fresh.bulkDocs([withDeterministicRev(onto(content as Doc))], { newEdits: false });
-        else await fresh.bulkDocs([withDeterministicRev(onto({ ...parent, _revisions: undefined } as Doc))], { newEdits: false });
+        // Nothing moved since the read when the old view's revisions the device holds (pulled again after the new
+        // view's) are still those it read, whatever the old app's translation showed of members it cannot show (a
+        // group set before, read as the default).
+        const unmoved = read !== undefined && Object.keys(read).length > 0 && same(await entityRevisions(old, id), read);
+        await applyEdit(fresh, served, base, doc, unmoved);
         delete p.edits[id];
         applied += 1;
       }
