@@ -88,6 +88,25 @@ describe("server-lazy", () => {
       { kind: "set-new-field", device: "d3", todo: "t1", value: "group 2" },
     ], 601790);
   });
+
+  it("an offline-upgraded device's status, set to what another device set meanwhile, converges with the proxy (seed 640097)", async () => {
+    await holds("server-lazy", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 2" },
+      { kind: "create", device: "d1", todo: "t2", title: "title 4" },
+      { kind: "device", device: "d3", app: "old" },
+      { kind: "sync", device: "d1" },
+      { kind: "offline", device: "d1" },
+      { kind: "release" },
+      { kind: "upgrade", device: "d1" },
+      { kind: "device", device: "d4", app: "old" },
+      { kind: "settle" },
+      { kind: "set-done", device: "d2", todo: "t2", done: true },
+      { kind: "create", device: "d4", todo: "t5", title: "title 128" },
+      { kind: "set-status", device: "d1", todo: "t2", status: "done" },
+    ], 640097);
+  });
 });
 
 describe("amended", () => {
