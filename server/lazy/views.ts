@@ -366,10 +366,10 @@ export class VersionView {
    * Writes documents pushed at this version. `replicated` (`new_edits: false`): each document carries the
    * revision the device made; a revision the view has already is skipped; the device's revision becomes
    * the view's current one when its history contains the current one. Else the edit is concurrent: what it
-   * changed since the revision it was made on (their newest common one) is merged onto the current content,
+   * changed since the revision it was made on (their newest common one whose content the record keeps; none:
+   * everything it holds, what both changed differently a conflict) is merged onto the current content,
    * stored, and served as a child of the view's own revision, and the device's branch is ended with a
-   * tombstone served next to it, so every device ends with the merge and no conflict (when that revision's
-   * content is no longer kept, the edit is stored as it is and the pushing device keeps its branch).
+   * tombstone served next to it, so every device ends with the merge (and a clash on a kept conflict branch).
    * Otherwise (`new_edits: true`): `_rev` must be the current revision, and the view gets a new child revision.
    */
   async write(docs: readonly Doc[], replicated: boolean): Promise<ViewWrite[]> {
@@ -406,11 +406,11 @@ export class VersionView {
           }
           // What the edit changed is merged onto the content stored now (another view's writes may have
           // changed it since this view served the revision the edit was made on).
-          const mergedOnto = doc._deleted === true ? undefined : await this.#merged(doc, rec.entry, history);
+          const mergedOnto = doc._deleted === true ? undefined : await this.#merged(doc, rec.entry, history, linear);
           const merged = mergedOnto?.doc;
           const onto = mergedOnto?.onto === undefined ? {} : { onto: mergedOnto.onto };
-          // A concurrent edit without a common revision the record keeps: stored as it is, and what it
-          // overwrites stays on a stored conflict branch, as CouchDB keeps both edits of a conflict.
+          // A concurrent edit that could not be merged (the view has no current content): stored as it is, and what
+          // it overwrites stays on a stored conflict branch, as CouchDB keeps both edits of a conflict.
           if (!linear && merged === undefined && doc._deleted !== true && rec.entry !== undefined && !rec.entry.deleted) await this.#keepBranch(doc._id);
           // A revision recorded with the content stored already (adopted, or a merge that adds nothing) changes
           // nothing stored: devices following the feed would never see it, so the stored documents are
@@ -475,23 +475,31 @@ export class VersionView {
    * the record keeps), with the pushed `_rev` and `_revisions`. `undefined` when that content is not kept or
    * the view has no current content.
    */
-  async #merged(doc: Doc, entry: ViewRev | undefined, history: readonly string[]): Promise<{ doc: Doc; onto?: StoredEntity } | undefined> {
-    const common = history.find((r) => onCurrent(entry, r));
-    const base = common === undefined ? undefined : entry?.contents?.[common];
-    if (common === undefined || base === undefined) return undefined;
+  async #merged(doc: Doc, entry: ViewRev | undefined, history: readonly string[], linear: boolean): Promise<{ doc: Doc; onto?: StoredEntity } | undefined> {
+    // The newest common revision whose content the record keeps: a revision both devices made alike (the same edit
+    // of the same parent) that the view never served has no content here, and an older common one is as good a base
+    // (what either side changed in between may have been changed back, so it clashes rather than wins).
+    const common = history.find((r) => onCurrent(entry, r) && entry?.contents?.[r] !== undefined);
+    if (common === undefined && linear) return undefined;
+    // A concurrent edit without one (a branch of its own, e.g. an offline-upgraded device's pending edit that clashed)
+    // is a conflict whatever it holds: what is stored now stays on a kept branch, the edit is merged from nothing (its
+    // members win), and the pushed branch is ended as after any merge (stored as it is and not recorded, the device
+    // would keep its branch, unknown to the view, as its winner, and push it again at every sync).
+    const base = common === undefined ? {} : entry?.contents?.[common];
+    if (base === undefined) return undefined;
     const now = await this.#fresh(doc._id);
     if (!("doc" in now) || now.doc === undefined) return undefined;
     const mine = pushedContent(doc) as Record<string, unknown>;
     // Either side may have changed a member and changed it back since `common` (undo): then it holds the base's value
     // on purpose, and the other side's change of it clashes rather than wins.
-    const back = changedBackSides(entry, history, common, base);
+    const back = common === undefined ? { mine: new Set<string>(), current: new Set<string>() } : changedBackSides(entry, history, common, base);
     const { out, clash } = mergeContents(base, mine, contentOf(now.doc), back);
     const merged: Doc = { ...out, _id: doc._id, _rev: doc._rev!, ...(doc._revisions === undefined ? {} : { _revisions: doc._revisions }) };
     // A view older than the stored shape cannot show every stored member: where the edit changed a member back and
     // another version changed the stored entity since the revision the edit was made on (a status other than done,
     // while an old app set done and undid it), the edit is translated onto the stored entity it was made on, and what
     // is stored now stays on a kept branch (a conflict, for the app to resolve).
-    const then = entry?.stored?.[common];
+    const then = common === undefined ? undefined : entry?.stored?.[common];
     let onto: StoredEntity | undefined;
     if (then !== undefined && pushChangedBack(base, mine, back.mine)) {
       const now = await this.#storedEntity(doc._id);
@@ -500,7 +508,7 @@ export class VersionView {
     // Both edits changed one member: the current content stays on a stored conflict branch. A view older than the
     // stored shape also checks what it cannot show: a stored member the edit overwrites that another version
     // changed since the revision the edit was made on (a status other than done, to an old app's "done").
-    if (clash || onto !== undefined || (await this.#overwritesUnseen(merged, then))) await this.#keepBranch(doc._id);
+    if (common === undefined || clash || onto !== undefined || (await this.#overwritesUnseen(merged, then))) await this.#keepBranch(doc._id);
     return onto === undefined ? { doc: merged } : { doc: merged, onto };
   }
 

@@ -19,6 +19,7 @@
  * edits what it holds there through a live adapter and pending edits (see `offline`) until the new
  * version's documents arrived, at a sync.
  */
+import { singleVersionIds } from "../../adapters/ids.js";
 import { identityOf } from "../catalog.js";
 import { createLiveAdapter } from "../live/adapter.js";
 import { liveStore } from "../live/store.js";
@@ -52,13 +53,55 @@ const PENDING_ID = "_local/divan-offline-edits";
 
 interface PendingEdits {
   v: 1;
-  /** Document id → what the new app read and what it wrote instead. */
-  edits: Record<string, { base: Doc; doc: Doc }>;
+  /**
+   * Document id → what the new app read and what it wrote instead, and `read`: the old database's revisions of the
+   * entity's documents when the new app first edited it (the old view's revisions stand for the whole stored entity).
+   */
+  edits: Record<string, { base: Doc; doc: Doc; read?: Record<string, string> }>;
 }
 
 /** Whether two JSON values are equal (key order aside). */
 function same(a: unknown, b: unknown): boolean {
   return canonicalJson(a ?? null) === canonicalJson(b ?? null);
+}
+
+/** The revisions `old` holds of the documents of the entity of `id` (document id → revision). */
+async function entityRevisions(old: DocumentStore, id: string): Promise<Record<string, string>> {
+  const entity = singleVersionIds.parse(id)?.entityId;
+  const rows = (await old.allDocs()).rows.filter((r) => r.value !== undefined && (r.id === id || (entity !== undefined && singleVersionIds.parse(r.id)?.entityId === entity)));
+  return Object.fromEntries(rows.map((r) => [r.id, r.value!.rev]));
+}
+
+/**
+ * Applies the new app's pending edit of `served` (read with `revs`) to `fresh`: what it changed from `base` (what
+ * it read) to `doc`, as a child of the served revision, or as a branch of its own when another device changed one
+ * of those members since the read and the entity moved (`unmoved` false).
+ */
+async function applyEdit(fresh: DocumentStore, served: Doc, base: Doc, doc: Doc, unmoved: boolean): Promise<void> {
+  const id = served._id;
+  const changed = [...new Set([...Object.keys(base), ...Object.keys(doc)])].filter((k) => !k.startsWith("_") && !same(doc[k], base[k]));
+  const onto = (content: Doc): Doc => {
+    const out: Doc = { ...content };
+    for (const k of changed) {
+      if (k in doc) out[k] = doc[k];
+      else delete out[k];
+    }
+    return out;
+  };
+  // A member another device changed too, even to the same value: as CouchDB keeps both edits of a conflict,
+  // the edit becomes a branch of its own (made on the revision before the served one, or a root of its own
+  // when there is none), which the proxy merges keeping what it overwrites on a stored conflict branch. Written
+  // as a child of the served revision instead, an edit to the value served already would change nothing there,
+  // and an edit the other device makes next on the served revision (its undo) would silently take its place.
+  // Unless nothing moved since the read (`unmoved`): then what the new view serves is the entity the edit was made on.
+  const clash = !unmoved && changed.some((k) => !same(served[k], base[k]));
+  const { _rev, _revisions, ...content } = served;
+  const ids = _revisions?.ids ?? [];
+  const parentRev = ids.length > 1 ? `${Number.parseInt(_rev!, 10) - 1}-${ids[1]}` : undefined;
+  const parent = clash && parentRev !== undefined ? await fresh.get(id, { rev: parentRev }).catch(() => undefined) : undefined;
+  if (!clash) await fresh.put(onto({ ...content, _rev } as Doc));
+  else if (parent === undefined) await fresh.bulkDocs([withDeterministicRev(onto(content as Doc))], { newEdits: false });
+  else await fresh.bulkDocs([withDeterministicRev(onto({ ...parent, _revisions: undefined } as Doc))], { newEdits: false });
 }
 
 /**
@@ -72,7 +115,7 @@ function same(a: unknown, b: unknown): boolean {
  * edit overwritten), and tells how many it applied (the binding pushes them within the same sync) and whether
  * nothing is pending any more and everything the old database holds has arrived translated.
  */
-function offline(fresh: DocumentStore, live: DocumentStore): { store: DocumentStore; caughtUp(): Promise<{ applied: number; done: boolean }> } {
+function offline(fresh: DocumentStore, live: DocumentStore, old: DocumentStore): { store: DocumentStore; caughtUp(): Promise<{ applied: number; done: boolean }> } {
   const pending = async (): Promise<PendingEdits> => {
     const doc = await fresh.getLocal(PENDING_ID);
     return doc?.["v"] === 1 ? (doc as unknown as PendingEdits) : { v: 1, edits: {} };
@@ -128,8 +171,10 @@ function offline(fresh: DocumentStore, live: DocumentStore): { store: DocumentSt
             if (!olds.has(d._id)) continue;
             if (d._deleted === true) deletions.push(d);
             else {
-              const base = p.edits[d._id]?.base ?? (await store.get(d._id));
-              p.edits[d._id] = { base, doc: d };
+              const before = p.edits[d._id];
+              const base = before?.base ?? (await store.get(d._id));
+              const read = before === undefined ? await entityRevisions(old, d._id) : before.read;
+              p.edits[d._id] = { base, doc: d, ...(read === undefined ? {} : { read }) };
             }
             results[i] = { id: d._id, ok: true, rev: d._rev ?? "" };
           }
@@ -147,7 +192,7 @@ function offline(fresh: DocumentStore, live: DocumentStore): { store: DocumentSt
     async caughtUp() {
       const p = await pending();
       let applied = 0;
-      for (const [id, { base, doc }] of Object.entries(p.edits)) {
+      for (const [id, { base, doc, read }] of Object.entries(p.edits)) {
         let served: Doc;
         try {
           served = await fresh.get(id, { revs: true });
@@ -155,28 +200,11 @@ function offline(fresh: DocumentStore, live: DocumentStore): { store: DocumentSt
           if (isDivanError(e, "NOT_FOUND")) continue;
           throw e;
         }
-        const changed = [...new Set([...Object.keys(base), ...Object.keys(doc)])].filter((k) => !k.startsWith("_") && !same(doc[k], base[k]));
-        const onto = (content: Doc): Doc => {
-          const out: Doc = { ...content };
-          for (const k of changed) {
-            if (k in doc) out[k] = doc[k];
-            else delete out[k];
-          }
-          return out;
-        };
-        // A member another device changed too, even to the same value: as CouchDB keeps both edits of a conflict,
-        // the edit becomes a branch of its own (made on the revision before the served one, or a root of its own
-        // when there is none), which the proxy merges keeping what it overwrites on a stored conflict branch. Written
-        // as a child of the served revision instead, an edit to the value served already would change nothing there,
-        // and an edit the other device makes next on the served revision (its undo) would silently take its place.
-        const clash = changed.some((k) => !same(served[k], base[k]));
-        const { _rev, _revisions, ...content } = served;
-        const ids = _revisions?.ids ?? [];
-        const parentRev = ids.length > 1 ? `${Number.parseInt(_rev!, 10) - 1}-${ids[1]}` : undefined;
-        const parent = clash && parentRev !== undefined ? await fresh.get(id, { rev: parentRev }).catch(() => undefined) : undefined;
-        if (!clash) await fresh.put(onto({ ...content, _rev } as Doc));
-        else if (parent === undefined) await fresh.bulkDocs([withDeterministicRev(onto(content as Doc))], { newEdits: false });
-        else await fresh.bulkDocs([withDeterministicRev(onto({ ...parent, _revisions: undefined } as Doc))], { newEdits: false });
+        // Nothing moved since the read when the old view's revisions the device holds (pulled again after the new
+        // view's) are still those it read, whatever the old app's translation showed of members it cannot show (a
+        // group set before, read as the default).
+        const unmoved = read !== undefined && Object.keys(read).length > 0 && same(await entityRevisions(old, id), read);
+        await applyEdit(fresh, served, base, doc, unmoved);
         delete p.edits[id];
         applied += 1;
       }
@@ -234,11 +262,13 @@ export function createServerLazyStrategy(options: ServerLazyStrategyOptions): St
         // until the new view's documents arrived, the new app reads and edits the old ones (see `offline`).
         const olds = previous.sync.map((c) => c.local);
         const live = liveStore(createLiveAdapter(olds[0] ?? device.local, { registry: device.registry, steps: device.steps, shape: device.app.shape }));
-        const upgraded = offline(fresh, live);
+        const upgraded = offline(fresh, live, olds[0] ?? device.local);
         const binding: DeviceBinding = {
           store: upgraded.store,
           sync: [...previous.sync, channel],
           synced: async () => {
+            // the old view again, after the new one: a pending edit is made on nothing newer than what both then hold
+            for (const old of previous.sync) await replicate(await remote(old.remoteUrl ?? started().urlOf(viewName(from.version))), old.local);
             const { applied, done } = await upgraded.caughtUp();
             // The edits just applied are pushed at once, within this sync: a device that never syncs again
             // (or whose app closes now) must not keep them to itself.

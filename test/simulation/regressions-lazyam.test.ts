@@ -59,6 +59,54 @@ describe("server-lazy", () => {
       { kind: "create", device: "d2", todo: "t5", title: "title 70" },
     ], 501473);
   });
+
+  it("two old devices that made the same first edit and then went on apart converge with the proxy when the revision they share was never served (seed 600536)", async () => {
+    await holds("server-lazy", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+      { kind: "device", device: "d3", app: "old" },
+      { kind: "settle" },
+      { kind: "set-done", device: "d3", todo: "t1", done: true },
+      { kind: "edit-title", device: "d3", todo: "t1", title: "title 43" },
+      { kind: "edit-title", device: "d3", todo: "t1", title: "title 61" },
+      { kind: "set-done", device: "d1", todo: "t1", done: true },
+      { kind: "set-done", device: "d1", todo: "t1", done: false },
+    ], 600536);
+  });
+
+  it("a device that upgraded offline sets a group the old app it synced could not show: the group set before that sync is no concurrent edit (seed 601790)", async () => {
+    await holds("server-lazy", [
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "create", device: "d2", todo: "t1", title: "title 5" },
+      { kind: "release" },
+      { kind: "upgrade", device: "d2" },
+      { kind: "device", device: "d3", app: "old" },
+      { kind: "set-new-field", device: "d2", todo: "t1", value: "group 1" },
+      { kind: "settle" },
+      { kind: "offline", device: "d3" },
+      { kind: "upgrade", device: "d3" },
+      { kind: "set-new-field", device: "d3", todo: "t1", value: "group 2" },
+    ], 601790);
+  });
+
+  it("an offline-upgraded device's status, set to what another device set meanwhile, converges with the proxy (seed 640097)", async () => {
+    await holds("server-lazy", [
+      { kind: "device", device: "d1", app: "old" },
+      { kind: "device", device: "d2", app: "old" },
+      { kind: "create", device: "d1", todo: "t1", title: "title 2" },
+      { kind: "create", device: "d1", todo: "t2", title: "title 4" },
+      { kind: "device", device: "d3", app: "old" },
+      { kind: "sync", device: "d1" },
+      { kind: "offline", device: "d1" },
+      { kind: "release" },
+      { kind: "upgrade", device: "d1" },
+      { kind: "device", device: "d4", app: "old" },
+      { kind: "settle" },
+      { kind: "set-done", device: "d2", todo: "t2", done: true },
+      { kind: "create", device: "d4", todo: "t5", title: "title 128" },
+      { kind: "set-status", device: "d1", todo: "t2", status: "done" },
+    ], 640097);
+  });
 });
 
 describe("amended", () => {
