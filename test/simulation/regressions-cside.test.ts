@@ -167,3 +167,31 @@ describe("client-side: a translation is no user's edit, also where its parent's 
     );
   });
 });
+
+describe("client-side: a clash kept on one leaf is not against a later old edit of its own value", () => {
+  it("an old device edits the title it was shown (one side of a users' clash, kept against the other) after the migration: its edit wins on that leaf, the clash stays on the other (seed 600005)", async () => {
+    await holds(
+      "client-side",
+      [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "device", device: "d3", app: "old" },
+        { kind: "device", device: "d4", app: "old" },
+        { kind: "create", device: "d2", todo: "t2", title: "title 26" },
+        { kind: "settle" },
+        { kind: "offline", device: "d4" },
+        { kind: "edit-title", device: "d4", todo: "t2", title: "title 63" },
+        { kind: "settle" },
+        { kind: "online", device: "d4" },
+        { kind: "sync", device: "d4" },
+        { kind: "release" },
+        { kind: "edit-title", device: "d2", todo: "t2", title: "title 115" },
+        { kind: "settle" },
+        { kind: "edit-title", device: "d3", todo: "t2", title: "title 141" },
+        { kind: "upgrade", device: "d4" },
+        { kind: "sync", device: "d4" },
+      ],
+      600005,
+    );
+  });
+});
