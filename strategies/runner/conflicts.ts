@@ -50,6 +50,13 @@ export interface ResolveConflictsOptions {
    */
   readonly migrateOldConflicts?: boolean;
   /**
+   * Leave a merge undone where a side's revisions since the ancestor include some whose bodies are not here and may be
+   * a user's (what that side changed back is then unknown, see `undo.ts`): a replica that holds them (the updated device
+   * that wrote them) merges it, and its deterministic revisions reach this one. For an app that does not migrate: its
+   * merge would differ from that replica's, two merges of one conflict that replication keeps apart.
+   */
+  readonly leaveUndecided?: boolean;
+  /**
    * Check each translation of an old-version conflict's leaves (see `migrateOldConflicts`) as the runner checks its own:
    * valid at its version, nothing lost translated back. A document with a leaf that fails is left as it is and reported
    * in {@link ResolveConflictsReport.refused}. Without it, only the steps' own errors stop a translation.
@@ -231,7 +238,9 @@ async function mergeOldLeaf(
         // Both sides grew from the ancestor's own revision: what the old edit's user saw there, a clash with another leaf
         // kept on this one (`kept`) is not against this edit; that leaf keeps the clash.
         const settled = body !== undefined && theirsHeld.size > 0 ? keptAgainstOtherLeaves(leaf, cur, ancestor[type]) : new Set<string>();
-        ({ merged, oursSide, conflicted } = merge3(ancestor, upOld, theirsOfLeaf, { ...(await backsOf(store, options, at, ancestor, oldDoc, theirsOfLeaf, settled)), theirsHeld }));
+        const backs = await backsOf(store, options, at, ancestor, oldDoc, theirsOfLeaf, settled);
+        if (options.leaveUndecided === true && undecided(backs)) return false;
+        ({ merged, oursSide, conflicted } = merge3(ancestor, upOld, theirsOfLeaf, { ...backs, theirsHeld }));
       } else if (options.recordBases === true) {
         // No replica that migrates ever held the ancestor (the migration translated an old edit concurrent with this
         // one): what the old edit holds differently (translated with the stored documents as base, so it keeps what
@@ -289,6 +298,11 @@ function keptAgainstOtherLeaves(leaf: Doc, cur: readonly Doc[], ancestor: Attrib
       (k) => ancestor !== undefined && valueHash(own[k]) === (ancestor[k] ?? valueHash(undefined)) && cur.some((l) => l !== leaf && !eq((l as Record<string, unknown>)[k], own[k])),
     ),
   );
+}
+
+/** Whether a side of a merge may have changed any attribute back: its revisions since the ancestor are not all here. */
+function undecided(backs: { readonly ours: Readonly<Record<string, ChangedBack>>; readonly theirs: Readonly<Record<string, ChangedBack>> }): boolean {
+  return [...Object.values(backs.ours), ...Object.values(backs.theirs)].includes("any");
 }
 
 /**
@@ -466,11 +480,13 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
     // Fold the leaves into the newest one; an attribute two of them changed differently stays on both.
     const [first, ...rest] = [...leaves].sort((a, b) => -byRev(a, b));
     const theirsHeld = new Set((await holdsOwnSide(store, first!, ancestorAt)) ? [t] : []);
+    const backs = new Map<Doc, ChangedBack>(await Promise.all(leaves.map(async (l) => [l, await backOf(l)] as const)));
+    if (options.leaveUndecided === true && [...backs.values()].includes("any")) continue;
     let into: Entity = { [t]: first! };
     const kept: { leaf: Doc; content: Doc }[] = [];
     const ended: Doc[] = [];
     for (const leaf of rest) {
-      const m = merge3(ancestor, { [t]: leaf }, into, { ours: { [t]: await backOf(leaf) }, theirs: { [t]: await backOf(first!) }, theirsHeld });
+      const m = merge3(ancestor, { [t]: leaf }, into, { ours: { [t]: backs.get(leaf)! }, theirs: { [t]: backs.get(first!)! }, theirsHeld });
       // Each attribute the two leaves hold differently: the later of two successive old edits wins, on both sides (also
       // where the other leaf holds the ancestor's value: its old edit set it back). What is left different clashes.
       const merged = { ...m.merged[t]! } as Record<string, unknown>;
