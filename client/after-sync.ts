@@ -25,7 +25,8 @@
  * Every write has a revision derived from content and parent revision, so devices that resolve the same
  * conflict write the same revision and replication converges. {@link mergeAfterSync} is steps 1 and 2 alone, for an
  * app that does not migrate (an old app that learned the new steps from the database): its edits are merged even when
- * no updated device syncs again. Browser-safe.
+ * no updated device syncs again, except where it cannot tell what a side of the merge changed (revisions whose bodies
+ * replication did not carry may be a user's): such a merge is left to the updated device that holds them. Browser-safe.
  */
 import { createStepGraph, type StepGraph } from "../adapters/path.js";
 import type { StepDefinition } from "../adapters/steps.js";
@@ -90,7 +91,9 @@ export type MergeAfterSyncResult = Pick<MigrateAfterSyncResult, "deleted" | "mer
  * steps it learned from the database): steps 1 and 2 of {@link migrateAfterSync}, nothing migrated. Its edits that
  * conflict with a migration another device made are merged into the migrated documents (as an updated device would
  * merge them, to the same revisions), and its deletions win over them, so neither waits for an updated device to sync
- * again. Documents whose leaves are all old stay as they are.
+ * again. Documents whose leaves are all old stay as they are, and so does a conflict where a side's revisions since the
+ * ancestor are not all here and may be a user's (replication carries a branch's last revision only): that app cannot
+ * tell what the side changed back and would merge it otherwise than the updated device that wrote them, which merges it.
  */
 export async function mergeAfterSync(db: PouchDB.Database | DocumentStore, options: MergeAfterSyncOptions): Promise<MergeAfterSyncResult> {
   return resolveAfterSync(isStore(db) ? db : pouchStore(db), options, false);
@@ -119,7 +122,7 @@ async function resolveAfterSync(store: DocumentStore, options: MergeAfterSyncOpt
       const start = (await store.info()).updateSeq;
       if (migrate && deterministicRevs) await completeSplit(store, since.since);
       const deleted = await honourConcurrentDeletes(store, { graph, shapes: options.shapes ?? [options.to], deterministicRevs, ...since });
-      const report = await resolveMigrationConflicts(store, { graph, to: options.to, deterministicRevs, recordBases: true, migrateOldConflicts: migrate, ...since });
+      const report = await resolveMigrationConflicts(store, { graph, to: options.to, deterministicRevs, recordBases: true, migrateOldConflicts: migrate, leaveUndecided: !migrate, ...since });
       await updateLocal(store, AFTER_SYNC_ID, () => ({ ...pass, since: start }));
       return { deleted, merged: report.resolved, conflicts: report.conflicts };
     },

@@ -9,7 +9,9 @@
  * The server never migrates anything. Old apps are built with divan/client: at the release the declarative steps
  * and the new shape are published in a replicated document, and after every sync an old app merges its own edits that
  * conflict with a migration another device made (`mergeAfterSync`: to the revisions an updated device would write), so
- * an old edit is not left on a conflicting revision when no updated device syncs again. Caveat for devices still on
+ * an old edit is not left on a conflicting revision when no updated device syncs again (unless the old app lacks the
+ * bodies of revisions on the migrated side that may be a user's: it leaves that merge to an updated device, which holds
+ * them, so the two never merge one conflict differently). Caveat for devices still on
  * the old version: they receive the migrated documents and cannot read them, and the documents they keep writing stay
  * old until an updated device migrates them (an updated device migrates again after every sync, i.e. on `settle`).
  */

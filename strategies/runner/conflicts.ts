@@ -19,7 +19,7 @@ import { singleVersionIds, type IdScheme } from "../../adapters/ids.js";
 import { historyOf, type Doc, type DocumentStore, type Seq } from "../../store/port.js";
 import { isDivanError } from "../../core/errors.js";
 import { attributeHashes, basesOf, valueHash, withBases, type AttributeHashes, type ChangedBack } from "./bases.js";
-import { changed, changedBack, holdsOwnSide } from "./undo.js";
+import { changed, changedBack, holdsOwnSide, keptOf } from "./undo.js";
 import { hashesOf, merge3, REV_FIELDS, type AncestorHashes } from "./merge3.js";
 import { byRev, commonAncestor, heldInCommon, lineageOf, liveLeaves, mergedEnds, metThroughSources } from "./merged.js";
 import { canonicalJson, sameContent, withDeterministicRev } from "./canonical.js";
@@ -49,6 +49,13 @@ export interface ResolveConflictsOptions {
    * `false` where no migration runs (an old app that merges its edits into migrations other devices made).
    */
   readonly migrateOldConflicts?: boolean;
+  /**
+   * Leave a merge undone where a side's revisions since the ancestor include some whose bodies are not here and may be
+   * a user's (what that side changed back is then unknown, see `undo.ts`): a replica that holds them (the updated device
+   * that wrote them) merges it, and its deterministic revisions reach this one. For an app that does not migrate: its
+   * merge would differ from that replica's, two merges of one conflict that replication keeps apart.
+   */
+  readonly leaveUndecided?: boolean;
   /**
    * Check each translation of an old-version conflict's leaves (see `migrateOldConflicts`) as the runner checks its own:
    * valid at its version, nothing lost translated back. A document with a leaf that fails is left as it is and reported
@@ -228,7 +235,12 @@ async function mergeOldLeaf(
       if (ancestor !== undefined) {
         const at = { id: c.id, rev: body?._rev ?? oldHistory?.find((r) => basesOf(leaf)[r] !== undefined) }; // an undo on either side clashes
         const theirsHeld = new Set((await holdsOwnSide(store, leaf, at)) ? [type] : []);
-        ({ merged, oursSide, conflicted } = merge3(ancestor, upOld, theirsOfLeaf, { ...(await backsOf(store, options, at, ancestor, oldDoc, theirsOfLeaf)), theirsHeld }));
+        // Both sides grew from the ancestor's own revision: what the old edit's user saw there, a clash with another leaf
+        // kept on this one (`kept`) is not against this edit; that leaf keeps the clash.
+        const settled = body !== undefined && theirsHeld.size > 0 ? keptAgainstOtherLeaves(leaf, cur, ancestor[type]) : new Set<string>();
+        const backs = await backsOf(store, options, at, ancestor, oldDoc, theirsOfLeaf, settled);
+        if (options.leaveUndecided === true && undecided(backs)) return false;
+        ({ merged, oursSide, conflicted } = merge3(ancestor, upOld, theirsOfLeaf, { ...backs, theirsHeld }));
       } else if (options.recordBases === true) {
         // No replica that migrates ever held the ancestor (the migration translated an old edit concurrent with this
         // one): what the old edit holds differently (translated with the stored documents as base, so it keeps what
@@ -275,8 +287,28 @@ async function mergeOldLeaf(
 }
 
 /**
+ * The attributes `leaf` keeps (`kept`, a clash recorded by a merge) at the ancestor's value (attribute hashes `ancestor`)
+ * while another of the target-version leaves `cur` holds a different value: that leaf still carries the clash.
+ */
+function keptAgainstOtherLeaves(leaf: Doc, cur: readonly Doc[], ancestor: AttributeHashes | undefined): Set<string> {
+  const eq = (a: unknown, b: unknown): boolean => canonicalJson(a ?? null) === canonicalJson(b ?? null);
+  const own = leaf as Record<string, unknown>;
+  return new Set(
+    keptOf(leaf).filter(
+      (k) => ancestor !== undefined && valueHash(own[k]) === (ancestor[k] ?? valueHash(undefined)) && cur.some((l) => l !== leaf && !eq((l as Record<string, unknown>)[k], own[k])),
+    ),
+  );
+}
+
+/** Whether a side of a merge may have changed any attribute back: its revisions since the ancestor are not all here. */
+function undecided(backs: { readonly ours: Readonly<Record<string, ChangedBack>>; readonly theirs: Readonly<Record<string, ChangedBack>> }): boolean {
+  return [...Object.values(backs.ours), ...Object.values(backs.theirs)].includes("any");
+}
+
+/**
  * What each side of the merge of old edit `oldDoc` into the target documents `theirs` may have changed back since the
- * ancestor (`at`, attribute hashes `ancestor`), per document type (see `undo.ts`).
+ * ancestor (`at`, attribute hashes `ancestor`), per document type (see `undo.ts`); `settled`, the attributes of `oldDoc`'s
+ * document whose `kept` mark on the `theirs` side does not count (see {@link changedBack}).
  */
 async function backsOf(
   store: DocumentStore,
@@ -285,6 +317,7 @@ async function backsOf(
   ancestor: AncestorHashes,
   oldDoc: Doc,
   theirs: Entity,
+  settled: ReadonlySet<string> = new Set(),
 ): Promise<{ ours: Record<string, ChangedBack>; theirs: Record<string, ChangedBack> }> {
   const tf = options.typeField ?? "schema";
   const vf = options.versionField ?? "version";
@@ -306,7 +339,7 @@ async function backsOf(
   for (const t of Object.keys(ancestor)) {
     const d = theirs[t];
     back.ours[t] = await changedBack(store, oldDoc, at, ancestor[t], hashesAt(t), vf);
-    if (d !== undefined && typeof d._id === "string") back.theirs[t] = await changedBack(store, { ...d, _id: d._id }, at, ancestor[t], hashesAt(t), vf);
+    if (d !== undefined && typeof d._id === "string") back.theirs[t] = await changedBack(store, { ...d, _id: d._id }, at, ancestor[t], hashesAt(t), vf, t === type ? settled : undefined);
   }
   return back;
 }
@@ -447,11 +480,13 @@ async function mergeMigratedLeaves(store: DocumentStore, entityId: string, optio
     // Fold the leaves into the newest one; an attribute two of them changed differently stays on both.
     const [first, ...rest] = [...leaves].sort((a, b) => -byRev(a, b));
     const theirsHeld = new Set((await holdsOwnSide(store, first!, ancestorAt)) ? [t] : []);
+    const backs = new Map<Doc, ChangedBack>(await Promise.all(leaves.map(async (l) => [l, await backOf(l)] as const)));
+    if (options.leaveUndecided === true && [...backs.values()].includes("any")) continue;
     let into: Entity = { [t]: first! };
     const kept: { leaf: Doc; content: Doc }[] = [];
     const ended: Doc[] = [];
     for (const leaf of rest) {
-      const m = merge3(ancestor, { [t]: leaf }, into, { ours: { [t]: await backOf(leaf) }, theirs: { [t]: await backOf(first!) }, theirsHeld });
+      const m = merge3(ancestor, { [t]: leaf }, into, { ours: { [t]: backs.get(leaf)! }, theirs: { [t]: backs.get(first!)! }, theirsHeld });
       // Each attribute the two leaves hold differently: the later of two successive old edits wins, on both sides (also
       // where the other leaf holds the ancestor's value: its old edit set it back). What is left different clashes.
       const merged = { ...m.merged[t]! } as Record<string, unknown>;

@@ -12,7 +12,8 @@ import { linesOf } from "./merged.js";
  * cannot be translated. Revisions divan wrote (a translation of an old revision, a merge recording a further base) are
  * no user's: where their bodies are here they do not count, nor does a revision that records its parent as a base (a
  * translation, told without its parent's body: replication carried a migrated leaf alone). Where the side's intermediate revisions are all here, the
- * answer is exact: the attributes one of them held differently from the ancestor.
+ * answer is exact: the attributes one of them held differently from the ancestor. `settled`: attributes whose `kept`
+ * mark (see {@link keptOf}) does not count here (the caller knows the other side's user saw the kept value and changed it).
  */
 export async function changedBack(
   store: DocumentStore,
@@ -21,8 +22,10 @@ export async function changedBack(
   ancestor: AttributeHashes | undefined,
   hashesAt: (d: Doc) => AttributeHashes | undefined,
   versionField = "version",
+  settled: ReadonlySet<string> = new Set(),
 ): Promise<ChangedBack> {
-  const none: ReadonlySet<string> = new Set(keptOf(leaf));
+  const keptHere = (d: Doc): string[] => keptOf(d).filter((k) => !settled.has(k));
+  const none: ReadonlySet<string> = new Set(keptHere(leaf));
   if (ancestorAt.rev === undefined) return none;
   const [read] = leaf._revisions === undefined ? await store.bulkGet([{ id: leaf._id, rev: leaf._rev! }], { revs: true }) : [{ ok: leaf }];
   if (read === undefined || !("ok" in read)) return none;
@@ -32,7 +35,7 @@ export async function changedBack(
   // The side's bodies, leaf first, and their parents (the ancestor last): undefined where the body is not here.
   const found = await store.bulkGet(side.path.slice(1));
   const bodies: (Doc | undefined)[] = [read.ok, ...found.map((r) => ("ok" in r && r.ok._deleted !== true ? r.ok : undefined))];
-  const out = new Set<string>(keptOf(read.ok));
+  const out = new Set<string>(keptHere(read.ok));
   const nothing = valueHash(undefined);
   if (ancestor !== undefined) {
     // An old edit merged on this side since the ancestor changed an attribute, and the side kept its own value (the

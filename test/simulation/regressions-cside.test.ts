@@ -6,7 +6,7 @@ import { describe, it } from "vitest";
 import type { ScenarioEvent } from "../../examples/todo-app/world.js";
 import { useRegressionEnv } from "./holds.js";
 
-const { holds } = useRegressionEnv();
+const { holds, agree } = useRegressionEnv();
 
 describe("client-side: devices merge an old edit the same way, whatever bodies they hold", () => {
   it("a device that joined after the migration holds no body of the old revision it grew from, and still merges a clashing old edit three ways (seed 80263)", async () => {
@@ -165,5 +165,66 @@ describe("client-side: a translation is no user's edit, also where its parent's 
       ],
       301613,
     );
+  });
+});
+
+describe("client-side: a clash kept on one leaf is not against a later old edit of its own value", () => {
+  it("an old device edits the title it was shown (one side of a users' clash, kept against the other) after the migration: its edit wins on that leaf, the clash stays on the other (seed 600005)", async () => {
+    await holds(
+      "client-side",
+      [
+        { kind: "device", device: "d1", app: "old" },
+        { kind: "device", device: "d2", app: "old" },
+        { kind: "device", device: "d3", app: "old" },
+        { kind: "device", device: "d4", app: "old" },
+        { kind: "create", device: "d2", todo: "t2", title: "title 26" },
+        { kind: "settle" },
+        { kind: "offline", device: "d4" },
+        { kind: "edit-title", device: "d4", todo: "t2", title: "title 63" },
+        { kind: "settle" },
+        { kind: "online", device: "d4" },
+        { kind: "sync", device: "d4" },
+        { kind: "release" },
+        { kind: "edit-title", device: "d2", todo: "t2", title: "title 115" },
+        { kind: "settle" },
+        { kind: "edit-title", device: "d3", todo: "t2", title: "title 141" },
+        { kind: "upgrade", device: "d4" },
+        { kind: "sync", device: "d4" },
+      ],
+      600005,
+    );
+  });
+});
+
+/**
+ * Seed 600005, second cause: an updated device migrates two old apps' concurrent titles on a branch each and merges
+ * them; an old device edits one of them. The old devices receive those merges without the bodies of the revisions below
+ * them, so they cannot tell divan's writes from users' there, while the updated device can.
+ */
+const MERGED_LEAVES_ABOVE_MISSING_BODIES: ScenarioEvent[] = [
+  { kind: "device", device: "d2", app: "old" },
+  { kind: "device", device: "d3", app: "old" },
+  { kind: "device", device: "d4", app: "old" },
+  { kind: "create", device: "d2", todo: "t2", title: "title 26" },
+  { kind: "settle" },
+  { kind: "offline", device: "d4" },
+  { kind: "edit-title", device: "d4", todo: "t2", title: "title 63" },
+  { kind: "offline", device: "d3" },
+  { kind: "online", device: "d4" },
+  { kind: "release" },
+  { kind: "edit-title", device: "d2", todo: "t2", title: "title 115" },
+  { kind: "online", device: "d3" },
+  { kind: "settle" },
+  { kind: "edit-title", device: "d3", todo: "t2", title: "title 141" },
+  { kind: "upgrade", device: "d4" },
+];
+
+describe("client-side: an old device does not merge what it cannot tell from a user's edit", () => {
+  it("an old edit made on one of two migrated conflicting titles: the old devices, missing the bodies of the migration's writes, leave the merge to the updated device, whose later title wins (seed 600005)", async () => {
+    await holds("client-side", MERGED_LEAVES_ABOVE_MISSING_BODIES, 600005);
+  });
+
+  it("the same: every device shows the same title at the end", async () => {
+    await agree("client-side", MERGED_LEAVES_ABOVE_MISSING_BODIES, 600005);
   });
 });
