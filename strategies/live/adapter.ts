@@ -220,7 +220,7 @@ export class LiveAdapter {
 
   /**
    * Every document at the app's version, paged by entity so that each stored row is read once: a family's page is a range
-   * of entity ids read from each of its types' ranges (`todo-item:<a>`…`todo-item:<b>`, `todo-item-status:<a>`…`<b>`),
+   * of entity ids read from each of its types' ranges (`item:<a>`…`item:<b>`, `item-state:<a>`…`<b>` for a family of two types),
    * merged by entity id. The rows (problems included) are those `allDocs` gives for the whole database, each page's in id
    * order: each family's (by first type), then the rest by stored id (a family's singletons and entity ids after `\uffff`
    * among them, their other documents read by key). Uses the steps of the iteration's start.
