@@ -190,9 +190,7 @@ export function planEntity(input: PlanInput): EntityPlan {
   if (unseen.length === 0) {
     return { kind: "write", writes: changed.map((c) => ({ doc: finish(c.current?._rev === undefined ? c.doc : { ...c.doc, _rev: c.current._rev }), mode: "update" })) };
   }
-  const held = heldByTarget(input.source, live, targetLive, changed, unseen, (c) => onCurrent(c.type, c.current!));
-  if (held) return { kind: "noop", reason: `${input.target} holds ${input.source}'s current revisions beside its own edits; they flow from there`, translateBack: true };
-  return concurrentEdit(input, live, targetLive, changed, unseen, finish);
+  return heldByTarget(input, live, targetLive, changed, unseen, (c) => onCurrent(c.type, c.current!)) ?? concurrentEdit(input, live, targetLive, changed, unseen, finish);
 }
 
 /**
