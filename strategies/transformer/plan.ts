@@ -28,6 +28,7 @@
  */
 import { isDivanError, messageOf } from "../../core/errors.js";
 import { hasFault } from "../../core/faults.js";
+import { heldByTarget } from "./held.js";
 import { madeOnCurrent, translatedFrom, translatedFromUnreceived, type EarlierRevisions, type TranslateWith } from "./seen.js";
 import type { Doc as AdapterDoc, Entity } from "../../adapters/types.js";
 import type { Doc } from "../../store/port.js";
@@ -47,7 +48,6 @@ import {
 } from "./provenance.js";
 
 export { familiesOf, familyOf, familyShape } from "../../adapters/families.js";
-
 export { entityKey, type ConflictRecord, type EntityPlan, type EntityRef, type PlanInput, type PlannedWrite, type ReadDoc } from "./plan-types.js";
 
 function stripProvenance(doc: Doc): AdapterDoc {
@@ -113,15 +113,16 @@ export function planEntity(input: PlanInput): EntityPlan {
   const unrecorded = changed.length === 0 ? unrecordedIn(input, live, targetLive) : [];
   if (unrecorded.length > 0) return { kind: "write", writes: unrecorded.map((d) => ({ doc: finish(stripProvenance(d) as Doc), mode: "update" as const })) };
   if (changed.length === 0) return { kind: "noop", reason: "the target already holds this translation" };
-  // Fast-forward, or concurrent edits? A source document edited on the translation of an older revision of `d`
-  // did not see `d`'s edit, even when another source document was translated from it (the leaves of two replicas'
-  // translations, one of each document, can win side by side).
+  // Fast-forward, or concurrent edits? A source document edited on the translation of an older revision of `d` did not
+  // see `d`'s edit (the leaves of two replicas' translations, one of each document, can win side by side), unless `d`
+  // translates back to what that edit was made on (`same`: `d`'s edit changed nothing the edited document shows).
   const seenBySource = (d: Doc): boolean => {
-    const named = Object.values(live).flatMap((s) => {
+    const named = Object.entries(live).flatMap(([t, s]) => {
       const p = provenanceOf(s);
-      return p !== undefined && p.from === input.target && p.revs[d._id] !== undefined ? [{ s, rev: p.revs[d._id] }] : [];
+      return p !== undefined && p.from === input.target && p.revs[d._id] !== undefined ? [{ t, s, rev: p.revs[d._id], hash: p.hash }] : [];
     });
-    return named.some((n) => n.rev === d._rev) && named.every((n) => n.rev === d._rev || isPristine(n.s));
+    const same = (n: (typeof named)[number]): boolean => { const b = translatedBack(input, live, targetLive)?.[n.t]; return b !== undefined && contentHash(b) === n.hash; };
+    return named.some((n) => n.rev === d._rev) && named.every((n) => n.rev === d._rev || isPristine(n.s) || same(n));
   };
   let unseen = changed.filter((c) => c.current !== undefined && !isPristine(c.current) && !seenBySource(c.current));
   // The target's edits were made on the translation of the source's current revisions: the target is newer.
@@ -189,8 +190,7 @@ export function planEntity(input: PlanInput): EntityPlan {
   if (unseen.length === 0) {
     return { kind: "write", writes: changed.map((c) => ({ doc: finish(c.current?._rev === undefined ? c.doc : { ...c.doc, _rev: c.current._rev }), mode: "update" })) };
   }
-
-  return concurrentEdit(input, live, targetLive, changed, unseen, finish);
+  return heldByTarget(input, live, targetLive, changed, unseen, (c) => onCurrent(c.type, c.current!)) ?? concurrentEdit(input, live, targetLive, changed, unseen, finish);
 }
 
 /**

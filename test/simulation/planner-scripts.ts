@@ -183,3 +183,27 @@ export const doneAfterInvisibleBlock: ScenarioEvent[] = [
   { kind: "settle" },
   { kind: "edit-title", device: "d2", todo: "t1", title: "title 31" },
 ];
+
+/**
+ * A new-app group recorded on the old version beside an old title, then done on the upgraded device (seed 600017):
+ * d2's group is written again into the old version unchanged (its record), so d1's later old title is one generation
+ * deeper there than d1's done, made after it on the new version's status. The status names the old revision it was
+ * translated from, not the title's: the title was taken for a concurrent, newer edit and translated over done.
+ */
+export const doneAfterRecordedGroupAndOldTitle: ScenarioEvent[] = [
+  { kind: "device", device: "d1", app: "old" },
+  { kind: "create", device: "d1", todo: "t1", title: "title 1" },
+  { kind: "sync", device: "d1" },
+  { kind: "settle" },
+  { kind: "release" },
+  { kind: "device", device: "d2", app: "new" },
+  { kind: "settle" },
+  { kind: "set-new-field", device: "d2", todo: "t1", value: "group 0" },
+  { kind: "settle" },
+  { kind: "edit-title", device: "d1", todo: "t1", title: "title 12" },
+  { kind: "sync", device: "d2" },
+  { kind: "upgrade", device: "d1" },
+  { kind: "settle" },
+  { kind: "set-done", device: "d1", todo: "t1", done: true },
+  { kind: "settle" },
+];

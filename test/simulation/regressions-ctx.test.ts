@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { World, type ScenarioEvent } from "../../examples/todo-app/world.js";
 import { createStrategy } from "../../examples/strategies.js";
 import { useRegressionEnv } from "./holds.js";
-import { doneAfterInvisibleBlock, doneBesideGroupsThenOldTitle, doneOnTranslationWhileBlocked, doneWhileRejected, groupsThenOldTitle, titleAfterUnseenGroups, titleAndGroupsThenOldTitle } from "./planner-scripts.js";
+import { doneAfterInvisibleBlock, doneAfterRecordedGroupAndOldTitle, doneBesideGroupsThenOldTitle, doneOnTranslationWhileBlocked, doneWhileRejected, groupsThenOldTitle, titleAfterUnseenGroups, titleAndGroupsThenOldTitle } from "./planner-scripts.js";
 
 const { holds, agree, env } = useRegressionEnv();
 
@@ -436,6 +436,18 @@ describe("client-side transformers: an old done made after a new edit the old ve
     it(`${strategy}: is no conflict, and done stays`, async () => {
       await holds(strategy, doneAfterInvisibleBlock, 501812);
       await agree(strategy, doneAfterInvisibleBlock, 501812);
+    });
+  }
+});
+
+describe("client-side transformers: a done made after an old title the new version already shows", () => {
+  // doneAfterRecordedGroupAndOldTitle (planner-scripts.ts, seed 600017): neither the old title nor the status's
+  // provenance decides which edit is newer by generation; the new version holds the title beside its done.
+  const all = ["client-transformer-documents", "client-transformer-database", "client-lazy-documents", "client-lazy-database"];
+  for (const strategy of all) {
+    it(`${strategy}: done stays, with no conflict`, async () => {
+      await holds(strategy, doneAfterRecordedGroupAndOldTitle, 600017);
+      await agree(strategy, doneAfterRecordedGroupAndOldTitle, 600017);
     });
   }
 });
