@@ -183,3 +183,22 @@ export const doneAfterInvisibleBlock: ScenarioEvent[] = [
   { kind: "settle" },
   { kind: "edit-title", device: "d2", todo: "t1", title: "title 31" },
 ];
+
+/**
+ * Seed 601790 (minimized): d2 upgrades and sets a group; d3 (old) edits the title, then upgrades and sets the todo done.
+ * The translation of d3's title wrote the new version's title only: the status read the same, and kept provenance
+ * naming the old revision before the title. The done made on it then named that revision, and looked concurrent with
+ * the title it was made after: a conflict, "done" lost (and, in the full seed, the title).
+ */
+export const doneAfterTranslatedOldTitle: ScenarioEvent[] = [
+  { kind: "device", device: "d2", app: "old" },
+  { kind: "create", device: "d2", todo: "t1", title: "title 5" },
+  { kind: "release" },
+  { kind: "upgrade", device: "d2" },
+  { kind: "device", device: "d3", app: "old" },
+  { kind: "set-new-field", device: "d2", todo: "t1", value: "group 1" },
+  { kind: "settle" },
+  { kind: "edit-title", device: "d3", todo: "t1", title: "title 42" },
+  { kind: "upgrade", device: "d3" },
+  { kind: "set-done", device: "d3", todo: "t1", done: true },
+];

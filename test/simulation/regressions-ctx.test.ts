@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { World, type ScenarioEvent } from "../../examples/todo-app/world.js";
 import { createStrategy } from "../../examples/strategies.js";
 import { useRegressionEnv } from "./holds.js";
-import { doneAfterInvisibleBlock, doneBesideGroupsThenOldTitle, doneOnTranslationWhileBlocked, doneWhileRejected, groupsThenOldTitle, titleAfterUnseenGroups, titleAndGroupsThenOldTitle } from "./planner-scripts.js";
+import { doneAfterInvisibleBlock, doneAfterTranslatedOldTitle, doneBesideGroupsThenOldTitle, doneOnTranslationWhileBlocked, doneWhileRejected, groupsThenOldTitle, titleAfterUnseenGroups, titleAndGroupsThenOldTitle } from "./planner-scripts.js";
 
 const { holds, agree, env } = useRegressionEnv();
 
@@ -436,6 +436,17 @@ describe("client-side transformers: an old done made after a new edit the old ve
     it(`${strategy}: is no conflict, and done stays`, async () => {
       await holds(strategy, doneAfterInvisibleBlock, 501812);
       await agree(strategy, doneAfterInvisibleBlock, 501812);
+    });
+  }
+});
+
+describe("client-side transformers: a new edit of a document the translation of an old edit left unchanged", () => {
+  // doneAfterTranslatedOldTitle (planner-scripts.ts, seed 601790): the status must name the old title's revision.
+  const all = ["client-transformer-documents", "client-transformer-database", "client-lazy-documents", "client-lazy-database"];
+  for (const strategy of all) {
+    it(`${strategy}: a done set after an old title is no conflict, and both stay`, async () => {
+      await holds(strategy, doneAfterTranslatedOldTitle, 601790);
+      await agree(strategy, doneAfterTranslatedOldTitle, 601790);
     });
   }
 });
