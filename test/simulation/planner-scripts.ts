@@ -202,3 +202,15 @@ export const doneAfterTranslatedOldTitle: ScenarioEvent[] = [
   { kind: "upgrade", device: "d3" },
   { kind: "set-done", device: "d3", todo: "t1", done: true },
 ];
+
+/**
+ * Seed 601790 (minimized, second cause): as {@link doneAfterTranslatedOldTitle}, but d3 upgrades offline, holding
+ * the old version only: its translation of the old title is rebuilt without the new version's documents, and its done
+ * edits it. Merged onto the new version's title document once that arrived, only the fields the edit changed were
+ * set: the old title, which that document had not received, was lost.
+ */
+export const doneAfterOfflineUpgradeOverOldTitle: ScenarioEvent[] = [
+  ...doneAfterTranslatedOldTitle.slice(0, 8),
+  { kind: "offline", device: "d3" },
+  ...doneAfterTranslatedOldTitle.slice(8),
+];

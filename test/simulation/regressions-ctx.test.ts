@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { World, type ScenarioEvent } from "../../examples/todo-app/world.js";
 import { createStrategy } from "../../examples/strategies.js";
 import { useRegressionEnv } from "./holds.js";
-import { doneAfterInvisibleBlock, doneAfterTranslatedOldTitle, doneBesideGroupsThenOldTitle, doneOnTranslationWhileBlocked, doneWhileRejected, groupsThenOldTitle, titleAfterUnseenGroups, titleAndGroupsThenOldTitle } from "./planner-scripts.js";
+import { doneAfterInvisibleBlock, doneAfterOfflineUpgradeOverOldTitle, doneAfterTranslatedOldTitle, doneBesideGroupsThenOldTitle, doneOnTranslationWhileBlocked, doneWhileRejected, groupsThenOldTitle, titleAfterUnseenGroups, titleAndGroupsThenOldTitle } from "./planner-scripts.js";
 
 const { holds, agree, env } = useRegressionEnv();
 
@@ -447,6 +447,17 @@ describe("client-side transformers: a new edit of a document the translation of 
     it(`${strategy}: a done set after an old title is no conflict, and both stay`, async () => {
       await holds(strategy, doneAfterTranslatedOldTitle, 601790);
       await agree(strategy, doneAfterTranslatedOldTitle, 601790);
+    });
+  }
+});
+
+describe("client-side lazy transformers: a translation rebuilt offline holds the old edit the new document lacks", () => {
+  // doneAfterOfflineUpgradeOverOldTitle (planner-scripts.ts, seed 601790): the rebuilt leaf is merged onto the new
+  // version's document, with the old title, instead of ended.
+  for (const strategy of ["client-lazy-documents", "client-lazy-database"]) {
+    it(`${strategy}: a done set after an old title and an offline upgrade keeps the title`, async () => {
+      await holds(strategy, doneAfterOfflineUpgradeOverOldTitle, 601790);
+      await agree(strategy, doneAfterOfflineUpgradeOverOldTitle, 601790);
     });
   }
 });
