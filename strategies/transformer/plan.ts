@@ -188,7 +188,9 @@ export function planEntity(input: PlanInput): EntityPlan {
     if (unseen.length > 0 && keepsEdits && editedSince(input, live, targetLive, edited)) unseen = [];
   }
   if (unseen.length === 0) {
-    return { kind: "write", writes: changed.map((c) => ({ doc: finish(c.current?._rev === undefined ? c.doc : { ...c.doc, _rev: c.current._rev }), mode: "update" })) };
+    // Documents it leaves as they are record it too (`unrecordedIn`): else a later edit of one names an older source revision.
+    const kept = unrecordedIn(input, live, targetLive).filter((d) => !changed.some((c) => c.current?._id === d._id)).map((d) => finish(stripProvenance(d) as Doc));
+    return { kind: "write", writes: [...changed.map((c) => finish(c.current?._rev === undefined ? c.doc : { ...c.doc, _rev: c.current._rev })), ...kept].map((doc) => ({ doc, mode: "update" as const })) };
   }
   return heldByTarget(input, live, targetLive, changed, unseen, (c) => onCurrent(c.type, c.current!)) ?? concurrentEdit(input, live, targetLive, changed, unseen, finish);
 }

@@ -21,7 +21,8 @@
  * reads the same, none was made on the document it was written on) is never such a copy: ending it would lose the
  * edit; two of them are the users' conflict. It is stale too when another leaf holds what it was translated without (its source
  * was made on a translation of that leaf, but it was written where that leaf was missing, so without it as
- * base): the caller translates the source again, onto that leaf. {@link dropStaleTranslations} ends such leaves with a deterministic
+ * base): the caller translates the source again, onto that leaf; unless it holds source edits that leaf lacks (an old
+ * title made on it): those are merged onto it, as an edit of such a leaf is (below). {@link dropStaleTranslations} ends such leaves with a deterministic
  * tombstone (`divan: { ended: "stale" }`: it ends that leaf, not the entity), so every replica that decides
  * the same writes the same revision, and replication converges. A source document a retirement ended (its tombstone
  * `divan: { ended: "retired" }`) still dates the translations made of it: its current revision is the one that tombstone
@@ -29,7 +30,7 @@
  *
  * A user's edit of such a rebuilt translation (a device that upgraded offline holding only the old version's
  * translation of a new-version document, and edited it with the new app) is merged instead: the fields the edit
- * changed are set on the leaf it should have been made on, as a child of it, and the edited leaf ends
+ * changed, and the source's edits that leaf lacks, are set on the leaf it should have been made on, as a child of it, and the edited leaf ends
  * (`divan: { merged: true }`), both with deterministic revisions; a field that leaf changed too stays a conflict (changed
  * since the newest of its revisions the source holds the translation of: a group set on the new version after the
  * translation does not change the old version's document, so it was seen as much as the old version shows it).
@@ -153,7 +154,8 @@ export async function dropStaleTranslations(sides: readonly StaleScanSide[], opt
     let replaced = (await outdated(source, leaf)) || (await translatesSibling(source, holder, leaf, leaves, { age, currentOf }));
     for (const other of leaves) if (!replaced && other !== leaf) replaced = await covers(source, leaf, other);
     if (replaced && !(await keepsUserEdit(ctx, storeOf, holder, leaf, leaves))) return true;
-    for (const other of leaves) if (other !== leaf && (await rebuilt(source, holder, leaf, other))) return true;
+    // Unless it holds source edits `other` lacks: then it is merged onto `other` (`mergeRebuilt`), not ended.
+    for (const other of leaves) if (other !== leaf && (await rebuilt(source, holder, leaf, other)) && (await mergeRebuilt(holder, [leaf, other])).length === 0) return true;
     return false;
   };
   /** Revisions `leaf`'s source documents are behind their current ones (see {@link newestTranslation}). */
@@ -494,6 +496,20 @@ function rebuiltEditMerger(
     then ??= at === undefined || at === other._rev ? other : await holder.get(other._id, { rev: at }).catch(() => ({ ...o, _id: leaf._id }));
     const [mine, was, theirs, base] = [userContent(leaf), userContent({ ...o, _id: leaf._id }), userContent(other), userContent(then)];
     const { _conflicts: _c, _revisions: _o, ...doc } = other;
+    // The source's edits `other` lacks (an old title the rebuilt leaf holds) are set too, unless `other` changed them since.
+    const { [PROVENANCE_FIELD]: _p, ...body } = doc;
+    let up: Record<string, unknown>;
+    try {
+      up = userContent({ ...path(src, { base: { [type]: body } })[type], _id: other._id });
+    } catch {
+      return undefined;
+    }
+    for (const k of new Set([...Object.keys(up), ...Object.keys(theirs)])) {
+      if (stableJson(up[k]) === stableJson(theirs[k])) continue;
+      if (stableJson(theirs[k]) !== stableJson(base[k])) return undefined;
+      if (up[k] === undefined) delete doc[k];
+      else doc[k] = up[k];
+    }
     for (const k of new Set([...Object.keys(mine), ...Object.keys(was)])) {
       const [m, w, t] = [stableJson(mine[k]), stableJson(was[k]), stableJson(theirs[k])];
       if (m === w) continue;
@@ -501,6 +517,7 @@ function rebuiltEditMerger(
       if (mine[k] === undefined) delete doc[k];
       else doc[k] = mine[k];
     }
+    if (isPristine(leaf) && sameUserContent(doc as Doc, other)) return undefined; // a bare translation adding nothing: stale
     return [withDeterministicRev(doc), withDeterministicRev({ _id: leaf._id, _rev: leaf._rev!, _deleted: true, [PROVENANCE_FIELD]: { merged: true } })];
   };
   /** The writes merging the first edited leaf that was rebuilt without another leaf as base onto it (see `merged`). */
@@ -508,7 +525,7 @@ function rebuiltEditMerger(
     for (const leaf of leaves) {
       const p = provenanceOf(leaf);
       const source = p === undefined ? undefined : storeOf.get(p.from);
-      if (source === undefined || isPristine(leaf)) continue;
+      if (source === undefined) continue;
       for (const other of leaves) {
         if (other === leaf || !(await rebuilt(source, holder, leaf, other))) continue;
         const writes = await merged(source, holder, leaf, other);

@@ -207,3 +207,34 @@ export const doneAfterRecordedGroupAndOldTitle: ScenarioEvent[] = [
   { kind: "set-done", device: "d1", todo: "t1", done: true },
   { kind: "settle" },
 ];
+
+/**
+ * Seed 601790 (minimized): d2 upgrades and sets a group; d3 (old) edits the title, then upgrades and sets the todo done.
+ * The translation of d3's title wrote the new version's title only: the status read the same, and kept provenance
+ * naming the old revision before the title. The done made on it then named that revision, and looked concurrent with
+ * the title it was made after: a conflict, "done" lost (and, in the full seed, the title).
+ */
+export const doneAfterTranslatedOldTitle: ScenarioEvent[] = [
+  { kind: "device", device: "d2", app: "old" },
+  { kind: "create", device: "d2", todo: "t1", title: "title 5" },
+  { kind: "release" },
+  { kind: "upgrade", device: "d2" },
+  { kind: "device", device: "d3", app: "old" },
+  { kind: "set-new-field", device: "d2", todo: "t1", value: "group 1" },
+  { kind: "settle" },
+  { kind: "edit-title", device: "d3", todo: "t1", title: "title 42" },
+  { kind: "upgrade", device: "d3" },
+  { kind: "set-done", device: "d3", todo: "t1", done: true },
+];
+
+/**
+ * Seed 601790 (minimized, second cause): as {@link doneAfterTranslatedOldTitle}, but d3 upgrades offline, holding
+ * the old version only: its translation of the old title is rebuilt without the new version's documents, and its done
+ * edits it. Merged onto the new version's title document once that arrived, only the fields the edit changed were
+ * set: the old title, which that document had not received, was lost.
+ */
+export const doneAfterOfflineUpgradeOverOldTitle: ScenarioEvent[] = [
+  ...doneAfterTranslatedOldTitle.slice(0, 8),
+  { kind: "offline", device: "d3" },
+  ...doneAfterTranslatedOldTitle.slice(8),
+];

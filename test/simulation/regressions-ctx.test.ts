@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { World, type ScenarioEvent } from "../../examples/todo-app/world.js";
 import { createStrategy } from "../../examples/strategies.js";
 import { useRegressionEnv } from "./holds.js";
-import { doneAfterInvisibleBlock, doneAfterRecordedGroupAndOldTitle, doneBesideGroupsThenOldTitle, doneOnTranslationWhileBlocked, doneWhileRejected, groupsThenOldTitle, titleAfterUnseenGroups, titleAndGroupsThenOldTitle } from "./planner-scripts.js";
+import { doneAfterInvisibleBlock, doneAfterOfflineUpgradeOverOldTitle, doneAfterRecordedGroupAndOldTitle, doneAfterTranslatedOldTitle, doneBesideGroupsThenOldTitle, doneOnTranslationWhileBlocked, doneWhileRejected, groupsThenOldTitle, titleAfterUnseenGroups, titleAndGroupsThenOldTitle } from "./planner-scripts.js";
 
 const { holds, agree, env } = useRegressionEnv();
 
@@ -448,6 +448,28 @@ describe("client-side transformers: a done made after an old title the new versi
     it(`${strategy}: done stays, with no conflict`, async () => {
       await holds(strategy, doneAfterRecordedGroupAndOldTitle, 600017);
       await agree(strategy, doneAfterRecordedGroupAndOldTitle, 600017);
+    });
+  }
+});
+
+describe("client-side transformers: a new edit of a document the translation of an old edit left unchanged", () => {
+  // doneAfterTranslatedOldTitle (planner-scripts.ts, seed 601790): the status must name the old title's revision.
+  const all = ["client-transformer-documents", "client-transformer-database", "client-lazy-documents", "client-lazy-database"];
+  for (const strategy of all) {
+    it(`${strategy}: a done set after an old title is no conflict, and both stay`, async () => {
+      await holds(strategy, doneAfterTranslatedOldTitle, 601790);
+      await agree(strategy, doneAfterTranslatedOldTitle, 601790);
+    });
+  }
+});
+
+describe("client-side lazy transformers: a translation rebuilt offline holds the old edit the new document lacks", () => {
+  // doneAfterOfflineUpgradeOverOldTitle (planner-scripts.ts, seed 601790): the rebuilt leaf is merged onto the new
+  // version's document, with the old title, instead of ended.
+  for (const strategy of ["client-lazy-documents", "client-lazy-database"]) {
+    it(`${strategy}: a done set after an old title and an offline upgrade keeps the title`, async () => {
+      await holds(strategy, doneAfterOfflineUpgradeOverOldTitle, 601790);
+      await agree(strategy, doneAfterOfflineUpgradeOverOldTitle, 601790);
     });
   }
 });
