@@ -28,7 +28,7 @@
  */
 import { isDivanError, messageOf } from "../../core/errors.js";
 import { hasFault } from "../../core/faults.js";
-import { heldByTarget } from "./held.js";
+import { heldByTarget, unrecordedIn } from "./held.js";
 import { madeOnCurrent, translatedFrom, translatedFromUnreceived, type EarlierRevisions, type TranslateWith } from "./seen.js";
 import type { Doc as AdapterDoc, Entity } from "../../adapters/types.js";
 import type { Doc } from "../../store/port.js";
@@ -243,26 +243,6 @@ function readEntity(input: PlanInput): { readonly live: Record<string, Doc>; rea
     }
   }
   return { live, targetLive };
-}
-
-/**
- * The target documents to write again as a record of the source's user edits (its documents that are not pristine):
- * none unless those edits were all made on the target's current revisions (their provenance from the target names
- * them, or the target's revision since is a pristine translation of the source), so nothing of the target is
- * concurrent with them; then those that do not name the edits' revisions in their provenance from the source. The
- * edits changed nothing the target shows, or it would have been translated.
- */
-function unrecordedIn(input: PlanInput, live: Record<string, Doc>, targetLive: Record<string, Doc>): Doc[] {
-  const edits = Object.values(live).filter((s) => !isPristine(s));
-  const onTarget = (s: Doc): boolean => {
-    const p = provenanceOf(s);
-    return p?.from === input.target && Object.values(targetLive).every((d) => p.revs[d._id] === d._rev || (isPristine(d) && provenanceOf(d)?.from === input.source));
-  };
-  if (edits.length === 0 || !edits.every(onTarget)) return [];
-  return Object.values(targetLive).filter((d) => {
-    const p = provenanceOf(d);
-    return p?.from !== input.source || edits.some((s) => p.revs[s._id] !== s._rev);
-  });
 }
 
 /** The translated documents `out` that differ from what the target holds, each with the target's current document. */
