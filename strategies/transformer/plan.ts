@@ -113,15 +113,15 @@ export function planEntity(input: PlanInput): EntityPlan {
   const unrecorded = changed.length === 0 ? unrecordedIn(input, live, targetLive) : [];
   if (unrecorded.length > 0) return { kind: "write", writes: unrecorded.map((d) => ({ doc: finish(stripProvenance(d) as Doc), mode: "update" as const })) };
   if (changed.length === 0) return { kind: "noop", reason: "the target already holds this translation" };
-  // Fast-forward, or concurrent edits? A source document edited on the translation of an older revision of `d` did not
-  // see `d`'s edit (the leaves of two replicas' translations, one of each document, can win side by side), unless `d`
-  // translates back to what that edit was made on (`same`: `d`'s edit changed nothing the edited document shows).
+  // Fast-forward, or concurrent edits? A source document edited on the translation of an older revision of `d` did not see
+  // `d`'s edit (two replicas' translations can win side by side), unless `d` translates back to what it was made on (`same`).
+  let back: { readonly docs: ReturnType<typeof translatedBack> } | undefined; // the target translated back, once
   const seenBySource = (d: Doc): boolean => {
     const named = Object.entries(live).flatMap(([t, s]) => {
       const p = provenanceOf(s);
       return p !== undefined && p.from === input.target && p.revs[d._id] !== undefined ? [{ t, s, rev: p.revs[d._id], hash: p.hash }] : [];
     });
-    const same = (n: (typeof named)[number]): boolean => { const b = translatedBack(input, live, targetLive)?.[n.t]; return b !== undefined && contentHash(b) === n.hash; };
+    const same = (n: (typeof named)[number]): boolean => { const b = (back ??= { docs: translatedBack(input, live, targetLive) }).docs?.[n.t]; return b !== undefined && contentHash(b) === n.hash; };
     return named.some((n) => n.rev === d._rev) && named.every((n) => n.rev === d._rev || isPristine(n.s) || same(n));
   };
   let unseen = changed.filter((c) => c.current !== undefined && !isPristine(c.current) && !seenBySource(c.current));
